@@ -1,0 +1,64 @@
+import { createHash } from 'node:crypto';
+
+/**
+ * One line of an agent's hook spool. It carries no message text: a delivery is confirmed
+ * by the prompt's fingerprint, never by the prompt itself.
+ */
+export interface HookRecord {
+  ts: number;
+  event: string;
+  session_id?: string;
+  transcript_path?: string;
+  /** SessionStart source (startup/resume/clear/compact) or SessionEnd reason. */
+  source?: string;
+  reason?: string;
+  tool_name?: string;
+  notification_type?: string;
+  /** UserPromptSubmit: fingerprint of the prompt (see promptFingerprint). */
+  prompt_fp?: string;
+  /** UserPromptSubmit: the delivery id of a tabcrew header, when the prompt has one. */
+  delivery_id?: string;
+  /** StopFailure: the error kind, cut short. */
+  error?: string;
+}
+
+/**
+ * Claude Code normalises what it submits (a TAB becomes four spaces, CRLF becomes LF), so
+ * the fingerprint ignores whitespace: the same words in the same order match.
+ */
+export function promptFingerprint(text: string): string {
+  return createHash('sha256').update(text.replace(/\s+/gu, ''), 'utf8').digest('hex').slice(0, 32);
+}
+
+const DELIVERY_ID = /\[ADDER\+ [^\]\n]*delivery (d-[0-9a-z]{6,32})\]/u;
+
+export function deliveryIdIn(text: string): string | undefined {
+  return DELIVERY_ID.exec(text.slice(0, 2000))?.[1];
+}
+
+function str(v: unknown, max = 200): string | undefined {
+  return typeof v === 'string' ? v.slice(0, max) : undefined;
+}
+
+export function toHookRecord(input: Record<string, unknown>, now = Date.now()): HookRecord {
+  const event = str(input.hook_event_name) ?? 'unknown';
+  const rec: HookRecord = {
+    ts: now,
+    event,
+    session_id: str(input.session_id),
+    transcript_path: str(input.transcript_path, 4096),
+  };
+  if (event === 'SessionStart') rec.source = str(input.source);
+  if (event === 'SessionEnd') rec.reason = str(input.reason);
+  if (typeof input.tool_name === 'string') rec.tool_name = str(input.tool_name);
+  if (event === 'Notification') rec.notification_type = str(input.notification_type);
+  if (event === 'UserPromptSubmit' && typeof input.prompt === 'string') {
+    rec.prompt_fp = promptFingerprint(input.prompt);
+    rec.delivery_id = deliveryIdIn(input.prompt);
+  }
+  if (event === 'StopFailure') {
+    const err = input.error;
+    rec.error = typeof err === 'string' ? str(err) : str((err as { type?: unknown } | undefined)?.type);
+  }
+  return rec;
+}

@@ -1,0 +1,83 @@
+import { mkdir, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { packageRoot } from '../config.js';
+import { agentSettings } from './settings.js';
+import { renderAdderPrompt } from './prompt.js';
+
+export interface AgentLaunchInput {
+  agent: string;
+  sessionName: string;
+  root: string;
+  role?: string;
+  model?: string;
+  permissionMode?: string;
+  peers: string[];
+  claudeSessionId: string;
+  /** Resume the conversation `claudeSessionId` instead of starting it. */
+  resume: boolean;
+  claudePath: string;
+  runtimeDir: string;
+  baseEnv: NodeJS.ProcessEnv;
+}
+
+export interface AgentLaunch {
+  argv: string[];
+  env: Record<string, string>;
+  cwd: string;
+  /** The agent's plaintext runtime folder: settings and hook spool. */
+  agentDir: string;
+  eventsFile: string;
+}
+
+/**
+ * Variables that must not reach an agent: tabcrew's own configuration (it may hold the
+ * state key), and the markers Claude Code sets for its child processes — an agent launched
+ * from a tabcrew that Claude Code started would otherwise believe it is nested in it.
+ */
+const WITHHELD = [/^TABCREW_/, /^CLAUDECODE$/, /^CLAUDE_CODE_ENTRYPOINT$/, /^CLAUDE_CODE_SSE_PORT$/];
+
+export function agentDirFor(runtimeDir: string, claudeSessionId: string): string {
+  return join(runtimeDir, 'agents', claudeSessionId);
+}
+
+export async function prepareLaunch(input: AgentLaunchInput): Promise<AgentLaunch> {
+  const agentDir = agentDirFor(input.runtimeDir, input.claudeSessionId);
+  await mkdir(input.runtimeDir, { recursive: true, mode: 0o700 });
+  await mkdir(agentDir, { recursive: true, mode: 0o700 });
+  const bypass =
+    input.permissionMode === 'bypassPermissions';
+  const settingsFile = join(agentDir, 'settings.json');
+  await writeFile(settingsFile, JSON.stringify(agentSettings({ bypass }), null, 2), { mode: 0o600 });
+  const eventsFile = join(agentDir, 'events.jsonl');
+
+  const argv = [input.claudePath];
+  argv.push(...(input.resume ? ['--resume', input.claudeSessionId] : ['--session-id', input.claudeSessionId]));
+  argv.push('--name', input.agent);
+  argv.push(
+    '--append-system-prompt',
+    renderAdderPrompt({
+      agent: input.agent,
+      session: input.sessionName,
+      root: input.root,
+      role: input.role,
+      peers: input.peers,
+    }),
+  );
+  argv.push('--settings', settingsFile);
+  if (input.model) argv.push('--model', input.model);
+  if (input.permissionMode) argv.push('--permission-mode', input.permissionMode);
+
+  const env: Record<string, string> = {};
+  for (const [k, v] of Object.entries(input.baseEnv)) {
+    if (v !== undefined && !WITHHELD.some((re) => re.test(k))) env[k] = v;
+  }
+  env.TABCREW_NODE = process.execPath;
+  env.TABCREW_HOOK = join(packageRoot(), 'dist', 'hook.js');
+  env.TABCREW_EVENTS = eventsFile;
+  env.TABCREW_AGENT = input.agent;
+  return { argv, env, cwd: input.root, agentDir, eventsFile };
+}
+
+export async function removeAgentDir(runtimeDir: string, claudeSessionId: string): Promise<void> {
+  await rm(agentDirFor(runtimeDir, claudeSessionId), { recursive: true, force: true });
+}

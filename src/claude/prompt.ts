@@ -1,0 +1,35 @@
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+
+export interface PromptInput {
+  agent: string;
+  session: string;
+  root: string;
+  role?: string;
+  peers: string[];
+}
+
+let template: string | undefined;
+
+function loadTemplate(): string {
+  template ??= readFileSync(fileURLToPath(new URL('./adder-prompt.md', import.meta.url)), 'utf8');
+  return template;
+}
+
+/** The ADDER+ protocol for one agent, appended to Claude Code's own system prompt. */
+export function renderAdderPrompt(input: PromptInput): string {
+  const values: Record<string, string> = {
+    agent: input.agent,
+    session: input.session,
+    root: input.root,
+    role: input.role?.trim() || 'general software engineer',
+    peers: input.peers.length ? input.peers.join(', ') : 'none yet',
+  };
+  // One pass with a function replacer: a value containing "{{x}}" is never expanded again.
+  return loadTemplate().replace(/\{\{(\w+)\}\}/g, (m, key: string) => values[key] ?? m);
+}
+
+/** The one-line header that tells an agent who a message is from. */
+export function messageHeader(h: { from: string; to: string; session: string; deliveryId: string }): string {
+  return `[ADDER+ from ${h.from} to ${h.to} · session ${h.session} · delivery ${h.deliveryId}]`;
+}

@@ -1,0 +1,134 @@
+/**
+ * Classifying a plain-text capture of the Claude Code TUI (`tmux capture-pane -p`).
+ * Every pattern was observed on Claude Code 2.1.197 (fixtures in test/fixtures/screens).
+ * Screen strings change between releases: hooks are the primary signal, this is the
+ * tested fallback (and the only signal for states no hook reports: the trust dialog,
+ * an Esc interrupt, a permission answered "No", a rewind menu).
+ *
+ * Layout of the main screen (2.1.197):
+ *   ...conversation...            history prompts are `❯ ` + ASCII space
+ *   ──────────────── Agent_1 ──   rule line, with the `--name` at the right
+ *   ❯\u00a0<input box text>        input box: `❯` + NO-BREAK SPACE; continuation lines
+ *                                 are indented two spaces
+ *   ────────────────────────────   rule line
+ *     ? for shortcuts · …          footer (`esc to interrupt` while busy)
+ */
+
+export type ScreenState =
+  | 'trust_dialog'
+  | 'api_key_prompt'
+  | 'bypass_warning'
+  | 'onboarding'
+  | 'permission_prompt'
+  | 'rewind_menu'
+  | 'exited'
+  | 'busy'
+  | 'idle'
+  | 'unknown';
+
+// Trust dialog ("Accessing workspace: … Quick safety check … ❯ 1. Yes, I trust this folder"), observed on 2.1.197.
+const TRUST_DIALOG = /Yes, I trust this folder|Quick safety check: Is this a project you created or one you trust/;
+// "Detected a custom API key in your environment … Do you want to use this API key?" (default "2. No"), observed on 2.1.197.
+const API_KEY_PROMPT = /Detected a custom API key in your environment|Do you want to use this API key\?/;
+// "WARNING: Claude Code running in Bypass Permissions mode … 1. No, exit  2. Yes, I accept", observed on 2.1.197.
+const BYPASS_WARNING = /running in Bypass Permissions mode[\s\S]*Yes, I accept/;
+// First-run onboarding splash "Welcome to Claude Code v2.1.197" (without the ╭ box of the main screen), observed on 2.1.197.
+const ONBOARDING = /^\s*Welcome to Claude Code v\d/m;
+// Tool permission dialog: "Do you want to proceed?" / "Do you want to create new.txt?" / "… make this edit to …?", observed on 2.1.197.
+const PERMISSION_QUESTION = /^\s*Do you want to (?:proceed|create|make this edit|make these edits|allow|run|fetch|use)\b.*\?\s*$/m;
+// The permission dialog's first option line " ❯ 1. Yes" (the cursor may sit on another option), observed on 2.1.197.
+const PERMISSION_OPTION = /^\s*(?:❯\s*)?1\. Yes\b/m;
+// Double-Esc on an empty input box opens "Rewind / Restore the code and/or conversation to the point before…", observed on 2.1.197.
+const REWIND_MENU = /^\s*Rewind\s*$[\s\S]*Restore the code and\/or conversation/m;
+// After /exit the TUI prints "Resume this session with:\nclaude --resume <id-or-name>" and the process ends, observed on 2.1.197.
+const EXITED = /^Resume this session with:\s*$/m;
+// Busy footer under the input box: "esc to interrupt · ← for agents", observed on 2.1.197.
+const BUSY_FOOTER = /\besc to interrupt\b/;
+// Busy spinner line just above the input box: "✶ Flowing…", "✻ Channelling… (running stop hook · 0s · ↓ 3 tokens)", observed on 2.1.197.
+const SPINNER = /^[^\sA-Za-z0-9]\s+\S+…(?:\s|$)/;
+// Horizontal rule line around the input box ("─────…", the upper one may end in " Agent_1 ──"), observed on 2.1.197.
+const RULE = /^─{10,}(?:\s+\S.*\s+─+)?\s*$/;
+// Input box first line: "❯" then NO-BREAK SPACE (tmux keeps it; other terminals may give a plain space), observed on 2.1.197.
+const INPUT_LINE = /^❯(?:[\u00a0 ]|$)/;
+// Placeholder shown in the (empty) input box while typed messages wait in the queue, observed on 2.1.197.
+const QUEUED_PLACEHOLDER = 'Press up to edit queued messages';
+
+function lines(text: string): string[] {
+  const ls = text.replace(/\r/g, '').split('\n').map((l) => l.replace(/\s+$/u, ''));
+  while (ls.length && ls[ls.length - 1] === '') ls.pop();
+  return ls;
+}
+
+export interface InputBox {
+  /** Index of the first box line (the `❯` line) in the trimmed capture. */
+  line: number;
+  /** Text in the box, continuation indentation removed ('' when empty). */
+  text: string;
+  /** True when the box shows the queued-messages placeholder (then `text` is ''). */
+  queued?: boolean;
+  /** The `--name` shown in the upper rule line, when there is one. */
+  name?: string;
+  /** Lines under the lower rule (footer), joined with '\n'. */
+  footer: string;
+}
+
+/**
+ * Finds the input box: the last `❯` line that directly follows a rule line and is
+ * followed (after continuation lines) by another rule line.
+ */
+export function findInputBox(text: string): InputBox | undefined {
+  const ls = lines(text);
+  for (let i = ls.length - 1; i >= 1; i--) {
+    if (!INPUT_LINE.test(ls[i]) || !RULE.test(ls[i - 1])) continue;
+    let j = i + 1;
+    while (j < ls.length && !RULE.test(ls[j])) j++;
+    if (j >= ls.length) continue;
+    const body = ls.slice(i, j).map((l, k) => (k === 0 ? l.replace(INPUT_LINE, '') : l.replace(/^ {2}/, '')));
+    const nameMatch = /^─+\s+(\S.*?)\s+─+\s*$/.exec(ls[i - 1]);
+    let boxText = body.join('\n').replace(/\u00a0/g, ' ').trimEnd();
+    const queued = boxText === QUEUED_PLACEHOLDER;
+    if (queued) boxText = '';
+    return {
+      line: i,
+      text: boxText,
+      queued,
+      name: nameMatch?.[1],
+      footer: ls.slice(j + 1).join('\n'),
+    };
+  }
+  return undefined;
+}
+
+/** Classifies a capture of the Claude Code TUI. See ScreenState. */
+export function classifyScreen(text: string): ScreenState {
+  const ls = lines(text);
+  const all = ls.join('\n');
+  const box = findInputBox(all);
+  if (!box) {
+    // Dialogs replace the input box. Look at the bottom only, so words of a dialog
+    // quoted higher up in the conversation do not count.
+    const bottom = ls.slice(-40).join('\n');
+    if (TRUST_DIALOG.test(bottom)) return 'trust_dialog';
+    if (API_KEY_PROMPT.test(bottom)) return 'api_key_prompt';
+    if (BYPASS_WARNING.test(bottom)) return 'bypass_warning';
+    const tail = ls.slice(-25).join('\n');
+    if (PERMISSION_QUESTION.test(tail) && PERMISSION_OPTION.test(tail)) return 'permission_prompt';
+    if (REWIND_MENU.test(bottom)) return 'rewind_menu';
+    if (EXITED.test(ls.slice(-6).join('\n'))) return 'exited';
+    if (ONBOARDING.test(all)) return 'onboarding';
+    return 'unknown';
+  }
+  // Something printed under the box after it (e.g. the exit notice) wins.
+  if (EXITED.test(box.footer)) return 'exited';
+  if (BUSY_FOOTER.test(box.footer)) return 'busy';
+  // Spinner in the few lines right above the box (the footer can be blank mid-paint).
+  for (let k = box.line - 2; k >= Math.max(0, box.line - 4); k--) {
+    if (SPINNER.test(ls[k])) return 'busy';
+  }
+  return 'idle';
+}
+
+/** Text currently in the input box ('' when empty), or undefined when there is no box. */
+export function inputBoxText(text: string): string | undefined {
+  return findInputBox(text)?.text;
+}

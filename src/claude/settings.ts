@@ -1,0 +1,30 @@
+/** Hook events tabcrew listens to; together they drive the agent state machine. */
+export const HOOK_EVENTS = [
+  'SessionStart',
+  'UserPromptSubmit',
+  'PermissionRequest',
+  'PostToolUse',
+  'PostToolUseFailure',
+  'Notification',
+  'Stop',
+  'StopFailure',
+  'SessionEnd',
+] as const;
+
+/**
+ * Claude Code runs hook commands through a shell, so the command is a constant: the node
+ * binary, the hook script and the spool file reach it as environment variables of the
+ * agent (set at launch), and no path is ever spliced into shell text.
+ */
+export const HOOK_COMMAND = '"$TABCREW_NODE" "$TABCREW_HOOK"';
+
+export function agentSettings(opts: { bypass: boolean }): Record<string, unknown> {
+  const hooks: Record<string, unknown> = {};
+  for (const event of HOOK_EVENTS) {
+    hooks[event] = [{ matcher: '', hooks: [{ type: 'command', command: HOOK_COMMAND, timeout: 10 }] }];
+  }
+  const settings: Record<string, unknown> = { hooks };
+  // Bypass mode otherwise stops at a warning screen no one is there to answer.
+  if (opts.bypass) settings.skipDangerousModePermissionPrompt = true;
+  return settings;
+}

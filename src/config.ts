@@ -1,0 +1,52 @@
+import { dirname, join, resolve } from 'node:path';
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+
+export type BackendChoice = 'auto' | 'tmux' | 'iterm2' | 'pty';
+export type SecurityLevel = 'LOW' | 'MEDIUM' | 'HIGH';
+
+/** Everything a tabcrew process is told at start; flags and TABCREW_* variables fill it. */
+export interface Config {
+  backend: BackendChoice;
+  maxAgents: number;
+  maxSessions: number;
+  stateDir: string;
+  logDir: string;
+  /** Plaintext files Claude Code itself must read (settings, hook spool, launch specs). */
+  runtimeDir: string;
+  claudePath: string;
+  tmuxSocket: string;
+  securityLevel: SecurityLevel;
+  /** How long create_agent waits for an agent to be ready before answering `starting`. */
+  startTimeoutS: number;
+}
+
+/** The package root: where package.json is, whether running from src/ (tests) or dist/. */
+export function packageRoot(): string {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  for (let i = 0; i < 6; i++) {
+    if (existsSync(join(dir, 'package.json'))) return dir;
+    dir = dirname(dir);
+  }
+  throw new Error('tabcrew cannot find its package.json above ' + fileURLToPath(import.meta.url));
+}
+
+export function defaultConfig(): Config {
+  const root = packageRoot();
+  return {
+    backend: 'auto',
+    maxAgents: 16,
+    maxSessions: 8,
+    stateDir: join(root, 'state'),
+    logDir: join(root, 'logs'),
+    runtimeDir: join(root, 'runtime'),
+    claudePath: 'claude',
+    tmuxSocket: 'tabcrew',
+    securityLevel: 'MEDIUM',
+    startTimeoutS: 90,
+  };
+}
+
+export function withResolvedPaths(c: Config): Config {
+  return { ...c, stateDir: resolve(c.stateDir), logDir: resolve(c.logDir), runtimeDir: resolve(c.runtimeDir) };
+}

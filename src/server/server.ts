@@ -1,0 +1,15 @@
+import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
+import { version } from '../version.js';
+import type { ToolDeps } from './tool-kit.js';
+import { registerTools } from './tools/index.js';
+
+const INSTRUCTIONS = `tabcrew supervises Claude Code agents, each in its own terminal tab.
+Typical flow: create_session {root} on a codebase → create_agent {session} (once per agent; it returns when the agent is ready) → send_message_to_agent {agent, message} to hand out work (wait_for_reply: true to get the answer) → get_session_status {session} to watch → delete_session when done.
+Agents are named Agent_1, Agent_2, …; they share tasks through TODO.md at the session root.
+A delivery reported "unknown" was typed but not confirmed: read get_agent_output before sending again.`;
+
+export function createServer(deps: ToolDeps): McpServer {
+  const server = new McpServer({ name: 'tabcrew', version }, { instructions: INSTRUCTIONS, capabilities: { logging: {} } });
+  registerTools(server, deps);
+  return server;
+}

@@ -1,0 +1,63 @@
+import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
+import type { RequestHandlerExtra } from '@modelcontextprotocol/sdk/shared/protocol.js';
+import type { ServerNotification, ServerRequest, CallToolResult } from '@modelcontextprotocol/sdk/types.js';
+import { z } from 'zod';
+import type { Logger } from '../audit/logger.js';
+import type { Progress } from '../supervisor/context.js';
+import { UserError } from '../supervisor/errors.js';
+import type { Supervisor } from '../supervisor/supervisor.js';
+import { throttle } from '../supervisor/timing.js';
+
+export interface ToolDeps {
+  supervisor: Supervisor;
+  log: Logger;
+}
+
+export type RegisterTool = (server: McpServer, deps: ToolDeps) => void;
+export type Extra = RequestHandlerExtra<ServerRequest, ServerNotification>;
+
+export const sessionRef = z
+  .string()
+  .min(1)
+  .max(200)
+  .describe('Session id (s-…) or session name, as given by create_session or list_sessions.');
+export const agentRef = z.string().min(1).max(64).describe('Agent name, e.g. "Agent_1".');
+export const note = z.string().optional().describe('Anything the caller should know about the outcome.');
+export const agentStatus = z.enum(['starting', 'idle', 'busy', 'waiting_permission', 'exited', 'detached', 'cleared']);
+
+/** A tool result: the structured object, and the same as JSON text for clients without structured output. */
+export function ok<T extends Record<string, unknown>>(structured: T): CallToolResult {
+  return { content: [{ type: 'text', text: JSON.stringify(structured, null, 2) }], structuredContent: structured };
+}
+
+/** MCP progress notifications for a request that asked for them (it sent a progressToken). */
+export function progressOf(extra: Extra): Progress | undefined {
+  const token = extra._meta?.progressToken;
+  if (token === undefined) return undefined;
+  return throttle((p) => {
+    void extra
+      .sendNotification({ method: 'notifications/progress', params: { progressToken: token, ...p } })
+      .catch(() => undefined);
+  }, 1000);
+}
+
+/**
+ * Runs a tool's work. A UserError becomes an `isError` result whose text says what to fix;
+ * anything else is logged with its stack and reported as an internal failure.
+ */
+export async function run(tool: string, deps: ToolDeps, work: () => Promise<Record<string, unknown>>): Promise<CallToolResult> {
+  const started = Date.now();
+  try {
+    const result = ok(await work());
+    deps.log.info('tool call', { tool, outcome: 'ok', ms: Date.now() - started });
+    return result;
+  } catch (e) {
+    const err = e as Error;
+    if (e instanceof UserError) {
+      deps.log.info('tool call', { tool, outcome: 'refused', reason: err.message, ms: Date.now() - started });
+      return { content: [{ type: 'text', text: err.message }], isError: true };
+    }
+    deps.log.error('tool call failed', { tool, error: err.message, stack: err.stack, ms: Date.now() - started });
+    return { content: [{ type: 'text', text: `${tool} failed: ${err.message}` }], isError: true };
+  }
+}

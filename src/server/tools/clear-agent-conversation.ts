@@ -1,0 +1,17 @@
+import { z } from 'zod';
+import { agentRef, run, type RegisterTool } from '../tool-kit.js';
+
+export const registerClearAgentConversation: RegisterTool = (server, deps) => {
+  server.registerTool(
+    'clear_agent_conversation',
+    {
+      title: 'Clear agent conversation',
+      description:
+        "End the agent's Claude Code process and close its tab; the agent stays listed as \"cleared\". Start it again with start_new_agent_conversation.",
+      inputSchema: { agent: agentRef },
+      outputSchema: { agent: z.string(), status: z.literal('cleared'), transcript_path: z.string().optional() },
+      annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: true, openWorldHint: false },
+    },
+    async ({ agent }) => run('clear_agent_conversation', deps, () => deps.supervisor.clearAgentConversation(agent)),
+  );
+};

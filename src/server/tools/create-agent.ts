@@ -1,0 +1,33 @@
+import { z } from 'zod';
+import { agentStatus, note, progressOf, run, sessionRef, type RegisterTool } from '../tool-kit.js';
+
+export const PERMISSION_MODES = ['acceptEdits', 'auto', 'bypassPermissions', 'default', 'dontAsk', 'plan'] as const;
+
+export const registerCreateAgent: RegisterTool = (server, deps) => {
+  server.registerTool(
+    'create_agent',
+    {
+      title: 'Create agent',
+      description:
+        'Launch a new Claude Code agent (Agent_N) in its own terminal tab in the session root, with the ADDER+ protocol in its system prompt. Returns when the agent is ready for input (progress is reported while it starts); on timeout it returns status "starting" with a note.',
+      inputSchema: {
+        session: sessionRef,
+        role: z.string().max(500).optional().describe('What this agent is for, e.g. "backend tests"; goes into its system prompt.'),
+        model: z.string().regex(/^[A-Za-z0-9._\[\]-]{1,100}$/, 'a model name such as "sonnet" or "claude-sonnet-4-5"').optional(),
+        permission_mode: z.enum(PERMISSION_MODES).optional().describe('Claude Code --permission-mode.'),
+        initial_task: z.string().optional().describe('First message to send once the agent is ready.'),
+      },
+      outputSchema: {
+        agent: z.string(),
+        session_id: z.string(),
+        status: agentStatus,
+        claude_session_id: z.string(),
+        backend: z.string(),
+        trust: z.string().optional().describe('How the folder-trust dialog was handled.'),
+        note,
+      },
+      annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: true },
+    },
+    async (args, extra) => run('create_agent', deps, () => deps.supervisor.createAgent(args, progressOf(extra))),
+  );
+};

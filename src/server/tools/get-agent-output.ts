@@ -1,0 +1,16 @@
+import { z } from 'zod';
+import { agentRef, note, run, type RegisterTool } from '../tool-kit.js';
+
+export const registerGetAgentOutput: RegisterTool = (server, deps) => {
+  server.registerTool(
+    'get_agent_output',
+    {
+      title: 'Agent output',
+      description: "The last lines of an agent's terminal (plain text) and its last reply from the transcript.",
+      inputSchema: { agent: agentRef, lines: z.number().int().min(1).max(5000).default(100) },
+      outputSchema: { agent: z.string(), screen: z.string(), last_reply: z.string().optional(), note },
+      annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: false },
+    },
+    async ({ agent, lines }) => run('get_agent_output', deps, () => deps.supervisor.getAgentOutput(agent, lines)),
+  );
+};

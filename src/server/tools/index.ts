@@ -1,0 +1,29 @@
+import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
+import type { ToolDeps } from '../tool-kit.js';
+import { registerClearAgentConversation } from './clear-agent-conversation.js';
+import { registerCreateAgent } from './create-agent.js';
+import { registerCreateSession } from './create-session.js';
+import { registerDeleteAgent } from './delete-agent.js';
+import { registerDeleteSession } from './delete-session.js';
+import { registerGetAgentOutput } from './get-agent-output.js';
+import { registerGetSessionStatus } from './get-session-status.js';
+import { registerListSessions } from './list-sessions.js';
+import { registerSendMessageToAgent } from './send-message-to-agent.js';
+import { registerStartNewAgentConversation } from './start-new-agent-conversation.js';
+
+export function registerTools(server: McpServer, deps: ToolDeps): void {
+  for (const register of [
+    registerCreateSession,
+    registerListSessions,
+    registerGetSessionStatus,
+    registerDeleteSession,
+    registerCreateAgent,
+    registerDeleteAgent,
+    registerSendMessageToAgent,
+    registerGetAgentOutput,
+    registerClearAgentConversation,
+    registerStartNewAgentConversation,
+  ]) {
+    register(server, deps);
+  }
+}

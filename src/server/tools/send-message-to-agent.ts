@@ -1,0 +1,32 @@
+import { z } from 'zod';
+import { agentRef, agentStatus, note, progressOf, run, type RegisterTool } from '../tool-kit.js';
+
+export const registerSendMessageToAgent: RegisterTool = (server, deps) => {
+  server.registerTool(
+    'send_message_to_agent',
+    {
+      title: 'Send message to agent',
+      description:
+        'Type a message into an agent\'s Claude Code prompt and submit it, once the agent is idle. delivered is "confirmed" when Claude Code reported the prompt, "unknown" otherwise (never retyped: check get_agent_output). With wait_for_reply the agent\'s final reply for that turn is returned.',
+      inputSchema: {
+        agent: agentRef,
+        message: z.string().describe('The text; newlines are kept, control characters neutralised. At most 100 KB.'),
+        wait_for_reply: z.boolean().default(false),
+        timeout_s: z.number().int().min(1).max(3600).default(600).describe('How long to wait for the reply.'),
+        prepend_protocol: z.boolean().default(true).describe('Prefix the one-line ADDER+ header (sender, recipient, session).'),
+        idle_wait_s: z.number().int().min(0).max(3600).default(60).describe('How long to wait for a busy agent to become idle.'),
+      },
+      outputSchema: {
+        agent: z.string(),
+        delivery_id: z.string(),
+        delivered: z.enum(['confirmed', 'unknown']),
+        status: agentStatus,
+        reply: z.string().optional(),
+        note,
+      },
+      annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: true },
+    },
+    async ({ agent, ...input }, extra) =>
+      run('send_message_to_agent', deps, async () => ({ ...(await deps.supervisor.sendMessage(agent, input, progressOf(extra))) })),
+  );
+};

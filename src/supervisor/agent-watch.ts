@@ -1,0 +1,68 @@
+import { join } from 'node:path';
+import { SpoolReader } from '../claude/events.js';
+import type { HookRecord } from '../claude/hook-record.js';
+import { TranscriptReader, transcriptPath } from '../claude/transcript.js';
+import { statusFromHooks, type DerivedStatus } from './status.js';
+
+export interface Tokens {
+  input: number;
+  output: number;
+  cache_read: number;
+  cache_creation: number;
+}
+
+/**
+ * What tabcrew reads about one running conversation without touching its terminal: the
+ * hook spool and the transcript, both read incrementally (only appended bytes).
+ */
+export class AgentWatch {
+  readonly spool: SpoolReader;
+  private transcript?: TranscriptReader;
+
+  constructor(
+    readonly claudeSessionId: string,
+    eventsFile: string,
+    private readonly root: string,
+    private readonly claudeConfigDir: string,
+  ) {
+    this.spool = new SpoolReader(eventsFile);
+  }
+
+  async refresh(): Promise<HookRecord[]> {
+    return this.spool.refresh();
+  }
+
+  hookStatus(): DerivedStatus | undefined {
+    return statusFromHooks(this.spool.records, this.claudeSessionId);
+  }
+
+  /** Records of this conversation after position `mark` of the spool. */
+  since(mark: number): HookRecord[] {
+    return this.spool.records.slice(mark).filter((r) => r.session_id === this.claudeSessionId);
+  }
+
+  /** Hooks hand over the transcript path directly; the computed one is the fallback. */
+  transcriptPath(): string {
+    for (let i = this.spool.records.length - 1; i >= 0; i--) {
+      const r = this.spool.records[i];
+      if (r.session_id === this.claudeSessionId && r.transcript_path) return r.transcript_path;
+    }
+    return transcriptPath(this.claudeConfigDir, this.root, this.claudeSessionId);
+  }
+
+  async readTranscript(): Promise<{ tokens: Tokens; lastReply?: string; path: string }> {
+    const path = this.transcriptPath();
+    if (!this.transcript || this.transcript.path !== path) this.transcript = new TranscriptReader(path);
+    await this.transcript.refresh();
+    const u = this.transcript.usage;
+    return {
+      tokens: { input: u.input, output: u.output, cache_read: u.cache_read, cache_creation: u.cache_creation },
+      lastReply: this.transcript.lastReply,
+      path,
+    };
+  }
+}
+
+export function claudeConfigDir(env: NodeJS.ProcessEnv): string {
+  return env.CLAUDE_CONFIG_DIR || join(env.HOME ?? '', '.claude');
+}

@@ -1,0 +1,209 @@
+import { promptFingerprint, type HookRecord } from '../claude/hook-record.js';
+import { messageHeader } from '../claude/prompt.js';
+import { classifyScreen, findInputBox } from '../claude/screen.js';
+import type { AgentStatus } from '../store/types.js';
+import type { TabHandle } from '../terminals/backend.js';
+import { sanitizeForTerminal } from '../terminals/sanitize.js';
+import type { AgentWatch } from './agent-watch.js';
+import type { Progress, SupervisorContext } from './context.js';
+import { UserError } from './errors.js';
+import { newDeliveryId } from './ids.js';
+import { sleep } from './timing.js';
+
+export const MAX_MESSAGE_BYTES = 100 * 1024;
+
+export interface DeliveryRequest {
+  agent: string;
+  sessionName: string;
+  tab: TabHandle;
+  watch: AgentWatch;
+  message: string;
+  prependProtocol: boolean;
+  waitForReply: boolean;
+  timeoutS: number;
+  idleWaitS: number;
+  /** Current status of the agent, re-derived while waiting for idle. */
+  status: () => Promise<AgentStatus>;
+  progress?: Progress;
+}
+
+export interface DeliveryResult {
+  agent: string;
+  delivery_id: string;
+  delivered: 'confirmed' | 'unknown';
+  status: AgentStatus;
+  reply?: string;
+  note?: string;
+}
+
+export function checkMessage(message: string): void {
+  const bytes = Buffer.byteLength(message, 'utf8');
+  if (bytes > MAX_MESSAGE_BYTES) {
+    throw new UserError(
+      `message is ${bytes} bytes; the limit is ${MAX_MESSAGE_BYTES} (100 KB). Put long material in a file under the session root and send its path.`,
+    );
+  }
+  if (!message.trim()) throw new UserError('message is empty: give the text to send to the agent.');
+}
+
+/** Pause between the text and Enter: Claude Code absorbs an Enter that arrives with the text. */
+function settleMs(text: string): number {
+  return Math.min(1500, 200 + Math.floor(text.length / 50));
+}
+
+const CONFIRM_WAIT_MS = 10_000;
+
+/**
+ * The delivery transaction: wait (bounded) for idle, type the text, pause, press Enter,
+ * and confirm by the UserPromptSubmit hook. An unconfirmed delivery is reported as
+ * "unknown" and never retyped — retyping could make the agent do the work twice.
+ */
+export async function deliver(ctx: SupervisorContext, req: DeliveryRequest): Promise<DeliveryResult> {
+  const deliveryId = newDeliveryId();
+  const body = sanitizeForTerminal(req.message);
+  const text = req.prependProtocol
+    ? `${messageHeader({ from: 'supervisor', to: req.agent, session: req.sessionName, deliveryId })}\n${body}`
+    : neutraliseCommandPrefix(body);
+
+  await waitForInputBox(ctx, req);
+  await req.watch.refresh();
+  const mark = req.watch.spool.mark;
+  await ctx.backend.paste(req.tab, text);
+  await sleep(settleMs(text));
+  await ctx.backend.sendKeys(req.tab, ['Enter']);
+  ctx.log.info('message typed', { agent: req.agent, delivery: deliveryId, bytes: Buffer.byteLength(text) });
+
+  const fingerprint = promptFingerprint(text);
+  const matches = (r: HookRecord): boolean =>
+    r.event === 'UserPromptSubmit' && (r.delivery_id === deliveryId || r.prompt_fp === fingerprint);
+  let submitted = await waitForRecord(req.watch, mark, matches, CONFIRM_WAIT_MS / 2);
+  if (!submitted) {
+    // An Enter that raced the paste is absorbed and the text waits in the box. A second
+    // Enter submits it; it types nothing, so it cannot duplicate the message.
+    await ctx.backend.sendKeys(req.tab, ['Enter']);
+    submitted = await waitForRecord(req.watch, mark, matches, CONFIRM_WAIT_MS / 2);
+  }
+  if (!submitted) {
+    ctx.log.warn('delivery unconfirmed', { agent: req.agent, delivery: deliveryId });
+    return {
+      agent: req.agent,
+      delivery_id: deliveryId,
+      delivered: 'unknown',
+      status: await req.status(),
+      note: 'Claude Code did not report the prompt within 10 s. Check get_agent_output before sending again: the text may be waiting in the input box.',
+    };
+  }
+  ctx.log.info('delivery confirmed', { agent: req.agent, delivery: deliveryId });
+  if (!req.waitForReply) return { agent: req.agent, delivery_id: deliveryId, delivered: 'confirmed', status: await req.status() };
+
+  const after = req.watch.spool.records.indexOf(submitted) + 1;
+  const started = Date.now();
+  const ended = await waitForRecord(
+    req.watch,
+    after,
+    (r) => r.event === 'Stop' || r.event === 'StopFailure' || r.event === 'SessionEnd',
+    req.timeoutS * 1000,
+    () => {
+      const s = Math.round((Date.now() - started) / 1000);
+      req.progress?.({ progress: s, total: req.timeoutS, message: `${req.agent} is working (${s} s)` });
+    },
+  );
+  if (!ended) {
+    return {
+      agent: req.agent,
+      delivery_id: deliveryId,
+      delivered: 'confirmed',
+      status: await req.status(),
+      note: `No reply within ${req.timeoutS} s; the agent is still working. Read it later with get_agent_output.`,
+    };
+  }
+  const reply = await readReply(req.watch);
+  return { agent: req.agent, delivery_id: deliveryId, delivered: 'confirmed', status: await req.status(), reply };
+}
+
+/**
+ * Claude Code runs a prompt that starts with `!` as a shell command and one that starts
+ * with `/` as a slash command (`/exit` ends the agent), and neither fires
+ * UserPromptSubmit. A message is a message: a leading space keeps it one (Claude Code
+ * keeps leading spaces).
+ */
+export function neutraliseCommandPrefix(text: string): string {
+  return /^[!/]/.test(text) ? ` ${text}` : text;
+}
+
+/**
+ * Waits (bounded) until the agent is idle by its hooks AND its screen shows an empty
+ * input box. The screen check matters: an Enter typed into a permission dialog approves
+ * it, and text left in the box (an interrupted turn puts its prompt back) would be merged
+ * with the message.
+ */
+async function waitForInputBox(ctx: SupervisorContext, req: DeliveryRequest): Promise<void> {
+  const deadline = Date.now() + req.idleWaitS * 1000;
+  let clears = 0;
+  let why = '';
+  for (;;) {
+    const status = await req.status();
+    if (status === 'idle') {
+      const screen = await ctx.backend.readScreen(req.tab, 60);
+      const kind = classifyScreen(screen);
+      const box = kind === 'idle' ? findInputBox(screen) : undefined;
+      if (kind === 'idle' && (!box || !box.text || box.queued)) return;
+      if (box?.text && clears < 2) {
+        // With text in the box, Esc shows "Esc again to clear" and a second Esc clears it.
+        // (On an EMPTY box Esc Esc opens the rewind menu, so this runs only with text.)
+        clears++;
+        await ctx.backend.sendKeys(req.tab, ['Escape', 'Escape']);
+        await sleep(200);
+        continue;
+      }
+      why = box?.text ? 'its input box holds text that could not be cleared' : `its screen shows ${kind.replace(/_/g, ' ')}`;
+    } else if (status === 'busy' || status === 'waiting_permission' || status === 'starting') {
+      why = `it stayed ${status.replace('_', ' ')}`;
+    } else {
+      throw new UserError(`${req.agent} is ${status}; nothing was typed. ${remedy(status)}`);
+    }
+    if (Date.now() >= deadline) {
+      throw new UserError(
+        `${req.agent} was not ready for input within ${req.idleWaitS} s (${why}); nothing was typed. ` +
+          'Look at it with get_agent_output, then try again or pass a larger idle_wait_s.',
+      );
+    }
+    req.progress?.({ progress: 0, message: `${req.agent}: waiting to type (${why})` });
+    await sleep(500);
+  }
+}
+
+function remedy(status: AgentStatus): string {
+  if (status === 'cleared') return 'Start a conversation with start_new_agent_conversation first.';
+  if (status === 'detached') return 'Its tab is gone; recover it or start a new conversation.';
+  return 'Start a new conversation with start_new_agent_conversation.';
+}
+
+async function waitForRecord(
+  watch: AgentWatch,
+  from: number,
+  pred: (r: HookRecord) => boolean,
+  timeoutMs: number,
+  tick?: () => void,
+): Promise<HookRecord | undefined> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    await watch.refresh();
+    const hit = watch.since(from).find(pred);
+    if (hit) return hit;
+    if (Date.now() >= deadline) return undefined;
+    tick?.();
+    await sleep(100);
+  }
+}
+
+/** Claude Code may append the turn's last transcript line just after the Stop hook. */
+async function readReply(watch: AgentWatch): Promise<string | undefined> {
+  let reply: string | undefined;
+  for (let i = 0; i < 10; i++) {
+    reply = (await watch.readTranscript()).lastReply;
+    if (reply !== undefined) return reply;
+    await sleep(100);
+  }
+  return reply;
+}

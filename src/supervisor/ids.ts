@@ -1,0 +1,16 @@
+import { randomBytes, randomUUID } from 'node:crypto';
+
+const ALPHABET = '0123456789abcdefghijklmnopqrstuvwxyz';
+
+function token(length: number): string {
+  const bytes = randomBytes(length);
+  let out = '';
+  for (const b of bytes) out += ALPHABET[b % ALPHABET.length];
+  return out;
+}
+
+export const newSessionId = (): string => `s-${token(8)}`;
+export const newDeliveryId = (): string => `d-${token(10)}`;
+export const newClaudeSessionId = (): string => randomUUID();
+
+export const AGENT_NAME = /^Agent_[1-9][0-9]{0,5}$/;

@@ -1,0 +1,190 @@
+import { prepareLaunch } from '../claude/launch.js';
+import { classifyScreen, findInputBox } from '../claude/screen.js';
+import type { AgentRecord, SessionRecord } from '../store/types.js';
+import type { TabHandle, TabInfo } from '../terminals/backend.js';
+import type { AgentWatch } from './agent-watch.js';
+import { type Progress, type SupervisorContext, watchFor } from './context.js';
+import { sleep } from './timing.js';
+
+export interface LaunchResult {
+  tab: TabHandle;
+  ready: boolean;
+  trust?: AgentRecord['trust'];
+  note?: string;
+}
+
+/** The tag a tab carries so a later tabcrew re-finds it: agent name and conversation. */
+export function tabTag(agent: string, claudeSessionId: string): string {
+  return `tabcrew:${agent}:${claudeSessionId}`;
+}
+
+export function parseTag(tag: string | null): { agent: string; claudeSessionId: string } | undefined {
+  const m = /^tabcrew:(Agent_[0-9]+):([0-9a-f-]{36})$/.exec(tag ?? '');
+  return m ? { agent: m[1], claudeSessionId: m[2] } : undefined;
+}
+
+/** Finds an agent's tab among listed ones: by its stored id, else by its tag. */
+export function findTab(agent: AgentRecord, tabs: readonly TabInfo[]): TabInfo | undefined {
+  if (!agent.claudeSessionId) return undefined;
+  const tag = tabTag(agent.name, agent.claudeSessionId);
+  return tabs.find((t) => agent.tab && t.id === agent.tab.id && t.tag === tag) ?? tabs.find((t) => t.tag === tag);
+}
+
+/** Opens the agent's tab and starts (or resumes) its conversation; waits until it is ready. */
+export async function launchAgent(
+  ctx: SupervisorContext,
+  agent: AgentRecord,
+  session: SessionRecord,
+  peers: string[],
+  opts: { resume: boolean; progress?: Progress },
+): Promise<LaunchResult> {
+  const claudeSessionId = agent.claudeSessionId!;
+  const launch = await prepareLaunch({
+    agent: agent.name,
+    sessionName: session.name,
+    root: session.root,
+    ...agent.launch,
+    peers,
+    claudeSessionId,
+    resume: opts.resume,
+    claudePath: ctx.config.claudePath,
+    runtimeDir: ctx.config.runtimeDir,
+    baseEnv: ctx.env,
+  });
+  const tab = await ctx.backend.createTab({
+    group: session.id,
+    cwd: launch.cwd,
+    argv: launch.argv,
+    env: launch.env,
+    title: agent.name,
+    tag: tabTag(agent.name, claudeSessionId),
+  });
+  ctx.log.info('agent tab created', { agent: agent.name, session: session.id, tab: tab.id, resume: opts.resume });
+  const watch = watchFor(ctx, { ...agent, claudeSessionId }, session)!;
+  const ready = await waitReady(ctx, agent.name, tab, watch, opts.progress);
+  return { tab, ...ready };
+}
+
+// Hooks are the primary signal; the screen is read only when they are late, so a normal
+// start-up costs no screen read at all (each is a round trip: ~200 ms under osascript).
+const FIRST_SCREEN_CHECK_MS = 4000;
+const SCREEN_CHECK_EVERY_MS = 2000;
+
+/**
+ * Ready means Claude Code's SessionStart hook has fired and its screen is not a dialog.
+ * A never-trusted root shows the folder-trust dialog first; the caller asked for an agent
+ * in that root, so tabcrew answers it with its default ("Yes, I trust this folder") and
+ * records that it did. Other first-run screens are not answered: they are reported.
+ */
+async function waitReady(
+  ctx: SupervisorContext,
+  name: string,
+  tab: TabHandle,
+  watch: AgentWatch,
+  progress?: Progress,
+): Promise<Omit<LaunchResult, 'tab'>> {
+  const started = Date.now();
+  const deadline = started + ctx.config.startTimeoutS * 1000;
+  let trust: AgentRecord['trust'] = 'already_trusted';
+  let lastScreenCheck = started + FIRST_SCREEN_CHECK_MS - SCREEN_CHECK_EVERY_MS;
+  let lastKind = 'unknown';
+  while (Date.now() < deadline) {
+    await watch.refresh();
+    const hooks = watch.hookStatus();
+    const seconds = Math.round((Date.now() - started) / 1000);
+    progress?.({ progress: seconds, total: ctx.config.startTimeoutS, message: `${name}: waiting for Claude Code to start (${seconds} s)` });
+    if (hooks?.status === 'exited') return { ready: false, trust, note: `Claude Code exited during start-up. ${await tail(ctx, tab)}` };
+    const due = Date.now() - lastScreenCheck >= SCREEN_CHECK_EVERY_MS;
+    if (hooks?.status === 'idle' || hooks?.status === 'busy' || due) {
+      lastScreenCheck = Date.now();
+      let screen: string;
+      try {
+        screen = await ctx.backend.readScreen(tab, 60);
+      } catch {
+        return { ready: false, trust, note: 'The agent\'s tab closed during start-up: Claude Code could not start. Check --claude-path and the log.' };
+      }
+      lastKind = classifyScreen(screen);
+      if (lastKind === 'trust_dialog') {
+        await ctx.backend.sendKeys(tab, ['Enter']);
+        trust = 'accepted_by_tabcrew';
+        ctx.log.info('folder trust dialog accepted', { agent: name });
+      } else if (hooks && hooks.status !== 'starting') {
+        return { ready: true, trust };
+      }
+    }
+    await sleep(250);
+  }
+  const what = lastKind === 'unknown' ? 'no hook event yet' : `its screen shows ${lastKind.replace('_', ' ')}`;
+  return {
+    ready: false,
+    trust,
+    note: `${name} was not ready after ${ctx.config.startTimeoutS} s (${what}); it may still be starting. Check get_session_status or get_agent_output.`,
+  };
+}
+
+async function tail(ctx: SupervisorContext, tab: TabHandle): Promise<string> {
+  try {
+    const lines = (await ctx.backend.readScreen(tab, 20)).split('\n').filter((l) => l.trim());
+    return lines.length ? `Last screen lines: ${lines.slice(-5).join(' | ')}` : '';
+  } catch {
+    return '';
+  }
+}
+
+const EXIT_WAIT_MS = 8000;
+
+/**
+ * Brings Claude Code to an empty input box so `/exit` lands there: Esc interrupts a turn
+ * or cancels a permission dialog (an interrupted turn puts its prompt back in the box),
+ * and with text in the box Esc twice clears it. Esc twice on an EMPTY box would open the
+ * rewind menu instead, hence the screen reads between steps.
+ */
+async function readyForCommand(ctx: SupervisorContext, tab: TabHandle): Promise<boolean> {
+  for (let step = 0; step < 3; step++) {
+    const screen = await ctx.backend.readScreen(tab, 60);
+    const kind = classifyScreen(screen);
+    if (kind === 'idle') {
+      const box = findInputBox(screen);
+      if (!box?.text || box.queued) return true;
+      await ctx.backend.sendKeys(tab, ['Escape', 'Escape']);
+    } else if (kind === 'busy' || kind === 'permission_prompt' || kind === 'rewind_menu') {
+      await ctx.backend.sendKeys(tab, ['Escape']);
+    } else {
+      return false;
+    }
+    await sleep(400);
+  }
+  return false;
+}
+
+/**
+ * Asks Claude Code to exit (so it ends its session cleanly and flushes the transcript),
+ * then closes the tab whether or not it did.
+ */
+export async function stopAgentProcess(ctx: SupervisorContext, agent: AgentRecord, session: SessionRecord): Promise<void> {
+  const tab = agent.tab;
+  if (!tab) return;
+  const watch = watchFor(ctx, agent, session);
+  try {
+    const live = findTab(agent, await ctx.backend.listTabs());
+    if (live?.alive) {
+      await watch?.refresh();
+      const mark = watch?.spool.mark ?? 0;
+      if (await readyForCommand(ctx, live)) {
+        await ctx.backend.paste(live, '/exit');
+        await sleep(200);
+        await ctx.backend.sendKeys(live, ['Enter']);
+        const deadline = Date.now() + EXIT_WAIT_MS;
+        while (Date.now() < deadline) {
+          await sleep(250);
+          await watch?.refresh();
+          if (watch?.since(mark).some((r) => r.event === 'SessionEnd')) break;
+        }
+      }
+    }
+    await ctx.backend.closeTab(live ?? tab);
+  } catch (e) {
+    ctx.log.warn('stopping agent: tab already gone or unreachable', { agent: agent.name, error: String(e) });
+    await ctx.backend.closeTab(tab).catch(() => undefined);
+  }
+}

@@ -1,0 +1,453 @@
+import { basename } from 'node:path';
+import type { Logger } from '../audit/logger.js';
+import { removeAgentDir } from '../claude/launch.js';
+import { classifyScreen } from '../claude/screen.js';
+import type { Config } from '../config.js';
+import type { StateStore } from '../store/state-store.js';
+import type { AgentRecord, AgentStatus, SessionRecord, State, StatusSource } from '../store/types.js';
+import type { TabInfo, TerminalBackend } from '../terminals/backend.js';
+import type { Tokens } from './agent-watch.js';
+import { type Progress, type SupervisorContext, watchFor } from './context.js';
+import { checkMessage, deliver, type DeliveryResult } from './delivery.js';
+import { LimitError, UserError } from './errors.js';
+import { newClaudeSessionId, newSessionId } from './ids.js';
+import { findTab, launchAgent, stopAgentProcess } from './lifecycle.js';
+import { overlapMessage, overlappingSession, resolveRoot } from './roots.js';
+import { needsScreen, withScreen, type DerivedStatus } from './status.js';
+import { KeyedMutex } from './timing.js';
+import { readTodo } from './todo.js';
+
+export interface AgentStatusView {
+  agent: string;
+  status: AgentStatus;
+  status_source: StatusSource;
+  since: string;
+  claude_session_id: string | null;
+  tokens: Tokens;
+  last_reply?: string;
+  tasks: { open: number; done: number };
+}
+
+export interface SessionStatusView {
+  session_id: string;
+  name: string;
+  root: string;
+  agents: AgentStatusView[];
+  todo: { path: string; open: number; done: number } | null;
+}
+
+export interface CreateAgentInput {
+  session: string;
+  role?: string;
+  model?: string;
+  permission_mode?: string;
+  initial_task?: string;
+}
+
+const ZERO_TOKENS: Tokens = { input: 0, output: 0, cache_read: 0, cache_creation: 0 };
+const SESSION_NAME = /^[^\p{Cc}\[\]]{1,64}$/u;
+
+/**
+ * The one object the MCP tools talk to. It owns every rule: naming, limits, the agent
+ * state machine, the delivery transaction. Terminals and Claude Code are reached only
+ * through the backend and the claude layer.
+ */
+export class Supervisor {
+  private readonly ctx: SupervisorContext;
+
+  constructor(deps: { config: Config; store: StateStore; backend: TerminalBackend; log: Logger; env?: NodeJS.ProcessEnv }) {
+    this.ctx = { ...deps, env: deps.env ?? process.env, mutex: new KeyedMutex(), watches: new Map() };
+  }
+
+  get backend(): TerminalBackend {
+    return this.ctx.backend;
+  }
+
+  // ---- sessions -------------------------------------------------------------------
+
+  async createSession(input: { root: string; name?: string }): Promise<{ session_id: string; name: string; root: string }> {
+    const root = await resolveRoot(input.root);
+    const name = (input.name ?? basename(root)).trim() || 'root';
+    if (!SESSION_NAME.test(name)) {
+      throw new UserError(`session name "${name}" is not allowed: use 1–64 characters without control characters or brackets.`);
+    }
+    const { config } = this.ctx;
+    const session = await this.ctx.store.update((state) => {
+      const other = overlappingSession(root, state.sessions);
+      if (other) throw new UserError(overlapMessage(root, other));
+      if (state.sessions.some((s) => s.name === name)) {
+        throw new UserError(`a session named "${name}" already exists: pass a different name.`);
+      }
+      if (state.sessions.length >= config.maxSessions) {
+        throw new LimitError(
+          `tabcrew already runs ${state.sessions.length} sessions, the limit set by --max-sessions (${config.maxSessions}). Delete a session or restart tabcrew with a higher --max-sessions.`,
+        );
+      }
+      const record: SessionRecord = { id: newSessionId(), name, root, createdAt: new Date().toISOString() };
+      state.sessions.push(record);
+      return record;
+    });
+    this.ctx.log.info('session created', { session: session.id });
+    return { session_id: session.id, name: session.name, root: session.root };
+  }
+
+  async listSessions(): Promise<{ sessions: { session_id: string; name: string; root: string; agents: string[] }[] }> {
+    const state = await this.ctx.store.read();
+    return {
+      sessions: state.sessions.map((s) => ({
+        session_id: s.id,
+        name: s.name,
+        root: s.root,
+        agents: state.agents.filter((a) => a.sessionId === s.id).map((a) => a.name),
+      })),
+    };
+  }
+
+  async getSessionStatus(sessionRef: string): Promise<SessionStatusView> {
+    const state = await this.ctx.store.read();
+    const session = findSession(state, sessionRef);
+    const agents = state.agents.filter((a) => a.sessionId === session.id);
+    const statuses = await this.liveStatuses(session, agents);
+    const todo = await readTodo(session.root);
+    const views: AgentStatusView[] = [];
+    for (const agent of agents) {
+      const live = statuses.get(agent.name)!;
+      const watch = watchFor(this.ctx, agent, session);
+      const transcript = watch ? await watch.readTranscript().catch(() => undefined) : undefined;
+      views.push({
+        agent: agent.name,
+        status: live.status,
+        status_source: live.source,
+        since: live.since ? new Date(live.since).toISOString() : agent.since,
+        claude_session_id: agent.claudeSessionId,
+        tokens: transcript?.tokens ?? ZERO_TOKENS,
+        ...(transcript?.lastReply !== undefined ? { last_reply: transcript.lastReply } : {}),
+        tasks: todo?.byAgent.get(agent.name) ?? { open: 0, done: 0 },
+      });
+    }
+    return {
+      session_id: session.id,
+      name: session.name,
+      root: session.root,
+      agents: views,
+      todo: todo ? { path: todo.path, open: todo.open, done: todo.done } : null,
+    };
+  }
+
+  async deleteSession(sessionRef: string): Promise<{ session_id: string; deleted: true; agents_deleted: string[] }> {
+    const session = findSession(await this.ctx.store.read(), sessionRef);
+    const deleted: string[] = [];
+    for (const agent of (await this.ctx.store.read()).agents.filter((a) => a.sessionId === session.id)) {
+      await this.deleteAgent(agent.name);
+      deleted.push(agent.name);
+    }
+    await this.ctx.store.update((state) => {
+      state.sessions = state.sessions.filter((s) => s.id !== session.id);
+    });
+    this.ctx.log.info('session deleted', { session: session.id, agents: deleted });
+    return { session_id: session.id, deleted: true, agents_deleted: deleted };
+  }
+
+  // ---- agents ---------------------------------------------------------------------
+
+  async createAgent(
+    input: CreateAgentInput,
+    progress?: Progress,
+  ): Promise<{ agent: string; session_id: string; status: AgentStatus; claude_session_id: string; backend: string; note?: string; trust?: string }> {
+    if (input.initial_task !== undefined) checkMessage(input.initial_task);
+    const { config } = this.ctx;
+    // Reserve the name first, under the lock: two tabcrew processes never hand out one name.
+    const { agent, session, peers } = await this.ctx.store.update((state) => {
+      const session = findSession(state, input.session);
+      if (state.agents.length >= config.maxAgents) {
+        throw new LimitError(
+          `tabcrew already supervises ${state.agents.length} agents, the limit set by --max-agents (${config.maxAgents}). Delete an agent or restart tabcrew with a higher --max-agents.`,
+        );
+      }
+      const now = new Date().toISOString();
+      const agent: AgentRecord = {
+        name: `Agent_${state.nextAgentNumber++}`,
+        sessionId: session.id,
+        launch: { role: input.role, model: input.model, permissionMode: input.permission_mode },
+        claudeSessionId: newClaudeSessionId(),
+        pastClaudeSessionIds: [],
+        status: 'starting',
+        statusSource: 'supervisor',
+        since: now,
+        tab: null,
+        createdAt: now,
+      };
+      state.agents.push(agent);
+      const peers = state.agents.filter((a) => a.sessionId === session.id && a.name !== agent.name).map((a) => a.name);
+      return { agent, session, peers };
+    });
+    this.ctx.log.info('agent reserved', { agent: agent.name, session: session.id });
+    return this.ctx.mutex.run(agent.name, async () => {
+      const launched = await this.launch(agent, session, peers, false, progress);
+      let note = launched.note;
+      if (input.initial_task !== undefined) {
+        if (launched.status === 'idle') {
+          const sent = await this.sendMessageLocked(agent.name, { message: input.initial_task }, progress);
+          if (sent.delivered !== 'confirmed') note = `initial_task delivery unconfirmed: ${sent.note ?? ''}`.trim();
+        } else {
+          note = `${note ?? ''} initial_task was not sent; send it with send_message_to_agent once the agent is idle.`.trim();
+        }
+      }
+      return {
+        agent: agent.name,
+        session_id: session.id,
+        status: launched.status === 'idle' && input.initial_task !== undefined ? 'busy' : launched.status,
+        claude_session_id: agent.claudeSessionId!,
+        backend: this.ctx.backend.name,
+        ...(launched.trust ? { trust: launched.trust } : {}),
+        ...(note ? { note } : {}),
+      };
+    });
+  }
+
+  async deleteAgent(name: string): Promise<{ agent: string; deleted: true; transcript_path?: string }> {
+    return this.ctx.mutex.run(name, async () => {
+      const { agent, session } = await this.findAgent(name);
+      const transcriptPath = await this.stop(agent, session);
+      await this.ctx.store.update((state) => {
+        state.agents = state.agents.filter((a) => a.name !== name);
+      });
+      for (const id of [agent.claudeSessionId, ...agent.pastClaudeSessionIds]) {
+        if (id) await removeAgentDir(this.ctx.config.runtimeDir, id);
+      }
+      this.ctx.log.info('agent deleted', { agent: name });
+      return { agent: name, deleted: true, ...(transcriptPath ? { transcript_path: transcriptPath } : {}) };
+    });
+  }
+
+  async clearAgentConversation(name: string): Promise<{ agent: string; status: 'cleared'; transcript_path?: string }> {
+    return this.ctx.mutex.run(name, async () => {
+      const { agent, session } = await this.findAgent(name);
+      const transcriptPath = await this.stop(agent, session);
+      await this.patchAgent(name, (a) => {
+        if (a.claudeSessionId) a.pastClaudeSessionIds.push(a.claudeSessionId);
+        a.claudeSessionId = null;
+        a.tab = null;
+        setStatus(a, { status: 'cleared', source: 'supervisor' });
+      });
+      this.ctx.log.info('agent conversation cleared', { agent: name });
+      return { agent: name, status: 'cleared', ...(transcriptPath ? { transcript_path: transcriptPath } : {}) };
+    });
+  }
+
+  async startNewAgentConversation(
+    name: string,
+    initialTask?: string,
+    progress?: Progress,
+  ): Promise<{ agent: string; claude_session_id: string; status: AgentStatus; note?: string }> {
+    if (initialTask !== undefined) checkMessage(initialTask);
+    return this.ctx.mutex.run(name, async () => {
+      const { agent, session } = await this.findAgent(name);
+      if (agent.claudeSessionId) await this.stop(agent, session);
+      const fresh = await this.patchAgent(name, (a) => {
+        if (a.claudeSessionId) a.pastClaudeSessionIds.push(a.claudeSessionId);
+        a.claudeSessionId = newClaudeSessionId();
+        a.tab = null;
+        setStatus(a, { status: 'starting', source: 'supervisor' });
+      });
+      const state = await this.ctx.store.read();
+      const peers = state.agents.filter((a) => a.sessionId === session.id && a.name !== name).map((a) => a.name);
+      const launched = await this.launch(fresh, session, peers, false, progress);
+      let note = launched.note;
+      let status = launched.status;
+      if (initialTask !== undefined && status === 'idle') {
+        const sent = await this.sendMessageLocked(name, { message: initialTask }, progress);
+        status = sent.status;
+        if (sent.delivered !== 'confirmed') note = sent.note;
+      }
+      return { agent: name, claude_session_id: fresh.claudeSessionId!, status, ...(note ? { note } : {}) };
+    });
+  }
+
+  async sendMessage(
+    name: string,
+    input: { message: string; wait_for_reply?: boolean; timeout_s?: number; prepend_protocol?: boolean; idle_wait_s?: number },
+    progress?: Progress,
+  ): Promise<DeliveryResult> {
+    checkMessage(input.message);
+    return this.ctx.mutex.run(name, () => this.sendMessageLocked(name, input, progress));
+  }
+
+  async getAgentOutput(name: string, lines = 100): Promise<{ agent: string; screen: string; last_reply?: string; note?: string }> {
+    const { agent, session } = await this.findAgent(name);
+    const watch = watchFor(this.ctx, agent, session);
+    const transcript = watch ? await watch.readTranscript().catch(() => undefined) : undefined;
+    const lastReply = transcript?.lastReply !== undefined ? { last_reply: transcript.lastReply } : {};
+    if (!agent.tab) return { agent: name, screen: '', ...lastReply, note: `${name} has no tab (${agent.status}).` };
+    try {
+      return { agent: name, screen: await this.ctx.backend.readScreen(agent.tab, lines), ...lastReply };
+    } catch (e) {
+      return { agent: name, screen: '', ...lastReply, note: `${name}'s tab could not be read: ${(e as Error).message}` };
+    }
+  }
+
+  // ---- internals --------------------------------------------------------------------
+
+  private async sendMessageLocked(
+    name: string,
+    input: { message: string; wait_for_reply?: boolean; timeout_s?: number; prepend_protocol?: boolean; idle_wait_s?: number },
+    progress?: Progress,
+  ): Promise<DeliveryResult> {
+    const { agent, session } = await this.findAgent(name);
+    const watch = watchFor(this.ctx, agent, session);
+    if (!agent.tab || !watch) {
+      throw new UserError(`${name} has no running conversation (${agent.status}); nothing was typed. Call start_new_agent_conversation first.`);
+    }
+    return deliver(this.ctx, {
+      agent: name,
+      sessionName: session.name,
+      tab: agent.tab,
+      watch,
+      message: input.message,
+      prependProtocol: input.prepend_protocol ?? true,
+      waitForReply: input.wait_for_reply ?? false,
+      timeoutS: input.timeout_s ?? 600,
+      idleWaitS: input.idle_wait_s ?? 60,
+      status: async () => (await this.liveStatuses(session, [await this.currentAgent(name)])).get(name)!.status,
+      progress,
+    });
+  }
+
+  private async launch(
+    agent: AgentRecord,
+    session: SessionRecord,
+    peers: string[],
+    resume: boolean,
+    progress?: Progress,
+  ): Promise<{ status: AgentStatus; note?: string; trust?: AgentRecord['trust'] }> {
+    let launched;
+    try {
+      launched = await launchAgent(this.ctx, agent, session, peers, { resume, progress });
+    } catch (e) {
+      await this.patchAgent(agent.name, (a) => setStatus(a, { status: 'exited', source: 'terminal' }));
+      throw e;
+    }
+    const status: AgentStatus = launched.ready ? 'idle' : 'starting';
+    await this.patchAgent(agent.name, (a) => {
+      a.tab = launched.tab;
+      a.trust = launched.trust;
+      setStatus(a, { status, source: launched.ready ? 'hook' : 'supervisor' });
+    });
+    this.ctx.log.info('agent launched', { agent: agent.name, ready: launched.ready, trust: launched.trust });
+    return { status, note: launched.note, trust: launched.trust };
+  }
+
+  /** Ends the agent's process and closes its tab; returns the transcript path, if any. */
+  private async stop(agent: AgentRecord, session: SessionRecord): Promise<string | undefined> {
+    const watch = watchFor(this.ctx, agent, session);
+    await stopAgentProcess(this.ctx, agent, session);
+    if (!watch) return undefined;
+    await watch.refresh().catch(() => undefined);
+    this.ctx.watches.delete(watch.claudeSessionId);
+    return watch.transcriptPath();
+  }
+
+  /**
+   * Live status of agents: one listing of the terminal's tabs for all of them, the hook
+   * spools (local files), and — only for agents the hooks leave in doubt — one batched
+   * screen read. Changes are written back to the state.
+   */
+  private async liveStatuses(session: SessionRecord, agents: AgentRecord[]): Promise<Map<string, DerivedStatus>> {
+    const out = new Map<string, DerivedStatus>();
+    const now = Date.now();
+    const running = agents.filter((a) => a.status !== 'cleared' && a.claudeSessionId);
+    const tabs: TabInfo[] = running.length ? await this.ctx.backend.listTabs() : [];
+    const doubtful: { agent: AgentRecord; tab: TabInfo; hooks: DerivedStatus | undefined }[] = [];
+    for (const agent of agents) {
+      if (agent.status === 'cleared' || !agent.claudeSessionId) {
+        out.set(agent.name, { status: 'cleared', source: 'supervisor', since: Date.parse(agent.since) });
+        continue;
+      }
+      const tab = findTab(agent, tabs);
+      if (!tab) {
+        out.set(agent.name, { status: 'detached', source: 'terminal', since: now });
+        continue;
+      }
+      if (!tab.alive) {
+        out.set(agent.name, { status: 'exited', source: 'terminal', since: now });
+        continue;
+      }
+      const watch = watchFor(this.ctx, agent, session)!;
+      await watch.refresh();
+      const hooks = watch.hookStatus();
+      if (needsScreen(hooks, now)) doubtful.push({ agent, tab, hooks });
+      else out.set(agent.name, hooks!);
+    }
+    if (doubtful.length) {
+      const screens = await this.ctx.backend.readScreens(
+        doubtful.map((d) => d.tab),
+        40,
+      );
+      for (const d of doubtful) {
+        const screen = screens.get(d.tab.id);
+        out.set(d.agent.name, withScreen(d.hooks, screen === undefined ? 'unknown' : classifyScreen(screen), now));
+      }
+    }
+    await this.persistStatuses(agents, out);
+    return out;
+  }
+
+  private async persistStatuses(agents: AgentRecord[], live: Map<string, DerivedStatus>): Promise<void> {
+    const changed = agents.filter((a) => {
+      const s = live.get(a.name);
+      return s && (s.status !== a.status || s.source !== a.statusSource);
+    });
+    if (!changed.length) return;
+    await this.ctx.store.update((state) => {
+      for (const a of state.agents) {
+        const s = live.get(a.name);
+        const was = changed.find((c) => c.name === a.name);
+        // Only if nobody changed the record meanwhile (another tool call, another process).
+        if (s && was && a.claudeSessionId === was.claudeSessionId && a.status === was.status) setStatus(a, s);
+      }
+    });
+    for (const a of changed) {
+      this.ctx.log.info('agent status', { agent: a.name, from: a.status, to: live.get(a.name)!.status, source: live.get(a.name)!.source });
+    }
+  }
+
+  private async findAgent(name: string): Promise<{ agent: AgentRecord; session: SessionRecord; state: State }> {
+    const state = await this.ctx.store.read();
+    const agent = state.agents.find((a) => a.name === name);
+    if (!agent) {
+      const known = state.agents.map((a) => a.name).join(', ') || 'none';
+      throw new UserError(`no agent named "${name}" (agents: ${known}). Agent names look like Agent_1.`);
+    }
+    const session = state.sessions.find((s) => s.id === agent.sessionId);
+    if (!session) throw new UserError(`${name} belongs to session ${agent.sessionId}, which no longer exists.`);
+    return { agent, session, state };
+  }
+
+  private async currentAgent(name: string): Promise<AgentRecord> {
+    return (await this.findAgent(name)).agent;
+  }
+
+  private async patchAgent(name: string, patch: (a: AgentRecord) => void): Promise<AgentRecord> {
+    return this.ctx.store.update((state) => {
+      const agent = state.agents.find((a) => a.name === name);
+      if (!agent) throw new UserError(`${name} was deleted while this call ran.`);
+      patch(agent);
+      return structuredClone(agent);
+    });
+  }
+}
+
+function setStatus(a: AgentRecord, s: { status: AgentStatus; source: StatusSource; since?: number }): void {
+  a.status = s.status;
+  a.statusSource = s.source;
+  a.since = new Date(s.since ?? Date.now()).toISOString();
+}
+
+export function findSession(state: State, ref: string): SessionRecord {
+  const session = state.sessions.find((s) => s.id === ref) ?? state.sessions.find((s) => s.name === ref);
+  if (!session) {
+    const known = state.sessions.map((s) => `${s.name} (${s.id})`).join(', ') || 'none';
+    throw new UserError(`no session "${ref}" (sessions: ${known}). Pass a session id or name from list_sessions.`);
+  }
+  return session;
+}

@@ -1,0 +1,79 @@
+/**
+ * The hand-off from tabcrew to `scripts/launch-tab.sh`.
+ *
+ * Claude Code's argv holds a multi-KB system prompt and its environment can be large,
+ * while a terminal's command line is small (tmux sends a whole command in one message
+ * of about 16 KB) and visible to other users in `ps`. So a tab's command is the constant
+ * launcher plus a private directory that holds the real argv, environment and cwd.
+ */
+import { existsSync } from 'node:fs';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export interface LaunchSpec {
+  cwd: string;
+  argv: readonly string[];
+  env: Readonly<Record<string, string>>;
+}
+
+/**
+ * Writes `spec` to a new 0700 directory under `<runtimeDir>/launch/` and returns its path.
+ * Files (0600): `argv` and `env` (`KEY=VALUE`), each entry NUL-terminated; `cwd`, raw.
+ * The launcher deletes the directory once it has read it.
+ */
+export async function writeLaunchSpec(runtimeDir: string, spec: LaunchSpec): Promise<string> {
+  checkSpec(spec);
+  const parent = join(runtimeDir, 'launch');
+  await mkdir(parent, { recursive: true, mode: 0o700 });
+  const dir = await mkdtemp(join(parent, 'tab-')); // mkdtemp creates it 0700
+  try {
+    const write = (name: string, data: string) =>
+      writeFile(join(dir, name), data, { mode: 0o600, flag: 'wx' });
+    await write('cwd', spec.cwd);
+    await write('argv', spec.argv.map((a) => `${a}\0`).join(''));
+    await write('env', Object.entries(spec.env).map(([k, v]) => `${k}=${v}\0`).join(''));
+  } catch (err) {
+    await rm(dir, { recursive: true, force: true });
+    throw err;
+  }
+  return dir;
+}
+
+/** Removes a spec whose tab never started, so its environment (API keys) does not linger. */
+export async function removeLaunchSpec(specDir: string): Promise<void> {
+  await rm(specDir, { recursive: true, force: true });
+}
+
+function checkSpec(spec: LaunchSpec): void {
+  // A C string ends at NUL, so a value holding one would reach the program cut short.
+  const noNul = (what: string, value: string) => {
+    if (value.includes('\0')) throw new Error(`${what} contains a NUL character, which a program cannot receive`);
+  };
+  if (!spec.cwd.startsWith('/')) throw new Error(`working directory must be an absolute path, got ${JSON.stringify(spec.cwd)}`);
+  noNul('working directory', spec.cwd);
+  if (spec.argv.length === 0 || spec.argv[0] === '') throw new Error('argv must name a program to run');
+  spec.argv.forEach((a, i) => noNul(`argv[${i}]`, a));
+  for (const [key, value] of Object.entries(spec.env)) {
+    if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(key)) {
+      throw new Error(`environment variable name ${JSON.stringify(key)} is not a valid name (letters, digits, _)`);
+    }
+    noNul(`environment variable ${key}`, value);
+  }
+}
+
+/**
+ * Absolute path of `scripts/launch-tab.sh`. This module runs from `src/terminals/`
+ * under vitest and from `dist/terminals/` once built, so the package root is found by
+ * walking up to the directory holding package.json rather than by a fixed `../..`.
+ */
+export function launcherPath(): string {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  for (let i = 0; i < 20; i++) {
+    if (existsSync(join(dir, 'package.json'))) return join(dir, 'scripts', 'launch-tab.sh');
+    const up = dirname(dir);
+    if (up === dir) break;
+    dir = up;
+  }
+  throw new Error('cannot find the tabcrew package root (no package.json above the terminals module)');
+}

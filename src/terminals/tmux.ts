@@ -1,0 +1,390 @@
+/**
+ * Tabs as tmux windows, on a tmux server of tabcrew's own (`tmux -L <socket>`).
+ *
+ * Every method is one tmux process (one round trip); user text never reaches a tmux
+ * command string: arguments travel as argv (escaped by tmux-args.ts), typed text travels
+ * on tmux's stdin, and a program's argv/env travel in a launch spec file.
+ */
+import { execFile, type ExecFileException } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+
+import {
+  TerminalError,
+  type TabHandle,
+  type TabInfo,
+  type TabLaunch,
+  type TerminalBackend,
+  type TerminalKey,
+} from './backend.js';
+import { launcherPath, removeLaunchSpec, writeLaunchSpec } from './launch-spec.js';
+import { formatLiteral, tmuxCommandLine, type TmuxCommand } from './tmux-args.js';
+
+export interface TmuxBackendOptions {
+  /** Socket name (`tmux -L`): tabcrew's tabs live on their own tmux server. */
+  socket: string;
+  tmuxPath?: string;
+  /** Private directory for launch specs (see launch-spec.ts). */
+  runtimeDir: string;
+}
+
+const TIMEOUT_MS = 10_000;
+const MAX_BUFFER = 64 * 1024 * 1024;
+const TAG_OPTION = '@tabcrew_tag';
+// A detached session has no client to take its size from; a TUI needs room.
+const NEW_SESSION_SIZE = ['-x', '200', '-y', '50'];
+const KEYS: ReadonlySet<string> = new Set<TerminalKey>(['Enter', 'Escape', 'C-c', 'C-u', 'BSpace']);
+const MAX_LINES = 100_000;
+
+export class TmuxBackend implements TerminalBackend {
+  readonly name = 'tmux' as const;
+  readonly #socket: string;
+  readonly #tmux: string;
+  readonly #runtimeDir: string;
+  #calls = 0;
+
+  constructor(options: TmuxBackendOptions) {
+    if (!/^[A-Za-z0-9._-]+$/.test(options.socket)) {
+      throw new Error(`tmux socket name ${JSON.stringify(options.socket)} may only hold letters, digits, '.', '_' and '-'`);
+    }
+    this.#socket = options.socket;
+    this.#tmux = options.tmuxPath ?? 'tmux';
+    this.#runtimeDir = options.runtimeDir;
+  }
+
+  get calls(): number {
+    return this.#calls;
+  }
+
+  async createTab(launch: TabLaunch): Promise<TabHandle> {
+    if (!/^[A-Za-z0-9_-]{1,64}$/.test(launch.group)) {
+      // tmux rewrites '.' and ':' in session names and reads them in targets.
+      throw new TerminalError(`tab group ${JSON.stringify(launch.group)} must be 1-64 letters, digits, '_' or '-'`, 'failed');
+    }
+    if (launch.tag === '' || launch.tag.includes('\0')) {
+      throw new TerminalError('a tab tag must be a non-empty string without NUL', 'failed');
+    }
+    const specDir = await writeLaunchSpec(this.#runtimeDir, launch);
+    // `new-window -d` leaves the session's current window unchanged, so a following
+    // `set-option -w` without a target would configure the wrong window. A unique
+    // placeholder name lets the rest of the same command list target the new window.
+    const placeholder = `tabcrew-new-${randomHex(8)}`;
+    const target = `=${launch.group}:=${placeholder}`;
+    const program = ['--', '/bin/bash', launcherPath(), specDir];
+    const print = ['-P', '-F', '#{window_id} #{pane_id} #{pane_pid}'];
+    const configure: TmuxCommand[] = [
+      // Before the program can end: the list runs before tmux handles any child exit.
+      ['set-option', '-w', '-t', target, 'remain-on-exit', 'on'],
+      ['set-option', '-w', '-t', target, 'automatic-rename', 'off'],
+      ['set-option', '-w', '-t', target, 'allow-rename', 'off'],
+      ['set-option', '-w', '-t', target, '--', TAG_OPTION, launch.tag],
+      ['rename-window', '-t', target, '--', formatLiteral(launch.title)],
+    ];
+    const inExistingGroup: TmuxCommand[] = [
+      ['new-window', '-d', '-t', `=${launch.group}:`, '-n', placeholder, ...print, ...program],
+      ...configure,
+    ];
+    const inNewGroup: TmuxCommand[] = [
+      ['new-session', '-d', '-s', launch.group, ...NEW_SESSION_SIZE, '-n', placeholder, ...print, ...program],
+      ...configure,
+    ];
+
+    let stdout: string;
+    try {
+      try {
+        stdout = await this.#run(inExistingGroup);
+      } catch (err) {
+        if (!hasStderr(err, /can't find session|no server running|error connecting to/)) throw err;
+        try {
+          stdout = await this.#run(inNewGroup);
+        } catch (err2) {
+          // Another createTab made the group in the meantime.
+          if (!hasStderr(err2, /duplicate session/)) throw err2;
+          stdout = await this.#run(inExistingGroup);
+        }
+      }
+    } catch (err) {
+      await removeLaunchSpec(specDir);
+      throw err;
+    }
+    const m = /^(@\d+) (%\d+) (\d+)$/m.exec(stdout);
+    if (!m) throw new TerminalError(`tmux did not report the new window (output: ${JSON.stringify(stdout)})`, 'failed');
+    return { backend: 'tmux', id: m[1]!, pane: m[2]!, pid: Number(m[3]) };
+  }
+
+  async paste(tab: TabHandle, text: string): Promise<void> {
+    if (text === '') return;
+    const pane = paneTarget(tab);
+    const buffer = `tabcrew-paste-${randomHex(8)}`;
+    // tmux before 3.4 crashes (the whole server) on paste-buffer into a dead pane
+    // (tmux/tmux#3830), so the paste runs only while the pane's program is alive.
+    // The first command fails cleanly, before any text is loaded, if the pane is gone.
+    const stdout = await this.#run(
+      [
+        ['display-message', '-p', '-t', pane, '#{pane_dead}'],
+        ['load-buffer', '-b', buffer, '-'],
+        [
+          'if-shell', '-F', '-t', pane, '#{pane_dead}',
+          commandString('delete-buffer', '-b', buffer),
+          // -p: bracketed paste when the program asked for it; -r: LF stays LF (a newline
+          // in the message, not Enter); -d: the text does not stay in tmux's buffers.
+          commandString('paste-buffer', '-b', buffer, '-d', '-p', '-r', '-t', pane),
+        ],
+      ],
+      text,
+    ).catch((err: unknown) => {
+      throw asTabGone(err, tab);
+    });
+    if (stdout.trim() === '1') {
+      throw new TerminalError(`the program in tab ${tab.id} has ended; nothing was typed`, 'tab_gone');
+    }
+  }
+
+  async sendKeys(tab: TabHandle, keys: readonly TerminalKey[]): Promise<void> {
+    for (const key of keys) {
+      if (!KEYS.has(key)) throw new TerminalError(`unknown key ${JSON.stringify(key)}`, 'failed');
+    }
+    if (keys.length === 0) return;
+    await this.#run([['send-keys', '-t', paneTarget(tab), ...keys]]).catch((err: unknown) => {
+      throw asTabGone(err, tab);
+    });
+  }
+
+  async readScreen(tab: TabHandle, lines: number): Promise<string> {
+    const n = lineCount(lines);
+    const stdout = await this.#run([capture(paneTarget(tab), n)]).catch((err: unknown) => {
+      throw asTabGone(err, tab);
+    });
+    return lastLines(stdout, n);
+  }
+
+  async readScreens(tabs: readonly TabHandle[], lines: number): Promise<Map<string, string>> {
+    const n = lineCount(lines);
+    const screens = new Map<string, string>();
+    if (tabs.length === 0) return screens;
+    const targets = tabs.map(paneTarget);
+    // Screen text is arbitrary, so each screen is closed by a line it cannot guess.
+    const nonce = randomHex(12);
+    const marker = (i: number, found: 0 | 1) => ['display-message', '-p', `${nonce}-${i}-${found}`];
+    let stdout: string;
+    try {
+      stdout = await this.#run(targets.flatMap((t, i) => [capture(t, n), marker(i, 1)]));
+    } catch (err) {
+      if (hasStderr(err, /no server running|error connecting to/)) return screens;
+      if (!hasStderr(err, /can't find (pane|window)/)) throw err;
+      // tmux stops a command list at its first error, so one closed tab would hide
+      // the screens after it. The second try captures only tabs that still exist.
+      stdout = await this.#run(
+        targets.flatMap((t, i) => [
+          ['if-shell', '-F', exists(t), commandString(...capture(t, n))],
+          ['if-shell', '-F', exists(t), commandString(...marker(i, 1)), commandString(...marker(i, 0))],
+        ]),
+      );
+    }
+    let current: string[] = [];
+    for (const line of stdout.split('\n')) {
+      const m = line.startsWith(`${nonce}-`) ? /^[0-9a-f]+-(\d+)-([01])$/.exec(line) : null;
+      if (!m) {
+        current.push(line);
+        continue;
+      }
+      const tab = tabs[Number(m[1])];
+      if (tab && m[2] === '1') screens.set(tab.id, lastLines(current.join('\n'), n));
+      current = [];
+    }
+    return screens;
+  }
+
+  async listTabs(): Promise<TabInfo[]> {
+    // tmux prints user option values raw (control characters included) while it
+    // escapes window and session names, so the tag goes last and each record ends
+    // with a marker no value can guess.
+    const nonce = randomHex(12);
+    const fields = [
+      '#{window_id}', '#{pane_id}', '#{pane_pid}', '#{session_name}',
+      '#{pane_dead}', '#{pane_dead_status}', '#{pane_dead_signal}', '#{window_name}', `#{${TAG_OPTION}}`,
+    ];
+    let stdout: string;
+    try {
+      stdout = await this.#run([['list-panes', '-a', '-F', fields.join(FS) + RS + nonce]]);
+    } catch (err) {
+      if (hasStderr(err, /no server running|error connecting to/)) return [];
+      throw err;
+    }
+    const tabs: TabInfo[] = [];
+    const seen = new Set<string>();
+    for (const record of stdout.split(`${RS}${nonce}\n`)) {
+      const parts = record.split(FS);
+      if (parts.length < fields.length) continue;
+      const [id, pane, pid, group, dead, status, signal, name] = parts as [string, string, string, string, string, string, string, string];
+      const tag = parts.slice(fields.length - 1).join(FS);
+      // A window linked into several sessions is listed once per session.
+      if (seen.has(pane)) continue;
+      seen.add(pane);
+      const info: TabInfo = {
+        backend: 'tmux',
+        id,
+        pane,
+        pid: Number(pid),
+        tag: tag === '' ? null : tag,
+        group: unvis(group),
+        title: unvis(name),
+        alive: dead !== '1',
+      };
+      // The status arrives a moment after the pane is dead (tmux sees the pty close
+      // before it reaps the child). A signal is reported as a shell would: 128 + N.
+      if (dead === '1' && /^\d+$/.test(status)) info.exitStatus = Number(status);
+      else if (dead === '1' && /^\d+$/.test(signal)) info.exitStatus = 128 + Number(signal);
+      tabs.push(info);
+    }
+    return tabs;
+  }
+
+  async closeTab(tab: TabHandle): Promise<void> {
+    const window = checkedId(tab.id, /^@\d+$/, 'tmux window id');
+    try {
+      await this.#run([['kill-window', '-t', window]]);
+    } catch (err) {
+      if (hasStderr(err, /can't find window|no server running|error connecting to/)) return;
+      throw err;
+    }
+  }
+
+  async dispose(): Promise<void> {
+    // Tabs outlive this process by design; there is nothing held here.
+  }
+
+  #run(commands: readonly TmuxCommand[], input = ''): Promise<string> {
+    this.#calls++;
+    // -u: tmux decides from the locale whether its client takes UTF-8, and under a
+    // non-UTF-8 locale it would print window names with '_' for every non-ASCII byte.
+    const argv = ['-u', '-L', this.#socket, ...tmuxCommandLine(commands)];
+    return new Promise((resolve, reject) => {
+      const child = execFile(
+        this.#tmux,
+        argv,
+        { encoding: 'utf8', timeout: TIMEOUT_MS, maxBuffer: MAX_BUFFER },
+        (err, stdout, stderr) => {
+          if (err) reject(toTerminalError(err, stderr, this.#tmux));
+          else resolve(stdout);
+        },
+      );
+      // tmux may exit (bad target) before reading stdin; that is reported by its status.
+      child.stdin?.on('error', () => {});
+      child.stdin?.end(input);
+    });
+  }
+}
+
+/** A TerminalError carrying tmux's stderr, so callers here can tell failures apart. */
+class TmuxError extends TerminalError {
+  constructor(
+    message: string,
+    code: TerminalError['code'],
+    readonly stderr: string,
+  ) {
+    super(message, code);
+  }
+}
+
+const FS = '\x1f';
+const RS = '\x1e';
+
+function toTerminalError(err: ExecFileException, stderr: string, tmux: string): TerminalError {
+  if (err.code === 'ENOENT') {
+    return new TerminalError(
+      `tmux is not installed (or not at ${tmux}). Install it (apt-get install tmux, or brew install tmux) or run tabcrew with --backend pty.`,
+      'not_running',
+    );
+  }
+  if (err.code === 'ERR_CHILD_PROCESS_STDIO_MAXBUFFER') {
+    return new TmuxError(`tmux printed more than ${MAX_BUFFER} bytes`, 'failed', stderr);
+  }
+  if (err.killed) return new TmuxError(`tmux did not answer within ${TIMEOUT_MS / 1000} s`, 'timeout', stderr);
+  const text = stderr.trim() || err.message;
+  const gone = /can't find (pane|window)|no server running|error connecting to/.test(text);
+  return new TmuxError(`tmux: ${text}`, gone ? 'tab_gone' : 'failed', stderr);
+}
+
+function hasStderr(err: unknown, pattern: RegExp): boolean {
+  return err instanceof TmuxError && pattern.test(err.stderr);
+}
+
+function asTabGone(err: unknown, tab: TabHandle): unknown {
+  if (err instanceof TerminalError && err.code === 'tab_gone') {
+    return new TerminalError(`tab ${tab.id} is gone (${err.message})`, 'tab_gone');
+  }
+  return err;
+}
+
+function checkedId(value: string | undefined, pattern: RegExp, what: string): string {
+  if (value === undefined || !pattern.test(value)) {
+    throw new TerminalError(`${JSON.stringify(value)} is not a ${what}`, 'failed');
+  }
+  return value;
+}
+
+/** The pane to type into or read: the handle's pane, else the window's active pane. */
+function paneTarget(tab: TabHandle): string {
+  return tab.pane !== undefined ? checkedId(tab.pane, /^%\d+$/, 'tmux pane id') : checkedId(tab.id, /^@\d+$/, 'tmux window id');
+}
+
+function capture(target: string, lines: number): TmuxCommand {
+  // -J joins lines the terminal wrapped, so a long line reads as one.
+  return ['capture-pane', '-p', '-J', '-t', target, '-S', `-${lines}`];
+}
+
+/**
+ * A tmux command string for if-shell, which takes commands only as strings. Built only
+ * from ids and names this module generated or checked, never from user text.
+ */
+function commandString(...words: string[]): string {
+  for (const w of words) {
+    if (!/^[A-Za-z0-9%@_-]+$/.test(w)) throw new Error(`unsafe word in a tmux command string: ${JSON.stringify(w)}`);
+  }
+  return words.join(' ');
+}
+
+/**
+ * A format that is non-empty exactly when the pane or window exists. Only for if-shell
+ * -F: display-message also runs its format through strftime, where `%1…` means a time.
+ */
+function exists(target: string): string {
+  return target.startsWith('%')
+    ? `#{S:#{W:#{P:#{?#{==:#{pane_id},${target}},1,}}}}`
+    : `#{S:#{W:#{?#{==:#{window_id},${target}},1,}}}`;
+}
+
+function lineCount(lines: number): number {
+  if (!Number.isFinite(lines) || lines < 1) throw new TerminalError(`line count must be at least 1, got ${lines}`, 'failed');
+  return Math.min(Math.floor(lines), MAX_LINES);
+}
+
+function lastLines(text: string, n: number): string {
+  const lines = text.split('\n').map((l) => l.trimEnd());
+  while (lines.length > 0 && lines[lines.length - 1] === '') lines.pop();
+  return lines.slice(-n).join('\n');
+}
+
+const VIS_C: Record<string, number> = { n: 10, r: 13, t: 9, b: 8, a: 7, v: 11, f: 12, s: 32, '0': 0, E: 27, '\\': 92 };
+
+/**
+ * tmux stores window and session names through vis(3) (C-style and octal escapes,
+ * `\\` for a backslash), so a name is decoded back to the text that was set.
+ */
+export function unvis(s: string): string {
+  if (!s.includes('\\')) return s;
+  const parts: Buffer[] = [];
+  let last = 0;
+  for (const m of s.matchAll(/\\(?:([0-7]{3})|([\s\S]))/g)) {
+    parts.push(Buffer.from(s.slice(last, m.index), 'utf8'));
+    const code = m[1] !== undefined ? parseInt(m[1], 8) : VIS_C[m[2]!];
+    parts.push(code !== undefined ? Buffer.from([code]) : Buffer.from(m[0], 'utf8'));
+    last = m.index + m[0].length;
+  }
+  parts.push(Buffer.from(s.slice(last), 'utf8'));
+  return Buffer.concat(parts).toString('utf8');
+}
+
+function randomHex(bytes: number): string {
+  return randomBytes(bytes).toString('hex');
+}

@@ -1,0 +1,19 @@
+import { describe, expect, it } from 'vitest';
+import { renderAdderPrompt } from '../../src/claude/prompt.js';
+
+describe('the ADDER+ prompt', () => {
+  it('names the agent, its root, its role and its peers, and explains the TODO.md protocol', () => {
+    const p = renderAdderPrompt({ agent: 'Agent_3', session: 'app', root: '/w/app', role: 'tests', peers: ['Agent_1', 'Agent_2'] });
+    expect(p).toContain('You are **Agent_3**');
+    expect(p).toContain('`/w/app`');
+    expect(p).toContain('Your role: tests');
+    expect(p).toContain('Agent_1, Agent_2');
+    expect(p).toMatch(/Claim.*TODO\.md|TODO\.md[\s\S]*Claim/);
+    expect(p).not.toMatch(/\{\{\w+\}\}/);
+  });
+
+  it('does not expand placeholders that arrive inside values', () => {
+    const p = renderAdderPrompt({ agent: 'Agent_1', session: 's', root: '/r', role: '{{agent}} and {{root}}', peers: [] });
+    expect(p).toContain('Your role: {{agent}} and {{root}}');
+  });
+});

@@ -1,0 +1,91 @@
+import { describe, expect, it } from 'vitest';
+import { readFileSync, readdirSync } from 'node:fs';
+import { join, dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { classifyScreen, findInputBox, inputBoxText, type ScreenState } from '../../src/claude/screen.js';
+
+const dir = join(dirname(fileURLToPath(import.meta.url)), '..', 'fixtures', 'screens');
+const screen = (name: string) => readFileSync(join(dir, name), 'utf8');
+
+// Real `tmux capture-pane -p` captures of Claude Code 2.1.197 (120x40 pane).
+const expected: Record<string, ScreenState> = {
+  'idle_startup.txt': 'idle',
+  'idle.txt': 'idle',
+  'idle_resumed.txt': 'idle',
+  'idle_bypass.txt': 'idle', // footer "⏵⏵ bypass permissions on", no "? for shortcuts"
+  'idle_after_tool_bypass.txt': 'idle',
+  'idle_after_permission_escape.txt': 'idle',
+  'idle_prompt_returned_after_escape.txt': 'idle', // Esc during a turn: prompt back in the box, footer blank
+  'idle_text_pasted.txt': 'idle', // pasted, Enter not yet processed
+  'after_turn.txt': 'idle',
+  'after_tool_turn.txt': 'idle',
+  'busy.txt': 'busy',
+  'busy_first_frame.txt': 'busy',
+  'busy_stop_hook.txt': 'busy',
+  'busy_tool_running.txt': 'busy',
+  'busy_queued.txt': 'busy',
+  'trust_dialog.txt': 'trust_dialog',
+  'permission_prompt_bash.txt': 'permission_prompt',
+  'permission_prompt_write.txt': 'permission_prompt',
+  'api_key_prompt.txt': 'api_key_prompt',
+  'bypass_warning.txt': 'bypass_warning',
+  'onboarding_offline_error.txt': 'onboarding',
+  'rewind_menu.txt': 'rewind_menu',
+  'exited.txt': 'exited',
+};
+
+describe('classifyScreen', () => {
+  it('has an expectation for every fixture', () => {
+    expect(readdirSync(dir).filter((f) => f.endsWith('.txt')).sort()).toEqual(Object.keys(expected).sort());
+  });
+
+  for (const [file, state] of Object.entries(expected)) {
+    it(`${file} → ${state}`, () => {
+      expect(classifyScreen(screen(file))).toBe(state);
+    });
+  }
+
+  it('works when the terminal turned the no-break space into a plain space', () => {
+    expect(classifyScreen(screen('idle.txt').replace(/\u00a0/g, ' '))).toBe('idle');
+    expect(classifyScreen(screen('busy.txt').replace(/\u00a0/g, ' '))).toBe('busy');
+  });
+
+  it('tolerates CRLF and trailing blank lines', () => {
+    expect(classifyScreen(screen('idle.txt').replace(/\n/g, '\r\n') + '\n\n\n')).toBe('idle');
+  });
+
+  it('is unknown for an empty or foreign screen', () => {
+    expect(classifyScreen('')).toBe('unknown');
+    expect(classifyScreen('$ ls\nfoo bar\n$ ')).toBe('unknown');
+  });
+
+  it('does not take a history prompt for the input box', () => {
+    // Drop the input box and footer of an idle screen: what is left are history
+    // prompts ("❯ Say hello please", ASCII space) only.
+    const ls = screen('after_turn.txt').split('\n');
+    const cut = ls.findIndex((l) => l.startsWith('❯\u00a0'));
+    expect(findInputBox(ls.slice(0, cut - 1).join('\n'))).toBeUndefined();
+  });
+});
+
+describe('findInputBox / inputBoxText', () => {
+  it('reads the box text, the agent name and the footer', () => {
+    const box = findInputBox(screen('idle.txt'));
+    expect(box).toMatchObject({ text: '', name: 'Agent_1', queued: false });
+    expect(box?.footer).toContain('? for shortcuts');
+  });
+
+  it('shows text left in the box (e.g. after Esc returned the prompt)', () => {
+    expect(inputBoxText(screen('idle_prompt_returned_after_escape.txt'))).toBe('Please be slow');
+    expect(inputBoxText(screen('idle_text_pasted.txt'))).toBe('Say hello please');
+  });
+
+  it('treats the queued-messages placeholder as empty', () => {
+    expect(findInputBox(screen('busy_queued.txt'))).toMatchObject({ text: '', queued: true, name: 'Agent_2' });
+  });
+
+  it('is undefined when a dialog replaced the box', () => {
+    expect(inputBoxText(screen('trust_dialog.txt'))).toBeUndefined();
+    expect(inputBoxText(screen('permission_prompt_bash.txt'))).toBeUndefined();
+  });
+});

@@ -1,0 +1,169 @@
+import { mkdirSync, mkdtempSync, realpathSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { claudeBin, makeClaudeHome } from '../support/claude-home.js';
+import { startMockAnthropic, type MockAnthropic, type RecordedRequest } from '../support/mock-anthropic.js';
+import { startTabcrew, type Crew } from '../support/tabcrew.js';
+
+/**
+ * The core scenario with real Claude Code agents (npm) against a mock Anthropic API on
+ * 127.0.0.1, in a throw-away HOME, driven through the MCP SDK client over stdio.
+ */
+const base = realpathSync(mkdtempSync(join(tmpdir(), 'tabcrew-e2e-')));
+const trustedRoot = join(base, 'trusted-app');
+let mock: MockAnthropic;
+let home: ReturnType<typeof makeClaudeHome>;
+let crew: Crew;
+let sessionId: string;
+
+beforeAll(async () => {
+  mkdirSync(trustedRoot);
+  mock = await startMockAnthropic();
+  home = makeClaudeHome({ apiKey: 'sk-ant-test-0123456789abcdefghij', baseUrl: mock.url, trustedDirs: [trustedRoot] });
+  crew = await startTabcrew({ env: home.env, args: ['--claude-path', claudeBin] });
+  sessionId = (await crew.ok('create_session', { root: trustedRoot, name: 'app' })).session_id;
+});
+
+afterAll(async () => {
+  await crew?.stop();
+  await mock?.close();
+  home?.cleanup();
+  rmSync(base, { recursive: true, force: true });
+});
+
+const text = (req: RecordedRequest): string => mock.lastUserText(req) ?? '';
+
+const windows = (c: Crew): string[] => {
+  try {
+    return c.tmux('list-windows', '-a', '-F', '#{window_name}').trim().split('\n').filter(Boolean);
+  } catch {
+    return [];
+  }
+};
+
+describe('a session of real Claude Code agents in tmux', () => {
+  it('three agents created in one session each reach idle, in three tmux windows', async () => {
+    const progress: string[] = [];
+    const created = [];
+    for (let i = 0; i < 3; i++) created.push(await crew.ok('create_agent', { session: 'app', role: `worker ${i}` }, (m) => progress.push(m)));
+    expect(created.map((a) => a.agent)).toEqual(['Agent_1', 'Agent_2', 'Agent_3']);
+    for (const a of created) {
+      expect(a).toMatchObject({ session_id: sessionId, status: 'idle', backend: 'tmux' });
+      expect(a.claude_session_id).toMatch(/^[0-9a-f-]{36}$/);
+    }
+    expect(progress.some((m) => /waiting for Claude Code to start/.test(m))).toBe(true);
+    expect(windows(crew).sort()).toEqual(['Agent_1', 'Agent_2', 'Agent_3']);
+    const status = await crew.ok('get_session_status', { session: sessionId });
+    expect(status.agents.map((a: { status: string }) => a.status)).toEqual(['idle', 'idle', 'idle']);
+    expect(status.agents[0].status_source).toBe('hook');
+  });
+
+  it('a message with hostile characters and three lines reaches the API byte for byte', async () => {
+    const message = [
+      `He said "hi" and 'bye' \\ back\\slash $(rm -rf /) ; echo done; \`whoami\``,
+      'emoji 🚀👩‍💻 and right-to-left: שלום עולם مرحبا',
+      'tab\there; ends with a semicolon;',
+    ].join('\n');
+    const sent = await crew.ok('send_message_to_agent', { agent: 'Agent_1', message, prepend_protocol: false });
+    expect(sent).toMatchObject({ agent: 'Agent_1', delivered: 'confirmed' });
+    const req = await mock.waitFor((r) => text(r).includes('ends with a semicolon'), 30_000);
+    // Claude Code itself turns a tab into four spaces; nothing else may change.
+    expect(text(req)).toBe(message.replace('\t', '    '));
+  });
+
+  it('a 5 KB message arrives whole, after the one-line ADDER+ header', async () => {
+    const message = Array.from({ length: 110 }, (_, i) => `line ${String(i).padStart(3, '0')} ${'x'.repeat(40)}`).join('\n');
+    expect(Buffer.byteLength(message)).toBeGreaterThan(5 * 1024);
+    const sent = await crew.ok('send_message_to_agent', { agent: 'Agent_2', message });
+    expect(sent.delivered).toBe('confirmed');
+    const req = await mock.waitFor((r) => text(r).includes('line 109'), 30_000);
+    const received = text(req);
+    expect(received).toBe(`[ADDER+ from supervisor to Agent_2 · session app · delivery ${sent.delivery_id}]\n${message}`);
+  });
+
+  it('wait_for_reply returns the reply, and status goes idle → busy → idle', async () => {
+    mock.setReply((req) => ({ text: `Reply to: ${text(req).split('\n').pop()}`, delayMs: 3000 }));
+    const before = await crew.ok('get_session_status', { session: 'app' });
+    expect(before.agents[2].status).toBe('idle');
+    const reply = crew.ok('send_message_to_agent', { agent: 'Agent_3', message: 'What is 2+2?', wait_for_reply: true });
+    let sawBusy = false;
+    for (let i = 0; i < 40 && !sawBusy; i++) {
+      await new Promise((r) => setTimeout(r, 250));
+      const s = await crew.ok('get_session_status', { session: 'app' });
+      sawBusy = s.agents[2].status === 'busy';
+    }
+    const result = await reply;
+    mock.setReply((req) => `Reply to: ${text(req).split('\n').pop()}`);
+    expect(sawBusy).toBe(true);
+    expect(result).toMatchObject({ delivered: 'confirmed', reply: 'Reply to: What is 2+2?' });
+    const after = await crew.ok('get_session_status', { session: 'app' });
+    expect(after.agents[2]).toMatchObject({ status: 'idle', last_reply: 'Reply to: What is 2+2?' });
+    expect(after.agents[2].tokens.output).toBeGreaterThan(0);
+  });
+
+  it('clear then start_new gives a new claude_session_id under the same name', async () => {
+    const before = (await crew.ok('get_session_status', { session: 'app' })).agents[0].claude_session_id;
+    expect(await crew.ok('clear_agent_conversation', { agent: 'Agent_1' })).toMatchObject({ agent: 'Agent_1', status: 'cleared' });
+    expect(windows(crew)).not.toContain('Agent_1');
+    const cleared = (await crew.ok('get_session_status', { session: 'app' })).agents[0];
+    expect(cleared).toMatchObject({ agent: 'Agent_1', status: 'cleared', claude_session_id: null });
+    const fresh = await crew.ok('start_new_agent_conversation', { agent: 'Agent_1' });
+    expect(fresh).toMatchObject({ agent: 'Agent_1', status: 'idle' });
+    expect(fresh.claude_session_id).not.toBe(before);
+    expect(windows(crew)).toContain('Agent_1');
+  });
+
+  it('agents outlive the server, and a later tabcrew finds them again', async () => {
+    const dirs = crew.dirs;
+    await crew.disconnect();
+    expect(windows(crew).sort()).toEqual(['Agent_1', 'Agent_2', 'Agent_3']);
+    crew = await startTabcrew({ env: home.env, args: ['--claude-path', claudeBin], socket: crew.socket, dirs });
+    const status = await crew.ok('get_session_status', { session: 'app' });
+    expect(status.agents.map((a: { agent: string; status: string }) => `${a.agent}:${a.status}`)).toEqual([
+      'Agent_1:idle',
+      'Agent_2:idle',
+      'Agent_3:idle',
+    ]);
+    const sent = await crew.ok('send_message_to_agent', { agent: 'Agent_2', message: 'still there?', wait_for_reply: true });
+    expect(sent.delivered).toBe('confirmed');
+  });
+
+  it('delete_session leaves no window and keeps the transcripts', async () => {
+    const r = await crew.ok('delete_session', { session: 'app' });
+    expect(r).toMatchObject({ deleted: true, agents_deleted: ['Agent_1', 'Agent_2', 'Agent_3'] });
+    expect(windows(crew)).toEqual([]);
+    expect((await crew.ok('list_sessions')).sessions).toEqual([]);
+  });
+});
+
+describe('limits and first runs', () => {
+  let limited: Crew;
+  const untrusted = join(base, 'never-trusted');
+
+  beforeAll(async () => {
+    mkdirSync(untrusted);
+    limited = await startTabcrew({ env: home.env, args: ['--claude-path', claudeBin, '--max-agents', '2'] });
+    await limited.ok('create_session', { root: untrusted, name: 'fresh' });
+  });
+  afterAll(async () => limited?.stop());
+
+  it('an agent in a never-trusted root still ends at idle, and says how the trust dialog was handled', async () => {
+    const a = await limited.ok('create_agent', { session: 'fresh' });
+    expect(a).toMatchObject({ agent: 'Agent_1', status: 'idle', trust: 'accepted_by_tabcrew' });
+  });
+
+  it('a third agent beyond --max-agents 2 is refused with a message naming the flag', async () => {
+    await limited.ok('create_agent', { session: 'fresh' });
+    const r = await limited.call('create_agent', { session: 'fresh' });
+    expect(r.isError).toBe(true);
+    expect((r.content as { text: string }[])[0].text).toMatch(/--max-agents \(2\)/);
+  });
+
+  it('delete_agent closes the window and returns the transcript path', async () => {
+    const r = await limited.ok('delete_agent', { agent: 'Agent_2' });
+    expect(r).toMatchObject({ agent: 'Agent_2', deleted: true });
+    expect(r.transcript_path).toMatch(/\.jsonl$/);
+    expect(windows(limited)).toEqual(['Agent_1']);
+  });
+});

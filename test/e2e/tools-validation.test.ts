@@ -1,0 +1,124 @@
+import { execFile } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CLI, startTabcrew, type Crew } from '../support/tabcrew.js';
+
+// These scenarios start no agent: they prove the tool contract and the refusals.
+const base = mkdtempSync(join(tmpdir(), 'tabcrew-validation-'));
+let crew: Crew;
+
+beforeAll(async () => {
+  crew = await startTabcrew({
+    env: { ...process.env, HOME: base } as Record<string, string>,
+    args: ['--max-sessions', '2', '--claude-path', '/nonexistent/claude'],
+  });
+});
+afterAll(async () => {
+  await crew?.stop();
+  rmSync(base, { recursive: true, force: true });
+});
+
+const text = (r: { content: unknown }) => (r.content as { text: string }[])[0].text;
+
+describe('the tool contract', () => {
+  it('lists every tool with annotations and an output schema', async () => {
+    const { tools } = await crew.client.listTools();
+    expect(tools.map((t) => t.name).sort()).toEqual([
+      'clear_agent_conversation',
+      'create_agent',
+      'create_session',
+      'delete_agent',
+      'delete_session',
+      'get_agent_output',
+      'get_session_status',
+      'list_sessions',
+      'send_message_to_agent',
+      'start_new_agent_conversation',
+    ]);
+    for (const t of tools) {
+      expect(t.annotations, t.name).toBeDefined();
+      expect(t.outputSchema?.type, t.name).toBe('object');
+    }
+    expect(tools.find((t) => t.name === 'get_session_status')?.annotations?.readOnlyHint).toBe(true);
+    expect(tools.find((t) => t.name === 'delete_session')?.annotations?.destructiveHint).toBe(true);
+  });
+
+  it('creates a session on a realpath root and lists it', async () => {
+    const root = join(base, 'app');
+    mkdirSync(root);
+    const s = await crew.ok('create_session', { root: join(root, '.'), name: 'app' });
+    expect(s).toMatchObject({ name: 'app', root });
+    expect(s.session_id).toMatch(/^s-/);
+    const { sessions } = await crew.ok('list_sessions');
+    expect(sessions).toEqual([{ session_id: s.session_id, name: 'app', root, agents: [] }]);
+    const status = await crew.ok('get_session_status', { session: 'app' });
+    expect(status).toMatchObject({ session_id: s.session_id, agents: [], todo: null });
+  });
+
+  it('refuses a root inside another session root, naming that session', async () => {
+    mkdirSync(join(base, 'app', 'sub'));
+    const r = await crew.call('create_session', { root: join(base, 'app', 'sub') });
+    expect(r.isError).toBe(true);
+    expect(text(r)).toMatch(/inside the root of session "app"/);
+  });
+
+  it('refuses relative and missing roots with a message saying what to fix', async () => {
+    const rel = await crew.call('create_session', { root: 'app' });
+    expect(rel.isError).toBe(true);
+    expect(text(rel)).toMatch(/not an absolute path/);
+    const missing = await crew.call('create_session', { root: join(base, 'nope') });
+    expect(text(missing)).toMatch(/does not exist/);
+  });
+
+  it('enforces --max-sessions and names the flag', async () => {
+    mkdirSync(join(base, 'two'));
+    mkdirSync(join(base, 'three'));
+    await crew.ok('create_session', { root: join(base, 'two') });
+    const r = await crew.call('create_session', { root: join(base, 'three') });
+    expect(r.isError).toBe(true);
+    expect(text(r)).toMatch(/--max-sessions \(2\)/);
+  });
+
+  it('refuses a message over 100 KB and an unknown agent, changing nothing', async () => {
+    const big = await crew.call('send_message_to_agent', { agent: 'Agent_1', message: 'x'.repeat(100 * 1024 + 1) });
+    expect(big.isError).toBe(true);
+    expect(text(big)).toMatch(/limit is 102400 \(100 KB\)/);
+    const unknown = await crew.call('send_message_to_agent', { agent: 'Agent_9', message: 'hi' });
+    expect(text(unknown)).toMatch(/no agent named "Agent_9"/);
+  });
+
+  it('refuses an unknown session and a bad permission mode', async () => {
+    const r = await crew.call('create_agent', { session: 'ghost' });
+    expect(text(r)).toMatch(/no session "ghost"/);
+    const mode = await crew.call('create_agent', { session: 'app', permission_mode: 'yolo' });
+    expect(mode.isError).toBe(true);
+  });
+
+  it('deletes a session without agents', async () => {
+    const r = await crew.ok('delete_session', { session: 'two' });
+    expect(r).toMatchObject({ deleted: true, agents_deleted: [] });
+  });
+});
+
+describe('the command line', () => {
+  const run = promisify(execFile);
+
+  it('exits 2 with a usage line on an unknown flag or a bad value', async () => {
+    for (const args of [['serve', '--bogus'], ['serve', '--max-agents', 'zero'], ['serve', '--backend', 'kitty']]) {
+      const err = await run(process.execPath, [CLI, ...args]).catch((e: { code: number; stderr: string }) => e);
+      expect((err as { code: number }).code, args.join(' ')).toBe(2);
+      expect((err as { stderr: string }).stderr).toMatch(/usage: tabcrew/);
+    }
+  });
+
+  it('takes every flag from a TABCREW_* variable too', async () => {
+    const err = await run(process.execPath, [CLI, 'serve'], { env: { ...process.env, TABCREW_MAX_AGENTS: '-3' } }).catch(
+      (e: { code: number; stderr: string }) => e,
+    );
+    expect((err as { code: number }).code).toBe(2);
+    expect((err as { stderr: string }).stderr).toMatch(/max-agents/);
+  });
+});

@@ -1,0 +1,128 @@
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
+import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+
+export const CLI = resolve(import.meta.dirname, '../../dist/cli.js');
+
+export interface Crew {
+  client: Client;
+  socket: string;
+  dirs: { state: string; logs: string; runtime: string };
+  stderr: () => string;
+  /** Calls a tool; resolves with the whole result (isError included). */
+  call(name: string, args?: Record<string, unknown>, onProgress?: (message: string) => void): Promise<CallToolResult>;
+  /** Calls a tool that must succeed; resolves with its structuredContent. */
+  ok<T = Record<string, any>>(name: string, args?: Record<string, unknown>, onProgress?: (message: string) => void): Promise<T>;
+  /** Runs tmux on this crew's private socket. */
+  tmux(...args: string[]): string;
+  /** Disconnects the client (the server exits); agents keep running. */
+  disconnect(): Promise<void>;
+  /** Disconnects and kills this crew's tmux server and temp dirs. */
+  stop(): Promise<void>;
+}
+
+export interface StartOptions {
+  env: Record<string, string>;
+  args?: string[];
+  socket?: string;
+  /** Reuse the dirs of an earlier crew (a later tabcrew on the same state). */
+  dirs?: Crew['dirs'];
+}
+
+const alive = (pid: number): boolean => {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+};
+
+/**
+ * Claude Code keeps running ~2 s after its pane is killed (and writes into HOME meanwhile):
+ * wait for every agent process to end, and kill what is left after the bound.
+ */
+export async function waitForExit(pids: number[], timeoutMs = 8000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (pids.some(alive) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+  for (const pid of pids.filter(alive)) {
+    try {
+      process.kill(pid, 'SIGKILL');
+    } catch {
+      // ended meanwhile
+    }
+  }
+}
+
+/** Starts `tabcrew serve` (the built CLI) and connects the MCP SDK client to it over stdio. */
+export async function startTabcrew(opts: StartOptions): Promise<Crew> {
+  const base = opts.dirs ? undefined : mkdtempSync(join(tmpdir(), 'tabcrew-test-'));
+  const dirs = opts.dirs ?? { state: join(base!, 'state'), logs: join(base!, 'logs'), runtime: join(base!, 'runtime') };
+  const socket = opts.socket ?? `tabcrew-test-${process.pid}-${Math.random().toString(36).slice(2, 8)}`;
+  const transport = new StdioClientTransport({
+    command: process.execPath,
+    args: [
+      CLI,
+      'serve',
+      '--state-dir',
+      dirs.state,
+      '--log-dir',
+      dirs.logs,
+      '--runtime-dir',
+      dirs.runtime,
+      '--tmux-socket',
+      socket,
+      ...(opts.args ?? []),
+    ],
+    env: opts.env,
+    stderr: 'pipe',
+  });
+  let stderr = '';
+  transport.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
+  const client = new Client({ name: 'tabcrew-tests', version: '1.0.0' });
+  await client.connect(transport);
+
+  const tmux = (...args: string[]): string => execFileSync('tmux', ['-L', socket, ...args], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+  const call = async (name: string, args: Record<string, unknown> = {}, onProgress?: (m: string) => void) =>
+    (await client.callTool({ name, arguments: args }, undefined, {
+      timeout: 300_000,
+      resetTimeoutOnProgress: true,
+      onprogress: (p) => onProgress?.(p.message ?? ''),
+    })) as CallToolResult;
+  let disconnected = false;
+  const disconnect = async () => {
+    if (disconnected) return;
+    disconnected = true;
+    await client.close();
+  };
+  return {
+    client,
+    socket,
+    dirs,
+    stderr: () => stderr,
+    call,
+    async ok(name, args, onProgress) {
+      const r = await call(name, args, onProgress);
+      if (r.isError) throw new Error(`${name} failed: ${JSON.stringify(r.content)}`);
+      return r.structuredContent as any;
+    },
+    tmux,
+    disconnect,
+    async stop() {
+      await disconnect();
+      let pids: number[] = [];
+      try {
+        pids = tmux('list-panes', '-a', '-F', '#{pane_pid}').split('\n').filter(Boolean).map(Number);
+        tmux('kill-server');
+      } catch {
+        // no server was started
+      }
+      await waitForExit(pids);
+      if (base) rmSync(base, { recursive: true, force: true });
+    },
+  };
+}
