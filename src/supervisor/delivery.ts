@@ -15,15 +15,17 @@ export const MAX_MESSAGE_BYTES = 100 * 1024;
 export interface DeliveryRequest {
   agent: string;
   sessionName: string;
-  tab: TabHandle;
   watch: AgentWatch;
   message: string;
   prependProtocol: boolean;
   waitForReply: boolean;
   timeoutS: number;
   idleWaitS: number;
-  /** Current status of the agent, re-derived while waiting for idle. */
-  status: () => Promise<AgentStatus>;
+  /**
+   * The agent's current status and its tab as re-found by tag just now. Text is typed only
+   * into that tab, never into a stored handle (a terminal restart can reuse window ids).
+   */
+  probe: () => Promise<{ status: AgentStatus; tab?: TabHandle }>;
   progress?: Progress;
 }
 
@@ -65,12 +67,12 @@ export async function deliver(ctx: SupervisorContext, req: DeliveryRequest): Pro
     ? `${messageHeader({ from: 'supervisor', to: req.agent, session: req.sessionName, deliveryId })}\n${body}`
     : neutraliseCommandPrefix(body);
 
-  await waitForInputBox(ctx, req);
+  const tab = await waitForInputBox(ctx, req);
   await req.watch.refresh();
   const mark = req.watch.spool.mark;
-  await ctx.backend.paste(req.tab, text);
+  await ctx.backend.paste(tab, text);
   await sleep(settleMs(text));
-  await ctx.backend.sendKeys(req.tab, ['Enter']);
+  await ctx.backend.sendKeys(tab, ['Enter']);
   ctx.log.info('message typed', { agent: req.agent, delivery: deliveryId, bytes: Buffer.byteLength(text) });
 
   const fingerprint = promptFingerprint(text);
@@ -80,7 +82,7 @@ export async function deliver(ctx: SupervisorContext, req: DeliveryRequest): Pro
   if (!submitted) {
     // An Enter that raced the paste is absorbed and the text waits in the box. A second
     // Enter submits it; it types nothing, so it cannot duplicate the message.
-    await ctx.backend.sendKeys(req.tab, ['Enter']);
+    await ctx.backend.sendKeys(tab, ['Enter']);
     submitted = await waitForRecord(req.watch, mark, matches, CONFIRM_WAIT_MS / 2);
   }
   if (!submitted) {
@@ -89,12 +91,12 @@ export async function deliver(ctx: SupervisorContext, req: DeliveryRequest): Pro
       agent: req.agent,
       delivery_id: deliveryId,
       delivered: 'unknown',
-      status: await req.status(),
+      status: (await req.probe()).status,
       note: 'Claude Code did not report the prompt within 10 s. Check get_agent_output before sending again: the text may be waiting in the input box.',
     };
   }
   ctx.log.info('delivery confirmed', { agent: req.agent, delivery: deliveryId });
-  if (!req.waitForReply) return { agent: req.agent, delivery_id: deliveryId, delivered: 'confirmed', status: await req.status() };
+  if (!req.waitForReply) return { agent: req.agent, delivery_id: deliveryId, delivered: 'confirmed', status: (await req.probe()).status };
 
   const after = req.watch.spool.records.indexOf(submitted) + 1;
   const started = Date.now();
@@ -113,12 +115,12 @@ export async function deliver(ctx: SupervisorContext, req: DeliveryRequest): Pro
       agent: req.agent,
       delivery_id: deliveryId,
       delivered: 'confirmed',
-      status: await req.status(),
+      status: (await req.probe()).status,
       note: `No reply within ${req.timeoutS} s; the agent is still working. Read it later with get_agent_output.`,
     };
   }
   const reply = await readReply(req.watch);
-  return { agent: req.agent, delivery_id: deliveryId, delivered: 'confirmed', status: await req.status(), reply };
+  return { agent: req.agent, delivery_id: deliveryId, delivered: 'confirmed', status: (await req.probe()).status, reply };
 }
 
 /**
@@ -137,22 +139,22 @@ export function neutraliseCommandPrefix(text: string): string {
  * it, and text left in the box (an interrupted turn puts its prompt back) would be merged
  * with the message.
  */
-async function waitForInputBox(ctx: SupervisorContext, req: DeliveryRequest): Promise<void> {
+async function waitForInputBox(ctx: SupervisorContext, req: DeliveryRequest): Promise<TabHandle> {
   const deadline = Date.now() + req.idleWaitS * 1000;
   let clears = 0;
   let why = '';
   for (;;) {
-    const status = await req.status();
-    if (status === 'idle') {
-      const screen = await ctx.backend.readScreen(req.tab, 60);
+    const { status, tab } = await req.probe();
+    if (status === 'idle' && tab) {
+      const screen = await ctx.backend.readScreen(tab, 60);
       const kind = classifyScreen(screen);
       const box = kind === 'idle' ? findInputBox(screen) : undefined;
-      if (kind === 'idle' && (!box || !box.text || box.queued)) return;
+      if (kind === 'idle' && (!box || !box.text || box.queued)) return tab;
       if (box?.text && clears < 2) {
         // With text in the box, Esc shows "Esc again to clear" and a second Esc clears it.
         // (On an EMPTY box Esc Esc opens the rewind menu, so this runs only with text.)
         clears++;
-        await ctx.backend.sendKeys(req.tab, ['Escape', 'Escape']);
+        await ctx.backend.sendKeys(tab, ['Escape', 'Escape']);
         await sleep(200);
         continue;
       }

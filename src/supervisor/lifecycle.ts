@@ -182,9 +182,10 @@ export async function stopAgentProcess(ctx: SupervisorContext, agent: AgentRecor
         }
       }
     }
-    await ctx.backend.closeTab(live ?? tab);
+    // Only a tab re-found by its tag is closed: after a terminal restart a stored window
+    // id may name someone else's window.
+    if (live) await ctx.backend.closeTab(live);
   } catch (e) {
     ctx.log.warn('stopping agent: tab already gone or unreachable', { agent: agent.name, error: String(e) });
-    await ctx.backend.closeTab(tab).catch(() => undefined);
   }
 }

@@ -5,7 +5,7 @@ import { classifyScreen } from '../claude/screen.js';
 import type { Config } from '../config.js';
 import type { StateStore } from '../store/state-store.js';
 import type { AgentRecord, AgentStatus, SessionRecord, State, StatusSource } from '../store/types.js';
-import type { TabInfo, TerminalBackend } from '../terminals/backend.js';
+import type { TabHandle, TabInfo, TerminalBackend } from '../terminals/backend.js';
 import type { Tokens } from './agent-watch.js';
 import { type Progress, type SupervisorContext, watchFor } from './context.js';
 import { checkMessage, deliver, type DeliveryResult } from './delivery.js';
@@ -278,9 +278,10 @@ export class Supervisor {
     const watch = watchFor(this.ctx, agent, session);
     const transcript = watch ? await watch.readTranscript().catch(() => undefined) : undefined;
     const lastReply = transcript?.lastReply !== undefined ? { last_reply: transcript.lastReply } : {};
-    if (!agent.tab) return { agent: name, screen: '', ...lastReply, note: `${name} has no tab (${agent.status}).` };
+    const tab = agent.claudeSessionId ? findTab(agent, await this.ctx.backend.listTabs()) : undefined;
+    if (!tab) return { agent: name, screen: '', ...lastReply, note: `${name} has no tab (${agent.status === 'cleared' ? 'cleared' : 'its tab is gone'}).` };
     try {
-      return { agent: name, screen: await this.ctx.backend.readScreen(agent.tab, lines), ...lastReply };
+      return { agent: name, screen: await this.ctx.backend.readScreen(tab, lines), ...lastReply };
     } catch (e) {
       return { agent: name, screen: '', ...lastReply, note: `${name}'s tab could not be read: ${(e as Error).message}` };
     }
@@ -295,20 +296,19 @@ export class Supervisor {
   ): Promise<DeliveryResult> {
     const { agent, session } = await this.findAgent(name);
     const watch = watchFor(this.ctx, agent, session);
-    if (!agent.tab || !watch) {
+    if (!watch) {
       throw new UserError(`${name} has no running conversation (${agent.status}); nothing was typed. Call start_new_agent_conversation first.`);
     }
     return deliver(this.ctx, {
       agent: name,
       sessionName: session.name,
-      tab: agent.tab,
       watch,
       message: input.message,
       prependProtocol: input.prepend_protocol ?? true,
       waitForReply: input.wait_for_reply ?? false,
       timeoutS: input.timeout_s ?? 600,
       idleWaitS: input.idle_wait_s ?? 60,
-      status: async () => (await this.liveStatuses(session, [await this.currentAgent(name)])).get(name)!.status,
+      probe: async () => (await this.liveStatuses(session, [await this.currentAgent(name)])).get(name)!,
       progress,
     });
   }
@@ -352,8 +352,8 @@ export class Supervisor {
    * spools (local files), and — only for agents the hooks leave in doubt — one batched
    * screen read. Changes are written back to the state.
    */
-  private async liveStatuses(session: SessionRecord, agents: AgentRecord[]): Promise<Map<string, DerivedStatus>> {
-    const out = new Map<string, DerivedStatus>();
+  private async liveStatuses(session: SessionRecord, agents: AgentRecord[]): Promise<Map<string, LiveStatus>> {
+    const out = new Map<string, LiveStatus>();
     const now = Date.now();
     const running = agents.filter((a) => a.status !== 'cleared' && a.claudeSessionId);
     const tabs: TabInfo[] = running.length ? await this.ctx.backend.listTabs() : [];
@@ -365,18 +365,18 @@ export class Supervisor {
       }
       const tab = findTab(agent, tabs);
       if (!tab) {
-        out.set(agent.name, { status: 'detached', source: 'terminal', since: now });
+        out.set(agent.name, { status: 'detached', source: 'terminal', since: sinceIf(agent, 'detached', now) });
         continue;
       }
       if (!tab.alive) {
-        out.set(agent.name, { status: 'exited', source: 'terminal', since: now });
+        out.set(agent.name, { status: 'exited', source: 'terminal', since: sinceIf(agent, 'exited', now), tab });
         continue;
       }
       const watch = watchFor(this.ctx, agent, session)!;
       await watch.refresh();
       const hooks = watch.hookStatus();
       if (needsScreen(hooks, now)) doubtful.push({ agent, tab, hooks });
-      else out.set(agent.name, hooks!);
+      else out.set(agent.name, { ...hooks!, tab });
     }
     if (doubtful.length) {
       const screens = await this.ctx.backend.readScreens(
@@ -385,17 +385,17 @@ export class Supervisor {
       );
       for (const d of doubtful) {
         const screen = screens.get(d.tab.id);
-        out.set(d.agent.name, withScreen(d.hooks, screen === undefined ? 'unknown' : classifyScreen(screen), now));
+        out.set(d.agent.name, { ...withScreen(d.hooks, screen === undefined ? 'unknown' : classifyScreen(screen), now), tab: d.tab });
       }
     }
     await this.persistStatuses(agents, out);
     return out;
   }
 
-  private async persistStatuses(agents: AgentRecord[], live: Map<string, DerivedStatus>): Promise<void> {
+  private async persistStatuses(agents: AgentRecord[], live: Map<string, LiveStatus>): Promise<void> {
     const changed = agents.filter((a) => {
       const s = live.get(a.name);
-      return s && (s.status !== a.status || s.source !== a.statusSource);
+      return s && (s.status !== a.status || s.source !== a.statusSource || (s.tab && s.tab.id !== a.tab?.id));
     });
     if (!changed.length) return;
     await this.ctx.store.update((state) => {
@@ -403,7 +403,10 @@ export class Supervisor {
         const s = live.get(a.name);
         const was = changed.find((c) => c.name === a.name);
         // Only if nobody changed the record meanwhile (another tool call, another process).
-        if (s && was && a.claudeSessionId === was.claudeSessionId && a.status === was.status) setStatus(a, s);
+        if (s && was && a.claudeSessionId === was.claudeSessionId && a.status === was.status) {
+          setStatus(a, s);
+          if (s.tab) a.tab = handleOf(s.tab);
+        }
       }
     });
     for (const a of changed) {
@@ -435,6 +438,18 @@ export class Supervisor {
       return structuredClone(agent);
     });
   }
+}
+
+/** A live tab, found by its tag, and the status read for it. */
+type LiveStatus = DerivedStatus & { tab?: TabInfo };
+
+function handleOf(t: TabInfo): TabHandle {
+  return { backend: t.backend, id: t.id, ...(t.pane ? { pane: t.pane } : {}), ...(t.pid ? { pid: t.pid } : {}), ...(t.tty ? { tty: t.tty } : {}) };
+}
+
+/** A status that stands since an earlier call keeps its original time. */
+function sinceIf(a: AgentRecord, status: AgentStatus, now: number): number {
+  return a.status === status ? Date.parse(a.since) : now;
 }
 
 function setStatus(a: AgentRecord, s: { status: AgentStatus; source: StatusSource; since?: number }): void {

@@ -7,7 +7,7 @@
  * launcher plus a private directory that holds the real argv, environment and cwd.
  */
 import { existsSync } from 'node:fs';
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -45,6 +45,31 @@ export async function removeLaunchSpec(specDir: string): Promise<void> {
   await rm(specDir, { recursive: true, force: true });
 }
 
+/**
+ * Removes specs older than `maxAgeMs`. The launcher reads its spec within moments, so an
+ * old one belongs to a tab that was closed (or failed) before its launcher ran, and
+ * would otherwise keep that tab's environment on disk.
+ */
+export async function sweepLaunchSpecs(runtimeDir: string, maxAgeMs: number): Promise<void> {
+  const parent = join(runtimeDir, 'launch');
+  let names: string[];
+  try {
+    names = await readdir(parent);
+  } catch {
+    return;
+  }
+  const cutoff = Date.now() - maxAgeMs;
+  for (const name of names) {
+    if (!name.startsWith('tab-')) continue;
+    const dir = join(parent, name);
+    try {
+      if ((await stat(dir)).mtimeMs < cutoff) await rm(dir, { recursive: true, force: true });
+    } catch {
+      // already taken by its launcher
+    }
+  }
+}
+
 function checkSpec(spec: LaunchSpec): void {
   // A C string ends at NUL, so a value holding one would reach the program cut short.
   const noNul = (what: string, value: string) => {
@@ -70,7 +95,11 @@ function checkSpec(spec: LaunchSpec): void {
 export function launcherPath(): string {
   let dir = dirname(fileURLToPath(import.meta.url));
   for (let i = 0; i < 20; i++) {
-    if (existsSync(join(dir, 'package.json'))) return join(dir, 'scripts', 'launch-tab.sh');
+    if (existsSync(join(dir, 'package.json'))) {
+      const launcher = join(dir, 'scripts', 'launch-tab.sh');
+      if (!existsSync(launcher)) throw new Error(`the tab launcher ${launcher} is missing; reinstall tabcrew`);
+      return launcher;
+    }
     const up = dirname(dir);
     if (up === dir) break;
     dir = up;

@@ -16,7 +16,7 @@ import {
   type TerminalBackend,
   type TerminalKey,
 } from './backend.js';
-import { launcherPath, removeLaunchSpec, writeLaunchSpec } from './launch-spec.js';
+import { launcherPath, removeLaunchSpec, sweepLaunchSpecs, writeLaunchSpec } from './launch-spec.js';
 import { formatLiteral, tmuxCommandLine, type TmuxCommand } from './tmux-args.js';
 
 export interface TmuxBackendOptions {
@@ -34,6 +34,7 @@ const TAG_OPTION = '@tabcrew_tag';
 const NEW_SESSION_SIZE = ['-x', '200', '-y', '50'];
 const KEYS: ReadonlySet<string> = new Set<TerminalKey>(['Enter', 'Escape', 'C-c', 'C-u', 'BSpace']);
 const MAX_LINES = 100_000;
+const STALE_SPEC_MS = 60_000;
 
 export class TmuxBackend implements TerminalBackend {
   readonly name = 'tmux' as const;
@@ -63,13 +64,24 @@ export class TmuxBackend implements TerminalBackend {
     if (launch.tag === '' || launch.tag.includes('\0')) {
       throw new TerminalError('a tab tag must be a non-empty string without NUL', 'failed');
     }
-    const specDir = await writeLaunchSpec(this.#runtimeDir, launch);
+    let launcher: string;
+    let specDir: string;
+    try {
+      launcher = launcherPath();
+      await sweepLaunchSpecs(this.#runtimeDir, STALE_SPEC_MS);
+      // TERM names the terminal the program draws on, and that is tmux, whatever the
+      // server's own TERM was (none at all when Claude Desktop starts tabcrew).
+      // screen-256color: tmux-256color's terminfo is missing on stock macOS.
+      specDir = await writeLaunchSpec(this.#runtimeDir, { ...launch, env: { ...launch.env, TERM: 'screen-256color' } });
+    } catch (err) {
+      throw new TerminalError(`cannot start a tab: ${(err as Error).message}`, 'failed');
+    }
     // `new-window -d` leaves the session's current window unchanged, so a following
     // `set-option -w` without a target would configure the wrong window. A unique
     // placeholder name lets the rest of the same command list target the new window.
     const placeholder = `tabcrew-new-${randomHex(8)}`;
     const target = `=${launch.group}:=${placeholder}`;
-    const program = ['--', '/bin/bash', launcherPath(), specDir];
+    const program = ['--', '/bin/bash', launcher, specDir];
     const print = ['-P', '-F', '#{window_id} #{pane_id} #{pane_pid}'];
     const configure: TmuxCommand[] = [
       // Before the program can end: the list runs before tmux handles any child exit.
@@ -200,8 +212,8 @@ export class TmuxBackend implements TerminalBackend {
     // with a marker no value can guess.
     const nonce = randomHex(12);
     const fields = [
-      '#{window_id}', '#{pane_id}', '#{pane_pid}', '#{session_name}',
-      '#{pane_dead}', '#{pane_dead_status}', '#{pane_dead_signal}', '#{window_name}', `#{${TAG_OPTION}}`,
+      '#{pid}', '#{window_id}', '#{pane_id}', '#{pane_pid}', '#{session_name}', '#{pane_dead}',
+      '#{pane_dead_status}', '#{pane_dead_signal}', '#{window_name}', `#{${TAG_OPTION}}`,
     ];
     let stdout: string;
     try {
@@ -212,10 +224,11 @@ export class TmuxBackend implements TerminalBackend {
     }
     const tabs: TabInfo[] = [];
     const seen = new Set<string>();
+    let unreaped = 0;
     for (const record of stdout.split(`${RS}${nonce}\n`)) {
       const parts = record.split(FS);
       if (parts.length < fields.length) continue;
-      const [id, pane, pid, group, dead, status, signal, name] = parts as [string, string, string, string, string, string, string, string];
+      const [server, id, pane, pid, group, dead, status, signal, name] = parts;
       const tag = parts.slice(fields.length - 1).join(FS);
       // A window linked into several sessions is listed once per session.
       if (seen.has(pane)) continue;
@@ -230,11 +243,22 @@ export class TmuxBackend implements TerminalBackend {
         title: unvis(name),
         alive: dead !== '1',
       };
-      // The status arrives a moment after the pane is dead (tmux sees the pty close
-      // before it reaps the child). A signal is reported as a shell would: 128 + N.
+      // A signal is reported as a shell would: 128 + N.
       if (dead === '1' && /^\d+$/.test(status)) info.exitStatus = Number(status);
       else if (dead === '1' && /^\d+$/.test(signal)) info.exitStatus = 128 + Number(signal);
+      else if (dead === '1') unreaped = Number(server);
       tabs.push(info);
+    }
+    // tmux built with libutempter loses a SIGCHLD that arrives while utempter's helper
+    // runs (tmux/tmux#311), which happens when a program exits just as its pane closes:
+    // the pane is dead, the child a zombie, and no status comes until the next SIGCHLD.
+    // Sending one makes tmux reap it, so the next listing has the exit status.
+    if (unreaped > 1) {
+      try {
+        process.kill(unreaped, 'SIGCHLD');
+      } catch {
+        // the server is gone or not ours to signal; the status just stays unknown
+      }
     }
     return tabs;
   }

@@ -1,9 +1,9 @@
-import { mkdirSync, mkdtempSync, realpathSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, realpathSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { claudeBin, makeClaudeHome } from '../support/claude-home.js';
-import { startMockAnthropic, type MockAnthropic, type RecordedRequest } from '../support/mock-anthropic.js';
+import { isConversationRequest, lastUserContent, startMockAnthropic, type MockAnthropic, type RecordedRequest } from '../support/mock-anthropic.js';
 import { startTabcrew, type Crew } from '../support/tabcrew.js';
 
 /**
@@ -100,6 +100,9 @@ describe('a session of real Claude Code agents in tmux', () => {
     const after = await crew.ok('get_session_status', { session: 'app' });
     expect(after.agents[2]).toMatchObject({ status: 'idle', last_reply: 'Reply to: What is 2+2?' });
     expect(after.agents[2].tokens.output).toBeGreaterThan(0);
+    const output = await crew.ok('get_agent_output', { agent: 'Agent_3', lines: 50 });
+    expect(output.screen).toContain('Reply to: What is 2+2?');
+    expect(output.last_reply).toBe('Reply to: What is 2+2?');
   });
 
   it('clear then start_new gives a new claude_session_id under the same name', async () => {
@@ -160,10 +163,51 @@ describe('limits and first runs', () => {
     expect((r.content as { text: string }[])[0].text).toMatch(/--max-agents \(2\)/);
   });
 
+  it('a message is never typed into a permission dialog', async () => {
+    const marker = join(untrusted, 'tool-ran');
+    mock.setReply((req) => {
+      const content = lastUserContent(req);
+      const toolResult = Array.isArray(content) && content.some((b: { type?: string }) => b?.type === 'tool_result');
+      if (isConversationRequest(req) && !toolResult && text(req).includes('please run the tool')) {
+        return { text: 'Running it.', toolUse: { name: 'Bash', input: { command: `touch ${marker}`, description: 'touch' } } };
+      }
+      return 'Done.';
+    });
+    const asked = await limited.ok('send_message_to_agent', { agent: 'Agent_1', message: 'please run the tool' });
+    expect(asked.delivered).toBe('confirmed');
+    let status = '';
+    for (let i = 0; i < 40 && status !== 'waiting_permission'; i++) {
+      await new Promise((r) => setTimeout(r, 250));
+      status = (await limited.ok('get_session_status', { session: 'fresh' })).agents[0].status;
+    }
+    expect(status).toBe('waiting_permission');
+    // An Enter typed into this dialog would approve the tool: nothing may be typed.
+    const r = await limited.call('send_message_to_agent', { agent: 'Agent_1', message: 'hello?', idle_wait_s: 2 });
+    expect(r.isError).toBe(true);
+    expect((r.content as { text: string }[])[0].text).toMatch(/nothing was typed/);
+    expect(existsSync(marker)).toBe(false);
+    const screen = (await limited.ok('get_agent_output', { agent: 'Agent_1', lines: 40 })).screen;
+    expect(screen).toMatch(/Do you want to proceed\?/);
+    // Deleting the agent dismisses the dialog (Esc) rather than approving it.
+    await limited.ok('delete_agent', { agent: 'Agent_1' });
+    expect(existsSync(marker)).toBe(false);
+    mock.setReply(() => 'OK from mock.');
+  });
+
+  it('a message starting with ! is delivered as a message, never run as a shell command', async () => {
+    const marker = join(untrusted, 'shell-ran');
+    const message = `!touch ${marker}`;
+    const sent = await limited.ok('send_message_to_agent', { agent: 'Agent_2', message, prepend_protocol: false });
+    expect(sent.delivered).toBe('confirmed');
+    const req = await mock.waitFor((q) => text(q).includes('shell-ran'), 30_000);
+    expect(text(req)).toBe(` ${message}`);
+    expect(existsSync(marker)).toBe(false);
+  });
+
   it('delete_agent closes the window and returns the transcript path', async () => {
     const r = await limited.ok('delete_agent', { agent: 'Agent_2' });
     expect(r).toMatchObject({ agent: 'Agent_2', deleted: true });
     expect(r.transcript_path).toMatch(/\.jsonl$/);
-    expect(windows(limited)).toEqual(['Agent_1']);
+    expect(windows(limited)).toEqual([]);
   });
 });

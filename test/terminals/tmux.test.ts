@@ -60,8 +60,6 @@ async function waitFor<T>(what: string, probe: () => Promise<T | undefined> | T 
     if (value !== undefined) return value;
     await new Promise((r) => setTimeout(r, 50));
   }
-  let dump = ''; try { dump = execFileSync('tmux', ['-L', socket, 'list-panes', '-a', '-F', '#{pane_id} #{pane_pid} dead=#{pane_dead} st=[#{pane_dead_status}] sig=[#{pane_dead_signal}]'], {encoding:'utf8'}) + execFileSync('ps', ['-eo', 'pid,ppid,stat,cmd'], {encoding: 'utf8'}); } catch (e) { dump = String(e); }
-  console.error('DUMP', dump, JSON.stringify(await backend.listTabs()));
   throw new Error(`timed out waiting for ${what}`);
 }
 
@@ -105,11 +103,14 @@ afterAll(() => {
   } catch {
     // no server left to kill
   }
+  // tmux leaves its socket file behind when the server exits.
+  const socketDir = join(process.env.TMUX_TMPDIR ?? '/tmp', `tmux-${process.getuid?.() ?? 0}`);
+  rmSync(join(socketDir, socket), { force: true });
   rmSync(root, { recursive: true, force: true });
 });
 
 describe('TmuxBackend', { timeout: 30_000 }, () => {
-  it('a tab runs its program in the given directory with exactly the given environment', async () => {
+  it('a tab runs its program in the given directory with exactly the given environment, TERM naming tmux', async () => {
     const out = join(root, 'env.json');
     const env = {
       PATH: process.env.PATH ?? '/usr/bin:/bin',
@@ -122,7 +123,7 @@ describe('TmuxBackend', { timeout: 30_000 }, () => {
       existsSync(out) ? (JSON.parse(readFileSync(out, 'utf8')) as { env: object; cwd: string; pid: number }) : undefined,
     );
     expect(seen.cwd).toBe(workDir);
-    expect(seen.env).toEqual(env);
+    expect(seen.env).toEqual({ ...env, TERM: 'screen-256color' });
     expect(seen.env).not.toHaveProperty(LEAK);
     expect(seen.env).not.toHaveProperty('TMUX');
     expect(tab).toMatchObject({ backend: 'tmux', id: expect.stringMatching(/^@\d+$/), pane: expect.stringMatching(/^%\d+$/) });
@@ -131,9 +132,10 @@ describe('TmuxBackend', { timeout: 30_000 }, () => {
   });
 
   it('the launcher leaves no launch spec, and so no environment file, behind', async () => {
+    const before = readdirSync(join(runtimeDir, 'launch'));
     const tab = await printer('spec check');
     await screenContaining(tab, 'spec check');
-    expect(readdirSync(join(runtimeDir, 'launch'))).toEqual([]);
+    expect(readdirSync(join(runtimeDir, 'launch'))).toEqual(before);
     await backend.closeTab(tab);
   });
 
@@ -280,6 +282,7 @@ describe('TmuxBackend', { timeout: 30_000 }, () => {
 
   it('closeTab removes the tab, and closing it again is fine', async () => {
     const tab = await printer('to be closed');
+    await screenContaining(tab, 'to be closed');
     await backend.closeTab(tab);
     expect((await backend.listTabs()).some((t) => t.id === tab.id)).toBe(false);
     await expect(backend.closeTab(tab)).resolves.toBeUndefined();
@@ -297,8 +300,12 @@ describe('TmuxBackend', { timeout: 30_000 }, () => {
 
   it('a missing tmux is reported as not_running with how to install it', async () => {
     const missing = new TmuxBackend({ socket, runtimeDir, tmuxPath: join(root, 'no-tmux-here') });
+    const specsBefore = readdirSync(join(runtimeDir, 'launch'));
     const err = await missing.listTabs().catch((e: unknown) => e);
     expect(err).toBeInstanceOf(TerminalError);
     expect(err).toMatchObject({ code: 'not_running', message: expect.stringMatching(/apt-get install tmux.*--backend pty/) });
+    await expect(missing.createTab(launch({ argv: [node] }))).rejects.toMatchObject({ code: 'not_running' });
+    // The spec of a tab that never started is removed with its environment.
+    expect(readdirSync(join(runtimeDir, 'launch'))).toEqual(specsBefore);
   });
 });
