@@ -1,27 +1,11 @@
 import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js';
-import { delimiter, isAbsolute, join } from 'node:path';
-import { accessSync, constants } from 'node:fs';
 import { createLogger } from '../audit/logger.js';
 import type { Config } from '../config.js';
 import { createServer } from '../server/server.js';
 import { StateStore } from '../store/state-store.js';
 import { Supervisor } from '../supervisor/supervisor.js';
+import { findOnPath } from '../supervisor/find-on-path.js';
 import { createBackend } from '../terminals/index.js';
-
-/** `claude` as the agents' launcher will find it, or undefined when it is nowhere on PATH. */
-export function findOnPath(program: string, path = process.env.PATH ?? ''): string | undefined {
-  if (program.includes('/')) return isAbsolute(program) ? program : undefined;
-  for (const dir of path.split(delimiter)) {
-    if (!dir) continue;
-    try {
-      accessSync(join(dir, program), constants.X_OK);
-      return join(dir, program);
-    } catch {
-      // not here
-    }
-  }
-  return undefined;
-}
 
 /**
  * Runs the stdio MCP server until the client disconnects. Agents are not stopped on exit:

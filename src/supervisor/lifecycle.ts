@@ -9,6 +9,8 @@ import { sleep } from './timing.js';
 export interface LaunchResult {
   tab: TabHandle;
   ready: boolean;
+  /** Claude Code ended (or its tab closed) before it was ready. */
+  failed?: boolean;
   trust?: AgentRecord['trust'];
   note?: string;
 }
@@ -93,15 +95,21 @@ async function waitReady(
     const hooks = watch.hookStatus();
     const seconds = Math.round((Date.now() - started) / 1000);
     progress?.({ progress: seconds, total: ctx.config.startTimeoutS, message: `${name}: waiting for Claude Code to start (${seconds} s)` });
-    if (hooks?.status === 'exited') return { ready: false, trust, note: `Claude Code exited during start-up. ${await tail(ctx, tab)}` };
+    if (hooks?.status === 'exited') return { ready: false, failed: true, trust, note: `Claude Code exited during start-up. ${await tail(ctx, tab)}` };
     const due = Date.now() - lastScreenCheck >= SCREEN_CHECK_EVERY_MS;
+    if (due) {
+      // Hooks are late: make sure Claude Code is still running before looking at it.
+      const live = (await ctx.backend.listTabs()).find((t) => t.id === tab.id);
+      if (!live) return { ready: false, failed: true, trust, note: "The agent's tab closed during start-up: Claude Code could not start. Check --claude-path and the log." };
+      if (!live.alive) return { ready: false, failed: true, trust, note: `Claude Code ended during start-up. ${await tail(ctx, tab)}` };
+    }
     if (hooks?.status === 'idle' || hooks?.status === 'busy' || due) {
       lastScreenCheck = Date.now();
       let screen: string;
       try {
         screen = await ctx.backend.readScreen(tab, 60);
       } catch {
-        return { ready: false, trust, note: 'The agent\'s tab closed during start-up: Claude Code could not start. Check --claude-path and the log.' };
+        return { ready: false, failed: true, trust, note: "The agent's tab closed during start-up: Claude Code could not start. Check --claude-path and the log." };
       }
       lastKind = classifyScreen(screen);
       if (lastKind === 'trust_dialog') {
@@ -124,7 +132,8 @@ async function waitReady(
 
 async function tail(ctx: SupervisorContext, tab: TabHandle): Promise<string> {
   try {
-    const lines = (await ctx.backend.readScreen(tab, 20)).split('\n').filter((l) => l.trim());
+    // The whole screen: a terminal may print its own notice far below the program's last words.
+    const lines = (await ctx.backend.readScreen(tab, 200)).split('\n').filter((l) => l.trim());
     return lines.length ? `Last screen lines: ${lines.slice(-5).join(' | ')}` : '';
   } catch {
     return '';

@@ -16,6 +16,7 @@ import { overlapMessage, overlappingSession, resolveRoot } from './roots.js';
 import { needsScreen, withScreen, type DerivedStatus } from './status.js';
 import { KeyedMutex } from './timing.js';
 import { readTodo } from './todo.js';
+import { findOnPath } from './find-on-path.js';
 
 export interface AgentStatusView {
   agent: string;
@@ -155,6 +156,8 @@ export class Supervisor {
     progress?: Progress,
   ): Promise<{ agent: string; session_id: string; status: AgentStatus; claude_session_id: string; backend: string; note?: string; trust?: string }> {
     if (input.initial_task !== undefined) checkMessage(input.initial_task);
+    findSession(await this.ctx.store.read(), input.session);
+    this.checkClaude();
     const { config } = this.ctx;
     // Reserve the name first, under the lock: two tabcrew processes never hand out one name.
     const { agent, session, peers } = await this.ctx.store.update((state) => {
@@ -183,7 +186,16 @@ export class Supervisor {
     });
     this.ctx.log.info('agent reserved', { agent: agent.name, session: session.id });
     return this.ctx.mutex.run(agent.name, async () => {
-      const launched = await this.launch(agent, session, peers, false, progress);
+      let launched;
+      try {
+        launched = await this.launch(agent, session, peers, false, progress);
+      } catch (e) {
+        // Nothing runs under this name: forget it (the number stays used, names are never reused).
+        await this.ctx.store.update((state) => {
+          state.agents = state.agents.filter((a) => a.name !== agent.name);
+        });
+        throw e;
+      }
       let note = launched.note;
       if (input.initial_task !== undefined) {
         if (launched.status === 'idle') {
@@ -241,6 +253,7 @@ export class Supervisor {
     progress?: Progress,
   ): Promise<{ agent: string; claude_session_id: string; status: AgentStatus; note?: string }> {
     if (initialTask !== undefined) checkMessage(initialTask);
+    this.checkClaude();
     return this.ctx.mutex.run(name, async () => {
       const { agent, session } = await this.findAgent(name);
       if (agent.claudeSessionId) await this.stop(agent, session);
@@ -289,6 +302,17 @@ export class Supervisor {
 
   // ---- internals --------------------------------------------------------------------
 
+  /** Refuses before anything is created when the agents' launcher would not find Claude Code. */
+  private checkClaude(): void {
+    const { claudePath } = this.ctx.config;
+    if (!findOnPath(claudePath, this.ctx.env.PATH)) {
+      throw new UserError(
+        `Claude Code was not found ("${claudePath}" ${claudePath.includes('/') ? 'is not an executable file' : 'is not on PATH'}). ` +
+          'Install it (npm install -g @anthropic-ai/claude-code) or start tabcrew with --claude-path /path/to/claude.',
+      );
+    }
+  }
+
   private async sendMessageLocked(
     name: string,
     input: { message: string; wait_for_reply?: boolean; timeout_s?: number; prepend_protocol?: boolean; idle_wait_s?: number },
@@ -326,6 +350,10 @@ export class Supervisor {
     } catch (e) {
       await this.patchAgent(agent.name, (a) => setStatus(a, { status: 'exited', source: 'terminal' }));
       throw e;
+    }
+    if (launched.failed) {
+      await this.ctx.backend.closeTab(launched.tab).catch(() => undefined);
+      throw new UserError(`${agent.name} could not start: ${launched.note}`);
     }
     const status: AgentStatus = launched.ready ? 'idle' : 'starting';
     await this.patchAgent(agent.name, (a) => {

@@ -34,13 +34,7 @@ afterAll(async () => {
 
 const text = (req: RecordedRequest): string => mock.lastUserText(req) ?? '';
 
-const windows = (c: Crew): string[] => {
-  try {
-    return c.tmux('list-windows', '-a', '-F', '#{window_name}').trim().split('\n').filter(Boolean);
-  } catch {
-    return [];
-  }
-};
+const windows = (c: Crew): string[] => c.windows();
 
 describe('a session of real Claude Code agents in tmux', () => {
   it('three agents created in one session each reach idle, in three tmux windows', async () => {

@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -95,6 +95,53 @@ describe('the tool contract', () => {
     expect(text(r)).toMatch(/no session "ghost"/);
     const mode = await crew.call('create_agent', { session: 'app', permission_mode: 'yolo' });
     expect(mode.isError).toBe(true);
+  });
+
+  it('refuses create_agent up front when Claude Code is not installed, creating nothing', async () => {
+    const r = await crew.call('create_agent', { session: 'app' });
+    expect(r.isError).toBe(true);
+    expect(text(r)).toMatch(/Claude Code was not found .*--claude-path/);
+    expect((await crew.ok('list_sessions')).sessions.find((s: { name: string }) => s.name === 'app').agents).toEqual([]);
+  });
+
+  it('a Claude Code that dies at start-up fails create_agent fast, with its last words, leaving no agent', async () => {
+    const fake = join(base, 'dying-claude');
+    writeFileSync(fake, '#!/bin/sh\necho "claude: cannot start, config is broken" >&2\nexit 3\n', { mode: 0o755 });
+    const other = await startTabcrew({ env: { ...process.env, HOME: base } as Record<string, string>, args: ['--claude-path', fake] });
+    try {
+      mkdirSync(join(base, 'dying'));
+      await other.ok('create_session', { root: join(base, 'dying') });
+      const started = Date.now();
+      const r = await other.call('create_agent', { session: 'dying' });
+      expect(r.isError).toBe(true);
+      expect(text(r)).toMatch(/Agent_1 could not start: .*cannot start, config is broken/);
+      expect(Date.now() - started).toBeLessThan(30_000);
+      expect((await other.ok('list_sessions')).sessions[0].agents).toEqual([]);
+      expect(other.windows()).toEqual([]);
+    } finally {
+      await other.stop();
+    }
+  });
+
+  it('an agent not ready within --start-timeout is returned as starting, with a note', async () => {
+    const slow = join(base, 'silent-claude');
+    writeFileSync(slow, '#!/bin/sh\nexec sleep 60\n', { mode: 0o755 });
+    const other = await startTabcrew({
+      env: { ...process.env, HOME: base } as Record<string, string>,
+      args: ['--claude-path', slow, '--start-timeout', '3'],
+    });
+    try {
+      mkdirSync(join(base, 'slow'));
+      await other.ok('create_session', { root: join(base, 'slow') });
+      const a = await other.ok('create_agent', { session: 'slow' });
+      expect(a).toMatchObject({ agent: 'Agent_1', status: 'starting' });
+      expect(a.note).toMatch(/not ready after 3 s/);
+      expect((await other.ok('get_session_status', { session: 'slow' })).agents[0].status).toBe('starting');
+      await other.ok('delete_agent', { agent: 'Agent_1' });
+      expect(other.windows()).toEqual([]);
+    } finally {
+      await other.stop();
+    }
   });
 
   it('deletes a session without agents', async () => {

@@ -19,6 +19,8 @@ export interface Crew {
   ok<T = Record<string, any>>(name: string, args?: Record<string, unknown>, onProgress?: (message: string) => void): Promise<T>;
   /** Runs tmux on this crew's private socket. */
   tmux(...args: string[]): string;
+  /** Names of this crew's tmux windows; none when its tmux server has exited. */
+  windows(): string[];
   /** Disconnects the client (the server exits); agents keep running. */
   disconnect(): Promise<void>;
   /** Disconnects and kills this crew's tmux server and temp dirs. */
@@ -111,6 +113,13 @@ export async function startTabcrew(opts: StartOptions): Promise<Crew> {
       return r.structuredContent as any;
     },
     tmux,
+    windows() {
+      try {
+        return tmux('list-windows', '-a', '-F', '#{window_name}').trim().split('\n').filter(Boolean);
+      } catch {
+        return [];
+      }
+    },
     disconnect,
     async stop() {
       await disconnect();
