@@ -2,6 +2,7 @@
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { defaultConfig, withResolvedPaths, type Config } from './config.js';
 import { serve } from './cli/serve.js';
+import { recoverCommand } from './cli/recover.js';
 import { version } from './version.js';
 
 function positiveInt(value: string): number {
@@ -52,6 +53,7 @@ function configFrom(o: Record<string, unknown>): Config {
     tmuxSocket: o.tmuxSocket as string,
     securityLevel: o.securityLevel as Config['securityLevel'],
     startTimeoutS: o.startTimeout as number,
+    autoRecover: o.autoRecover !== false,
   });
 }
 
@@ -62,8 +64,25 @@ export function buildProgram(): Command {
     .exitOverride()
     .showSuggestionAfterError();
   withServerOptions(program.command('serve', { isDefault: true }).description('run the MCP server on stdio (the default)'))
+    .addOption(new Option('--no-auto-recover', 'do not bring agents back when the server starts').env('TABCREW_NO_AUTO_RECOVER'))
     .exitOverride()
     .action(async (opts: Record<string, unknown>) => serve(configFrom(opts)));
+  withServerOptions(
+    program
+      .command('recover')
+      .description('bring agents back after a restart: adopt live tabs, resume conversations whose tabs are gone'),
+  )
+    .option('--session <session>', 'only this session (id or name)')
+    .option('--dry-run', 'report what would be done, change nothing')
+    .option('--json', 'print JSON instead of a table')
+    .exitOverride()
+    .action(async (opts: Record<string, unknown>) => {
+      process.exitCode = await recoverCommand(configFrom(opts), {
+        session: opts.session as string | undefined,
+        dryRun: !!opts.dryRun,
+        json: !!opts.json,
+      });
+    });
   return program;
 }
 

@@ -19,6 +19,8 @@ export interface Config {
   securityLevel: SecurityLevel;
   /** How long create_agent waits for an agent to be ready before answering `starting`. */
   startTimeoutS: number;
+  /** Reconcile agents with the terminal when the server starts. */
+  autoRecover: boolean;
 }
 
 /** The package root: where package.json is, whether running from src/ (tests) or dist/. */
@@ -44,6 +46,7 @@ export function defaultConfig(): Config {
     tmuxSocket: 'tabcrew',
     securityLevel: 'MEDIUM',
     startTimeoutS: 90,
+    autoRecover: true,
   };
 }
 

@@ -24,7 +24,7 @@ async function main(): Promise<void> {
   }
   const input = JSON.parse(Buffer.concat(chunks).toString('utf8')) as Record<string, unknown>;
   // One write(2) with O_APPEND: records from concurrent hooks never interleave.
-  appendFileSync(spool, JSON.stringify(toHookRecord(input)) + '\n', { mode: 0o600 });
+  appendFileSync(spool, JSON.stringify(toHookRecord(input, Date.now(), process.env.TABCREW_LAUNCH)) + '\n', { mode: 0o600 });
 }
 
 main().then(

@@ -7,6 +7,11 @@ import { createHash } from 'node:crypto';
 export interface HookRecord {
   ts: number;
   event: string;
+  /**
+   * Which launch of the conversation fired it. A killed Claude Code runs on for ~2 s and
+   * may fire SessionEnd after the same conversation was already relaunched.
+   */
+  launch?: string;
   session_id?: string;
   transcript_path?: string;
   /** SessionStart source (startup/resume/clear/compact) or SessionEnd reason. */
@@ -40,11 +45,12 @@ function str(v: unknown, max = 200): string | undefined {
   return typeof v === 'string' ? v.slice(0, max) : undefined;
 }
 
-export function toHookRecord(input: Record<string, unknown>, now = Date.now()): HookRecord {
+export function toHookRecord(input: Record<string, unknown>, now = Date.now(), launch?: string): HookRecord {
   const event = str(input.hook_event_name) ?? 'unknown';
   const rec: HookRecord = {
     ts: now,
     event,
+    ...(launch ? { launch: launch.slice(0, 64) } : {}),
     session_id: str(input.session_id),
     transcript_path: str(input.transcript_path, 4096),
   };

@@ -1,5 +1,6 @@
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { randomUUID } from 'node:crypto';
 import { packageRoot } from '../config.js';
 import { agentSettings } from './settings.js';
 import { renderAdderPrompt } from './prompt.js';
@@ -27,6 +28,8 @@ export interface AgentLaunch {
   /** The agent's plaintext runtime folder: settings and hook spool. */
   agentDir: string;
   eventsFile: string;
+  /** Unique per launch; hook records carry it (see HookRecord.launch). */
+  launchId: string;
 }
 
 /**
@@ -75,7 +78,9 @@ export async function prepareLaunch(input: AgentLaunchInput): Promise<AgentLaunc
   env.TABCREW_HOOK = join(packageRoot(), 'dist', 'hook.js');
   env.TABCREW_EVENTS = eventsFile;
   env.TABCREW_AGENT = input.agent;
-  return { argv, env, cwd: input.root, agentDir, eventsFile };
+  const launchId = randomUUID();
+  env.TABCREW_LAUNCH = launchId;
+  return { argv, env, cwd: input.root, agentDir, eventsFile, launchId };
 }
 
 export async function removeAgentDir(runtimeDir: string, claudeSessionId: string): Promise<void> {

@@ -1,28 +1,23 @@
 import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js';
-import { createLogger } from '../audit/logger.js';
 import type { Config } from '../config.js';
 import { createServer } from '../server/server.js';
-import { StateStore } from '../store/state-store.js';
-import { Supervisor } from '../supervisor/supervisor.js';
 import { findOnPath } from '../supervisor/find-on-path.js';
-import { createBackend } from '../terminals/index.js';
+import { openStack } from './stack.js';
 
 /**
  * Runs the stdio MCP server until the client disconnects. Agents are not stopped on exit:
  * they live in the terminal, and a later tabcrew finds them again through the state.
+ * Nothing but the MCP protocol may reach stdout.
  */
 export async function serve(config: Config): Promise<void> {
-  const log = createLogger(config.logDir);
-  const store = new StateStore(config.stateDir);
-  await store.init();
-  const state = await store.read();
-  const backend = createBackend(config);
+  const stack = await openStack(config);
+  const { supervisor, log, backend } = stack;
   if (!findOnPath(config.claudePath)) {
     process.stderr.write(
       `tabcrew: warning: Claude Code ("${config.claudePath}") is not on PATH; create_agent will fail. Install it (npm install -g @anthropic-ai/claude-code) or pass --claude-path.\n`,
     );
   }
-  const supervisor = new Supervisor({ config, store, backend, log });
+  const state = await stack.store.read();
   const server = createServer({ supervisor, log });
   const transport = new StdioServerTransport();
   process.stderr.write(
@@ -34,15 +29,21 @@ export async function serve(config: Config): Promise<void> {
     process.stdin.on('end', () => resolve());
   });
   await server.connect(transport);
+  if (config.autoRecover && state.agents.length) {
+    // After the handshake, so a client never times out waiting for agents to come back;
+    // tool calls on an agent wait for its recovery (per-agent lock).
+    void supervisor.recover().then(
+      (r) => {
+        if (r.recovered.length || r.failed.length || r.orphans.length) {
+          process.stderr.write(
+            `tabcrew: recovery: ${r.adopted.length} adopted, ${r.recovered.length} resumed, ${r.failed.length} failed, ${r.orphans.length} orphan tabs\n`,
+          );
+        }
+      },
+      (e: Error) => log.error('recovery failed', { error: e.message, stack: e.stack }),
+    );
+  }
   await closed;
   log.info('client disconnected; exiting, agents keep running');
-  await backend.dispose();
-  await new Promise<void>((resolve) => {
-    const l = log as unknown as { end?: () => void; on?: (e: string, f: () => void) => void };
-    if (l.end && l.on) {
-      l.on('finish', resolve);
-      l.end();
-      setTimeout(resolve, 500).unref();
-    } else resolve();
-  });
+  await stack.close();
 }

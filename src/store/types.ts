@@ -41,6 +41,8 @@ export interface AgentRecord {
   since: string;
   tab: TabHandle | null;
   createdAt: string;
+  /** The current launch of the conversation; its hook records carry it. */
+  launchId?: string;
   /** How Claude Code's folder-trust dialog was handled at the last launch. */
   trust?: 'already_trusted' | 'accepted_by_tabcrew';
   transcriptPath?: string;

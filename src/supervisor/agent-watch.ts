@@ -32,8 +32,10 @@ export class AgentWatch {
     return this.spool.refresh();
   }
 
-  hookStatus(): DerivedStatus | undefined {
-    return statusFromHooks(this.spool.records, this.claudeSessionId);
+  /** Status from hooks; with `launch`, only from records of that launch. */
+  hookStatus(launch?: string): DerivedStatus | undefined {
+    const records = launch ? this.spool.records.filter((r) => r.launch === launch) : this.spool.records;
+    return statusFromHooks(records, this.claudeSessionId);
   }
 
   /** Records of this conversation after position `mark` of the spool. */

@@ -8,6 +8,7 @@ import { sleep } from './timing.js';
 
 export interface LaunchResult {
   tab: TabHandle;
+  launchId: string;
   ready: boolean;
   /** Claude Code ended (or its tab closed) before it was ready. */
   failed?: boolean;
@@ -41,6 +42,7 @@ export async function launchAgent(
   opts: { resume: boolean; progress?: Progress },
 ): Promise<LaunchResult> {
   const claudeSessionId = agent.claudeSessionId!;
+  const watch = watchFor(ctx, { ...agent, claudeSessionId }, session)!;
   const launch = await prepareLaunch({
     agent: agent.name,
     sessionName: session.name,
@@ -62,9 +64,10 @@ export async function launchAgent(
     tag: tabTag(agent.name, claudeSessionId),
   });
   ctx.log.info('agent tab created', { agent: agent.name, session: session.id, tab: tab.id, resume: opts.resume });
-  const watch = watchFor(ctx, { ...agent, claudeSessionId }, session)!;
-  const ready = await waitReady(ctx, agent.name, tab, watch, opts.progress);
-  return { tab, ...ready };
+  // A resumed conversation's spool still holds its previous runs (SessionEnd included):
+  // readiness is judged only on what this launch reports.
+  const ready = await waitReady(ctx, agent.name, tab, watch, launch.launchId, opts.progress);
+  return { tab, launchId: launch.launchId, ...ready };
 }
 
 // Hooks are the primary signal; the screen is read only when they are late, so a normal
@@ -83,8 +86,9 @@ async function waitReady(
   name: string,
   tab: TabHandle,
   watch: AgentWatch,
+  launchId: string,
   progress?: Progress,
-): Promise<Omit<LaunchResult, 'tab'>> {
+): Promise<Omit<LaunchResult, 'tab' | 'launchId'>> {
   const started = Date.now();
   const deadline = started + ctx.config.startTimeoutS * 1000;
   let trust: AgentRecord['trust'] = 'already_trusted';
@@ -92,7 +96,7 @@ async function waitReady(
   let lastKind = 'unknown';
   while (Date.now() < deadline) {
     await watch.refresh();
-    const hooks = watch.hookStatus();
+    const hooks = watch.hookStatus(launchId);
     const seconds = Math.round((Date.now() - started) / 1000);
     progress?.({ progress: seconds, total: ctx.config.startTimeoutS, message: `${name}: waiting for Claude Code to start (${seconds} s)` });
     if (hooks?.status === 'exited') return { ready: false, failed: true, trust, note: `Claude Code exited during start-up. ${await tail(ctx, tab)}` };

@@ -16,6 +16,8 @@ import { overlapMessage, overlappingSession, resolveRoot } from './roots.js';
 import { needsScreen, withScreen, type DerivedStatus } from './status.js';
 import { KeyedMutex } from './timing.js';
 import { readTodo } from './todo.js';
+import { planRecovery, type Orphan } from './recovery.js';
+import { existsSync } from 'node:fs';
 import { findOnPath } from './find-on-path.js';
 
 export interface AgentStatusView {
@@ -35,6 +37,22 @@ export interface SessionStatusView {
   root: string;
   agents: AgentStatusView[];
   todo: { path: string; open: number; done: number } | null;
+}
+
+export interface RecoveredAgent {
+  agent: string;
+  claude_session_id: string;
+  status: AgentStatus;
+  /** resumed: `claude --resume`; restarted: no message yet, so started again under its id. */
+  action: 'resumed' | 'restarted' | 'would_resume';
+}
+
+export interface RecoveryReport {
+  recovered: RecoveredAgent[];
+  adopted: string[];
+  failed: { agent: string; reason: string }[];
+  orphans: Orphan[];
+  dry_run?: true;
 }
 
 export interface CreateAgentInput {
@@ -300,6 +318,73 @@ export class Supervisor {
     }
   }
 
+  // ---- recovery ---------------------------------------------------------------------
+
+  /**
+   * Brings every agent back after a restart of tabcrew, the terminal app or the machine:
+   * a live tab is adopted as it is; a tab that is gone gets a new tab in the agent's root
+   * running `claude --resume <id>`, so the conversation continues; a root that is gone, or
+   * a resume Claude Code refuses, is reported as failed with the reason.
+   */
+  async recover(input: { session?: string; dry_run?: boolean } = {}, progress?: Progress): Promise<RecoveryReport> {
+    const state = await this.ctx.store.read();
+    const only = input.session ? findSession(state, input.session).id : undefined;
+    const plan = planRecovery(state, await this.ctx.backend.listTabs(), only);
+    const report: RecoveryReport = { recovered: [], adopted: [], failed: [], orphans: plan.orphans, ...(input.dry_run ? { dry_run: true } : {}) };
+    let done = 0;
+    for (const step of plan.steps) {
+      progress?.({ progress: done++, total: plan.steps.length, message: `recovering ${step.agent.name} (${step.kind})` });
+      if (step.kind === 'fail') {
+        report.failed.push({ agent: step.agent.name, reason: step.reason });
+      } else if (step.kind === 'adopt') {
+        report.adopted.push(step.agent.name);
+        if (!input.dry_run && step.tab.id !== step.agent.tab?.id) await this.patchAgent(step.agent.name, (a) => (a.tab = handleOf(step.tab)));
+      } else if (input.dry_run) {
+        report.recovered.push({ agent: step.agent.name, claude_session_id: step.agent.claudeSessionId!, status: 'detached', action: 'would_resume' });
+      } else {
+        const outcome = await this.ctx.mutex.run(step.agent.name, () => this.resume(step.agent, step.session, step.deadTab, progress));
+        if ('reason' in outcome) report.failed.push(outcome);
+        else report.recovered.push(outcome);
+      }
+    }
+    this.ctx.log.info('recovery', {
+      recovered: report.recovered.map((r) => r.agent),
+      adopted: report.adopted,
+      failed: report.failed,
+      orphans: report.orphans.length,
+      dry_run: !!input.dry_run,
+    });
+    return report;
+  }
+
+  private async resume(
+    planned: AgentRecord,
+    session: SessionRecord,
+    deadTab: TabInfo | undefined,
+    progress?: Progress,
+  ): Promise<RecoveredAgent | { agent: string; reason: string }> {
+    // The record may have changed while earlier agents were recovered.
+    const agent = (await this.ctx.store.read()).agents.find((a) => a.name === planned.name);
+    if (!agent || agent.claudeSessionId !== planned.claudeSessionId) {
+      return { agent: planned.name, reason: 'it changed while recovery ran (deleted or restarted); nothing done' };
+    }
+    await this.patchAgent(agent.name, (a) => setStatus(a, { status: 'detached', source: 'terminal' }));
+    if (deadTab) await this.ctx.backend.closeTab(deadTab).catch(() => undefined);
+    const watch = watchFor(this.ctx, agent, session)!;
+    await watch.refresh();
+    // Claude Code writes a transcript only once the conversation has a first message; a
+    // conversation without one has nothing to resume and starts again under the same id.
+    const resumable = existsSync(watch.transcriptPath());
+    const peers = (await this.ctx.store.read()).agents.filter((a) => a.sessionId === session.id && a.name !== agent.name).map((a) => a.name);
+    try {
+      const launched = await this.launch(agent, session, peers, resumable, progress);
+      return { agent: agent.name, claude_session_id: agent.claudeSessionId!, status: launched.status, action: resumable ? 'resumed' : 'restarted' };
+    } catch (e) {
+      await this.patchAgent(agent.name, (a) => setStatus(a, { status: 'detached', source: 'terminal' })).catch(() => undefined);
+      return { agent: agent.name, reason: (e as Error).message };
+    }
+  }
+
   // ---- internals --------------------------------------------------------------------
 
   /** Refuses before anything is created when the agents' launcher would not find Claude Code. */
@@ -358,6 +443,7 @@ export class Supervisor {
     const status: AgentStatus = launched.ready ? 'idle' : 'starting';
     await this.patchAgent(agent.name, (a) => {
       a.tab = launched.tab;
+      a.launchId = launched.launchId;
       a.trust = launched.trust;
       setStatus(a, { status, source: launched.ready ? 'hook' : 'supervisor' });
     });
@@ -402,7 +488,7 @@ export class Supervisor {
       }
       const watch = watchFor(this.ctx, agent, session)!;
       await watch.refresh();
-      const hooks = watch.hookStatus();
+      const hooks = watch.hookStatus(agent.launchId);
       if (needsScreen(hooks, now)) doubtful.push({ agent, tab, hooks });
       else out.set(agent.name, { ...hooks!, tab });
     }

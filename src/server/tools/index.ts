@@ -8,6 +8,7 @@ import { registerDeleteSession } from './delete-session.js';
 import { registerGetAgentOutput } from './get-agent-output.js';
 import { registerGetSessionStatus } from './get-session-status.js';
 import { registerListSessions } from './list-sessions.js';
+import { registerRecoverSession } from './recover-session.js';
 import { registerSendMessageToAgent } from './send-message-to-agent.js';
 import { registerStartNewAgentConversation } from './start-new-agent-conversation.js';
 
@@ -23,6 +24,7 @@ export function registerTools(server: McpServer, deps: ToolDeps): void {
     registerGetAgentOutput,
     registerClearAgentConversation,
     registerStartNewAgentConversation,
+    registerRecoverSession,
   ]) {
     register(server, deps);
   }

@@ -1,0 +1,40 @@
+import { createLogger, type Logger } from '../audit/logger.js';
+import type { Config } from '../config.js';
+import { StateStore } from '../store/state-store.js';
+import { Supervisor } from '../supervisor/supervisor.js';
+import type { TerminalBackend } from '../terminals/backend.js';
+import { createBackend } from '../terminals/index.js';
+
+export interface Stack {
+  config: Config;
+  log: Logger;
+  store: StateStore;
+  backend: TerminalBackend;
+  supervisor: Supervisor;
+  close(): Promise<void>;
+}
+
+/** The layers every command that touches agents needs, wired as `serve` wires them. */
+export async function openStack(config: Config): Promise<Stack> {
+  const log = createLogger(config.logDir);
+  const store = new StateStore(config.stateDir);
+  await store.init();
+  await store.read(); // an unreadable state stops here, before anything acts on it
+  const backend = createBackend(config);
+  const supervisor = new Supervisor({ config, store, backend, log });
+  return {
+    config,
+    log,
+    store,
+    backend,
+    supervisor,
+    async close() {
+      await backend.dispose();
+      await new Promise<void>((resolve) => {
+        log.on('finish', () => resolve());
+        log.end();
+        setTimeout(resolve, 500).unref();
+      });
+    },
+  };
+}
