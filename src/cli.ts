@@ -38,6 +38,21 @@ function withServerOptions(cmd: Command): Command {
         .argParser(positiveInt)
         .default(d.startTimeoutS)
         .env('TABCREW_START_TIMEOUT'),
+    )
+    .addOption(new Option('--allow-bypass', 'security level MEDIUM: allow permission_mode bypassPermissions').env('TABCREW_ALLOW_BYPASS'))
+    .addOption(
+      new Option('--allowed-root <dir...>', 'security level HIGH: session roots must lie under one of these')
+        .default([] as string[])
+        .env('TABCREW_ALLOWED_ROOTS'),
+    )
+    .addOption(
+      new Option('--rate-limit-burst <n>', 'messages an agent may receive at once').argParser(positiveInt).default(d.rateLimitBurst).env('TABCREW_RATE_LIMIT_BURST'),
+    )
+    .addOption(
+      new Option('--rate-limit-per-minute <n>', 'messages an agent may receive per minute after the burst')
+        .argParser(positiveInt)
+        .default(d.rateLimitPerMinute)
+        .env('TABCREW_RATE_LIMIT_PER_MINUTE'),
     );
 }
 
@@ -54,6 +69,11 @@ function configFrom(o: Record<string, unknown>): Config {
     securityLevel: o.securityLevel as Config['securityLevel'],
     startTimeoutS: o.startTimeout as number,
     autoRecover: o.autoRecover !== false,
+    allowBypass: !!o.allowBypass,
+    // From the environment the list arrives as one string: colon-separated, like PATH.
+    allowedRoots: (typeof o.allowedRoot === 'string' ? o.allowedRoot.split(':') : ((o.allowedRoot as string[]) ?? [])).filter(Boolean),
+    rateLimitBurst: o.rateLimitBurst as number,
+    rateLimitPerMinute: o.rateLimitPerMinute as number,
   });
 }
 

@@ -21,6 +21,13 @@ export interface Config {
   startTimeoutS: number;
   /** Reconcile agents with the terminal when the server starts. */
   autoRecover: boolean;
+  /** MEDIUM only: permit bypassPermissions. */
+  allowBypass: boolean;
+  /** HIGH: session roots must lie under one of these. */
+  allowedRoots: string[];
+  /** Token bucket per agent for send_message_to_agent. */
+  rateLimitBurst: number;
+  rateLimitPerMinute: number;
 }
 
 /** The package root: where package.json is, whether running from src/ (tests) or dist/. */
@@ -47,9 +54,19 @@ export function defaultConfig(): Config {
     securityLevel: 'MEDIUM',
     startTimeoutS: 90,
     autoRecover: true,
+    allowBypass: false,
+    allowedRoots: [],
+    rateLimitBurst: 6,
+    rateLimitPerMinute: 12,
   };
 }
 
 export function withResolvedPaths(c: Config): Config {
-  return { ...c, stateDir: resolve(c.stateDir), logDir: resolve(c.logDir), runtimeDir: resolve(c.runtimeDir) };
+  return {
+    ...c,
+    stateDir: resolve(c.stateDir),
+    logDir: resolve(c.logDir),
+    runtimeDir: resolve(c.runtimeDir),
+    allowedRoots: c.allowedRoots.map((r) => resolve(r)),
+  };
 }

@@ -13,6 +13,8 @@ export interface AgentLaunchInput {
   model?: string;
   permissionMode?: string;
   peers: string[];
+  /** Claude Code permission rules denied to this agent (other sessions' roots). */
+  deny?: string[];
   claudeSessionId: string;
   /** Resume the conversation `claudeSessionId` instead of starting it. */
   resume: boolean;
@@ -50,7 +52,7 @@ export async function prepareLaunch(input: AgentLaunchInput): Promise<AgentLaunc
   const bypass =
     input.permissionMode === 'bypassPermissions';
   const settingsFile = join(agentDir, 'settings.json');
-  await writeFile(settingsFile, JSON.stringify(agentSettings({ bypass }), null, 2), { mode: 0o600 });
+  await writeFile(settingsFile, JSON.stringify(agentSettings({ bypass, deny: input.deny }), null, 2), { mode: 0o600 });
   const eventsFile = join(agentDir, 'events.jsonl');
 
   const argv = [input.claudePath];

@@ -18,7 +18,7 @@ export const HOOK_EVENTS = [
  */
 export const HOOK_COMMAND = '"$TABCREW_NODE" "$TABCREW_HOOK"';
 
-export function agentSettings(opts: { bypass: boolean }): Record<string, unknown> {
+export function agentSettings(opts: { bypass: boolean; deny?: string[] }): Record<string, unknown> {
   const hooks: Record<string, unknown> = {};
   for (const event of HOOK_EVENTS) {
     hooks[event] = [{ matcher: '', hooks: [{ type: 'command', command: HOOK_COMMAND, timeout: 10 }] }];
@@ -26,5 +26,6 @@ export function agentSettings(opts: { bypass: boolean }): Record<string, unknown
   const settings: Record<string, unknown> = { hooks };
   // Bypass mode otherwise stops at a warning screen no one is there to answer.
   if (opts.bypass) settings.skipDangerousModePermissionPrompt = true;
+  if (opts.deny?.length) settings.permissions = { deny: opts.deny };
   return settings;
 }

@@ -22,6 +22,11 @@ export const sessionRef = z
   .max(200)
   .describe('Session id (s-…) or session name, as given by create_session or list_sessions.');
 export const agentRef = z.string().min(1).max(64).describe('Agent name, e.g. "Agent_1".');
+export const confirm = z
+  .string()
+  .max(200)
+  .optional()
+  .describe("Only at security level HIGH, for clients that cannot ask the person: the target's name, repeated.");
 export const note = z.string().optional().describe('Anything the caller should know about the outcome.');
 export const agentStatus = z.enum(['starting', 'idle', 'busy', 'waiting_permission', 'exited', 'detached', 'cleared']);
 

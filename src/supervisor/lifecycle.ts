@@ -39,7 +39,7 @@ export async function launchAgent(
   agent: AgentRecord,
   session: SessionRecord,
   peers: string[],
-  opts: { resume: boolean; progress?: Progress },
+  opts: { resume: boolean; deny?: string[]; progress?: Progress },
 ): Promise<LaunchResult> {
   const claudeSessionId = agent.claudeSessionId!;
   const watch = watchFor(ctx, { ...agent, claudeSessionId }, session)!;
@@ -49,6 +49,7 @@ export async function launchAgent(
     root: session.root,
     ...agent.launch,
     peers,
+    deny: opts.deny,
     claudeSessionId,
     resume: opts.resume,
     claudePath: ctx.config.claudePath,

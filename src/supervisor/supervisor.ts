@@ -17,7 +17,9 @@ import { needsScreen, withScreen, type DerivedStatus } from './status.js';
 import { KeyedMutex } from './timing.js';
 import { readTodo } from './todo.js';
 import { planRecovery, type Orphan } from './recovery.js';
-import { existsSync } from 'node:fs';
+import { existsSync, realpathSync } from 'node:fs';
+import { checkPermissionMode, checkRoot, denyRulesFor, type PolicyOptions } from './policy.js';
+import { RateLimiter } from './rate-limit.js';
 import { findOnPath } from './find-on-path.js';
 
 export interface AgentStatusView {
@@ -73,9 +75,18 @@ const SESSION_NAME = /^[^\p{Cc}\[\]]{1,64}$/u;
  */
 export class Supervisor {
   private readonly ctx: SupervisorContext;
+  private readonly messages: RateLimiter;
+  private readonly policy: PolicyOptions;
 
   constructor(deps: { config: Config; store: StateStore; backend: TerminalBackend; log: Logger; env?: NodeJS.ProcessEnv }) {
     this.ctx = { ...deps, env: deps.env ?? process.env, mutex: new KeyedMutex(), watches: new Map() };
+    const c = deps.config;
+    this.messages = new RateLimiter(c.rateLimitBurst, c.rateLimitPerMinute);
+    this.policy = { level: c.securityLevel, allowBypass: c.allowBypass, allowedRoots: c.allowedRoots.map(realpathOrSelf) };
+  }
+
+  get securityLevel(): Config['securityLevel'] {
+    return this.ctx.config.securityLevel;
   }
 
   get backend(): TerminalBackend {
@@ -86,6 +97,7 @@ export class Supervisor {
 
   async createSession(input: { root: string; name?: string }): Promise<{ session_id: string; name: string; root: string }> {
     const root = await resolveRoot(input.root);
+    checkRoot(root, this.policy);
     const name = (input.name ?? basename(root)).trim() || 'root';
     if (!SESSION_NAME.test(name)) {
       throw new UserError(`session name "${name}" is not allowed: use 1–64 characters without control characters or brackets.`);
@@ -108,6 +120,12 @@ export class Supervisor {
     });
     this.ctx.log.info('session created', { session: session.id });
     return { session_id: session.id, name: session.name, root: session.root };
+  }
+
+  /** The id and name of a session given by either. */
+  async sessionNames(ref: string): Promise<{ id: string; name: string }> {
+    const s = findSession(await this.ctx.store.read(), ref);
+    return { id: s.id, name: s.name };
   }
 
   async listSessions(): Promise<{ sessions: { session_id: string; name: string; root: string; agents: string[] }[] }> {
@@ -175,6 +193,7 @@ export class Supervisor {
   ): Promise<{ agent: string; session_id: string; status: AgentStatus; claude_session_id: string; backend: string; note?: string; trust?: string }> {
     if (input.initial_task !== undefined) checkMessage(input.initial_task);
     findSession(await this.ctx.store.read(), input.session);
+    checkPermissionMode(input.permission_mode, this.policy);
     this.checkClaude();
     const { config } = this.ctx;
     // Reserve the name first, under the lock: two tabcrew processes never hand out one name.
@@ -301,6 +320,8 @@ export class Supervisor {
     progress?: Progress,
   ): Promise<DeliveryResult> {
     checkMessage(input.message);
+    await this.findAgent(name);
+    this.messages.take(name, 'send_message_to_agent');
     return this.ctx.mutex.run(name, () => this.sendMessageLocked(name, input, progress));
   }
 
@@ -429,9 +450,10 @@ export class Supervisor {
     resume: boolean,
     progress?: Progress,
   ): Promise<{ status: AgentStatus; note?: string; trust?: AgentRecord['trust'] }> {
+    const otherRoots = (await this.ctx.store.read()).sessions.filter((s) => s.id !== session.id).map((s) => s.root);
     let launched;
     try {
-      launched = await launchAgent(this.ctx, agent, session, peers, { resume, progress });
+      launched = await launchAgent(this.ctx, agent, session, peers, { resume, progress, deny: denyRulesFor(otherRoots, this.policy) });
     } catch (e) {
       await this.patchAgent(agent.name, (a) => setStatus(a, { status: 'exited', source: 'terminal' }));
       throw e;
@@ -551,6 +573,14 @@ export class Supervisor {
       patch(agent);
       return structuredClone(agent);
     });
+  }
+}
+
+function realpathOrSelf(p: string): string {
+  try {
+    return realpathSync(p);
+  } catch {
+    return p;
   }
 }
 

@@ -1,6 +1,6 @@
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
-import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
+import { ElicitRequestSchema, type CallToolResult, type ElicitResult } from '@modelcontextprotocol/sdk/types.js';
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -33,6 +33,8 @@ export interface StartOptions {
   socket?: string;
   /** Reuse the dirs of an earlier crew (a later tabcrew on the same state). */
   dirs?: Crew['dirs'];
+  /** Makes the client declare elicitation and answer each request with this. */
+  onElicit?: (message: string) => ElicitResult;
 }
 
 const alive = (pid: number): boolean => {
@@ -85,7 +87,11 @@ export async function startTabcrew(opts: StartOptions): Promise<Crew> {
   });
   let stderr = '';
   transport.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
-  const client = new Client({ name: 'tabcrew-tests', version: '1.0.0' });
+  const client = new Client({ name: 'tabcrew-tests', version: '1.0.0' }, { capabilities: opts.onElicit ? { elicitation: {} } : {} });
+  if (opts.onElicit) {
+    const answer = opts.onElicit;
+    client.setRequestHandler(ElicitRequestSchema, async (req) => answer(req.params.message));
+  }
   await client.connect(transport);
 
   const tmux = (...args: string[]): string => execFileSync('tmux', ['-L', socket, ...args], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });

@@ -1,5 +1,6 @@
 import { z } from 'zod';
-import { agentStatus, note, progressOf, run, sessionRef, type RegisterTool } from '../tool-kit.js';
+import { confirmIfNeeded } from '../confirm.js';
+import { agentStatus, confirm, note, progressOf, run, sessionRef, type RegisterTool } from '../tool-kit.js';
 
 export const PERMISSION_MODES = ['acceptEdits', 'auto', 'bypassPermissions', 'default', 'dontAsk', 'plan'] as const;
 
@@ -16,6 +17,7 @@ export const registerCreateAgent: RegisterTool = (server, deps) => {
         model: z.string().regex(/^[A-Za-z0-9._\[\]-]{1,100}$/, 'a model name such as "sonnet" or "claude-sonnet-4-5"').optional(),
         permission_mode: z.enum(PERMISSION_MODES).optional().describe('Claude Code --permission-mode.'),
         initial_task: z.string().optional().describe('First message to send once the agent is ready.'),
+        confirm: confirm,
       },
       outputSchema: {
         agent: z.string(),
@@ -28,6 +30,11 @@ export const registerCreateAgent: RegisterTool = (server, deps) => {
       },
       annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: true },
     },
-    async (args, extra) => run('create_agent', deps, () => deps.supervisor.createAgent(args, progressOf(extra))),
+    async ({ confirm, ...args }, extra) =>
+      run('create_agent', deps, async () => {
+        const session = await deps.supervisor.sessionNames(args.session);
+        await confirmIfNeeded(server, deps, { tool: 'create_agent', target: session.name, accepted: [session.name, session.id], confirm });
+        return deps.supervisor.createAgent(args, progressOf(extra));
+      }),
   );
 };

@@ -1,5 +1,6 @@
 import { z } from 'zod';
-import { agentRef, run, type RegisterTool } from '../tool-kit.js';
+import { confirmIfNeeded } from '../confirm.js';
+import { agentRef, confirm, run, type RegisterTool } from '../tool-kit.js';
 
 export const registerDeleteAgent: RegisterTool = (server, deps) => {
   server.registerTool(
@@ -7,10 +8,14 @@ export const registerDeleteAgent: RegisterTool = (server, deps) => {
     {
       title: 'Delete agent',
       description: 'Ask the agent\'s Claude Code to exit, close its tab and forget the agent. Its transcript stays on disk.',
-      inputSchema: { agent: agentRef },
+      inputSchema: { agent: agentRef, confirm },
       outputSchema: { agent: z.string(), deleted: z.literal(true), transcript_path: z.string().optional() },
       annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: false, openWorldHint: false },
     },
-    async ({ agent }) => run('delete_agent', deps, () => deps.supervisor.deleteAgent(agent)),
+    async ({ agent, confirm }) =>
+      run('delete_agent', deps, async () => {
+        await confirmIfNeeded(server, deps, { tool: 'delete_agent', target: agent, accepted: [agent], confirm });
+        return deps.supervisor.deleteAgent(agent);
+      }),
   );
 };

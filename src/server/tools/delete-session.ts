@@ -1,5 +1,6 @@
 import { z } from 'zod';
-import { run, sessionRef, type RegisterTool } from '../tool-kit.js';
+import { confirmIfNeeded } from '../confirm.js';
+import { confirm, run, sessionRef, type RegisterTool } from '../tool-kit.js';
 
 export const registerDeleteSession: RegisterTool = (server, deps) => {
   server.registerTool(
@@ -7,10 +8,15 @@ export const registerDeleteSession: RegisterTool = (server, deps) => {
     {
       title: 'Delete session',
       description: 'Delete every agent of the session (each asked to exit, its tab closed), then the session. Transcripts stay on disk.',
-      inputSchema: { session: sessionRef },
+      inputSchema: { session: sessionRef, confirm },
       outputSchema: { session_id: z.string(), deleted: z.literal(true), agents_deleted: z.array(z.string()) },
       annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: false, openWorldHint: false },
     },
-    async ({ session }) => run('delete_session', deps, () => deps.supervisor.deleteSession(session)),
+    async ({ session, confirm }) =>
+      run('delete_session', deps, async () => {
+        const s = await deps.supervisor.sessionNames(session);
+        await confirmIfNeeded(server, deps, { tool: 'delete_session', target: s.name, accepted: [s.name, s.id], confirm });
+        return deps.supervisor.deleteSession(session);
+      }),
   );
 };

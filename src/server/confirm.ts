@@ -1,0 +1,41 @@
+import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
+import { needsConfirmation } from '../supervisor/policy.js';
+import { UserError } from '../supervisor/errors.js';
+import type { ToolDeps } from './tool-kit.js';
+
+/**
+ * At security level HIGH a HIGH-risk tool runs only once a person agreed: through MCP
+ * elicitation when the client can ask them, otherwise by the caller repeating the
+ * target's name in `confirm` (a model cannot do that by accident).
+ */
+export async function confirmIfNeeded(
+  server: McpServer,
+  deps: ToolDeps,
+  req: { tool: string; target: string; accepted: string[]; confirm?: string },
+): Promise<void> {
+  if (!needsConfirmation(req.tool, deps.supervisor.securityLevel)) return;
+  if (server.server.getClientCapabilities()?.elicitation) {
+    const answer = await server.server.elicitInput({
+      mode: 'form',
+      message: `tabcrew runs at security level HIGH. Allow ${req.tool} on ${req.target}?`,
+      requestedSchema: {
+        type: 'object',
+        properties: { confirm: { type: 'boolean', title: `Allow ${req.tool} on ${req.target}` } },
+        required: ['confirm'],
+      },
+    });
+    if (answer.action === 'accept' && answer.content?.confirm === true) {
+      deps.log.info('confirmed by elicitation', { tool: req.tool, target: req.target });
+      return;
+    }
+    throw new UserError(`${req.tool} on ${req.target} was not confirmed (the person chose ${answer.action === 'accept' ? 'not to allow it' : answer.action}); nothing was done.`);
+  }
+  if (req.confirm === undefined) {
+    throw new UserError(
+      `At security level HIGH, ${req.tool} needs confirmation and this client cannot ask the person: call it again with confirm: "${req.target}". Nothing was done.`,
+    );
+  }
+  if (!req.accepted.includes(req.confirm)) {
+    throw new UserError(`confirm "${req.confirm}" does not match the target "${req.target}"; nothing was done.`);
+  }
+}

@@ -1,0 +1,91 @@
+import { homedir } from 'node:os';
+import { isAbsolute, relative, sep } from 'node:path';
+import type { SecurityLevel } from '../config.js';
+import { UserError } from './errors.js';
+
+/** How much harm a tool can do; HIGH-risk tools need confirmation at security level HIGH. */
+export type Risk = 'LOW' | 'MEDIUM' | 'HIGH';
+
+export const TOOL_RISK: Record<string, Risk> = {
+  list_sessions: 'LOW',
+  get_session_status: 'LOW',
+  get_agent_output: 'LOW',
+  create_session: 'MEDIUM',
+  send_message_to_agent: 'MEDIUM',
+  clear_agent_conversation: 'MEDIUM',
+  start_new_agent_conversation: 'MEDIUM',
+  recover_session: 'MEDIUM',
+  create_agent: 'HIGH',
+  delete_agent: 'HIGH',
+  delete_session: 'HIGH',
+};
+
+export interface PolicyOptions {
+  level: SecurityLevel;
+  allowBypass: boolean;
+  /** realpaths; at HIGH a root must lie under one of them. */
+  allowedRoots: string[];
+  home?: string;
+}
+
+function within(outer: string, inner: string): boolean {
+  const rel = relative(outer, inner);
+  return rel === '' || (!isAbsolute(rel) && rel.split(sep)[0] !== '..');
+}
+
+/** Directories whose contents belong to the operating system, not to a codebase. */
+const SYSTEM_TREES = ['/bin', '/sbin', '/boot', '/dev', '/etc', '/lib', '/lib32', '/lib64', '/proc', '/sys', '/usr/bin', '/usr/sbin', '/usr/lib', '/usr/libexec', '/System', '/private/etc', '/private/var/db'];
+/** Directories that hold many unrelated things: a root there would span all of them. */
+const SYSTEM_DIRS = ['/', '/usr', '/var', '/private', '/private/var', '/opt', '/home', '/Users', '/Library', '/Applications', '/Volumes', '/mnt', '/media', '/srv', '/root', '/tmp', '/private/tmp', '/run'];
+
+/** Refuses a session root the security level does not allow; `root` is a realpath. */
+export function checkRoot(root: string, p: PolicyOptions): void {
+  if (p.level === 'LOW') return;
+  const home = p.home ?? homedir();
+  if (root === '/' || root === home) {
+    throw new UserError(
+      `root ${root} is ${root === '/' ? 'the filesystem root' : 'your home directory itself'}: at security level ${p.level} a root must be one codebase. Pick its directory, or start tabcrew with --security-level LOW.`,
+    );
+  }
+  if (SYSTEM_DIRS.includes(root) || SYSTEM_TREES.some((t) => within(t, root))) {
+    throw new UserError(
+      `root ${root} is a system directory: at security level ${p.level} agents may not work there. Pick a codebase directory, or start tabcrew with --security-level LOW.`,
+    );
+  }
+  if (p.level === 'HIGH' && !p.allowedRoots.some((a) => within(a, root))) {
+    const allowed = p.allowedRoots.length ? p.allowedRoots.join(', ') : 'none given';
+    throw new UserError(
+      `root ${root} is not under an allowed root (${allowed}): at security level HIGH roots must lie under an --allowed-root. Restart tabcrew with --allowed-root <dir>.`,
+    );
+  }
+}
+
+const BYPASS_MODES = new Set(['bypassPermissions']);
+
+/** Refuses a permission mode the security level does not allow. */
+export function checkPermissionMode(mode: string | undefined, p: PolicyOptions): void {
+  if (!mode || !BYPASS_MODES.has(mode) || p.level === 'LOW') return;
+  if (p.level === 'HIGH') {
+    throw new UserError(`permission_mode ${mode} is never allowed at security level HIGH: use acceptEdits or default.`);
+  }
+  if (!p.allowBypass) {
+    throw new UserError(
+      `permission_mode ${mode} lets the agent run any command unasked: at security level MEDIUM it needs tabcrew started with --allow-bypass. Use acceptEdits, or restart with --allow-bypass.`,
+    );
+  }
+}
+
+/**
+ * Claude Code permission rules that keep an agent out of other sessions' roots (`//` marks
+ * an absolute path in Claude Code's rule syntax). They cover Claude Code's file tools, not
+ * what a shell command the agent is allowed to run may read.
+ */
+export function denyRulesFor(otherRoots: string[], p: PolicyOptions): string[] {
+  if (p.level === 'LOW') return [];
+  return otherRoots.flatMap((r) => [`Read(/${r}/**)`, `Edit(/${r}/**)`]);
+}
+
+/** At HIGH, HIGH-risk tools are confirmed by the person (elicitation) or by `confirm`. */
+export function needsConfirmation(tool: string, level: SecurityLevel): boolean {
+  return level === 'HIGH' && TOOL_RISK[tool] === 'HIGH';
+}
