@@ -175,6 +175,35 @@ export function lastReply(input: TranscriptInput): string | undefined {
   return msgId === undefined && parts.length === 0 ? undefined : parts.join('\n\n');
 }
 
+export interface Turn {
+  prompt: string;
+  reply?: string;
+}
+
+function promptText(l: Line): string {
+  const c = l.message?.content;
+  if (typeof c === 'string') return c;
+  if (!Array.isArray(c)) return '';
+  return c
+    .filter((b) => b && typeof b === 'object' && (b as { type?: string }).type === 'text')
+    .map((b) => String((b as { text?: unknown }).text ?? ''))
+    .join('');
+}
+
+/** The last `n` turns: each real user prompt with the final assistant text that answered it. */
+export function recentTurns(input: TranscriptInput, n: number): Turn[] {
+  const lines = toLines(input);
+  const starts: number[] = [];
+  lines.forEach((l, i) => {
+    if (isUserPrompt(l)) starts.push(i);
+  });
+  return starts.slice(-n).map((start, k, all) => {
+    const end = all[k + 1] ?? lines.length;
+    const reply = lastReply(lines.slice(start, end));
+    return { prompt: promptText(lines[start]), ...(reply !== undefined ? { reply } : {}) };
+  });
+}
+
 /**
  * Claude Code's project directory name for a cwd: every UTF-16 unit outside [a-zA-Z0-9]
  * becomes '-'. Longer than 200: the first 200 chars, '-', then base-36 of

@@ -2,14 +2,32 @@ import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { version } from '../version.js';
 import type { ToolDeps } from './tool-kit.js';
 import { registerTools } from './tools/index.js';
+import { registerResources } from './resources/index.js';
+import { Subscriptions } from './subscriptions.js';
 
 const INSTRUCTIONS = `tabcrew supervises Claude Code agents, each in its own terminal tab.
 Typical flow: create_session {root} on a codebase → create_agent {session} (once per agent; it returns when the agent is ready) → send_message_to_agent {agent, message} to hand out work (wait_for_reply: true to get the answer) → get_session_status {session} to watch → delete_session when done.
 Agents are named Agent_1, Agent_2, …; they share tasks through TODO.md at the session root.
-A delivery reported "unknown" was typed but not confirmed: read get_agent_output before sending again.`;
+A delivery reported "unknown" was typed but not confirmed: read get_agent_output before sending again.
+Resources: tabcrew://agents/{agent}/screen, tabcrew://agents/{agent}/transcript, tabcrew://sessions/{session}/todo and tabcrew://sessions/{session}/status (subscribe to hear about changes); agent status changes also arrive as log messages (logger "tabcrew.status").`;
 
-export function createServer(deps: ToolDeps): McpServer {
+export function createServer(deps: ToolDeps): { server: McpServer; close(): void } {
   const server = new McpServer({ name: 'tabcrew', version }, { instructions: INSTRUCTIONS, capabilities: { logging: {} } });
   registerTools(server, deps);
-  return server;
+  const subscriptions = new Subscriptions(server, registerResources(server, deps.supervisor), deps.log);
+  subscriptions.install();
+  // Status changes reach the client as MCP log messages, and wake resource subscribers.
+  const unlisten = deps.supervisor.onStatusChange((change) => {
+    if (server.isConnected()) {
+      void server.sendLoggingMessage({ level: 'info', logger: 'tabcrew.status', data: change }).catch(() => undefined);
+    }
+    subscriptions.nudge();
+  });
+  return {
+    server,
+    close() {
+      unlisten();
+      subscriptions.stop();
+    },
+  };
 }

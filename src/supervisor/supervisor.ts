@@ -18,6 +18,9 @@ import { KeyedMutex } from './timing.js';
 import { readTodo } from './todo.js';
 import { planRecovery, type Orphan } from './recovery.js';
 import { existsSync, realpathSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { recentTurns, type Turn } from '../claude/transcript.js';
 import { checkPermissionMode, checkRoot, denyRulesFor, type PolicyOptions } from './policy.js';
 import { RateLimiter } from './rate-limit.js';
 import { findOnPath } from './find-on-path.js';
@@ -39,6 +42,14 @@ export interface SessionStatusView {
   root: string;
   agents: AgentStatusView[];
   todo: { path: string; open: number; done: number } | null;
+}
+
+export interface StatusChange {
+  agent: string;
+  session_id: string;
+  from: AgentStatus;
+  to: AgentStatus;
+  source: StatusSource;
 }
 
 export interface RecoveredAgent {
@@ -75,6 +86,7 @@ const SESSION_NAME = /^[^\p{Cc}\[\]]{1,64}$/u;
  */
 export class Supervisor {
   private readonly ctx: SupervisorContext;
+  private readonly statusListeners = new Set<(c: StatusChange) => void>();
   private readonly messages: RateLimiter;
   private readonly policy: PolicyOptions;
 
@@ -339,6 +351,38 @@ export class Supervisor {
     }
   }
 
+  /** The last `turns` prompts of the agent's conversation with their replies. */
+  async getAgentTranscript(name: string, turns = 10): Promise<{ agent: string; claude_session_id: string | null; turns: Turn[] }> {
+    const { agent, session } = await this.findAgent(name);
+    const watch = watchFor(this.ctx, agent, session);
+    if (!watch) return { agent: name, claude_session_id: null, turns: [] };
+    await watch.refresh();
+    let text = '';
+    try {
+      text = await readFile(watch.transcriptPath(), 'utf8');
+    } catch {
+      // no transcript yet: the conversation has no message
+    }
+    return { agent: name, claude_session_id: agent.claudeSessionId, turns: recentTurns(text, turns) };
+  }
+
+  /** TODO.md of the session root, as text (null when there is none). */
+  async getTodo(ref: string): Promise<{ session_id: string; path: string; text: string | null }> {
+    const session = findSession(await this.ctx.store.read(), ref);
+    const path = join(session.root, 'TODO.md');
+    try {
+      return { session_id: session.id, path, text: await readFile(path, 'utf8') };
+    } catch {
+      return { session_id: session.id, path, text: null };
+    }
+  }
+
+  /** Calls `listener` for every status change the supervisor observes; returns an unsubscribe. */
+  onStatusChange(listener: (c: StatusChange) => void): () => void {
+    this.statusListeners.add(listener);
+    return () => this.statusListeners.delete(listener);
+  }
+
   // ---- recovery ---------------------------------------------------------------------
 
   /**
@@ -546,7 +590,11 @@ export class Supervisor {
       }
     });
     for (const a of changed) {
-      this.ctx.log.info('agent status', { agent: a.name, from: a.status, to: live.get(a.name)!.status, source: live.get(a.name)!.source });
+      const now = live.get(a.name)!;
+      if (now.status === a.status && now.source === a.statusSource) continue; // only the tab handle moved
+      const change: StatusChange = { agent: a.name, session_id: a.sessionId, from: a.status, to: now.status, source: now.source };
+      this.ctx.log.info('agent status', change);
+      for (const l of this.statusListeners) l(change);
     }
   }
 

@@ -163,3 +163,18 @@ describe('TranscriptReader', () => {
     expect(r.usage).toEqual({ input: 0, output: 0, cache_read: 0, cache_creation: 0 });
   });
 });
+
+describe('recent turns', () => {
+  it('pair each typed prompt with the reply that answered it', async () => {
+    const { recentTurns } = await import('../../src/claude/transcript.js');
+    const lines = [
+      { type: 'user', message: { role: 'user', content: 'first?' } },
+      { type: 'assistant', requestId: 'r1', message: { id: 'm1', content: [{ type: 'text', text: 'one' }] } },
+      { type: 'user', message: { role: 'user', content: [{ type: 'tool_result', content: 'x' }] } },
+      { type: 'assistant', requestId: 'r2', message: { id: 'm2', content: [{ type: 'text', text: 'one, finally' }] } },
+      { type: 'user', message: { role: 'user', content: [{ type: 'text', text: 'second?' }] } },
+    ];
+    expect(recentTurns(lines, 10)).toEqual([{ prompt: 'first?', reply: 'one, finally' }, { prompt: 'second?' }]);
+    expect(recentTurns(lines, 1)).toEqual([{ prompt: 'second?' }]);
+  });
+});

@@ -1,4 +1,5 @@
-import { existsSync, mkdirSync, mkdtempSync, realpathSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
+import { LoggingMessageNotificationSchema, ResourceUpdatedNotificationSchema } from '@modelcontextprotocol/sdk/types.js';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -97,6 +98,36 @@ describe('a session of real Claude Code agents in tmux', () => {
     const output = await crew.ok('get_agent_output', { agent: 'Agent_3', lines: 50 });
     expect(output.screen).toContain('Reply to: What is 2+2?');
     expect(output.last_reply).toBe('Reply to: What is 2+2?');
+  });
+
+  it('a status subscription hears when an agent gets busy, and the change arrives as a log message', async () => {
+    const updates: string[] = [];
+    const logs: { agent?: string; to?: string }[] = [];
+    crew.client.setNotificationHandler(ResourceUpdatedNotificationSchema, (n) => void updates.push(n.params.uri));
+    crew.client.setNotificationHandler(LoggingMessageNotificationSchema, (n) => void logs.push(n.params.data as { agent?: string }));
+    const uri = `tabcrew://sessions/${sessionId}/status`;
+    await crew.client.subscribeResource({ uri });
+    mock.setReply((req) => ({ text: `Reply to: ${text(req).split('\n').pop()}`, delayMs: 3000 }));
+    const reply = await crew.ok('send_message_to_agent', { agent: 'Agent_2', message: 'slow one', wait_for_reply: true });
+    mock.setReply((req) => `Reply to: ${text(req).split('\n').pop()}`);
+    expect(reply.reply).toBe('Reply to: slow one');
+    expect(updates).toContain(uri);
+    expect(logs).toContainEqual(expect.objectContaining({ agent: 'Agent_2', from: 'idle', to: 'busy', source: 'hook' }));
+    await crew.client.unsubscribeResource({ uri });
+  });
+
+  it('resources show an agent\'s recent turns, its screen, and the session TODO.md', async () => {
+    writeFileSync(join(trustedRoot, 'TODO.md'), '- [ ] Fix login (Agent_2)\n- [x] Write tests (Agent_2)\n- [ ] Unclaimed\n');
+    const read = async (uri: string) => ((await crew.client.readResource({ uri })).contents[0] as { text: string }).text;
+    const transcript = JSON.parse(await read('tabcrew://agents/Agent_2/transcript'));
+    expect(transcript.turns.at(-1)).toEqual({ prompt: expect.stringContaining('slow one'), reply: 'Reply to: slow one' });
+    expect(await read('tabcrew://agents/Agent_2/screen')).toContain('Reply to: slow one');
+    expect(await read(`tabcrew://sessions/${sessionId}/todo`)).toContain('Fix login (Agent_2)');
+    const status = await crew.ok('get_session_status', { session: 'app' });
+    expect(status.todo).toMatchObject({ open: 2, done: 1 });
+    expect(status.agents[1].tasks).toEqual({ open: 1, done: 1 });
+    const { resources } = await crew.client.listResources();
+    expect(resources.map((r) => r.uri)).toContain('tabcrew://agents/Agent_3/screen');
   });
 
   it('clear then start_new gives a new claude_session_id under the same name', async () => {

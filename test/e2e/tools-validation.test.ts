@@ -35,6 +35,7 @@ describe('the tool contract', () => {
       'get_agent_output',
       'get_session_status',
       'list_sessions',
+      'recover_session',
       'send_message_to_agent',
       'start_new_agent_conversation',
     ]);
@@ -44,6 +45,18 @@ describe('the tool contract', () => {
     }
     expect(tools.find((t) => t.name === 'get_session_status')?.annotations?.readOnlyHint).toBe(true);
     expect(tools.find((t) => t.name === 'delete_session')?.annotations?.destructiveHint).toBe(true);
+  });
+
+  it('offers resource templates for screens, transcripts, TODO.md and status, with subscriptions', async () => {
+    const { resourceTemplates } = await crew.client.listResourceTemplates();
+    expect(resourceTemplates.map((t) => t.uriTemplate).sort()).toEqual([
+      'tabcrew://agents/{agent}/screen',
+      'tabcrew://agents/{agent}/transcript',
+      'tabcrew://sessions/{session}/status',
+      'tabcrew://sessions/{session}/todo',
+    ]);
+    expect(crew.client.getServerCapabilities()?.resources?.subscribe).toBe(true);
+    expect(crew.client.getInstructions()).toMatch(/create_session/);
   });
 
   it('creates a session on a realpath root and lists it', async () => {
