@@ -67,6 +67,14 @@ describe('a session of real Claude Code agents in tmux', () => {
     expect(text(req)).toBe(message.replace('\t', '    '));
   });
 
+  it('escape sequences and NUL in a message reach the agent as visible characters, never as control codes', async () => {
+    const message = 'before \u001b[201~ after-paste-end \u001b]0;retitled\u0007 nul:\u0000 bell:\u0007 end';
+    const sent = await crew.ok('send_message_to_agent', { agent: 'Agent_1', message, prepend_protocol: false });
+    expect(sent.delivered).toBe('confirmed');
+    const req = await mock.waitFor((r) => text(r).includes('after-paste-end'), 30_000);
+    expect(text(req)).toBe('before ␛[201~ after-paste-end ␛]0;retitled␇ nul:␀ bell:␇ end');
+  });
+
   it('a 5 KB message arrives whole, after the one-line ADDER+ header', async () => {
     const message = Array.from({ length: 110 }, (_, i) => `line ${String(i).padStart(3, '0')} ${'x'.repeat(40)}`).join('\n');
     expect(Buffer.byteLength(message)).toBeGreaterThan(5 * 1024);
