@@ -18,7 +18,7 @@ export async function serve(config: Config): Promise<void> {
     );
   }
   const state = await stack.store.read();
-  const { server, close } = createServer({ supervisor, log });
+  const { server, close } = createServer({ supervisor, log, audit: stack.audit });
   const transport = new StdioServerTransport();
   process.stderr.write(
     `tabcrew: serving MCP on stdio; backend ${backend.name} (tmux socket "${config.tmuxSocket}"), ${state.sessions.length} sessions and ${state.agents.length} agents in ${config.stateDir}\n`,

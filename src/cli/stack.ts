@@ -1,3 +1,4 @@
+import { AuditLog } from '../audit/audit-log.js';
 import { createLogger, type Logger } from '../audit/logger.js';
 import type { Config } from '../config.js';
 import { StateStore } from '../store/state-store.js';
@@ -11,6 +12,7 @@ export interface Stack {
   store: StateStore;
   backend: TerminalBackend;
   supervisor: Supervisor;
+  audit: AuditLog;
   close(): Promise<void>;
 }
 
@@ -21,15 +23,19 @@ export async function openStack(config: Config): Promise<Stack> {
   await store.init();
   await store.read(); // an unreadable state stops here, before anything acts on it
   const backend = createBackend(config);
-  const supervisor = new Supervisor({ config, store, backend, log });
+  const audit = new AuditLog(config.logDir);
+  await audit.init();
+  const supervisor = new Supervisor({ config, store, backend, log, audit });
   return {
     config,
     log,
     store,
     backend,
     supervisor,
+    audit,
     async close() {
       await backend.dispose();
+      await audit.close();
       await new Promise<void>((resolve) => {
         log.on('finish', () => resolve());
         log.end();

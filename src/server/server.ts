@@ -13,7 +13,7 @@ Resources: tabcrew://agents/{agent}/screen, tabcrew://agents/{agent}/transcript,
 
 export function createServer(deps: ToolDeps): { server: McpServer; close(): void } {
   const server = new McpServer({ name: 'tabcrew', version }, { instructions: INSTRUCTIONS, capabilities: { logging: {} } });
-  registerTools(server, deps);
+  registerTools(server, { clientName: () => server.server.getClientVersion()?.name, ...deps });
   const subscriptions = new Subscriptions(server, registerResources(server, deps.supervisor), deps.log);
   subscriptions.install();
   // Status changes reach the client as MCP log messages, and wake resource subscribers.

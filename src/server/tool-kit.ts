@@ -3,6 +3,7 @@ import type { RequestHandlerExtra } from '@modelcontextprotocol/sdk/shared/proto
 import type { ServerNotification, ServerRequest, CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { z } from 'zod';
 import type { Logger } from '../audit/logger.js';
+import { toolCallEvent, type AuditLog, type AuditOutcome } from '../audit/audit-log.js';
 import type { Progress } from '../supervisor/context.js';
 import { UserError } from '../supervisor/errors.js';
 import type { Supervisor } from '../supervisor/supervisor.js';
@@ -11,6 +12,10 @@ import { throttle } from '../supervisor/timing.js';
 export interface ToolDeps {
   supervisor: Supervisor;
   log: Logger;
+  /** Every tool call is on record here before its result is returned. */
+  audit?: Pick<AuditLog, 'append'>;
+  /** The MCP client's name, for the audit record. */
+  clientName?: () => string | undefined;
 }
 
 export type RegisterTool = (server: McpServer, deps: ToolDeps) => void;
@@ -48,21 +53,46 @@ export function progressOf(extra: Extra): Progress | undefined {
 
 /**
  * Runs a tool's work. A UserError becomes an `isError` result whose text says what to fix;
- * anything else is logged with its stack and reported as an internal failure.
+ * anything else is logged with its stack and reported as an internal failure. The call is
+ * written to the audit log (and fsynced) before its result is returned; a call that could
+ * not be recorded is reported as an error rather than returned unrecorded.
  */
-export async function run(tool: string, deps: ToolDeps, work: () => Promise<Record<string, unknown>>): Promise<CallToolResult> {
+export async function run(
+  tool: string,
+  deps: ToolDeps,
+  work: () => Promise<Record<string, unknown>>,
+  args: Record<string, unknown> = {},
+): Promise<CallToolResult> {
   const started = Date.now();
+  let result: CallToolResult;
+  let outcome: AuditOutcome = 'ok';
+  let reason: string | undefined;
   try {
-    const result = ok(await work());
-    deps.log.info('tool call', { tool, outcome: 'ok', ms: Date.now() - started });
-    return result;
+    result = ok(await work());
+    deps.log.info('tool call', { tool, outcome, ms: Date.now() - started });
   } catch (e) {
     const err = e as Error;
+    reason = err.message;
     if (e instanceof UserError) {
-      deps.log.info('tool call', { tool, outcome: 'refused', reason: err.message, ms: Date.now() - started });
-      return { content: [{ type: 'text', text: err.message }], isError: true };
+      outcome = 'refused';
+      deps.log.info('tool call', { tool, outcome, reason, ms: Date.now() - started });
+      result = { content: [{ type: 'text', text: err.message }], isError: true };
+    } else {
+      outcome = 'failed';
+      deps.log.error('tool call failed', { tool, error: err.message, stack: err.stack, ms: Date.now() - started });
+      result = { content: [{ type: 'text', text: `${tool} failed: ${err.message}` }], isError: true };
     }
-    deps.log.error('tool call failed', { tool, error: err.message, stack: err.stack, ms: Date.now() - started });
-    return { content: [{ type: 'text', text: `${tool} failed: ${err.message}` }], isError: true };
   }
+  try {
+    await deps.audit?.append(
+      toolCallEvent({ tool, caller: deps.clientName?.() ?? 'unknown', args, outcome, ms: Date.now() - started, reason }),
+    );
+  } catch (e) {
+    deps.log.error('audit append failed', { tool, error: (e as Error).message });
+    return {
+      content: [{ type: 'text', text: `${tool} ran (${outcome}) but could not be recorded in the audit log: ${(e as Error).message}. Check the log dir.` }],
+      isError: true,
+    };
+  }
+  return result;
 }

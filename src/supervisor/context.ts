@@ -1,4 +1,5 @@
 import type { Logger } from '../audit/logger.js';
+import type { AuditLog } from '../audit/audit-log.js';
 import { agentDirFor } from '../claude/launch.js';
 import type { Config } from '../config.js';
 import type { StateStore } from '../store/state-store.js';
@@ -21,6 +22,8 @@ export interface SupervisorContext {
   env: NodeJS.ProcessEnv;
   mutex: KeyedMutex;
   watches: Map<string, AgentWatch>;
+  /** Status changes and recovery actions are on record here. */
+  audit?: Pick<AuditLog, 'append'>;
 }
 
 export function eventsFileFor(ctx: SupervisorContext, claudeSessionId: string): string {

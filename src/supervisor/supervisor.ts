@@ -1,5 +1,6 @@
 import { basename } from 'node:path';
 import type { Logger } from '../audit/logger.js';
+import type { AuditLog } from '../audit/audit-log.js';
 import { removeAgentDir } from '../claude/launch.js';
 import { classifyScreen } from '../claude/screen.js';
 import type { Config } from '../config.js';
@@ -90,7 +91,14 @@ export class Supervisor {
   private readonly messages: RateLimiter;
   private readonly policy: PolicyOptions;
 
-  constructor(deps: { config: Config; store: StateStore; backend: TerminalBackend; log: Logger; env?: NodeJS.ProcessEnv }) {
+  constructor(deps: {
+    config: Config;
+    store: StateStore;
+    backend: TerminalBackend;
+    log: Logger;
+    env?: NodeJS.ProcessEnv;
+    audit?: Pick<AuditLog, 'append'>;
+  }) {
     this.ctx = { ...deps, env: deps.env ?? process.env, mutex: new KeyedMutex(), watches: new Map() };
     const c = deps.config;
     this.messages = new RateLimiter(c.rateLimitBurst, c.rateLimitPerMinute);
@@ -412,6 +420,12 @@ export class Supervisor {
         else report.recovered.push(outcome);
       }
     }
+    if (!input.dry_run) {
+      for (const a of report.adopted) await this.ctx.audit?.append({ type: 'recovery', action: 'adopt', agent: a, outcome: 'ok' });
+      for (const r of report.recovered) await this.ctx.audit?.append({ type: 'recovery', action: r.action, agent: r.agent, outcome: 'ok', claude_session_id: r.claude_session_id });
+      for (const f of report.failed) await this.ctx.audit?.append({ type: 'recovery', action: 'resume', agent: f.agent, outcome: 'failed', reason: f.reason });
+      for (const o of report.orphans) await this.ctx.audit?.append({ type: 'recovery', action: 'orphan_reported', outcome: 'ok', tab: o.tab, tag: o.tag });
+    }
     this.ctx.log.info('recovery', {
       recovered: report.recovered.map((r) => r.agent),
       adopted: report.adopted,
@@ -594,6 +608,7 @@ export class Supervisor {
       if (now.status === a.status && now.source === a.statusSource) continue; // only the tab handle moved
       const change: StatusChange = { agent: a.name, session_id: a.sessionId, from: a.status, to: now.status, source: now.source };
       this.ctx.log.info('agent status', change);
+      await this.ctx.audit?.append({ type: 'status_change', agent: a.name, session: a.sessionId, from: a.status, to: now.status, source: now.source });
       for (const l of this.statusListeners) l(change);
     }
   }

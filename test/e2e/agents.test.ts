@@ -1,4 +1,5 @@
-import { existsSync, mkdirSync, mkdtempSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
+import { tail, verify } from '../../src/audit/audit-log.js';
 import { LoggingMessageNotificationSchema, ResourceUpdatedNotificationSchema } from '@modelcontextprotocol/sdk/types.js';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -163,6 +164,16 @@ describe('a session of real Claude Code agents in tmux', () => {
     ]);
     const sent = await crew.ok('send_message_to_agent', { agent: 'Agent_2', message: 'still there?', wait_for_reply: true });
     expect(sent.delivered).toBe('confirmed');
+  });
+
+  it('the audit log of the whole scenario verifies, and holds no message text', async () => {
+    const result = await verify(crew.dirs.logs);
+    expect(result.ok).toBe(true);
+    const records = await tail(crew.dirs.logs, { limit: 100_000 });
+    expect(records.filter((r) => r.type === 'tool_call').length).toBeGreaterThan(20);
+    expect(records).toContainEqual(expect.objectContaining({ type: 'status_change', agent: 'Agent_2', to: 'busy', source: 'hook' }));
+    const everything = readdirSync(crew.dirs.logs).map((f) => readFileSync(join(crew.dirs.logs, f), 'utf8')).join('\n');
+    for (const sent of ['What is 2+2?', 'ends with a semicolon', 'slow one', 'line 109']) expect(everything).not.toContain(sent);
   });
 
   it('delete_session leaves no window and keeps the transcripts', async () => {

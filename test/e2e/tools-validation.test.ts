@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CLI, startTabcrew, type Crew } from '../support/tabcrew.js';
+import { tail, verify } from '../../src/audit/audit-log.js';
 
 // These scenarios start no agent: they prove the tool contract and the refusals.
 const base = mkdtempSync(join(tmpdir(), 'tabcrew-validation-'));
@@ -160,6 +161,19 @@ describe('the tool contract', () => {
   it('deletes a session without agents', async () => {
     const r = await crew.ok('delete_session', { session: 'two' });
     expect(r).toMatchObject({ deleted: true, agents_deleted: [] });
+  });
+});
+
+describe('the audit log', () => {
+  it('holds a tool call on disk even when the server is SIGKILLed right after it returned', async () => {
+    const other = await startTabcrew({ env: { ...process.env, HOME: base } as Record<string, string> });
+    mkdirSync(join(base, 'audited'));
+    await other.ok('create_session', { root: join(base, 'audited'), name: 'audited' });
+    process.kill(other.pid!, 'SIGKILL');
+    const records = await tail(other.dirs.logs, { type: 'tool_call' });
+    expect(records.at(-1)).toMatchObject({ type: 'tool_call', tool: 'create_session', outcome: 'ok', caller: 'tabcrew-tests' });
+    expect((await verify(other.dirs.logs)).ok).toBe(true);
+    await other.stop();
   });
 });
 

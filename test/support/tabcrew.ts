@@ -21,6 +21,8 @@ export interface Crew {
   tmux(...args: string[]): string;
   /** Names of this crew's tmux windows; none when its tmux server has exited. */
   windows(): string[];
+  /** The server process id. */
+  pid: number | null;
   /** Disconnects the client (the server exits); agents keep running. */
   disconnect(): Promise<void>;
   /** Disconnects and kills this crew's tmux server and temp dirs. */
@@ -109,6 +111,7 @@ export async function startTabcrew(opts: StartOptions): Promise<Crew> {
   };
   return {
     client,
+    pid: transport.pid,
     socket,
     dirs,
     stderr: () => stderr,

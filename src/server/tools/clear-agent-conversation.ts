@@ -12,6 +12,6 @@ export const registerClearAgentConversation: RegisterTool = (server, deps) => {
       outputSchema: { agent: z.string(), status: z.literal('cleared'), transcript_path: z.string().optional() },
       annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: true, openWorldHint: false },
     },
-    async ({ agent }) => run('clear_agent_conversation', deps, () => deps.supervisor.clearAgentConversation(agent)),
+    async (params) => run('clear_agent_conversation', deps, () => deps.supervisor.clearAgentConversation(params.agent), params),
   );
 };

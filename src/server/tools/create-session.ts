@@ -15,6 +15,6 @@ export const registerCreateSession: RegisterTool = (server, deps) => {
       outputSchema: { session_id: z.string(), name: z.string(), root: z.string() },
       annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: false },
     },
-    async ({ root, name }) => run('create_session', deps, () => deps.supervisor.createSession({ root, name })),
+    async (params) => run('create_session', deps, () => deps.supervisor.createSession(params), params),
   );
 };

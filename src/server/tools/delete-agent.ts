@@ -12,10 +12,11 @@ export const registerDeleteAgent: RegisterTool = (server, deps) => {
       outputSchema: { agent: z.string(), deleted: z.literal(true), transcript_path: z.string().optional() },
       annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: false, openWorldHint: false },
     },
-    async ({ agent, confirm }) =>
+    async (params) =>
       run('delete_agent', deps, async () => {
+        const { agent, confirm } = params;
         await confirmIfNeeded(server, deps, { tool: 'delete_agent', target: agent, accepted: [agent], confirm });
         return deps.supervisor.deleteAgent(agent);
-      }),
+      }, params),
   );
 };

@@ -12,11 +12,12 @@ export const registerDeleteSession: RegisterTool = (server, deps) => {
       outputSchema: { session_id: z.string(), deleted: z.literal(true), agents_deleted: z.array(z.string()) },
       annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: false, openWorldHint: false },
     },
-    async ({ session, confirm }) =>
+    async (params) =>
       run('delete_session', deps, async () => {
+        const { session, confirm } = params;
         const s = await deps.supervisor.sessionNames(session);
         await confirmIfNeeded(server, deps, { tool: 'delete_session', target: s.name, accepted: [s.name, s.id], confirm });
         return deps.supervisor.deleteSession(session);
-      }),
+      }, params),
   );
 };

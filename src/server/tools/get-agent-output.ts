@@ -11,6 +11,6 @@ export const registerGetAgentOutput: RegisterTool = (server, deps) => {
       outputSchema: { agent: z.string(), screen: z.string(), last_reply: z.string().optional(), note },
       annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: false },
     },
-    async ({ agent, lines }) => run('get_agent_output', deps, () => deps.supervisor.getAgentOutput(agent, lines)),
+    async (params) => run('get_agent_output', deps, () => deps.supervisor.getAgentOutput(params.agent, params.lines), params),
   );
 };

@@ -31,6 +31,6 @@ export const registerGetSessionStatus: RegisterTool = (server, deps) => {
       },
       annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: false },
     },
-    async ({ session }) => run('get_session_status', deps, async () => ({ ...(await deps.supervisor.getSessionStatus(session)) })),
+    async (params) => run('get_session_status', deps, async () => ({ ...(await deps.supervisor.getSessionStatus(params.session)) }), params),
   );
 };

@@ -28,6 +28,6 @@ export const registerRecoverSession: RegisterTool = (server, deps) => {
       },
       annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: true, openWorldHint: true },
     },
-    async (input, extra) => run('recover_session', deps, async () => ({ ...(await deps.supervisor.recover(input, progressOf(extra))) })),
+    async (input, extra) => run('recover_session', deps, async () => ({ ...(await deps.supervisor.recover(input, progressOf(extra))) }), input),
   );
 };

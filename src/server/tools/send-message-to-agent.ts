@@ -26,7 +26,9 @@ export const registerSendMessageToAgent: RegisterTool = (server, deps) => {
       },
       annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: true },
     },
-    async ({ agent, ...input }, extra) =>
-      run('send_message_to_agent', deps, async () => ({ ...(await deps.supervisor.sendMessage(agent, input, progressOf(extra))) })),
+    async (params, extra) => {
+      const { agent, ...input } = params;
+      return run('send_message_to_agent', deps, async () => ({ ...(await deps.supervisor.sendMessage(agent, input, progressOf(extra))) }), params);
+    },
   );
 };

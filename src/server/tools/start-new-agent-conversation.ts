@@ -12,7 +12,12 @@ export const registerStartNewAgentConversation: RegisterTool = (server, deps) =>
       outputSchema: { agent: z.string(), claude_session_id: z.string(), status: agentStatus, note },
       annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: false, openWorldHint: true },
     },
-    async ({ agent, initial_task }, extra) =>
-      run('start_new_agent_conversation', deps, () => deps.supervisor.startNewAgentConversation(agent, initial_task, progressOf(extra))),
+    async (params, extra) =>
+      run(
+        'start_new_agent_conversation',
+        deps,
+        () => deps.supervisor.startNewAgentConversation(params.agent, params.initial_task, progressOf(extra)),
+        params,
+      ),
   );
 };
