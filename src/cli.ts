@@ -1,9 +1,18 @@
 #!/usr/bin/env node
+import { resolve } from 'node:path';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { defaultConfig, withResolvedPaths, type Config } from './config.js';
-import { serve } from './cli/serve.js';
+import { agentsCommand } from './cli/agents.js';
+import { configClaudeCodeCommand, configClaudeDesktopCommand } from './cli/config-claude.js';
+import { doctorCommand } from './cli/doctor.js';
 import { recoverCommand } from './cli/recover.js';
+import { serve } from './cli/serve.js';
+import { sessionsCommand } from './cli/sessions.js';
+import { statusCommand } from './cli/status.js';
 import { version } from './version.js';
+import { KEY_SOURCES, type KeySource } from './store/keys.js';
+import { keyRotateCommand } from './cli/key-rotate.js';
+import { auditTailCommand, auditVerifyCommand } from './cli/audit.js';
 
 function positiveInt(value: string): number {
   const n = Number(value);
@@ -11,15 +20,13 @@ function positiveInt(value: string): number {
   return n;
 }
 
-/** Options `serve` shares with every later command that reads the same state. */
-function withServerOptions(cmd: Command): Command {
+/** Where the state, logs and tabs are: every command that reads what `serve` wrote needs these. */
+function withStateOptions(cmd: Command): Command {
   const d = defaultConfig();
   return cmd
     .addOption(
       new Option('--backend <name>', 'terminal backend').choices(['auto', 'tmux', 'iterm2', 'pty']).default(d.backend).env('TABCREW_BACKEND'),
     )
-    .addOption(new Option('--max-agents <n>', 'most agents at once').argParser(positiveInt).default(d.maxAgents).env('TABCREW_MAX_AGENTS'))
-    .addOption(new Option('--max-sessions <n>', 'most sessions at once').argParser(positiveInt).default(d.maxSessions).env('TABCREW_MAX_SESSIONS'))
     .addOption(new Option('--state-dir <dir>', 'where the state is kept').default(d.stateDir).env('TABCREW_STATE_DIR'))
     .addOption(new Option('--log-dir <dir>', 'where logs are written').default(d.logDir).env('TABCREW_LOG_DIR'))
     .addOption(
@@ -27,6 +34,16 @@ function withServerOptions(cmd: Command): Command {
     )
     .addOption(new Option('--claude-path <path>', 'the Claude Code executable').default(d.claudePath).env('TABCREW_CLAUDE_PATH'))
     .addOption(new Option('--tmux-socket <name>', 'tmux server socket name (tmux -L)').default(d.tmuxSocket).env('TABCREW_TMUX_SOCKET'))
+    .addOption(new Option('--key-source <source>', 'where the state key lives').choices([...KEY_SOURCES]).default(d.keySource).env('TABCREW_KEY_SOURCE'))
+    .addOption(new Option('--key-file <path>', 'the state key file (default ~/.config/tabcrew/state.key)').env('TABCREW_KEY_FILE'));
+}
+
+/** Options of the commands that start agents (`serve`, `recover`): the state's plus the rules. */
+function withServerOptions(cmd: Command): Command {
+  const d = defaultConfig();
+  return withStateOptions(cmd)
+    .addOption(new Option('--max-agents <n>', 'most agents at once').argParser(positiveInt).default(d.maxAgents).env('TABCREW_MAX_AGENTS'))
+    .addOption(new Option('--max-sessions <n>', 'most sessions at once').argParser(positiveInt).default(d.maxSessions).env('TABCREW_MAX_SESSIONS'))
     .addOption(
       new Option('--security-level <level>', 'how strict tabcrew is with roots and permission modes')
         .choices(['LOW', 'MEDIUM', 'HIGH'])
@@ -56,52 +73,194 @@ function withServerOptions(cmd: Command): Command {
     );
 }
 
+/** Options a command did not declare keep their defaults. */
 function configFrom(o: Record<string, unknown>): Config {
+  const d = defaultConfig();
+  const claudePath = (o.claudePath as string | undefined) ?? d.claudePath;
   return withResolvedPaths({
-    backend: o.backend as Config['backend'],
-    maxAgents: o.maxAgents as number,
-    maxSessions: o.maxSessions as number,
-    stateDir: o.stateDir as string,
-    logDir: o.logDir as string,
-    runtimeDir: o.runtimeDir as string,
-    claudePath: o.claudePath as string,
-    tmuxSocket: o.tmuxSocket as string,
-    securityLevel: o.securityLevel as Config['securityLevel'],
-    startTimeoutS: o.startTimeout as number,
+    backend: (o.backend as Config['backend']) ?? d.backend,
+    maxAgents: (o.maxAgents as number) ?? d.maxAgents,
+    maxSessions: (o.maxSessions as number) ?? d.maxSessions,
+    stateDir: (o.stateDir as string) ?? d.stateDir,
+    logDir: (o.logDir as string) ?? d.logDir,
+    runtimeDir: (o.runtimeDir as string) ?? d.runtimeDir,
+    // Agents start in their session root, so a relative path would name a different file there.
+    claudePath: claudePath.includes('/') ? resolve(claudePath) : claudePath,
+    tmuxSocket: (o.tmuxSocket as string) ?? d.tmuxSocket,
+    securityLevel: (o.securityLevel as Config['securityLevel']) ?? d.securityLevel,
+    startTimeoutS: (o.startTimeout as number) ?? d.startTimeoutS,
     autoRecover: o.autoRecover !== false,
     allowBypass: !!o.allowBypass,
     // From the environment the list arrives as one string: colon-separated, like PATH.
     allowedRoots: (typeof o.allowedRoot === 'string' ? o.allowedRoot.split(':') : ((o.allowedRoot as string[]) ?? [])).filter(Boolean),
-    rateLimitBurst: o.rateLimitBurst as number,
-    rateLimitPerMinute: o.rateLimitPerMinute as number,
+    rateLimitBurst: (o.rateLimitBurst as number) ?? d.rateLimitBurst,
+    rateLimitPerMinute: (o.rateLimitPerMinute as number) ?? d.rateLimitPerMinute,
+    keySource: (o.keySource as KeySource) ?? d.keySource,
+    keyFile: o.keyFile === undefined ? undefined : resolve(o.keyFile as string),
   });
 }
 
+const JSON_HELP = 'print JSON instead of a table';
+
+/** Commander's errors are usage errors; the command they came from picks the usage line. */
+let failedCommand: Command | undefined;
+
+function track(cmd: Command): Command {
+  return cmd.exitOverride((err) => {
+    failedCommand ??= cmd;
+    throw err;
+  });
+}
+
+function fullName(cmd: Command): string {
+  const names: string[] = [];
+  for (let c: Command | null = cmd; c; c = c.parent) names.unshift(c.name());
+  return names.join(' ');
+}
+
+function examples(...lines: string[]): string {
+  return `\nExample${lines.length > 1 ? 's' : ''}:\n${lines.map((l) => `  $ ${l}`).join('\n')}\n`;
+}
+
+/** Edit distance at most 2, for "did you mean". */
+function near(a: string, b: string): boolean {
+  const d = Array.from({ length: a.length + 1 }, (_, i) => [i, ...Array<number>(b.length).fill(0)]);
+  for (let j = 1; j <= b.length; j++) d[0][j] = j;
+  for (let i = 1; i <= a.length; i++) {
+    for (let j = 1; j <= b.length; j++) d[i][j] = Math.min(d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1));
+  }
+  return d[a.length][b.length] <= 2;
+}
+
 export function buildProgram(): Command {
-  const program = new Command('tabcrew')
-    .description('Supervise a crew of Claude Code agents, each in its own terminal tab, over MCP.')
-    .version(version)
-    .exitOverride()
-    .showSuggestionAfterError();
-  withServerOptions(program.command('serve', { isDefault: true }).description('run the MCP server on stdio (the default)'))
+  const program = track(
+    new Command('tabcrew')
+      .description('Supervise a crew of Claude Code agents, each in its own terminal tab, over MCP.')
+      .version(version)
+      .showSuggestionAfterError(),
+  );
+  const commandNames = (): string[] => program.commands.map((c) => c.name());
+
+  track(withServerOptions(program.command('serve', { isDefault: true }).description('run the MCP server on stdio (the default)')))
     .addOption(new Option('--no-auto-recover', 'do not bring agents back when the server starts').env('TABCREW_NO_AUTO_RECOVER'))
-    .exitOverride()
-    .action(async (opts: Record<string, unknown>) => serve(configFrom(opts)));
-  withServerOptions(
-    program
-      .command('recover')
-      .description('bring agents back after a restart: adopt live tabs, resume conversations whose tabs are gone'),
+    // Words after the default command arrive here: most likely a mistyped command name.
+    .allowExcessArguments(true)
+    .addHelpText('after', examples('tabcrew serve --tmux-socket tabcrew'))
+    .action(async (opts: Record<string, unknown>, cmd: Command) => {
+      if (cmd.args.length) {
+        const word = cmd.args[0];
+        const guess = commandNames().find((n) => near(word, n));
+        failedCommand = program;
+        cmd.error(
+          `error: "${word}" is not a tabcrew command${guess ? ` (did you mean ${guess}?)` : ''}; commands: ${commandNames().join(', ')}.`,
+          { code: 'commander.unknownCommand' },
+        );
+      }
+      await serve(configFrom(opts));
+    });
+
+  track(withStateOptions(program.command('status').description('each agent: status (checked against the terminal), tokens, last change')))
+    .option('--session <session>', 'only this session (id or name)')
+    .option('--json', JSON_HELP)
+    .addHelpText('after', examples('tabcrew status', 'tabcrew status --session app --json'))
+    .action(async (opts: Record<string, unknown>) => {
+      process.exitCode = await statusCommand(configFrom(opts), { session: opts.session as string | undefined, json: !!opts.json });
+    });
+
+  track(withStateOptions(program.command('sessions').description('sessions in the state: name, id, root, agents')))
+    .option('--json', JSON_HELP)
+    .addHelpText('after', examples('tabcrew sessions --json'))
+    .action(async (opts: Record<string, unknown>) => {
+      process.exitCode = await sessionsCommand(configFrom(opts), { json: !!opts.json });
+    });
+
+  track(withStateOptions(program.command('agents').description('agents in the state, with their status as last recorded (tabcrew status looks live)')))
+    .option('--session <session>', 'only this session (id or name)')
+    .option('--json', JSON_HELP)
+    .addHelpText('after', examples('tabcrew agents --session app'))
+    .action(async (opts: Record<string, unknown>) => {
+      process.exitCode = await agentsCommand(configFrom(opts), { session: opts.session as string | undefined, json: !!opts.json });
+    });
+
+  track(
+    withServerOptions(
+      program.command('recover').description('bring agents back after a restart: adopt live tabs, resume conversations whose tabs are gone'),
+    ),
   )
     .option('--session <session>', 'only this session (id or name)')
     .option('--dry-run', 'report what would be done, change nothing')
-    .option('--json', 'print JSON instead of a table')
-    .exitOverride()
+    .option('--json', JSON_HELP)
+    .addHelpText('after', examples('tabcrew recover --dry-run'))
     .action(async (opts: Record<string, unknown>) => {
       process.exitCode = await recoverCommand(configFrom(opts), {
         session: opts.session as string | undefined,
         dryRun: !!opts.dryRun,
         json: !!opts.json,
       });
+    });
+
+  track(withStateOptions(program.command('doctor').description('check Node.js, the terminal backend, Claude Code and the directories; exits 1 if a check fails')))
+    .option('--json', JSON_HELP)
+    .addHelpText('after', examples('tabcrew doctor', 'tabcrew doctor --claude-path ~/.local/bin/claude'))
+    .action(async (opts: Record<string, unknown>) => {
+      process.exitCode = await doctorCommand(configFrom(opts), { json: !!opts.json });
+    });
+
+  const key = track(program.command('key').description('the key the state is encrypted with'));
+  track(withStateOptions(key.command('rotate').description('re-encrypt the state under a new key (crash-safe; run again to finish an interrupted rotation)')))
+    .option('--json', JSON_HELP)
+    .addHelpText('after', examples('tabcrew key rotate'))
+    .action(async (opts: Record<string, unknown>) => {
+      process.exitCode = await keyRotateCommand(configFrom(opts), { json: !!opts.json });
+    });
+
+  const audit = track(program.command('audit').description('the tamper-evident audit log'));
+  track(withStateOptions(audit.command('verify').description('check the hash chain; exits 1 naming the first bad record')))
+    .option('--json', JSON_HELP)
+    .addHelpText('after', examples('tabcrew audit verify'))
+    .action(async (opts: Record<string, unknown>) => {
+      process.exitCode = await auditVerifyCommand(configFrom(opts), { json: !!opts.json });
+    });
+  track(withStateOptions(audit.command('tail').description('the latest audit records, oldest first')))
+    .option('--agent <agent>', 'only records about this agent')
+    .option('--session <session>', 'only records about this session (id)')
+    .addOption(new Option('--limit <n>', 'how many records').argParser(positiveInt).default(50))
+    .option('--json', 'one JSON record per line')
+    .addHelpText('after', examples('tabcrew audit tail --agent Agent_1'))
+    .action(async (opts: Record<string, unknown>) => {
+      process.exitCode = await auditTailCommand(configFrom(opts), {
+        agent: opts.agent as string | undefined,
+        session: opts.session as string | undefined,
+        limit: opts.limit as number,
+        json: !!opts.json,
+      });
+    });
+
+  const config = track(program.command('config').description('register tabcrew with an MCP client'));
+  track(
+    config
+      .command('claude-desktop')
+      .description("print Claude Desktop's mcpServers entry for tabcrew; --write merges it into the config file (with a backup)"),
+  )
+    .option('--write', 'merge the entry into the config file, keeping everything else; the old file is copied beside it first')
+    .option('--config-file <path>', 'the Claude Desktop config file (default: the one for this platform under $HOME)')
+    .addOption(new Option('--claude-path <path>', 'the Claude Code executable the server should use').default(defaultConfig().claudePath).env('TABCREW_CLAUDE_PATH'))
+    .option('--json', JSON_HELP)
+    .addHelpText('after', examples('tabcrew config claude-desktop', 'tabcrew config claude-desktop --write'))
+    .action(async (opts: Record<string, unknown>) => {
+      process.exitCode = await configClaudeDesktopCommand(configFrom(opts), {
+        write: !!opts.write,
+        configFile: opts.configFile === undefined ? undefined : resolve(opts.configFile as string),
+        json: !!opts.json,
+      });
+    });
+  track(config.command('claude-code').description('print the `claude mcp add` line that registers tabcrew with Claude Code'))
+    .addOption(new Option('--scope <scope>', 'claude mcp add scope').choices(['local', 'user', 'project']).default('user'))
+    .addOption(new Option('--claude-path <path>', 'the Claude Code executable the server should use').default(defaultConfig().claudePath).env('TABCREW_CLAUDE_PATH'))
+    .option('--json', JSON_HELP)
+    .addHelpText('after', examples('tabcrew config claude-code'))
+    .action((opts: Record<string, unknown>) => {
+      process.exitCode = configClaudeCodeCommand(configFrom(opts), { scope: opts.scope as string, json: !!opts.json });
     });
   return program;
 }
@@ -112,9 +271,15 @@ async function main(argv: string[]): Promise<void> {
     await program.parseAsync(argv);
   } catch (e) {
     if (e instanceof CommanderError) {
-      if (e.code === 'commander.helpDisplayed' || e.code === 'commander.version' || e.code === 'commander.help') process.exit(0);
+      // --help, --version and `help <command>` end through here too, with exit code 0.
+      if (e.exitCode === 0) process.exit(0);
       // Commander has printed what was wrong; a usage line tells what is right.
-      process.stderr.write('usage: tabcrew [serve] [options]   (tabcrew --help for the options)\n');
+      const cmd = failedCommand ?? program;
+      const usage =
+        cmd === program
+          ? 'usage: tabcrew [command] [options]   (tabcrew --help lists the commands; the default is serve)'
+          : `usage: ${fullName(cmd)} ${cmd.usage()}   (${fullName(cmd)} --help for the options)`;
+      process.stderr.write(usage + '\n');
       process.exit(2);
     }
     process.stderr.write(`tabcrew: ${(e as Error).message}\n`);

@@ -1,6 +1,7 @@
 import { dirname, join, resolve } from 'node:path';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import type { KeySource } from './store/keys.js';
 
 export type BackendChoice = 'auto' | 'tmux' | 'iterm2' | 'pty';
 export type SecurityLevel = 'LOW' | 'MEDIUM' | 'HIGH';
@@ -28,6 +29,9 @@ export interface Config {
   /** Token bucket per agent for send_message_to_agent. */
   rateLimitBurst: number;
   rateLimitPerMinute: number;
+  /** Where the state key lives (see docs/state.md). */
+  keySource: KeySource;
+  keyFile?: string;
 }
 
 /** The package root: where package.json is, whether running from src/ (tests) or dist/. */
@@ -58,6 +62,7 @@ export function defaultConfig(): Config {
     allowedRoots: [],
     rateLimitBurst: 6,
     rateLimitPerMinute: 12,
+    keySource: 'auto',
   };
 }
 

@@ -1,7 +1,7 @@
 import { AuditLog } from '../audit/audit-log.js';
 import { createLogger, type Logger } from '../audit/logger.js';
 import type { Config } from '../config.js';
-import { StateStore } from '../store/state-store.js';
+import { openStateStore, type StateStore } from '../store/state-store.js';
 import { Supervisor } from '../supervisor/supervisor.js';
 import type { TerminalBackend } from '../terminals/backend.js';
 import { createBackend } from '../terminals/index.js';
@@ -19,9 +19,9 @@ export interface Stack {
 /** The layers every command that touches agents needs, wired as `serve` wires them. */
 export async function openStack(config: Config): Promise<Stack> {
   const log = createLogger(config.logDir);
-  const store = new StateStore(config.stateDir);
-  await store.init();
-  await store.read(); // an unreadable state stops here, before anything acts on it
+  // Decrypts the state once: an unreadable state stops here, before anything acts on it.
+  const store = await openStateStore({ dir: config.stateDir, keySource: config.keySource, keyFile: config.keyFile });
+  for (const notice of store.notices) process.stderr.write(`tabcrew: ${notice}\n`);
   const backend = createBackend(config);
   const audit = new AuditLog(config.logDir);
   await audit.init();

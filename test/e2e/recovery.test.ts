@@ -6,7 +6,7 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { claudeBin, makeClaudeHome } from '../support/claude-home.js';
 import { isConversationRequest, startMockAnthropic, type MockAnthropic, type RecordedRequest } from '../support/mock-anthropic.js';
-import { CLI, startTabcrew, waitForExit, type Crew } from '../support/tabcrew.js';
+import { CLI, startTabcrew, TEST_STATE_KEY, waitForExit, type Crew } from '../support/tabcrew.js';
 
 /** Agents come back, in their conversations, after the terminal and tabcrew restart. */
 const base = realpathSync(mkdtempSync(join(tmpdir(), 'tabcrew-recovery-')));
@@ -120,7 +120,7 @@ describe('recovery after restarts', () => {
     const { stdout } = await promisify(execFile)(
       process.execPath,
       [CLI, 'recover', '--json', '--state-dir', crew.dirs.state, '--log-dir', crew.dirs.logs, '--runtime-dir', crew.dirs.runtime, '--tmux-socket', crew.socket, ...args()],
-      { env: home.env },
+      { env: { ...home.env, TABCREW_STATE_KEY: TEST_STATE_KEY } },
     );
     expect(JSON.parse(stdout)).toMatchObject({ adopted: ['Agent_1', 'Agent_2'], recovered: [], failed: [] });
   });

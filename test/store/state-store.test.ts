@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -38,5 +38,35 @@ describe('the state store', () => {
     writeFileSync(store.file, '{broken');
     await expect(store.update(() => undefined)).rejects.toBeInstanceOf(StateUnreadableError);
     expect(readFileSync(store.file, 'utf8')).toBe('{broken');
+  });
+
+  it('keeps the two previous good states beside the newest', async () => {
+    const store = new StateStore(join(base, 'd'));
+    for (let i = 2; i <= 5; i++) {
+      await store.update((s) => {
+        s.nextAgentNumber = i;
+      });
+    }
+    const numbers = store.generations.map((f) => (JSON.parse(readFileSync(f, 'utf8')) as { nextAgentNumber: number }).nextAgentNumber);
+    expect(numbers).toEqual([5, 4, 3]);
+    expect(readdirSync(store.dir).sort()).toEqual(['state.json', 'state.json.1', 'state.json.2']);
+  });
+
+  it('makes its own state dir private but leaves the mode of a shared dir alone', async () => {
+    const own = join(base, 'e');
+    mkdirSync(own, { mode: 0o755 });
+    chmodSync(own, 0o755);
+    await new StateStore(own).init();
+    expect(statSync(own).mode & 0o777).toBe(0o700);
+
+    const shared = join(base, 'f');
+    mkdirSync(shared);
+    chmodSync(shared, 0o755);
+    writeFileSync(join(shared, 'notes.txt'), 'not tabcrew');
+    const store = new StateStore(shared);
+    await store.update(() => undefined);
+    expect(statSync(shared).mode & 0o777).toBe(0o755);
+    expect(statSync(store.file).mode & 0o777).toBe(0o600);
+    expect(store.notices.join()).toMatch(/can be listed by other users .* chmod 700/);
   });
 });

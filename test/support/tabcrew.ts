@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 
 export const CLI = resolve(import.meta.dirname, '../../dist/cli.js');
+export const TEST_STATE_KEY = Buffer.alloc(32, 7).toString('base64');
 
 export interface Crew {
   client: Client;
@@ -84,7 +85,8 @@ export async function startTabcrew(opts: StartOptions): Promise<Crew> {
       socket,
       ...(opts.args ?? []),
     ],
-    env: opts.env,
+    // An explicit key: no test may reach for a real key file or the macOS Keychain.
+    env: { TABCREW_STATE_KEY: TEST_STATE_KEY, ...opts.env },
     stderr: 'pipe',
   });
   let stderr = '';

@@ -1,0 +1,326 @@
+import { execFile } from 'node:child_process';
+import { constants, existsSync } from 'node:fs';
+import { access, stat } from 'node:fs/promises';
+import { homedir } from 'node:os';
+import { dirname, isAbsolute, join, resolve } from 'node:path';
+import type { Config } from '../config.js';
+import { ENCRYPTED_STATE_FILE } from '../store/crypto-codec.js';
+import { openStateStore } from '../store/state-store.js';
+import { findOnPath } from '../supervisor/find-on-path.js';
+import { printJson, printTable } from './table.js';
+
+export type CheckStatus = 'ok' | 'warn' | 'fail' | 'skipped' | 'n/a';
+
+export interface Check {
+  check: string;
+  status: CheckStatus;
+  detail: string;
+  /** What to do about it; set whenever status is fail or warn. */
+  fix?: string;
+}
+
+/** Every flag src/claude/launch.ts passes to Claude Code: a Claude Code without one cannot run an agent. */
+export const CLAUDE_FLAGS = ['--session-id', '--resume', '--name', '--append-system-prompt', '--settings', '--model', '--permission-mode'] as const;
+
+const MIN_NODE_MAJOR = 20;
+const TMUX_TESTED = '3.3a';
+const ITERM_BUNDLE_ID = 'com.googlecode.iterm2';
+const CLAUDE_INSTALL = 'npm install -g @anthropic-ai/claude-code';
+
+// A native Claude Code answers --help in well under a second; an npm-shim one on a cold
+// disk takes a few. osascript can wait on a macOS permission dialog: give a person time.
+const CLAUDE_TIMEOUT_MS = 30_000;
+const TMUX_TIMEOUT_MS = 10_000;
+const OSASCRIPT_TIMEOUT_MS = 60_000;
+
+interface RunResult {
+  ok: boolean;
+  stdout: string;
+  stderr: string;
+  /** Why it failed, in words. */
+  error?: string;
+}
+
+/** Runs a program without a shell, with a bound on time and output; never throws. */
+function run(file: string, args: string[], timeoutMs: number): Promise<RunResult> {
+  return new Promise((resolveRun) => {
+    const child = execFile(file, args, { timeout: timeoutMs, maxBuffer: 4 * 1024 * 1024, encoding: 'utf8' }, (err, stdout, stderr) => {
+      if (!err) return resolveRun({ ok: true, stdout, stderr });
+      const e = err as NodeJS.ErrnoException & { killed?: boolean; code?: string | number; signal?: string };
+      let error: string;
+      if (e.code === 'ENOENT') error = `${file} was not found`;
+      else if (e.code === 'EACCES') error = `${file} is not executable`;
+      else if (e.killed && e.signal) error = `no answer within ${Math.round(timeoutMs / 1000)} s`;
+      else error = `exited with ${typeof e.code === 'number' ? `status ${e.code}` : (e.signal ?? e.code ?? 'an error')}${firstLine(stderr) ? `: ${firstLine(stderr)}` : ''}`;
+      resolveRun({ ok: false, stdout, stderr, error });
+    });
+    // Claude Code reads a prompt from a piped stdin: an open pipe must not look like one.
+    child.stdin?.end();
+  });
+}
+
+function firstLine(s: string): string {
+  return s.trim().split('\n')[0]?.trim() ?? '';
+}
+
+export function checkNode(version = process.versions.node): Check {
+  const major = Number(version.split('.')[0]);
+  return major >= MIN_NODE_MAJOR
+    ? { check: 'node', status: 'ok', detail: `v${version} (${process.execPath})` }
+    : {
+        check: 'node',
+        status: 'fail',
+        detail: `v${version} is too old: tabcrew needs Node.js ${MIN_NODE_MAJOR} or later`,
+        fix: `install Node.js ${MIN_NODE_MAJOR}+ (https://nodejs.org, or nvm install ${MIN_NODE_MAJOR}), then reinstall tabcrew with it`,
+      };
+}
+
+function tmuxInstallHint(): string {
+  return process.platform === 'darwin' ? 'brew install tmux' : 'install tmux with your package manager (apt install tmux, dnf install tmux)';
+}
+
+async function checkTmux(config: Config): Promise<Check[]> {
+  if (config.backend === 'iterm2' || config.backend === 'pty') {
+    return [{ check: 'tmux', status: 'n/a', detail: `not used with --backend ${config.backend}` }];
+  }
+  const path = findOnPath('tmux');
+  if (!path) {
+    return [
+      {
+        check: 'tmux',
+        status: 'fail',
+        detail: 'tmux is not on PATH: agents run in tmux windows',
+        fix: `${tmuxInstallHint()}; from Claude Desktop, also put its directory in the server's PATH (tabcrew config claude-desktop)`,
+      },
+    ];
+  }
+  const v = await run(path, ['-V'], TMUX_TIMEOUT_MS);
+  if (!v.ok) {
+    return [{ check: 'tmux', status: 'fail', detail: `${path} -V failed: ${v.error}`, fix: `reinstall tmux (${tmuxInstallHint()})` }];
+  }
+  const version = firstLine(v.stdout);
+  const major = Number(/(\d+)\./.exec(version)?.[1] ?? NaN);
+  const checks: Check[] = [
+    major < 3
+      ? {
+          check: 'tmux',
+          status: 'warn',
+          detail: `${version} (${path}); tabcrew is tested with tmux ${TMUX_TESTED}, older ones may lack formats it reads`,
+          fix: `upgrade tmux (${tmuxInstallHint()})`,
+        }
+      : { check: 'tmux', status: 'ok', detail: `${version} (${path})` },
+  ];
+  // list-sessions never starts a server, so looking is free of side effects.
+  const s = await run(path, ['-L', config.tmuxSocket, 'list-sessions', '-F', '#{session_windows}'], TMUX_TIMEOUT_MS);
+  if (s.ok) {
+    const windows = s.stdout.split('\n').filter(Boolean).reduce((n, w) => n + Number(w), 0);
+    checks.push({ check: 'tmux server', status: 'ok', detail: `socket "${config.tmuxSocket}" running, ${windows} windows (tmux -L ${config.tmuxSocket} attach)` });
+  } else if (/no server running|error connecting to .*No such file/.test(s.stderr)) {
+    checks.push({ check: 'tmux server', status: 'ok', detail: `socket "${config.tmuxSocket}" not running; it starts with the first agent` });
+  } else {
+    checks.push({
+      check: 'tmux server',
+      status: 'warn',
+      detail: `socket "${config.tmuxSocket}" cannot be reached: ${s.error}`,
+      fix: `another user may own it: pick another name with --tmux-socket, or remove the stale socket in ${process.env.TMUX_TMPDIR ?? '/tmp'}/tmux-${process.getuid?.() ?? 'UID'}/`,
+    });
+  }
+  return checks;
+}
+
+async function checkITerm(config: Config): Promise<Check[]> {
+  if (process.platform !== 'darwin') return [{ check: 'iTerm2', status: 'n/a', detail: 'macOS only' }];
+  // Only --backend iterm2 cannot work without it; under tmux it is an option, not a need.
+  const missing: CheckStatus = config.backend === 'iterm2' ? 'fail' : 'warn';
+  const app = ['/Applications/iTerm.app', join(homedir(), 'Applications/iTerm.app')].find((p) => existsSync(p));
+  if (!app) {
+    return [
+      {
+        check: 'iTerm2',
+        status: missing,
+        detail: 'iTerm2 is not installed (looked in /Applications and ~/Applications)',
+        fix: 'install it from https://iterm2.com (or brew install --cask iterm2), or use --backend tmux',
+      },
+    ];
+  }
+  const checks: Check[] = [{ check: 'iTerm2', status: 'ok', detail: app }];
+  // Asking a closed iTerm2 anything would launch it: only a running one is asked.
+  const running = await run('osascript', ['-e', `application id "${ITERM_BUNDLE_ID}" is running`], OSASCRIPT_TIMEOUT_MS);
+  if (!running.ok) {
+    checks.push({ check: 'iTerm2 automation', status: missing, detail: `osascript failed: ${running.error}`, fix: 'run tabcrew doctor from a macOS user session (not over ssh)' });
+  } else if (running.stdout.trim() !== 'true') {
+    checks.push({
+      check: 'iTerm2 automation',
+      status: 'skipped',
+      detail: 'iTerm2 is not running, and asking it would start it',
+      fix: 'start iTerm2 and run tabcrew doctor again',
+    });
+  } else {
+    const v = await run('osascript', ['-e', `tell application id "${ITERM_BUNDLE_ID}" to get version`], OSASCRIPT_TIMEOUT_MS);
+    const where = 'System Settings > Privacy & Security > Automation';
+    if (v.ok) {
+      checks.push({
+        check: 'iTerm2 automation',
+        status: 'ok',
+        detail: `allowed for the app running this command (iTerm2 ${firstLine(v.stdout)}); Claude Desktop asks for its own permission on first use`,
+      });
+    } else if (/-1743|not authori[sz]ed/i.test(v.stderr)) {
+      checks.push({
+        check: 'iTerm2 automation',
+        status: missing,
+        detail: 'macOS does not allow this app to control iTerm2',
+        fix: `${where}: allow it to control iTerm2 (or tccutil reset AppleEvents, then run tabcrew doctor again and accept the prompt)`,
+      });
+    } else {
+      checks.push({
+        check: 'iTerm2 automation',
+        status: missing,
+        detail: `asking iTerm2 for its version failed: ${v.error}`,
+        fix: `answer the permission prompt if macOS shows one, or check ${where}; then run tabcrew doctor again`,
+      });
+    }
+  }
+  return checks;
+}
+
+/** Where an exec of `claudePath` would land, the way the agents' launcher resolves it. */
+export function resolveClaude(claudePath: string): string | undefined {
+  return claudePath.includes('/') ? findOnPath(isAbsolute(claudePath) ? claudePath : resolve(claudePath)) : findOnPath(claudePath);
+}
+
+async function checkClaude(config: Config): Promise<Check[]> {
+  const path = resolveClaude(config.claudePath);
+  if (!path) {
+    const where = config.claudePath.includes('/') ? `${config.claudePath} is not an executable file` : `"${config.claudePath}" is not on PATH`;
+    return [
+      {
+        check: 'claude',
+        status: 'fail',
+        detail: `Claude Code was not found: ${where}`,
+        fix: `${CLAUDE_INSTALL}, or pass --claude-path /path/to/claude`,
+      },
+      { check: 'claude flags', status: 'skipped', detail: 'no claude to ask' },
+    ];
+  }
+  const checks: Check[] = [];
+  const v = await run(path, ['--version'], CLAUDE_TIMEOUT_MS);
+  checks.push(
+    v.ok
+      ? { check: 'claude', status: 'ok', detail: `${firstLine(v.stdout)} (${path})` }
+      : { check: 'claude', status: 'fail', detail: `${path} --version failed: ${v.error}`, fix: `reinstall Claude Code (${CLAUDE_INSTALL}) or pass --claude-path to a working one` },
+  );
+  const h = await run(path, ['--help'], CLAUDE_TIMEOUT_MS);
+  if (!h.ok) {
+    checks.push({ check: 'claude flags', status: 'fail', detail: `${path} --help failed: ${h.error}`, fix: `reinstall Claude Code (${CLAUDE_INSTALL})` });
+    return checks;
+  }
+  const missing = CLAUDE_FLAGS.filter((flag) => !listsFlag(h.stdout, flag));
+  checks.push(
+    missing.length
+      ? {
+          check: 'claude flags',
+          status: 'fail',
+          detail: `claude --help does not list ${missing.join(', ')}, which tabcrew passes to every agent`,
+          fix: `update Claude Code (${CLAUDE_INSTALL}@latest)`,
+        }
+      : { check: 'claude flags', status: 'ok', detail: `accepts ${CLAUDE_FLAGS.join(' ')}` },
+  );
+  return checks;
+}
+
+/** True when help text lists `flag` as an option (`-r, --resume [value]`), not as part of a longer one. */
+export function listsFlag(help: string, flag: string): boolean {
+  const escaped = flag.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+  return new RegExp(`(^|[\\s,])${escaped}(?=$|[\\s,=<\\[])`, 'm').test(help);
+}
+
+async function checkDir(check: string, dir: string, flag: string): Promise<Check> {
+  const elsewhere = `or choose another directory with ${flag}`;
+  let st;
+  try {
+    st = await stat(dir);
+  } catch {
+    // Not there yet: tabcrew creates it, so the nearest existing parent must be writable.
+    let parent = dirname(dir);
+    while (!existsSync(parent) && dirname(parent) !== parent) parent = dirname(parent);
+    try {
+      await access(parent, constants.W_OK | constants.X_OK);
+      return { check, status: 'ok', detail: `${dir} (created at first use)` };
+    } catch {
+      return { check, status: 'fail', detail: `${dir} does not exist and ${parent} is not writable`, fix: `create it (mkdir -p -m 700 ${dir}) ${elsewhere}` };
+    }
+  }
+  if (!st.isDirectory()) return { check, status: 'fail', detail: `${dir} is not a directory`, fix: `move that file away ${elsewhere}` };
+  try {
+    await access(dir, constants.W_OK | constants.X_OK);
+  } catch {
+    return { check, status: 'fail', detail: `${dir} is not writable by this user`, fix: `chmod u+rwx ${dir} ${elsewhere}` };
+  }
+  if (process.platform !== 'win32' && st.mode & 0o077) {
+    return {
+      check,
+      status: 'warn',
+      detail: `${dir} is open to other users (mode ${(st.mode & 0o777).toString(8)})`,
+      fix: `chmod 700 ${dir}`,
+    };
+  }
+  return { check, status: 'ok', detail: `${dir} (writable)` };
+}
+
+/** The state key: where it comes from, and whether it opens the current state. */
+async function checkStateKey(config: Config): Promise<Check[]> {
+  const check = 'state key';
+  // Opening a state that does not exist yet would create a key: doctor only looks.
+  if (!existsSync(join(config.stateDir, ENCRYPTED_STATE_FILE))) {
+    return [{ check, status: 'ok', detail: `no state yet in ${config.stateDir}; a key (source ${config.keySource}) is made at first start` }];
+  }
+  try {
+    const store = await openStateStore({ dir: config.stateDir, keySource: config.keySource, keyFile: config.keyFile });
+    await store.read();
+    return [{ check, status: 'ok', detail: `source ${config.keySource}; the state in ${config.stateDir} opens` }];
+  } catch (e) {
+    return [
+      {
+        check,
+        status: 'fail',
+        detail: (e as Error).message.split('\n')[0],
+        fix: 'give the key the state was written with (--key-source, --key-file or TABCREW_STATE_KEY); see docs/state.md',
+      },
+    ];
+  }
+}
+
+export async function runChecks(config: Config): Promise<Check[]> {
+  // Independent of each other: run side by side so a slow osascript does not add up.
+  const [tmux, iterm, claude, dirs, key] = await Promise.all([
+    checkTmux(config),
+    checkITerm(config),
+    checkClaude(config),
+    Promise.all([
+      checkDir('state dir', config.stateDir, '--state-dir'),
+      checkDir('log dir', config.logDir, '--log-dir'),
+      checkDir('runtime dir', config.runtimeDir, '--runtime-dir'),
+    ]),
+    checkStateKey(config),
+  ]);
+  return [checkNode(), ...tmux, ...iterm, ...claude, ...dirs, ...key];
+}
+
+/** `tabcrew doctor`: exits 1 when any check fails; warnings alone do not fail it. */
+export async function doctorCommand(config: Config, opts: { json: boolean }): Promise<number> {
+  const checks = await runChecks(config);
+  const ok = !checks.some((c) => c.status === 'fail');
+  if (opts.json) {
+    printJson({ ok, checks });
+  } else {
+    printTable(
+      ['CHECK', 'STATUS', 'DETAIL/FIX'],
+      checks.flatMap((c) => [
+        [c.check, c.status === 'fail' ? 'FAIL' : c.status, c.detail],
+        ...(c.fix && c.status !== 'ok' ? [['', '', `fix: ${c.fix}`]] : []),
+      ]),
+    );
+    process.stdout.write(ok ? 'all checks passed\n' : 'some checks failed: see the fixes above\n');
+  }
+  return ok ? 0 : 1;
+}

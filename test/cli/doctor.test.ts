@@ -1,0 +1,101 @@
+import { execFileSync } from 'node:child_process';
+import { chmodSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { isolated, runCli, testEnv } from './run-cli.js';
+
+const home = mkdtempSync(join(tmpdir(), 'tabcrew-doctor-home-'));
+const dirs = isolated();
+const claude = 'node_modules/.bin/claude';
+const tmuxPath = execFileSync('sh', ['-c', 'command -v tmux'], { encoding: 'utf8' }).trim();
+
+// A PATH with tmux and nothing else of ours: whether claude is installed on this machine
+// or not, it is not on this PATH.
+const bin = join(home, 'bin');
+mkdirSync(bin);
+symlinkSync(tmuxPath, join(bin, 'tmux'));
+const noClaudeEnv = testEnv(home, { PATH: bin });
+const env = testEnv(home);
+
+afterAll(() => {
+  rmSync(home, { recursive: true, force: true });
+  rmSync(dirs.base, { recursive: true, force: true });
+});
+
+interface Check {
+  check: string;
+  status: string;
+  detail: string;
+  fix?: string;
+}
+const byName = (checks: Check[]) => Object.fromEntries(checks.map((c) => [c.check, c]));
+
+describe('tabcrew doctor', () => {
+  it('passes on this machine: node, tmux, claude and every flag tabcrew passes, writable dirs', async () => {
+    const r = await runCli(['doctor', '--json', '--claude-path', claude, ...dirs.flags], env);
+    expect(r.code, r.stdout + r.stderr).toBe(0);
+    const out = JSON.parse(r.stdout) as { ok: boolean; checks: Check[] };
+    expect(out.ok).toBe(true);
+    const c = byName(out.checks);
+    expect(c.node.status).toBe('ok');
+    expect(c.tmux).toMatchObject({ status: 'ok', detail: expect.stringMatching(/^tmux \d+\.\d+/) });
+    expect(c['tmux server'].detail).toContain(`"${dirs.socket}" not running`);
+    expect(c.iTerm2.status).toBe(process.platform === 'darwin' ? expect.any(String) : 'n/a');
+    expect(c.claude).toMatchObject({ status: 'ok', detail: expect.stringMatching(/^\d+\.\d+\.\d+ \(Claude Code\)/) });
+    expect(c['claude flags']).toMatchObject({ status: 'ok' });
+    for (const flag of ['--session-id', '--resume', '--name', '--append-system-prompt', '--settings', '--model', '--permission-mode']) {
+      expect(c['claude flags'].detail).toContain(flag);
+    }
+    for (const d of ['state dir', 'log dir', 'runtime dir']) expect(c[d].status).toBe('ok');
+  });
+
+  it('prints a CHECK STATUS DETAIL/FIX table', async () => {
+    const r = await runCli(['doctor', '--claude-path', claude, ...dirs.flags], env);
+    expect(r.code).toBe(0);
+    expect(r.stdout.split('\n')[0]).toMatch(/^CHECK\s+STATUS\s+DETAIL\/FIX$/);
+    expect(r.stdout).toMatch(/^claude\s+ok\s+\d+\.\d+\.\d+ \(Claude Code\)/m);
+    expect(r.stdout).toMatch(/all checks passed\n$/);
+  });
+
+  it('fails when claude is not on PATH, and says how to install it or point at it', async () => {
+    const r = await runCli(['doctor', ...dirs.flags], noClaudeEnv);
+    expect(r.code).toBe(1);
+    expect(r.stdout).toMatch(/^claude\s+FAIL\s+Claude Code was not found: "claude" is not on PATH$/m);
+    expect(r.stdout).toMatch(/^\s+fix: npm install -g @anthropic-ai\/claude-code, or pass --claude-path/m);
+    expect(r.stdout).toMatch(/^claude flags\s+skipped/m);
+    expect(r.stdout).toMatch(/^tmux\s+ok/m);
+  });
+
+  it('fails when claude lacks a flag tabcrew passes, naming the flag', async () => {
+    const old = join(home, 'old-claude');
+    writeFileSync(
+      old,
+      '#!/bin/sh\ncase "$1" in\n  --version) echo "1.0.0 (Claude Code)";;\n  --help) echo "  -r, --resume [value]  resume"; echo "  --session-id <uuid>"; echo "  -n, --name <name>"; echo "  --append-system-prompt <p>"; echo "  --settings <file>"; echo "  --model <m>"; echo "  --permission-mode-x <m>";;\nesac\n',
+    );
+    chmodSync(old, 0o755);
+    const r = await runCli(['doctor', '--json', '--claude-path', old, ...dirs.flags], env);
+    expect(r.code).toBe(1);
+    const c = byName((JSON.parse(r.stdout) as { checks: Check[] }).checks);
+    expect(c.claude.status).toBe('ok');
+    expect(c['claude flags']).toMatchObject({ status: 'fail', fix: expect.stringContaining('npm install -g @anthropic-ai/claude-code') });
+    expect(c['claude flags'].detail).toContain('does not list --permission-mode,');
+  });
+
+  it('fails when the state dir is a file, and names the flag to choose another', async () => {
+    const file = join(home, 'not-a-dir');
+    writeFileSync(file, '');
+    const r = await runCli(['doctor', '--json', '--claude-path', claude, ...dirs.flags, '--state-dir', file], env);
+    expect(r.code).toBe(1);
+    expect(byName(JSON.parse(r.stdout).checks)['state dir']).toMatchObject({ status: 'fail', fix: expect.stringContaining('--state-dir') });
+  });
+
+  it('warns, without failing, about a state dir other users can read', async () => {
+    const open = join(home, 'open-state');
+    mkdirSync(open, { mode: 0o755 });
+    chmodSync(open, 0o755);
+    const r = await runCli(['doctor', '--json', '--claude-path', claude, ...dirs.flags, '--state-dir', open], env);
+    expect(r.code).toBe(0);
+    expect(byName(JSON.parse(r.stdout).checks)['state dir']).toMatchObject({ status: 'warn', fix: `chmod 700 ${open}` });
+  });
+});
