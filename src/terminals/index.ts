@@ -1,17 +1,28 @@
+import { existsSync } from 'node:fs';
 import type { Config } from '../config.js';
-import type { TerminalBackend } from './backend.js';
+import { findOnPath } from '../supervisor/find-on-path.js';
+import type { BackendName, TerminalBackend } from './backend.js';
+import { ITerm2Backend } from './iterm2.js';
+import { PtyBackend } from './pty.js';
 import { TmuxBackend } from './tmux.js';
 
-/** Picks the terminal backend for --backend; `auto` is tmux until the others land. */
+const ITERM_APPS = ['/Applications/iTerm.app', `${process.env.HOME ?? ''}/Applications/iTerm.app`];
+
+/** What `--backend auto` means on this machine: iTerm2 on a Mac that has it, else tmux, else pty. */
+export function chooseBackend(config: Pick<Config, 'backend'>, platform = process.platform, path = process.env.PATH): BackendName {
+  if (config.backend !== 'auto') return config.backend;
+  if (platform === 'darwin' && ITERM_APPS.some((app) => existsSync(app))) return 'iterm2';
+  if (findOnPath('tmux', path)) return 'tmux';
+  return 'pty';
+}
+
 export function createBackend(config: Config): TerminalBackend {
-  switch (config.backend) {
-    case 'auto':
+  switch (chooseBackend(config)) {
+    case 'iterm2':
+      return new ITerm2Backend({ runtimeDir: config.runtimeDir });
+    case 'pty':
+      return new PtyBackend({});
     case 'tmux':
       return new TmuxBackend({ socket: config.tmuxSocket, runtimeDir: config.runtimeDir });
-    case 'iterm2':
-    case 'pty':
-      throw new Error(
-        `--backend ${config.backend} is not available in this version of tabcrew yet; use --backend tmux (or auto).`,
-      );
   }
 }

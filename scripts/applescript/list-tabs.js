@@ -1,0 +1,121 @@
+/**
+ * Every session iTerm2 has, tabcrew's or not, in one walk.
+ * argv[0]: {}
+ * result:  {"running": boolean, "tabs": [{"id": GUID, "tty": string, "pid": string|null,
+ *           "title": string, "tag": string|null, "group": string|null, "exit": string|null}]}
+ *
+ * An iTerm2 that is not running has no tabs: it is not launched just to be looked at.
+ * For tabcrew's tabs, "pid" (the program's) and "exit" come from user.tabcrew_pid and
+ * user.tabcrew_exit, which the tab's start command sets with the SetUserVar escape code
+ * when the program starts and ends (NOTES.md): iTerm2 has no property that says whether
+ * a tab's program still runs. Another session's "pid" is its own process, the shell.
+ */
+function run(argv) {
+  const app = Application(ITERM2);
+  if (!app.running()) return JSON.stringify({ running: false, tabs: [] });
+  const tabs = [];
+  eachSession(app, (session) => {
+    const tag = variable(session, 'user.tabcrew_tag');
+    const info = { id: session.id(), tty: session.tty(), pid: null, tag, group: null, title: null, exit: null };
+    if (tag !== null) {
+      info.group = variable(session, 'user.tabcrew_group');
+      info.title = variable(session, 'user.tabcrew_title');
+      info.pid = variable(session, 'user.tabcrew_pid');
+      info.exit = variable(session, 'user.tabcrew_exit');
+    } else {
+      info.pid = variable(session, 'pid');
+    }
+    // A program retitles its session at will, so tabcrew's own title is preferred.
+    if (info.title === null) info.title = String(session.name());
+    tabs.push(info);
+    return false;
+  });
+  return JSON.stringify({ running: true, tabs });
+}
+
+// ---- shared: finding sessions (identical in every script; see test/terminals/iterm2.test.ts) ----
+const ITERM2 = 'com.googlecode.iterm2';
+
+/** A session variable, or null: iTerm2 answers nothing for one that is unset. */
+function variable(session, name) {
+  const value = session.variable({ named: name });
+  return value === undefined || value === null || value === '' ? null : String(value);
+}
+
+/** True for "Can't get object": a window, tab or session closed while the script ran. */
+function vanished(err) {
+  return err && err.errorNumber === -1728;
+}
+
+/**
+ * Calls visit(session, tab, sessionsInTab, window) for every session until it returns true. Each
+ * element list is fetched once: every `.prop()` is an Apple event (NOTES.md), and `whose`
+ * clauses are slow under osascript, so there are none.
+ */
+function eachSession(app, visit) {
+  const windows = app.windows();
+  for (let w = 0; w < windows.length; w++) {
+    let tabs;
+    try {
+      tabs = windows[w].tabs();
+    } catch (err) {
+      if (vanished(err)) continue;
+      throw err;
+    }
+    for (let t = 0; t < tabs.length; t++) {
+      let sessions;
+      try {
+        sessions = tabs[t].sessions();
+      } catch (err) {
+        if (vanished(err)) continue;
+        throw err;
+      }
+      for (let s = 0; s < sessions.length; s++) {
+        try {
+          if (visit(sessions[s], tabs[t], sessions.length, windows[w])) return;
+        } catch (err) {
+          if (!vanished(err)) throw err;
+        }
+      }
+    }
+  }
+}
+
+/**
+ * The sessions of `targets` ({id, tty, pid}), in order, null where none matches: by GUID,
+ * else by tty + pid, which a job keeps when iTerm2 adopts it after a restart as a new
+ * session, with a new GUID and no variables (NOTES.md). The pid is the program's: the
+ * one its start command reported, or else iTerm2's deepest foreground job. One walk.
+ */
+function findSessions(app, targets) {
+  const found = targets.map(() => null);
+  const seen = [];
+  let missing = targets.length;
+  eachSession(app, (session, tab, count) => {
+    const id = session.id();
+    seen.push({ session, tab, count });
+    for (let i = 0; i < targets.length; i++) {
+      if (!found[i] && targets[i].id === id) {
+        found[i] = seen[seen.length - 1];
+        missing--;
+      }
+    }
+    return missing === 0;
+  });
+  for (let i = 0; i < targets.length; i++) {
+    const target = targets[i];
+    if (found[i] || !target.tty || !target.pid) continue;
+    for (let j = 0; j < seen.length && !found[i]; j++) {
+      try {
+        const session = seen[j].session;
+        if (session.tty() !== target.tty) continue;
+        const pid = variable(session, 'user.tabcrew_pid') || variable(session, 'jobPid');
+        if (pid === String(target.pid)) found[i] = seen[j];
+      } catch (err) {
+        if (!vanished(err)) throw err;
+      }
+    }
+  }
+  return found;
+}
+// ---- end shared ----

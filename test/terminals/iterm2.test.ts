@@ -1,0 +1,513 @@
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { basename, join, resolve } from 'node:path';
+
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+import { TerminalError, type TabHandle, type TabLaunch } from '../../src/terminals/backend.js';
+import { ITerm2Backend, typedCommand } from '../../src/terminals/iterm2.js';
+import { sanitizeForTerminal } from '../../src/terminals/sanitize.js';
+import { startEmulator } from '../iterm2-emulator/harness.js';
+
+const root = realpathSync(mkdtempSync(join(tmpdir(), 'tabcrew-iterm2-test-')));
+const runtimeDir = join(root, 'runtime');
+const workDir = join(root, 'work');
+const emu = startEmulator(root);
+const backend = new ITerm2Backend({ runtimeDir });
+const node = process.execPath;
+const LEAK = 'TABCREW_TEST_NOT_GIVEN';
+const SCRIPTS = resolve(import.meta.dirname, '../../scripts/applescript');
+const PASTE_START = '\x1b[200~';
+const PASTE_END = '\x1b[201~';
+
+// Raw mode, so the tty neither echoes nor cuts a line near 4096 bytes as canonical mode
+// does; records every byte until Ctrl-C (which sanitised text can never contain).
+const RECORDER = `
+const fs = require('fs');
+const out = process.argv[2];
+process.stdin.setRawMode(true);
+process.stdout.write('\\x1b[?2004h');
+const chunks = [];
+process.stdin.on('data', (d) => {
+  const end = d.indexOf(3);
+  if (end < 0) return void chunks.push(d);
+  chunks.push(d.subarray(0, end));
+  fs.writeFileSync(out + '.part', Buffer.concat(chunks));
+  fs.renameSync(out + '.part', out);
+  process.exit(0);
+});
+process.stdout.write('READY\\r\\n');
+`;
+
+const ENV_DUMP = `
+require('fs').writeFileSync(process.argv[2], JSON.stringify({ env: process.env, cwd: process.cwd(), pid: process.pid }));
+setInterval(() => {}, 60_000);
+`;
+
+// The user's own window, opened before tabcrew's first tab and left in front.
+const USER_WINDOW = `
+function run(argv) {
+  const app = Application('com.googlecode.iterm2');
+  const window = app.createWindowWithDefaultProfile();
+  return JSON.stringify({ window: window.id() });
+}
+`;
+
+function launch(over: Partial<TabLaunch> & Pick<TabLaunch, 'argv'>): TabLaunch {
+  return {
+    group: 's-test01',
+    cwd: workDir,
+    env: { PATH: process.env.PATH ?? '/usr/bin:/bin' },
+    title: 'test tab',
+    tag: `tag-${randomBytes(4).toString('hex')}`,
+    ...over,
+  };
+}
+
+async function waitFor<T>(what: string, probe: () => Promise<T | undefined> | T | undefined): Promise<T> {
+  const deadline = Date.now() + 20_000;
+  for (let i = 0; i < 400 && Date.now() < deadline; i++) {
+    const value = await probe();
+    if (value !== undefined) return value;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`timed out waiting for ${what}`);
+}
+
+async function screenContaining(tab: TabHandle, text: string): Promise<string> {
+  return waitFor(`"${text}" on screen`, async () => {
+    const screen = await backend.readScreen(tab, 50);
+    return screen.includes(text) ? screen : undefined;
+  });
+}
+
+/** Starts a recorder tab, pastes `text` into it, and returns the bytes the program read. */
+async function pasteAndRecord(text: string): Promise<Buffer> {
+  const out = join(root, `received-${randomBytes(4).toString('hex')}`);
+  const tab = await backend.createTab(launch({ argv: [node, join(root, 'recorder.cjs'), out] }));
+  await screenContaining(tab, 'READY');
+  await backend.paste(tab, text);
+  await backend.sendKeys(tab, ['C-c']);
+  const received = await waitFor('the recording', () => (existsSync(out) ? readFileSync(out) : undefined));
+  await backend.closeTab(tab);
+  return received;
+}
+
+async function printer(text: string, group = 's-test01'): Promise<TabHandle> {
+  return backend.createTab(
+    launch({ group, argv: [node, '-e', `console.log(${JSON.stringify(text)}); setInterval(() => {}, 60_000)`] }),
+  );
+}
+
+function runsOf(script: string, since: number): number {
+  return emu.runs().slice(since).filter((r) => basename(r.script) === `${script}.js`).length;
+}
+
+function pidAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+beforeAll(() => {
+  mkdirSync(workDir, { recursive: true });
+  writeFileSync(join(root, 'recorder.cjs'), RECORDER);
+  writeFileSync(join(root, 'envdump.cjs'), ENV_DUMP);
+  writeFileSync(join(root, 'user-window.js'), USER_WINDOW);
+  emu.install();
+  // The emulated iTerm2's shells inherit the environment of the test process.
+  process.env[LEAK] = 'must not reach the program';
+});
+
+afterAll(() => {
+  delete process.env[LEAK];
+  emu.uninstall();
+  emu.stop();
+  rmSync(root, { recursive: true, force: true });
+});
+
+describe('ITerm2Backend against the iTerm2 emulator', { timeout: 60_000 }, () => {
+  it('a tab runs its program in the given directory with exactly the given environment, TERM naming iTerm2', async () => {
+    const out = join(root, 'env.json');
+    const env = {
+      PATH: process.env.PATH ?? '/usr/bin:/bin',
+      HOME: workDir,
+      SHLVL: '4',
+      TABCREW_GIVEN: 'a value with spaces,\nnewlines, "quotes" and $(no expansion);',
+    };
+    const tab = await backend.createTab(launch({ argv: [node, join(root, 'envdump.cjs'), out], env }));
+    const seen = await waitFor('the environment dump', () =>
+      existsSync(out) ? (JSON.parse(readFileSync(out, 'utf8')) as { env: object; cwd: string; pid: number }) : undefined,
+    );
+    expect(seen.cwd).toBe(workDir);
+    expect(seen.env).toEqual({ ...env, TERM: 'xterm-256color' });
+    expect(seen.env).not.toHaveProperty(LEAK);
+    // The handle names the program: the launcher execs it in the process that reported its pid.
+    expect(tab).toEqual({
+      backend: 'iterm2',
+      id: expect.stringMatching(/^[0-9A-F]{8}-[0-9A-F]{4}-[0-9A-F]{4}-[0-9A-F]{4}-[0-9A-F]{12}$/),
+      tty: expect.stringMatching(/^\/dev\//),
+      pid: seen.pid,
+    });
+    await backend.closeTab(tab);
+  });
+
+  it('the launcher leaves no launch spec, and so no environment file, behind', async () => {
+    const tab = await printer('spec check');
+    await screenContaining(tab, 'spec check');
+    expect(readdirSync(join(runtimeDir, 'launch'))).toEqual([]);
+    await backend.closeTab(tab);
+  });
+
+  it('a new tab is listed alive, in its group, with its tag and title, however odd they are, in one osascript run', async () => {
+    const tag = 'agent;\n\x1f"x" \\; $(touch pwned) `id`';
+    const title = "Agent_1 'quoted' \\ tab\there; $(touch pwned)";
+    const tab = await backend.createTab(launch({ argv: [node, '-e', 'setInterval(() => {}, 60_000)'], group: 's-listed', tag, title }));
+    const runs = emu.runs().length;
+    const calls = backend.calls;
+    const listed = (await backend.listTabs()).find((t) => t.id === tab.id);
+    expect(backend.calls - calls).toBe(1);
+    expect(emu.runs().length - runs).toBe(1);
+    expect(listed).toEqual({ ...tab, tag, group: 's-listed', title, alive: true });
+    expect(existsSync(join(workDir, 'pwned'))).toBe(false);
+    await backend.closeTab(tab);
+  });
+
+  it('creating a tab in an existing group takes one osascript run, and the group shares one window', async () => {
+    const first = await printer('first', 's-window');
+    const before = backend.calls;
+    const runs = emu.runs().length;
+    const second = await printer('second', 's-window');
+    expect(backend.calls - before).toBe(1);
+    expect(runsOf('create-tab', runs)).toBe(1);
+    const windows = emu.stateJson().windows as { id: number; tabs: unknown[] }[];
+    const windowOf = (guid: string) => windows.find((w) => JSON.stringify(w.tabs).includes(guid))?.id;
+    expect(windowOf(first.id)).toBeDefined();
+    expect(windowOf(second.id)).toBe(windowOf(first.id));
+    await backend.closeTab(first);
+    await backend.closeTab(second);
+  });
+
+  it("tabs are never opened in the user's own window, even when it is the front one", async () => {
+    const user = emu.jxa<{ window: number }>(join(root, 'user-window.js'));
+    const tab = await printer('not in your window', 's-user-check');
+    const windows = emu.stateJson().windows as { id: number; tabs: { sessions: string[] }[] }[];
+    const userWindow = windows.find((w) => w.id === user.window)!;
+    expect(userWindow.tabs).toHaveLength(1);
+    expect(windows.find((w) => w.tabs.some((t) => t.sessions.includes(tab.id)))!.id).not.toBe(user.window);
+    await backend.closeTab(tab);
+  });
+
+  it('tabs created at the same time in a new group all land in that group and in one window', async () => {
+    const tabs = await Promise.all(
+      [1, 2, 3].map((i) =>
+        backend.createTab(launch({ argv: [node, '-e', 'setInterval(() => {}, 60_000)'], group: 's-race', tag: `race-${i}` })),
+      ),
+    );
+    const listed = (await backend.listTabs()).filter((t) => t.group === 's-race');
+    expect(listed.map((t) => t.tag).sort()).toEqual(['race-1', 'race-2', 'race-3']);
+    const windows = emu.stateJson().windows as { tabs: { sessions: string[] }[] }[];
+    expect(windows.filter((w) => w.tabs.some((t) => tabs.some((x) => t.sessions.includes(x.id))))).toHaveLength(1);
+    for (const tab of tabs) await backend.closeTab(tab);
+  });
+
+  it('a pasted multi-line message reaches the program byte for byte as one bracketed paste, newlines as LF', async () => {
+    const text = 'first line\nsecond line\n\n\tindented fourth line\nlast line without newline';
+    expect((await pasteAndRecord(text)).toString('utf8')).toBe(`${PASTE_START}${text}${PASTE_END}`);
+  });
+
+  it('a pasted 5 KB message reaches the program byte for byte', async () => {
+    const oneLine = 'x'.repeat(4500); // longer than a canonical-mode tty line
+    const text = `${oneLine}\n${'0123456789abcdef\n'.repeat(40)}end`;
+    expect(Buffer.byteLength(text)).toBeGreaterThan(5000);
+    expect((await pasteAndRecord(text)).toString('utf8')).toBe(`${PASTE_START}${text}${PASTE_END}`);
+  });
+
+  it('a paste too large for an argument goes through a private file that is removed afterwards', async () => {
+    const text = `${'é0123456789abcdef\n'.repeat(5000)}end`;
+    expect(Buffer.byteLength(text)).toBeGreaterThan(64 * 1024);
+    const runs = emu.runs().length;
+    expect((await pasteAndRecord(text)).toString('utf8')).toBe(`${PASTE_START}${text}${PASTE_END}`);
+    const write = emu.runs().slice(runs).find((r) => basename(r.script) === 'write.js' && r.arg?.includes('pasteFile'));
+    expect(write).toBeDefined();
+    expect(write!.arg).not.toContain('0123456789abcdef');
+    expect(readdirSync(join(runtimeDir, 'paste'))).toEqual([]);
+  });
+
+  it('a hostile message reaches the program byte for byte once sanitised, with no escape code but the paste markers', async () => {
+    const hostile =
+      `He said "hi" & 'bye' \\ \\\\ $(rm -rf ~) \`whoami\` \${HOME} a;b ;\n` +
+      'emoji 😀👩‍💻, right-to-left: שלום עולם مرحبا\n' +
+      'end of paste: \x1b[201~ typed as keys? \x1b]0;retitled\x07 \x1b]1337;SetUserVar=tabcrew_exit=MA==\x07 \r\nlast;';
+    const text = sanitizeForTerminal(hostile);
+    const received = await pasteAndRecord(text);
+    expect(received.equals(Buffer.from(`${PASTE_START}${text}${PASTE_END}`, 'utf8'))).toBe(true);
+    expect(received.subarray(PASTE_START.length, received.length - PASTE_END.length).includes(0x1b)).toBe(false);
+  });
+
+  it('text that was not sanitised is refused before anything reaches iTerm2', async () => {
+    const calls = backend.calls;
+    const tab: TabHandle = { backend: 'iterm2', id: '00000000-0000-0000-0000-000000000000' };
+    await expect(backend.paste(tab, 'end of paste \x1b[201~ then keys')).rejects.toMatchObject({
+      code: 'failed',
+      message: expect.stringMatching(/sanitised.*U\+001B/),
+    });
+    await expect(backend.paste(tab, 'a\r\nb')).rejects.toMatchObject({ code: 'failed' });
+    expect(backend.calls).toBe(calls);
+  });
+
+  it("readScreen shows what the program printed, not the shell's prompt or the start command", async () => {
+    const tab = await backend.createTab(
+      launch({ argv: [node, '-e', 'console.log("one\\ntwo\\nthree"); setInterval(() => {}, 60_000)'] }),
+    );
+    await screenContaining(tab, 'three');
+    expect(await backend.readScreen(tab, 50)).toBe('one\ntwo\nthree');
+    expect(await backend.readScreen(tab, 2)).toBe('two\nthree');
+    await backend.closeTab(tab);
+  });
+
+  it('readScreens returns the screens of several tabs in one osascript run', async () => {
+    const tabs = [await printer('screen A'), await printer('screen B'), await printer('screen C')];
+    for (const [i, tab] of tabs.entries()) await screenContaining(tab, `screen ${'ABC'[i]}`);
+    const before = backend.calls;
+    const screens = await backend.readScreens(tabs, 20);
+    expect(backend.calls - before).toBe(1);
+    expect([...screens.entries()]).toEqual(tabs.map((t, i) => [t.id, `screen ${'ABC'[i]}`]));
+    for (const tab of tabs) await backend.closeTab(tab);
+  });
+
+  it('readScreens leaves out a tab that was closed and still returns the others', async () => {
+    const tabs = [await printer('kept 1'), await printer('closed'), await printer('kept 2')];
+    await screenContaining(tabs[0]!, 'kept 1');
+    await screenContaining(tabs[2]!, 'kept 2');
+    await backend.closeTab(tabs[1]!);
+    const screens = await backend.readScreens(tabs, 20);
+    expect([...screens.entries()]).toEqual([
+      [tabs[0]!.id, 'kept 1'],
+      [tabs[2]!.id, 'kept 2'],
+    ]);
+    await backend.closeTab(tabs[0]!);
+    await backend.closeTab(tabs[2]!);
+  });
+
+  it('a program that ended is listed as not alive, with its exit status, and its tab and screen stay', async () => {
+    const tab = await backend.createTab(launch({ argv: [node, '-e', 'console.log("bye"); process.exit(3)'] }));
+    const listed = await waitFor('the program to end', async () =>
+      (await backend.listTabs()).find((t) => t.id === tab.id && !t.alive),
+    );
+    expect(listed.exitStatus).toBe(3);
+    expect(await backend.readScreen(tab, 50)).toContain('bye');
+    await backend.closeTab(tab);
+  });
+
+  it('a program killed by a signal is listed with exit status 128 + the signal, as a shell reports it', async () => {
+    const tab = await backend.createTab(launch({ argv: [node, '-e', 'process.kill(process.pid, "SIGTERM")'] }));
+    const listed = await waitFor('the program to end', async () =>
+      (await backend.listTabs()).find((t) => t.id === tab.id && !t.alive),
+    );
+    expect(listed.exitStatus).toBe(128 + 15);
+    await backend.closeTab(tab);
+  });
+
+  it("typing into a tab whose program ended fails as tab_gone and types nothing into the tab's shell", async () => {
+    const tab = await backend.createTab(launch({ argv: [node, '-e', 'process.exit(0)'] }));
+    await waitFor('the program to end', async () => (await backend.listTabs()).find((t) => t.id === tab.id && !t.alive));
+    await expect(backend.paste(tab, 'touch typed-into-shell')).rejects.toMatchObject({ code: 'tab_gone' });
+    await expect(backend.sendKeys(tab, ['Enter'])).rejects.toMatchObject({ code: 'tab_gone' });
+    expect(await backend.readScreen(tab, 50)).not.toContain('typed-into-shell');
+    expect((await backend.listTabs()).some((t) => t.id === tab.id)).toBe(true);
+    await backend.closeTab(tab);
+  });
+
+  it('a working directory that is gone is explained in the tab, which stays open', async () => {
+    const tab = await backend.createTab(launch({ argv: [node, '-e', ''], cwd: join(root, 'no-such-dir') }));
+    const listed = await waitFor('the launcher to give up', async () =>
+      (await backend.listTabs()).find((t) => t.id === tab.id && !t.alive),
+    );
+    expect(listed.exitStatus).toBe(1);
+    expect(await backend.readScreen(tab, 50)).toMatch(/working directory .*no-such-dir.* does not exist/);
+    await backend.closeTab(tab);
+  });
+
+  it('closeTab closes the tab and ends its program, and closing it again is fine', async () => {
+    const out = join(root, 'closing.json');
+    const tab = await backend.createTab(launch({ argv: [node, join(root, 'envdump.cjs'), out] }));
+    const { pid } = await waitFor('the program to start', () =>
+      existsSync(out) ? (JSON.parse(readFileSync(out, 'utf8')) as { pid: number }) : undefined,
+    );
+    await backend.closeTab(tab);
+    expect((await backend.listTabs()).some((t) => t.id === tab.id)).toBe(false);
+    await waitFor('the program to end', () => (pidAlive(pid) ? undefined : true));
+    await expect(backend.closeTab(tab)).resolves.toBeUndefined();
+    await expect(backend.readScreen(tab, 10)).rejects.toMatchObject({ code: 'tab_gone' });
+    await expect(backend.paste(tab, 'hello')).rejects.toMatchObject({ code: 'tab_gone' });
+    await expect(backend.sendKeys(tab, ['Enter'])).rejects.toMatchObject({ code: 'tab_gone' });
+  });
+
+  it('a tab that came back with a new GUID and no variables (adopted after an iTerm2 restart) is found by its tty and pid', async () => {
+    const tab = await printer('reattached');
+    await screenContaining(tab, 'reattached');
+    // iTerm2 adopts a late-reattaching job as a new session: new GUID, no variables.
+    const state = emu.stateJson();
+    const newGuid = 'AAAAAAAA-BBBB-4CCC-8DDD-EEEEEEEEEEEE';
+    const session = { ...state.sessions[tab.id], guid: newGuid, vars: {} };
+    delete state.sessions[tab.id];
+    state.sessions[newGuid] = session;
+    state.windows = JSON.parse(JSON.stringify(state.windows).replaceAll(tab.id, newGuid));
+    emu.set({ sessions: state.sessions, windows: state.windows });
+
+    expect(await backend.readScreen(tab, 10)).toBe('reattached');
+    const listed = (await backend.listTabs()).find((t) => t.id === newGuid);
+    expect(listed).toMatchObject({ tty: tab.tty, tag: null });
+    await backend.closeTab(tab);
+    expect((await backend.listTabs()).some((t) => t.id === newGuid)).toBe(false);
+  });
+
+  it('after iTerm2 quits, its tabs are gone and their programs ended', async () => {
+    const out = join(root, 'quit.json');
+    const tab = await backend.createTab(launch({ argv: [node, join(root, 'envdump.cjs'), out] }));
+    const { pid } = await waitFor('the program to start', () =>
+      existsSync(out) ? (JSON.parse(readFileSync(out, 'utf8')) as { pid: number }) : undefined,
+    );
+    emu.quit();
+    expect(await backend.listTabs()).toEqual([]);
+    await waitFor('the program to end', () => (pidAlive(pid) ? undefined : true));
+    await expect(backend.readScreen(tab, 10)).rejects.toMatchObject({ code: 'tab_gone' });
+  });
+
+  it('with iTerm2 not running, listing finds no tabs and does not launch it', async () => {
+    emu.quit(true);
+    try {
+      const calls = backend.calls;
+      expect(await backend.listTabs()).toEqual([]);
+      expect(await backend.readScreens([{ backend: 'iterm2', id: 'gone' }], 10)).toEqual(new Map());
+      await expect(backend.closeTab({ backend: 'iterm2', id: 'gone' })).resolves.toBeUndefined();
+      expect(backend.calls - calls).toBe(3);
+      expect(emu.stateJson().app.running).toBe(false);
+    } finally {
+      emu.set({ app: { running: true } });
+    }
+  });
+
+  it('creating a tab launches iTerm2 when it is not running and waits, with backoff, until it answers', async () => {
+    emu.quit(true);
+    emu.set({ app: { launchDelay: 2 } });
+    try {
+      const calls = backend.calls;
+      const tab = await printer('after launch', 's-launch');
+      // -600 twice while iTerm2 starts (NOTES.md: `open -a` returns before it is scriptable)
+      expect(backend.calls - calls).toBe(3);
+      await screenContaining(tab, 'after launch');
+      await backend.closeTab(tab);
+    } finally {
+      emu.set({ app: { launchDelay: 0, running: true } });
+    }
+  });
+
+  it('the preflight reports the running iTerm2 version', async () => {
+    expect(await backend.preflight()).toEqual({ running: true, version: '3.5.14' });
+  });
+});
+
+describe('ITerm2Backend: osascript failures become errors a person can act on', { timeout: 60_000 }, () => {
+  const handle: TabHandle = { backend: 'iterm2', id: '11111111-2222-4333-8444-555555555555' };
+  const fault = async (code: number, run: () => Promise<unknown>) => {
+    emu.set({ faults: [{ code, times: 1 }] });
+    return run().catch((e: unknown) => e);
+  };
+
+  it('-600 that never clears: not_running, saying how to start iTerm2', async () => {
+    const quick = new ITerm2Backend({ runtimeDir, launchWaitMs: 1500 });
+    // an iTerm2 that cannot start at all
+    process.env.TABCREW_EMULATOR_MODE = 'not_running';
+    try {
+      const failure = await quick.createTab(launch({ argv: [node] })).catch((e: unknown) => e);
+      expect(failure).toBeInstanceOf(TerminalError);
+      expect(failure).toMatchObject({ code: 'not_running', message: expect.stringMatching(/not running.*open -a iTerm/) });
+      expect(quick.calls).toBeGreaterThan(2);
+      expect(quick.calls).toBeLessThan(10);
+    } finally {
+      delete process.env.TABCREW_EMULATOR_MODE;
+    }
+  });
+
+  it('-1743: denied, naming the Automation setting and the app that runs tabcrew', async () => {
+    process.env.__CFBundleIdentifier = 'com.anthropic.claudefordesktop';
+    process.env.TABCREW_EMULATOR_MODE = 'denied';
+    try {
+      const err = await backend.listTabs().catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(TerminalError);
+      expect(err).toMatchObject({ code: 'denied' });
+      expect((err as Error).message).toContain(
+        'System Settings › Privacy & Security › Automation › allow Claude to control iTerm2',
+      );
+      expect((err as Error).message).toContain('tccutil reset AppleEvents com.anthropic.claudefordesktop');
+    } finally {
+      delete process.env.TABCREW_EMULATOR_MODE;
+      delete process.env.__CFBundleIdentifier;
+    }
+  });
+
+  it('-1728: tab_gone', async () => {
+    const err = await fault(-1728, () => backend.readScreen(handle, 5));
+    expect(err).toMatchObject({ code: 'tab_gone', message: expect.stringMatching(/tab 11111111-.* is gone.*-1728/) });
+  });
+
+  it('-1712: timeout, pointing at a dialog that waits for an answer', async () => {
+    const err = await fault(-1712, () => backend.listTabs());
+    expect(err).toMatchObject({ code: 'timeout', message: expect.stringMatching(/did not answer list-tabs\.js in time.*dialog/) });
+  });
+
+  it('-1708: failed, naming the script and suggesting an iTerm2 update', async () => {
+    const err = await fault(-1708, () => backend.listTabs());
+    expect(err).toMatchObject({ code: 'failed', message: expect.stringMatching(/list-tabs\.js.*-1708.*update/) });
+  });
+
+  it('-2741: failed, naming the script', async () => {
+    const err = await fault(-2741, () => backend.readScreens([handle], 5));
+    expect(err).toMatchObject({ code: 'failed', message: expect.stringMatching(/read-screens\.js.*-2741/) });
+  });
+
+  it('osascript that does not answer in time is stopped and reported as timeout', async () => {
+    const impatient = new ITerm2Backend({ runtimeDir, timeoutMs: 1000 });
+    emu.set({ faults: [{ hangMs: 5000, times: 1 }] });
+    const err = await impatient.listTabs().catch((e: unknown) => e);
+    expect(err).toMatchObject({ code: 'timeout', message: expect.stringMatching(/did not answer list-tabs\.js within 1 s/) });
+    // the killed run must not keep the emulator locked
+    expect(await backend.listTabs()).toBeInstanceOf(Array);
+  });
+
+  it('no osascript at all (not a Mac): not_running, suggesting the tmux backend', async () => {
+    const nowhere = new ITerm2Backend({ runtimeDir, osascriptPath: join(root, 'no-osascript-here') });
+    const err = await nowhere.listTabs().catch((e: unknown) => e);
+    expect(err).toMatchObject({ code: 'not_running', message: expect.stringMatching(/osascript was not found.*--backend tmux/) });
+  });
+});
+
+describe('iTerm2 scripts', () => {
+  it('every script is a run(argv) program addressing iTerm2 by bundle id, with one identical copy of the shared helpers', () => {
+    const files = readdirSync(SCRIPTS).filter((f) => f.endsWith('.js'));
+    expect(files.sort()).toEqual(['close-tab.js', 'create-tab.js', 'list-tabs.js', 'preflight.js', 'read-screens.js', 'write.js']);
+    const shared = new Set<string>();
+    for (const f of files) {
+      const text = readFileSync(join(SCRIPTS, f), 'utf8');
+      expect(text).toMatch(/^function run\(argv\) \{$/m);
+      expect(text).not.toMatch(/Application\('iTerm2?'\)|\.whose\(/);
+      const m = /\/\/ ---- shared:[\s\S]*\/\/ ---- end shared ----\n/.exec(text);
+      if (f !== 'preflight.js') shared.add(m?.[0] ?? `missing in ${f}`);
+    }
+    expect(shared.size).toBe(1);
+  });
+
+  it('the start command typed into a tab is constant but for two checked paths, and short enough for a tty line', () => {
+    const command = typedCommand('/opt/tabcrew/scripts/launch-tab.sh', '/Users/a b/runtime/launch/tab-x1');
+    expect(command.length).toBeLessThan(1000);
+    expect(command).toMatch(/^ \/bin\/bash -c '[^']*' tabcrew '[^']*' '\/opt\/tabcrew\/scripts\/launch-tab\.sh' '\/Users\/a b\/runtime\/launch\/tab-x1'$/);
+    expect(() => typedCommand('/opt/tabcrew/launch-tab.sh', "/tmp/it's")).toThrow(/may hold only/);
+    expect(() => typedCommand('/opt/tabcrew/launch-tab.sh', '/tmp/$(x)')).toThrow(/may hold only/);
+  });
+});
