@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { claudeBin, makeClaudeHome } from '../support/claude-home.js';
 import { isConversationRequest, startMockAnthropic, type MockAnthropic, type RecordedRequest } from '../support/mock-anthropic.js';
 import { CLI, startTabcrew, TEST_STATE_KEY, waitForExit, type Crew } from '../support/tabcrew.js';
+import { BACKENDS, terminalFixture, type TerminalFixture } from '../support/terminal-fixture.js';
 
 /** Agents come back, in their conversations, after the terminal and tabcrew restart. */
 const base = realpathSync(mkdtempSync(join(tmpdir(), 'tabcrew-recovery-')));
@@ -29,18 +30,12 @@ async function until<T>(what: string, probe: () => Promise<T | undefined>, timeo
   }
 }
 
-/** Kills the crew's tmux server (every agent dies) and waits for the agents to be gone. */
-async function killTerminal(c: Crew): Promise<void> {
-  const pids = c.tmux('list-panes', '-a', '-F', '#{pane_pid}').split('\n').filter(Boolean).map(Number);
-  c.tmux('kill-server');
-  await waitForExit(pids);
-}
-
 beforeAll(async () => {
   mkdirSync(root);
   mkdirSync(doomedRoot);
   mock = await startMockAnthropic({ reply: (req) => `Noted: ${text(req).split('\n').pop()}` });
-  home = makeClaudeHome({ apiKey: 'sk-ant-test-0123456789abcdefghij', baseUrl: mock.url, trustedDirs: [root, doomedRoot] });
+  // Trusting the base trusts every directory under it (an entry covers its subdirectories).
+  home = makeClaudeHome({ apiKey: 'sk-ant-test-0123456789abcdefghij', baseUrl: mock.url, trustedDirs: [base] });
   crew = await startTabcrew({ env: home.env, args: args() });
   await crew.ok('create_session', { root, name: 'app' });
   await crew.ok('create_agent', { session: 'app' });
@@ -54,35 +49,54 @@ afterAll(async () => {
   rmSync(base, { recursive: true, force: true });
 });
 
-describe('recovery after restarts', () => {
-  it('after the terminal is killed and tabcrew restarts, both agents are back in their conversations', async () => {
-    for (const agent of ['Agent_1', 'Agent_2']) {
-      const r = await crew.ok('send_message_to_agent', { agent, message: `remember the word ${agent}-apple`, wait_for_reply: true });
-      expect(r.reply).toBe(`Noted: remember the word ${agent}-apple`);
-    }
-    const before = (await crew.ok('get_session_status', { session: 'app' })).agents;
-    const dirs = crew.dirs;
-    await crew.disconnect();
-    await killTerminal(crew);
+describe.each(BACKENDS)('agents come back after the terminal dies (%s)', (backend) => {
+  const appRoot = join(base, `resume-${backend}`);
+  let fixture: TerminalFixture;
+  let c: Crew;
+  const start = (dirs?: Crew['dirs'], socket?: string) =>
+    startTabcrew({ env: fixture.env(home.env), args: [...args(), ...fixture.args], dirs, socket });
 
-    crew = await startTabcrew({ env: home.env, args: args(), socket: crew.socket, dirs });
+  beforeAll(async () => {
+    mkdirSync(appRoot);
+    fixture = terminalFixture(backend, base);
+    c = await start();
+    await c.ok('create_session', { root: appRoot, name: 'app' });
+    await c.ok('create_agent', { session: 'app' });
+    await c.ok('create_agent', { session: 'app' });
+  });
+  afterAll(async () => {
+    await c?.stop();
+    fixture?.stop();
+  });
+
+  it('both agents are back with the same conversation ids, and the next request carries the earlier turns', async () => {
+    for (const agent of ['Agent_1', 'Agent_2']) {
+      const r = await c.ok('send_message_to_agent', { agent, message: `remember ${backend} ${agent}-pear`, wait_for_reply: true });
+      expect(r.reply).toBe(`Noted: remember ${backend} ${agent}-pear`);
+    }
+    const before = (await c.ok('get_session_status', { session: 'app' })).agents;
+    const dirs = c.dirs;
+    await c.disconnect();
+    await fixture.kill(c);
+
+    c = await start(dirs, c.socket);
     const after = await until('both agents idle again', async () => {
-      const s = await crew.ok('get_session_status', { session: 'app' });
+      const s = await c.ok('get_session_status', { session: 'app' });
       return s.agents.every((a: { status: string }) => a.status === 'idle') ? s.agents : undefined;
     });
     expect(after.map((a: { claude_session_id: string }) => a.claude_session_id)).toEqual(
       before.map((a: { claude_session_id: string }) => a.claude_session_id),
     );
-    expect(crew.windows().sort()).toEqual(['Agent_1', 'Agent_2']);
-
-    const r = await crew.ok('send_message_to_agent', { agent: 'Agent_1', message: 'what was the word?', wait_for_reply: true });
-    expect(r.delivered).toBe('confirmed');
-    const req = await mock.waitFor((q) => isConversationRequest(q) && text(q).includes('what was the word?'), 30_000);
-    // The conversation was resumed, not restarted: the earlier turn travels with the new one.
-    expect(JSON.stringify(req.body.messages)).toContain('remember the word Agent_1-apple');
+    expect(await fixture.tabs(c)).toEqual(['Agent_1', 'Agent_2']);
+    await c.ok('send_message_to_agent', { agent: 'Agent_2', message: `${backend}: what was the word?`, wait_for_reply: true });
+    const req = await mock.waitFor((q) => isConversationRequest(q) && text(q).includes(`${backend}: what was the word?`), 30_000);
+    expect(JSON.stringify(req.body.messages)).toContain(`remember ${backend} Agent_2-pear`);
   });
+});
 
+describe('recovery after restarts', () => {
   it('a dry run reports a gone tab as would_resume and changes nothing', async () => {
+    await crew.ok('send_message_to_agent', { agent: 'Agent_2', message: 'a first turn to resume', wait_for_reply: true });
     crew.tmux('kill-window', '-t', '=' + (await sessionGroup()) + ':Agent_2');
     const r = await crew.ok('recover_session', { session: 'app', dry_run: true });
     expect(r).toMatchObject({ adopted: ['Agent_1'], failed: [], dry_run: true });
