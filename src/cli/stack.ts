@@ -22,7 +22,7 @@ export async function openStack(config: Config): Promise<Stack> {
   // Decrypts the state once: an unreadable state stops here, before anything acts on it.
   const store = await openStateStore({ dir: config.stateDir, keySource: config.keySource, keyFile: config.keyFile });
   for (const notice of store.notices) process.stderr.write(`tabcrew: ${notice}\n`);
-  const backend = createBackend(config);
+  const backend = await createBackend(config);
   const audit = new AuditLog(config.logDir);
   await audit.init();
   const supervisor = new Supervisor({ config, store, backend, log, audit });

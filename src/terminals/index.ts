@@ -2,9 +2,6 @@ import { existsSync } from 'node:fs';
 import type { Config } from '../config.js';
 import { findOnPath } from '../supervisor/find-on-path.js';
 import type { BackendName, TerminalBackend } from './backend.js';
-import { ITerm2Backend } from './iterm2.js';
-import { PtyBackend } from './pty.js';
-import { TmuxBackend } from './tmux.js';
 
 const ITERM_APPS = ['/Applications/iTerm.app', `${process.env.HOME ?? ''}/Applications/iTerm.app`];
 
@@ -16,13 +13,14 @@ export function chooseBackend(config: Pick<Config, 'backend'>, platform = proces
   return 'pty';
 }
 
-export function createBackend(config: Config): TerminalBackend {
+/** Loads only the chosen backend: the PTY one pulls in a terminal model that tmux users never need. */
+export async function createBackend(config: Config): Promise<TerminalBackend> {
   switch (chooseBackend(config)) {
     case 'iterm2':
-      return new ITerm2Backend({ runtimeDir: config.runtimeDir });
+      return new (await import('./iterm2.js')).ITerm2Backend({ runtimeDir: config.runtimeDir });
     case 'pty':
-      return new PtyBackend({});
+      return new (await import('./pty.js')).PtyBackend({});
     case 'tmux':
-      return new TmuxBackend({ socket: config.tmuxSocket, runtimeDir: config.runtimeDir });
+      return new (await import('./tmux.js')).TmuxBackend({ socket: config.tmuxSocket, runtimeDir: config.runtimeDir });
   }
 }

@@ -42,6 +42,7 @@ export class TmuxBackend implements TerminalBackend {
   readonly #tmux: string;
   readonly #runtimeDir: string;
   #calls = 0;
+  readonly #knownGroups = new Set<string>();
 
   constructor(options: TmuxBackendOptions) {
     if (!/^[A-Za-z0-9._-]+$/.test(options.socket)) {
@@ -100,20 +101,25 @@ export class TmuxBackend implements TerminalBackend {
       ...configure,
     ];
 
+    // One round trip in the common cases: a group this process has used gets a new window,
+    // an unknown one (usually a new session) is created with it; the other order is the
+    // fallback when another process or a restart changed things meanwhile.
+    const [first, second] = this.#knownGroups.has(launch.group) ? [inExistingGroup, inNewGroup] : [inNewGroup, inExistingGroup];
     let stdout: string;
     try {
       try {
-        stdout = await this.#run(inExistingGroup);
+        stdout = await this.#run(first);
       } catch (err) {
-        if (!hasStderr(err, /can't find session|no server running|error connecting to/)) throw err;
+        if (!hasStderr(err, /can't find session|no server running|error connecting to|duplicate session/)) throw err;
         try {
-          stdout = await this.#run(inNewGroup);
+          stdout = await this.#run(second);
         } catch (err2) {
           // Another createTab made the group in the meantime.
           if (!hasStderr(err2, /duplicate session/)) throw err2;
           stdout = await this.#run(inExistingGroup);
         }
       }
+      this.#knownGroups.add(launch.group);
     } catch (err) {
       await removeLaunchSpec(specDir);
       throw err;

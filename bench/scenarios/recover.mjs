@@ -1,0 +1,119 @@
+/**
+ * recover_16_agents_ms: a session of 16 stand-in agents, each with one finished turn (so
+ * each has a transcript and is resumed with `--resume`), has its tmux session killed
+ * (every tab gone at once, as when the terminal app quits); then `recover_session` over
+ * stdio until it answers with all 16 recovered. Claude Code's own start-up is not
+ * counted: each stand-in logs its process start and the moment its SessionStart hooks
+ * finished, and the union of those intervals is subtracted from the wall time.
+ * recover_16_agents_wall_ms is the uncorrected time. The detail of
+ * recover_16_agents_per_agent_ms splits one agent's turn, from the server's log ("agent
+ * tab created", "agent launched") and the stand-in's log, into: before the tab (state
+ * writes, launch files), tab → program start (tmux, launcher, node boot), the stand-in's
+ * own start-up, ready → noticed (hook polling, screen read, state write).
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fleetServer } from '../server.mjs';
+import { inBatches, median, round, sleep, tmuxSync, waitForExit } from '../support.mjs';
+
+const N = 16;
+
+/** Total length of the union of intervals [a, b]. */
+function unionLength(intervals) {
+  const s = [...intervals].sort((x, y) => x[0] - y[0]);
+  let total = 0;
+  let cur;
+  for (const [a, b] of s) {
+    if (!cur || a > cur[1]) {
+      if (cur) total += cur[1] - cur[0];
+      cur = [a, b];
+    } else cur[1] = Math.max(cur[1], b);
+  }
+  if (cur) total += cur[1] - cur[0];
+  return total;
+}
+
+export default {
+  name: 'recover',
+  standIn: true,
+  async run(ctx, report) {
+    const { f, server } = await fleetServer(ctx, 64);
+    const root = ctx.root('recover');
+    const { session_id: sessionId } = await server.ok('create_session', { root, name: 'recover' });
+    const agents = await inBatches(N, 8, () => server.ok('create_agent', { session: 'recover' }));
+    await Promise.all(agents.map((a) => server.ok('send_message_to_agent', { agent: a.agent, message: 'One turn, so there is a conversation to resume.', wait_for_reply: true, timeout_s: 60 })));
+    const ids = new Map(agents.map((a) => [a.claude_session_id, a.agent]));
+
+    // Kill every tab of the session at once, then wait until the stand-ins are gone.
+    const pids = tmuxSync(f.socket, 'list-panes', '-s', '-t', `=${sessionId}`, '-F', '#{pane_pid}').split('\n').filter(Boolean).map(Number);
+    if (pids.length !== N) throw new Error(`expected ${N} panes, found ${pids.length}`);
+    tmuxSync(f.socket, 'kill-session', '-t', `=${sessionId}`);
+    await waitForExit(pids, 5000);
+    await sleep(300);
+
+    const started = Date.now();
+    const t0 = performance.now();
+    const r = await server.ok('recover_session', { session: 'recover' }, 180_000);
+    const wall = performance.now() - t0;
+    const resumed = r.recovered.filter((x) => x.action === 'resumed' && x.status === 'idle');
+    if (resumed.length !== N) throw new Error(`recovered ${resumed.length} of ${N}: ${JSON.stringify(r).slice(0, 400)}`);
+
+    const startups = readFileSync(ctx.standInLog, 'utf8')
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => JSON.parse(l))
+      .filter((e) => e.resume && ids.has(e.session_id) && e.started >= started - 50)
+      .map((e) => [e.started, e.ready]);
+    if (startups.length !== N) throw new Error(`found ${startups.length} stand-in start-ups, expected ${N}`);
+    const own = unionLength(startups);
+    report('recover_16_agents_ms', round(wall - own), 'ms', {
+      detail: `wall ${round(wall)} minus stand-in start-up ${round(own)} (median ${round(median(startups.map(([a, b]) => b - a)))} each)`,
+    });
+    report('recover_16_agents_wall_ms', round(wall), 'ms');
+    const split = breakdown(join(f.dirs.logs, 'tabcrew.log'), ids, startups, readFileSync(ctx.standInLog, 'utf8'), started);
+    if (split) report('recover_16_agents_per_agent_ms', round(wall / N), 'ms', { detail: split });
+  },
+};
+
+/** Medians of the phases of one agent's recovery, from the server log and the stand-in log. */
+function breakdown(logFile, ids, _startups, standInLog, since) {
+  if (!existsSync(logFile)) return undefined;
+  const names = new Set(ids.values());
+  const created = new Map();
+  const launched = new Map();
+  for (const line of readFileSync(logFile, 'utf8').split('\n')) {
+    if (!line.includes('"agent tab created"') && !line.includes('"agent launched"')) continue;
+    let e;
+    try {
+      e = JSON.parse(line);
+    } catch {
+      continue;
+    }
+    const t = Date.parse(e.timestamp);
+    if (!names.has(e.agent) || !(t >= since)) continue;
+    (e.message === 'agent tab created' ? created : launched).set(e.agent, t);
+  }
+  const stand = new Map();
+  for (const l of standInLog.split('\n').filter(Boolean)) {
+    const e = JSON.parse(l);
+    if (e.resume && ids.has(e.session_id) && e.started >= since - 50) stand.set(ids.get(e.session_id), e);
+  }
+  const order = [...created.entries()].sort((a, b) => a[1] - b[1]).map(([a]) => a);
+  const phases = { before_tab: [], tab_to_program: [], stand_in_start: [], ready_to_noticed: [] };
+  let prevEnd = since;
+  for (const a of order) {
+    const c = created.get(a);
+    const l = launched.get(a);
+    const s = stand.get(a);
+    if (c === undefined || l === undefined || !s) return undefined;
+    phases.before_tab.push(c - prevEnd);
+    phases.tab_to_program.push(s.started - c);
+    phases.stand_in_start.push(s.ready - s.started);
+    phases.ready_to_noticed.push(l - s.ready);
+    prevEnd = l;
+  }
+  if (order.length !== ids.size) return undefined;
+  return Object.entries(phases)
+    .map(([k, v]) => `${k} ${round(median(v))}`)
+    .join(', ') + ' (medians, ms; log timestamps have 1 ms resolution)';
+}
