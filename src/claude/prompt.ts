@@ -1,4 +1,6 @@
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { packageRoot } from '../config.js';
 import { fileURLToPath } from 'node:url';
 
 export interface PromptInput {
@@ -11,8 +13,17 @@ export interface PromptInput {
 
 let template: string | undefined;
 
+// Beside this module when run from src/ or dist/claude/; from the package root when this
+// code sits in a bundle chunk elsewhere (see scripts/bundle.mjs).
 function loadTemplate(): string {
-  template ??= readFileSync(fileURLToPath(new URL('./adder-prompt.md', import.meta.url)), 'utf8');
+  if (template === undefined) {
+    const candidates = [
+      fileURLToPath(new URL('./adder-prompt.md', import.meta.url)),
+      join(packageRoot(), 'dist', 'claude', 'adder-prompt.md'),
+      join(packageRoot(), 'src', 'claude', 'adder-prompt.md'),
+    ];
+    template = readFileSync(candidates.find((f) => existsSync(f)) ?? candidates[0], 'utf8');
+  }
   return template;
 }
 

@@ -2,7 +2,8 @@ import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js'
 import type { Config } from '../config.js';
 import { createServer } from '../server/server.js';
 import { findOnPath } from '../supervisor/find-on-path.js';
-import { openStack } from './stack.js';
+import { openStack, type Stack } from './stack.js';
+import { createLogger } from '../audit/logger.js';
 
 /**
  * Runs the stdio MCP server until the client disconnects. Agents are not stopped on exit:
@@ -10,25 +11,43 @@ import { openStack } from './stack.js';
  * Nothing but the MCP protocol may reach stdout.
  */
 export async function serve(config: Config): Promise<void> {
-  const stack = await openStack(config);
-  const { supervisor, log, backend } = stack;
+  const log = createLogger(config.logDir);
+  // The handshake and tools/list do not need the state: they are answered while it opens
+  // (decrypting it loads libsodium), and tool calls wait for it.
+  let opened: Stack | undefined;
+  const ready = openStack(config, { log }).then((s) => {
+    opened = s;
+  });
+  const { server, close } = createServer({
+    log,
+    ready,
+    get supervisor() {
+      return opened!.supervisor;
+    },
+    get audit() {
+      return opened?.audit;
+    },
+  });
+  const transport = new StdioServerTransport();
+  const closed = new Promise<void>((resolve) => {
+    transport.onclose = () => resolve();
+    process.stdin.on('end', () => resolve());
+  });
+  await server.connect(transport);
+  // An unreadable state stops the server here, with the store's message (cli.ts prints it).
+  await ready;
+  const stack = opened!;
+  const { supervisor, backend } = stack;
   if (!findOnPath(config.claudePath)) {
     process.stderr.write(
       `tabcrew: warning: Claude Code ("${config.claudePath}") is not on PATH; create_agent will fail. Install it (npm install -g @anthropic-ai/claude-code) or pass --claude-path.\n`,
     );
   }
   const state = await stack.store.read();
-  const { server, close } = createServer({ supervisor, log, audit: stack.audit });
-  const transport = new StdioServerTransport();
   process.stderr.write(
     `tabcrew: serving MCP on stdio; backend ${backend.name} (tmux socket "${config.tmuxSocket}"), ${state.sessions.length} sessions and ${state.agents.length} agents in ${config.stateDir}\n`,
   );
   log.info('server started', { backend: backend.name, sessions: state.sessions.length, agents: state.agents.length });
-  const closed = new Promise<void>((resolve) => {
-    transport.onclose = () => resolve();
-    process.stdin.on('end', () => resolve());
-  });
-  await server.connect(transport);
   if (config.autoRecover && state.agents.length) {
     // After the handshake, so a client never times out waiting for agents to come back;
     // tool calls on an agent wait for its recovery (per-agent lock).

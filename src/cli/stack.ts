@@ -17,8 +17,8 @@ export interface Stack {
 }
 
 /** The layers every command that touches agents needs, wired as `serve` wires them. */
-export async function openStack(config: Config): Promise<Stack> {
-  const log = createLogger(config.logDir);
+export async function openStack(config: Config, opts: { log?: ReturnType<typeof createLogger> } = {}): Promise<Stack> {
+  const log = opts.log ?? createLogger(config.logDir);
   // Decrypts the state once: an unreadable state stops here, before anything acts on it.
   const store = await openStateStore({ dir: config.stateDir, keySource: config.keySource, keyFile: config.keyFile });
   for (const notice of store.notices) process.stderr.write(`tabcrew: ${notice}\n`);

@@ -13,16 +13,23 @@ Resources: tabcrew://agents/{agent}/screen, tabcrew://agents/{agent}/transcript,
 
 export function createServer(deps: ToolDeps): { server: McpServer; close(): void } {
   const server = new McpServer({ name: 'tabcrew', version }, { instructions: INSTRUCTIONS, capabilities: { logging: {} } });
-  registerTools(server, { clientName: () => server.server.getClientVersion()?.name, ...deps });
-  const subscriptions = new Subscriptions(server, registerResources(server, deps.supervisor), deps.log);
+  // Not a copy ({ ...deps }): that would read the supervisor getter before the state is open.
+  deps.clientName ??= () => server.server.getClientVersion()?.name;
+  registerTools(server, deps);
+  const subscriptions = new Subscriptions(server, registerResources(server, deps), deps.log);
   subscriptions.install();
   // Status changes reach the client as MCP log messages, and wake resource subscribers.
-  const unlisten = deps.supervisor.onStatusChange((change) => {
-    if (server.isConnected()) {
-      void server.sendLoggingMessage({ level: 'info', logger: 'tabcrew.status', data: change }).catch(() => undefined);
-    }
-    subscriptions.nudge();
-  });
+  let unlisten = (): void => undefined;
+  void (deps.ready ?? Promise.resolve()).then(
+    () =>
+      (unlisten = deps.supervisor.onStatusChange((change) => {
+        if (server.isConnected()) {
+          void server.sendLoggingMessage({ level: 'info', logger: 'tabcrew.status', data: change }).catch(() => undefined);
+        }
+        subscriptions.nudge();
+      })),
+    () => undefined,
+  );
   return {
     server,
     close() {

@@ -10,6 +10,8 @@ import type { Supervisor } from '../supervisor/supervisor.js';
 import { throttle } from '../supervisor/timing.js';
 
 export interface ToolDeps {
+  /** Resolves once the state is open; the handshake is answered before that. */
+  ready?: Promise<void>;
   supervisor: Supervisor;
   log: Logger;
   /** Every tool call is on record here before its result is returned. */
@@ -63,6 +65,7 @@ export async function run(
   work: () => Promise<Record<string, unknown>>,
   args: Record<string, unknown> = {},
 ): Promise<CallToolResult> {
+  await deps.ready;
   const started = Date.now();
   let result: CallToolResult;
   let outcome: AuditOutcome = 'ok';

@@ -1,4 +1,7 @@
-import sodium from 'libsodium-wrappers';
+import type Sodium from 'libsodium-wrappers';
+
+// Loaded on first use: ~400 KB of WebAssembly glue that an MCP client's handshake need not wait for.
+let sodium: typeof Sodium;
 import type { StateCodec } from './state-store.js';
 import type { State } from './types.js';
 
@@ -36,6 +39,7 @@ const KEY_ID_LABEL = 'tabcrew state key id v1';
 export const STATE_KEY_BYTES = 32;
 
 export async function sodiumReady(): Promise<void> {
+  sodium ??= (await import('libsodium-wrappers')).default;
   await sodium.ready;
 }
 
@@ -247,7 +251,7 @@ export class EncryptedCodec implements StateCodec {
   ) {}
 
   static async create(keys: StateKeys, source: { where: string; reload?: () => Promise<StateKeys> }): Promise<EncryptedCodec> {
-    await sodium.ready;
+    await sodiumReady();
     return new EncryptedCodec(keys, source);
   }
 

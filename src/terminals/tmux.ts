@@ -110,7 +110,8 @@ export class TmuxBackend implements TerminalBackend {
       try {
         stdout = await this.#run(first);
       } catch (err) {
-        if (!hasStderr(err, /can't find session|no server running|error connecting to|duplicate session/)) throw err;
+        // tmux exits with its last window: a call racing that exit finds no server or target.
+        if (!hasStderr(err, /can't find session|no server running|error connecting to|duplicate session|server exited unexpectedly|no current target/)) throw err;
         try {
           stdout = await this.#run(second);
         } catch (err2) {

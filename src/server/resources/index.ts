@@ -1,15 +1,14 @@
 import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
-import type { Supervisor } from '../../supervisor/supervisor.js';
 import { agentScreen } from './agent-screen.js';
 import { agentTranscript } from './agent-transcript.js';
-import { register, reader } from './kit.js';
+import { register, reader, type SupervisorRef } from './kit.js';
 import { sessionStatus } from './session-status.js';
 import { sessionTodo } from './session-todo.js';
 
 const KINDS = [agentScreen, agentTranscript, sessionTodo, sessionStatus];
 
 /** Registers every resource; returns a reader the subscription monitor uses. */
-export function registerResources(server: McpServer, supervisor: Supervisor): (uri: string) => Promise<string> {
-  for (const kind of KINDS) register(server, supervisor, kind);
-  return reader(supervisor, KINDS);
+export function registerResources(server: McpServer, ref: SupervisorRef): (uri: string) => Promise<string> {
+  for (const kind of KINDS) register(server, ref, kind);
+  return reader(ref, KINDS);
 }

@@ -14,14 +14,26 @@ export interface ResourceKind {
   read(supervisor: Supervisor, vars: Record<string, string>): Promise<string>;
 }
 
-export function register(server: McpServer, supervisor: Supervisor, kind: ResourceKind): void {
+/** The supervisor, once the state is open (see ToolDeps.ready). */
+export interface SupervisorRef {
+  ready?: Promise<void>;
+  supervisor: Supervisor;
+}
+
+export function register(server: McpServer, ref: SupervisorRef, kind: ResourceKind): void {
   server.registerResource(
     kind.name,
-    new ResourceTemplate(kind.template, { list: async () => ({ resources: await kind.list(supervisor) }) }),
-    { title: kind.title, description: kind.description, mimeType: kind.mimeType },
-    async (uri, vars) => ({
-      contents: [{ uri: uri.href, mimeType: kind.mimeType, text: await kind.read(supervisor, flat(vars)) }],
+    new ResourceTemplate(kind.template, {
+      list: async () => {
+        await ref.ready;
+        return { resources: await kind.list(ref.supervisor) };
+      },
     }),
+    { title: kind.title, description: kind.description, mimeType: kind.mimeType },
+    async (uri, vars) => {
+      await ref.ready;
+      return { contents: [{ uri: uri.href, mimeType: kind.mimeType, text: await kind.read(ref.supervisor, flat(vars)) }] };
+    },
   );
 }
 
@@ -30,12 +42,13 @@ function flat(vars: Record<string, string | string[]>): Record<string, string> {
 }
 
 /** Reads any tabcrew resource by URI (the subscription monitor re-reads what it watches). */
-export function reader(supervisor: Supervisor, kinds: ResourceKind[]): (uri: string) => Promise<string> {
+export function reader(ref: SupervisorRef, kinds: ResourceKind[]): (uri: string) => Promise<string> {
   const templates = kinds.map((k) => ({ kind: k, t: new UriTemplate(k.template) }));
   return async (uri) => {
+    await ref.ready;
     for (const { kind, t } of templates) {
       const vars = t.match(uri);
-      if (vars) return kind.read(supervisor, flat(vars));
+      if (vars) return kind.read(ref.supervisor, flat(vars));
     }
     throw new Error(`unknown resource ${uri}`);
   };
