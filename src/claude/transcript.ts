@@ -266,6 +266,11 @@ export class TranscriptReader {
     return this._lastReply;
   }
 
+  /** The text of the prompt that started the most recent turn. */
+  get lastPrompt(): string | undefined {
+    return this.turn[0] && isUserPrompt(this.turn[0]) ? promptText(this.turn[0]) : undefined;
+  }
+
   /** Bytes consumed so far (complete lines only). */
   get bytesRead(): number {
     return this.offset - this.pending.length;

@@ -52,7 +52,7 @@ export class AgentWatch {
     return transcriptPath(this.claudeConfigDir, this.root, this.claudeSessionId);
   }
 
-  async readTranscript(): Promise<{ tokens: Tokens; lastReply?: string; path: string }> {
+  async readTranscript(): Promise<{ tokens: Tokens; lastReply?: string; lastPrompt?: string; path: string }> {
     const path = this.transcriptPath();
     if (!this.transcript || this.transcript.path !== path) this.transcript = new TranscriptReader(path);
     await this.transcript.refresh();
@@ -60,6 +60,7 @@ export class AgentWatch {
     return {
       tokens: { input: u.input, output: u.output, cache_read: u.cache_read, cache_creation: u.cache_creation },
       lastReply: this.transcript.lastReply,
+      lastPrompt: this.transcript.lastPrompt,
       path,
     };
   }

@@ -119,7 +119,7 @@ export async function deliver(ctx: SupervisorContext, req: DeliveryRequest): Pro
       note: `No reply within ${req.timeoutS} s; the agent is still working. Read it later with get_agent_output.`,
     };
   }
-  const reply = await readReply(req.watch);
+  const reply = await readReply(req.watch, fingerprint);
   return { agent: req.agent, delivery_id: deliveryId, delivered: 'confirmed', status: (await req.probe()).status, reply };
 }
 
@@ -199,13 +199,21 @@ async function waitForRecord(
   }
 }
 
-/** Claude Code may append the turn's last transcript line just after the Stop hook. */
-async function readReply(watch: AgentWatch): Promise<string | undefined> {
-  let reply: string | undefined;
-  for (let i = 0; i < 10; i++) {
-    reply = (await watch.readTranscript()).lastReply;
-    if (reply !== undefined) return reply;
+/**
+ * Claude Code may append a turn's last transcript lines after its Stop hook (by tens of ms,
+ * longer on a loaded machine): wait, bounded, until the transcript's latest turn is the one
+ * this prompt started and has its reply.
+ */
+async function readReply(watch: AgentWatch, fingerprint: string): Promise<string | undefined> {
+  const deadline = Date.now() + REPLY_WAIT_MS;
+  let latest: { lastReply?: string; lastPrompt?: string } = {};
+  for (;;) {
+    latest = await watch.readTranscript();
+    const ours = latest.lastPrompt !== undefined && promptFingerprint(latest.lastPrompt) === fingerprint;
+    if (ours && latest.lastReply !== undefined) return latest.lastReply;
+    if (Date.now() >= deadline) return undefined;
     await sleep(100);
   }
-  return reply;
 }
+
+const REPLY_WAIT_MS = 5000;

@@ -56,7 +56,12 @@ describe.each(BACKENDS)('a session of real Claude Code agents (%s)', (backend) =
   it('three agents created in one session each reach idle, in three tabs', async () => {
     const progress: string[] = [];
     const created = [];
-    for (let i = 0; i < 3; i++) created.push(await crew.ok('create_agent', { session: 'app', role: `worker ${i}` }, (m) => progress.push(m)));
+    const runsPerCreate: number[] = [];
+    for (let i = 0; i < 3; i++) {
+      const before = fixture.osascriptRuns?.() ?? 0;
+      created.push(await crew.ok('create_agent', { session: 'app', role: `worker ${i}` }, (m) => progress.push(m)));
+      runsPerCreate.push((fixture.osascriptRuns?.() ?? 0) - before);
+    }
     expect(created.map((a) => a.agent)).toEqual(['Agent_1', 'Agent_2', 'Agent_3']);
     for (const a of created) {
       expect(a).toMatchObject({ session_id: sessionId, status: 'idle', backend });
@@ -67,6 +72,13 @@ describe.each(BACKENDS)('a session of real Claude Code agents (%s)', (backend) =
     const status = await crew.ok('get_session_status', { session: sessionId });
     expect(status.agents.map((a: { status: string }) => a.status)).toEqual(['idle', 'idle', 'idle']);
     expect(status.agents[0].status_source).toBe('hook');
+    if (fixture.osascriptRuns) {
+      // Each osascript run costs 100–300 ms on a Mac: count them.
+      expect(Math.max(...runsPerCreate)).toBeLessThanOrEqual(2);
+      const before = fixture.osascriptRuns();
+      await crew.ok('get_session_status', { session: sessionId });
+      expect(fixture.osascriptRuns() - before).toBe(1);
+    }
   });
 
   it('a message with hostile characters and three lines reaches the API byte for byte', async () => {

@@ -1,8 +1,9 @@
-import { mkdirSync, mkdtempSync, readFileSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTabcrew, type Crew } from '../support/tabcrew.js';
+import { SECRET_CORPUS } from '../audit/secret-corpus.js';
 
 /**
  * Security levels through the MCP server. Agents here are a stand-in `claude` that never
@@ -61,6 +62,25 @@ describe('security level MEDIUM (the default)', () => {
     expect(text(first)).toMatch(/nothing was typed/);
     const second = await limited.call('send_message_to_agent', { agent: 'Agent_1', message: 'hi', idle_wait_s: 0 });
     expect(text(second)).toMatch(/more than 2 a minute .* Retry in \d+(\.\d)? s/);
+  });
+});
+
+describe('secrets never reach the logs', () => {
+  it('a corpus of secrets sent as messages, names, roles and roots leaves no value under the log dir', async () => {
+    const c = await crew([]);
+    await c.ok('create_session', { root: join(base, 'home', '..', 'elsewhere'), name: 'secrets' }).catch(() => undefined);
+    for (const { text: secret } of SECRET_CORPUS) {
+      const oneLine = secret.replace(/[\[\]\p{Cc}]/gu, ' ').slice(0, 64);
+      await c.call('send_message_to_agent', { agent: 'Agent_1', message: secret });
+      await c.call('create_session', { root: join(base, 'elsewhere'), name: oneLine });
+      await c.call('create_session', { root: `/nonexistent/${secret}` });
+      await c.call('create_agent', { session: 'secrets', role: secret, initial_task: secret });
+    }
+    await c.disconnect();
+    const logs = readdirSync(c.dirs.logs).map((f) => readFileSync(join(c.dirs.logs, f), 'utf8')).join('\n');
+    expect(logs.length).toBeGreaterThan(1000);
+    const leaked = SECRET_CORPUS.flatMap((e) => e.secrets).filter((value) => logs.includes(value));
+    expect(leaked).toEqual([]);
   });
 });
 

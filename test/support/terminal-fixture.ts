@@ -23,6 +23,8 @@ export interface TerminalFixture {
   kill(crew: Crew): Promise<void>;
   /** Whether tabs survive the tabcrew process (pty tabs end with it, by design). */
   outlivesServer: boolean;
+  /** osascript invocations so far (iTerm2 only: the emulator logs each one). */
+  osascriptRuns?(): number;
   stop(): void;
 }
 
@@ -68,6 +70,7 @@ function iterm2Fixture(base: string): TerminalFixture {
       emu.quit();
     },
     outlivesServer: true,
+    osascriptRuns: () => emu.runs().length,
     stop: () => emu.stop(),
   };
 }
