@@ -10,6 +10,12 @@ import { createLogger } from '../audit/logger.js';
  * they live in the terminal, and a later tabcrew finds them again through the state.
  * Nothing but the MCP protocol may reach stdout.
  */
+const AUTO_REASON = {
+  iterm2: 'macOS with iTerm2 installed',
+  tmux: 'tmux is on PATH',
+  pty: 'no iTerm2 and no tmux on PATH',
+} as const;
+
 export async function serve(config: Config): Promise<void> {
   const log = createLogger(config.logDir);
   // The handshake and tools/list do not need the state: they are answered while it opens
@@ -44,9 +50,14 @@ export async function serve(config: Config): Promise<void> {
     );
   }
   const state = await stack.store.read();
+  const why = config.backend === 'auto' ? `chosen by --backend auto: ${AUTO_REASON[backend.name]}` : 'from --backend';
+  const where = backend.name === 'tmux' ? `, tmux socket "${config.tmuxSocket}"` : backend.name === 'pty' ? '; PTY tabs end with this server' : '';
   process.stderr.write(
-    `tabcrew: serving MCP on stdio; backend ${backend.name} (tmux socket "${config.tmuxSocket}"), ${state.sessions.length} sessions and ${state.agents.length} agents in ${config.stateDir}\n`,
+    `tabcrew: serving MCP on stdio; backend ${backend.name} (${why}${where}); ${state.sessions.length} sessions and ${state.agents.length} agents in ${config.stateDir}\n`,
   );
+  // iTerm2's Automation consent blocks the first Apple event: ask now, so a refusal is
+  // reported at start with where to allow it, not in the middle of a tool call.
+  await backend.preflight?.().catch((e: Error) => process.stderr.write(`tabcrew: warning: ${e.message}\n`));
   log.info('server started', { backend: backend.name, sessions: state.sessions.length, agents: state.agents.length });
   if (config.autoRecover && state.agents.length) {
     // After the handshake, so a client never times out waiting for agents to come back;

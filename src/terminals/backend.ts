@@ -66,6 +66,11 @@ export interface TerminalBackend {
   closeTab(tab: TabHandle): Promise<void>;
   /** Releases what the backend holds in this process (not the tabs themselves). */
   dispose(): Promise<void>;
+  /**
+   * Checks the terminal can be driven at all, where that can fail for reasons a person must
+   * fix (iTerm2: Automation permission). Throws a TerminalError saying what to do.
+   */
+  preflight?(): Promise<unknown>;
 }
 
 export type TerminalKey = 'Enter' | 'Escape' | 'C-c' | 'C-u' | 'BSpace';
