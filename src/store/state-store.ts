@@ -69,6 +69,8 @@ export class StateStore {
   readonly file: string;
   /** Things the user should hear about (a new key, a migration); the CLI prints them to stderr. */
   readonly notices: string[] = [];
+  /** The state this process last saved, and the identity of the file it saved it as. */
+  private lastWritten?: { identity: string; state: State };
   /** Updates of this process queue here, so the lock file is contended only across processes. */
   private queue: Promise<unknown> = Promise.resolve();
   private ready: Promise<void> | null = null;
@@ -148,9 +150,16 @@ export class StateStore {
   private async lockedUpdate<T>(change: (state: State) => T): Promise<T> {
     await this.init();
     return this.exclusive(async () => {
-      const state = await this.readNewest();
+      // The file is exactly what this process last wrote (same inode, size and times: any
+      // other writer renames a new file in): its state need not be decrypted again.
+      const identity = await fileIdentity(this.file);
+      const mine = this.lastWritten && identity !== undefined && identity === this.lastWritten.identity ? this.lastWritten.state : undefined;
+      this.lastWritten = undefined; // about to be changed in place; restored only once saved
+      const state = mine ?? (await this.readNewest());
       const result = change(state);
       await this.writeGeneration(this.codec.encode(state));
+      const written = await fileIdentity(this.file);
+      if (written !== undefined) this.lastWritten = { identity: written, state };
       return result;
     });
   }
@@ -431,4 +440,13 @@ async function scrub(file: string): Promise<void> {
     await handle.close();
   }
   await unlink(file);
+}
+
+async function fileIdentity(file: string): Promise<string | undefined> {
+  try {
+    const st = await stat(file, { bigint: true });
+    return `${st.dev}:${st.ino}:${st.size}:${st.mtimeNs}:${st.ctimeNs}`;
+  } catch {
+    return undefined;
+  }
 }
