@@ -1,5 +1,6 @@
 import { prepareLaunch } from '../claude/launch.js';
 import { classifyScreen, findInputBox } from '../claude/screen.js';
+import { isTrusted } from '../claude/trust.js';
 import type { AgentRecord, SessionRecord } from '../store/types.js';
 import type { TabHandle, TabInfo } from '../terminals/backend.js';
 import type { AgentWatch } from './agent-watch.js';
@@ -67,13 +68,16 @@ export async function launchAgent(
   ctx.log.info('agent tab created', { agent: agent.name, session: session.id, tab: tab.id, resume: opts.resume });
   // A resumed conversation's spool still holds its previous runs (SessionEnd included):
   // readiness is judged only on what this launch reports.
-  const ready = await waitReady(ctx, agent.name, tab, watch, launch.launchId, opts.progress);
+  const ready = await waitReady(ctx, agent.name, tab, watch, launch.launchId, session.root, opts.progress);
   return { tab, launchId: launch.launchId, ...ready };
 }
 
-// Hooks are the primary signal; the screen is read only when they are late, so a normal
-// start-up costs no screen read at all (each is a round trip: ~200 ms under osascript).
-const FIRST_SCREEN_CHECK_MS = 4000;
+// Hooks are the primary signal; the terminal is looked at only when they are late (each
+// look is a round trip: ~200 ms under osascript). A root Claude Code has never trusted
+// shows its trust dialog, and no hook, right away: look early there. Elsewhere a late
+// hook means a slow start (a loaded machine) far more often than a dead one.
+const FIRST_CHECK_UNTRUSTED_MS = 2500;
+const FIRST_CHECK_TRUSTED_MS = 8000;
 const SCREEN_CHECK_EVERY_MS = 2000;
 
 /**
@@ -88,12 +92,14 @@ async function waitReady(
   tab: TabHandle,
   watch: AgentWatch,
   launchId: string,
+  root: string,
   progress?: Progress,
 ): Promise<Omit<LaunchResult, 'tab' | 'launchId'>> {
   const started = Date.now();
   const deadline = started + ctx.config.startTimeoutS * 1000;
   let trust: AgentRecord['trust'] = 'already_trusted';
-  let lastScreenCheck = started + FIRST_SCREEN_CHECK_MS - SCREEN_CHECK_EVERY_MS;
+  const firstCheck = (await isTrusted(root, ctx.env)) ? FIRST_CHECK_TRUSTED_MS : FIRST_CHECK_UNTRUSTED_MS;
+  let lastScreenCheck = started + firstCheck - SCREEN_CHECK_EVERY_MS;
   let lastKind = 'unknown';
   while (Date.now() < deadline) {
     await watch.refresh();

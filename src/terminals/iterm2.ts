@@ -1,10 +1,11 @@
 /**
- * Tabs as iTerm2 tabs, driven by the JXA scripts in scripts/applescript/.
+ * Tabs as iTerm2 tabs, driven by the JXA program scripts/applescript/tabcrew.js.
  *
- * Every method is one `osascript -l JavaScript SCRIPT JSON` process (NOTES.md: a round
- * trip costs 100–300 ms, so one per operation, never one per tab). Data reaches a script
- * only as that one JSON argument, run with execFile (no shell): user text never becomes
- * script source. A program's argv/env travel in a launch spec file, as with tmux.
+ * Every method is one `osascript -l JavaScript tabcrew.js JSON` process (NOTES.md: a round
+ * trip costs 100–300 ms, so one per operation, never one per tab). Data reaches the
+ * script only as that one JSON argument, whose `op` names the operation, run with
+ * execFile (no shell): user text never becomes script source. A program's argv/env
+ * travel in a launch spec file, as with tmux.
  *
  * Facts cited as NOTES.md / the sdef are from shared/reference/iterm2/.
  */
@@ -33,6 +34,7 @@ export interface ITerm2BackendOptions {
   launchWaitMs?: number;
 }
 
+/** The operations of scripts/applescript/tabcrew.js, passed as `op`. */
 type Script = 'create-tab' | 'list-tabs' | 'read-screens' | 'write' | 'close-tab' | 'preflight';
 
 const TIMEOUT_MS = 30_000;
@@ -292,15 +294,15 @@ export class ITerm2Backend implements TerminalBackend {
   #osascript1(script: Script, args: object, timeoutMs: number): Promise<string> {
     let file: string;
     try {
-      file = join(dirname(launcherPath()), 'applescript', `${script}.js`);
+      file = join(dirname(launcherPath()), 'applescript', 'tabcrew.js');
     } catch (err) {
-      return Promise.reject(new TerminalError(`cannot find tabcrew's iTerm2 scripts: ${(err as Error).message}`, 'failed'));
+      return Promise.reject(new TerminalError(`cannot find tabcrew's iTerm2 script: ${(err as Error).message}`, 'failed'));
     }
     this.#calls++;
     return new Promise((resolve, reject) => {
       execFile(
         this.#osascript,
-        ['-l', 'JavaScript', file, JSON.stringify(args)],
+        ['-l', 'JavaScript', file, JSON.stringify({ op: script, ...args })],
         { encoding: 'utf8', timeout: timeoutMs, maxBuffer: MAX_BUFFER },
         (err, stdout, stderr) => {
           if (err) reject(OsascriptFailure.from(err, stderr));
@@ -332,7 +334,7 @@ class OsascriptFailure extends Error {
 
 function toTerminalError(err: unknown, script: Script, osascript: string, timeoutMs: number, launchWaitMs: number): unknown {
   if (!(err instanceof OsascriptFailure)) return err;
-  const name = `${script}.js`;
+  const name = script;
   if (err.exec.code === 'ENOENT') {
     return new TerminalError(
       `osascript was not found (${osascript} on PATH): the iTerm2 backend runs on macOS only; elsewhere use --backend tmux.`,
@@ -379,11 +381,11 @@ function toTerminalError(err: unknown, script: Script, osascript: string, timeou
       );
     case -2741:
     case -2700:
-      return new TerminalError(`tabcrew's iTerm2 script ${name} failed (${detail}); reinstall tabcrew if this persists.`, 'failed');
+      return new TerminalError(`tabcrew's iTerm2 script (tabcrew.js) failed in ${name} (${detail}); reinstall tabcrew if this persists.`, 'failed');
     case -128:
-      return new TerminalError(`${name} was cancelled in a dialog (${detail}).`, 'failed');
+      return new TerminalError(`the iTerm2 operation ${name} was cancelled in a dialog (${detail}).`, 'failed');
     default:
-      return new TerminalError(`iTerm2 script ${name} failed: ${detail}`, 'failed');
+      return new TerminalError(`iTerm2 script tabcrew.js failed in ${name}: ${detail}`, 'failed');
   }
 }
 
@@ -455,7 +457,7 @@ function parseResult<T>(script: Script, stdout: string): T {
   try {
     return JSON.parse(stdout) as T;
   } catch {
-    throw new TerminalError(`tabcrew's iTerm2 script ${script}.js answered something that is not JSON: ${JSON.stringify(stdout.slice(0, 200))}`, 'failed');
+    throw new TerminalError(`tabcrew's iTerm2 script (tabcrew.js) answered ${script} with something that is not JSON: ${JSON.stringify(stdout.slice(0, 200))}`, 'failed');
   }
 }
 

@@ -23,7 +23,7 @@ export interface TerminalFixture {
   kill(crew: Crew): Promise<void>;
   /** Whether tabs survive the tabcrew process (pty tabs end with it, by design). */
   outlivesServer: boolean;
-  /** osascript invocations so far (iTerm2 only: the emulator logs each one). */
+  /** osascript invocations by tools so far (iTerm2 only: the emulator logs each one). */
   osascriptRuns?(): number;
   stop(): void;
 }
@@ -57,20 +57,21 @@ function tmuxFixture(): TerminalFixture {
 
 function iterm2Fixture(base: string): TerminalFixture {
   const emu: Emulator = startEmulator(base, 'e2e');
-  const listTabs = resolve(import.meta.dirname, '../../scripts/applescript/list-tabs.js');
+  const script = resolve(import.meta.dirname, '../../scripts/applescript/tabcrew.js');
   return {
     backend: 'iterm2',
     args: ['--backend', 'iterm2'],
     env: (e) => ({ ...e, ...emu.env, PATH: `${EMULATOR_DIR}${delimiter}${e.PATH ?? ''}` }),
     async tabs() {
-      const r = emu.jxa<{ tabs: { title: string; exit?: unknown }[] }>(listTabs, {});
+      const r = emu.jxa<{ tabs: { title: string; exit?: unknown }[] }>(script, { op: 'list-tabs' });
       return r.tabs.filter((t) => t.exit === undefined || t.exit === null).map((t) => t.title).sort();
     },
     async kill() {
       emu.quit();
     },
     outlivesServer: true,
-    osascriptRuns: () => emu.runs().length,
+    // The start-up check (preflight) is the server's cost, not any tool's.
+    osascriptRuns: () => emu.runs().filter((r) => (JSON.parse(r.arg ?? '{}') as { op?: string }).op !== 'preflight').length,
     stop: () => emu.stop(),
   };
 }

@@ -14,7 +14,7 @@ conformance('iterm2', async () => {
   const subject: ConformanceSubject & { pasteAlwaysBracketed: boolean } = {
     backend: new ITerm2Backend({ runtimeDir: join(root, 'runtime') }),
     // iTerm2's scripting cannot tell whether a program asked for bracketed paste, so every
-    // paste is bracketed (see scripts/applescript/write.js).
+    // paste is bracketed (see write in scripts/applescript/tabcrew.js).
     pasteAlwaysBracketed: true,
     async cleanup() {
       emu.uninstall();

@@ -100,8 +100,14 @@ async function printer(text: string, group = 's-test01'): Promise<TabHandle> {
   );
 }
 
-function runsOf(script: string, since: number): number {
-  return emu.runs().slice(since).filter((r) => basename(r.script) === `${script}.js`).length;
+/** The operation (`op`) of a logged run of tabcrew.js, or undefined for another script. */
+function opOf(r: { script: string; arg: string | null }): string | undefined {
+  if (basename(r.script) !== 'tabcrew.js' || r.arg === null) return undefined;
+  return (JSON.parse(r.arg) as { op?: string }).op;
+}
+
+function runsOf(op: string, since: number): number {
+  return emu.runs().slice(since).filter((r) => opOf(r) === op).length;
 }
 
 function pidAlive(pid: number): boolean {
@@ -232,7 +238,7 @@ describe('ITerm2Backend against the iTerm2 emulator', { timeout: 60_000 }, () =>
     expect(Buffer.byteLength(text)).toBeGreaterThan(64 * 1024);
     const runs = emu.runs().length;
     expect((await pasteAndRecord(text)).toString('utf8')).toBe(`${PASTE_START}${text}${PASTE_END}`);
-    const write = emu.runs().slice(runs).find((r) => basename(r.script) === 'write.js' && r.arg?.includes('pasteFile'));
+    const write = emu.runs().slice(runs).find((r) => opOf(r) === 'write' && r.arg?.includes('pasteFile'));
     expect(write).toBeDefined();
     expect(write!.arg).not.toContain('0123456789abcdef');
     expect(readdirSync(join(runtimeDir, 'paste'))).toEqual([]);
@@ -459,24 +465,24 @@ describe('ITerm2Backend: osascript failures become errors a person can act on', 
 
   it('-1712: timeout, pointing at a dialog that waits for an answer', async () => {
     const err = await fault(-1712, () => backend.listTabs());
-    expect(err).toMatchObject({ code: 'timeout', message: expect.stringMatching(/did not answer list-tabs\.js in time.*dialog/) });
+    expect(err).toMatchObject({ code: 'timeout', message: expect.stringMatching(/did not answer list-tabs in time.*dialog/) });
   });
 
   it('-1708: failed, naming the script and suggesting an iTerm2 update', async () => {
     const err = await fault(-1708, () => backend.listTabs());
-    expect(err).toMatchObject({ code: 'failed', message: expect.stringMatching(/list-tabs\.js.*-1708.*update/) });
+    expect(err).toMatchObject({ code: 'failed', message: expect.stringMatching(/list-tabs.*-1708.*update/) });
   });
 
   it('-2741: failed, naming the script', async () => {
     const err = await fault(-2741, () => backend.readScreens([handle], 5));
-    expect(err).toMatchObject({ code: 'failed', message: expect.stringMatching(/read-screens\.js.*-2741/) });
+    expect(err).toMatchObject({ code: 'failed', message: expect.stringMatching(/read-screens.*-2741/) });
   });
 
   it('osascript that does not answer in time is stopped and reported as timeout', async () => {
     const impatient = new ITerm2Backend({ runtimeDir, timeoutMs: 1000 });
     emu.set({ faults: [{ hangMs: 5000, times: 1 }] });
     const err = await impatient.listTabs().catch((e: unknown) => e);
-    expect(err).toMatchObject({ code: 'timeout', message: expect.stringMatching(/did not answer list-tabs\.js within 1 s/) });
+    expect(err).toMatchObject({ code: 'timeout', message: expect.stringMatching(/did not answer list-tabs within 1 s/) });
     // the killed run must not keep the emulator locked
     expect(await backend.listTabs()).toBeInstanceOf(Array);
   });
@@ -489,18 +495,25 @@ describe('ITerm2Backend: osascript failures become errors a person can act on', 
 });
 
 describe('iTerm2 scripts', () => {
-  it('every script is a run(argv) program addressing iTerm2 by bundle id, with one identical copy of the shared helpers', () => {
-    const files = readdirSync(SCRIPTS).filter((f) => f.endsWith('.js'));
-    expect(files.sort()).toEqual(['close-tab.js', 'create-tab.js', 'list-tabs.js', 'preflight.js', 'read-screens.js', 'write.js']);
-    const shared = new Set<string>();
-    for (const f of files) {
-      const text = readFileSync(join(SCRIPTS, f), 'utf8');
-      expect(text).toMatch(/^function run\(argv\) \{$/m);
-      expect(text).not.toMatch(/Application\('iTerm2?'\)|\.whose\(/);
-      const m = /\/\/ ---- shared:[\s\S]*\/\/ ---- end shared ----\n/.exec(text);
-      if (f !== 'preflight.js') shared.add(m?.[0] ?? `missing in ${f}`);
+  it('one script, tabcrew.js: a run(argv) program addressing iTerm2 by bundle id, with each helper defined once', () => {
+    expect(readdirSync(SCRIPTS).sort()).toEqual(['tabcrew.js']);
+    const text = readFileSync(join(SCRIPTS, 'tabcrew.js'), 'utf8');
+    expect(text).toMatch(/^function run\(argv\) \{$/m);
+    expect(text).not.toMatch(/Application\('iTerm2?'\)|\.whose\(/);
+    const defined = [...text.matchAll(/^function (\w+)\(/gm)].map((m) => m[1]);
+    expect(new Set(defined).size).toBe(defined.length);
+    for (const fn of ['createTab', 'listTabs', 'readScreens', 'write', 'closeTab', 'preflight', 'variable', 'vanished', 'eachSession', 'findSessions']) {
+      expect(defined).toContain(fn);
     }
-    expect(shared.size).toBe(1);
+    for (const op of ['create-tab', 'list-tabs', 'read-screens', 'write', 'close-tab', 'preflight']) {
+      expect(text).toContain(`case '${op}':`);
+    }
+  });
+
+  it('tabcrew.js refuses an unknown op, naming it', () => {
+    const r = emu.osascript(['-l', 'JavaScript', join(SCRIPTS, 'tabcrew.js'), JSON.stringify({ op: 'list-tab' })]);
+    expect(r.status).not.toBe(0);
+    expect(r.stderr).toMatch(/unknown op "list-tab"; expected create-tab, list-tabs/);
   });
 
   it('the start command typed into a tab is constant but for two checked paths, and short enough for a tty line', () => {
