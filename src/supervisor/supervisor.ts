@@ -1,30 +1,29 @@
-import { basename } from 'node:path';
-import type { Logger } from '../audit/logger.js';
+import { existsSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { basename, join } from 'node:path';
 import type { AuditLog } from '../audit/audit-log.js';
+import type { Logger } from '../audit/logger.js';
 import { removeAgentDir } from '../claude/launch.js';
-import { classifyScreen } from '../claude/screen.js';
+import { recentTurns, type Turn } from '../claude/transcript.js';
 import type { Config } from '../config.js';
 import type { StateStore } from '../store/state-store.js';
 import type { AgentRecord, AgentStatus, SessionRecord, State, StatusSource } from '../store/types.js';
-import type { TabHandle, TabInfo, TerminalBackend } from '../terminals/backend.js';
+import type { TabInfo, TerminalBackend } from '../terminals/backend.js';
 import type { Tokens } from './agent-watch.js';
 import { type Progress, type SupervisorContext, watchFor } from './context.js';
 import { checkMessage, deliver, type DeliveryResult } from './delivery.js';
 import { LimitError, UserError } from './errors.js';
+import { findOnPath } from './find-on-path.js';
 import { newClaudeSessionId, newSessionId } from './ids.js';
 import { findTab, launchAgent, stopAgentProcess } from './lifecycle.js';
-import { overlapMessage, overlappingSession, resolveRoot } from './roots.js';
-import { needsScreen, withScreen, type DerivedStatus } from './status.js';
-import { KeyedMutex } from './timing.js';
-import { readTodo } from './todo.js';
-import { planRecovery, type Orphan } from './recovery.js';
-import { existsSync, realpathSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
-import { join } from 'node:path';
-import { recentTurns, type Turn } from '../claude/transcript.js';
+import { liveStatuses, type StatusChange } from './live-status.js';
 import { checkPermissionMode, checkRoot, denyRulesFor, type PolicyOptions } from './policy.js';
 import { RateLimiter } from './rate-limit.js';
-import { findOnPath } from './find-on-path.js';
+import { findSession, handleOf, realpathOrSelf, setStatus } from './records.js';
+import { planRecovery, type Orphan } from './recovery.js';
+import { overlapMessage, overlappingSession, resolveRoot } from './roots.js';
+import { KeyedMutex } from './timing.js';
+import { readTodo } from './todo.js';
 
 export interface AgentStatusView {
   agent: string;
@@ -45,13 +44,7 @@ export interface SessionStatusView {
   todo: { path: string; open: number; done: number } | null;
 }
 
-export interface StatusChange {
-  agent: string;
-  session_id: string;
-  from: AgentStatus;
-  to: AgentStatus;
-  source: StatusSource;
-}
+export type { StatusChange } from './live-status.js';
 
 export interface RecoveredAgent {
   agent: string;
@@ -164,7 +157,7 @@ export class Supervisor {
     const state = await this.ctx.store.read();
     const session = findSession(state, sessionRef);
     const agents = state.agents.filter((a) => a.sessionId === session.id);
-    const statuses = await this.liveStatuses(session, agents);
+    const statuses = await liveStatuses(this.ctx, session, agents, this.statusListeners);
     const todo = await readTodo(session.root);
     const views: AgentStatusView[] = [];
     for (const agent of agents) {
@@ -496,7 +489,7 @@ export class Supervisor {
       waitForReply: input.wait_for_reply ?? false,
       timeoutS: input.timeout_s ?? 600,
       idleWaitS: input.idle_wait_s ?? 60,
-      probe: async () => (await this.liveStatuses(session, [await this.currentAgent(name)])).get(name)!,
+      probe: async () => (await liveStatuses(this.ctx, session, [await this.currentAgent(name)], this.statusListeners)).get(name)!,
       progress,
     });
   }
@@ -541,78 +534,6 @@ export class Supervisor {
     return watch.transcriptPath();
   }
 
-  /**
-   * Live status of agents: one listing of the terminal's tabs for all of them, the hook
-   * spools (local files), and — only for agents the hooks leave in doubt — one batched
-   * screen read. Changes are written back to the state.
-   */
-  private async liveStatuses(session: SessionRecord, agents: AgentRecord[]): Promise<Map<string, LiveStatus>> {
-    const out = new Map<string, LiveStatus>();
-    const now = Date.now();
-    const running = agents.filter((a) => a.status !== 'cleared' && a.claudeSessionId);
-    const tabs: TabInfo[] = running.length ? await this.ctx.backend.listTabs() : [];
-    const doubtful: { agent: AgentRecord; tab: TabInfo; hooks: DerivedStatus | undefined }[] = [];
-    for (const agent of agents) {
-      if (agent.status === 'cleared' || !agent.claudeSessionId) {
-        out.set(agent.name, { status: 'cleared', source: 'supervisor', since: Date.parse(agent.since) });
-        continue;
-      }
-      const tab = findTab(agent, tabs);
-      if (!tab) {
-        out.set(agent.name, { status: 'detached', source: 'terminal', since: sinceIf(agent, 'detached', now) });
-        continue;
-      }
-      if (!tab.alive) {
-        out.set(agent.name, { status: 'exited', source: 'terminal', since: sinceIf(agent, 'exited', now), tab });
-        continue;
-      }
-      const watch = watchFor(this.ctx, agent, session)!;
-      await watch.refresh();
-      const hooks = watch.hookStatus(agent.launchId);
-      if (needsScreen(hooks, now)) doubtful.push({ agent, tab, hooks });
-      else out.set(agent.name, { ...hooks!, tab });
-    }
-    if (doubtful.length) {
-      const screens = await this.ctx.backend.readScreens(
-        doubtful.map((d) => d.tab),
-        40,
-      );
-      for (const d of doubtful) {
-        const screen = screens.get(d.tab.id);
-        out.set(d.agent.name, { ...withScreen(d.hooks, screen === undefined ? 'unknown' : classifyScreen(screen), now), tab: d.tab });
-      }
-    }
-    await this.persistStatuses(agents, out);
-    return out;
-  }
-
-  private async persistStatuses(agents: AgentRecord[], live: Map<string, LiveStatus>): Promise<void> {
-    const changed = agents.filter((a) => {
-      const s = live.get(a.name);
-      return s && (s.status !== a.status || s.source !== a.statusSource || (s.tab && s.tab.id !== a.tab?.id));
-    });
-    if (!changed.length) return;
-    await this.ctx.store.update((state) => {
-      for (const a of state.agents) {
-        const s = live.get(a.name);
-        const was = changed.find((c) => c.name === a.name);
-        // Only if nobody changed the record meanwhile (another tool call, another process).
-        if (s && was && a.claudeSessionId === was.claudeSessionId && a.status === was.status) {
-          setStatus(a, s);
-          if (s.tab) a.tab = handleOf(s.tab);
-        }
-      }
-    });
-    for (const a of changed) {
-      const now = live.get(a.name)!;
-      if (now.status === a.status && now.source === a.statusSource) continue; // only the tab handle moved
-      const change: StatusChange = { agent: a.name, session_id: a.sessionId, from: a.status, to: now.status, source: now.source };
-      this.ctx.log.info('agent status', change);
-      await this.ctx.audit?.append({ type: 'status_change', agent: a.name, session: a.sessionId, from: a.status, to: now.status, source: now.source });
-      for (const l of this.statusListeners) l(change);
-    }
-  }
-
   private async findAgent(name: string): Promise<{ agent: AgentRecord; session: SessionRecord; state: State }> {
     const state = await this.ctx.store.read();
     const agent = state.agents.find((a) => a.name === name);
@@ -637,39 +558,4 @@ export class Supervisor {
       return structuredClone(agent);
     });
   }
-}
-
-function realpathOrSelf(p: string): string {
-  try {
-    return realpathSync(p);
-  } catch {
-    return p;
-  }
-}
-
-/** A live tab, found by its tag, and the status read for it. */
-type LiveStatus = DerivedStatus & { tab?: TabInfo };
-
-function handleOf(t: TabInfo): TabHandle {
-  return { backend: t.backend, id: t.id, ...(t.pane ? { pane: t.pane } : {}), ...(t.pid ? { pid: t.pid } : {}), ...(t.tty ? { tty: t.tty } : {}) };
-}
-
-/** A status that stands since an earlier call keeps its original time. */
-function sinceIf(a: AgentRecord, status: AgentStatus, now: number): number {
-  return a.status === status ? Date.parse(a.since) : now;
-}
-
-function setStatus(a: AgentRecord, s: { status: AgentStatus; source: StatusSource; since?: number }): void {
-  a.status = s.status;
-  a.statusSource = s.source;
-  a.since = new Date(s.since ?? Date.now()).toISOString();
-}
-
-export function findSession(state: State, ref: string): SessionRecord {
-  const session = state.sessions.find((s) => s.id === ref) ?? state.sessions.find((s) => s.name === ref);
-  if (!session) {
-    const known = state.sessions.map((s) => `${s.name} (${s.id})`).join(', ') || 'none';
-    throw new UserError(`no session "${ref}" (sessions: ${known}). Pass a session id or name from list_sessions.`);
-  }
-  return session;
 }
