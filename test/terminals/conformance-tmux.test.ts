@@ -1,15 +1,14 @@
-import { execFileSync } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
 import { mkdtempSync, realpathSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 import { TmuxBackend } from '../../src/terminals/tmux.js';
 import { conformance } from './conformance.js';
+import { FOREVER, killTmuxServer, node, PATH, tmuxSocket } from './fixtures.js';
 
 conformance('tmux', async () => {
   // A tmux server of this file's own; the user's default server is never touched.
-  const socket = `tabcrew-conf-${process.pid}-${randomBytes(4).toString('hex')}`;
+  const socket = tmuxSocket('tabcrew-conf');
   const runtimeDir = realpathSync(mkdtempSync(join(tmpdir(), 'tabcrew-conf-tmux-')));
   const backend = new TmuxBackend({ socket, runtimeDir });
   // tmux exits with its last window, and a createTab racing that exit fails ("server
@@ -18,22 +17,15 @@ conformance('tmux', async () => {
   await backend.createTab({
     group: 'conf-keeper',
     cwd: runtimeDir,
-    argv: [process.execPath, '-e', 'setInterval(() => {}, 60_000)'],
-    env: { PATH: process.env.PATH ?? '/usr/bin:/bin' },
+    argv: [node, '-e', FOREVER],
+    env: { PATH },
     title: 'keeper',
     tag: 'conformance-keeper',
   });
   return {
     backend,
     async cleanup() {
-      try {
-        execFileSync('tmux', ['-L', socket, 'kill-server'], { stdio: 'ignore' });
-      } catch {
-        // no server left to kill
-      }
-      // tmux leaves its socket file behind when the server exits.
-      const socketDir = join(process.env.TMUX_TMPDIR ?? '/tmp', `tmux-${process.getuid?.() ?? 0}`);
-      rmSync(join(socketDir, socket), { force: true });
+      killTmuxServer(socket);
       rmSync(runtimeDir, { recursive: true, force: true });
     },
   };

@@ -1,49 +1,41 @@
-import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+/**
+ * What only the iTerm2 backend does, against the iTerm2 emulator: its windows, its
+ * osascript runs and their failures, and iTerm2 quitting or restarting.
+ * The behaviour every backend shares is in conformance.ts.
+ */
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-import { TerminalError, type TabHandle, type TabLaunch } from '../../src/terminals/backend.js';
+import { TerminalError, type TabHandle } from '../../src/terminals/backend.js';
 import { ITerm2Backend, typedCommand } from '../../src/terminals/iterm2.js';
-import { sanitizeForTerminal } from '../../src/terminals/sanitize.js';
 import { startEmulator } from '../iterm2-emulator/harness.js';
+import {
+  ended,
+  ends,
+  FOREVER,
+  launcher,
+  makeScratch,
+  node,
+  PASTE_END,
+  PASTE_START,
+  printing,
+  record,
+  runEnvDump,
+  screenContaining,
+  writtenJson,
+  type EnvDump,
+} from './fixtures.js';
 
-const root = realpathSync(mkdtempSync(join(tmpdir(), 'tabcrew-iterm2-test-')));
+const scratch = makeScratch('tabcrew-iterm2-test-');
+const { root, workDir } = scratch;
 const runtimeDir = join(root, 'runtime');
-const workDir = join(root, 'work');
 const emu = startEmulator(root);
 const backend = new ITerm2Backend({ runtimeDir });
-const node = process.execPath;
+const launch = launcher({ group: 's-test01', cwd: workDir, title: 'test tab' });
 const LEAK = 'TABCREW_TEST_NOT_GIVEN';
 const SCRIPTS = resolve(import.meta.dirname, '../../scripts/applescript');
-const PASTE_START = '\x1b[200~';
-const PASTE_END = '\x1b[201~';
-
-// Raw mode, so the tty neither echoes nor cuts a line near 4096 bytes as canonical mode
-// does; records every byte until Ctrl-C (which sanitised text can never contain).
-const RECORDER = `
-const fs = require('fs');
-const out = process.argv[2];
-process.stdin.setRawMode(true);
-process.stdout.write('\\x1b[?2004h');
-const chunks = [];
-process.stdin.on('data', (d) => {
-  const end = d.indexOf(3);
-  if (end < 0) return void chunks.push(d);
-  chunks.push(d.subarray(0, end));
-  fs.writeFileSync(out + '.part', Buffer.concat(chunks));
-  fs.renameSync(out + '.part', out);
-  process.exit(0);
-});
-process.stdout.write('READY\\r\\n');
-`;
-
-const ENV_DUMP = `
-require('fs').writeFileSync(process.argv[2], JSON.stringify({ env: process.env, cwd: process.cwd(), pid: process.pid }));
-setInterval(() => {}, 60_000);
-`;
 
 // The user's own window, opened before tabcrew's first tab and left in front.
 const USER_WINDOW = `
@@ -54,51 +46,11 @@ function run(argv) {
 }
 `;
 
-function launch(over: Partial<TabLaunch> & Pick<TabLaunch, 'argv'>): TabLaunch {
-  return {
-    group: 's-test01',
-    cwd: workDir,
-    env: { PATH: process.env.PATH ?? '/usr/bin:/bin' },
-    title: 'test tab',
-    tag: `tag-${randomBytes(4).toString('hex')}`,
-    ...over,
-  };
-}
-
-async function waitFor<T>(what: string, probe: () => Promise<T | undefined> | T | undefined): Promise<T> {
-  const deadline = Date.now() + 20_000;
-  for (let i = 0; i < 400 && Date.now() < deadline; i++) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`timed out waiting for ${what}`);
-}
-
-async function screenContaining(tab: TabHandle, text: string): Promise<string> {
-  return waitFor(`"${text}" on screen`, async () => {
-    const screen = await backend.readScreen(tab, 50);
-    return screen.includes(text) ? screen : undefined;
-  });
-}
+const printer = (text: string, group = 's-test01') => backend.createTab(launch({ group, argv: printing(text) }));
 
 /** Starts a recorder tab, pastes `text` into it, and returns the bytes the program read. */
-async function pasteAndRecord(text: string): Promise<Buffer> {
-  const out = join(root, `received-${randomBytes(4).toString('hex')}`);
-  const tab = await backend.createTab(launch({ argv: [node, join(root, 'recorder.cjs'), out] }));
-  await screenContaining(tab, 'READY');
-  await backend.paste(tab, text);
-  await backend.sendKeys(tab, ['C-c']);
-  const received = await waitFor('the recording', () => (existsSync(out) ? readFileSync(out) : undefined));
-  await backend.closeTab(tab);
-  return received;
-}
-
-async function printer(text: string, group = 's-test01'): Promise<TabHandle> {
-  return backend.createTab(
-    launch({ group, argv: [node, '-e', `console.log(${JSON.stringify(text)}); setInterval(() => {}, 60_000)`] }),
-  );
-}
+const pasteAndRecord = (text: string): Promise<Buffer> =>
+  record(backend, scratch, (argv) => backend.createTab(launch({ argv })), 'bracketed', (tab) => backend.paste(tab, text));
 
 /** The operation (`op`) of a logged run of tabcrew.js, or undefined for another script. */
 function opOf(r: { script: string; arg: string | null }): string | undefined {
@@ -110,19 +62,7 @@ function runsOf(op: string, since: number): number {
   return emu.runs().slice(since).filter((r) => opOf(r) === op).length;
 }
 
-function pidAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 beforeAll(() => {
-  mkdirSync(workDir, { recursive: true });
-  writeFileSync(join(root, 'recorder.cjs'), RECORDER);
-  writeFileSync(join(root, 'envdump.cjs'), ENV_DUMP);
   writeFileSync(join(root, 'user-window.js'), USER_WINDOW);
   emu.install();
   // The emulated iTerm2's shells inherit the environment of the test process.
@@ -133,22 +73,12 @@ afterAll(() => {
   delete process.env[LEAK];
   emu.uninstall();
   emu.stop();
-  rmSync(root, { recursive: true, force: true });
+  scratch.remove();
 });
 
 describe('ITerm2Backend against the iTerm2 emulator', { timeout: 60_000 }, () => {
   it('a tab runs its program in the given directory with exactly the given environment, TERM naming iTerm2', async () => {
-    const out = join(root, 'env.json');
-    const env = {
-      PATH: process.env.PATH ?? '/usr/bin:/bin',
-      HOME: workDir,
-      SHLVL: '4',
-      TABCREW_GIVEN: 'a value with spaces,\nnewlines, "quotes" and $(no expansion);',
-    };
-    const tab = await backend.createTab(launch({ argv: [node, join(root, 'envdump.cjs'), out], env }));
-    const seen = await waitFor('the environment dump', () =>
-      existsSync(out) ? (JSON.parse(readFileSync(out, 'utf8')) as { env: object; cwd: string; pid: number }) : undefined,
-    );
+    const { tab, env, seen } = await runEnvDump(scratch, (argv, env) => backend.createTab(launch({ argv, env })));
     expect(seen.cwd).toBe(workDir);
     expect(seen.env).toEqual({ ...env, TERM: 'xterm-256color' });
     expect(seen.env).not.toHaveProperty(LEAK);
@@ -164,7 +94,7 @@ describe('ITerm2Backend against the iTerm2 emulator', { timeout: 60_000 }, () =>
 
   it('the launcher leaves no launch spec, and so no environment file, behind', async () => {
     const tab = await printer('spec check');
-    await screenContaining(tab, 'spec check');
+    await screenContaining(backend, tab, 'spec check');
     expect(readdirSync(join(runtimeDir, 'launch'))).toEqual([]);
     await backend.closeTab(tab);
   });
@@ -172,7 +102,7 @@ describe('ITerm2Backend against the iTerm2 emulator', { timeout: 60_000 }, () =>
   it('a new tab is listed alive, in its group, with its tag and title, however odd they are, in one osascript run', async () => {
     const tag = 'agent;\n\x1f"x" \\; $(touch pwned) `id`';
     const title = "Agent_1 'quoted' \\ tab\there; $(touch pwned)";
-    const tab = await backend.createTab(launch({ argv: [node, '-e', 'setInterval(() => {}, 60_000)'], group: 's-listed', tag, title }));
+    const tab = await backend.createTab(launch({ argv: [node, '-e', FOREVER], group: 's-listed', tag, title }));
     const runs = emu.runs().length;
     const calls = backend.calls;
     const listed = (await backend.listTabs()).find((t) => t.id === tab.id);
@@ -211,7 +141,7 @@ describe('ITerm2Backend against the iTerm2 emulator', { timeout: 60_000 }, () =>
   it('tabs created at the same time in a new group all land in that group and in one window', async () => {
     const tabs = await Promise.all(
       [1, 2, 3].map((i) =>
-        backend.createTab(launch({ argv: [node, '-e', 'setInterval(() => {}, 60_000)'], group: 's-race', tag: `race-${i}` })),
+        backend.createTab(launch({ argv: [node, '-e', FOREVER], group: 's-race', tag: `race-${i}` })),
       ),
     );
     const listed = (await backend.listTabs()).filter((t) => t.group === 's-race');
@@ -219,18 +149,6 @@ describe('ITerm2Backend against the iTerm2 emulator', { timeout: 60_000 }, () =>
     const windows = emu.stateJson().windows as { tabs: { sessions: string[] }[] }[];
     expect(windows.filter((w) => w.tabs.some((t) => tabs.some((x) => t.sessions.includes(x.id))))).toHaveLength(1);
     for (const tab of tabs) await backend.closeTab(tab);
-  });
-
-  it('a pasted multi-line message reaches the program byte for byte as one bracketed paste, newlines as LF', async () => {
-    const text = 'first line\nsecond line\n\n\tindented fourth line\nlast line without newline';
-    expect((await pasteAndRecord(text)).toString('utf8')).toBe(`${PASTE_START}${text}${PASTE_END}`);
-  });
-
-  it('a pasted 5 KB message reaches the program byte for byte', async () => {
-    const oneLine = 'x'.repeat(4500); // longer than a canonical-mode tty line
-    const text = `${oneLine}\n${'0123456789abcdef\n'.repeat(40)}end`;
-    expect(Buffer.byteLength(text)).toBeGreaterThan(5000);
-    expect((await pasteAndRecord(text)).toString('utf8')).toBe(`${PASTE_START}${text}${PASTE_END}`);
   });
 
   it('a paste too large for an argument goes through a private file that is removed afterwards', async () => {
@@ -244,17 +162,6 @@ describe('ITerm2Backend against the iTerm2 emulator', { timeout: 60_000 }, () =>
     expect(readdirSync(join(runtimeDir, 'paste'))).toEqual([]);
   });
 
-  it('a hostile message reaches the program byte for byte once sanitised, with no escape code but the paste markers', async () => {
-    const hostile =
-      `He said "hi" & 'bye' \\ \\\\ $(rm -rf ~) \`whoami\` \${HOME} a;b ;\n` +
-      'emoji 😀👩‍💻, right-to-left: שלום עולם مرحبا\n' +
-      'end of paste: \x1b[201~ typed as keys? \x1b]0;retitled\x07 \x1b]1337;SetUserVar=tabcrew_exit=MA==\x07 \r\nlast;';
-    const text = sanitizeForTerminal(hostile);
-    const received = await pasteAndRecord(text);
-    expect(received.equals(Buffer.from(`${PASTE_START}${text}${PASTE_END}`, 'utf8'))).toBe(true);
-    expect(received.subarray(PASTE_START.length, received.length - PASTE_END.length).includes(0x1b)).toBe(false);
-  });
-
   it('text that was not sanitised is refused before anything reaches iTerm2', async () => {
     const calls = backend.calls;
     const tab: TabHandle = { backend: 'iterm2', id: '00000000-0000-0000-0000-000000000000' };
@@ -266,62 +173,9 @@ describe('ITerm2Backend against the iTerm2 emulator', { timeout: 60_000 }, () =>
     expect(backend.calls).toBe(calls);
   });
 
-  it("readScreen shows what the program printed, not the shell's prompt or the start command", async () => {
-    const tab = await backend.createTab(
-      launch({ argv: [node, '-e', 'console.log("one\\ntwo\\nthree"); setInterval(() => {}, 60_000)'] }),
-    );
-    await screenContaining(tab, 'three');
-    expect(await backend.readScreen(tab, 50)).toBe('one\ntwo\nthree');
-    expect(await backend.readScreen(tab, 2)).toBe('two\nthree');
-    await backend.closeTab(tab);
-  });
-
-  it('readScreens returns the screens of several tabs in one osascript run', async () => {
-    const tabs = [await printer('screen A'), await printer('screen B'), await printer('screen C')];
-    for (const [i, tab] of tabs.entries()) await screenContaining(tab, `screen ${'ABC'[i]}`);
-    const before = backend.calls;
-    const screens = await backend.readScreens(tabs, 20);
-    expect(backend.calls - before).toBe(1);
-    expect([...screens.entries()]).toEqual(tabs.map((t, i) => [t.id, `screen ${'ABC'[i]}`]));
-    for (const tab of tabs) await backend.closeTab(tab);
-  });
-
-  it('readScreens leaves out a tab that was closed and still returns the others', async () => {
-    const tabs = [await printer('kept 1'), await printer('closed'), await printer('kept 2')];
-    await screenContaining(tabs[0]!, 'kept 1');
-    await screenContaining(tabs[2]!, 'kept 2');
-    await backend.closeTab(tabs[1]!);
-    const screens = await backend.readScreens(tabs, 20);
-    expect([...screens.entries()]).toEqual([
-      [tabs[0]!.id, 'kept 1'],
-      [tabs[2]!.id, 'kept 2'],
-    ]);
-    await backend.closeTab(tabs[0]!);
-    await backend.closeTab(tabs[2]!);
-  });
-
-  it('a program that ended is listed as not alive, with its exit status, and its tab and screen stay', async () => {
-    const tab = await backend.createTab(launch({ argv: [node, '-e', 'console.log("bye"); process.exit(3)'] }));
-    const listed = await waitFor('the program to end', async () =>
-      (await backend.listTabs()).find((t) => t.id === tab.id && !t.alive),
-    );
-    expect(listed.exitStatus).toBe(3);
-    expect(await backend.readScreen(tab, 50)).toContain('bye');
-    await backend.closeTab(tab);
-  });
-
-  it('a program killed by a signal is listed with exit status 128 + the signal, as a shell reports it', async () => {
-    const tab = await backend.createTab(launch({ argv: [node, '-e', 'process.kill(process.pid, "SIGTERM")'] }));
-    const listed = await waitFor('the program to end', async () =>
-      (await backend.listTabs()).find((t) => t.id === tab.id && !t.alive),
-    );
-    expect(listed.exitStatus).toBe(128 + 15);
-    await backend.closeTab(tab);
-  });
-
   it("typing into a tab whose program ended fails as tab_gone and types nothing into the tab's shell", async () => {
     const tab = await backend.createTab(launch({ argv: [node, '-e', 'process.exit(0)'] }));
-    await waitFor('the program to end', async () => (await backend.listTabs()).find((t) => t.id === tab.id && !t.alive));
+    await ended(backend, tab);
     await expect(backend.paste(tab, 'touch typed-into-shell')).rejects.toMatchObject({ code: 'tab_gone' });
     await expect(backend.sendKeys(tab, ['Enter'])).rejects.toMatchObject({ code: 'tab_gone' });
     expect(await backend.readScreen(tab, 50)).not.toContain('typed-into-shell');
@@ -329,34 +183,9 @@ describe('ITerm2Backend against the iTerm2 emulator', { timeout: 60_000 }, () =>
     await backend.closeTab(tab);
   });
 
-  it('a working directory that is gone is explained in the tab, which stays open', async () => {
-    const tab = await backend.createTab(launch({ argv: [node, '-e', ''], cwd: join(root, 'no-such-dir') }));
-    const listed = await waitFor('the launcher to give up', async () =>
-      (await backend.listTabs()).find((t) => t.id === tab.id && !t.alive),
-    );
-    expect(listed.exitStatus).toBe(1);
-    expect(await backend.readScreen(tab, 50)).toMatch(/working directory .*no-such-dir.* does not exist/);
-    await backend.closeTab(tab);
-  });
-
-  it('closeTab closes the tab and ends its program, and closing it again is fine', async () => {
-    const out = join(root, 'closing.json');
-    const tab = await backend.createTab(launch({ argv: [node, join(root, 'envdump.cjs'), out] }));
-    const { pid } = await waitFor('the program to start', () =>
-      existsSync(out) ? (JSON.parse(readFileSync(out, 'utf8')) as { pid: number }) : undefined,
-    );
-    await backend.closeTab(tab);
-    expect((await backend.listTabs()).some((t) => t.id === tab.id)).toBe(false);
-    await waitFor('the program to end', () => (pidAlive(pid) ? undefined : true));
-    await expect(backend.closeTab(tab)).resolves.toBeUndefined();
-    await expect(backend.readScreen(tab, 10)).rejects.toMatchObject({ code: 'tab_gone' });
-    await expect(backend.paste(tab, 'hello')).rejects.toMatchObject({ code: 'tab_gone' });
-    await expect(backend.sendKeys(tab, ['Enter'])).rejects.toMatchObject({ code: 'tab_gone' });
-  });
-
   it('a tab that came back with a new GUID and no variables (adopted after an iTerm2 restart) is found by its tty and pid', async () => {
     const tab = await printer('reattached');
-    await screenContaining(tab, 'reattached');
+    await screenContaining(backend, tab, 'reattached');
     // iTerm2 adopts a late-reattaching job as a new session: new GUID, no variables.
     const state = emu.stateJson();
     const newGuid = 'AAAAAAAA-BBBB-4CCC-8DDD-EEEEEEEEEEEE';
@@ -374,14 +203,12 @@ describe('ITerm2Backend against the iTerm2 emulator', { timeout: 60_000 }, () =>
   });
 
   it('after iTerm2 quits, its tabs are gone and their programs ended', async () => {
-    const out = join(root, 'quit.json');
-    const tab = await backend.createTab(launch({ argv: [node, join(root, 'envdump.cjs'), out] }));
-    const { pid } = await waitFor('the program to start', () =>
-      existsSync(out) ? (JSON.parse(readFileSync(out, 'utf8')) as { pid: number }) : undefined,
-    );
+    const out = scratch.file('quit.json');
+    const tab = await backend.createTab(launch({ argv: [node, scratch.envDump, out] }));
+    const { pid } = await writtenJson<EnvDump>(out, 'the program to start');
     emu.quit();
     expect(await backend.listTabs()).toEqual([]);
-    await waitFor('the program to end', () => (pidAlive(pid) ? undefined : true));
+    await ends(pid);
     await expect(backend.readScreen(tab, 10)).rejects.toMatchObject({ code: 'tab_gone' });
   });
 
@@ -407,7 +234,7 @@ describe('ITerm2Backend against the iTerm2 emulator', { timeout: 60_000 }, () =>
       const tab = await printer('after launch', 's-launch');
       // -600 twice while iTerm2 starts (NOTES.md: `open -a` returns before it is scriptable)
       expect(backend.calls - calls).toBe(3);
-      await screenContaining(tab, 'after launch');
+      await screenContaining(backend, tab, 'after launch');
       await backend.closeTab(tab);
     } finally {
       emu.set({ app: { launchDelay: 0, running: true } });

@@ -2,24 +2,33 @@
  * What only the PTY backend does: it owns its programs and renders their screens itself.
  * The behaviour every backend shares is in conformance.ts.
  */
-import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
 
 import { classifyScreen } from '../../src/claude/screen.js';
 import type { TabHandle, TabLaunch } from '../../src/terminals/backend.js';
 import { PtyBackend } from '../../src/terminals/pty.js';
 import { claudeBin, makeClaudeHome } from '../support/claude-home.js';
 import { isConversationRequest, startMockAnthropic } from '../support/mock-anthropic.js';
-import { isRunning, waitFor } from './conformance.js';
+import {
+  ended,
+  FOREVER,
+  isRunning,
+  launcher,
+  makeScratch,
+  node,
+  record,
+  screenContaining,
+  waitFor,
+  writtenJson,
+  type RecorderMode,
+} from './fixtures.js';
 
-const node = process.execPath;
-const FOREVER = 'setInterval(() => {}, 60_000)';
-const root = realpathSync(mkdtempSync(join(tmpdir(), 'tabcrew-pty-test-')));
-const workDir = join(root, 'work');
+const scratch = makeScratch('tabcrew-pty-test-');
+const { root, workDir } = scratch;
+const launch = launcher({ group: 'pty-test', cwd: workDir, title: 'pty test tab' });
 // Every backend a test makes is disposed after it, so no program outlives the file.
 const backends: PtyBackend[] = [];
 
@@ -29,71 +38,23 @@ function makeBackend(options?: ConstructorParameters<typeof PtyBackend>[0]): Pty
   return backend;
 }
 
-function launch(over: Partial<TabLaunch> & Pick<TabLaunch, 'argv'>): TabLaunch {
-  return {
-    group: 'pty-test',
-    cwd: workDir,
-    env: { PATH: process.env.PATH ?? '/usr/bin:/bin' },
-    title: 'pty test tab',
-    tag: `tag-${randomBytes(4).toString('hex')}`,
-    ...over,
-  };
-}
-
 /** A tab running `node -e script`. */
 function run(backend: PtyBackend, script: string, over: Partial<TabLaunch> = {}): Promise<TabHandle> {
   return backend.createTab(launch({ argv: [node, '-e', script], ...over }));
 }
 
-async function screenContaining(backend: PtyBackend, tab: TabHandle, text: string, lines = 50): Promise<string> {
-  return waitFor(`"${text}" on the screen`, async () => {
-    const screen = await backend.readScreen(tab, lines);
-    return screen.includes(text) ? screen : undefined;
-  });
+/** Pastes `text` into the recorder, started in `mode`, and returns what it read. */
+async function typeAndRecord(backend: PtyBackend, text: string, mode: RecorderMode): Promise<string> {
+  const open = (argv: string[]) => backend.createTab(launch({ argv }));
+  return (await record(backend, scratch, open, mode, (tab) => backend.paste(tab, text))).toString('utf8');
 }
-
-// Raw mode: every byte typed is recorded until Ctrl-C; `mode` chooses what the program
-// asks of the terminal before it says READY.
-const RECORDER = `
-const fs = require('fs');
-const [out, mode] = process.argv.slice(2);
-process.stdin.setRawMode(true);
-if (mode === 'on-then-off') process.stdout.write('\\x1b[?2004h\\x1b[?2004l');
-if (mode === 'bracketed') process.stdout.write('\\x1b[?2004h');
-const chunks = [];
-process.stdin.on('data', (d) => {
-  const end = d.indexOf(3);
-  if (end < 0) return void chunks.push(d);
-  chunks.push(d.subarray(0, end));
-  fs.writeFileSync(out + '.part', Buffer.concat(chunks));
-  fs.renameSync(out + '.part', out);
-  process.exit(0);
-});
-process.stdout.write('READY\\r\\n');
-`;
-
-async function typeAndRecord(backend: PtyBackend, text: string, mode: string): Promise<string> {
-  const out = join(root, `received-${randomBytes(4).toString('hex')}`);
-  const tab = await backend.createTab(launch({ argv: [node, join(root, 'recorder.cjs'), out, mode] }));
-  await screenContaining(backend, tab, 'READY');
-  await backend.paste(tab, text);
-  await backend.sendKeys(tab, ['C-c']);
-  const received = await waitFor('the recording', () => (existsSync(out) ? readFileSync(out, 'utf8') : undefined));
-  await backend.closeTab(tab);
-  return received;
-}
-
-beforeAll(() => {
-  mkdirSync(workDir);
-  writeFileSync(join(root, 'recorder.cjs'), RECORDER);
-});
 
 afterEach(async () => {
   for (const backend of backends.splice(0)) await backend.dispose();
 });
 
 afterAll(() => {
-  rmSync(root, { recursive: true, force: true });
+  scratch.remove();
 });
 
 function readProcStat(pid: number): string {
@@ -105,10 +66,6 @@ function readProcStat(pid: number): string {
 }
 
 describe('PtyBackend', { timeout: 60_000 }, () => {
-  it('pastes raw text to a program that never asked for bracketed paste', async () => {
-    expect(await typeAndRecord(makeBackend(), 'two\nlines', 'plain')).toBe('two\nlines');
-  });
-
   it('pastes between markers only while the program keeps bracketed paste on', async () => {
     const backend = makeBackend();
     expect(await typeAndRecord(backend, 'two\nlines', 'bracketed')).toBe('\x1b[200~two\nlines\x1b[201~');
@@ -175,9 +132,7 @@ describe('PtyBackend', { timeout: 60_000 }, () => {
        // exits can lose what the kernel still buffers (Linux, on a loaded machine).
        process.stdout.write(s + 'DONE\\n', () => setTimeout(() => process.exit(0), 300));`,
     );
-    await waitFor('the flood to end', async () =>
-      (await backend.listTabs()).find((t) => t.id === tab.id && !t.alive) ? true : undefined,
-    );
+    await ended(backend, tab);
     // No waiting from here on: what the pty delivered must be on the screen.
     const screen = await backend.readScreen(tab, 3);
     expect(screen).toBe(`line 99999 ${'x'.repeat(20)}\nline 100000 ${'x'.repeat(20)}\nDONE`);
@@ -189,14 +144,14 @@ describe('PtyBackend', { timeout: 60_000 }, () => {
 
   it('gives the program a terminal of the configured size named xterm-256color, with PWD as its cwd', async () => {
     const backend = makeBackend({ cols: 120, rows: 40 });
-    const out = join(root, 'size.json');
+    const out = scratch.file('size.json');
     await run(
       backend,
       `const fs = require('fs');
        fs.writeFileSync(${JSON.stringify(out + '.part')}, JSON.stringify({ cols: process.stdout.columns, rows: process.stdout.rows, term: process.env.TERM, pwd: process.env.PWD }));
        fs.renameSync(${JSON.stringify(out + '.part')}, ${JSON.stringify(out)}); ${FOREVER}`,
     );
-    const seen = await waitFor('the size report', () => (existsSync(out) ? JSON.parse(readFileSync(out, 'utf8')) : undefined));
+    const seen = await writtenJson(out, 'the size report');
     expect(seen).toEqual({ cols: 120, rows: 40, term: 'xterm-256color', pwd: workDir });
   });
 
@@ -224,7 +179,7 @@ describe('PtyBackend', { timeout: 60_000 }, () => {
 
   it('dispose ends every program, its children and one that ignores SIGHUP included', async () => {
     const backend = makeBackend();
-    const pidFile = join(root, `child-${randomBytes(4).toString('hex')}`);
+    const pidFile = scratch.file('child');
     const tabs = [
       await run(backend, FOREVER),
       await run(backend, `process.on('SIGHUP', () => {}); console.log('deaf'); ${FOREVER}`),
@@ -247,14 +202,6 @@ describe('PtyBackend', { timeout: 60_000 }, () => {
     expect(await backend.listTabs()).toEqual([]);
   });
 
-  it('closeTab forgets the tab at once and the program ends soon after', async () => {
-    const backend = makeBackend();
-    const tab = await run(backend, `console.log('up'); ${FOREVER}`);
-    await screenContaining(backend, tab, 'up');
-    await backend.closeTab(tab);
-    expect(await backend.listTabs()).toEqual([]);
-    await waitFor(`pid ${tab.pid} to end`, () => (isRunning(tab.pid!) ? undefined : true));
-  });
 });
 
 describe('PtyBackend with the real Claude Code', { timeout: 120_000 }, () => {
