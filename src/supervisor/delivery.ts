@@ -206,9 +206,8 @@ async function waitForRecord(
  */
 async function readReply(watch: AgentWatch, fingerprint: string): Promise<string | undefined> {
   const deadline = Date.now() + REPLY_WAIT_MS;
-  let latest: { lastReply?: string; lastPrompt?: string } = {};
   for (;;) {
-    latest = await watch.readTranscript();
+    const latest = await watch.readTranscript();
     const ours = latest.lastPrompt !== undefined && promptFingerprint(latest.lastPrompt) === fingerprint;
     if (ours && latest.lastReply !== undefined) return latest.lastReply;
     if (Date.now() >= deadline) return undefined;

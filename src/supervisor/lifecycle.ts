@@ -182,8 +182,9 @@ async function readyForCommand(ctx: SupervisorContext, tab: TabHandle): Promise<
  * then closes the tab whether or not it did.
  */
 export async function stopAgentProcess(ctx: SupervisorContext, agent: AgentRecord, session: SessionRecord): Promise<void> {
-  const tab = agent.tab;
-  if (!tab) return;
+  // Found by tag, not by the stored handle: a crash during create_agent can leave a tab
+  // whose handle never reached the state.
+  if (!agent.claudeSessionId) return;
   const watch = watchFor(ctx, agent, session);
   try {
     const live = findTab(agent, await ctx.backend.listTabs());
