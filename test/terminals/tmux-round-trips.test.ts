@@ -13,6 +13,8 @@ afterAll(() => {
   } catch {
     // already gone
   }
+  // tmux leaves its socket file behind when the server exits.
+  rmSync(join(process.env.TMUX_TMPDIR ?? '/tmp', `tmux-${process.getuid?.() ?? 0}`, socket), { force: true });
   rmSync(root, { recursive: true, force: true });
 });
 
