@@ -48,12 +48,18 @@ export function checkMessage(message: string): void {
   if (!message.trim()) throw new UserError('message is empty: give the text to send to the agent.');
 }
 
-/** Pause between the text and Enter: Claude Code absorbs an Enter that arrives with the text. */
+/**
+ * Pause between the text and Enter: Claude Code absorbs an Enter that arrives with the
+ * text, and (observed) sometimes one 200 ms after a paste into a freshly started agent;
+ * 500 ms held in every trial.
+ */
 function settleMs(text: string): number {
-  return Math.min(1500, 200 + Math.floor(text.length / 50));
+  return Math.min(1500, 500 + Math.floor(text.length / 50));
 }
 
-const CONFIRM_WAIT_MS = 10_000;
+/** How long to wait for UserPromptSubmit before the second Enter, and after it. */
+const FIRST_CONFIRM_MS = 3000;
+const SECOND_CONFIRM_MS = 7000;
 
 /**
  * The delivery transaction: wait (bounded) for idle, type the text, pause, press Enter,
@@ -78,12 +84,12 @@ export async function deliver(ctx: SupervisorContext, req: DeliveryRequest): Pro
   const fingerprint = promptFingerprint(text);
   const matches = (r: HookRecord): boolean =>
     r.event === 'UserPromptSubmit' && (r.delivery_id === deliveryId || r.prompt_fp === fingerprint);
-  let submitted = await waitForRecord(req.watch, mark, matches, CONFIRM_WAIT_MS / 2);
+  let submitted = await waitForRecord(req.watch, mark, matches, FIRST_CONFIRM_MS);
   if (!submitted) {
     // An Enter that raced the paste is absorbed and the text waits in the box. A second
     // Enter submits it; it types nothing, so it cannot duplicate the message.
     await ctx.backend.sendKeys(tab, ['Enter']);
-    submitted = await waitForRecord(req.watch, mark, matches, CONFIRM_WAIT_MS / 2);
+    submitted = await waitForRecord(req.watch, mark, matches, SECOND_CONFIRM_MS);
   }
   if (!submitted) {
     ctx.log.warn('delivery unconfirmed', { agent: req.agent, delivery: deliveryId });
@@ -119,8 +125,15 @@ export async function deliver(ctx: SupervisorContext, req: DeliveryRequest): Pro
       note: `No reply within ${req.timeoutS} s; the agent is still working. Read it later with get_agent_output.`,
     };
   }
-  const reply = await readReply(req.watch, fingerprint);
-  return { agent: req.agent, delivery_id: deliveryId, delivered: 'confirmed', status: (await req.probe()).status, reply };
+  const { reply, why } = await readReply(req.watch, fingerprint);
+  if (reply === undefined) ctx.log.warn('reply not read', { agent: req.agent, delivery: deliveryId, why });
+  return {
+    agent: req.agent,
+    delivery_id: deliveryId,
+    delivered: 'confirmed',
+    status: (await req.probe()).status,
+    ...(reply !== undefined ? { reply } : { note: `The turn ended, but its reply could not be read from the transcript (${why}). Read it with get_agent_output.` }),
+  };
 }
 
 /**
@@ -204,13 +217,21 @@ async function waitForRecord(
  * longer on a loaded machine): wait, bounded, until the transcript's latest turn is the one
  * this prompt started and has its reply.
  */
-async function readReply(watch: AgentWatch, fingerprint: string): Promise<string | undefined> {
+async function readReply(watch: AgentWatch, fingerprint: string): Promise<{ reply?: string; why?: string }> {
   const deadline = Date.now() + REPLY_WAIT_MS;
   for (;;) {
     const latest = await watch.readTranscript();
     const ours = latest.lastPrompt !== undefined && promptFingerprint(latest.lastPrompt) === fingerprint;
-    if (ours && latest.lastReply !== undefined) return latest.lastReply;
-    if (Date.now() >= deadline) return undefined;
+    if (ours && latest.lastReply !== undefined) return { reply: latest.lastReply };
+    if (Date.now() >= deadline) {
+      const why =
+        latest.lastPrompt === undefined
+          ? `no prompt in ${latest.path}`
+          : !ours
+            ? `its latest prompt is another one (${JSON.stringify(latest.lastPrompt.slice(0, 80))})`
+            : 'the turn has no text reply';
+      return { why };
+    }
     await sleep(100);
   }
 }

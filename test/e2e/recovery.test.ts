@@ -72,7 +72,7 @@ describe.each(BACKENDS)('agents come back after the terminal dies (%s)', (backen
   it('both agents are back with the same conversation ids, and the next request carries the earlier turns', async () => {
     for (const agent of ['Agent_1', 'Agent_2']) {
       const r = await c.ok('send_message_to_agent', { agent, message: `remember ${backend} ${agent}-pear`, wait_for_reply: true });
-      expect(r.reply).toBe(`Noted: remember ${backend} ${agent}-pear`);
+      expect(r).toMatchObject({ delivered: 'confirmed', reply: `Noted: remember ${backend} ${agent}-pear` });
     }
     const before = (await c.ok('get_session_status', { session: 'app' })).agents;
     const dirs = c.dirs;
