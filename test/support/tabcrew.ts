@@ -142,6 +142,8 @@ export async function startTabcrew(opts: StartOptions): Promise<Crew> {
         // no server was started
       }
       await waitForExit(pids);
+      // tmux leaves its socket file behind when the server exits.
+      rmSync(join(process.env.TMUX_TMPDIR ?? '/tmp', `tmux-${process.getuid?.() ?? 0}`, socket), { force: true });
       if (base) rmSync(base, { recursive: true, force: true });
     },
   };
