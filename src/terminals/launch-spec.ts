@@ -8,8 +8,8 @@
  */
 import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, readdir, rm, stat, writeFile } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
+import { packageRoot } from '../config.js';
 
 export interface LaunchSpec {
   cwd: string;
@@ -87,22 +87,9 @@ function checkSpec(spec: LaunchSpec): void {
   }
 }
 
-/**
- * Absolute path of `scripts/launch-tab.sh`. This module runs from `src/terminals/`
- * under vitest and from `dist/terminals/` once built, so the package root is found by
- * walking up to the directory holding package.json rather than by a fixed `../..`.
- */
+/** Absolute path of `scripts/launch-tab.sh` in the package (from src/, dist/ or a bundle). */
 export function launcherPath(): string {
-  let dir = dirname(fileURLToPath(import.meta.url));
-  for (let i = 0; i < 20; i++) {
-    if (existsSync(join(dir, 'package.json'))) {
-      const launcher = join(dir, 'scripts', 'launch-tab.sh');
-      if (!existsSync(launcher)) throw new Error(`the tab launcher ${launcher} is missing; reinstall tabcrew`);
-      return launcher;
-    }
-    const up = dirname(dir);
-    if (up === dir) break;
-    dir = up;
-  }
-  throw new Error('cannot find the tabcrew package root (no package.json above the terminals module)');
+  const launcher = join(packageRoot(), 'scripts', 'launch-tab.sh');
+  if (!existsSync(launcher)) throw new Error(`the tab launcher ${launcher} is missing; reinstall tabcrew`);
+  return launcher;
 }
