@@ -189,12 +189,14 @@ export function buildProgram(): Command {
   )
     .option('--session <session>', 'only this session (id or name)')
     .option('--dry-run', 'report what would be done, change nothing')
+    .option('--close-orphans', 'also close orphan tabs (no agent owns them, or a second tab runs an agent)')
     .option('--json', JSON_HELP)
-    .addHelpText('after', examples('tabcrew recover --dry-run'))
+    .addHelpText('after', examples('tabcrew recover --dry-run', 'tabcrew recover --close-orphans'))
     .action(async (opts: Record<string, unknown>) => {
       process.exitCode = await recoverCommand(configFrom(opts), {
         session: opts.session as string | undefined,
         dryRun: !!opts.dryRun,
+        closeOrphans: !!opts.closeOrphans,
         json: !!opts.json,
       });
     });

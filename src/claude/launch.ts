@@ -58,16 +58,12 @@ export async function prepareLaunch(input: AgentLaunchInput): Promise<AgentLaunc
   const argv = [input.claudePath];
   argv.push(...(input.resume ? ['--resume', input.claudeSessionId] : ['--session-id', input.claudeSessionId]));
   argv.push('--name', input.agent);
-  argv.push(
-    '--append-system-prompt',
-    renderAdderPrompt({
-      agent: input.agent,
-      session: input.sessionName,
-      root: input.root,
-      role: input.role,
-      peers: input.peers,
-    }),
-  );
+  // By file, not as an argument: argv is visible to every user in `ps`, and the prompt
+  // names the session, its root and the peers.
+  const promptFile = join(agentDir, 'system-prompt.md');
+  const prompt = renderAdderPrompt({ agent: input.agent, session: input.sessionName, root: input.root, role: input.role, peers: input.peers });
+  await writeFile(promptFile, prompt, { mode: 0o600 });
+  argv.push('--append-system-prompt-file', promptFile);
   argv.push('--settings', settingsFile);
   if (input.model) argv.push('--model', input.model);
   if (input.permissionMode) argv.push('--permission-mode', input.permissionMode);

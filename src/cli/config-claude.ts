@@ -5,7 +5,7 @@ import { homedir } from 'node:os';
 import { delimiter, dirname, join } from 'node:path';
 import writeFileAtomic from 'write-file-atomic';
 import { packageRoot, type Config } from '../config.js';
-import { findOnPath } from '../supervisor/find-on-path.js';
+import { findOnPath } from '../util/find-on-path.js';
 import { resolveClaude } from './doctor.js';
 import { printJson } from './table.js';
 

@@ -6,7 +6,7 @@ import { dirname, isAbsolute, join, resolve } from 'node:path';
 import type { Config } from '../config.js';
 import { ENCRYPTED_STATE_FILE } from '../store/crypto-codec.js';
 import { openStateStore } from '../store/state-store.js';
-import { findOnPath } from '../supervisor/find-on-path.js';
+import { findOnPath } from '../util/find-on-path.js';
 import { printJson, printTable } from './table.js';
 
 export type CheckStatus = 'ok' | 'warn' | 'fail' | 'skipped' | 'n/a';

@@ -1,7 +1,7 @@
 import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js';
 import type { Config } from '../config.js';
 import { createServer } from '../server/server.js';
-import { findOnPath } from '../supervisor/find-on-path.js';
+import { findOnPath } from '../util/find-on-path.js';
 import { openStack, type Stack } from './stack.js';
 import { createLogger } from '../audit/logger.js';
 

@@ -20,6 +20,8 @@ export interface SessionRecord {
   /** realpath of the root directory. */
   root: string;
   createdAt: string;
+  /** Set while delete_session runs: no agent may be created in it any more. */
+  deleting?: boolean;
 }
 
 export interface LaunchOptions {
@@ -45,7 +47,8 @@ export interface AgentRecord {
   launchId?: string;
   /** How Claude Code's folder-trust dialog was handled at the last launch. */
   trust?: 'already_trusted' | 'accepted_by_tabcrew';
-  transcriptPath?: string;
+  /** The supervisor launching it, from its reservation until its tab is recorded (see supervisor/owner.ts). */
+  owner?: { pid: number; pidStart: string; host: string; instance: string; heartbeat: string };
 }
 
 export interface State {

@@ -1,10 +1,10 @@
 import { promptFingerprint, type HookRecord } from '../claude/hook-record.js';
 import { messageHeader } from '../claude/prompt.js';
 import { classifyScreen, findInputBox } from '../claude/screen.js';
+import type { AgentWatch } from '../claude/watch.js';
 import type { AgentStatus } from '../store/types.js';
 import type { TabHandle } from '../terminals/backend.js';
 import { sanitizeForTerminal } from '../terminals/sanitize.js';
-import type { AgentWatch } from './agent-watch.js';
 import type { Progress, SupervisorContext } from './context.js';
 import { UserError } from './errors.js';
 import { newDeliveryId } from './ids.js';
@@ -21,11 +21,6 @@ export interface DeliveryRequest {
   waitForReply: boolean;
   timeoutS: number;
   idleWaitS: number;
-  /**
-   * The agent's current status and its tab as re-found by tag just now. Text is typed only
-   * into that tab, never into a stored handle (a terminal restart can reuse window ids).
-   */
-  probe: () => Promise<{ status: AgentStatus; tab?: TabHandle }>;
   progress?: Progress;
 }
 
@@ -48,18 +43,18 @@ export function checkMessage(message: string): void {
   if (!message.trim()) throw new UserError('message is empty: give the text to send to the agent.');
 }
 
-/**
- * Pause between the text and Enter: Claude Code absorbs an Enter that arrives with the
- * text, and (observed) sometimes one 200 ms after a paste into a freshly started agent;
- * 500 ms held in every trial.
- */
-function settleMs(text: string): number {
-  return Math.min(1500, 500 + Math.floor(text.length / 50));
+/** How long the pasted text may take to show in the input box before Enter is pressed anyway. */
+function visibleWithinMs(text: string): number {
+  return Math.min(3000, 1000 + Math.floor(text.length / 20));
 }
+const SCREEN_POLL_MS = 10;
 
-/** How long to wait for UserPromptSubmit before the second Enter, and after it. */
-const FIRST_CONFIRM_MS = 3000;
-const SECOND_CONFIRM_MS = 7000;
+/**
+ * After Enter, how long to wait for UserPromptSubmit before looking whether the text still
+ * sits unsent in the box, and the bound on the whole confirmation.
+ */
+const SECOND_ENTER_AFTER_MS = 1500;
+const CONFIRM_MS = 10_000;
 
 /**
  * The delivery transaction: wait (bounded) for idle, type the text, pause, press Enter,
@@ -77,19 +72,31 @@ export async function deliver(ctx: SupervisorContext, req: DeliveryRequest): Pro
   await req.watch.refresh();
   const mark = req.watch.spool.mark;
   await ctx.backend.paste(tab, text);
-  await sleep(settleMs(text));
+  // Enter only once the TUI shows the text: an Enter that arrives while Claude Code is still
+  // taking in the paste is absorbed.
+  await waitForScreen(ctx, tab, (screen) => holdsText(screen, text), visibleWithinMs(text));
   await ctx.backend.sendKeys(tab, ['Enter']);
   ctx.log.info('message typed', { agent: req.agent, delivery: deliveryId, bytes: Buffer.byteLength(text) });
 
   const fingerprint = promptFingerprint(text);
   const matches = (r: HookRecord): boolean =>
     r.event === 'UserPromptSubmit' && (r.delivery_id === deliveryId || r.prompt_fp === fingerprint);
-  let submitted = await waitForRecord(req.watch, mark, matches, FIRST_CONFIRM_MS);
+  let submitted = await waitForRecord(req.watch, mark, matches, SECOND_ENTER_AFTER_MS);
   if (!submitted) {
     // An Enter that raced the paste is absorbed and the text waits in the box. A second
-    // Enter submits it; it types nothing, so it cannot duplicate the message.
-    await ctx.backend.sendKeys(tab, ['Enter']);
-    submitted = await waitForRecord(req.watch, mark, matches, SECOND_CONFIRM_MS);
+    // Enter submits it — but only while the screen shows exactly that: the idle box holding
+    // this text. Anything else (a dialog opened meanwhile, where Enter would approve it; a
+    // turn already running) gets no key at all.
+    let screen = '';
+    try {
+      screen = await ctx.backend.readScreen(tab, 60);
+    } catch {
+      // the tab is gone: nothing to press
+    }
+    await req.watch.refresh();
+    submitted = req.watch.since(mark).find(matches);
+    if (!submitted && classifyScreen(screen) === 'idle' && holdsText(screen, text)) await ctx.backend.sendKeys(tab, ['Enter']);
+    submitted ??= await waitForRecord(req.watch, mark, matches, CONFIRM_MS - SECOND_ENTER_AFTER_MS);
   }
   if (!submitted) {
     ctx.log.warn('delivery unconfirmed', { agent: req.agent, delivery: deliveryId });
@@ -97,12 +104,12 @@ export async function deliver(ctx: SupervisorContext, req: DeliveryRequest): Pro
       agent: req.agent,
       delivery_id: deliveryId,
       delivered: 'unknown',
-      status: (await req.probe()).status,
+      status: (await ctx.observer.observeOne(req.agent)).status,
       note: 'Claude Code did not report the prompt within 10 s. Check get_agent_output before sending again: the text may be waiting in the input box.',
     };
   }
   ctx.log.info('delivery confirmed', { agent: req.agent, delivery: deliveryId });
-  if (!req.waitForReply) return { agent: req.agent, delivery_id: deliveryId, delivered: 'confirmed', status: (await req.probe()).status };
+  if (!req.waitForReply) return { agent: req.agent, delivery_id: deliveryId, delivered: 'confirmed', status: (await ctx.observer.observeOne(req.agent)).status };
 
   const after = req.watch.spool.records.indexOf(submitted) + 1;
   const started = Date.now();
@@ -121,7 +128,7 @@ export async function deliver(ctx: SupervisorContext, req: DeliveryRequest): Pro
       agent: req.agent,
       delivery_id: deliveryId,
       delivered: 'confirmed',
-      status: (await req.probe()).status,
+      status: (await ctx.observer.observeOne(req.agent)).status,
       note: `No reply within ${req.timeoutS} s; the agent is still working. Read it later with get_agent_output.`,
     };
   }
@@ -131,7 +138,7 @@ export async function deliver(ctx: SupervisorContext, req: DeliveryRequest): Pro
     agent: req.agent,
     delivery_id: deliveryId,
     delivered: 'confirmed',
-    status: (await req.probe()).status,
+    status: (await ctx.observer.observeOne(req.agent)).status,
     ...(reply !== undefined ? { reply } : { note: `The turn ended, but its reply could not be read from the transcript (${why}). Read it with get_agent_output.` }),
   };
 }
@@ -157,7 +164,7 @@ async function waitForInputBox(ctx: SupervisorContext, req: DeliveryRequest): Pr
   let clears = 0;
   let why = '';
   for (;;) {
-    const { status, tab } = await req.probe();
+    const { status, tab } = await ctx.observer.observeOne(req.agent);
     if (status === 'idle' && tab) {
       const screen = await ctx.backend.readScreen(tab, 60);
       const kind = classifyScreen(screen);
@@ -192,6 +199,33 @@ function remedy(status: AgentStatus): string {
   if (status === 'cleared') return 'Start a conversation with start_new_agent_conversation first.';
   if (status === 'detached') return 'Its tab is gone; recover it or start a new conversation.';
   return 'Start a new conversation with start_new_agent_conversation.';
+}
+
+/**
+ * Whether the input box shows `text` (its last visible characters, whitespace aside: the
+ * TUI wraps and indents), or the placeholder Claude Code shows for a long paste.
+ */
+export function holdsText(screen: string, text: string): boolean {
+  const box = findInputBox(screen)?.text;
+  if (!box) return false;
+  if (/\[Pasted text #\d+/.test(box)) return true;
+  const squeeze = (t: string): string => t.replace(/\s+/gu, '');
+  const tail = squeeze(text).slice(-24);
+  return tail !== '' && squeeze(box).endsWith(tail);
+}
+
+/** Reads the screen until `pred` holds or `timeoutMs` passes; true when it held. */
+async function waitForScreen(ctx: SupervisorContext, tab: TabHandle, pred: (screen: string) => boolean, timeoutMs: number): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      if (pred(await ctx.backend.readScreen(tab, 60))) return true;
+    } catch {
+      return false;
+    }
+    if (Date.now() >= deadline) return false;
+    await sleep(SCREEN_POLL_MS);
+  }
 }
 
 async function waitForRecord(

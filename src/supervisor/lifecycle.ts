@@ -2,9 +2,10 @@ import { prepareLaunch } from '../claude/launch.js';
 import { classifyScreen, findInputBox } from '../claude/screen.js';
 import { isTrusted } from '../claude/trust.js';
 import type { AgentRecord, SessionRecord } from '../store/types.js';
-import type { TabHandle, TabInfo } from '../terminals/backend.js';
-import type { AgentWatch } from './agent-watch.js';
-import { type Progress, type SupervisorContext, watchFor } from './context.js';
+import type { AgentWatch } from '../claude/watch.js';
+import type { TabHandle } from '../terminals/backend.js';
+import type { Progress, SupervisorContext } from './context.js';
+import { findTab, tabTag } from './observer.js';
 import { sleep } from './timing.js';
 
 export interface LaunchResult {
@@ -17,23 +18,6 @@ export interface LaunchResult {
   note?: string;
 }
 
-/** The tag a tab carries so a later tabcrew re-finds it: agent name and conversation. */
-export function tabTag(agent: string, claudeSessionId: string): string {
-  return `tabcrew:${agent}:${claudeSessionId}`;
-}
-
-export function parseTag(tag: string | null): { agent: string; claudeSessionId: string } | undefined {
-  const m = /^tabcrew:(Agent_[0-9]+):([0-9a-f-]{36})$/.exec(tag ?? '');
-  return m ? { agent: m[1], claudeSessionId: m[2] } : undefined;
-}
-
-/** Finds an agent's tab among listed ones: by its stored id, else by its tag. */
-export function findTab(agent: AgentRecord, tabs: readonly TabInfo[]): TabInfo | undefined {
-  if (!agent.claudeSessionId) return undefined;
-  const tag = tabTag(agent.name, agent.claudeSessionId);
-  return tabs.find((t) => agent.tab && t.id === agent.tab.id && t.tag === tag) ?? tabs.find((t) => t.tag === tag);
-}
-
 /** Opens the agent's tab and starts (or resumes) its conversation; waits until it is ready. */
 export async function launchAgent(
   ctx: SupervisorContext,
@@ -43,7 +27,7 @@ export async function launchAgent(
   opts: { resume: boolean; deny?: string[]; progress?: Progress },
 ): Promise<LaunchResult> {
   const claudeSessionId = agent.claudeSessionId!;
-  const watch = watchFor(ctx, { ...agent, claudeSessionId }, session)!;
+  const watch = ctx.observer.watch(agent, session)!;
   const launch = await prepareLaunch({
     agent: agent.name,
     sessionName: session.name,
@@ -185,7 +169,7 @@ export async function stopAgentProcess(ctx: SupervisorContext, agent: AgentRecor
   // Found by tag, not by the stored handle: a crash during create_agent can leave a tab
   // whose handle never reached the state.
   if (!agent.claudeSessionId) return;
-  const watch = watchFor(ctx, agent, session);
+  const watch = ctx.observer.watch(agent, session);
   try {
     const live = findTab(agent, await ctx.backend.listTabs());
     if (live?.alive) {

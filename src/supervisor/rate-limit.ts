@@ -30,4 +30,10 @@ export class RateLimiter {
     b.tokens -= 1;
     this.buckets.set(key, b);
   }
+
+  /** Gives back a token taken for something that did not happen (a refused delivery). */
+  refund(key: string): void {
+    const b = this.buckets.get(key);
+    if (b) b.tokens = Math.min(this.burst, b.tokens + 1);
+  }
 }

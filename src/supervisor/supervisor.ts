@@ -4,23 +4,25 @@ import { basename, join } from 'node:path';
 import type { AuditLog } from '../audit/audit-log.js';
 import type { Logger } from '../audit/logger.js';
 import { removeAgentDir } from '../claude/launch.js';
+import { launchChoiceProblem } from '../claude/launch-options.js';
 import { recentTurns, type Turn } from '../claude/transcript.js';
+import type { Tokens } from '../claude/watch.js';
 import type { Config } from '../config.js';
 import type { StateStore } from '../store/state-store.js';
 import type { AgentRecord, AgentStatus, SessionRecord, State, StatusSource } from '../store/types.js';
 import type { TabInfo, TerminalBackend } from '../terminals/backend.js';
-import type { Tokens } from './agent-watch.js';
-import { type Progress, type SupervisorContext, watchFor } from './context.js';
+import type { Progress, SupervisorContext } from './context.js';
 import { checkMessage, deliver, type DeliveryResult } from './delivery.js';
 import { LimitError, UserError } from './errors.js';
-import { findOnPath } from './find-on-path.js';
+import { findOnPath } from '../util/find-on-path.js';
 import { newClaudeSessionId, newSessionId } from './ids.js';
-import { findTab, launchAgent, stopAgentProcess } from './lifecycle.js';
-import { liveStatuses, type StatusChange } from './live-status.js';
+import { launchAgent, stopAgentProcess } from './lifecycle.js';
+import { AgentObserver, findTab, type StatusChange } from './observer.js';
+import { HEARTBEAT_MS, Owner } from './owner.js';
 import { checkPermissionMode, checkRoot, denyRulesFor, type PolicyOptions } from './policy.js';
 import { RateLimiter } from './rate-limit.js';
 import { findSession, handleOf, realpathOrSelf, setStatus } from './records.js';
-import { planRecovery, type Orphan } from './recovery.js';
+import { planRecovery, type Orphan, type RecoveryStep } from './recovery.js';
 import { overlapMessage, overlappingSession, resolveRoot } from './roots.js';
 import { KeyedMutex } from './timing.js';
 import { readTodo } from './todo.js';
@@ -44,7 +46,7 @@ export interface SessionStatusView {
   todo: { path: string; open: number; done: number } | null;
 }
 
-export type { StatusChange } from './live-status.js';
+export type { StatusChange } from './observer.js';
 
 export interface RecoveredAgent {
   agent: string;
@@ -59,6 +61,10 @@ export interface RecoveryReport {
   adopted: string[];
   failed: { agent: string; reason: string }[];
   orphans: Orphan[];
+  /** Orphan tabs closed because close_orphans was asked. */
+  closed_orphans?: string[];
+  /** Agents another live tabcrew is launching: left to it. */
+  skipped?: { agent: string; reason: string }[];
   dry_run?: true;
 }
 
@@ -80,7 +86,6 @@ const SESSION_NAME = /^[^\p{Cc}\[\]]{1,64}$/u;
  */
 export class Supervisor {
   private readonly ctx: SupervisorContext;
-  private readonly statusListeners = new Set<(c: StatusChange) => void>();
   private readonly messages: RateLimiter;
   private readonly policy: PolicyOptions;
 
@@ -92,7 +97,9 @@ export class Supervisor {
     env?: NodeJS.ProcessEnv;
     audit?: Pick<AuditLog, 'append'>;
   }) {
-    this.ctx = { ...deps, env: deps.env ?? process.env, mutex: new KeyedMutex(), watches: new Map() };
+    const env = deps.env ?? process.env;
+    const observer = new AgentObserver({ store: deps.store, backend: deps.backend, log: deps.log, runtimeDir: deps.config.runtimeDir, env, audit: deps.audit });
+    this.ctx = { ...deps, env, mutex: new KeyedMutex(), observer, owner: new Owner() };
     const c = deps.config;
     this.messages = new RateLimiter(c.rateLimitBurst, c.rateLimitPerMinute);
     this.policy = { level: c.securityLevel, allowBypass: c.allowBypass, allowedRoots: c.allowedRoots.map(realpathOrSelf) };
@@ -157,12 +164,12 @@ export class Supervisor {
     const state = await this.ctx.store.read();
     const session = findSession(state, sessionRef);
     const agents = state.agents.filter((a) => a.sessionId === session.id);
-    const statuses = await liveStatuses(this.ctx, session, agents, this.statusListeners);
+    const statuses = await this.ctx.observer.observe(session, agents);
     const todo = await readTodo(session.root);
     const views: AgentStatusView[] = [];
     for (const agent of agents) {
       const live = statuses.get(agent.name)!;
-      const watch = watchFor(this.ctx, agent, session);
+      const watch = this.ctx.observer.watch(agent, session);
       const transcript = watch ? await watch.readTranscript().catch(() => undefined) : undefined;
       views.push({
         agent: agent.name,
@@ -185,10 +192,19 @@ export class Supervisor {
   }
 
   async deleteSession(sessionRef: string): Promise<{ session_id: string; deleted: true; agents_deleted: string[] }> {
-    const session = findSession(await this.ctx.store.read(), sessionRef);
+    // Marked first, under the lock: from then on no create_agent (of any tabcrew on this
+    // state) reserves an agent in it, so the agents listed below are all there will be.
+    const session = await this.ctx.store.update((state) => {
+      const s = findSession(state, sessionRef);
+      s.deleting = true;
+      return structuredClone(s);
+    });
     const deleted: string[] = [];
     for (const agent of (await this.ctx.store.read()).agents.filter((a) => a.sessionId === session.id)) {
-      await this.deleteAgent(agent.name);
+      await this.deleteAgent(agent.name).catch((e: unknown) => {
+        // Deleted meanwhile by another call: nothing left to stop.
+        if (!(e instanceof UserError)) throw e;
+      });
       deleted.push(agent.name);
     }
     await this.ctx.store.update((state) => {
@@ -204,14 +220,19 @@ export class Supervisor {
     input: CreateAgentInput,
     progress?: Progress,
   ): Promise<{ agent: string; session_id: string; status: AgentStatus; claude_session_id: string; backend: string; note?: string; trust?: string }> {
+    const problem = launchChoiceProblem(input);
+    if (problem) throw new UserError(`${problem} Nothing was created.`);
     if (input.initial_task !== undefined) checkMessage(input.initial_task);
     findSession(await this.ctx.store.read(), input.session);
     checkPermissionMode(input.permission_mode, this.policy);
     this.checkClaude();
-    const { config } = this.ctx;
+    const { config, owner } = this.ctx;
     // Reserve the name first, under the lock: two tabcrew processes never hand out one name.
+    // The reservation carries this process as its owner until the tab is recorded, so no
+    // other tabcrew's recovery launches the agent meanwhile.
     const { agent, session, peers } = await this.ctx.store.update((state) => {
       const session = findSession(state, input.session);
+      if (session.deleting) throw new UserError(`session "${session.name}" is being deleted; nothing was created. Create a new session for the agent.`);
       if (state.agents.length >= config.maxAgents) {
         throw new LimitError(
           `tabcrew already supervises ${state.agents.length} agents, the limit set by --max-agents (${config.maxAgents}). Delete an agent or restart tabcrew with a higher --max-agents.`,
@@ -229,6 +250,7 @@ export class Supervisor {
         since: now,
         tab: null,
         createdAt: now,
+        owner: owner.stamp(),
       };
       state.agents.push(agent);
       const peers = state.agents.filter((a) => a.sessionId === session.id && a.name !== agent.name).map((a) => a.name);
@@ -335,12 +357,18 @@ export class Supervisor {
     checkMessage(input.message);
     await this.findAgent(name);
     this.messages.take(name, 'send_message_to_agent');
-    return this.ctx.mutex.run(name, () => this.sendMessageLocked(name, input, progress));
+    try {
+      return await this.ctx.mutex.run(name, () => this.sendMessageLocked(name, input, progress));
+    } catch (e) {
+      // Refused or timed out before anything was typed: the agent received nothing.
+      if (e instanceof UserError) this.messages.refund(name);
+      throw e;
+    }
   }
 
   async getAgentOutput(name: string, lines = 100): Promise<{ agent: string; screen: string; last_reply?: string; note?: string }> {
     const { agent, session } = await this.findAgent(name);
-    const watch = watchFor(this.ctx, agent, session);
+    const watch = this.ctx.observer.watch(agent, session);
     const transcript = watch ? await watch.readTranscript().catch(() => undefined) : undefined;
     const lastReply = transcript?.lastReply !== undefined ? { last_reply: transcript.lastReply } : {};
     const tab = agent.claudeSessionId ? findTab(agent, await this.ctx.backend.listTabs()) : undefined;
@@ -355,7 +383,7 @@ export class Supervisor {
   /** The last `turns` prompts of the agent's conversation with their replies. */
   async getAgentTranscript(name: string, turns = 10): Promise<{ agent: string; claude_session_id: string | null; turns: Turn[] }> {
     const { agent, session } = await this.findAgent(name);
-    const watch = watchFor(this.ctx, agent, session);
+    const watch = this.ctx.observer.watch(agent, session);
     if (!watch) return { agent: name, claude_session_id: null, turns: [] };
     await watch.refresh();
     let text = '';
@@ -380,8 +408,7 @@ export class Supervisor {
 
   /** Calls `listener` for every status change the supervisor observes; returns an unsubscribe. */
   onStatusChange(listener: (c: StatusChange) => void): () => void {
-    this.statusListeners.add(listener);
-    return () => this.statusListeners.delete(listener);
+    return this.ctx.observer.onChange(listener);
   }
 
   // ---- recovery ---------------------------------------------------------------------
@@ -390,39 +417,67 @@ export class Supervisor {
    * Brings every agent back after a restart of tabcrew, the terminal app or the machine:
    * a live tab is adopted as it is; a tab that is gone gets a new tab in the agent's root
    * running `claude --resume <id>`, so the conversation continues; a root that is gone, or
-   * a resume Claude Code refuses, is reported as failed with the reason.
+   * a resume Claude Code refuses, is reported as failed with the reason. Agents are resumed
+   * in parallel: each waits only for its own Claude Code to start.
    */
-  async recover(input: { session?: string; dry_run?: boolean } = {}, progress?: Progress): Promise<RecoveryReport> {
+  async recover(input: { session?: string; dry_run?: boolean; close_orphans?: boolean } = {}, progress?: Progress): Promise<RecoveryReport> {
     const state = await this.ctx.store.read();
     const only = input.session ? findSession(state, input.session).id : undefined;
-    const plan = planRecovery(state, await this.ctx.backend.listTabs(), only);
+    const tabs = await this.ctx.backend.listTabs();
+    const plan = planRecovery(state, tabs, only, (a) => !this.ctx.owner.isMine(a.owner) && this.ctx.owner.isLive(a.owner));
     const report: RecoveryReport = { recovered: [], adopted: [], failed: [], orphans: plan.orphans, ...(input.dry_run ? { dry_run: true } : {}) };
-    let done = 0;
+    const resumes: RecoveryStep[] = [];
     for (const step of plan.steps) {
-      progress?.({ progress: done++, total: plan.steps.length, message: `recovering ${step.agent.name} (${step.kind})` });
       if (step.kind === 'fail') {
         report.failed.push({ agent: step.agent.name, reason: step.reason });
+      } else if (step.kind === 'skip') {
+        (report.skipped ??= []).push({ agent: step.agent.name, reason: step.reason });
       } else if (step.kind === 'adopt') {
         report.adopted.push(step.agent.name);
         if (!input.dry_run && step.tab.id !== step.agent.tab?.id) await this.patchAgent(step.agent.name, (a) => (a.tab = handleOf(step.tab)));
       } else if (input.dry_run) {
         report.recovered.push({ agent: step.agent.name, claude_session_id: step.agent.claudeSessionId!, status: 'detached', action: 'would_resume' });
       } else {
+        resumes.push(step);
+      }
+    }
+    let done = 0;
+    const outcomes = await Promise.all(
+      resumes.map(async (step) => {
+        if (step.kind !== 'resume') throw new Error('unreachable');
         const outcome = await this.ctx.mutex.run(step.agent.name, () => this.resume(step.agent, step.session, step.deadTab, progress));
-        if ('reason' in outcome) report.failed.push(outcome);
-        else report.recovered.push(outcome);
+        progress?.({ progress: ++done, total: resumes.length, message: `${step.agent.name}: ${'reason' in outcome ? 'failed' : 'skipped' in outcome ? 'skipped' : outcome.action}` });
+        return outcome;
+      }),
+    );
+    for (const outcome of outcomes) {
+      if ('skipped' in outcome) (report.skipped ??= []).push({ agent: outcome.agent, reason: outcome.skipped });
+      else if ('reason' in outcome) report.failed.push(outcome);
+      else report.recovered.push(outcome);
+    }
+    if (input.close_orphans && !input.dry_run) {
+      report.closed_orphans = [];
+      for (const o of report.orphans) {
+        const tab = tabs.find((t) => t.id === o.tab);
+        if (tab && (await this.ctx.backend.closeTab(tab).then(() => true, () => false))) report.closed_orphans.push(o.tab);
       }
     }
     if (!input.dry_run) {
-      for (const a of report.adopted) await this.ctx.audit?.append({ type: 'recovery', action: 'adopt', agent: a, outcome: 'ok' });
-      for (const r of report.recovered) await this.ctx.audit?.append({ type: 'recovery', action: r.action, agent: r.agent, outcome: 'ok', claude_session_id: r.claude_session_id });
-      for (const f of report.failed) await this.ctx.audit?.append({ type: 'recovery', action: 'resume', agent: f.agent, outcome: 'failed', reason: f.reason });
-      for (const o of report.orphans) await this.ctx.audit?.append({ type: 'recovery', action: 'orphan_reported', outcome: 'ok', tab: o.tab, tag: o.tag });
+      const audit = this.ctx.audit;
+      for (const a of report.adopted) await audit?.append({ type: 'recovery', action: 'adopt', agent: a, outcome: 'ok' });
+      for (const r of report.recovered) await audit?.append({ type: 'recovery', action: r.action, agent: r.agent, outcome: 'ok', claude_session_id: r.claude_session_id });
+      for (const f of report.failed) await audit?.append({ type: 'recovery', action: 'resume', agent: f.agent, outcome: 'failed', reason: f.reason });
+      for (const k of report.skipped ?? []) await audit?.append({ type: 'recovery', action: 'resume', agent: k.agent, outcome: 'skipped', reason: k.reason });
+      for (const o of report.orphans) {
+        const closed = report.closed_orphans?.includes(o.tab);
+        await audit?.append({ type: 'recovery', action: closed ? 'orphan_closed' : 'orphan_reported', outcome: 'ok', tab: o.tab, tag: o.tag, why: o.why });
+      }
     }
     this.ctx.log.info('recovery', {
       recovered: report.recovered.map((r) => r.agent),
       adopted: report.adopted,
       failed: report.failed,
+      skipped: report.skipped?.map((k) => k.agent) ?? [],
       orphans: report.orphans.length,
       dry_run: !!input.dry_run,
     });
@@ -434,15 +489,22 @@ export class Supervisor {
     session: SessionRecord,
     deadTab: TabInfo | undefined,
     progress?: Progress,
-  ): Promise<RecoveredAgent | { agent: string; reason: string }> {
-    // The record may have changed while earlier agents were recovered.
-    const agent = (await this.ctx.store.read()).agents.find((a) => a.name === planned.name);
-    if (!agent || agent.claudeSessionId !== planned.claudeSessionId) {
-      return { agent: planned.name, reason: 'it changed while recovery ran (deleted or restarted); nothing done' };
-    }
-    await this.patchAgent(agent.name, (a) => setStatus(a, { status: 'detached', source: 'terminal' }));
+  ): Promise<RecoveredAgent | { agent: string; reason: string } | { agent: string; skipped: string }> {
+    // Claimed under the lock: of two tabcrews recovering at once, one launches the agent.
+    const owner = this.ctx.owner;
+    const claim = await this.ctx.store.update((state) => {
+      const a = state.agents.find((x) => x.name === planned.name);
+      if (!a || a.claudeSessionId !== planned.claudeSessionId) return 'changed' as const;
+      if (!owner.isMine(a.owner) && owner.isLive(a.owner)) return 'taken' as const;
+      a.owner = owner.stamp();
+      setStatus(a, { status: 'detached', source: 'terminal' });
+      return structuredClone(a);
+    });
+    if (claim === 'changed') return { agent: planned.name, reason: 'it changed while recovery ran (deleted or restarted); nothing done' };
+    if (claim === 'taken') return { agent: planned.name, skipped: 'another tabcrew process is launching it right now' };
+    const agent = claim;
     if (deadTab) await this.ctx.backend.closeTab(deadTab).catch(() => undefined);
-    const watch = watchFor(this.ctx, agent, session)!;
+    const watch = this.ctx.observer.watch(agent, session)!;
     await watch.refresh();
     // Claude Code writes a transcript only once the conversation has a first message; a
     // conversation without one has nothing to resume and starts again under the same id.
@@ -452,7 +514,10 @@ export class Supervisor {
       const launched = await this.launch(agent, session, peers, resumable, progress);
       return { agent: agent.name, claude_session_id: agent.claudeSessionId!, status: launched.status, action: resumable ? 'resumed' : 'restarted' };
     } catch (e) {
-      await this.patchAgent(agent.name, (a) => setStatus(a, { status: 'detached', source: 'terminal' })).catch(() => undefined);
+      await this.patchAgent(agent.name, (a) => {
+        setStatus(a, { status: 'detached', source: 'terminal' });
+        delete a.owner;
+      }).catch(() => undefined);
       return { agent: agent.name, reason: (e as Error).message };
     }
   }
@@ -476,7 +541,7 @@ export class Supervisor {
     progress?: Progress,
   ): Promise<DeliveryResult> {
     const { agent, session } = await this.findAgent(name);
-    const watch = watchFor(this.ctx, agent, session);
+    const watch = this.ctx.observer.watch(agent, session);
     if (!watch) {
       throw new UserError(`${name} has no running conversation (${agent.status}); nothing was typed. Call start_new_agent_conversation first.`);
     }
@@ -489,11 +554,15 @@ export class Supervisor {
       waitForReply: input.wait_for_reply ?? false,
       timeoutS: input.timeout_s ?? 600,
       idleWaitS: input.idle_wait_s ?? 60,
-      probe: async () => (await liveStatuses(this.ctx, session, [await this.currentAgent(name)], this.statusListeners)).get(name)!,
       progress,
     });
   }
 
+  /**
+   * Launches the agent, owned by this supervisor (a heartbeat in its record keeps other
+   * tabcrews' recovery off it) until its tab is recorded. If the agent or its session was
+   * deleted meanwhile (by another call or another tabcrew), the new tab is closed again.
+   */
   private async launch(
     agent: AgentRecord,
     session: SessionRecord,
@@ -502,35 +571,57 @@ export class Supervisor {
     progress?: Progress,
   ): Promise<{ status: AgentStatus; note?: string; trust?: AgentRecord['trust'] }> {
     const otherRoots = (await this.ctx.store.read()).sessions.filter((s) => s.id !== session.id).map((s) => s.root);
+    const heartbeat = setInterval(() => {
+      void this.ctx.store
+        .update((state) => {
+          const a = state.agents.find((x) => x.name === agent.name);
+          if (a && this.ctx.owner.isMine(a.owner)) a.owner = this.ctx.owner.stamp();
+        })
+        .catch(() => undefined);
+    }, HEARTBEAT_MS);
     let launched;
     try {
       launched = await launchAgent(this.ctx, agent, session, peers, { resume, progress, deny: denyRulesFor(otherRoots, this.policy) });
     } catch (e) {
-      await this.patchAgent(agent.name, (a) => setStatus(a, { status: 'exited', source: 'terminal' }));
+      await this.patchAgent(agent.name, (a) => {
+        setStatus(a, { status: 'exited', source: 'terminal' });
+        delete a.owner;
+      }).catch(() => undefined);
       throw e;
+    } finally {
+      clearInterval(heartbeat);
     }
     if (launched.failed) {
       await this.ctx.backend.closeTab(launched.tab).catch(() => undefined);
       throw new UserError(`${agent.name} could not start: ${launched.note}`);
     }
     const status: AgentStatus = launched.ready ? 'idle' : 'starting';
-    await this.patchAgent(agent.name, (a) => {
+    const kept = await this.ctx.store.update((state) => {
+      const a = state.agents.find((x) => x.name === agent.name);
+      const s = state.sessions.find((x) => x.id === session.id);
+      if (!a || a.claudeSessionId !== agent.claudeSessionId || !s || s.deleting) return false;
       a.tab = launched.tab;
       a.launchId = launched.launchId;
       a.trust = launched.trust;
+      delete a.owner;
       setStatus(a, { status, source: launched.ready ? 'hook' : 'supervisor' });
+      return true;
     });
+    if (!kept) {
+      await stopAgentProcess(this.ctx, agent, session);
+      throw new UserError(`${agent.name} (or its session) was deleted while it started; its tab was closed again.`);
+    }
     this.ctx.log.info('agent launched', { agent: agent.name, ready: launched.ready, trust: launched.trust });
     return { status, note: launched.note, trust: launched.trust };
   }
 
   /** Ends the agent's process and closes its tab; returns the transcript path, if any. */
   private async stop(agent: AgentRecord, session: SessionRecord): Promise<string | undefined> {
-    const watch = watchFor(this.ctx, agent, session);
+    const watch = this.ctx.observer.watch(agent, session);
     await stopAgentProcess(this.ctx, agent, session);
     if (!watch) return undefined;
     await watch.refresh().catch(() => undefined);
-    this.ctx.watches.delete(watch.claudeSessionId);
+    this.ctx.observer.forget(watch.claudeSessionId);
     return watch.transcriptPath();
   }
 
@@ -544,10 +635,6 @@ export class Supervisor {
     const session = state.sessions.find((s) => s.id === agent.sessionId);
     if (!session) throw new UserError(`${name} belongs to session ${agent.sessionId}, which no longer exists.`);
     return { agent, session, state };
-  }
-
-  private async currentAgent(name: string): Promise<AgentRecord> {
-    return (await this.findAgent(name)).agent;
   }
 
   private async patchAgent(name: string, patch: (a: AgentRecord) => void): Promise<AgentRecord> {

@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
 import type { Config } from '../config.js';
-import { findOnPath } from '../supervisor/find-on-path.js';
+import { findOnPath } from '../util/find-on-path.js';
 import type { BackendName, TerminalBackend } from './backend.js';
 
 const ITERM_APPS = ['/Applications/iTerm.app', `${process.env.HOME ?? ''}/Applications/iTerm.app`];

@@ -21,6 +21,7 @@ import {
   type TerminalBackend,
   type TerminalKey,
 } from './backend.js';
+import { terminalEnv } from './env.js';
 import { launcherPath, removeLaunchSpec, sweepLaunchSpecs, writeLaunchSpec } from './launch-spec.js';
 
 export interface ITerm2BackendOptions {
@@ -41,6 +42,9 @@ const TIMEOUT_MS = 30_000;
 const LAUNCH_WAIT_MS = 15_000;
 const PREFLIGHT_TIMEOUT_MS = 5_000;
 const MAX_BUFFER = 64 * 1024 * 1024;
+// osascript needs no secret either. TABCREW_EMULATOR_* configure the stand-in osascript of
+// the tests (test/iterm2-emulator); the real one ignores them.
+const OSASCRIPT_EXTRA_ENV = /^TABCREW_EMULATOR_/;
 const KEYS: ReadonlySet<string> = new Set<TerminalKey>(['Enter', 'Escape', 'C-c', 'C-u', 'BSpace']);
 const MAX_LINES = 100_000;
 const STALE_SPEC_MS = 60_000;
@@ -303,7 +307,7 @@ export class ITerm2Backend implements TerminalBackend {
       execFile(
         this.#osascript,
         ['-l', 'JavaScript', file, JSON.stringify({ op: script, ...args })],
-        { encoding: 'utf8', timeout: timeoutMs, maxBuffer: MAX_BUFFER },
+        { encoding: 'utf8', timeout: timeoutMs, maxBuffer: MAX_BUFFER, env: terminalEnv(process.env, OSASCRIPT_EXTRA_ENV) },
         (err, stdout, stderr) => {
           if (err) reject(OsascriptFailure.from(err, stderr));
           else resolve(stdout);

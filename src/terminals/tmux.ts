@@ -16,6 +16,7 @@ import {
   type TerminalBackend,
   type TerminalKey,
 } from './backend.js';
+import { terminalEnv } from './env.js';
 import { launcherPath, removeLaunchSpec, sweepLaunchSpecs, writeLaunchSpec } from './launch-spec.js';
 import { formatLiteral, tmuxCommandLine, type TmuxCommand } from './tmux-args.js';
 
@@ -293,7 +294,7 @@ export class TmuxBackend implements TerminalBackend {
       const child = execFile(
         this.#tmux,
         argv,
-        { encoding: 'utf8', timeout: TIMEOUT_MS, maxBuffer: MAX_BUFFER },
+        { encoding: 'utf8', timeout: TIMEOUT_MS, maxBuffer: MAX_BUFFER, env: terminalEnv() },
         (err, stdout, stderr) => {
           if (err) reject(toTerminalError(err, stderr, this.#tmux));
           else resolve(stdout);

@@ -7,7 +7,9 @@ import { defaultConfig } from '../../src/config.js';
 import type { AgentRecord } from '../../src/store/types.js';
 import type { TabHandle, TabInfo, TerminalBackend } from '../../src/terminals/backend.js';
 import type { SupervisorContext } from '../../src/supervisor/context.js';
-import { stopAgentProcess, tabTag } from '../../src/supervisor/lifecycle.js';
+import { stopAgentProcess } from '../../src/supervisor/lifecycle.js';
+import { AgentObserver, tabTag } from '../../src/supervisor/observer.js';
+import { Owner } from '../../src/supervisor/owner.js';
 import { KeyedMutex } from '../../src/supervisor/timing.js';
 
 const base = mkdtempSync(join(tmpdir(), 'tabcrew-lifecycle-'));
@@ -46,7 +48,8 @@ describe('stopping an agent', () => {
       log: silentLogger,
       env: {},
       mutex: new KeyedMutex(),
-      watches: new Map(),
+      observer: new AgentObserver({ store: undefined as never, backend, log: silentLogger, runtimeDir: base, env: {} }),
+      owner: new Owner(),
     };
     const agent = { name: 'Agent_1', claudeSessionId: ID, tab: null } as unknown as AgentRecord;
     await stopAgentProcess(ctx, agent, { id: 's-1', name: 'app', root: base, createdAt: '' });

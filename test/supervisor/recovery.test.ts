@@ -4,8 +4,8 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { AgentRecord, State } from '../../src/store/types.js';
 import type { TabInfo } from '../../src/terminals/backend.js';
-import { AgentWatch } from '../../src/supervisor/agent-watch.js';
-import { tabTag } from '../../src/supervisor/lifecycle.js';
+import { AgentWatch } from '../../src/claude/watch.js';
+import { tabTag } from '../../src/supervisor/observer.js';
 import { planRecovery } from '../../src/supervisor/recovery.js';
 
 const base = mkdtempSync(join(tmpdir(), 'tabcrew-recovery-unit-'));
@@ -64,7 +64,27 @@ describe('planning recovery', () => {
   it('lists a tagged tab no agent owns as an orphan, and ignores untagged tabs', () => {
     const stray = tab('Agent_7', '77777777-7777-4777-8777-777777777777');
     const plan = planRecovery(state, [tab('Agent_1', ID1), tab('Agent_2', ID2), stray, { ...stray, id: '@x', tag: null }]);
-    expect(plan.orphans).toEqual([{ tab: '@Agent_7', tag: stray.tag, title: 'Agent_7' }]);
+    expect(plan.orphans).toMatchObject([{ tab: '@Agent_7', tag: stray.tag, title: 'Agent_7', why: 'unknown_agent' }]);
+  });
+});
+
+describe('planning recovery when two tabcrews share a state', () => {
+  const state: State = {
+    version: 1,
+    nextAgentNumber: 3,
+    sessions: [{ id: 's-1', name: 'app', root: base, createdAt: '' }],
+    agents: [agent('Agent_1', ID1), agent('Agent_2', ID2, { tab: null, status: 'starting' })],
+  };
+
+  it('leaves an agent another live tabcrew is launching to it', () => {
+    const plan = planRecovery(state, [tab('Agent_1', ID1)], undefined, (a) => a.name === 'Agent_2');
+    expect(plan.steps.map((s) => `${s.agent.name}:${s.kind}`)).toEqual(['Agent_1:adopt', 'Agent_2:skip']);
+  });
+
+  it('reports a second live tab carrying an agent\'s tag as a duplicate orphan, keeping the recorded one', () => {
+    const plan = planRecovery(state, [tab('Agent_1', ID1), tab('Agent_1', ID1, true, { id: '@dup' })]);
+    expect(plan.steps[0]).toMatchObject({ kind: 'adopt', tab: { id: '@Agent_1' } });
+    expect(plan.orphans).toMatchObject([{ tab: '@dup', why: 'duplicate' }]);
   });
 });
 

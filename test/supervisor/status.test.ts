@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { HookRecord } from '../../src/claude/hook-record.js';
-import { BUSY_SCREEN_OVERRIDE_MS, needsScreen, statusFromHooks, withScreen } from '../../src/supervisor/status.js';
+import { statusFromHooks } from '../../src/claude/hook-status.js';
+import { BUSY_SCREEN_OVERRIDE_MS, needsScreen, withScreen } from '../../src/supervisor/observer.js';
 
 const ID = '11111111-1111-1111-1111-111111111111';
 const rec = (event: string, ts: number, extra: Partial<HookRecord> = {}): HookRecord => ({ event, ts, session_id: ID, ...extra });

@@ -1,8 +1,7 @@
 import { z } from 'zod';
+import { MAX_ROLE_CHARS, MODEL_NAME, MODEL_NAME_HINT, PERMISSION_MODES } from '../../claude/launch-options.js';
 import { confirmIfNeeded } from '../confirm.js';
 import { agentStatus, confirm, note, progressOf, run, sessionRef, type RegisterTool } from '../tool-kit.js';
-
-export const PERMISSION_MODES = ['acceptEdits', 'auto', 'bypassPermissions', 'default', 'dontAsk', 'plan'] as const;
 
 export const registerCreateAgent: RegisterTool = (server, deps) => {
   server.registerTool(
@@ -13,8 +12,8 @@ export const registerCreateAgent: RegisterTool = (server, deps) => {
         'Launch a new Claude Code agent (Agent_N) in its own terminal tab in the session root, with the ADDER+ protocol in its system prompt. Returns when the agent is ready for input (progress is reported while it starts); on timeout it returns status "starting" with a note.',
       inputSchema: {
         session: sessionRef,
-        role: z.string().max(500).optional().describe('What this agent is for, e.g. "backend tests"; goes into its system prompt.'),
-        model: z.string().regex(/^[A-Za-z0-9._\[\]-]{1,100}$/, 'a model name such as "sonnet" or "claude-sonnet-4-5"').optional(),
+        role: z.string().max(MAX_ROLE_CHARS).optional().describe('What this agent is for, e.g. "backend tests"; goes into its system prompt.'),
+        model: z.string().regex(MODEL_NAME, MODEL_NAME_HINT).optional().describe('Claude Code --model: an alias ("sonnet") or a model id.'),
         permission_mode: z.enum(PERMISSION_MODES).optional().describe('Claude Code --permission-mode.'),
         initial_task: z.string().optional().describe('First message to send once the agent is ready.'),
         confirm: confirm,

@@ -1,8 +1,8 @@
 import { join } from 'node:path';
-import { SpoolReader } from '../claude/events.js';
-import type { HookRecord } from '../claude/hook-record.js';
-import { TranscriptReader, transcriptPath } from '../claude/transcript.js';
-import { statusFromHooks, type DerivedStatus } from './status.js';
+import { SpoolReader } from './events.js';
+import type { HookRecord } from './hook-record.js';
+import { statusFromHooks, type DerivedStatus } from './hook-status.js';
+import { TranscriptReader, transcriptPath } from './transcript.js';
 
 export interface Tokens {
   input: number;

@@ -1,0 +1,52 @@
+import type { HookRecord } from './hook-record.js';
+import type { AgentStatus, StatusSource } from '../store/types.js';
+
+export interface DerivedStatus {
+  status: AgentStatus;
+  source: StatusSource;
+  /** Epoch ms when this status began, when known. */
+  since?: number;
+}
+
+/**
+ * The agent state machine driven by Claude Code's hooks: busy from UserPromptSubmit until
+ * Stop/StopFailure, waiting for permission from PermissionRequest until the tool runs,
+ * idle after SessionStart or Stop, exited after SessionEnd. Records of other Claude
+ * sessions (an earlier conversation of the same agent) are ignored.
+ */
+export function statusFromHooks(records: readonly HookRecord[], claudeSessionId: string): DerivedStatus | undefined {
+  let current: DerivedStatus | undefined;
+  const set = (status: AgentStatus, ts: number): void => {
+    if (current?.status !== status) current = { status, source: 'hook', since: ts };
+  };
+  for (const r of records) {
+    if (r.session_id !== claudeSessionId) continue;
+    switch (r.event) {
+      case 'SessionStart':
+        set('idle', r.ts);
+        break;
+      case 'UserPromptSubmit':
+        set('busy', r.ts);
+        break;
+      case 'PermissionRequest':
+        set('waiting_permission', r.ts);
+        break;
+      case 'Notification':
+        // Reported flaky upstream for permissions; PermissionRequest is the primary signal.
+        if (r.notification_type === 'permission_prompt' && current?.status === 'busy') set('waiting_permission', r.ts);
+        break;
+      case 'PostToolUse':
+      case 'PostToolUseFailure':
+        if (current?.status === 'waiting_permission') set('busy', r.ts);
+        break;
+      case 'Stop':
+      case 'StopFailure':
+        set('idle', r.ts);
+        break;
+      case 'SessionEnd':
+        set('exited', r.ts);
+        break;
+    }
+  }
+  return current;
+}

@@ -1,0 +1,219 @@
+import { join } from 'node:path';
+import type { AuditLog } from '../audit/audit-log.js';
+import type { Logger } from '../audit/logger.js';
+import type { DerivedStatus } from '../claude/hook-status.js';
+import { agentDirFor } from '../claude/launch.js';
+import { classifyScreen } from '../claude/screen.js';
+import { AgentWatch, claudeConfigDir } from '../claude/watch.js';
+import type { StateStore } from '../store/state-store.js';
+import type { AgentRecord, AgentStatus, SessionRecord, StatusSource } from '../store/types.js';
+import type { TabInfo, TerminalBackend } from '../terminals/backend.js';
+import { handleOf, setStatus } from './records.js';
+
+export interface StatusChange {
+  agent: string;
+  session_id: string;
+  from: AgentStatus;
+  to: AgentStatus;
+  source: StatusSource;
+}
+
+/** A status as observed now, with the agent's live tab (re-found by its tag) when it has one. */
+export type LiveStatus = DerivedStatus & { tab?: TabInfo };
+
+// ---- tab identity ------------------------------------------------------------------------
+
+/** The tag a tab carries so a later tabcrew re-finds it: agent name and conversation. */
+export function tabTag(agent: string, claudeSessionId: string): string {
+  return `tabcrew:${agent}:${claudeSessionId}`;
+}
+
+export function parseTag(tag: string | null): { agent: string; claudeSessionId: string } | undefined {
+  const m = /^tabcrew:(Agent_[0-9]+):([0-9a-f-]{36})$/.exec(tag ?? '');
+  return m ? { agent: m[1]!, claudeSessionId: m[2]! } : undefined;
+}
+
+/**
+ * An agent's tab among listed ones: the live tab carrying its tag, preferring the stored
+ * handle when two carry it (the other one is a duplicate, reported by recovery). A stored
+ * handle alone proves nothing: after a terminal restart its window id may name another tab.
+ */
+export function findTab(agent: AgentRecord, tabs: readonly TabInfo[]): TabInfo | undefined {
+  if (!agent.claudeSessionId) return undefined;
+  const tag = tabTag(agent.name, agent.claudeSessionId);
+  const tagged = tabs.filter((t) => t.tag === tag);
+  return (
+    tagged.find((t) => t.id === agent.tab?.id && t.alive) ?? tagged.find((t) => t.alive) ?? tagged.find((t) => t.id === agent.tab?.id) ?? tagged[0]
+  );
+}
+
+// ---- fusing hooks, terminal and screen ----------------------------------------------------
+
+/**
+ * How long a hook-reported `busy` must stand before an idle-looking screen may overrule it:
+ * an Esc interrupt fires no hook, but a screen read in the instant between the prompt's
+ * submission and the spinner appearing must not be mistaken for idle.
+ */
+export const BUSY_SCREEN_OVERRIDE_MS = 4000;
+
+export type ScreenKind = ReturnType<typeof classifyScreen>;
+
+/** Combines the hook verdict with what the screen shows, when the hooks leave doubt. */
+export function withScreen(hooks: DerivedStatus | undefined, screen: ScreenKind, now: number): DerivedStatus {
+  if (!hooks) {
+    if (screen === 'idle') return { status: 'idle', source: 'screen', since: now };
+    if (screen === 'permission_prompt') return { status: 'waiting_permission', source: 'screen', since: now };
+    if (screen === 'busy') return { status: 'busy', source: 'screen', since: now };
+    return { status: 'starting', source: 'screen', since: now };
+  }
+  if (hooks.status === 'busy' && screen === 'permission_prompt') {
+    return { status: 'waiting_permission', source: 'screen', since: now };
+  }
+  // Answering a permission dialog with "No" or Esc fires no hook either.
+  if ((hooks.status === 'busy' || hooks.status === 'waiting_permission') && screen === 'idle' && now - (hooks.since ?? now) > BUSY_SCREEN_OVERRIDE_MS) {
+    return { status: 'idle', source: 'screen', since: now };
+  }
+  return hooks;
+}
+
+/** Whether the hooks leave enough doubt that the screen is worth a look. */
+export function needsScreen(hooks: DerivedStatus | undefined, now: number): boolean {
+  if (!hooks) return true;
+  return (hooks.status === 'busy' || hooks.status === 'waiting_permission') && now - (hooks.since ?? now) > BUSY_SCREEN_OVERRIDE_MS;
+}
+
+/** A status that stands since an earlier call keeps its original time. */
+function sinceIf(a: AgentRecord, status: AgentStatus, now: number): number {
+  return a.status === status ? Date.parse(a.since) : now;
+}
+
+export interface ObserverDeps {
+  store: StateStore;
+  backend: TerminalBackend;
+  log: Logger;
+  runtimeDir: string;
+  /** The environment agents run with: where their Claude Code keeps transcripts. */
+  env: NodeJS.ProcessEnv;
+  audit?: Pick<AuditLog, 'append'>;
+}
+
+/**
+ * The one owner of "what is this agent doing": it keeps a watch (hook spool + transcript)
+ * per conversation, re-finds each agent's tab by its tag, fuses hooks, terminal and screen
+ * into a status, writes changes to the state, and tells listeners (and the audit log) about
+ * each change it actually wrote.
+ */
+export class AgentObserver {
+  private readonly watches = new Map<string, AgentWatch>();
+  private readonly listeners = new Set<(c: StatusChange) => void>();
+
+  constructor(private readonly deps: ObserverDeps) {}
+
+  /** The watch of the agent's current conversation (none while it is cleared). */
+  watch(agent: Pick<AgentRecord, 'claudeSessionId'>, session: SessionRecord): AgentWatch | undefined {
+    const id = agent.claudeSessionId;
+    if (!id) return undefined;
+    let watch = this.watches.get(id);
+    if (!watch) {
+      watch = new AgentWatch(id, join(agentDirFor(this.deps.runtimeDir, id), 'events.jsonl'), session.root, claudeConfigDir(this.deps.env));
+      this.watches.set(id, watch);
+    }
+    return watch;
+  }
+
+  /** Drops the watch of a conversation that ended. */
+  forget(claudeSessionId: string): void {
+    this.watches.delete(claudeSessionId);
+  }
+
+  onChange(listener: (c: StatusChange) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  /**
+   * Live status of agents of one session: one listing of the terminal's tabs for all of
+   * them, the hook spools (local files), and — only for agents the hooks leave in doubt —
+   * one batched screen read. Changes are written back to the state.
+   */
+  async observe(session: SessionRecord, agents: AgentRecord[]): Promise<Map<string, LiveStatus>> {
+    const out = new Map<string, LiveStatus>();
+    const now = Date.now();
+    const running = agents.filter((a) => a.status !== 'cleared' && a.claudeSessionId);
+    const tabs: TabInfo[] = running.length ? await this.deps.backend.listTabs() : [];
+    const doubtful: { agent: AgentRecord; tab: TabInfo; hooks: DerivedStatus | undefined }[] = [];
+    for (const agent of agents) {
+      if (agent.status === 'cleared' || !agent.claudeSessionId) {
+        out.set(agent.name, { status: 'cleared', source: 'supervisor', since: Date.parse(agent.since) });
+        continue;
+      }
+      const tab = findTab(agent, tabs);
+      if (!tab) {
+        // A reserved agent whose launch has not opened its tab yet is starting, not gone.
+        const launching = agent.status === 'starting' && !agent.tab;
+        out.set(agent.name, launching ? { status: 'starting', source: 'supervisor', since: Date.parse(agent.since) } : { status: 'detached', source: 'terminal', since: sinceIf(agent, 'detached', now) });
+        continue;
+      }
+      if (!tab.alive) {
+        out.set(agent.name, { status: 'exited', source: 'terminal', since: sinceIf(agent, 'exited', now), tab });
+        continue;
+      }
+      const watch = this.watch(agent, session)!;
+      await watch.refresh();
+      const hooks = watch.hookStatus(agent.launchId);
+      if (needsScreen(hooks, now)) doubtful.push({ agent, tab, hooks });
+      else out.set(agent.name, { ...hooks!, tab });
+    }
+    if (doubtful.length) {
+      const screens = await this.deps.backend.readScreens(
+        doubtful.map((d) => d.tab),
+        40,
+      );
+      for (const d of doubtful) {
+        const screen = screens.get(d.tab.id);
+        out.set(d.agent.name, { ...withScreen(d.hooks, screen === undefined ? 'unknown' : classifyScreen(screen), now), tab: d.tab });
+      }
+    }
+    await this.persist(agents, out);
+    return out;
+  }
+
+  /** The live status of one agent, read from the state now. */
+  async observeOne(name: string): Promise<LiveStatus> {
+    const state = await this.deps.store.read();
+    const agent = state.agents.find((a) => a.name === name);
+    const session = agent && state.sessions.find((s) => s.id === agent.sessionId);
+    if (!agent || !session) return { status: 'detached', source: 'supervisor' };
+    return (await this.observe(session, [agent])).get(name)!;
+  }
+
+  /**
+   * Writes observed changes, each only if nobody changed the record meanwhile (another tool
+   * call, another process): a change that lost that race is neither announced nor audited.
+   */
+  private async persist(agents: AgentRecord[], live: Map<string, LiveStatus>): Promise<void> {
+    const changed = agents.filter((a) => {
+      const s = live.get(a.name);
+      return s && (s.status !== a.status || s.source !== a.statusSource || (s.tab && s.tab.id !== a.tab?.id));
+    });
+    if (!changed.length) return;
+    const applied = await this.deps.store.update((state) => {
+      const done: StatusChange[] = [];
+      for (const was of changed) {
+        const a = state.agents.find((x) => x.name === was.name);
+        const s = live.get(was.name)!;
+        if (!a || a.claudeSessionId !== was.claudeSessionId || a.status !== was.status || a.since !== was.since) continue;
+        const moved = s.status !== a.status || s.source !== a.statusSource;
+        setStatus(a, s);
+        if (s.tab) a.tab = handleOf(s.tab);
+        if (moved) done.push({ agent: a.name, session_id: a.sessionId, from: was.status, to: s.status, source: s.source });
+      }
+      return done;
+    });
+    for (const change of applied) {
+      this.deps.log.info('agent status', change);
+      await this.deps.audit?.append({ type: 'status_change', agent: change.agent, session: change.session_id, from: change.from, to: change.to, source: change.source });
+      for (const l of this.listeners) l(change);
+    }
+  }
+}
