@@ -3,7 +3,7 @@
  * A stand-in for Claude Code, as tabcrew sees it, for benchmarks and fast tests.
  * Dependency-free. It follows docs/claude-code-facts.md (2.1.197):
  *
- * - argv: --session-id <uuid> | --resume <uuid>, --name, --append-system-prompt,
+ * - argv: --session-id <uuid> | --resume <uuid>, --name, --append-system-prompt(-file),
  *   --settings <file>, --model, --permission-mode; anything else is refused (exit 1), as
  *   Claude Code refuses an unknown option, so a change in tabcrew's argv shows up.
  * - hooks: the `hooks` of the --settings file, each command run as Claude Code runs it:
@@ -38,7 +38,7 @@ const START_MS = Number(process.env.STAND_IN_START_MS ?? 0);
 // ---- argv -------------------------------------------------------------------------------
 
 function parseArgs(argv) {
-  const withValue = new Set(['--session-id', '--resume', '--name', '--append-system-prompt', '--settings', '--model', '--permission-mode']);
+  const withValue = new Set(['--session-id', '--resume', '--name', '--append-system-prompt', '--append-system-prompt-file', '--settings', '--model', '--permission-mode']);
   const o = {};
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
