@@ -111,6 +111,16 @@ describe('the tool contract', () => {
     expect(mode.isError).toBe(true);
   });
 
+  it('refuses a flag-like model and a role with NUL or newline as bad input, never as an internal failure', async () => {
+    for (const args of [{ model: '--dangerously-skip-permissions' }, { model: '-p' }, { role: 'tests\u0000--x' }, { role: 'line one\nline two' }]) {
+      const r = await crew.call('create_agent', { session: 'app', ...args });
+      expect(r.isError, JSON.stringify(args)).toBe(true);
+      expect(text(r)).not.toMatch(/failed:/);
+      expect(text(r)).toMatch(/model|role/);
+    }
+    expect((await crew.ok('list_sessions')).sessions.find((s: { name: string }) => s.name === 'app').agents).toEqual([]);
+  });
+
   it('refuses create_agent up front when Claude Code is not installed, creating nothing', async () => {
     const r = await crew.call('create_agent', { session: 'app' });
     expect(r.isError).toBe(true);
