@@ -6,7 +6,6 @@
  */
 /** Claude Code's --permission-mode values (2.1.197; 2.1.330 added `manual`). */
 export const PERMISSION_MODES = ['acceptEdits', 'auto', 'bypassPermissions', 'default', 'dontAsk', 'plan', 'manual'] as const;
-export type PermissionMode = (typeof PERMISSION_MODES)[number];
 
 /**
  * Aliases (`sonnet`, `opus[1m]`), API ids (`claude-sonnet-4-5-20250929`) and provider ids

@@ -127,8 +127,3 @@ export function classifyScreen(text: string): ScreenState {
   }
   return 'idle';
 }
-
-/** Text currently in the input box ('' when empty), or undefined when there is no box. */
-export function inputBoxText(text: string): string | undefined {
-  return findInputBox(text)?.text;
-}

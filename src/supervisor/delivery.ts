@@ -24,10 +24,13 @@ export interface DeliveryRequest {
   progress?: Progress;
 }
 
+/** confirmed: Claude Code's UserPromptSubmit hook reported the prompt; unknown: it did not within the bound. */
+export const DELIVERY_OUTCOMES = ['confirmed', 'unknown'] as const;
+
 export interface DeliveryResult {
   agent: string;
   delivery_id: string;
-  delivered: 'confirmed' | 'unknown';
+  delivered: (typeof DELIVERY_OUTCOMES)[number];
   status: AgentStatus;
   reply?: string;
   note?: string;

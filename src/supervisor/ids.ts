@@ -13,4 +13,3 @@ export const newSessionId = (): string => `s-${token(8)}`;
 export const newDeliveryId = (): string => `d-${token(10)}`;
 export const newClaudeSessionId = (): string => randomUUID();
 
-export const AGENT_NAME = /^Agent_[1-9][0-9]{0,5}$/;

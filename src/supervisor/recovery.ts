@@ -12,12 +12,16 @@ export type RecoveryStep =
   | { kind: 'skip'; agent: AgentRecord; reason: string }
   | { kind: 'fail'; agent: AgentRecord; reason: string };
 
+/** unknown_agent: no agent of this state has the tag; duplicate: the agent's tag is held by another live tab too. */
+export const ORPHAN_KINDS = ['unknown_agent', 'duplicate'] as const;
+/** resumed: `claude --resume`; restarted: no message yet, so started again under its id. */
+export const RECOVERY_ACTIONS = ['resumed', 'restarted', 'would_resume'] as const;
+
 export interface Orphan {
   tab: string;
   tag: string;
   title: string;
-  /** unknown_agent: no agent of this state has the tag; duplicate: the agent's tag is held by another live tab too. */
-  why: 'unknown_agent' | 'duplicate';
+  why: (typeof ORPHAN_KINDS)[number];
   /** What a person can do about it. */
   fix: string;
 }

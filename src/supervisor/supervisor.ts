@@ -22,7 +22,7 @@ import { HEARTBEAT_MS, Owner } from './owner.js';
 import { checkPermissionMode, checkRoot, denyRulesFor, type PolicyOptions } from './policy.js';
 import { RateLimiter } from './rate-limit.js';
 import { findSession, handleOf, realpathOrSelf, setStatus } from './records.js';
-import { planRecovery, type Orphan, type RecoveryStep } from './recovery.js';
+import { planRecovery, type Orphan, type RECOVERY_ACTIONS, type RecoveryStep } from './recovery.js';
 import { overlapMessage, overlappingSession, resolveRoot } from './roots.js';
 import { KeyedMutex } from './timing.js';
 import { readTodo } from './todo.js';
@@ -52,8 +52,7 @@ export interface RecoveredAgent {
   agent: string;
   claude_session_id: string;
   status: AgentStatus;
-  /** resumed: `claude --resume`; restarted: no message yet, so started again under its id. */
-  action: 'resumed' | 'restarted' | 'would_resume';
+  action: (typeof RECOVERY_ACTIONS)[number];
 }
 
 export interface RecoveryReport {

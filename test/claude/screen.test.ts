@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { readFileSync, readdirSync } from 'node:fs';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { classifyScreen, findInputBox, inputBoxText, type ScreenState } from '../../src/claude/screen.js';
+import { classifyScreen, findInputBox, type ScreenState } from '../../src/claude/screen.js';
 
 const dir = join(dirname(fileURLToPath(import.meta.url)), '..', 'fixtures', 'screens');
 const screen = (name: string) => readFileSync(join(dir, name), 'utf8');
@@ -68,7 +68,7 @@ describe('classifyScreen', () => {
   });
 });
 
-describe('findInputBox / inputBoxText', () => {
+describe('findInputBox', () => {
   it('reads the box text, the agent name and the footer', () => {
     const box = findInputBox(screen('idle.txt'));
     expect(box).toMatchObject({ text: '', name: 'Agent_1', queued: false });
@@ -76,8 +76,8 @@ describe('findInputBox / inputBoxText', () => {
   });
 
   it('shows text left in the box (e.g. after Esc returned the prompt)', () => {
-    expect(inputBoxText(screen('idle_prompt_returned_after_escape.txt'))).toBe('Please be slow');
-    expect(inputBoxText(screen('idle_text_pasted.txt'))).toBe('Say hello please');
+    expect(findInputBox(screen('idle_prompt_returned_after_escape.txt'))?.text).toBe('Please be slow');
+    expect(findInputBox(screen('idle_text_pasted.txt'))?.text).toBe('Say hello please');
   });
 
   it('treats the queued-messages placeholder as empty', () => {
@@ -85,7 +85,7 @@ describe('findInputBox / inputBoxText', () => {
   });
 
   it('is undefined when a dialog replaced the box', () => {
-    expect(inputBoxText(screen('trust_dialog.txt'))).toBeUndefined();
-    expect(inputBoxText(screen('permission_prompt_bash.txt'))).toBeUndefined();
+    expect(findInputBox(screen('trust_dialog.txt'))?.text).toBeUndefined();
+    expect(findInputBox(screen('permission_prompt_bash.txt'))?.text).toBeUndefined();
   });
 });

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { ORPHAN_KINDS, RECOVERY_ACTIONS } from '../../supervisor/recovery.js';
 import { agentStatus, progressOf, run, sessionRef, type RegisterTool } from '../tool-kit.js';
 
 export const registerRecoverSession: RegisterTool = (server, deps) => {
@@ -19,13 +20,13 @@ export const registerRecoverSession: RegisterTool = (server, deps) => {
             agent: z.string(),
             claude_session_id: z.string(),
             status: agentStatus,
-            action: z.enum(['resumed', 'restarted', 'would_resume']),
+            action: z.enum(RECOVERY_ACTIONS),
           }),
         ),
         adopted: z.array(z.string()),
         failed: z.array(z.object({ agent: z.string(), reason: z.string() })),
         orphans: z.array(
-          z.object({ tab: z.string(), tag: z.string(), title: z.string(), why: z.enum(['unknown_agent', 'duplicate']), fix: z.string() }),
+          z.object({ tab: z.string(), tag: z.string(), title: z.string(), why: z.enum(ORPHAN_KINDS), fix: z.string() }),
         ),
         closed_orphans: z.array(z.string()).optional(),
         skipped: z.array(z.object({ agent: z.string(), reason: z.string() })).optional(),

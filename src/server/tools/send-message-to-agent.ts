@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { DELIVERY_OUTCOMES } from '../../supervisor/delivery.js';
 import { agentRef, agentStatus, note, progressOf, run, type RegisterTool } from '../tool-kit.js';
 
 export const registerSendMessageToAgent: RegisterTool = (server, deps) => {
@@ -19,7 +20,7 @@ export const registerSendMessageToAgent: RegisterTool = (server, deps) => {
       outputSchema: {
         agent: z.string(),
         delivery_id: z.string(),
-        delivered: z.enum(['confirmed', 'unknown']),
+        delivered: z.enum(DELIVERY_OUTCOMES),
         status: agentStatus,
         reply: z.string().optional(),
         note,
