@@ -1,5 +1,6 @@
 import { AuditLog } from '../audit/audit-log.js';
 import { createLogger, type Logger } from '../audit/logger.js';
+import { auditOptionsFromState } from './audit.js';
 import type { Config } from '../config.js';
 import { openStateStore, type StateStore } from '../store/state-store.js';
 import { Supervisor } from '../supervisor/supervisor.js';
@@ -16,6 +17,11 @@ export interface Stack {
   close(): Promise<void>;
 }
 
+function auditWriterOptions(state: object): { key?: Uint8Array; expected?: { seq: number; hash: string } } {
+  const { key, anchor } = auditOptionsFromState(state);
+  return { key, expected: anchor };
+}
+
 /** The layers every command that touches agents needs, wired as `serve` wires them. */
 export async function openStack(config: Config, opts: { log?: ReturnType<typeof createLogger> } = {}): Promise<Stack> {
   const log = opts.log ?? createLogger(config.logDir);
@@ -23,7 +29,8 @@ export async function openStack(config: Config, opts: { log?: ReturnType<typeof 
   const store = await openStateStore({ dir: config.stateDir, keySource: config.keySource, keyFile: config.keyFile });
   for (const notice of store.notices) process.stderr.write(`tabcrew: ${notice}\n`);
   const backend = await createBackend(config);
-  const audit = new AuditLog(config.logDir);
+  // The audit key and the anchor live in the encrypted state (absent in an older state).
+  const audit = new AuditLog(config.logDir, { log, ...auditWriterOptions(await store.read()) });
   await audit.init();
   const supervisor = new Supervisor({ config, store, backend, log, audit });
   return {

@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, truncateSync, writeFileSync, appendFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -328,14 +329,18 @@ describe('audit log across processes', () => {
     });
   }
 
-  it('keeps one linear chain when two processes append at the same time', async () => {
+  it('keeps one linear keyed chain, without false gaps, when two processes append at the same time', async () => {
     const dir = tmp();
+    const key = randomBytes(32);
     const start = String(Date.now() + 1500);
-    const [a, b] = await Promise.all([child(['append', dir, '120', 'A', start]), child(['append', dir, '120', 'B', start])]);
+    const [a, b] = await Promise.all([
+      child(['append', dir, '120', 'A', start, key.toString('hex')]),
+      child(['append', dir, '120', 'B', start, key.toString('hex')]),
+    ]);
     expect(a, a.stderr).toMatchObject({ code: 0, stdout: 'done\n' });
     expect(b, b.stderr).toMatchObject({ code: 0, stdout: 'done\n' });
 
-    expect(await verify(dir)).toMatchObject({ ok: true, records: 240 });
+    expect(await verify(dir, { key })).toMatchObject({ ok: true, records: 240, gaps: [], unkeyed: 0 });
     const recs = await tail(dir, { limit: Infinity });
     for (const who of ['A', 'B']) expect(recs.filter((r) => r.who === who).map((r) => r.i)).toEqual(Array.from({ length: 120 }, (_, i) => i));
     // Both really wrote during the same time, or the test proves nothing about the lock.
