@@ -41,7 +41,7 @@ const TIMEOUT_MS = 30_000;
 const LAUNCH_WAIT_MS = 15_000;
 const PREFLIGHT_TIMEOUT_MS = 5_000;
 const MAX_BUFFER = 64 * 1024 * 1024;
-const KEYS: ReadonlySet<string> = new Set<TerminalKey>(['Enter', 'Escape', 'C-c', 'C-u', 'BSpace']);
+const KEYS: ReadonlySet<string> = new Set<TerminalKey>(['Enter', 'Escape', 'C-c', 'C-u', 'BSpace', 'Down', 'Up']);
 const MAX_LINES = 100_000;
 const STALE_SPEC_MS = 60_000;
 // Script, arguments and environment share ARG_MAX (~1 MiB on macOS, NOTES.md): a larger
