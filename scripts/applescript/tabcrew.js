@@ -148,7 +148,7 @@ function lastLines(text, n) {
 /**
  * write: Types into one tab's program: a paste, or named keys.
  * args:    {"target": {"id": GUID, "tty"?: string, "pid"?: number},
- *           "paste"?: string, "pasteFile"?: string, "keys"?: ["Enter"|"Escape"|"C-c"|"C-u"|"BSpace"]}
+ *           "paste"?: string, "pasteFile"?: string, "keys"?: ["Enter"|"Escape"|"C-c"|"C-u"|"BSpace"|"Down"|"Up"]}
  * result:  {"ok": true} | {"ok": false, "reason": "gone"|"not_started"|"ended", "exit"?: string}
  *
  * `write` sends text as though typed, adding a carriage return unless `newline` is
@@ -162,7 +162,7 @@ function lastLines(text, n) {
  * Nothing is typed unless the tab's program runs: once it ended, the tab's login shell
  * would read the text, and a following Enter would run it as a command.
  */
-const KEYS = { Enter: '\r', Escape: '\u001b', 'C-c': '\u0003', 'C-u': '\u0015', BSpace: '\u007f' };
+const KEYS = { Enter: '\r', Escape: '\u001b', 'C-c': '\u0003', 'C-u': '\u0015', BSpace: '\u007f', Down: '\u001b[B', Up: '\u001b[A' };
 const PASTE_START = '\u001b[200~';
 const PASTE_END = '\u001b[201~';
 

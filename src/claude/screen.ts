@@ -1,6 +1,7 @@
 /**
  * Classifying a plain-text capture of the Claude Code TUI (`tmux capture-pane -p`).
- * Every pattern was observed on Claude Code 2.1.197 (fixtures in test/fixtures/screens).
+ * Every pattern was observed on Claude Code 2.1.197 and, where marked, 2.1.332 (fixtures in
+ * test/fixtures/screens; the verified versions are listed in versions.ts).
  * Screen strings change between releases: hooks are the primary signal, this is the
  * tested fallback (and the only signal for states no hook reports: the trust dialog,
  * an Esc interrupt, a permission answered "No", a rewind menu).
@@ -26,8 +27,13 @@ export type ScreenState =
   | 'idle'
   | 'unknown';
 
-// Trust dialog ("Accessing workspace: … Quick safety check … ❯ 1. Yes, I trust this folder"), observed on 2.1.197.
+// Trust dialog ("Accessing workspace: … Quick safety check … ❯ 1. Yes, I trust this folder  2. No, exit"), observed on
+// 2.1.197. 2.1.332 shows it unnumbered with "No, exit" first, under the cursor: Enter there refuses (trustDialogKeys).
 const TRUST_DIALOG = /Yes, I trust this folder|Quick safety check: Is this a project you created or one you trust/;
+// One option line of the trust dialog: "❯ 1. Yes, I trust this folder" (2.1.197), "  Yes, I trust this folder" (2.1.332).
+const TRUST_OPTION = /^\s*(❯\s*)?(?:\d+\.\s*)?(Yes, I trust this folder|No, exit)\s*$/;
+// After "No, exit" in the trust dialog: "Claude Code didn't start because this folder isn't trusted.", observed on 2.1.332.
+const TRUST_REFUSED = /didn.t start because this folder isn.t trusted/;
 // "Detected a custom API key in your environment … Do you want to use this API key?" (default "2. No"), observed on 2.1.197.
 const API_KEY_PROMPT = /Detected a custom API key in your environment|Do you want to use this API key\?/;
 // "WARNING: Claude Code running in Bypass Permissions mode … 1. No, exit  2. Yes, I accept", observed on 2.1.197.
@@ -108,6 +114,7 @@ export function classifyScreen(text: string): ScreenState {
     // Dialogs replace the input box. Look at the bottom only, so words of a dialog
     // quoted higher up in the conversation do not count.
     const bottom = ls.slice(-40).join('\n');
+    if (TRUST_REFUSED.test(ls.slice(-6).join('\n'))) return 'exited';
     if (TRUST_DIALOG.test(bottom)) return 'trust_dialog';
     if (API_KEY_PROMPT.test(bottom)) return 'api_key_prompt';
     if (BYPASS_WARNING.test(bottom)) return 'bypass_warning';
@@ -126,4 +133,29 @@ export function classifyScreen(text: string): ScreenState {
     if (SPINNER.test(ls[k])) return 'busy';
   }
   return 'idle';
+}
+
+/** Keys that move the trust dialog's cursor or confirm it (a subset of the terminals' TerminalKey). */
+export type TrustDialogKey = 'Enter' | 'Down' | 'Up';
+
+/**
+ * The keys that answer the folder-trust dialog with "Yes, I trust this folder", one step at a
+ * time: `['Enter']` only when the cursor (`❯`) is on the Yes line, otherwise the arrow presses
+ * that bring it there (then read the screen again). Enter is never sent blind: the option order
+ * changed between releases (2.1.197: Yes first; 2.1.332: "No, exit" first and the default), and
+ * an Enter on "No, exit" ends Claude Code. Undefined when no such dialog with a cursor is shown.
+ */
+export function trustDialogKeys(text: string): TrustDialogKey[] | undefined {
+  const options = lines(text)
+    .slice(-40)
+    .map((l) => TRUST_OPTION.exec(l))
+    .map((m, i) => (m ? { i, cursor: Boolean(m[1]), yes: m[2].startsWith('Yes') } : undefined))
+    .filter((o) => o !== undefined);
+  // The dialog's own two lines are the last ones; an earlier echo of them would be conversation.
+  const last = options.slice(-2);
+  const yes = last.findIndex((o) => o.yes);
+  const cursor = last.findIndex((o) => o.cursor);
+  if (last.length !== 2 || yes < 0 || cursor < 0 || last[0].i + 1 !== last[1].i) return undefined;
+  if (cursor === yes) return ['Enter'];
+  return [yes > cursor ? 'Down' : 'Up'];
 }

@@ -7,6 +7,7 @@ import type { Config } from '../config.js';
 import { ENCRYPTED_STATE_FILE } from '../store/crypto-codec.js';
 import { openStateStore } from '../store/state-store.js';
 import { findOnPath } from '../util/find-on-path.js';
+import { isVerifiedClaudeVersion, parseClaudeVersion, VERIFIED_CLAUDE_CODE_VERSIONS } from '../claude/versions.js';
 import { printJson, printTable } from './table.js';
 
 export type CheckStatus = 'ok' | 'warn' | 'fail' | 'skipped' | 'n/a';
@@ -183,6 +184,22 @@ async function checkITerm(config: Config): Promise<Check[]> {
   return checks;
 }
 
+/** Whether tabcrew's e2e scenario was verified on the installed Claude Code (a warning when not: it may still work). */
+export function checkClaudeVerified(versionOutput: string): Check {
+  const version = parseClaudeVersion(versionOutput);
+  const verified = VERIFIED_CLAUDE_CODE_VERSIONS.join(', ');
+  if (version && isVerifiedClaudeVersion(version)) {
+    return { check: 'claude version', status: 'ok', detail: `${version} is verified with tabcrew (verified: ${verified})` };
+  }
+  const newest = VERIFIED_CLAUDE_CODE_VERSIONS[VERIFIED_CLAUDE_CODE_VERSIONS.length - 1];
+  return {
+    check: 'claude version',
+    status: 'warn',
+    detail: `${version ?? `"${firstLine(versionOutput)}"`} is not among the versions tabcrew was verified with (${verified}); its screens or dialogs may differ`,
+    fix: `it may well work; if agents do not start or their status looks wrong, install a verified one (npm install -g @anthropic-ai/claude-code@${newest}) and report the version`,
+  };
+}
+
 /** Where an exec of `claudePath` would land, the way the agents' launcher resolves it. */
 export function resolveClaude(claudePath: string): string | undefined {
   return claudePath.includes('/') ? findOnPath(isAbsolute(claudePath) ? claudePath : resolve(claudePath)) : findOnPath(claudePath);
@@ -209,6 +226,7 @@ async function checkClaude(config: Config): Promise<Check[]> {
       ? { check: 'claude', status: 'ok', detail: `${firstLine(v.stdout)} (${path})` }
       : { check: 'claude', status: 'fail', detail: `${path} --version failed: ${v.error}`, fix: `reinstall Claude Code (${CLAUDE_INSTALL}) or pass --claude-path to a working one` },
   );
+  if (v.ok) checks.push(checkClaudeVerified(v.stdout));
   const h = await run(path, ['--help'], CLAUDE_TIMEOUT_MS);
   if (!h.ok) {
     checks.push({ check: 'claude flags', status: 'fail', detail: `${path} --help failed: ${h.error}`, fix: `reinstall Claude Code (${CLAUDE_INSTALL})` });

@@ -1,5 +1,5 @@
 import { prepareLaunch } from '../claude/launch.js';
-import { classifyScreen, findInputBox } from '../claude/screen.js';
+import { classifyScreen, findInputBox, trustDialogKeys } from '../claude/screen.js';
 import { isTrusted } from '../claude/trust.js';
 import type { AgentRecord, SessionRecord } from '../store/types.js';
 import type { AgentWatch } from '../claude/watch.js';
@@ -108,9 +108,16 @@ async function waitReady(
       }
       lastKind = classifyScreen(screen);
       if (lastKind === 'trust_dialog') {
-        await ctx.backend.sendKeys(tab, ['Enter']);
-        trust = 'accepted_by_tabcrew';
-        ctx.log.info('folder trust dialog accepted', { agent: name });
+        // Enter only with the cursor on "Yes" (2.1.332 puts "No, exit" first); an arrow move is
+        // followed by another look at the next turn of the loop, not after SCREEN_CHECK_EVERY_MS.
+        const keys = trustDialogKeys(screen);
+        if (keys) await ctx.backend.sendKeys(tab, keys);
+        if (keys?.[0] === 'Enter') {
+          trust = 'accepted_by_tabcrew';
+          ctx.log.info('folder trust dialog accepted', { agent: name });
+        } else {
+          lastScreenCheck = Date.now() - SCREEN_CHECK_EVERY_MS;
+        }
       } else if (hooks && hooks.status !== 'starting') {
         return { ready: true, trust };
       }

@@ -73,7 +73,7 @@ export interface TerminalBackend {
   preflight?(): Promise<unknown>;
 }
 
-export type TerminalKey = 'Enter' | 'Escape' | 'C-c' | 'C-u' | 'BSpace';
+export type TerminalKey = 'Enter' | 'Escape' | 'C-c' | 'C-u' | 'BSpace' | 'Down' | 'Up';
 
 /** A terminal failure a person can act on; `code` lets callers branch without parsing text. */
 export class TerminalError extends Error {

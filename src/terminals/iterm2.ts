@@ -45,7 +45,7 @@ const MAX_BUFFER = 64 * 1024 * 1024;
 // osascript needs no secret either. TABCREW_EMULATOR_* configure the stand-in osascript of
 // the tests (test/iterm2-emulator); the real one ignores them.
 const OSASCRIPT_EXTRA_ENV = /^TABCREW_EMULATOR_/;
-const KEYS: ReadonlySet<string> = new Set<TerminalKey>(['Enter', 'Escape', 'C-c', 'C-u', 'BSpace']);
+const KEYS: ReadonlySet<string> = new Set<TerminalKey>(['Enter', 'Escape', 'C-c', 'C-u', 'BSpace', 'Down', 'Up']);
 const MAX_LINES = 100_000;
 const STALE_SPEC_MS = 60_000;
 // Script, arguments and environment share ARG_MAX (~1 MiB on macOS, NOTES.md): a larger

@@ -45,6 +45,8 @@ const KEYS: Readonly<Record<TerminalKey, string>> = {
   'C-c': '\x03',
   'C-u': '\x15',
   BSpace: '\x7f',
+  Down: '\x1b[B',
+  Up: '\x1b[A',
 };
 const MAX_LINES = 100_000;
 // A program that exits on hang-up may still flush its state for a while (Claude Code

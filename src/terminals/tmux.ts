@@ -33,7 +33,7 @@ const MAX_BUFFER = 64 * 1024 * 1024;
 const TAG_OPTION = '@tabcrew_tag';
 // A detached session has no client to take its size from; a TUI needs room.
 const NEW_SESSION_SIZE = ['-x', '200', '-y', '50'];
-const KEYS: ReadonlySet<string> = new Set<TerminalKey>(['Enter', 'Escape', 'C-c', 'C-u', 'BSpace']);
+const KEYS: ReadonlySet<string> = new Set<TerminalKey>(['Enter', 'Escape', 'C-c', 'C-u', 'BSpace', 'Down', 'Up']);
 const MAX_LINES = 100_000;
 const STALE_SPEC_MS = 60_000;
 

@@ -2,12 +2,14 @@ import { describe, expect, it } from 'vitest';
 import { readFileSync, readdirSync } from 'node:fs';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { classifyScreen, findInputBox, type ScreenState } from '../../src/claude/screen.js';
+import { classifyScreen, findInputBox, trustDialogKeys, type ScreenState } from '../../src/claude/screen.js';
 
 const dir = join(dirname(fileURLToPath(import.meta.url)), '..', 'fixtures', 'screens');
 const screen = (name: string) => readFileSync(join(dir, name), 'utf8');
 
-// Real `tmux capture-pane -p` captures of Claude Code 2.1.197 (120x40 pane).
+// Real `tmux capture-pane -p` captures of Claude Code 2.1.197 (120x40 pane); `_2.1.332` ones of 2.1.332
+// (trust_dialog_2.1.332_yes_selected is that capture after one Down; trust_refused_2.1.332 is the
+// dialog as left on screen and the lines printed after Enter on "No, exit").
 const expected: Record<string, ScreenState> = {
   'idle_startup.txt': 'idle',
   'idle.txt': 'idle',
@@ -25,6 +27,10 @@ const expected: Record<string, ScreenState> = {
   'busy_tool_running.txt': 'busy',
   'busy_queued.txt': 'busy',
   'trust_dialog.txt': 'trust_dialog',
+  'trust_dialog_2.1.332.txt': 'trust_dialog',
+  'trust_dialog_2.1.332_yes_selected.txt': 'trust_dialog',
+  'trust_refused_2.1.332.txt': 'exited',
+  'idle_startup_2.1.332.txt': 'idle', // footer "⏵⏵ auto mode on (shift+tab to cycle)", "◐ medium · /effort" above the box
   'permission_prompt_bash.txt': 'permission_prompt',
   'permission_prompt_write.txt': 'permission_prompt',
   'api_key_prompt.txt': 'api_key_prompt',
@@ -87,5 +93,27 @@ describe('findInputBox', () => {
   it('is undefined when a dialog replaced the box', () => {
     expect(findInputBox(screen('trust_dialog.txt'))?.text).toBeUndefined();
     expect(findInputBox(screen('permission_prompt_bash.txt'))?.text).toBeUndefined();
+  });
+});
+
+describe('trustDialogKeys', () => {
+  it('confirms at once when the cursor is on "Yes, I trust this folder" (2.1.197)', () => {
+    expect(trustDialogKeys(screen('trust_dialog.txt'))).toEqual(['Enter']);
+  });
+
+  it('moves the cursor down to "Yes" first when "No, exit" is the default, and confirms only then (2.1.332)', () => {
+    expect(trustDialogKeys(screen('trust_dialog_2.1.332.txt'))).toEqual(['Down']);
+    expect(trustDialogKeys(screen('trust_dialog_2.1.332_yes_selected.txt'))).toEqual(['Enter']);
+  });
+
+  it('moves up when "Yes" is above the cursor', () => {
+    const noSelected = screen('trust_dialog.txt').replace(' ❯ 1. Yes, I trust this folder', '   1. Yes, I trust this folder').replace('   2. No, exit', ' ❯ 2. No, exit');
+    expect(trustDialogKeys(noSelected)).toEqual(['Up']);
+  });
+
+  it('sends nothing when no trust dialog with a cursor is on screen', () => {
+    expect(trustDialogKeys(screen('idle.txt'))).toBeUndefined();
+    expect(trustDialogKeys(screen('permission_prompt_bash.txt'))).toBeUndefined();
+    expect(trustDialogKeys(screen('trust_dialog_2.1.332.txt').replace(' ❯ No, exit', '   No, exit'))).toBeUndefined();
   });
 });

@@ -44,6 +44,7 @@ describe('tabcrew doctor', () => {
     expect(c.iTerm2.status).toBe(process.platform === 'darwin' ? expect.any(String) : 'n/a');
     expect(c.claude).toMatchObject({ status: 'ok', detail: expect.stringMatching(/^\d+\.\d+\.\d+ \(Claude Code\)/) });
     expect(c['claude flags']).toMatchObject({ status: 'ok' });
+    expect(c['claude version']).toMatchObject({ status: 'ok', detail: expect.stringMatching(/is verified with tabcrew \(verified: 2\.1\.197, /) });
     for (const flag of ['--session-id', '--resume', '--name', '--append-system-prompt', '--settings', '--model', '--permission-mode']) {
       expect(c['claude flags'].detail).toContain(flag);
     }
@@ -80,6 +81,19 @@ describe('tabcrew doctor', () => {
     expect(c.claude.status).toBe('ok');
     expect(c['claude flags']).toMatchObject({ status: 'fail', fix: expect.stringContaining('npm install -g @anthropic-ai/claude-code') });
     expect(c['claude flags'].detail).toContain('does not list --permission-mode,');
+  });
+
+  it('warns, without failing, about a Claude Code version tabcrew was not verified with, naming the verified ones', async () => {
+    const other = join(home, 'other-claude');
+    const flags = ['-r, --resume [value]', '--session-id <uuid>', '-n, --name <name>', '--append-system-prompt <p>', '--settings <file>', '--model <m>', '--permission-mode <m>'];
+    writeFileSync(other, `#!/bin/sh\ncase "$1" in\n  --version) echo "9.9.9 (Claude Code)";;\n  --help) printf '  %s\\n' ${flags.map((f) => `'${f}'`).join(' ')};;\nesac\n`);
+    chmodSync(other, 0o755);
+    const r = await runCli(['doctor', '--json', '--claude-path', other, ...dirs.flags], env);
+    const c = byName((JSON.parse(r.stdout) as { checks: Check[] }).checks);
+    expect(c['claude flags'].status, c['claude flags'].detail).toBe('ok');
+    expect(r.code).toBe(0);
+    expect(c['claude version']).toMatchObject({ status: 'warn', detail: expect.stringContaining('9.9.9 is not among the versions tabcrew was verified with (2.1.197, ') });
+    expect(c['claude version'].fix).toMatch(/npm install -g @anthropic-ai\/claude-code@\d+\.\d+\.\d+/);
   });
 
   it('fails when the state dir is a file, and names the flag to choose another', async () => {

@@ -4,6 +4,7 @@ import { LoggingMessageNotificationSchema, ResourceUpdatedNotificationSchema } f
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { isTrusted } from '../../src/claude/trust.js';
 import { claudeBin, makeClaudeHome } from '../support/claude-home.js';
 import { isConversationRequest, lastUserContent, startMockAnthropic, type MockAnthropic, type RecordedRequest } from '../support/mock-anthropic.js';
 import { startTabcrew, type Crew } from '../support/tabcrew.js';
@@ -108,7 +109,8 @@ describe.each(BACKENDS)('a session of real Claude Code agents (%s)', (backend) =
     const sent = await crew.ok('send_message_to_agent', { agent: 'Agent_2', message });
     expect(sent.delivered).toBe('confirmed');
     const req = await mock.waitFor((r) => text(r).includes(`line 109 ${backend}`), 30_000);
-    const received = text(req);
+    // 2.1.332 hands a large paste to the model wrapped: "\n\n<pasted_content id="781f">\n…\n</pasted_content id="781f">\n".
+    const received = text(req).replace(/^\s*<pasted_content id="(\w+)">\n([\s\S]*)\n<\/pasted_content id="\1">\s*$/, '$2');
     expect(received).toBe(`[ADDER+ from supervisor to Agent_2 · session app · delivery ${sent.delivery_id}]\n${message}`);
   });
 
@@ -224,12 +226,17 @@ describe('limits and first runs', () => {
   afterAll(async () => limited?.stop());
 
   it('an agent in a never-trusted root still ends at idle, and says how the trust dialog was handled', async () => {
-    const a = await limited.ok('create_agent', { session: 'fresh' });
+    expect(await isTrusted(untrusted, home.env)).toBe(false);
+    // `default` asks before a tool runs on every version (2.1.332's own default is auto mode,
+    // which lets a classifier approve tools): the permission-dialog test below needs a dialog.
+    const a = await limited.ok('create_agent', { session: 'fresh', permission_mode: 'default' });
     expect(a).toMatchObject({ agent: 'Agent_1', status: 'idle', trust: 'accepted_by_tabcrew' });
+    // The answer was "Yes, I trust this folder" (on 2.1.332 an Enter on its default "No, exit" ends Claude Code).
+    expect(await isTrusted(untrusted, home.env)).toBe(true);
   });
 
   it('a third agent beyond --max-agents 2 is refused with a message naming the flag', async () => {
-    await limited.ok('create_agent', { session: 'fresh' });
+    expect(await limited.ok('create_agent', { session: 'fresh' })).toMatchObject({ agent: 'Agent_2', trust: 'already_trusted' });
     const r = await limited.call('create_agent', { session: 'fresh' });
     expect(r.isError).toBe(true);
     expect((r.content as { text: string }[])[0].text).toMatch(/--max-agents \(2\)/);

@@ -1,5 +1,5 @@
 /**
- * A throw-away HOME for running the real Claude Code CLI (2.1.197) in tests, with
+ * A throw-away HOME for running the real Claude Code CLI (2.1.197, or TABCREW_TEST_CLAUDE) in tests, with
  * `$HOME/.claude.json` pre-seeded so no first-run screen appears:
  * - `hasCompletedOnboarding: true`            → no theme / onboarding screens
  * - `customApiKeyResponses.approved: [last 20 chars of the key]`
@@ -15,8 +15,11 @@ import { fileURLToPath } from 'node:url';
 
 const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 
-/** Absolute path of the Claude Code CLI installed as a devDependency. */
-export const claudeBin = join(repoRoot, 'node_modules', '.bin', 'claude');
+/**
+ * Absolute path of the Claude Code CLI the tests run: the devDependency, or another install
+ * named by TABCREW_TEST_CLAUDE (scripts/test-claude-versions.mjs sets it for each version).
+ */
+export const claudeBin = process.env.TABCREW_TEST_CLAUDE ? resolve(process.env.TABCREW_TEST_CLAUDE) : join(repoRoot, 'node_modules', '.bin', 'claude');
 
 export interface ClaudeHome {
   /** The temp HOME (realpath). */

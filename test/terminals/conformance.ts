@@ -152,6 +152,11 @@ export function conformance(name: string, make: () => Promise<ConformanceSubject
       expect([...received]).toEqual([0x0d, 0x1b, 0x15, 0x7f]);
     });
 
+    it('arrow keys reach the program as cursor-key sequences (moving a dialog\'s cursor)', async () => {
+      const received = await record(backend(), scratch, (argv) => open({ argv }), 'plain', (tab) => backend().sendKeys(tab, ['Down', 'Up']));
+      expect(received.toString('latin1')).toBe('\x1b[B\x1b[A');
+    });
+
     it('readScreen shows what the program printed, without trailing blank lines', async () => {
       const tab = await printer('one\ntwo\nthree');
       await shows(tab, 'three');

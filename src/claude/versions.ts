@@ -1,0 +1,16 @@
+/**
+ * The Claude Code releases tabcrew's e2e scenario (test/e2e/agents.test.ts and
+ * recovery.test.ts, real CLI against the mock API) passed on, oldest first; what differs
+ * between them is in docs/claude-code-facts.md. `npm run test:claude-versions` runs the
+ * scenario on each; CI runs the last one. Add a version here only after it passed there.
+ */
+export const VERIFIED_CLAUDE_CODE_VERSIONS = ['2.1.197', '2.1.332'] as const;
+
+/** The version number in `claude --version` output ("2.1.332 (Claude Code)"), if any. */
+export function parseClaudeVersion(output: string): string | undefined {
+  return /\b(\d+\.\d+\.\d+)\b/.exec(output)?.[1];
+}
+
+export function isVerifiedClaudeVersion(version: string): boolean {
+  return (VERIFIED_CLAUDE_CODE_VERSIONS as readonly string[]).includes(version);
+}
