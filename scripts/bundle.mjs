@@ -1,34 +1,58 @@
-// Bundles the CLI into one file: loading ~250 small modules (the MCP SDK, winston, zod,
-// libsodium) one by one is most of tabcrew's start-up time, and an MCP client waits on it.
-// tsc still emits every module beside it (the hook, tests and benchmarks import them).
+// Bundles the CLI into one CommonJS file (dist/main.cjs) with a V8 code cache beside it, and
+// writes the small entry dist/cli.js (from scripts/cli-entry.mjs) that answers --version itself. Loading ~250 small modules one by one, then parsing the 1.5 MB they make,
+// was most of tabcrew's start-up time, and an MCP client waits on it.
+// CommonJS because Node 20 can only use a code cache for a script (vm.Script), not for an
+// ES module. tsc still emits every module beside it (the hook, tests and benchmarks import them).
 import { build } from 'esbuild';
+import { execFileSync } from 'node:child_process';
+import { readFileSync, writeFileSync, chmodSync, rmSync } from 'node:fs';
 
+rmSync('dist/chunks', { recursive: true, force: true });
 await build({
-  entryPoints: ['src/cli.ts'],
+  entryPoints: { main: 'src/cli.ts' },
   outdir: 'dist',
-  entryNames: '[name]',
-  // What `serve` does not need before its first answer (the PTY backend's terminal model,
-  // libsodium) goes into chunks loaded on first use.
-  splitting: true,
-  chunkNames: 'chunks/[name]-[hash]',
+  outExtension: { '.js': '.cjs' },
   bundle: true,
   platform: 'node',
-  format: 'esm',
+  format: 'cjs',
   target: 'node20',
   sourcemap: true,
+  minifyWhitespace: true,
   // A native addon: it must be loaded from node_modules as it is.
   external: ['node-pty'],
-  // CommonJS dependencies (winston, write-file-atomic) use require, __filename and
-  // __dirname, which an ESM bundle does not have.
-  banner: {
-    js: [
-      "import { createRequire as __tcRequire } from 'node:module';",
-      "import { fileURLToPath as __tcPath } from 'node:url';",
-      "import { dirname as __tcDirname } from 'node:path';",
-      'const require = __tcRequire(import.meta.url);',
-      'const __filename = __tcPath(import.meta.url);',
-      'const __dirname = __tcDirname(__filename);',
-    ].join(' '),
-  },
+  // import.meta does not exist in CommonJS: the modules that locate files by it get the bundle's own URL.
+  define: { 'import.meta.url': '__tcImportMetaUrl' },
   logLevel: 'warning',
 });
+
+// The shebang of src/cli.ts is not JavaScript inside the function wrapper: keep the line, as a
+// comment (the source map counts lines). The URL goes after "use strict", which must come first.
+const bundled = readFileSync('dist/main.cjs', 'utf8').replace(/^#!/, '//');
+const strict = '"use strict";';
+if (!bundled.includes(strict)) throw new Error('bundle.mjs: esbuild no longer writes "use strict" into dist/main.cjs');
+writeFileSync('dist/main.cjs', bundled.replace(strict, `${strict}const __tcImportMetaUrl=require('node:url').pathToFileURL(__filename).href;`));
+
+// The code cache: compile the bundle and run its module initialisation (what every command
+// does before main), so the functions that run at start-up are in the cache already compiled.
+execFileSync(
+  process.execPath,
+  [
+    '-e',
+    `const { readFileSync, writeFileSync } = require('node:fs'); const { Script } = require('node:vm');
+     const file = require('node:path').resolve('dist/main.cjs');
+     const script = new Script('(function (exports, require, module, __filename, __dirname) {' + readFileSync(file, 'utf8') + '\\n})', { filename: file });
+     const module = { exports: {} };
+     script.runInThisContext()(module.exports, require('node:module').createRequire(file), module, file, require('node:path').dirname(file));
+     module.exports.buildProgram();
+     writeFileSync(file + '.cache', script.createCachedData());`,
+  ],
+  { stdio: 'inherit' },
+);
+
+// The entry, with the version as the full CLI prints it.
+const run = (...args) =>
+  execFileSync(process.execPath, ['-e', `require('./dist/main.cjs').main(['node', 'tabcrew', ...${JSON.stringify(args)}])`], { encoding: 'utf8' });
+const version = run('--version').trim();
+const entry = readFileSync('scripts/cli-entry.mjs', 'utf8').replace("'__VERSION__'", JSON.stringify(version));
+writeFileSync('dist/cli.js', entry);
+chmodSync('dist/cli.js', 0o755);

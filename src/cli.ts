@@ -132,6 +132,21 @@ function near(a: string, b: string): boolean {
   return d[a.length][b.length] <= 2;
 }
 
+/** The serve options a newcomer needs first, shown in the program's own help. */
+const COMMON_SERVE_OPTIONS = ['--backend', '--state-dir', '--claude-path', '--tmux-socket', '--security-level', '--allowed-root', '--key-source'];
+
+function commonServeOptions(serveCmd: Command): string {
+  const help = serveCmd.createHelp();
+  const opts = serveCmd.options.filter((o) => COMMON_SERVE_OPTIONS.includes(o.long ?? ''));
+  const width = Math.max(...opts.map((o) => help.optionTerm(o).length));
+  return [
+    '',
+    'Common options of serve (the default command; `tabcrew serve --help` lists all of them, each command --help its own):',
+    ...opts.map((o) => `  ${help.optionTerm(o).padEnd(width)}  ${help.optionDescription(o)}`),
+    examples('tabcrew serve --backend tmux --tmux-socket tabcrew', 'tabcrew doctor', 'tabcrew config claude-code'),
+  ].join('\n');
+}
+
 export function buildProgram(): Command {
   const program = track(
     new Command('tabcrew')
@@ -141,7 +156,9 @@ export function buildProgram(): Command {
   );
   const commandNames = (): string[] => program.commands.map((c) => c.name());
 
-  track(withServerOptions(program.command('serve', { isDefault: true }).description('run the MCP server on stdio (the default)')))
+  const serveCmd = track(withServerOptions(program.command('serve', { isDefault: true }).description('run the MCP server on stdio (the default)')));
+  program.addHelpText('after', () => commonServeOptions(serveCmd));
+  serveCmd
     .addOption(new Option('--no-auto-recover', 'do not bring agents back when the server starts').env('TABCREW_NO_AUTO_RECOVER'))
     // Words after the default command arrive here: most likely a mistyped command name.
     .allowExcessArguments(true)
@@ -267,7 +284,8 @@ export function buildProgram(): Command {
   return program;
 }
 
-async function main(argv: string[]): Promise<void> {
+/** Runs the command line; dist/cli.js (scripts/cli-entry.mjs) calls it from the bundle. */
+export async function main(argv: string[]): Promise<void> {
   const program = buildProgram();
   try {
     await program.parseAsync(argv);
@@ -289,4 +307,3 @@ async function main(argv: string[]): Promise<void> {
   }
 }
 
-void main(process.argv);

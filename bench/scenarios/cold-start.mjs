@@ -3,7 +3,9 @@
  * `tools/list` (initialize → answer → initialized + tools/list → answer), median of 10,
  * each on an empty state dir. The same for @modelcontextprotocol/server-everything
  * (stdio), in the same run, interleaved with tabcrew's runs so both see the same load;
- * the ratio is median / median. `node -e 0` is measured alongside as the floor.
+ * the ratio is median / median. `node -e 0` is measured alongside as the floor, and
+ * `tabcrew --version` beside it; cold_start_vs_node_ratio and version_vs_node_ratio divide
+ * by that floor (issue 10's targets, ratios because the machine's speed drifts).
  */
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
@@ -56,12 +58,13 @@ function toolsList(argv, env, timeoutMs = 15_000) {
   });
 }
 
-function nodeFloor(env) {
+function timed(args, env) {
   return new Promise((resolve) => {
     const t0 = performance.now();
-    spawn(process.execPath, ['-e', '0'], { env, stdio: 'ignore' }).on('exit', () => resolve(performance.now() - t0));
+    spawn(process.execPath, args, { env, stdio: 'ignore' }).on('exit', () => resolve(performance.now() - t0));
   });
 }
+const nodeFloor = (env) => timed(['-e', '0'], env);
 
 export default {
   name: 'cold-start',
@@ -84,6 +87,7 @@ export default {
     const t = [];
     const e = [];
     const floor = [];
+    const version = [];
     for (let i = 0; i < RUNS; i++) {
       const pair = everything ? (i % 2 ? [ref, tabcrew] : [tabcrew, ref]) : [tabcrew];
       for (const f of pair) {
@@ -91,9 +95,14 @@ export default {
         (f === tabcrew ? t : e).push(ms);
       }
       floor.push(await nodeFloor(env));
+      version.push(await timed([CLI, '--version'], env));
     }
     report('cold_start_tools_list_ms', round(median(t)), 'ms', { detail: `min ${round(Math.min(...t))}, max ${round(Math.max(...t))}` });
     report('cold_start_node_floor_ms', round(median(floor)), 'ms', { detail: 'node -e 0, same run' });
+    // The machine's speed drifts from day to day: these two ratios to `node -e 0` are the targets (issue 10).
+    report('cold_start_vs_node_ratio', round(median(t) / median(floor), 2), 'ratio', { detail: `median ${round(median(t))} / node -e 0 ${round(median(floor))}` });
+    report('version_ms', round(median(version)), 'ms', { detail: '`tabcrew --version`, spawn to exit' });
+    report('version_vs_node_ratio', round(median(version) / median(floor), 2), 'ratio', { detail: `median ${round(median(version))} / node -e 0 ${round(median(floor))}` });
     if (everything) {
       report('cold_start_everything_ms', round(median(e)), 'ms', { detail: `@modelcontextprotocol/server-everything ${everything.version}` });
       report('cold_start_vs_everything_ratio', round(median(t) / median(e), 2), 'ratio', {

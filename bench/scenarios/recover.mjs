@@ -70,6 +70,9 @@ export default {
       detail: `wall ${round(wall)} minus stand-in start-up ${round(own)} (median ${round(median(startups.map(([a, b]) => b - a)))} each)`,
     });
     report('recover_16_agents_wall_ms', round(wall), 'ms');
+    // Issue 10's target: all 16 back in at most 1.5 times what one agent's own start-up takes, in this run.
+    const one = median(startups.map(([a, b]) => b - a));
+    report('recover_16_agents_vs_one_start_ratio', round(wall / one, 2), 'ratio', { detail: `wall ${round(wall)} / one stand-in start-up ${round(one)} (median)` });
     const split = breakdown(join(f.dirs.logs, 'tabcrew.log'), ids, startups, readFileSync(ctx.standInLog, 'utf8'), started);
     if (split) report('recover_16_agents_per_agent_ms', round(wall / N), 'ms', { detail: split });
   },

@@ -38,6 +38,21 @@ describe('help, version and usage errors', () => {
     for (const name of ['serve', 'status', 'sessions', 'agents', 'recover', 'doctor', 'config']) expect(r.stdout).toMatch(new RegExp(`^\\s+${name}\\b`, 'm'));
   });
 
+  it('the program help shows the common serve options with their environment variables', async () => {
+    const r = await runCli(['--help'], env);
+    expect(r.code).toBe(0);
+    for (const flag of ['--backend', '--state-dir', '--claude-path', '--tmux-socket', '--security-level']) expect(r.stdout).toMatch(new RegExp(`^\\s+${flag} `, 'm'));
+    expect(r.stdout).toContain('env: TABCREW_TMUX_SOCKET');
+    expect(r.stdout).toContain('tabcrew serve --help');
+  });
+
+  it('-V and --version print the same version', async () => {
+    const a = await runCli(['-V'], env);
+    const b = await runCli(['--version'], env);
+    expect(a.code).toBe(0);
+    expect(a.stdout).toBe(b.stdout);
+  });
+
   it('recover --help describes --dry-run and --json', async () => {
     const r = await runCli(['recover', '--help'], env);
     expect(r.code).toBe(0);
