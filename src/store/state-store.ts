@@ -71,8 +71,12 @@ export class StateStore {
   readonly markFile: string;
   /** Things the user should hear about (a new key, a migration); the CLI prints them to stderr. */
   readonly notices: string[] = [];
-  /** The state this process last saved, and the identity of the file it saved it as. */
-  private lastWritten?: { identity: string; state: State };
+  /**
+   * The state of the newest file as this process last saved or validated it, and that file's
+   * identity: while the file is unchanged, neither an update nor a read decrypts, validates
+   * or checks it against the mark again. Reads get a copy; an update takes the object itself.
+   */
+  private known?: { identity: string; state: State };
   /** Updates of this process queue here, so the lock file is contended only across processes. */
   private queue: Promise<unknown> = Promise.resolve();
   private ready: Promise<void> | null = null;
@@ -111,7 +115,14 @@ export class StateStore {
   /** The newest state, validated and migrated; a rollback, a damaged or an invalid file is a StateUnreadableError. */
   async read(): Promise<State> {
     await this.init();
-    return (await this.readNewest(true)).state;
+    // Identity first, bytes after: a file renamed in between is then only a miss next time, never a wrong hit.
+    const identity = await fileIdentity(this.file);
+    const known = this.known;
+    if (known && identity !== undefined && identity === known.identity) return structuredClone(known.state);
+    const { file, state } = await this.readNewest(true);
+    if (file !== this.file || identity === undefined) return state;
+    this.known = { identity, state };
+    return structuredClone(state);
   }
 
   /** One generation's state (null when that file does not exist), validated; no rollback check. */
@@ -199,8 +210,8 @@ export class StateStore {
       // other writer renames a new file in): its state need not be decrypted, validated or
       // checked against the mark again.
       const identity = await fileIdentity(this.file);
-      const mine = this.lastWritten && identity !== undefined && identity === this.lastWritten.identity ? this.lastWritten.state : undefined;
-      this.lastWritten = undefined; // about to be changed in place; restored only once saved
+      const mine = this.known && identity !== undefined && identity === this.known.identity ? this.known.state : undefined;
+      this.known = undefined; // about to be changed in place; restored only once saved
       const state = mine ?? (await this.readNewest(true)).state;
       const result = change(state);
       await this.save(state);
@@ -216,7 +227,7 @@ export class StateStore {
     this.beforeSaveHook?.(state);
     await this.writeGeneration(this.codec.encode(state), state.generation);
     const written = await fileIdentity(this.file);
-    if (written !== undefined) this.lastWritten = { identity: written, state };
+    if (written !== undefined) this.known = { identity: written, state };
   }
 
   private async prepare(): Promise<void> {
