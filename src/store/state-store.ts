@@ -10,7 +10,6 @@ import { MARK_SUFFIX, openMark, sealMark } from './mark.js';
 import { emptyState, type State } from './types.js';
 import { parseState } from './validate.js';
 
-export { jsonCodec, type StateCodec } from './codec.js';
 
 export class StateUnreadableError extends Error {
   override name = 'StateUnreadableError';
