@@ -4,10 +4,10 @@ import { basename, join, resolve } from 'node:path';
 import lockfile from 'proper-lockfile';
 import { jsonCodec, StateDecodeError, type DecodeFailure, type StateCodec } from './codec.js';
 import { ENCRYPTED_STATE_FILE, EncryptedCodec, keyIdOf, sodiumReady } from './crypto-codec.js';
-import { fileIdentity, fsyncDir, linkOrCopy, readIfExists, renameIfExists, scrub, tightenMode, writeTemp } from './files.js';
+import { fileIdentity, fsyncDir, linkOrCopy, readIfExists, renameIfExists, replaceFile, scrub, tightenMode, writeTemp } from './files.js';
 import { ENV_KEY, openKeys, reloadKeys, type KeyOptions } from './keys.js';
 import { MARK_SUFFIX, openMark, sealMark } from './mark.js';
-import { emptyState, type State } from './types.js';
+import { emptyState, STATE_VERSION, type State } from './types.js';
 import { parseState } from './validate.js';
 
 
@@ -81,6 +81,8 @@ export class StateStore {
   private ready: Promise<void> | null = null;
   private lockLost: Error | null = null;
   private beforeSaveHook?: BeforeSave;
+  /** Set once this process has seen the mark file exist (nothing but a person removes it). */
+  private markInPlace = false;
 
   constructor(
     readonly dir: string,
@@ -162,7 +164,8 @@ export class StateStore {
       const markGeneration = mark && 'generation' in mark ? mark.generation : null;
       const { file, state } = await this.readNewest(false);
       const acceptedGeneration = state.generation;
-      if (markGeneration !== null && acceptedGeneration >= markGeneration && file === this.file) {
+      const current = markGeneration !== null ? acceptedGeneration >= markGeneration : mark === null && acceptedGeneration <= 1;
+      if (current && file === this.file) {
         return { file, acceptedGeneration, markGeneration, changed: false, generation: acceptedGeneration };
       }
       state.generation = Math.max(acceptedGeneration, markGeneration ?? 0);
@@ -220,7 +223,7 @@ export class StateStore {
 
   /** Under the lock: the next generation, the audit key, the hook, then the write. */
   private async save(state: State): Promise<void> {
-    state.version = 2;
+    state.version = STATE_VERSION;
     state.generation = (state.generation ?? 0) + 1;
     ensureAuditKey(state);
     this.beforeSaveHook?.(state);
@@ -387,6 +390,10 @@ export class StateStore {
    * then the mark is raised to `generation`. Both temp files are written (and fsynced) at once.
    */
   private async writeGeneration(bytes: Buffer, generation: number): Promise<void> {
+    // A missing mark is refused once the state is past generation 1, so the first save puts one in place
+    // (at the generation already on disk) before anything else: a crash then never leaves a later state without a mark.
+    if (!this.markInPlace && !(await readIfExists(this.markFile))) await replaceFile(this.markFile, sealMark(generation - 1, this.codec.markKeys()[0]!));
+    this.markInPlace = true;
     const [tmp, markTmp] = await Promise.all([writeTemp(this.file, bytes), writeTemp(this.markFile, sealMark(generation, this.codec.markKeys()[0]!))]);
     try {
       const gens = this.generations;

@@ -217,6 +217,19 @@ describe('rollback detection', () => {
     expect(e.message).toContain('and its earlier generations are missing, but tabcrew has written generation 2');
   });
 
+  it('a crash between a save and its mark (the mark one generation low) is not taken for a rollback', async () => {
+    const p = place();
+    const store = await openEncrypted(p);
+    await store.update(addAgent);
+    const mark = join(p.dir, 'state.enc.mark');
+    const older = readFileSync(mark);
+    await store.update(addAgent);
+    writeFileSync(mark, older);
+    expect((await (await openEncrypted(p)).read()).agents).toHaveLength(2);
+    await store.update(addAgent);
+    expect(JSON.parse(readFileSync(mark, 'utf8')).generation).toBe(3);
+  });
+
   it('two servers saving alternately never trip rollback detection', async () => {
     const p = place();
     const one = await openEncrypted(p);
