@@ -12,6 +12,7 @@ import { statusCommand } from './cli/status.js';
 import { version } from './version.js';
 import { KEY_SOURCES, type KeySource } from './store/keys.js';
 import { keyRotateCommand } from './cli/key-rotate.js';
+import { stateAcceptRollbackCommand } from './cli/state-accept-rollback.js';
 import { auditTailCommand, auditVerifyCommand } from './cli/audit.js';
 
 function positiveInt(value: string): number {
@@ -231,6 +232,14 @@ export function buildProgram(): Command {
     .addHelpText('after', examples('tabcrew key rotate'))
     .action(async (opts: Record<string, unknown>) => {
       process.exitCode = await keyRotateCommand(configFrom(opts), { json: !!opts.json });
+    });
+
+  const state = track(program.command('state').description('the state file itself'));
+  track(withStateOptions(state.command('accept-rollback').description('accept an older state as the newest, after tabcrew refused it as a rollback')))
+    .option('--json', JSON_HELP)
+    .addHelpText('after', examples('tabcrew state accept-rollback'))
+    .action(async (opts: Record<string, unknown>) => {
+      process.exitCode = await stateAcceptRollbackCommand(configFrom(opts), { json: !!opts.json });
     });
 
   const audit = track(program.command('audit').description('the tamper-evident audit log'));

@@ -1,6 +1,5 @@
 import { AuditLog } from '../audit/audit-log.js';
 import { createLogger, type Logger } from '../audit/logger.js';
-import { auditOptionsFromState } from './audit.js';
 import type { Config } from '../config.js';
 import { openStateStore, type StateStore } from '../store/state-store.js';
 import { Supervisor } from '../supervisor/supervisor.js';
@@ -17,11 +16,6 @@ export interface Stack {
   close(): Promise<void>;
 }
 
-function auditWriterOptions(state: object): { key?: Uint8Array; expected?: { seq: number; hash: string } } {
-  const { key, anchor } = auditOptionsFromState(state);
-  return { key, expected: anchor };
-}
-
 /** The layers every command that touches agents needs, wired as `serve` wires them. */
 export async function openStack(config: Config, opts: { log?: ReturnType<typeof createLogger> } = {}): Promise<Stack> {
   const log = opts.log ?? createLogger(config.logDir);
@@ -29,9 +23,16 @@ export async function openStack(config: Config, opts: { log?: ReturnType<typeof 
   const store = await openStateStore({ dir: config.stateDir, keySource: config.keySource, keyFile: config.keyFile });
   for (const notice of store.notices) process.stderr.write(`tabcrew: ${notice}\n`);
   const backend = await createBackend(config);
-  // The audit key and the anchor live in the encrypted state (absent in an older state).
-  const audit = new AuditLog(config.logDir, { log, ...auditWriterOptions(await store.read()) });
+  // The audit key and the anchor live in the encrypted state: the key is made at the first
+  // start, and every save of the state records the audit log's head, so a log cut short (or
+  // deleted with its head file) shows against it.
+  const auditKey = Buffer.from(await store.auditKey(), 'base64');
+  const audit = new AuditLog(config.logDir, { log, key: auditKey, expected: (await store.read()).audit });
   await audit.init();
+  store.setBeforeSave((state) => {
+    const head = audit.head();
+    if (head) state.audit = head;
+  });
   const supervisor = new Supervisor({ config, store, backend, log, audit });
   return {
     config,

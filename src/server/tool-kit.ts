@@ -2,6 +2,7 @@ import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import type { RequestHandlerExtra } from '@modelcontextprotocol/sdk/shared/protocol.js';
 import type { ServerNotification, ServerRequest, CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { z } from 'zod';
+import { AGENT_STATUSES } from '../store/types.js';
 import type { Logger } from '../audit/logger.js';
 import { toolCallEvent, type AuditLog, type AuditOutcome } from '../audit/audit-log.js';
 import type { Progress } from '../supervisor/context.js';
@@ -35,7 +36,7 @@ export const confirm = z
   .optional()
   .describe("Only at security level HIGH, for clients that cannot ask the person: the target's name, repeated.");
 export const note = z.string().optional().describe('Anything the caller should know about the outcome.');
-export const agentStatus = z.enum(['starting', 'idle', 'busy', 'waiting_permission', 'exited', 'detached', 'cleared']);
+export const agentStatus = z.enum(AGENT_STATUSES);
 
 /** A tool result: the structured object, and the same as JSON text for clients without structured output. */
 export function ok<T extends Record<string, unknown>>(structured: T): CallToolResult {

@@ -2,8 +2,7 @@ import type Sodium from 'libsodium-wrappers';
 
 // Loaded on first use: ~400 KB of WebAssembly glue that an MCP client's handshake need not wait for.
 let sodium: typeof Sodium;
-import type { StateCodec } from './state-store.js';
-import type { State } from './types.js';
+import { StateDecodeError, type StateCodec } from './codec.js';
 
 /*
  * The encrypted state file (docs/state.md has the same table):
@@ -57,22 +56,7 @@ export function newStateKey(): Uint8Array {
   return sodium.crypto_aead_xchacha20poly1305_ietf_keygen();
 }
 
-export type DecodeFailure = 'damaged' | 'wrong-key' | 'newer-format' | 'tampered';
-
-/** Why a state file could not be opened; the store turns it into a message naming the file. */
-export class StateDecodeError extends Error {
-  override name = 'StateDecodeError';
-  constructor(
-    readonly kind: DecodeFailure,
-    /** Completes "<file> …": says what is wrong with the bytes. */
-    readonly detail: string,
-    readonly extra: { range?: [number, number]; fileKeyId?: string; formatVersion?: number } = {},
-  ) {
-    super(detail);
-  }
-}
-
-export function sealState(state: State, key: Uint8Array): Buffer {
+export function sealState(state: object, key: Uint8Array): Buffer {
   const json = Buffer.from(JSON.stringify(state), 'utf8');
   const padded = sodium.pad(json, PAD_BLOCK);
   json.fill(0);
@@ -95,7 +79,8 @@ export function sealState(state: State, key: Uint8Array): Buffer {
 }
 
 export interface OpenedState {
-  state: State;
+  /** The JSON the file holds, not yet validated (the store does that). */
+  state: unknown;
   /** Index into the keys given to openState of the key that opened it. */
   keyIndex: number;
   keyId: string;
@@ -177,7 +162,7 @@ export function openState(bytes: Buffer, keys: readonly Uint8Array[]): OpenedSta
     throw new StateDecodeError('tampered', 'decrypts but its padding is invalid: it was not written by this tabcrew', { fileKeyId });
   }
   try {
-    const state = JSON.parse(Buffer.from(json).toString('utf8')) as State;
+    const state = JSON.parse(Buffer.from(json).toString('utf8')) as unknown;
     return { state, keyIndex, keyId: fileKeyId };
   } catch (e) {
     throw new StateDecodeError('tampered', `decrypts but holds no valid state (${(e as Error).message})`, { fileKeyId });
@@ -255,14 +240,18 @@ export class EncryptedCodec implements StateCodec {
     return new EncryptedCodec(keys, source);
   }
 
-  encode(state: State): Buffer {
+  encode(state: object): Buffer {
     // A pending key is already durable in the key store, and writing with it means a
     // rotation left half done (or an env rotation awaiting the swap) only moves forward.
     return sealState(state, this.keys.next ?? this.keys.current);
   }
 
-  decode(bytes: Buffer): State {
+  decode(bytes: Buffer): unknown {
     return openState(bytes, this.keys.next ? [this.keys.current, this.keys.next] : [this.keys.current]).state;
+  }
+
+  markKeys(): Uint8Array[] {
+    return this.keys.next ? [this.keys.next, this.keys.current] : [this.keys.current];
   }
 
   async reloadKeys(): Promise<boolean> {

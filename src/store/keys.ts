@@ -1,9 +1,9 @@
 import { execFile } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
-import { link, mkdir, open, readFile, rename, stat, unlink } from 'node:fs/promises';
+import { link, mkdir, readFile, rename, stat, unlink } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { dirname, join, relative, resolve, isAbsolute } from 'node:path';
 import { keyIdOf, newStateKey, sodiumReady, STATE_KEY_BYTES, type StateKeys } from './crypto-codec.js';
+import { fsyncDir, writeTemp } from './files.js';
 
 export const KEY_SOURCES = ['auto', 'keychain', 'file', 'env'] as const;
 export type KeySource = (typeof KEY_SOURCES)[number];
@@ -116,24 +116,16 @@ export function fileKeyStore(path: string): KeyStore {
     return parseKey(await readFile(f, 'utf8'), `The key file ${f}`);
   };
   // The key is complete on disk before its name appears, so no reader ever sees half a key.
-  const writeTemp = async (key: Uint8Array): Promise<string> => {
+  const writeKeyTemp = async (key: Uint8Array): Promise<string> => {
     await mkdir(dirname(file), { recursive: true, mode: 0o700 });
-    const tmp = `${file}.tmp-${randomBytes(6).toString('hex')}`;
-    const handle = await open(tmp, 'wx', 0o600);
-    try {
-      await handle.writeFile(`${encodeKey(key)}\n`);
-      await handle.sync();
-    } finally {
-      await handle.close();
-    }
-    return tmp;
+    return writeTemp(file, `${encodeKey(key)}\n`);
   };
   return {
     source: 'file',
     where: `the key file ${file}`,
     get: (slot) => read(slot === 'current' ? file : nextFile),
     async create(key) {
-      const tmp = await writeTemp(key);
+      const tmp = await writeKeyTemp(key);
       try {
         // link() fails when the name exists: two tabcrews starting at once agree on one key.
         await link(tmp, file);
@@ -147,7 +139,7 @@ export function fileKeyStore(path: string): KeyStore {
       }
     },
     async putNext(key) {
-      const tmp = await writeTemp(key);
+      const tmp = await writeKeyTemp(key);
       await rename(tmp, nextFile);
       await fsyncDir(dirname(file));
     },
@@ -331,18 +323,5 @@ function refuseKeyBesideState(keyFile: string, stateDir: string, env: NodeJS.Pro
       `The key file ${keyFile} is inside the state dir ${resolve(stateDir)}: anyone with a copy of the state would have its key. ` +
         `Keep it elsewhere (--key-file; the default is ${defaultKeyFile(env)}).`,
     );
-  }
-}
-
-// rename() and link() are only durable once the directory entry reaches the disk.
-export async function fsyncDir(dir: string): Promise<void> {
-  const handle = await open(dir, 'r');
-  try {
-    await handle.sync();
-  } catch (e) {
-    // Some filesystems cannot sync a directory; the rename is as durable as they allow.
-    if (!['EINVAL', 'EISDIR', 'EPERM', 'ENOTSUP'].includes((e as NodeJS.ErrnoException).code ?? '')) throw e;
-  } finally {
-    await handle.close();
   }
 }

@@ -1,7 +1,9 @@
 import { resolve } from 'node:path';
 import { EncryptedCodec, keyIdOf, newStateKey, sealState, sodiumReady } from './crypto-codec.js';
 import { ENV_KEY, ENV_NEXT_KEY, openKeys, reloadKeys, StateKeyError, type KeyOptions } from './keys.js';
-import { hasEncryptedState, replaceFile, StateStore, type StateStoreOptions } from './state-store.js';
+import { replaceFile } from './files.js';
+import { sealMark } from './mark.js';
+import { hasEncryptedState, StateStore, type StateStoreOptions } from './state-store.js';
 import type { State } from './types.js';
 
 /** The durable steps of a rotation, in order; a crash after any of them is recoverable. */
@@ -53,6 +55,8 @@ export async function rotateKey(opts: RotateKeyOptions): Promise<RotateKeyResult
       const state = await store.readGeneration(file);
       if (state) states.push([file, state]);
     }
+    // A mark that does not verify stops the rotation too: re-MACing it would launder it.
+    const mark = await store.readMark();
     await step('checked');
 
     let next = keys.next;
@@ -76,6 +80,8 @@ export async function rotateKey(opts: RotateKeyOptions): Promise<RotateKeyResult
       reencrypted.push(file);
       await step('file-reencrypted', file);
     }
+    // Before the switch: until then readers hold both keys, so the mark verifies under either.
+    if (mark !== null) await replaceFile(store.markFile, sealMark(mark, next));
 
     const result = { oldKeyId: keyIdOf(keys.current), newKeyId: keyIdOf(next), where: keys.store.where, reencrypted };
     if (keys.store.source === 'env') {

@@ -1,39 +1,15 @@
 import { randomBytes } from 'node:crypto';
-import { chmod, copyFile, link, mkdir, open, readdir, readFile, rename, stat, unlink } from 'node:fs/promises';
+import { chmod, mkdir, readdir, rename, stat, unlink } from 'node:fs/promises';
 import { basename, join, resolve } from 'node:path';
 import lockfile from 'proper-lockfile';
-import { ENCRYPTED_STATE_FILE, EncryptedCodec, keyIdOf, sodiumReady, StateDecodeError, type DecodeFailure } from './crypto-codec.js';
-import { ENV_KEY, fsyncDir, openKeys, reloadKeys, type KeyOptions } from './keys.js';
-import { emptyState, type State } from './types.js';
+import { jsonCodec, StateDecodeError, type DecodeFailure, type StateCodec } from './codec.js';
+import { ENCRYPTED_STATE_FILE, EncryptedCodec, keyIdOf, sodiumReady } from './crypto-codec.js';
+import { fileIdentity, fsyncDir, linkOrCopy, readIfExists, renameIfExists, replaceFile, scrub, tightenMode, writeTemp } from './files.js';
+import { ENV_KEY, openKeys, reloadKeys, type KeyOptions } from './keys.js';
+import { MARK_SUFFIX, openMark, sealMark } from './mark.js';
+import { emptyState, STATE_VERSION, type State } from './types.js';
+import { parseState } from './validate.js';
 
-/** Turns a State into bytes and back. */
-export interface StateCodec {
-  /** The newest generation's file name in the state dir; `state.json` when absent. */
-  readonly fileName?: string;
-  encode(state: State): Buffer;
-  decode(bytes: Buffer, file: string): State;
-  /** Re-reads the keys after a file named a key this codec lacks; true when that changed them. */
-  reloadKeys?(): Promise<boolean>;
-  /** Which key(s) it tried, for messages; never the key. */
-  keyDescription?(): string;
-}
-
-/** Plaintext JSON: the previous version's format, read once to migrate it; tests may use it directly. */
-export const jsonCodec: StateCodec = {
-  encode: (state) => Buffer.from(JSON.stringify(state)),
-  decode(bytes, file) {
-    try {
-      return JSON.parse(bytes.toString('utf8')) as State;
-    } catch (e) {
-      throw new StateUnreadableError(
-        `The state file ${file} is not valid JSON (${(e as Error).message}). ` +
-          'It was left untouched: restore it from a backup, or move it aside to start empty.',
-        file,
-        'damaged',
-      );
-    }
-  },
-};
 
 export class StateUnreadableError extends Error {
   override name = 'StateUnreadableError';
@@ -51,10 +27,32 @@ export const LEGACY_STATE_FILE = 'state.json';
 export const BACKUP_GENERATIONS = 2;
 // Says nothing about what the state holds; proper-lockfile makes it an empty directory.
 const LOCK_NAME = 'state.lock';
+/** What a person runs to take an older state as the newest (src/cli/state-accept-rollback.ts). */
+export const ACCEPT_ROLLBACK_COMMAND = 'tabcrew state accept-rollback';
+
+/**
+ * Called inside the locked update, after the change and just before encoding: the last word
+ * on what is saved (the audit log puts its head into `state.audit` here). Synchronous, so the
+ * lock is held no longer than the save needs; throwing aborts the save and rejects the update.
+ */
+export type BeforeSave = (state: State) => void;
 
 export interface StateStoreOptions {
   /** How long a crashed holder's lock blocks the others; proper-lockfile's `stale`, at least 2000 ms. */
   lockStaleMs?: number;
+  beforeSave?: BeforeSave;
+}
+
+export interface AcceptRollbackResult {
+  /** The generation file that was accepted. */
+  file: string;
+  /** Its generation, and the newest one tabcrew had written (null: the mark was missing or not authentic). */
+  acceptedGeneration: number;
+  markGeneration: number | null;
+  /** False when there was nothing to accept: the state was already the newest. */
+  changed: boolean;
+  /** The generation it was saved as (above every earlier one), when changed. */
+  generation: number;
 }
 
 /**
@@ -63,18 +61,28 @@ export interface StateStoreOptions {
  * never lose each other's updates. Every write goes to a temp file that is fsynced, then
  * the older generations shift and the temp file is renamed over the newest, then the
  * directory is fsynced: a crash leaves the previous or the next state, never a torn one,
- * and the newest name exists at every moment.
+ * and the newest name exists at every moment. After it the high-water mark (mark.ts) is
+ * raised to the new generation; a state read below the mark is a rollback and is refused.
  */
 export class StateStore {
   readonly file: string;
+  /** The high-water mark: the newest generation written, MAC'd (state.enc.mark). */
+  readonly markFile: string;
   /** Things the user should hear about (a new key, a migration); the CLI prints them to stderr. */
   readonly notices: string[] = [];
-  /** The state this process last saved, and the identity of the file it saved it as. */
-  private lastWritten?: { identity: string; state: State };
+  /**
+   * The state of the newest file as this process last saved or validated it, and that file's
+   * identity: while the file is unchanged, neither an update nor a read decrypts, validates
+   * or checks it against the mark again. Reads get a copy; an update takes the object itself.
+   */
+  private known?: { identity: string; state: State };
   /** Updates of this process queue here, so the lock file is contended only across processes. */
   private queue: Promise<unknown> = Promise.resolve();
   private ready: Promise<void> | null = null;
   private lockLost: Error | null = null;
+  private beforeSaveHook?: BeforeSave;
+  /** Set once this process has seen the mark file exist (nothing but a person removes it). */
+  private markInPlace = false;
 
   constructor(
     readonly dir: string,
@@ -82,6 +90,13 @@ export class StateStore {
     private readonly options: StateStoreOptions = {},
   ) {
     this.file = join(dir, codec.fileName ?? LEGACY_STATE_FILE);
+    this.markFile = `${this.file}${MARK_SUFFIX}`;
+    this.beforeSaveHook = options.beforeSave;
+  }
+
+  /** Sets (or, with undefined, removes) the hook every save calls just before encoding; see BeforeSave. */
+  setBeforeSave(hook: BeforeSave | undefined): void {
+    this.beforeSaveHook = hook;
   }
 
   /** The newest generation first: state.enc, state.enc.1, state.enc.2. */
@@ -98,15 +113,28 @@ export class StateStore {
     return this.ready;
   }
 
+  /** The newest state, validated and migrated; a rollback, a damaged or an invalid file is a StateUnreadableError. */
   async read(): Promise<State> {
     await this.init();
-    return this.readNewest();
+    // Identity first, bytes after: a file renamed in between is then only a miss next time, never a wrong hit.
+    const identity = await fileIdentity(this.file);
+    const known = this.known;
+    if (known && identity !== undefined && identity === known.identity) return structuredClone(known.state);
+    const { file, state } = await this.readNewest(true);
+    if (file !== this.file || identity === undefined) return state;
+    this.known = { identity, state };
+    return structuredClone(state);
   }
 
-  /** One generation's state (null when that file does not exist), with the same errors as read(). */
+  /** One generation's state (null when that file does not exist), validated; no rollback check. */
   async readGeneration(file: string): Promise<State | null> {
     const bytes = await readIfExists(file);
     return bytes ? this.decode(file, bytes) : null;
+  }
+
+  /** The generation the high-water mark records (null when there is none); throws when it is not authentic. */
+  async readMark(): Promise<number | null> {
+    return this.verifyMark(await readIfExists(this.markFile));
   }
 
   /** Runs `change` on the freshest state under the lock and saves what it leaves. */
@@ -114,6 +142,36 @@ export class StateStore {
     const next = this.queue.then(() => this.lockedUpdate(change));
     this.queue = next.catch(() => undefined);
     return next;
+  }
+
+  /** The audit log's key (base64 of 32 bytes): the one in the state, made and saved first when missing. */
+  async auditKey(): Promise<string> {
+    const state = await this.read();
+    if (state.auditKey) return state.auditKey;
+    // Every save fills a missing auditKey; another process may win, and then its key is the one.
+    return this.update((s) => s.auditKey ?? ensureAuditKey(s));
+  }
+
+  /**
+   * Takes the newest readable generation as the newest state although it is older than the
+   * high-water mark (a rollback someone meant): saves it as a generation above every earlier
+   * one and raises the mark, so nothing is refused afterwards. A state that is not a rollback is left as is.
+   */
+  async acceptRollback(): Promise<AcceptRollbackResult> {
+    await this.init();
+    return this.exclusive(async () => {
+      const mark = await this.openMarkBytes(await readIfExists(this.markFile));
+      const markGeneration = mark && 'generation' in mark ? mark.generation : null;
+      const { file, state } = await this.readNewest(false);
+      const acceptedGeneration = state.generation;
+      const current = markGeneration !== null ? acceptedGeneration >= markGeneration : mark === null && acceptedGeneration <= 1;
+      if (current && file === this.file) {
+        return { file, acceptedGeneration, markGeneration, changed: false, generation: acceptedGeneration };
+      }
+      state.generation = Math.max(acceptedGeneration, markGeneration ?? 0);
+      await this.save(state);
+      return { file, acceptedGeneration, markGeneration, changed: true, generation: state.generation };
+    });
   }
 
   /** Runs `fn` holding the state dir's lock; key rotation uses it to keep every writer out. */
@@ -151,17 +209,27 @@ export class StateStore {
     await this.init();
     return this.exclusive(async () => {
       // The file is exactly what this process last wrote (same inode, size and times: any
-      // other writer renames a new file in): its state need not be decrypted again.
+      // other writer renames a new file in): its state need not be decrypted, validated or
+      // checked against the mark again.
       const identity = await fileIdentity(this.file);
-      const mine = this.lastWritten && identity !== undefined && identity === this.lastWritten.identity ? this.lastWritten.state : undefined;
-      this.lastWritten = undefined; // about to be changed in place; restored only once saved
-      const state = mine ?? (await this.readNewest());
+      const mine = this.known && identity !== undefined && identity === this.known.identity ? this.known.state : undefined;
+      this.known = undefined; // about to be changed in place; restored only once saved
+      const state = mine ?? (await this.readNewest(true)).state;
       const result = change(state);
-      await this.writeGeneration(this.codec.encode(state));
-      const written = await fileIdentity(this.file);
-      if (written !== undefined) this.lastWritten = { identity: written, state };
+      await this.save(state);
       return result;
     });
+  }
+
+  /** Under the lock: the next generation, the audit key, the hook, then the write. */
+  private async save(state: State): Promise<void> {
+    state.version = STATE_VERSION;
+    state.generation = (state.generation ?? 0) + 1;
+    ensureAuditKey(state);
+    this.beforeSaveHook?.(state);
+    await this.writeGeneration(this.codec.encode(state), state.generation);
+    const written = await fileIdentity(this.file);
+    if (written !== undefined) this.known = { identity: written, state };
   }
 
   private async prepare(): Promise<void> {
@@ -169,11 +237,12 @@ export class StateStore {
     await this.makeDirPrivate();
     await this.exclusive(async () => {
       // Every write happens under this lock, so a temp file seen now belongs to a crashed writer.
+      const temps = [`${basename(this.file)}.tmp-`, `${basename(this.markFile)}.tmp-`];
       for (const name of await readdir(this.dir)) {
-        if (name.startsWith(`${basename(this.file)}.tmp-`)) await unlink(join(this.dir, name)).catch(() => undefined);
+        if (temps.some((t) => name.startsWith(t))) await unlink(join(this.dir, name)).catch(() => undefined);
       }
       await this.migratePlaintext();
-      for (const file of this.generations) await tightenMode(file, 0o600);
+      for (const file of [...this.generations, this.markFile]) await tightenMode(file, 0o600);
     });
   }
 
@@ -192,24 +261,73 @@ export class StateStore {
     );
   }
 
-  private async readNewest(): Promise<State> {
+  private async readNewest(checkRollback: boolean): Promise<{ file: string; state: State }> {
+    // The mark before the state: a writer raises the mark only after its state is in place,
+    // so a state read after the mark is never below it unless something else put it there.
+    // Its MAC is checked after the state is decoded, so that a wrong key is reported as that.
+    const markBytes = checkRollback ? await readIfExists(this.markFile) : null;
     for (const file of this.generations) {
       const bytes = await readIfExists(file);
       if (!bytes) continue;
       if (file !== this.file) this.notice(`${this.file} is missing (moved aside?); reading the earlier generation ${file}.`);
-      return this.decode(file, bytes);
+      const state = await this.decode(file, bytes);
+      if (checkRollback) this.refuseRollback(file, state, await this.verifyMark(markBytes));
+      return { file, state };
     }
-    return emptyState();
+    const mark = checkRollback ? await this.verifyMark(markBytes) : null;
+    if (mark !== null && mark > 0) this.refuseRollback(this.file, emptyState(), mark, true);
+    return { file: this.file, state: emptyState() };
   }
 
-  private async decode(file: string, bytes: Buffer): Promise<State> {
+  private refuseRollback(file: string, state: State, mark: number | null, missing = false): void {
+    let what: string;
+    if (mark !== null && state.generation < mark) {
+      what = missing
+        ? `${file} and its earlier generations are missing, but tabcrew has written generation ${mark} of this state (${this.markFile} says so)`
+        : `${file} holds generation ${state.generation} of the state, but tabcrew has written generation ${mark} (${this.markFile} says so)`;
+    } else if (mark === null && state.generation > 1) {
+      // The mark exists from the first save of a version-2 state on; only removing it makes it missing.
+      what = `${file} holds generation ${state.generation} of the state, but the high-water mark ${this.markFile} that records the newest generation is missing`;
+    } else {
+      return;
+    }
+    throw new StateUnreadableError(
+      `tabcrew refuses a rolled-back state: ${what}. An older state was copied over the newest, or the newest was moved aside or deleted; ` +
+        `sessions and agents created since would be forgotten. tabcrew stopped and left every file untouched. ` +
+        `Restore the newest state from a backup if you have it; or, to carry on from this older state, accept it: ${ACCEPT_ROLLBACK_COMMAND} --state-dir ${this.dir}`,
+      file,
+      'rollback',
+    );
+  }
+
+  private async verifyMark(bytes: Buffer | null): Promise<number | null> {
+    const mark = await this.openMarkBytes(bytes);
+    if (mark === null) return null;
+    if ('generation' in mark) return mark.generation;
+    throw new StateUnreadableError(
+      `tabcrew cannot trust its high-water mark: ${this.markFile} ${mark.problem}. tabcrew stopped and left the state untouched. ` +
+        `If the key is right and the state is the one you want, accept it as the newest: ${ACCEPT_ROLLBACK_COMMAND} --state-dir ${this.dir}`,
+      this.markFile,
+      'tampered',
+    );
+  }
+
+  private async openMarkBytes(bytes: Buffer | null): Promise<ReturnType<typeof openMark> | null> {
+    if (!bytes) return null;
+    const mark = openMark(bytes, this.codec.markKeys());
+    // Another tabcrew may have rotated the key since this one read it.
+    if ('problem' in mark && this.codec.reloadKeys && (await this.codec.reloadKeys())) return openMark(bytes, this.codec.markKeys());
+    return mark;
+  }
+
+  private async decode(file: string, bytes: Buffer, codec: StateCodec = this.codec): Promise<State> {
     try {
-      return this.codec.decode(bytes, file);
+      return parseState(codec.decode(bytes, file));
     } catch (e) {
       // Another tabcrew may have rotated the key since this one read it.
-      if (e instanceof StateDecodeError && e.kind === 'wrong-key' && this.codec.reloadKeys && (await this.codec.reloadKeys())) {
+      if (e instanceof StateDecodeError && e.kind === 'wrong-key' && codec.reloadKeys && (await codec.reloadKeys())) {
         try {
-          return this.codec.decode(bytes, file);
+          return parseState(codec.decode(bytes, file));
         } catch (again) {
           throw await this.explain(file, again);
         }
@@ -244,30 +362,39 @@ export class StateStore {
   }
 
   private async olderGenerationHint(file: string): Promise<string> {
-    const older = this.generations.slice(this.generations.indexOf(file) + 1);
+    const at = this.generations.indexOf(file);
+    const older = at < 0 ? [] : this.generations.slice(at + 1);
     for (const candidate of older) {
       const bytes = await readIfExists(candidate);
       if (!bytes) continue;
       try {
-        const state = this.codec.decode(bytes, candidate);
+        const state = parseState(this.codec.decode(bytes, candidate));
         const when = (await stat(candidate)).mtime.toISOString();
         return (
-          `The earlier generation ${candidate} (saved ${when}, ${state.agents?.length ?? 0} agents) is intact: ` +
-          `move the unreadable file aside to use it (mv ${file} ${file}.damaged), then start tabcrew again.`
+          `The earlier generation ${candidate} (saved ${when}, generation ${state.generation}, ${state.agents.length} agents) is intact: ` +
+          `to use it, move the unreadable file aside (mv ${file} ${file}.damaged), accept the older state (${ACCEPT_ROLLBACK_COMMAND} --state-dir ${this.dir}), ` +
+          'then start tabcrew again.'
         );
       } catch {
         // try an older one
       }
     }
     return (
-      `No earlier generation can be read either. To start with an empty state, move ${this.file} and its numbered generations aside; ` +
+      `No earlier generation can be read either. To start with an empty state, move ${this.file}, its numbered generations and ${this.markFile} aside; ` +
       'running agents keep their tabs and are reported as orphans.'
     );
   }
 
-  /** The new state becomes the newest generation; the previous newest becomes .1, .1 becomes .2. */
-  private async writeGeneration(bytes: Buffer): Promise<void> {
-    const tmp = await writeTemp(this.file, bytes);
+  /**
+   * The new state becomes the newest generation; the previous newest becomes .1, .1 becomes .2;
+   * then the mark is raised to `generation`. Both temp files are written (and fsynced) at once.
+   */
+  private async writeGeneration(bytes: Buffer, generation: number): Promise<void> {
+    // A missing mark is refused once the state is past generation 1, so the first save puts one in place
+    // (at the generation already on disk) before anything else: a crash then never leaves a later state without a mark.
+    if (!this.markInPlace && !(await readIfExists(this.markFile))) await replaceFile(this.markFile, sealMark(generation - 1, this.codec.markKeys()[0]!));
+    this.markInPlace = true;
+    const [tmp, markTmp] = await Promise.all([writeTemp(this.file, bytes), writeTemp(this.markFile, sealMark(generation, this.codec.markKeys()[0]!))]);
     try {
       const gens = this.generations;
       for (let i = gens.length - 1; i > 1; i--) await renameIfExists(gens[i - 1]!, gens[i]!);
@@ -278,10 +405,16 @@ export class StateStore {
       }
       await rename(tmp, this.file);
     } catch (e) {
-      await unlink(tmp).catch(() => undefined);
+      await Promise.all([unlink(tmp).catch(() => undefined), unlink(markTmp).catch(() => undefined)]);
       throw e;
     }
     await fsyncDir(this.dir);
+    // After the state is durable, never before: a mark above the state on disk would be a false rollback.
+    // Its own rename reaches the disk with the next save's fsync; losing it to a crash only leaves the mark one lower.
+    await rename(markTmp, this.markFile).catch(async (e: unknown) => {
+      await unlink(markTmp).catch(() => undefined);
+      throw e;
+    });
   }
 
   private async migratePlaintext(): Promise<void> {
@@ -297,8 +430,8 @@ export class StateStore {
         // Only an interrupted migration leaves both: the encrypted copy was written first.
         this.notice(`Erased ${legacy}, a plaintext copy left beside the encrypted ${this.file} by an interrupted migration.`);
       } else {
-        const state = jsonCodec.decode(bytes, legacy);
-        await this.writeGeneration(this.codec.encode(state));
+        const state = await this.decodePlaintext(legacy, bytes);
+        await this.save(state);
         this.notice(
           `Moved the plaintext state ${legacy} into the encrypted ${this.file} and erased the plaintext ` +
             '(overwritten, then deleted; copies in backups, snapshots or SSD spare blocks are beyond tabcrew’s reach).',
@@ -309,13 +442,34 @@ export class StateStore {
     await fsyncDir(this.dir);
   }
 
+  private async decodePlaintext(file: string, bytes: Buffer): Promise<State> {
+    try {
+      return parseState(jsonCodec.decode(bytes, file));
+    } catch (e) {
+      const detail = e instanceof StateDecodeError ? e.detail : (e as Error).message;
+      throw new StateUnreadableError(
+        `The state file ${file} ${detail}. It was left untouched: restore it from a backup, or move it aside to start empty.`,
+        file,
+        e instanceof StateDecodeError ? e.kind : 'damaged',
+      );
+    }
+  }
+
   private notice(text: string): void {
     if (!this.notices.includes(text)) this.notices.push(text);
   }
 }
 
+/** Fills a missing audit key: base64 of 32 random bytes, made once and kept by every later save. */
+function ensureAuditKey(state: State): string {
+  state.auditKey ??= randomBytes(32).toString('base64');
+  return state.auditKey;
+}
+
 export interface OpenStateStoreOptions extends KeyOptions, StateStoreOptions {
   dir: string;
+  /** Default true: read the state once, so an unreadable one stops tabcrew here. `state accept-rollback` skips it. */
+  readOnOpen?: boolean;
 }
 
 /**
@@ -328,7 +482,7 @@ export async function openStateStore(opts: OpenStateStoreOptions): Promise<State
   const dir = resolve(opts.dir);
   const keys = await openKeys({ ...opts, stateDir: dir, mayCreate: !(await hasEncryptedState(dir)) });
   const codec = await EncryptedCodec.create(keys, { where: keys.store.where, reload: () => reloadKeys(keys.store) });
-  const store = new StateStore(dir, codec, { lockStaleMs: opts.lockStaleMs });
+  const store = new StateStore(dir, codec, { lockStaleMs: opts.lockStaleMs, beforeSave: opts.beforeSave });
   if (keys.created) {
     store.notices.push(
       `Created a new state key in ${keys.store.where} (key id ${keyIdOf(keys.current)}). Without it the state cannot be read: keep a copy somewhere safe.`,
@@ -342,111 +496,13 @@ export async function openStateStore(opts: OpenStateStoreOptions): Promise<State
   }
   await store.init();
   // A state that cannot be read stops tabcrew here, before anything else depends on it.
-  await store.read();
+  if (opts.readOnOpen !== false) await store.read();
   return store;
 }
 
-// ---- file steps shared with key rotation -------------------------------------------------
-
 /** Whether any generation of an encrypted state is in `dir`: then only its own key may be used. */
 export async function hasEncryptedState(dir: string): Promise<boolean> {
-  const probe = new StateStore(dir, { fileName: ENCRYPTED_STATE_FILE, encode: () => Buffer.alloc(0), decode: () => emptyState() });
-  return (await Promise.all(probe.generations.map(readIfExists))).some(Boolean);
-}
-
-/** Writes bytes to a fresh 0600 temp file beside `file` and fsyncs it; the caller renames it. */
-export async function writeTemp(file: string, bytes: Buffer): Promise<string> {
-  const tmp = `${file}.tmp-${randomBytes(6).toString('hex')}`;
-  const handle = await open(tmp, 'wx', 0o600);
-  try {
-    await handle.writeFile(bytes);
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
-  return tmp;
-}
-
-/** Replaces `file` with `bytes` atomically and durably, without shifting generations. */
-export async function replaceFile(file: string, bytes: Buffer): Promise<void> {
-  const tmp = await writeTemp(file, bytes);
-  try {
-    await rename(tmp, file);
-  } catch (e) {
-    await unlink(tmp).catch(() => undefined);
-    throw e;
-  }
-  await fsyncDir(resolve(file, '..'));
-}
-
-export async function readIfExists(file: string): Promise<Buffer | null> {
-  try {
-    return await readFile(file);
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return null;
-    throw e;
-  }
-}
-
-async function renameIfExists(from: string, to: string): Promise<void> {
-  try {
-    await rename(from, to);
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
-  }
-}
-
-async function linkOrCopy(from: string, to: string): Promise<void> {
-  try {
-    await link(from, to);
-  } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT') return;
-    if (code === 'EEXIST') {
-      await unlink(to);
-      return linkOrCopy(from, to);
-    }
-    // Filesystems without hard links: a copy renamed into place is as good for a backup.
-    if (code !== 'EPERM' && code !== 'ENOTSUP' && code !== 'EXDEV' && code !== 'EMLINK') throw e;
-    const tmp = `${from}.tmp-${randomBytes(6).toString('hex')}`;
-    await copyFile(from, tmp);
-    await rename(tmp, to);
-  }
-}
-
-async function tightenMode(file: string, mode: number): Promise<void> {
-  try {
-    const current = (await stat(file)).mode & 0o777;
-    if (current & ~mode) await chmod(file, mode);
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
-  }
-}
-
-/** Best effort: overwrite with zeros, fsync, unlink. Journals, snapshots and SSD remapping may keep old blocks. */
-async function scrub(file: string): Promise<void> {
-  let handle;
-  try {
-    handle = await open(file, 'r+');
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return;
-    throw e;
-  }
-  try {
-    const { size } = await handle.stat();
-    if (size > 0) await handle.write(Buffer.alloc(size), 0, size, 0);
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
-  await unlink(file);
-}
-
-async function fileIdentity(file: string): Promise<string | undefined> {
-  try {
-    const st = await stat(file, { bigint: true });
-    return `${st.dev}:${st.ino}:${st.size}:${st.mtimeNs}:${st.ctimeNs}`;
-  } catch {
-    return undefined;
-  }
+  const file = join(dir, ENCRYPTED_STATE_FILE);
+  const names = [file, ...Array.from({ length: BACKUP_GENERATIONS }, (_, i) => `${file}.${i + 1}`)];
+  return (await Promise.all(names.map(readIfExists))).some(Boolean);
 }

@@ -1,7 +1,8 @@
 import fc from 'fast-check';
 import sodium from 'libsodium-wrappers';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { keyIdOf, newStateKey, openState, sealState, sodiumReady, StateDecodeError } from '../../src/store/crypto-codec.js';
+import { StateDecodeError } from '../../src/store/codec.js';
+import { keyIdOf, newStateKey, openState, sealState, sodiumReady } from '../../src/store/crypto-codec.js';
 import { emptyState, type State } from '../../src/store/types.js';
 
 beforeAll(sodiumReady);

@@ -52,6 +52,9 @@ function allFiles(dir: string): Array<[string, Buffer]> {
     .map((f) => [f, readFileSync(f)]);
 }
 
+/** The generation files (the mark is JSON, with no key id). */
+const stateFiles = (dir: string) => allFiles(dir).filter(([f]) => !f.endsWith('.mark'));
+
 function expectNothingReadable(dir: string): void {
   const files = allFiles(dir);
   expect(files.length).toBeGreaterThan(0);
@@ -110,7 +113,7 @@ describe('the encrypted state store', () => {
     const store = await open(p);
     for (let i = 0; i < 4; i++) await store.update(addAgent);
     const names = readdirSync(p.dir).filter((f) => f.startsWith('state.enc')).sort();
-    expect(names).toEqual(['state.enc', 'state.enc.1', 'state.enc.2']);
+    expect(names).toEqual(['state.enc', 'state.enc.1', 'state.enc.2', 'state.enc.mark']);
     expect((await store.readGeneration(join(p.dir, 'state.enc')))!.agents).toHaveLength(4);
     expect((await store.readGeneration(join(p.dir, 'state.enc.1')))!.agents).toHaveLength(3);
     expect((await store.readGeneration(join(p.dir, 'state.enc.2')))!.agents).toHaveLength(2);
@@ -130,13 +133,17 @@ describe('the encrypted state store', () => {
     expect(e.reason).toBe('damaged');
     expect(e.message).toContain(`${file} is damaged within bytes 0–1023`);
     expect(e.message).toContain('left the file untouched');
-    expect(e.message).toMatch(/earlier generation .*state\.enc\.1 \(saved .*, 2 agents\) is intact: move the unreadable file aside .*mv .*state\.enc .*state\.enc\.damaged/);
+    expect(e.message).toMatch(
+      /earlier generation .*state\.enc\.1 \(saved .*, generation 2, 2 agents\) is intact: to use it, move the unreadable file aside \(mv .*state\.enc .*state\.enc\.damaged\), accept the older state \(tabcrew state accept-rollback --state-dir .*\)/,
+    );
     await rejection(store.read());
     await rejection(open(p));
     expect(allFiles(p.dir)).toEqual(before);
 
-    // Following the advice works: the previous generation is read and written forward.
+    // Following the advice works: the previous generation is accepted, read and written forward.
     renameSync(file, `${file}.damaged`);
+    expect((await rejection(open(p))).reason).toBe('rollback');
+    expect((await (await open(p, { readOnOpen: false })).acceptRollback()).changed).toBe(true);
     const recovered = await open(p);
     expect((await recovered.read()).agents).toHaveLength(2);
     expect(await recovered.update(addAgent)).toBe('Agent_3');
@@ -166,14 +173,17 @@ describe('the encrypted state store', () => {
     expect(existsSync(p.keyFile)).toBe(false);
   });
 
-  it('reads the previous generation when the newest was moved aside', async () => {
+  it('reads the previous generation once accepted when the newest was moved aside', async () => {
     const p = place();
     const store = await open(p);
     for (let i = 0; i < 2; i++) await store.update(addAgent);
     renameSync(join(p.dir, 'state.enc'), join(p.dir, 'elsewhere'));
+    expect((await rejection(open(p))).message).toMatch(/state\.enc\.1 holds generation 1 of the state, but tabcrew has written generation 2/);
+    const accepting = await open(p, { readOnOpen: false });
+    expect(await accepting.acceptRollback()).toMatchObject({ file: join(p.dir, 'state.enc.1'), acceptedGeneration: 1, markGeneration: 2, generation: 3 });
+    expect(accepting.notices.join()).toContain('reading the earlier generation');
     const again = await open(p);
     expect((await again.read()).agents).toHaveLength(1);
-    expect(again.notices.join()).toContain('reading the earlier generation');
   });
 
   it('encrypts a plaintext state.json of the previous version once and erases the plaintext', async () => {
@@ -184,7 +194,7 @@ describe('the encrypted state store', () => {
     mkdirSync(p.dir, { recursive: true });
     writeFileSync(join(p.dir, 'state.json'), JSON.stringify(legacy));
     const store = await open(p);
-    expect(await store.read()).toEqual(legacy);
+    expect(await store.read()).toMatchObject({ ...legacy, version: 2, generation: 1 });
     expect(existsSync(join(p.dir, 'state.json'))).toBe(false);
     expect(store.notices.join()).toContain('Moved the plaintext state');
     expect(await store.update(addAgent)).toBe('Agent_3');
@@ -232,7 +242,7 @@ describe('key rotation', () => {
     expect(result.reencrypted.map((f) => f.slice(p.dir.length + 1))).toEqual(['state.enc', 'state.enc.1', 'state.enc.2']);
     expect(readFileSync(p.keyFile, 'utf8')).not.toBe(oldKey);
     expect(existsSync(`${p.keyFile}.next`)).toBe(false);
-    for (const [, bytes] of allFiles(p.dir)) expect(bytes.subarray(6, 14).toString('hex')).toBe(result.newKeyId);
+    for (const [, bytes] of stateFiles(p.dir)) expect(bytes.subarray(6, 14).toString('hex')).toBe(result.newKeyId);
     expect((await (await open(p)).read()).agents).toHaveLength(3);
 
     const withOld = { dir: p.dir, keyFile: join(base, `old-${n}.key`) };
@@ -267,7 +277,7 @@ describe('key rotation', () => {
       const done = await rotate(p);
       expect(done.switched).toBe(true);
       expect(existsSync(`${p.keyFile}.next`)).toBe(false);
-      for (const [, bytes] of allFiles(p.dir)) expect(bytes.subarray(6, 14).toString('hex')).toBe(done.newKeyId);
+      for (const [, bytes] of stateFiles(p.dir)) expect(bytes.subarray(6, 14).toString('hex')).toBe(done.newKeyId);
       expect((await (await open(p)).read()).agents.map((a) => a.name)).toEqual(['Agent_1', 'Agent_2', 'Agent_3', 'Agent_4']);
     }
   });

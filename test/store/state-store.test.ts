@@ -49,7 +49,7 @@ describe('the state store', () => {
     }
     const numbers = store.generations.map((f) => (JSON.parse(readFileSync(f, 'utf8')) as { nextAgentNumber: number }).nextAgentNumber);
     expect(numbers).toEqual([5, 4, 3]);
-    expect(readdirSync(store.dir).sort()).toEqual(['state.json', 'state.json.1', 'state.json.2']);
+    expect(readdirSync(store.dir).sort()).toEqual(['state.json', 'state.json.1', 'state.json.2', 'state.json.mark']);
   });
 
   it('makes its own state dir private but leaves the mode of a shared dir alone', async () => {

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { STATUS_SOURCES } from '../../store/types.js';
 import { agentStatus, run, sessionRef, type RegisterTool } from '../tool-kit.js';
 
 const tokens = z.object({ input: z.number(), output: z.number(), cache_read: z.number(), cache_creation: z.number() });
@@ -19,7 +20,7 @@ export const registerGetSessionStatus: RegisterTool = (server, deps) => {
           z.object({
             agent: z.string(),
             status: agentStatus,
-            status_source: z.enum(['hook', 'terminal', 'screen', 'supervisor']),
+            status_source: z.enum(STATUS_SOURCES),
             since: z.string(),
             claude_session_id: z.string().nullable(),
             tokens,
