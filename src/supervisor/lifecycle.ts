@@ -4,6 +4,7 @@ import { isTrusted } from '../claude/trust.js';
 import type { AgentRecord, SessionRecord } from '../store/types.js';
 import type { TabHandle, TabInfo } from '../terminals/backend.js';
 import type { AgentWatch } from './agent-watch.js';
+import { boundariesPath } from './boundaries.js';
 import { type Progress, type SupervisorContext, watchFor } from './context.js';
 import { sleep } from './timing.js';
 
@@ -51,6 +52,8 @@ export async function launchAgent(
     ...agent.launch,
     peers,
     deny: opts.deny,
+    sessionId: session.id,
+    boundariesFile: ctx.config.securityLevel === 'LOW' ? undefined : boundariesPath(ctx.config.runtimeDir),
     claudeSessionId,
     resume: opts.resume,
     claudePath: ctx.config.claudePath,

@@ -22,6 +22,7 @@ import { RateLimiter } from './rate-limit.js';
 import { findSession, handleOf, realpathOrSelf, setStatus } from './records.js';
 import { planRecovery, type Orphan } from './recovery.js';
 import { overlapMessage, overlappingSession, resolveRoot } from './roots.js';
+import { writeBoundaries } from './boundaries.js';
 import { KeyedMutex } from './timing.js';
 import { readTodo } from './todo.js';
 
@@ -131,6 +132,7 @@ export class Supervisor {
       state.sessions.push(record);
       return record;
     });
+    await writeBoundaries(this.ctx.store, config.runtimeDir);
     this.ctx.log.info('session created', { session: session.id });
     return { session_id: session.id, name: session.name, root: session.root };
   }
@@ -194,6 +196,7 @@ export class Supervisor {
     await this.ctx.store.update((state) => {
       state.sessions = state.sessions.filter((s) => s.id !== session.id);
     });
+    await writeBoundaries(this.ctx.store, this.ctx.config.runtimeDir);
     this.ctx.log.info('session deleted', { session: session.id, agents: deleted });
     return { session_id: session.id, deleted: true, agents_deleted: deleted };
   }
@@ -393,6 +396,7 @@ export class Supervisor {
    * a resume Claude Code refuses, is reported as failed with the reason.
    */
   async recover(input: { session?: string; dry_run?: boolean } = {}, progress?: Progress): Promise<RecoveryReport> {
+    if (!input.dry_run) await writeBoundaries(this.ctx.store, this.ctx.config.runtimeDir);
     const state = await this.ctx.store.read();
     const only = input.session ? findSession(state, input.session).id : undefined;
     const plan = planRecovery(state, await this.ctx.backend.listTabs(), only);
