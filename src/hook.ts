@@ -14,6 +14,7 @@
  */
 import { appendFileSync, readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
+import { dirname, join } from 'node:path';
 import { boundaryVerdict } from './claude/boundary.js';
 import { toHookRecord } from './claude/hook-record.js';
 
@@ -38,6 +39,12 @@ async function readInput(): Promise<{ input: Record<string, unknown>; unreadable
   }
 }
 
+function hookFiles(): string[] {
+  const hook = process.env.TABCREW_HOOK;
+  if (!hook) return [];
+  return [hook, join(dirname(hook), 'claude', 'boundary.js'), join(dirname(hook), 'claude', 'hook-record.js')];
+}
+
 function verdict(input: Record<string, unknown>, unreadable?: string): string | undefined {
   const boundariesFile = process.env.TABCREW_BOUNDARIES;
   if (input.hook_event_name !== 'PreToolUse' || !boundariesFile) return undefined;
@@ -48,6 +55,8 @@ function verdict(input: Record<string, unknown>, unreadable?: string): string | 
       boundariesFile,
       home: process.env.HOME || homedir(),
       read: (f) => readFileSync(f, 'utf8'),
+      // The guard itself: an agent that rewrote it would be free.
+      protect: hookFiles(),
     });
   } catch (e) {
     // A guard that fails must not wave the call through.

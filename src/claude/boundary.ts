@@ -12,6 +12,11 @@ export interface BoundariesFile {
   version: 1;
   /** Every session tabcrew has, with its root (a realpath). */
   sessions: { id: string; name: string; root: string }[];
+  /**
+   * tabcrew's own state, log and runtime dirs: an agent that could write this file, its
+   * spool or the audit log would undo the boundary or the record of what it did.
+   */
+  protected?: string[];
 }
 
 export const BOUNDARIES_FILE = 'boundaries.json';
@@ -27,7 +32,7 @@ export interface PathContext {
 export interface Denial {
   /** The path as the tool call wrote it. */
   path: string;
-  session: { id: string; name: string; root: string };
+  session: Other;
   /** `inside`: the path is in the root; `above`: a recursive search from it would descend into the root. */
   how: 'inside' | 'above';
 }
@@ -106,7 +111,8 @@ export function globBase(pattern: string): string {
   return fixed.join('/') || (pattern.startsWith('/') ? '/' : '.');
 }
 
-type Other = BoundariesFile['sessions'][number];
+/** A place the agent must stay out of: another session's root, or one of tabcrew's own files (`own`). */
+type Other = BoundariesFile['sessions'][number] & { own?: true };
 
 /** One path component of a glob as a regular expression (`*`, `?`, `[…]`, `{a,b}`). */
 function componentRegex(glob: string): RegExp {
@@ -269,6 +275,9 @@ export function deniedInCommand(command: string, ctx: PathContext, others: reado
 
 /** What the model reads when a call is refused. */
 export function denialReason(d: Denial): string {
+  if (d.session.own) {
+    return `tabcrew: ${d.path} is one of tabcrew's own files (${d.session.root}: its state, logs, runtime files or hook), which agents may not read or change.`;
+  }
   const where =
     d.how === 'inside'
       ? `${d.path} lies in the root of tabcrew session "${d.session.name}" (${d.session.root})`
@@ -283,7 +292,7 @@ export function denialReason(d: Denial): string {
  */
 export function boundaryVerdict(
   input: Record<string, unknown>,
-  opts: { session: string; boundariesFile: string; home: string; read: (file: string) => string },
+  opts: { session: string; boundariesFile: string; home: string; read: (file: string) => string; protect?: string[] },
 ): string | undefined {
   const tool = typeof input.tool_name === 'string' ? input.tool_name : '';
   const toolInput = input.tool_input && typeof input.tool_input === 'object' ? (input.tool_input as Record<string, unknown>) : {};
@@ -298,7 +307,10 @@ export function boundaryVerdict(
       'Tell the supervisor: restarting tabcrew, or creating or deleting a session, writes the file again.'
     );
   }
-  const others = file.sessions.filter((s) => s.id !== opts.session && typeof s.root === 'string' && isAbsolute(s.root));
+  const others: Other[] = file.sessions.filter((s) => s.id !== opts.session && typeof s.root === 'string' && isAbsolute(s.root));
+  for (const root of [dirname(opts.boundariesFile), ...(file.protected ?? []), ...(opts.protect ?? [])]) {
+    if (typeof root === 'string' && isAbsolute(root)) others.push({ id: 'tabcrew', name: 'tabcrew', root, own: true });
+  }
   const cwd = typeof input.cwd === 'string' && isAbsolute(input.cwd) ? input.cwd : process.cwd();
   const denied = deniedPath(tool, toolInput, { cwd, home: opts.home }, others);
   return denied ? denialReason(denied) : undefined;

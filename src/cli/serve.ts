@@ -46,7 +46,7 @@ export async function serve(config: Config): Promise<void> {
   const stack = opened!;
   const { supervisor, backend } = stack;
   // Agents' PreToolUse hooks consult it: a server that starts writes it from the state.
-  await writeBoundaries(stack.store, config.runtimeDir).catch((e: Error) => process.stderr.write(`tabcrew: warning: ${e.message}\n`));
+  await writeBoundaries(stack.store, config).catch((e: Error) => process.stderr.write(`tabcrew: warning: ${e.message}\n`));
   if (!findOnPath(config.claudePath)) {
     process.stderr.write(
       `tabcrew: warning: Claude Code ("${config.claudePath}") is not on PATH; create_agent will fail. Install it (npm install -g @anthropic-ai/claude-code) or pass --claude-path.\n`,

@@ -2,8 +2,10 @@ import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import writeFileAtomic from 'write-file-atomic';
 import { BOUNDARIES_FILE, type BoundariesFile } from '../claude/boundary.js';
+import type { Config } from '../config.js';
 import type { StateStore } from '../store/state-store.js';
 import type { State } from '../store/types.js';
+import { realpathOrSelf } from './records.js';
 
 /**
  * The plaintext list of session roots that agents' PreToolUse hooks consult on every tool
@@ -14,8 +16,14 @@ export function boundariesPath(runtimeDir: string): string {
   return join(runtimeDir, BOUNDARIES_FILE);
 }
 
-export function boundariesOf(state: State): BoundariesFile {
-  return { version: 1, sessions: state.sessions.map((s) => ({ id: s.id, name: s.name, root: s.root })) };
+export type BoundaryDirs = Pick<Config, 'runtimeDir' | 'stateDir' | 'logDir'>;
+
+export function boundariesOf(state: State, dirs: BoundaryDirs): BoundariesFile {
+  return {
+    version: 1,
+    sessions: state.sessions.map((s) => ({ id: s.id, name: s.name, root: s.root })),
+    protected: [...new Set([dirs.runtimeDir, dirs.stateDir, dirs.logDir].map(realpathOrSelf))],
+  };
 }
 
 /**
@@ -24,14 +32,15 @@ export function boundariesOf(state: State): BoundariesFile {
  * the file always converges on the sessions that exist (no generation number is needed).
  * Called after every change to the sessions and when a server starts.
  */
-export async function writeBoundaries(store: Pick<StateStore, 'init' | 'exclusive' | 'read'>, runtimeDir: string): Promise<void> {
+export async function writeBoundaries(store: Pick<StateStore, 'init' | 'exclusive' | 'read'>, dirs: BoundaryDirs): Promise<void> {
+  const { runtimeDir } = dirs;
   const file = boundariesPath(runtimeDir);
   await store.init();
   try {
     await mkdir(runtimeDir, { recursive: true, mode: 0o700 });
     await store.exclusive(async () => {
       const state = await store.read();
-      await writeFileAtomic(file, JSON.stringify(boundariesOf(state)) + '\n', { mode: 0o600 });
+      await writeFileAtomic(file, JSON.stringify(boundariesOf(state, dirs)) + '\n', { mode: 0o600 });
     });
   } catch (e) {
     throw new Error(

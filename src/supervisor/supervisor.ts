@@ -132,7 +132,7 @@ export class Supervisor {
       state.sessions.push(record);
       return record;
     });
-    await writeBoundaries(this.ctx.store, config.runtimeDir);
+    await writeBoundaries(this.ctx.store, config);
     this.ctx.log.info('session created', { session: session.id });
     return { session_id: session.id, name: session.name, root: session.root };
   }
@@ -196,7 +196,7 @@ export class Supervisor {
     await this.ctx.store.update((state) => {
       state.sessions = state.sessions.filter((s) => s.id !== session.id);
     });
-    await writeBoundaries(this.ctx.store, this.ctx.config.runtimeDir);
+    await writeBoundaries(this.ctx.store, this.ctx.config);
     this.ctx.log.info('session deleted', { session: session.id, agents: deleted });
     return { session_id: session.id, deleted: true, agents_deleted: deleted };
   }
@@ -396,7 +396,7 @@ export class Supervisor {
    * a resume Claude Code refuses, is reported as failed with the reason.
    */
   async recover(input: { session?: string; dry_run?: boolean } = {}, progress?: Progress): Promise<RecoveryReport> {
-    if (!input.dry_run) await writeBoundaries(this.ctx.store, this.ctx.config.runtimeDir);
+    if (!input.dry_run) await writeBoundaries(this.ctx.store, this.ctx.config);
     const state = await this.ctx.store.read();
     const only = input.session ? findSession(state, input.session).id : undefined;
     const plan = planRecovery(state, await this.ctx.backend.listTabs(), only);

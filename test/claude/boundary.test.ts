@@ -106,7 +106,8 @@ describe('shell commands (best effort)', () => {
 });
 
 describe('the verdict', () => {
-  const file = join(base, 'boundaries.json');
+  mkdirSync(join(base, 'runtime'));
+  const file = join(base, 'runtime', 'boundaries.json');
   writeFileSync(file, JSON.stringify({ version: 1, sessions: [{ id: 's-own', name: 'own', root: own }, ...others] }));
   const verdict = (input: Record<string, unknown>, boundariesFile = file) =>
     boundaryVerdict({ hook_event_name: 'PreToolUse', cwd: own, ...input }, { session: 's-own', boundariesFile, home, read: (f) => readFileSync(f, 'utf8') });
@@ -114,6 +115,16 @@ describe('the verdict', () => {
   it("names the other session and its root, and leaves the own session's root alone", () => {
     expect(verdict({ tool_name: 'Read', tool_input: { file_path: join(other, 'secret.txt') } })).toMatch(/root of tabcrew session "other" \(.*app\[1\]\)/);
     expect(verdict({ tool_name: 'Read', tool_input: { file_path: join(own, 'src', 'x') } })).toBeUndefined();
+  });
+
+  it("tabcrew's own files (runtime dir, listed dirs, the hook) are off limits too", () => {
+    writeFileSync(file, JSON.stringify({ version: 1, sessions: [{ id: 's-own', name: 'own', root: own }], protected: [join(base, 'logs')] }));
+    const at = (p: string, protect?: string[]) =>
+      boundaryVerdict({ hook_event_name: 'PreToolUse', cwd: own, tool_name: 'Write', tool_input: { file_path: p } }, { session: 's-own', boundariesFile: file, home, read: (f) => readFileSync(f, 'utf8'), protect });
+    expect(at(file)).toMatch(/one of tabcrew's own files/);
+    expect(at(join(base, 'logs', 'audit.jsonl'))).toMatch(/one of tabcrew's own files/);
+    expect(at('/opt/tabcrew/dist/hook.js', ['/opt/tabcrew/dist/hook.js'])).toMatch(/one of tabcrew's own files/);
+    expect(at(join(own, 'x'))).toBeUndefined();
   });
 
   it('a missing boundaries file refuses path tools with what to do, and lets other tools run', () => {
