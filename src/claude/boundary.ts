@@ -267,8 +267,10 @@ export function deniedInCommand(command: string, ctx: PathContext, others: reado
     const denied = GLOB_CHARS.test(word) ? (checkGlob(word, ctx, others) ?? check(globBase(word), ctx, others, recursive)) : check(word, ctx, others, recursive);
     if (denied) return { ...denied, path: word };
   }
+  // The root as text, ending where a path component ends: `/w/app` is not found in `/w/app-2`.
   for (const session of others) {
-    if (fold(command).includes(fold(session.root))) return { path: session.root, session, how: 'inside' };
+    const text = new RegExp(`${session.root.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}(?=$|[/\\s'"\`;|&()<>])`, caseInsensitive ? 'i' : '');
+    if (text.test(command)) return { path: session.root, session, how: 'inside' };
   }
   return undefined;
 }

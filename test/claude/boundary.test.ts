@@ -102,6 +102,8 @@ describe('shell commands (best effort)', () => {
     expect(bash('cat src/index.ts && ls ..')).toBeUndefined();
     expect(bash('npm test -- --reporter=dot')).toBeUndefined();
     expect(bash('grep -r TODO src')).toBeUndefined();
+    expect(bash(`echo x > /tmp/log-of-${other}-copy`)).toBeUndefined();
+    expect(bash(`cat ${other}-copy/x`)).toBeUndefined();
   });
 });
 
