@@ -4,17 +4,24 @@
  * It appends one record to the agent's spool file, named by TABCREW_EVENTS, so a
  * supervisor started later still sees what happened while it was down.
  *
- * It must never disturb the agent: it prints nothing (a UserPromptSubmit hook's stdout
- * is added to the conversation), always exits 0, and imports nothing heavy.
+ * For PreToolUse it also guards the session boundaries (claude/boundary.ts): when
+ * TABCREW_BOUNDARIES is set (security level MEDIUM/HIGH), a call naming a path in another
+ * session's root is denied with a JSON decision on stdout, which Claude Code hands to the
+ * model as the tool's error.
+ *
+ * It must never disturb the agent otherwise: it prints nothing else (a UserPromptSubmit
+ * hook's stdout is added to the conversation), always exits 0, and imports nothing heavy.
  */
-import { appendFileSync } from 'node:fs';
+import { appendFileSync, readFileSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { boundaryVerdict } from './claude/boundary.js';
 import { toHookRecord } from './claude/hook-record.js';
 
-const MAX_INPUT = 4 * 1024 * 1024;
+// A Write of a big file arrives whole in tool_input: the guard must see all of it.
+const MAX_INPUT = 64 * 1024 * 1024;
 
-async function main(): Promise<void> {
-  const spool = process.env.TABCREW_EVENTS;
-  if (!spool) return;
+async function readInput(): Promise<{ input: Record<string, unknown>; unreadable?: string }> {
   const chunks: Buffer[] = [];
   let size = 0;
   for await (const chunk of process.stdin) {
@@ -22,9 +29,57 @@ async function main(): Promise<void> {
     if (size > MAX_INPUT) break;
     chunks.push(chunk as Buffer);
   }
-  const input = JSON.parse(Buffer.concat(chunks).toString('utf8')) as Record<string, unknown>;
-  // One write(2) with O_APPEND: records from concurrent hooks never interleave.
-  appendFileSync(spool, JSON.stringify(toHookRecord(input, Date.now(), process.env.TABCREW_LAUNCH)) + '\n', { mode: 0o600 });
+  const text = Buffer.concat(chunks).toString('utf8');
+  try {
+    return { input: JSON.parse(text) as Record<string, unknown> };
+  } catch (e) {
+    // Only a PreToolUse may answer on stdout (inside a JSON string these quotes would be escaped).
+    const event = /"hook_event_name"\s*:\s*"PreToolUse"/.test(text) ? 'PreToolUse' : 'unknown';
+    return { input: { hook_event_name: event }, unreadable: size > MAX_INPUT ? 'the call is larger than 64 MB' : (e as Error).message };
+  }
+}
+
+function hookFiles(): string[] {
+  const hook = process.env.TABCREW_HOOK;
+  if (!hook) return [];
+  return [hook, join(dirname(hook), 'claude', 'boundary.js'), join(dirname(hook), 'claude', 'hook-record.js')];
+}
+
+function verdict(input: Record<string, unknown>, unreadable?: string): string | undefined {
+  const boundariesFile = process.env.TABCREW_BOUNDARIES;
+  if (input.hook_event_name !== 'PreToolUse' || !boundariesFile) return undefined;
+  if (unreadable) return `tabcrew: the session boundary check could not read this tool call (${unreadable}); the call was refused.`;
+  try {
+    return boundaryVerdict(input, {
+      session: process.env.TABCREW_SESSION ?? '',
+      boundariesFile,
+      home: process.env.HOME || homedir(),
+      read: (f) => readFileSync(f, 'utf8'),
+      // The guard itself: an agent that rewrote it would be free.
+      protect: hookFiles(),
+    });
+  } catch (e) {
+    // A guard that fails must not wave the call through.
+    return `tabcrew: the session boundary check failed (${(e as Error).message}); the call was refused. Tell the supervisor.`;
+  }
+}
+
+async function main(): Promise<void> {
+  const { input, unreadable } = await readInput();
+  const reason = verdict(input, unreadable);
+  const spool = process.env.TABCREW_EVENTS;
+  if (spool) {
+    try {
+      const record = { ...toHookRecord(input, Date.now(), process.env.TABCREW_LAUNCH), ...(reason ? { decision: 'deny' as const } : {}) };
+      // One write(2) with O_APPEND: records from concurrent hooks never interleave.
+      appendFileSync(spool, JSON.stringify(record) + '\n', { mode: 0o600 });
+    } catch {
+      // A lost record costs a status update, never the call.
+    }
+  }
+  if (reason) {
+    process.stdout.write(JSON.stringify({ hookSpecificOutput: { hookEventName: 'PreToolUse', permissionDecision: 'deny', permissionDecisionReason: reason } }));
+  }
 }
 
 main().then(

@@ -25,6 +25,8 @@ export interface HookRecord {
   delivery_id?: string;
   /** StopFailure: the error kind, cut short. */
   error?: string;
+  /** PreToolUse: set when the hook denied the call (a session boundary, see boundary.ts). */
+  decision?: 'deny';
 }
 
 /**

@@ -15,6 +15,9 @@ export interface AgentLaunchInput {
   peers: string[];
   /** Claude Code permission rules denied to this agent (other sessions' roots). */
   deny?: string[];
+  /** The session's id, and the boundaries file its PreToolUse hook consults; absent at security level LOW. */
+  sessionId?: string;
+  boundariesFile?: string;
   claudeSessionId: string;
   /** Resume the conversation `claudeSessionId` instead of starting it. */
   resume: boolean;
@@ -78,6 +81,10 @@ export async function prepareLaunch(input: AgentLaunchInput): Promise<AgentLaunc
   env.TABCREW_AGENT = input.agent;
   const launchId = randomUUID();
   env.TABCREW_LAUNCH = launchId;
+  if (input.boundariesFile) {
+    env.TABCREW_BOUNDARIES = input.boundariesFile;
+    env.TABCREW_SESSION = input.sessionId ?? '';
+  }
   return { argv, env, cwd: input.root, agentDir, eventsFile, launchId };
 }
 

@@ -2,6 +2,8 @@
 export const HOOK_EVENTS = [
   'SessionStart',
   'UserPromptSubmit',
+  // Also answers: it denies calls that name another session's root (claude/boundary.ts).
+  'PreToolUse',
   'PermissionRequest',
   'PostToolUse',
   'PostToolUseFailure',

@@ -1,6 +1,7 @@
 import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js';
 import type { Config } from '../config.js';
 import { createServer } from '../server/server.js';
+import { writeBoundaries } from '../supervisor/boundaries.js';
 import { findOnPath } from '../util/find-on-path.js';
 import { openStack, type Stack } from './stack.js';
 import { createLogger } from '../audit/logger.js';
@@ -44,6 +45,8 @@ export async function serve(config: Config): Promise<void> {
   await ready;
   const stack = opened!;
   const { supervisor, backend } = stack;
+  // Agents' PreToolUse hooks consult it: a server that starts writes it from the state.
+  await writeBoundaries(stack.store, config).catch((e: Error) => process.stderr.write(`tabcrew: warning: ${e.message}\n`));
   if (!findOnPath(config.claudePath)) {
     process.stderr.write(
       `tabcrew: warning: Claude Code ("${config.claudePath}") is not on PATH; create_agent will fail. Install it (npm install -g @anthropic-ai/claude-code) or pass --claude-path.\n`,

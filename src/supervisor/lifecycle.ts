@@ -6,6 +6,7 @@ import type { AgentWatch } from '../claude/watch.js';
 import type { TabHandle } from '../terminals/backend.js';
 import type { Progress, SupervisorContext } from './context.js';
 import { findTab, tabTag } from './observer.js';
+import { boundariesPath } from './boundaries.js';
 import { sleep } from './timing.js';
 
 export interface LaunchResult {
@@ -35,6 +36,8 @@ export async function launchAgent(
     ...agent.launch,
     peers,
     deny: opts.deny,
+    sessionId: session.id,
+    boundariesFile: ctx.config.securityLevel === 'LOW' ? undefined : boundariesPath(ctx.config.runtimeDir),
     claudeSessionId,
     resume: opts.resume,
     claudePath: ctx.config.claudePath,

@@ -75,14 +75,19 @@ export function checkPermissionMode(mode: string | undefined, p: PolicyOptions):
   }
 }
 
+/** Characters Claude Code's rule syntax reads as pattern or rule syntax, not as part of a name. */
+const RULE_SPECIAL = /[*?[\]{}()!\\]/;
+
 /**
  * Claude Code permission rules that keep an agent out of other sessions' roots (`//` marks
- * an absolute path in Claude Code's rule syntax). They cover Claude Code's file tools, not
- * what a shell command the agent is allowed to run may read.
+ * an absolute path in Claude Code's rule syntax): a second layer under the PreToolUse hook
+ * (claude/boundary.ts), which is the boundary that follows sessions created later. They
+ * are fixed at launch, and a root whose name holds pattern characters (`app[1]`, `a(b)`)
+ * gets none: such a rule would not match it, and the hook covers it.
  */
 export function denyRulesFor(otherRoots: string[], p: PolicyOptions): string[] {
   if (p.level === 'LOW') return [];
-  return otherRoots.flatMap((r) => [`Read(/${r}/**)`, `Edit(/${r}/**)`]);
+  return otherRoots.filter((r) => !RULE_SPECIAL.test(r)).flatMap((r) => [`Read(/${r}/**)`, `Edit(/${r}/**)`]);
 }
 
 /** At HIGH, HIGH-risk tools are confirmed by the person (elicitation) or by `confirm`. */

@@ -24,6 +24,7 @@ import { RateLimiter } from './rate-limit.js';
 import { findSession, handleOf, realpathOrSelf, setStatus } from './records.js';
 import { planRecovery, type Orphan, type RECOVERY_ACTIONS, type RecoveryStep } from './recovery.js';
 import { overlapMessage, overlappingSession, resolveRoot } from './roots.js';
+import { writeBoundaries } from './boundaries.js';
 import { KeyedMutex } from './timing.js';
 import { readTodo } from './todo.js';
 
@@ -137,6 +138,7 @@ export class Supervisor {
       state.sessions.push(record);
       return record;
     });
+    await writeBoundaries(this.ctx.store, config);
     this.ctx.log.info('session created', { session: session.id });
     return { session_id: session.id, name: session.name, root: session.root };
   }
@@ -209,6 +211,7 @@ export class Supervisor {
     await this.ctx.store.update((state) => {
       state.sessions = state.sessions.filter((s) => s.id !== session.id);
     });
+    await writeBoundaries(this.ctx.store, this.ctx.config);
     this.ctx.log.info('session deleted', { session: session.id, agents: deleted });
     return { session_id: session.id, deleted: true, agents_deleted: deleted };
   }
@@ -420,6 +423,7 @@ export class Supervisor {
    * in parallel: each waits only for its own Claude Code to start.
    */
   async recover(input: { session?: string; dry_run?: boolean; close_orphans?: boolean } = {}, progress?: Progress): Promise<RecoveryReport> {
+    if (!input.dry_run) await writeBoundaries(this.ctx.store, this.ctx.config);
     const state = await this.ctx.store.read();
     const only = input.session ? findSession(state, input.session).id : undefined;
     const tabs = await this.ctx.backend.listTabs();

@@ -99,7 +99,7 @@ describe('the state schema', () => {
 
   it('accepts an owner on an agent record', async () => {
     const s = { ...v1State(), version: 2, generation: 0 };
-    (s.agents[0] as AgentRecord).owner = { pid: 1234, pidStart: 'Tue Dec  1 22:00:00 2026', heartbeat: new Date().toISOString(), host: 'box' };
+    (s.agents[0] as AgentRecord).owner = { pid: 1234, pidStart: 'Tue Dec  1 22:00:00 2026', heartbeat: new Date().toISOString(), host: 'box', instance: 'a1b2c3' };
     expect((await plainStore(s).store.read()).agents[0]!.owner?.pid).toBe(1234);
   });
 });

@@ -36,6 +36,8 @@ describe('security level MEDIUM', () => {
 
   it("denies agents Claude Code's file tools in other sessions' roots", () => {
     expect(denyRulesFor(['/w/other'], at('MEDIUM'))).toEqual(['Read(//w/other/**)', 'Edit(//w/other/**)']);
+    // The rule syntax cannot say these names literally; the PreToolUse hook covers them.
+    expect(denyRulesFor(['/w/app[1]', '/w/a)b', '/w/x*'], at('MEDIUM'))).toEqual([]);
   });
 });
 
