@@ -1,5 +1,5 @@
 import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js';
-import type { Config } from '../config.js';
+import { packageRoot, type Config } from '../config.js';
 import { createServer } from '../server/server.js';
 import { findOnPath } from '../supervisor/find-on-path.js';
 import { openStack, type Stack } from './stack.js';
@@ -44,9 +44,11 @@ export async function serve(config: Config): Promise<void> {
   await ready;
   const stack = opened!;
   const { supervisor, backend } = stack;
-  if (!findOnPath(config.claudePath)) {
+  if (config.claudeFromPackage) {
+    process.stderr.write(`tabcrew: no claude on PATH; agents run the Claude Code of this checkout, ${config.claudePath} (--claude-path chooses another)\n`);
+  } else if (!findOnPath(config.claudePath)) {
     process.stderr.write(
-      `tabcrew: warning: Claude Code ("${config.claudePath}") is not on PATH; create_agent will fail. Install it (npm install -g @anthropic-ai/claude-code) or pass --claude-path.\n`,
+      `tabcrew: warning: Claude Code ("${config.claudePath}") was not found; create_agent will fail. Install it (npm install -g @anthropic-ai/claude-code, or npm install in ${packageRoot()}) or pass --claude-path / set TABCREW_CLAUDE_PATH.\n`,
     );
   }
   const state = await stack.store.read();
