@@ -59,7 +59,8 @@ export function serverCommand(config: Config): { node: string; args: string[]; p
   const dirs = [dirname(node), ...(claude ? [dirname(claude)] : []), ...(tmux ? [dirname(tmux)] : []), ...system];
   const path = [...new Set(dirs)].join(delimiter);
   // A claude found on PATH is found again through the PATH above; an explicit one must be passed on.
-  const args = [cli, 'serve', ...(claude && config.claudePath.includes('/') ? ['--claude-path', claude] : [])];
+  // A missing one too, so an entry written with --force names what the person asked for.
+  const args = [cli, 'serve', ...(config.claudePath.includes('/') ? ['--claude-path', claude ?? config.claudePath] : [])];
   return { node, args, path, warnings };
 }
 
