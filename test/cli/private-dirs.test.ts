@@ -25,7 +25,12 @@ describe('private dirs', () => {
   });
 
   it('makes a given dir holding only tabcrew files 0700', () => {
-    const config = { ...defaultConfig(), stateDir: openDir('s1', ['.gitkeep', 'state.enc']), logDir: openDir('l1', ['tabcrew.log', 'audit-2026-12-01.jsonl']), runtimeDir: join(base, 'none') };
+    const config = {
+      ...defaultConfig(),
+      stateDir: openDir('s1', ['.gitkeep', 'state.enc']),
+      logDir: openDir('l1', ['tabcrew.log', 'audit-2026-12-01.jsonl']),
+      runtimeDir: join(base, 'none'),
+    };
     expect(tightenPrivateDirs(config)).toEqual([]);
     expect(mode(config.stateDir)).toBe(0o700);
     expect(mode(config.logDir)).toBe(0o700);
