@@ -272,12 +272,14 @@ export function buildProgram(): Command {
   )
     .option('--write', 'merge the entry into the config file, keeping everything else; the old file is copied beside it first')
     .option('--config-file <path>', 'the Claude Desktop config file (default: the one for this platform under $HOME)')
+    .option('--force', 'with --write: write the entry even when it could not launch agents (Claude Code, tmux or node not found)')
     .addOption(new Option('--claude-path <path>', 'the Claude Code executable the server should use').default(defaultConfig().claudePath).env('TABCREW_CLAUDE_PATH'))
     .option('--json', JSON_HELP)
     .addHelpText('after', examples('tabcrew config claude-desktop', 'tabcrew config claude-desktop --write'))
     .action(async (opts: Record<string, unknown>) => {
       process.exitCode = await configClaudeDesktopCommand(configFrom(opts), {
         write: !!opts.write,
+        force: !!opts.force,
         configFile: opts.configFile === undefined ? undefined : resolve(opts.configFile as string),
         json: !!opts.json,
       });

@@ -2,6 +2,7 @@ import { dirname, join, resolve } from 'node:path';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { KeySource } from './store/keys.js';
+import { findOnPath } from './util/find-on-path.js';
 
 export type BackendChoice = 'auto' | 'tmux' | 'iterm2' | 'pty';
 export type SecurityLevel = 'LOW' | 'MEDIUM' | 'HIGH';
@@ -16,6 +17,11 @@ export interface Config {
   /** Plaintext files Claude Code itself must read (settings, hook spool, launch specs). */
   runtimeDir: string;
   claudePath: string;
+  /**
+   * Set when --claude-path was left at `claude`, none is on PATH, and claudePath is the
+   * Claude Code that `npm install` put in this checkout (a dev dependency) instead.
+   */
+  claudeFromPackage?: boolean;
   tmuxSocket: string;
   securityLevel: SecurityLevel;
   /** How long create_agent waits for an agent to be ready before answering `starting`. */
@@ -66,9 +72,28 @@ export function defaultConfig(): Config {
   };
 }
 
+/** The Claude Code `npm install` brings into a checkout of tabcrew (a dev dependency). */
+export function packagedClaude(root = packageRoot()): string {
+  return join(root, 'node_modules', '.bin', 'claude');
+}
+
+/**
+ * The Claude Code agents will run: an explicit path made absolute (agents start in their
+ * session root, where a relative path names another file); the bare default `claude` from
+ * PATH, else the checkout's own node_modules/.bin/claude, so `npm install && npm start` works
+ * without a global install.
+ */
+export function resolveClaudePath(claudePath: string, path = process.env.PATH, root = packageRoot()): { claudePath: string; claudeFromPackage?: boolean } {
+  if (claudePath.includes('/')) return { claudePath: resolve(claudePath) };
+  if (claudePath !== 'claude' || findOnPath(claudePath, path ?? '')) return { claudePath };
+  const packaged = packagedClaude(root);
+  return findOnPath(packaged) ? { claudePath: packaged, claudeFromPackage: true } : { claudePath };
+}
+
 export function withResolvedPaths(c: Config): Config {
   return {
     ...c,
+    ...resolveClaudePath(c.claudePath),
     stateDir: resolve(c.stateDir),
     logDir: resolve(c.logDir),
     runtimeDir: resolve(c.runtimeDir),

@@ -2,11 +2,12 @@ import { isDeepStrictEqual } from 'node:util';
 import { existsSync } from 'node:fs';
 import { mkdir, readFile, unlink, writeFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
-import { delimiter, dirname, join } from 'node:path';
+import { delimiter, dirname, isAbsolute, join } from 'node:path';
 import writeFileAtomic from 'write-file-atomic';
 import { packageRoot, type Config } from '../config.js';
 import { findOnPath } from '../util/find-on-path.js';
-import { resolveClaude } from './doctor.js';
+import { chooseBackend } from '../terminals/index.js';
+import { checkNode, resolveClaude } from './doctor.js';
 import { printJson } from './table.js';
 
 export const SERVER_NAME = 'tabcrew';
@@ -58,7 +59,8 @@ export function serverCommand(config: Config): { node: string; args: string[]; p
   const dirs = [dirname(node), ...(claude ? [dirname(claude)] : []), ...(tmux ? [dirname(tmux)] : []), ...system];
   const path = [...new Set(dirs)].join(delimiter);
   // A claude found on PATH is found again through the PATH above; an explicit one must be passed on.
-  const args = [cli, 'serve', ...(claude && config.claudePath.includes('/') ? ['--claude-path', claude] : [])];
+  // A missing one too, so an entry written with --force names what the person asked for.
+  const args = [cli, 'serve', ...(config.claudePath.includes('/') ? ['--claude-path', claude ?? config.claudePath] : [])];
   return { node, args, path, warnings };
 }
 
@@ -159,12 +161,47 @@ export async function mergeServer(file: string, name: string, entry: McpServerEn
   throw new ConfigFileError(`${file} kept changing while tabcrew was merging into it (is Claude Desktop writing it?). Quit Claude Desktop and run this again.`);
 }
 
+/**
+ * What would stop the entry from launching agents once Claude Desktop runs it, checked on
+ * the entry itself (its node, its CLI, its --claude-path or its PATH): each says what is
+ * wrong and what to do. An empty list means agents can start.
+ */
+export function launchProblems(entry: McpServerEntry, config: Config, platform: NodeJS.Platform = process.platform): string[] {
+  const problems: string[] = [];
+  const path = entry.env.PATH ?? '';
+  if (!isAbsolute(entry.command) || !findOnPath(entry.command)) {
+    problems.push(`node ${entry.command} is not an executable file: run this command with the node Claude Desktop should use (an absolute path).`);
+  } else if (checkNode().status === 'fail') {
+    problems.push(`node ${entry.command} is v${process.versions.node}; tabcrew needs Node.js 20 or later: run this command with a newer node.`);
+  }
+  const cli = entry.args[0];
+  if (!cli || !existsSync(cli)) problems.push(`${cli} does not exist: run npm run build in ${packageRoot()}, then run this again.`);
+  const at = entry.args.indexOf('--claude-path');
+  const claude = at >= 0 ? entry.args[at + 1] : 'claude';
+  if (!findOnPath(claude, path)) {
+    problems.push(
+      at >= 0
+        ? `Claude Code ${claude} is not an executable file: pass --claude-path /path/to/claude (or set TABCREW_CLAUDE_PATH), then run this again.`
+        : `Claude Code is not on the entry's PATH (${path}): install it (npm install -g @anthropic-ai/claude-code, or npm install in ${packageRoot()}) or pass --claude-path /path/to/claude, then run this again.`,
+    );
+  }
+  if (config.backend === 'tmux' && !findOnPath('tmux', path)) {
+    problems.push(`tmux is not on the entry's PATH (${path}): install tmux, then run this again.`);
+  } else if (config.backend === 'auto' && chooseBackend(config, platform, path) === 'pty') {
+    problems.push(
+      `neither tmux (on the entry's PATH: ${path}) nor iTerm2 was found, so agents would run in headless PTYs that end whenever Claude Desktop stops the server: ` +
+        `install tmux${platform === 'darwin' ? ' (brew install tmux) or iTerm2' : ''}, then run this again.`,
+    );
+  }
+  return problems;
+}
+
 function warn(warnings: string[]): void {
   for (const w of warnings) process.stderr.write(`tabcrew: warning: ${w}\n`);
 }
 
-/** `tabcrew config claude-desktop [--write] [--config-file PATH]`. */
-export async function configClaudeDesktopCommand(config: Config, opts: { write: boolean; configFile?: string; json: boolean }): Promise<number> {
+/** `tabcrew config claude-desktop [--write [--force]] [--config-file PATH]`: --write refuses an entry that could not launch agents unless forced. */
+export async function configClaudeDesktopCommand(config: Config, opts: { write: boolean; configFile?: string; json: boolean; force?: boolean }): Promise<number> {
   const file = opts.configFile ?? defaultDesktopConfigFile();
   const { entry, warnings } = desktopEntry(config);
   const snippet = { mcpServers: { [SERVER_NAME]: entry } };
@@ -176,6 +213,13 @@ export async function configClaudeDesktopCommand(config: Config, opts: { write: 
       process.stderr.write(`Merge this into ${file}, or run: tabcrew config claude-desktop --write\n`);
     }
     return 0;
+  }
+  const problems = launchProblems(entry, config);
+  if (problems.length && !opts.force) {
+    throw new ConfigFileError(
+      `${file} was left unchanged: this entry could not launch agents.\n${problems.map((p) => `  - ${p}`).join('\n')}\n` +
+        'Fix that and run this again, or pass --force to write it anyway.',
+    );
   }
   const r = await mergeServer(file, SERVER_NAME, entry);
   // After the merge, so a refused file is the one message a person sees.

@@ -3,11 +3,13 @@ import { constants, existsSync } from 'node:fs';
 import { access, stat } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
-import type { Config } from '../config.js';
-import { ENCRYPTED_STATE_FILE } from '../store/crypto-codec.js';
-import { openStateStore } from '../store/state-store.js';
+import { packageRoot, packagedClaude, type Config } from '../config.js';
+import { keyIdOf } from '../store/crypto-codec.js';
+import { openKeys, StateKeyError } from '../store/keys.js';
+import { hasEncryptedState, openStateStore } from '../store/state-store.js';
 import { findOnPath } from '../util/find-on-path.js';
 import { isVerifiedClaudeVersion, parseClaudeVersion, VERIFIED_CLAUDE_CODE_VERSIONS } from '../claude/versions.js';
+import { mayTighten, type PrivateDir } from './private-dirs.js';
 import { printJson, printTable } from './table.js';
 
 export type CheckStatus = 'ok' | 'warn' | 'fail' | 'skipped' | 'n/a';
@@ -207,24 +209,13 @@ export function resolveClaude(claudePath: string): string | undefined {
 
 async function checkClaude(config: Config): Promise<Check[]> {
   const path = resolveClaude(config.claudePath);
-  if (!path) {
-    const where = config.claudePath.includes('/') ? `${config.claudePath} is not an executable file` : `"${config.claudePath}" is not on PATH`;
-    return [
-      {
-        check: 'claude',
-        status: 'fail',
-        detail: `Claude Code was not found: ${where}`,
-        fix: `${CLAUDE_INSTALL}, or pass --claude-path /path/to/claude`,
-      },
-      { check: 'claude flags', status: 'skipped', detail: 'no claude to ask' },
-    ];
-  }
+  if (!path) return [claudeNotFound(config), { check: 'claude flags', status: 'skipped', detail: 'no claude to ask' }];
   const checks: Check[] = [];
   const v = await run(path, ['--version'], CLAUDE_TIMEOUT_MS);
   checks.push(
     v.ok
-      ? { check: 'claude', status: 'ok', detail: `${firstLine(v.stdout)} (${path})` }
-      : { check: 'claude', status: 'fail', detail: `${path} --version failed: ${v.error}`, fix: `reinstall Claude Code (${CLAUDE_INSTALL}) or pass --claude-path to a working one` },
+      ? { check: 'claude', status: 'ok', detail: `${firstLine(v.stdout)} (${path}${claudeOrigin(config)})` }
+      : { check: 'claude', status: 'fail', detail: `${path} --version failed: ${v.error}`, fix: claudeBrokenFix(config) },
   );
   if (v.ok) checks.push(checkClaudeVerified(v.stdout));
   const h = await run(path, ['--help'], CLAUDE_TIMEOUT_MS);
@@ -244,6 +235,35 @@ async function checkClaude(config: Config): Promise<Check[]> {
       : { check: 'claude flags', status: 'ok', detail: `accepts ${CLAUDE_FLAGS.join(' ')}` },
   );
   return checks;
+}
+
+/** Where the Claude Code came from, when it is not the obvious place: said so a person knows which one agents run. */
+function claudeOrigin(config: Config): string {
+  return config.claudeFromPackage ? '; no claude on PATH, so this checkout\'s own, from npm install' : '';
+}
+
+/** Every way to give tabcrew a Claude Code, with the exact flag and variable. */
+function claudeNotFound(config: Config): Check {
+  const packaged = packagedClaude();
+  const where = config.claudePath.includes('/')
+    ? `${config.claudePath} is not an executable file`
+    : `"${config.claudePath}" is not on PATH${config.claudePath === 'claude' ? `, nor is ${packaged} there` : ''}`;
+  return {
+    check: 'claude',
+    status: 'fail',
+    detail: `Claude Code was not found: ${where}`,
+    fix:
+      `${CLAUDE_INSTALL}, or run npm install in ${packageRoot()} (it brings Claude Code as a dev dependency), ` +
+      `or point at one with --claude-path /path/to/claude (or TABCREW_CLAUDE_PATH=/path/to/claude)`,
+  };
+}
+
+/** A Claude Code that is there but does not run: npm may have skipped the postinstall that puts the native binary in place. */
+function claudeBrokenFix(config: Config): string {
+  if (config.claudePath === packagedClaude()) {
+    return `npm skipped Claude Code's postinstall: run node ${join(packageRoot(), 'node_modules', '@anthropic-ai', 'claude-code', 'install.cjs')}, or pass --claude-path to a working one`;
+  }
+  return `reinstall Claude Code (${CLAUDE_INSTALL}) or pass --claude-path to a working one`;
 }
 
 /** True when help text lists `flag` as an option (`-r, --resume [value]`), not as part of a longer one. */
@@ -275,6 +295,7 @@ async function checkDir(check: string, dir: string, flag: string): Promise<Check
     return { check, status: 'fail', detail: `${dir} is not writable by this user`, fix: `chmod u+rwx ${dir} ${elsewhere}` };
   }
   if (process.platform !== 'win32' && st.mode & 0o077) {
+    if (mayTighten(check as PrivateDir, dir)) return { check, status: 'ok', detail: `${dir} (writable; mode ${(st.mode & 0o777).toString(8)}, made 0700 when tabcrew starts)` };
     return {
       check,
       status: 'warn',
@@ -289,9 +310,8 @@ async function checkDir(check: string, dir: string, flag: string): Promise<Check
 async function checkStateKey(config: Config): Promise<Check[]> {
   const check = 'state key';
   // Opening a state that does not exist yet would create a key: doctor only looks.
-  if (!existsSync(join(config.stateDir, ENCRYPTED_STATE_FILE))) {
-    return [{ check, status: 'ok', detail: `no state yet in ${config.stateDir}; a key (source ${config.keySource}) is made at first start` }];
-  }
+  // A state dir that cannot be read is the state dir check's to report; the key is still looked for.
+  if (!(await hasEncryptedState(config.stateDir).catch(() => false))) return [await checkKeyWithoutState(config)];
   try {
     const store = await openStateStore({ dir: config.stateDir, keySource: config.keySource, keyFile: config.keyFile });
     await store.read();
@@ -305,6 +325,24 @@ async function checkStateKey(config: Config): Promise<Check[]> {
         fix: 'give the key the state was written with (--key-source, --key-file or TABCREW_STATE_KEY); see docs/state.md',
       },
     ];
+  }
+}
+
+/**
+ * Before the first start: whether a key is already there (env, Keychain, key file, found the
+ * way `serve` will find it), never making one. A key that is there must be called found.
+ */
+async function checkKeyWithoutState(config: Config): Promise<Check> {
+  const check = 'state key';
+  try {
+    const keys = await openKeys({ keySource: config.keySource, keyFile: config.keyFile, stateDir: config.stateDir, mayCreate: false });
+    return { check, status: 'ok', detail: `found in ${keys.store.where} (key id ${keyIdOf(keys.current)}); no state yet in ${config.stateDir}, the first start uses this key` };
+  } catch (e) {
+    const message = (e as Error).message.split('\n')[0];
+    if (e instanceof StateKeyError && / holds no key/.test(message)) {
+      return { check, status: 'ok', detail: `no key and no state yet in ${config.stateDir}; the first start makes a key (--key-source ${config.keySource}, see docs/state.md)` };
+    }
+    return { check, status: 'fail', detail: message, fix: 'the first start would stop here: fix the key as the message says (--key-source, --key-file or TABCREW_STATE_KEY; docs/state.md)' };
   }
 }
 

@@ -1,5 +1,5 @@
 import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js';
-import type { Config } from '../config.js';
+import { packageRoot, type Config } from '../config.js';
 import { createServer } from '../server/server.js';
 import { writeBoundaries } from '../supervisor/boundaries.js';
 import { findOnPath } from '../util/find-on-path.js';
@@ -47,9 +47,11 @@ export async function serve(config: Config): Promise<void> {
   const { supervisor, backend } = stack;
   // Agents' PreToolUse hooks consult it: a server that starts writes it from the state.
   await writeBoundaries(stack.store, config).catch((e: Error) => process.stderr.write(`tabcrew: warning: ${e.message}\n`));
-  if (!findOnPath(config.claudePath)) {
+  if (config.claudeFromPackage) {
+    process.stderr.write(`tabcrew: no claude on PATH; agents run the Claude Code of this checkout, ${config.claudePath} (--claude-path chooses another)\n`);
+  } else if (!findOnPath(config.claudePath)) {
     process.stderr.write(
-      `tabcrew: warning: Claude Code ("${config.claudePath}") is not on PATH; create_agent will fail. Install it (npm install -g @anthropic-ai/claude-code) or pass --claude-path.\n`,
+      `tabcrew: warning: Claude Code ("${config.claudePath}") was not found; create_agent will fail. Install it (npm install -g @anthropic-ai/claude-code, or npm install in ${packageRoot()}) or pass --claude-path / set TABCREW_CLAUDE_PATH.\n`,
     );
   }
   const state = await stack.store.read();

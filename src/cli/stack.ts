@@ -5,6 +5,7 @@ import { openStateStore, type StateStore } from '../store/state-store.js';
 import { Supervisor } from '../supervisor/supervisor.js';
 import type { TerminalBackend } from '../terminals/backend.js';
 import { createBackend } from '../terminals/index.js';
+import { tightenPrivateDirs } from './private-dirs.js';
 
 export interface Stack {
   config: Config;
@@ -18,6 +19,8 @@ export interface Stack {
 
 /** The layers every command that touches agents needs, wired as `serve` wires them. */
 export async function openStack(config: Config, opts: { log?: ReturnType<typeof createLogger> } = {}): Promise<Stack> {
+  // A fresh clone has state/ and logs/ as 0755 (git does not keep dir modes): close them first.
+  for (const notice of tightenPrivateDirs(config)) process.stderr.write(`tabcrew: ${notice}\n`);
   const log = opts.log ?? createLogger(config.logDir);
   // Decrypts the state once: an unreadable state stops here, before anything acts on it.
   const store = await openStateStore({ dir: config.stateDir, keySource: config.keySource, keyFile: config.keyFile });

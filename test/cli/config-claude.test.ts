@@ -1,15 +1,21 @@
 import { execFileSync } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, isAbsolute, join } from 'node:path';
+import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { launchProblems } from '../../src/cli/config-claude.js';
+import { defaultConfig } from '../../src/config.js';
 import { CLI } from '../support/tabcrew.js';
 import { runCli, testEnv } from './run-cli.js';
 
 // Every test writes under this throw-away HOME; the real ~/.config and ~/Library are never named.
 const home = mkdtempSync(join(tmpdir(), 'tabcrew-config-home-'));
-const env = testEnv(home);
 const tmuxPath = execFileSync('sh', ['-c', 'command -v tmux'], { encoding: 'utf8' }).trim();
+// claude on PATH whether or not this machine has one installed: the checkout's own.
+const claudeBin = join(home, 'claude-bin');
+mkdirSync(claudeBin);
+symlinkSync(resolve('node_modules/.bin/claude'), join(claudeBin, 'claude'));
+const env = testEnv(home, { PATH: `${claudeBin}:${process.env.PATH}` });
 
 afterAll(() => rmSync(home, { recursive: true, force: true }));
 
@@ -83,6 +89,36 @@ describe('tabcrew config claude-desktop', () => {
     expect(again.code).toBe(0);
     expect(again.stdout).toContain('nothing was written');
     expect(backupsOf(file)).toHaveLength(1);
+  });
+
+  it('--write refuses an entry whose Claude Code is not there, saying what to do, and --force writes it', async () => {
+    const file = join(home, 'noclaude', 'claude_desktop_config.json');
+    const missing = join(home, 'no-such-claude');
+    const r = await runCli(['config', 'claude-desktop', '--write', '--config-file', file, '--claude-path', missing], env);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain(`${file} was left unchanged: this entry could not launch agents.`);
+    expect(r.stderr).toContain(`Claude Code ${missing} is not an executable file: pass --claude-path /path/to/claude (or set TABCREW_CLAUDE_PATH)`);
+    expect(r.stderr).toContain('or pass --force to write it anyway');
+    expect(existsSync(file)).toBe(false);
+
+    const forced = await runCli(['config', 'claude-desktop', '--write', '--force', '--config-file', file, '--claude-path', missing], env);
+    expect(forced.code, forced.stderr).toBe(0);
+    expect(JSON.parse(readFileSync(file, 'utf8')).mcpServers.tabcrew.args).toEqual([CLI, 'serve', '--claude-path', missing]);
+  });
+
+  it('counts an entry whose PATH has no tmux (nor iTerm2) as unable to launch agents: they would be headless PTYs', () => {
+    const claude = resolve('node_modules/.bin/claude');
+    const entry = { command: process.execPath, args: [CLI, 'serve', '--claude-path', claude], env: { PATH: join(home, 'no-tools') } };
+    const problems = launchProblems(entry, { ...defaultConfig(), backend: 'auto' }, 'linux');
+    expect(problems).toEqual([expect.stringMatching(/^neither tmux \(on the entry's PATH: .*\) nor iTerm2 was found, so agents would run in headless PTYs .*install tmux/)]);
+    expect(launchProblems({ ...entry, env: { PATH: dirname(tmuxPath) } }, defaultConfig(), 'linux')).toEqual([]);
+  });
+
+  it('uses the Claude Code of the checkout when none is on PATH, and passes it to serve explicitly', async () => {
+    const r = await runCli(['config', 'claude-desktop', '--json'], testEnv(home, { PATH: `${dirname(tmuxPath)}:${dirname(process.execPath)}:/usr/bin:/bin` }));
+    const entry = JSON.parse(r.stdout).mcpServers.tabcrew;
+    if (existsSync('/usr/bin/claude') || existsSync('/bin/claude')) return;
+    expect(entry.args).toEqual([CLI, 'serve', '--claude-path', resolve('node_modules/.bin/claude')]);
   });
 
   it('refuses a config that is not valid JSON and leaves it untouched', async () => {

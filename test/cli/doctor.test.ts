@@ -1,9 +1,10 @@
 import { execFileSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { chmodSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { isolated, runCli, testEnv } from './run-cli.js';
+import { isolated, REPO, runCli, testEnv } from './run-cli.js';
 
 const home = mkdtempSync(join(tmpdir(), 'tabcrew-doctor-home-'));
 const dirs = isolated();
@@ -59,11 +60,19 @@ describe('tabcrew doctor', () => {
     expect(r.stdout).toMatch(/all checks passed\n$/);
   });
 
-  it('fails when claude is not on PATH, and says how to install it or point at it', async () => {
-    const r = await runCli(['doctor', ...dirs.flags], noClaudeEnv);
+  it('finds the Claude Code npm install put in the checkout when none is on PATH, and says so', async () => {
+    const r = await runCli(['doctor', '--json', ...dirs.flags], noClaudeEnv);
+    const c = byName((JSON.parse(r.stdout) as { checks: Check[] }).checks);
+    expect(c.claude.status, c.claude.detail).toBe('ok');
+    expect(c.claude.detail).toContain(`${join(REPO, 'node_modules', '.bin', 'claude')}; no claude on PATH, so this checkout's own`);
+    expect(c['claude flags'].status).toBe('ok');
+  });
+
+  it('fails for a --claude-path that is not there, and names every way to point at one', async () => {
+    const r = await runCli(['doctor', '--claude-path', join(home, 'no-such-claude'), ...dirs.flags], noClaudeEnv);
     expect(r.code).toBe(1);
-    expect(r.stdout).toMatch(/^claude\s+FAIL\s+Claude Code was not found: "claude" is not on PATH$/m);
-    expect(r.stdout).toMatch(/^\s+fix: npm install -g @anthropic-ai\/claude-code, or pass --claude-path/m);
+    expect(r.stdout).toMatch(/^claude\s+FAIL\s+Claude Code was not found: .*no-such-claude is not an executable file$/m);
+    expect(r.stdout).toMatch(/^\s+fix: npm install -g @anthropic-ai\/claude-code, or run npm install in .*--claude-path \/path\/to\/claude \(or TABCREW_CLAUDE_PATH=/m);
     expect(r.stdout).toMatch(/^claude flags\s+skipped/m);
     expect(r.stdout).toMatch(/^tmux\s+ok/m);
   });
@@ -104,12 +113,55 @@ describe('tabcrew doctor', () => {
     expect(byName(JSON.parse(r.stdout).checks)['state dir']).toMatchObject({ status: 'fail', fix: expect.stringContaining('--state-dir') });
   });
 
-  it('warns, without failing, about a state dir other users can read', async () => {
+  it('warns, without failing, about a state dir other users can read that holds files tabcrew did not make', async () => {
     const open = join(home, 'open-state');
     mkdirSync(open, { mode: 0o755 });
     chmodSync(open, 0o755);
+    writeFileSync(join(open, 'notes.txt'), '');
     const r = await runCli(['doctor', '--json', '--claude-path', claude, ...dirs.flags, '--state-dir', open], env);
     expect(r.code).toBe(0);
     expect(byName(JSON.parse(r.stdout).checks)['state dir']).toMatchObject({ status: 'warn', fix: `chmod 700 ${open}` });
+  });
+
+  it('calls an open dir that holds only tabcrew files ok: tabcrew makes it 0700 when it starts', async () => {
+    const open = join(home, 'open-logs');
+    mkdirSync(open);
+    chmodSync(open, 0o755);
+    writeFileSync(join(open, '.gitkeep'), '');
+    const r = await runCli(['doctor', '--json', '--claude-path', claude, ...dirs.flags, '--log-dir', open], env);
+    expect(byName(JSON.parse(r.stdout).checks)['log dir']).toMatchObject({ status: 'ok', detail: expect.stringContaining('made 0700 when tabcrew starts') });
+  });
+});
+
+describe('tabcrew doctor: the state key before the first start', () => {
+  const keyHome = mkdtempSync(join(tmpdir(), 'tabcrew-doctor-key-'));
+  afterAll(() => rmSync(keyHome, { recursive: true, force: true }));
+  const stateKey = (checks: Check[]) => byName(checks)['state key'];
+
+  it('calls a key file that is there found (--key-source auto, no env key)', async () => {
+    mkdirSync(join(keyHome, '.config', 'tabcrew'), { recursive: true });
+    writeFileSync(join(keyHome, '.config', 'tabcrew', 'state.key'), `${randomBytes(32).toString('base64')}\n`, { mode: 0o600 });
+    const r = await runCli(['doctor', '--json', '--claude-path', claude, ...isolated(mkdtempSync(join(keyHome, 'dirs-'))).flags], testEnv(keyHome, { TABCREW_STATE_KEY: '' }));
+    expect(stateKey(JSON.parse(r.stdout).checks)).toMatchObject({ status: 'ok', detail: expect.stringMatching(/^found in the key file .*state\.key \(key id [0-9a-f]+\)/) });
+  });
+
+  it('calls an env key found, with --key-source auto and env', async () => {
+    for (const source of ['auto', 'env']) {
+      const r = await runCli(['doctor', '--json', '--claude-path', claude, '--key-source', source, ...isolated(mkdtempSync(join(keyHome, 'dirs-'))).flags], env);
+      expect(stateKey(JSON.parse(r.stdout).checks)).toMatchObject({ status: 'ok', detail: expect.stringContaining('found in the environment variable TABCREW_STATE_KEY') });
+    }
+  });
+
+  it('says a key will be made when there is none anywhere', async () => {
+    const empty = mkdtempSync(join(tmpdir(), 'tabcrew-doctor-nokey-'));
+    const r = await runCli(['doctor', '--json', '--claude-path', claude, ...isolated(mkdtempSync(join(keyHome, 'dirs-'))).flags], testEnv(empty, { TABCREW_STATE_KEY: '' }));
+    rmSync(empty, { recursive: true, force: true });
+    expect(stateKey(JSON.parse(r.stdout).checks)).toMatchObject({ status: 'ok', detail: expect.stringContaining('the first start makes a key') });
+  });
+
+  it('fails --key-source env without TABCREW_STATE_KEY, as the first start would', async () => {
+    const r = await runCli(['doctor', '--json', '--claude-path', claude, '--key-source', 'env', ...isolated(mkdtempSync(join(keyHome, 'dirs-'))).flags], testEnv(keyHome, { TABCREW_STATE_KEY: '' }));
+    expect(r.code).toBe(1);
+    expect(stateKey(JSON.parse(r.stdout).checks)).toMatchObject({ status: 'fail', detail: expect.stringContaining('--key-source env needs TABCREW_STATE_KEY') });
   });
 });
