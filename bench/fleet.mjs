@@ -27,7 +27,8 @@ export async function growFleet(ctx, n) {
   if (missing <= 0) return f;
   const made = await inBatches(missing, PARALLEL, () => f.stack.supervisor.createAgent({ session: f.session }));
   const notIdle = made.filter((a) => a.status !== 'idle');
-  if (notIdle.length) throw new Error(`${notIdle.length} fleet agents did not reach idle: ${notIdle.map((a) => `${a.agent} ${a.status} ${a.note ?? ''}`).join('; ')}`);
+  if (notIdle.length)
+    throw new Error(`${notIdle.length} fleet agents did not reach idle: ${notIdle.map((a) => `${a.agent} ${a.status} ${a.note ?? ''}`).join('; ')}`);
   f.size = n;
   return f;
 }

@@ -77,7 +77,9 @@ function withTimeout(promise, ms, what) {
   let timer;
   return Promise.race([
     promise.finally(() => clearTimeout(timer)),
-    new Promise((_, reject) => (timer = setTimeout(() => reject(new Error(`${what}: out of time (${Math.round(ms / 1000)} s left in the 5-minute budget)`)), ms))),
+    new Promise(
+      (_, reject) => (timer = setTimeout(() => reject(new Error(`${what}: out of time (${Math.round(ms / 1000)} s left in the 5-minute budget)`)), ms)),
+    ),
   ]);
 }
 
@@ -90,7 +92,9 @@ async function main() {
   const ctx = new RunContext({ deadlineMs: BUDGET_MS - CLEANUP_RESERVE_MS });
   // In-process tabcrew hands this process's environment to its agents: the run's HOME,
   // nothing of the developer's Claude Code, tmux or tabcrew.
-  for (const k of Object.keys(process.env)) if (/^(TMUX|TMUX_PANE|XDG_CONFIG_HOME|CLAUDECODE|CLAUDE_.*|ANTHROPIC_.*|TABCREW_.*|STAND_IN_.*)$/.test(k) && k !== 'STAND_IN_TURN_MS') delete process.env[k];
+  for (const k of Object.keys(process.env))
+    if (/^(TMUX|TMUX_PANE|XDG_CONFIG_HOME|CLAUDECODE|CLAUDE_.*|ANTHROPIC_.*|TABCREW_.*|STAND_IN_.*)$/.test(k) && k !== 'STAND_IN_TURN_MS')
+      delete process.env[k];
   Object.assign(process.env, ctx.env());
 
   let cleaned = false;
@@ -152,7 +156,9 @@ async function main() {
     }
   }
 
-  const standIn = Object.entries(scenarios).filter(([, s]) => s.stand_in).map(([n]) => n);
+  const standIn = Object.entries(scenarios)
+    .filter(([, s]) => s.stand_in)
+    .map(([n]) => n);
   const machine = {
     cpus: cpus().length,
     memory_gb: round(totalmem() / 2 ** 30, 1),
@@ -201,10 +207,14 @@ function printTable({ metrics, notes, scenarios, machine, durationS }) {
   const widths = rows[0].map((_, i) => (i === rows[0].length - 1 ? 0 : Math.max(...rows.map((r) => r[i].length))));
   const line = (r) => r.map((c, i) => (i === 1 ? c.padStart(widths[i]) : i < r.length - 1 ? c.padEnd(widths[i]) : c)).join('  ');
   const out = [];
-  out.push(`tabcrew bench · ${new Date().toISOString()} · ${machine.cpus} CPUs, ${machine.memory_gb} GB · node ${machine.node} · ${machine.tmux} · load ${machine.load_at_end.join(' ')}`);
+  out.push(
+    `tabcrew bench · ${new Date().toISOString()} · ${machine.cpus} CPUs, ${machine.memory_gb} GB · node ${machine.node} · ${machine.tmux} · load ${machine.load_at_end.join(' ')}`,
+  );
   out.push(line(rows[0]), ...rows.slice(1).map(line));
   out.push('');
-  const standIn = Object.entries(scenarios).filter(([, s]) => s.stand_in).map(([n]) => n);
+  const standIn = Object.entries(scenarios)
+    .filter(([, s]) => s.stand_in)
+    .map(([n]) => n);
   out.push(`Scenarios with the stand-in agent (bench/stand-in-claude.mjs, not Claude Code): ${standIn.join(', ') || 'none'}.`);
   for (const [n, s] of Object.entries(scenarios)) out.push(`  ${n}: ${s.error ? `FAILED: ${s.error.split('\n')[0]}` : `${s.seconds} s`}`);
   out.push(`Total ${durationS} s. Targets are reported, not asserted.`);

@@ -38,7 +38,16 @@ const START_MS = Number(process.env.STAND_IN_START_MS ?? 0);
 // ---- argv -------------------------------------------------------------------------------
 
 function parseArgs(argv) {
-  const withValue = new Set(['--session-id', '--resume', '--name', '--append-system-prompt', '--append-system-prompt-file', '--settings', '--model', '--permission-mode']);
+  const withValue = new Set([
+    '--session-id',
+    '--resume',
+    '--name',
+    '--append-system-prompt',
+    '--append-system-prompt-file',
+    '--settings',
+    '--model',
+    '--permission-mode',
+  ]);
   const o = {};
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
@@ -90,7 +99,17 @@ if (args.resuming && !existsSync(transcriptPath)) fatal(`No conversation found w
 let lastUuid = null;
 function appendTranscript(entry) {
   const uuid = randomUUID();
-  const line = { parentUuid: lastUuid, isSidechain: false, userType: 'external', cwd, sessionId: args.sessionId, version: VERSION, ...entry, uuid, timestamp: new Date().toISOString() };
+  const line = {
+    parentUuid: lastUuid,
+    isSidechain: false,
+    userType: 'external',
+    cwd,
+    sessionId: args.sessionId,
+    version: VERSION,
+    ...entry,
+    uuid,
+    timestamp: new Date().toISOString(),
+  };
   lastUuid = uuid;
   mkdirSync(dirname(transcriptPath), { recursive: true });
   appendFileSync(transcriptPath, `${JSON.stringify(line)}\n`);

@@ -115,7 +115,10 @@ export class RunContext {
 
   async cleanup() {
     for (const server of [...this.servers]) await server.close().catch(() => undefined);
-    for (const fn of this.cleanups.reverse()) await Promise.resolve().then(fn).catch(() => undefined);
+    for (const fn of this.cleanups.reverse())
+      await Promise.resolve()
+        .then(fn)
+        .catch(() => undefined);
     const pids = [];
     for (const s of this.sockets) {
       try {
@@ -220,16 +223,26 @@ export async function startServer(ctx, { dirs, socket, args = [], env = {}, labe
     args: [
       CLI,
       'serve',
-      '--state-dir', dirs.state,
-      '--log-dir', dirs.logs,
-      '--runtime-dir', dirs.runtime,
-      '--tmux-socket', socket,
-      '--claude-path', STAND_IN,
-      '--max-agents', '500',
-      '--max-sessions', '50',
-      '--rate-limit-burst', '1000',
-      '--rate-limit-per-minute', '1000',
-      '--start-timeout', '30',
+      '--state-dir',
+      dirs.state,
+      '--log-dir',
+      dirs.logs,
+      '--runtime-dir',
+      dirs.runtime,
+      '--tmux-socket',
+      socket,
+      '--claude-path',
+      STAND_IN,
+      '--max-agents',
+      '500',
+      '--max-sessions',
+      '50',
+      '--rate-limit-burst',
+      '1000',
+      '--rate-limit-per-minute',
+      '1000',
+      '--start-timeout',
+      '30',
       ...args,
     ],
     env: ctx.env(env),
@@ -242,7 +255,7 @@ export async function startServer(ctx, { dirs, socket, args = [], env = {}, labe
     await client.connect(transport, { timeout: 30_000 });
   } catch (e) {
     await transport.close().catch(() => undefined);
-    throw new Error(`${label} did not start: ${e.message}; stderr: ${stderr.trim().slice(-500)}`);
+    throw new Error(`${label} did not start: ${e.message}; stderr: ${stderr.trim().slice(-500)}`, { cause: e });
   }
   const server = {
     client,

@@ -63,9 +63,13 @@ for (const version of versions) {
     continue;
   }
   const results = join(root, '.cache', 'claude-code', version, 'results.json');
-  const vitest = run(process.execPath, [join(root, 'node_modules', 'vitest', 'vitest.mjs'), 'run', ...SCENARIO, '--reporter=default', '--reporter=json', `--outputFile.json=${results}`], {
-    env: { ...process.env, TABCREW_TEST_CLAUDE: bin },
-  });
+  const vitest = run(
+    process.execPath,
+    [join(root, 'node_modules', 'vitest', 'vitest.mjs'), 'run', ...SCENARIO, '--reporter=default', '--reporter=json', `--outputFile.json=${results}`],
+    {
+      env: { ...process.env, TABCREW_TEST_CLAUDE: bin },
+    },
+  );
   let line = `vitest exited with ${vitest.status ?? vitest.signal}`;
   try {
     const r = JSON.parse(readFileSync(results, 'utf8'));

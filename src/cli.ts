@@ -25,9 +25,7 @@ function positiveInt(value: string): number {
 function withStateOptions(cmd: Command): Command {
   const d = defaultConfig();
   return cmd
-    .addOption(
-      new Option('--backend <name>', 'terminal backend').choices(['auto', 'tmux', 'iterm2', 'pty']).default(d.backend).env('TABCREW_BACKEND'),
-    )
+    .addOption(new Option('--backend <name>', 'terminal backend').choices(['auto', 'tmux', 'iterm2', 'pty']).default(d.backend).env('TABCREW_BACKEND'))
     .addOption(new Option('--state-dir <dir>', 'where the state is kept').default(d.stateDir).env('TABCREW_STATE_DIR'))
     .addOption(new Option('--log-dir <dir>', 'where logs are written').default(d.logDir).env('TABCREW_LOG_DIR'))
     .addOption(
@@ -35,7 +33,12 @@ function withStateOptions(cmd: Command): Command {
     )
     .addOption(new Option('--claude-path <path>', 'the Claude Code executable').default(d.claudePath).env('TABCREW_CLAUDE_PATH'))
     .addOption(new Option('--tmux-socket <name>', 'tmux server socket name (tmux -L)').default(d.tmuxSocket).env('TABCREW_TMUX_SOCKET'))
-    .addOption(new Option('--key-source <source>', 'where the state key lives').choices([...KEY_SOURCES]).default(d.keySource).env('TABCREW_KEY_SOURCE'))
+    .addOption(
+      new Option('--key-source <source>', 'where the state key lives')
+        .choices([...KEY_SOURCES])
+        .default(d.keySource)
+        .env('TABCREW_KEY_SOURCE'),
+    )
     .addOption(new Option('--key-file <path>', 'the state key file (default ~/.config/tabcrew/state.key)').env('TABCREW_KEY_FILE'));
 }
 
@@ -64,7 +67,10 @@ function withServerOptions(cmd: Command): Command {
         .env('TABCREW_ALLOWED_ROOTS'),
     )
     .addOption(
-      new Option('--rate-limit-burst <n>', 'messages an agent may receive at once').argParser(positiveInt).default(d.rateLimitBurst).env('TABCREW_RATE_LIMIT_BURST'),
+      new Option('--rate-limit-burst <n>', 'messages an agent may receive at once')
+        .argParser(positiveInt)
+        .default(d.rateLimitBurst)
+        .env('TABCREW_RATE_LIMIT_BURST'),
     )
     .addOption(
       new Option('--rate-limit-per-minute <n>', 'messages an agent may receive per minute after the burst')
@@ -169,10 +175,9 @@ export function buildProgram(): Command {
         const word = cmd.args[0];
         const guess = commandNames().find((n) => near(word, n));
         failedCommand = program;
-        cmd.error(
-          `error: "${word}" is not a tabcrew command${guess ? ` (did you mean ${guess}?)` : ''}; commands: ${commandNames().join(', ')}.`,
-          { code: 'commander.unknownCommand' },
-        );
+        cmd.error(`error: "${word}" is not a tabcrew command${guess ? ` (did you mean ${guess}?)` : ''}; commands: ${commandNames().join(', ')}.`, {
+          code: 'commander.unknownCommand',
+        });
       }
       await serve(configFrom(opts));
     });
@@ -201,9 +206,7 @@ export function buildProgram(): Command {
     });
 
   track(
-    withServerOptions(
-      program.command('recover').description('bring agents back after a restart: adopt live tabs, resume conversations whose tabs are gone'),
-    ),
+    withServerOptions(program.command('recover').description('bring agents back after a restart: adopt live tabs, resume conversations whose tabs are gone')),
   )
     .option('--session <session>', 'only this session (id or name)')
     .option('--dry-run', 'report what would be done, change nothing')
@@ -219,7 +222,9 @@ export function buildProgram(): Command {
       });
     });
 
-  track(withStateOptions(program.command('doctor').description('check Node.js, the terminal backend, Claude Code and the directories; exits 1 if a check fails')))
+  track(
+    withStateOptions(program.command('doctor').description('check Node.js, the terminal backend, Claude Code and the directories; exits 1 if a check fails')),
+  )
     .option('--json', JSON_HELP)
     .addHelpText('after', examples('tabcrew doctor', 'tabcrew doctor --claude-path ~/.local/bin/claude'))
     .action(async (opts: Record<string, unknown>) => {
@@ -266,14 +271,14 @@ export function buildProgram(): Command {
 
   const config = track(program.command('config').description('register tabcrew with an MCP client'));
   track(
-    config
-      .command('claude-desktop')
-      .description("print Claude Desktop's mcpServers entry for tabcrew; --write merges it into the config file (with a backup)"),
+    config.command('claude-desktop').description("print Claude Desktop's mcpServers entry for tabcrew; --write merges it into the config file (with a backup)"),
   )
     .option('--write', 'merge the entry into the config file, keeping everything else; the old file is copied beside it first')
     .option('--config-file <path>', 'the Claude Desktop config file (default: the one for this platform under $HOME)')
     .option('--force', 'with --write: write the entry even when it could not launch agents (Claude Code, tmux or node not found)')
-    .addOption(new Option('--claude-path <path>', 'the Claude Code executable the server should use').default(defaultConfig().claudePath).env('TABCREW_CLAUDE_PATH'))
+    .addOption(
+      new Option('--claude-path <path>', 'the Claude Code executable the server should use').default(defaultConfig().claudePath).env('TABCREW_CLAUDE_PATH'),
+    )
     .option('--json', JSON_HELP)
     .addHelpText('after', examples('tabcrew config claude-desktop', 'tabcrew config claude-desktop --write'))
     .action(async (opts: Record<string, unknown>) => {
@@ -286,7 +291,9 @@ export function buildProgram(): Command {
     });
   track(config.command('claude-code').description('print the `claude mcp add` line that registers tabcrew with Claude Code'))
     .addOption(new Option('--scope <scope>', 'claude mcp add scope').choices(['local', 'user', 'project']).default('user'))
-    .addOption(new Option('--claude-path <path>', 'the Claude Code executable the server should use').default(defaultConfig().claudePath).env('TABCREW_CLAUDE_PATH'))
+    .addOption(
+      new Option('--claude-path <path>', 'the Claude Code executable the server should use').default(defaultConfig().claudePath).env('TABCREW_CLAUDE_PATH'),
+    )
     .option('--json', JSON_HELP)
     .addHelpText('after', examples('tabcrew config claude-code'))
     .action((opts: Record<string, unknown>) => {
@@ -317,4 +324,3 @@ export async function main(argv: string[]): Promise<void> {
     process.exit(1);
   }
 }
-

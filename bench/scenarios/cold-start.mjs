@@ -33,7 +33,7 @@ function toolsList(argv, env, timeoutMs = 15_000) {
     });
     child.stdout.on('data', (d) => {
       buf += d;
-      for (let i; (i = buf.indexOf('\n')) >= 0; ) {
+      for (let i; (i = buf.indexOf('\n')) >= 0;) {
         const line = buf.slice(0, i);
         buf = buf.slice(i + 1);
         let m;
@@ -54,7 +54,12 @@ function toolsList(argv, env, timeoutMs = 15_000) {
         }
       }
     });
-    send({ jsonrpc: '2.0', id: 1, method: 'initialize', params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'tabcrew-bench', version: '1.0.0' } } });
+    send({
+      jsonrpc: '2.0',
+      id: 1,
+      method: 'initialize',
+      params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'tabcrew-bench', version: '1.0.0' } },
+    });
   });
 }
 
@@ -76,7 +81,24 @@ export default {
     const tabcrew = () => {
       const dirs = ctx.dirs(`cold-${n++}`);
       // No agents: the server never starts tmux; the socket is private all the same.
-      return toolsList([process.execPath, CLI, 'serve', '--state-dir', dirs.state, '--log-dir', dirs.logs, '--runtime-dir', dirs.runtime, '--tmux-socket', socket, '--claude-path', STAND_IN], env);
+      return toolsList(
+        [
+          process.execPath,
+          CLI,
+          'serve',
+          '--state-dir',
+          dirs.state,
+          '--log-dir',
+          dirs.logs,
+          '--runtime-dir',
+          dirs.runtime,
+          '--tmux-socket',
+          socket,
+          '--claude-path',
+          STAND_IN,
+        ],
+        env,
+      );
     };
     const everything = findEverything();
     const ref = () => toolsList([process.execPath, everything.entry, 'stdio'], { ...env, HOME: join(ctx.base, 'home') });
@@ -100,9 +122,13 @@ export default {
     report('cold_start_tools_list_ms', round(median(t)), 'ms', { detail: `min ${round(Math.min(...t))}, max ${round(Math.max(...t))}` });
     report('cold_start_node_floor_ms', round(median(floor)), 'ms', { detail: 'node -e 0, same run' });
     // The machine's speed drifts from day to day: these two ratios to `node -e 0` are the targets (issue 10).
-    report('cold_start_vs_node_ratio', round(median(t) / median(floor), 2), 'ratio', { detail: `median ${round(median(t))} / node -e 0 ${round(median(floor))}` });
+    report('cold_start_vs_node_ratio', round(median(t) / median(floor), 2), 'ratio', {
+      detail: `median ${round(median(t))} / node -e 0 ${round(median(floor))}`,
+    });
     report('version_ms', round(median(version)), 'ms', { detail: '`tabcrew --version`, spawn to exit' });
-    report('version_vs_node_ratio', round(median(version) / median(floor), 2), 'ratio', { detail: `median ${round(median(version))} / node -e 0 ${round(median(floor))}` });
+    report('version_vs_node_ratio', round(median(version) / median(floor), 2), 'ratio', {
+      detail: `median ${round(median(version))} / node -e 0 ${round(median(floor))}`,
+    });
     if (everything) {
       report('cold_start_everything_ms', round(median(e)), 'ms', { detail: `@modelcontextprotocol/server-everything ${everything.version}` });
       report('cold_start_vs_everything_ratio', round(median(t) / median(e), 2), 'ratio', {

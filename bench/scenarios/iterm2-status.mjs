@@ -66,8 +66,9 @@ export default {
       const saved = Object.fromEntries(Object.keys(emuEnv).map((k) => [k, process.env[k]]));
       Object.assign(process.env, emuEnv);
       ctx.onCleanup(() => {
-        for (const [k, v] of Object.entries(saved)) if (v === undefined) delete process.env[k];
-        else process.env[k] = v;
+        for (const [k, v] of Object.entries(saved))
+          if (v === undefined) delete process.env[k];
+          else process.env[k] = v;
       });
       const backend = new mod.ITerm2Backend({ runtimeDir: stack.config.runtimeDir, osascriptPath: osascript });
       const sup = new Supervisor({ ...stack, backend, env: ctx.env() });

@@ -41,7 +41,11 @@ export default {
     const root = ctx.root('recover');
     const { session_id: sessionId } = await server.ok('create_session', { root, name: 'recover' });
     const agents = await inBatches(N, 8, () => server.ok('create_agent', { session: 'recover' }));
-    await Promise.all(agents.map((a) => server.ok('send_message_to_agent', { agent: a.agent, message: 'One turn, so there is a conversation to resume.', wait_for_reply: true, timeout_s: 60 })));
+    await Promise.all(
+      agents.map((a) =>
+        server.ok('send_message_to_agent', { agent: a.agent, message: 'One turn, so there is a conversation to resume.', wait_for_reply: true, timeout_s: 60 }),
+      ),
+    );
     const ids = new Map(agents.map((a) => [a.claude_session_id, a.agent]));
 
     // Kill every tab of the session at once, then wait until the stand-ins are gone.
@@ -72,7 +76,9 @@ export default {
     report('recover_16_agents_wall_ms', round(wall), 'ms');
     // Issue 10's target: all 16 back in at most 1.5 times what one agent's own start-up takes, in this run.
     const one = median(startups.map(([a, b]) => b - a));
-    report('recover_16_agents_vs_one_start_ratio', round(wall / one, 2), 'ratio', { detail: `wall ${round(wall)} / one stand-in start-up ${round(one)} (median)` });
+    report('recover_16_agents_vs_one_start_ratio', round(wall / one, 2), 'ratio', {
+      detail: `wall ${round(wall)} / one stand-in start-up ${round(one)} (median)`,
+    });
     const split = breakdown(join(f.dirs.logs, 'tabcrew.log'), ids, startups, readFileSync(ctx.standInLog, 'utf8'), started);
     if (split) report('recover_16_agents_per_agent_ms', round(wall / N), 'ms', { detail: split });
   },
@@ -116,7 +122,9 @@ function breakdown(logFile, ids, _startups, standInLog, since) {
     prevEnd = l;
   }
   if (order.length !== ids.size) return undefined;
-  return Object.entries(phases)
-    .map(([k, v]) => `${k} ${round(median(v))}`)
-    .join(', ') + ' (medians, ms; log timestamps have 1 ms resolution)';
+  return (
+    Object.entries(phases)
+      .map(([k, v]) => `${k} ${round(median(v))}`)
+      .join(', ') + ' (medians, ms; log timestamps have 1 ms resolution)'
+  );
 }

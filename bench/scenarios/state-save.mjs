@@ -64,13 +64,20 @@ export default {
     await stack.store.update((state) => fill(state, (s) => ctx.root(`state-${s}`)));
     const plain = await measure(stack.store);
     const bytes = (await import('node:fs')).statSync(stack.store.file).size;
-    report('state_save_1000_agents_ms', round(plain.save, 2), 'ms', { detail: `${stack.store.file.split('/').pop()}, ${Math.round(bytes / 1024)} KB, max ${round(plain.max, 1)}` });
+    report('state_save_1000_agents_ms', round(plain.save, 2), 'ms', {
+      detail: `${stack.store.file.split('/').pop()}, ${Math.round(bytes / 1024)} KB, max ${round(plain.max, 1)}`,
+    });
     report('state_read_1000_agents_ms', round(plain.read, 2), 'ms');
 
     const mod = await dist('store/state-store.js');
     if (typeof mod.openStateStore === 'function' && !stack.store.file.endsWith('.enc')) {
       try {
-        const store = await mod.openStateStore({ dir: join(ctx.base, 'state-enc'), keySource: 'file', keyFile: join(ctx.base, 'state-enc.key'), env: ctx.env() });
+        const store = await mod.openStateStore({
+          dir: join(ctx.base, 'state-enc'),
+          keySource: 'file',
+          keyFile: join(ctx.base, 'state-enc.key'),
+          env: ctx.env(),
+        });
         await store.update((state) => fill(state, (s) => ctx.root(`state-${s}`)));
         const enc = await measure(store);
         report('state_save_1000_agents_encrypted_ms', round(enc.save, 2), 'ms', { detail: 'openStateStore (XChaCha20-Poly1305), not yet what serve uses' });

@@ -21,10 +21,7 @@ function run(argv) {
     case 'preflight':
       return preflight(args);
     default:
-      throw new Error(
-        'tabcrew.js: unknown op ' + JSON.stringify(args.op) +
-          '; expected create-tab, list-tabs, read-screens, write, close-tab or preflight',
-      );
+      throw new Error('tabcrew.js: unknown op ' + JSON.stringify(args.op) + '; expected create-tab, list-tabs, read-screens, write, close-tab or preflight');
   }
 }
 
@@ -177,10 +174,12 @@ function write(args) {
   if (variable(session, 'user.tabcrew_pid') === null) return JSON.stringify({ ok: false, reason: 'not_started' });
 
   if (args.keys) {
-    const text = args.keys.map((key) => {
-      if (!Object.prototype.hasOwnProperty.call(KEYS, key)) throw new Error('unknown key ' + JSON.stringify(key));
-      return KEYS[key];
-    }).join('');
+    const text = args.keys
+      .map((key) => {
+        if (!Object.prototype.hasOwnProperty.call(KEYS, key)) throw new Error('unknown key ' + JSON.stringify(key));
+        return KEYS[key];
+      })
+      .join('');
     session.write({ text, newline: false });
   } else if (args.pasteFile) {
     session.write({ text: PASTE_START, newline: false });

@@ -266,7 +266,16 @@ export function readHeadFile(dir: string): HeadRead {
   try {
     const h = JSON.parse(text) as HeadFile;
     if (h && Number.isSafeInteger(h.seq) && h.seq >= 0 && typeof h.hash === 'string' && HEX64.test(h.hash) && typeof h.file === 'string') {
-      return { kind: 'ok', head: { seq: h.seq, hash: h.hash, file: h.file, mac: typeof h.mac === 'string' ? h.mac : undefined, kid: typeof h.kid === 'string' ? h.kid : undefined } };
+      return {
+        kind: 'ok',
+        head: {
+          seq: h.seq,
+          hash: h.hash,
+          file: h.file,
+          mac: typeof h.mac === 'string' ? h.mac : undefined,
+          kid: typeof h.kid === 'string' ? h.kid : undefined,
+        },
+      };
     }
     return { kind: 'unreadable', why: 'not a head record (seq, hash, file)' };
   } catch (e) {

@@ -60,12 +60,12 @@ const ASSIGN = new RegExp(
 const XML = new RegExp(String.raw`<(${KEY_RUN})>(${PH}|[^<\n]{1,4096})(?=</)`, 'gi');
 
 const AUTH_HEADER =
-  /(?<![A-Za-z0-9_\-])((?:proxy-)?authorization)(\\?["']?[ \t]{0,8}[:=][ \t]{0,8}\\?["']?)(?:(bearer|basic|token|digest|negotiate|apikey)([ \t]{1,4}))?(\[REDACTED:[a-z0-9_]{1,40}\]|[^\s"'\\,;]{1,8192})/gi;
-const BEARER = /(?<![A-Za-z0-9_\-])(bearer[ \t]{1,4})(\[REDACTED:[a-z0-9_]{1,40}\]|[A-Za-z0-9._~+/=\-]{16,8192})/gi;
+  /(?<![A-Za-z0-9_-])((?:proxy-)?authorization)(\\?["']?[ \t]{0,8}[:=][ \t]{0,8}\\?["']?)(?:(bearer|basic|token|digest|negotiate|apikey)([ \t]{1,4}))?(\[REDACTED:[a-z0-9_]{1,40}\]|[^\s"'\\,;]{1,8192})/gi;
+const BEARER = /(?<![A-Za-z0-9_-])(bearer[ \t]{1,4})(\[REDACTED:[a-z0-9_]{1,40}\]|[A-Za-z0-9._~+/=-]{16,8192})/gi;
 
 // scheme://user:password@host — the password may contain ":" and even an unencoded "@",
 // so it runs to the last "@" before the path.
-const URL_CREDENTIALS = /(?<![A-Za-z0-9+.\-])([A-Za-z][A-Za-z0-9+.\-]{0,30}:\/\/)([^\s:/?#@[\]]{0,256}):([^\s/?#]{1,512})@/g;
+const URL_CREDENTIALS = /(?<![A-Za-z0-9+.-])([A-Za-z][A-Za-z0-9+.-]{0,30}:\/\/)([^\s:/?#@[\]]{0,256}):([^\s/?#]{1,512})@/g;
 
 interface TokenRule {
   kind: string;
@@ -77,26 +77,26 @@ interface TokenRule {
 const hasDigitAndLetter = (m: string): boolean => /[0-9]/.test(m) && /[A-Za-z]/.test(m);
 
 const TOKEN_RULES: TokenRule[] = [
-  { kind: 'jwt', re: /(?<![A-Za-z0-9_\-])eyJ[A-Za-z0-9_\-]{4,16384}\.[A-Za-z0-9_\-]{4,16384}\.[A-Za-z0-9_\-]{0,16384}/g },
-  { kind: 'anthropic_key', re: /(?<![A-Za-z0-9_\-])sk-ant-[A-Za-z0-9_\-]{16,1024}/g },
-  { kind: 'openai_key', re: /(?<![A-Za-z0-9_\-])sk-(?!ant-)[A-Za-z0-9_\-]{20,1024}/g, accept: (m) => hasDigitAndLetter(m.slice(3)) },
+  { kind: 'jwt', re: /(?<![A-Za-z0-9_-])eyJ[A-Za-z0-9_-]{4,16384}\.[A-Za-z0-9_-]{4,16384}\.[A-Za-z0-9_-]{0,16384}/g },
+  { kind: 'anthropic_key', re: /(?<![A-Za-z0-9_-])sk-ant-[A-Za-z0-9_-]{16,1024}/g },
+  { kind: 'openai_key', re: /(?<![A-Za-z0-9_-])sk-(?!ant-)[A-Za-z0-9_-]{20,1024}/g, accept: (m) => hasDigitAndLetter(m.slice(3)) },
   { kind: 'github_token', re: /(?<![A-Za-z0-9_])(?:gh[pousr]_[A-Za-z0-9]{30,1024}|github_pat_[A-Za-z0-9_]{30,1024})/g },
-  { kind: 'slack_token', re: /(?<![A-Za-z0-9_\-])(?:xox[abprse]-[A-Za-z0-9\-]{10,1024}|xapp-[0-9]-[A-Za-z0-9\-]{10,1024})/g },
-  { kind: 'google_api_key', re: /(?<![A-Za-z0-9_\-])AIza[0-9A-Za-z_\-]{35}/g },
+  { kind: 'slack_token', re: /(?<![A-Za-z0-9_-])(?:xox[abprse]-[A-Za-z0-9-]{10,1024}|xapp-[0-9]-[A-Za-z0-9-]{10,1024})/g },
+  { kind: 'google_api_key', re: /(?<![A-Za-z0-9_-])AIza[0-9A-Za-z_-]{35}/g },
   { kind: 'stripe_key', re: /(?<![A-Za-z0-9_])(?:(?:sk|rk)_(?:live|test)_[0-9A-Za-z]{10,1024}|whsec_[0-9A-Za-z]{20,1024})/g },
   { kind: 'aws_access_key', re: /(?<![A-Za-z0-9])(?:AKIA|ASIA|ABIA|ACCA)[A-Z0-9]{16}(?![A-Za-z0-9])/g },
   { kind: 'npm_token', re: /(?<![A-Za-z0-9_])npm_[A-Za-z0-9]{36}(?![A-Za-z0-9])/g },
 ];
 
-const SLACK_WEBHOOK = /(hooks\.slack\.com\/(?:services|workflows|triggers)\/)([A-Za-z0-9_\/\-]{8,1024})/gi;
+const SLACK_WEBHOOK = /(hooks\.slack\.com\/(?:services|workflows|triggers)\/)([A-Za-z0-9_/-]{8,1024})/gi;
 
 /** The placeholder kind for a key name. */
 export function kindOfKey(key: string): string {
   const k = key.toLowerCase();
   if (/pass|pwd/.test(k)) return 'password';
-  if (/private[_\-]?key/.test(k)) return 'private_key';
-  if (/api[_\-]?key|apikey/.test(k)) return 'api_key';
-  if (/access[_\-]?key/.test(k)) return 'access_key';
+  if (/private[_-]?key/.test(k)) return 'private_key';
+  if (/api[_-]?key|apikey/.test(k)) return 'api_key';
+  if (/access[_-]?key/.test(k)) return 'access_key';
   if (/token/.test(k)) return 'token';
   if (/authorization/.test(k)) return 'authorization';
   if (/cookie/.test(k)) return 'cookie';
@@ -106,8 +106,27 @@ export function kindOfKey(key: string): string {
 // Bare values after a secret key that are not secrets: type annotations, empty markers,
 // and code that reads the secret from somewhere else.
 const NOT_A_VALUE = new Set([
-  'null', 'none', 'nil', 'undefined', 'true', 'false', 'string', 'str', 'number', 'int', 'bool', 'boolean',
-  'any', 'unknown', 'bytes', 'required', 'optional', 'empty', 'redacted', 'hidden', 'secretstr',
+  'null',
+  'none',
+  'nil',
+  'undefined',
+  'true',
+  'false',
+  'string',
+  'str',
+  'number',
+  'int',
+  'bool',
+  'boolean',
+  'any',
+  'unknown',
+  'bytes',
+  'required',
+  'optional',
+  'empty',
+  'redacted',
+  'hidden',
+  'secretstr',
 ]);
 const CODE_REF =
   /^(?:(?:process\.env|os\.environ|import\.meta\.env|self|this|config|cfg|settings|env|options|opts|args|params|req|request|ctx|props|secrets|vault|creds|credentials)[.[]|[A-Za-z_$][\w$]{0,100}(?:\.[A-Za-z_$][\w$]{0,100}){0,10}\()/;
@@ -208,9 +227,7 @@ function onePass(input: string): string {
     const kind = scheme?.toLowerCase() === 'bearer' ? 'bearer_token' : 'authorization';
     return key + sep + (scheme ? scheme + gap : '') + placeholder(kind);
   });
-  s = s.replace(BEARER, (m, lead: string, value: string) =>
-    isPlaceholder(value) || !hasDigitAndLetter(value) ? m : lead + placeholder('bearer_token'),
-  );
+  s = s.replace(BEARER, (m, lead: string, value: string) => (isPlaceholder(value) || !hasDigitAndLetter(value) ? m : lead + placeholder('bearer_token')));
   s = s.replace(FLAG, (m, key: string, gap: string, dq, dv, sq, sv, bare) => {
     const value = (dv ?? sv ?? bare) as string;
     if (isPlaceholder(value)) return m;

@@ -123,12 +123,19 @@ function componentRegex(glob: string): RegExp {
     else if (ch === '?') re += '.';
     else if (ch === '[' && glob.indexOf(']', i + 2) !== -1) {
       const end = glob.indexOf(']', i + 2);
-      const body = glob.slice(i + 1, end).replace(/^!/, '^').replace(/\\/g, '\\\\');
+      const body = glob
+        .slice(i + 1, end)
+        .replace(/^!/, '^')
+        .replace(/\\/g, '\\\\');
       re += `[${body}]`;
       i = end;
     } else if (ch === '{' && glob.indexOf('}', i) !== -1) {
       const end = glob.indexOf('}', i);
-      re += `(?:${glob.slice(i + 1, end).split(',').map((a) => a.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')).join('|')})`;
+      re += `(?:${glob
+        .slice(i + 1, end)
+        .split(',')
+        .map((a) => a.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'))
+        .join('|')})`;
       i = end;
     } else re += ch.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
   }
@@ -264,7 +271,9 @@ export function deniedInCommand(command: string, ctx: PathContext, others: reado
   const recursive = words.some((w) => RECURSIVE.test(w.split('/').pop() ?? ''));
   for (const word of words) {
     if (!pathLike(word)) continue;
-    const denied = GLOB_CHARS.test(word) ? (checkGlob(word, ctx, others) ?? check(globBase(word), ctx, others, recursive)) : check(word, ctx, others, recursive);
+    const denied = GLOB_CHARS.test(word)
+      ? (checkGlob(word, ctx, others) ?? check(globBase(word), ctx, others, recursive))
+      : check(word, ctx, others, recursive);
     if (denied) return { ...denied, path: word };
   }
   // The root as text, ending where a path component ends: `/w/app` is not found in `/w/app-2`.

@@ -52,8 +52,7 @@ export async function prepareLaunch(input: AgentLaunchInput): Promise<AgentLaunc
   const agentDir = agentDirFor(input.runtimeDir, input.claudeSessionId);
   await mkdir(input.runtimeDir, { recursive: true, mode: 0o700 });
   await mkdir(agentDir, { recursive: true, mode: 0o700 });
-  const bypass =
-    input.permissionMode === 'bypassPermissions';
+  const bypass = input.permissionMode === 'bypassPermissions';
   const settingsFile = join(agentDir, 'settings.json');
   await writeFile(settingsFile, JSON.stringify(agentSettings({ bypass, deny: input.deny }), null, 2), { mode: 0o600 });
   const eventsFile = join(agentDir, 'events.jsonl');

@@ -16,16 +16,7 @@
  */
 
 export type ScreenState =
-  | 'trust_dialog'
-  | 'api_key_prompt'
-  | 'bypass_warning'
-  | 'onboarding'
-  | 'permission_prompt'
-  | 'rewind_menu'
-  | 'exited'
-  | 'busy'
-  | 'idle'
-  | 'unknown';
+  'trust_dialog' | 'api_key_prompt' | 'bypass_warning' | 'onboarding' | 'permission_prompt' | 'rewind_menu' | 'exited' | 'busy' | 'idle' | 'unknown';
 
 // Trust dialog ("Accessing workspace: … Quick safety check … ❯ 1. Yes, I trust this folder  2. No, exit"), observed on
 // 2.1.197. 2.1.332 shows it unnumbered with "No, exit" first, under the cursor: Enter there refuses (trustDialogKeys).
@@ -60,7 +51,10 @@ const INPUT_LINE = /^❯(?:[\u00a0 ]|$)/;
 const QUEUED_PLACEHOLDER = 'Press up to edit queued messages';
 
 function lines(text: string): string[] {
-  const ls = text.replace(/\r/g, '').split('\n').map((l) => l.replace(/\s+$/u, ''));
+  const ls = text
+    .replace(/\r/g, '')
+    .split('\n')
+    .map((l) => l.replace(/\s+$/u, ''));
   while (ls.length && ls[ls.length - 1] === '') ls.pop();
   return ls;
 }
@@ -91,7 +85,10 @@ export function findInputBox(text: string): InputBox | undefined {
     if (j >= ls.length) continue;
     const body = ls.slice(i, j).map((l, k) => (k === 0 ? l.replace(INPUT_LINE, '') : l.replace(/^ {2}/, '')));
     const nameMatch = /^─+\s+(\S.*?)\s+─+\s*$/.exec(ls[i - 1]);
-    let boxText = body.join('\n').replace(/\u00a0/g, ' ').trimEnd();
+    let boxText = body
+      .join('\n')
+      .replace(/\u00a0/g, ' ')
+      .trimEnd();
     const queued = boxText === QUEUED_PLACEHOLDER;
     if (queued) boxText = '';
     return {

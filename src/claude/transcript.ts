@@ -294,7 +294,7 @@ export class TranscriptReader {
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') return 0;
       throw err;
     }
-    let chunks: Buffer[] = [];
+    const chunks: Buffer[] = [];
     try {
       const { size } = await fh.stat();
       if (size < this.offset) this.reset();
@@ -312,7 +312,6 @@ export class TranscriptReader {
     }
     if (chunks.length === 0) return 0;
     const data = Buffer.concat([this.pending, ...chunks]);
-    chunks = [];
     const lastNl = data.lastIndexOf(0x0a);
     if (lastNl < 0) {
       this.pending = data;

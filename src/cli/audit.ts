@@ -83,10 +83,7 @@ function printGaps(r: VerifyResult): void {
 }
 
 /** `tabcrew audit tail`: the latest records, oldest first. */
-export async function auditTailCommand(
-  config: Config,
-  opts: { agent?: string; session?: string; limit: number; json: boolean },
-): Promise<number> {
+export async function auditTailCommand(config: Config, opts: { agent?: string; session?: string; limit: number; json: boolean }): Promise<number> {
   const records = await tail(config.logDir, { agent: opts.agent, session: opts.session, limit: opts.limit });
   if (opts.json) {
     for (const r of records) process.stdout.write(JSON.stringify(r) + '\n');

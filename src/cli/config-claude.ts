@@ -55,7 +55,10 @@ export function serverCommand(config: Config): { node: string; args: string[]; p
     warnings.push('tmux was not found, so its directory is not in PATH: install tmux, then run this again.');
   }
   // The system directories keep the agents' own tools (git, sh, ...) reachable.
-  const system = process.platform === 'darwin' ? ['/opt/homebrew/bin', '/usr/local/bin', '/usr/bin', '/bin', '/usr/sbin', '/sbin'] : ['/usr/local/bin', '/usr/bin', '/bin', '/usr/sbin', '/sbin'];
+  const system =
+    process.platform === 'darwin'
+      ? ['/opt/homebrew/bin', '/usr/local/bin', '/usr/bin', '/bin', '/usr/sbin', '/sbin']
+      : ['/usr/local/bin', '/usr/bin', '/bin', '/usr/sbin', '/sbin'];
   const dirs = [dirname(node), ...(claude ? [dirname(claude)] : []), ...(tmux ? [dirname(tmux)] : []), ...system];
   const path = [...new Set(dirs)].join(delimiter);
   // A claude found on PATH is found again through the PATH above; an explicit one must be passed on.
@@ -201,7 +204,10 @@ function warn(warnings: string[]): void {
 }
 
 /** `tabcrew config claude-desktop [--write [--force]] [--config-file PATH]`: --write refuses an entry that could not launch agents unless forced. */
-export async function configClaudeDesktopCommand(config: Config, opts: { write: boolean; configFile?: string; json: boolean; force?: boolean }): Promise<number> {
+export async function configClaudeDesktopCommand(
+  config: Config,
+  opts: { write: boolean; configFile?: string; json: boolean; force?: boolean },
+): Promise<number> {
   const file = opts.configFile ?? defaultDesktopConfigFile();
   const { entry, warnings } = desktopEntry(config);
   const snippet = { mcpServers: { [SERVER_NAME]: entry } };

@@ -54,7 +54,8 @@ function run(file: string, args: string[], timeoutMs: number): Promise<RunResult
       if (e.code === 'ENOENT') error = `${file} was not found`;
       else if (e.code === 'EACCES') error = `${file} is not executable`;
       else if (e.killed && e.signal) error = `no answer within ${Math.round(timeoutMs / 1000)} s`;
-      else error = `exited with ${typeof e.code === 'number' ? `status ${e.code}` : (e.signal ?? e.code ?? 'an error')}${firstLine(stderr) ? `: ${firstLine(stderr)}` : ''}`;
+      else
+        error = `exited with ${typeof e.code === 'number' ? `status ${e.code}` : (e.signal ?? e.code ?? 'an error')}${firstLine(stderr) ? `: ${firstLine(stderr)}` : ''}`;
       resolveRun({ ok: false, stdout, stderr, error });
     });
     // Claude Code reads a prompt from a piped stdin: an open pipe must not look like one.
@@ -116,8 +117,15 @@ async function checkTmux(config: Config): Promise<Check[]> {
   // list-sessions never starts a server, so looking is free of side effects.
   const s = await run(path, ['-L', config.tmuxSocket, 'list-sessions', '-F', '#{session_windows}'], TMUX_TIMEOUT_MS);
   if (s.ok) {
-    const windows = s.stdout.split('\n').filter(Boolean).reduce((n, w) => n + Number(w), 0);
-    checks.push({ check: 'tmux server', status: 'ok', detail: `socket "${config.tmuxSocket}" running, ${windows} windows (tmux -L ${config.tmuxSocket} attach)` });
+    const windows = s.stdout
+      .split('\n')
+      .filter(Boolean)
+      .reduce((n, w) => n + Number(w), 0);
+    checks.push({
+      check: 'tmux server',
+      status: 'ok',
+      detail: `socket "${config.tmuxSocket}" running, ${windows} windows (tmux -L ${config.tmuxSocket} attach)`,
+    });
   } else if (/no server running|error connecting to .*No such file/.test(s.stderr)) {
     checks.push({ check: 'tmux server', status: 'ok', detail: `socket "${config.tmuxSocket}" not running; it starts with the first agent` });
   } else {
@@ -150,7 +158,12 @@ async function checkITerm(config: Config): Promise<Check[]> {
   // Asking a closed iTerm2 anything would launch it: only a running one is asked.
   const running = await run('osascript', ['-e', `application id "${ITERM_BUNDLE_ID}" is running`], OSASCRIPT_TIMEOUT_MS);
   if (!running.ok) {
-    checks.push({ check: 'iTerm2 automation', status: missing, detail: `osascript failed: ${running.error}`, fix: 'run tabcrew doctor from a macOS user session (not over ssh)' });
+    checks.push({
+      check: 'iTerm2 automation',
+      status: missing,
+      detail: `osascript failed: ${running.error}`,
+      fix: 'run tabcrew doctor from a macOS user session (not over ssh)',
+    });
   } else if (running.stdout.trim() !== 'true') {
     checks.push({
       check: 'iTerm2 automation',
@@ -239,7 +252,7 @@ async function checkClaude(config: Config): Promise<Check[]> {
 
 /** Where the Claude Code came from, when it is not the obvious place: said so a person knows which one agents run. */
 function claudeOrigin(config: Config): string {
-  return config.claudeFromPackage ? '; no claude on PATH, so this checkout\'s own, from npm install' : '';
+  return config.claudeFromPackage ? "; no claude on PATH, so this checkout's own, from npm install" : '';
 }
 
 /** Every way to give tabcrew a Claude Code, with the exact flag and variable. */
@@ -295,7 +308,8 @@ async function checkDir(check: string, dir: string, flag: string): Promise<Check
     return { check, status: 'fail', detail: `${dir} is not writable by this user`, fix: `chmod u+rwx ${dir} ${elsewhere}` };
   }
   if (process.platform !== 'win32' && st.mode & 0o077) {
-    if (mayTighten(check as PrivateDir, dir)) return { check, status: 'ok', detail: `${dir} (writable; mode ${(st.mode & 0o777).toString(8)}, made 0700 when tabcrew starts)` };
+    if (mayTighten(check as PrivateDir, dir))
+      return { check, status: 'ok', detail: `${dir} (writable; mode ${(st.mode & 0o777).toString(8)}, made 0700 when tabcrew starts)` };
     return {
       check,
       status: 'warn',
@@ -336,13 +350,26 @@ async function checkKeyWithoutState(config: Config): Promise<Check> {
   const check = 'state key';
   try {
     const keys = await openKeys({ keySource: config.keySource, keyFile: config.keyFile, stateDir: config.stateDir, mayCreate: false });
-    return { check, status: 'ok', detail: `found in ${keys.store.where} (key id ${keyIdOf(keys.current)}); no state yet in ${config.stateDir}, the first start uses this key` };
+    return {
+      check,
+      status: 'ok',
+      detail: `found in ${keys.store.where} (key id ${keyIdOf(keys.current)}); no state yet in ${config.stateDir}, the first start uses this key`,
+    };
   } catch (e) {
     const message = (e as Error).message.split('\n')[0];
     if (e instanceof StateKeyError && / holds no key/.test(message)) {
-      return { check, status: 'ok', detail: `no key and no state yet in ${config.stateDir}; the first start makes a key (--key-source ${config.keySource}, see docs/state.md)` };
+      return {
+        check,
+        status: 'ok',
+        detail: `no key and no state yet in ${config.stateDir}; the first start makes a key (--key-source ${config.keySource}, see docs/state.md)`,
+      };
     }
-    return { check, status: 'fail', detail: message, fix: 'the first start would stop here: fix the key as the message says (--key-source, --key-file or TABCREW_STATE_KEY; docs/state.md)' };
+    return {
+      check,
+      status: 'fail',
+      detail: message,
+      fix: 'the first start would stop here: fix the key as the message says (--key-source, --key-file or TABCREW_STATE_KEY; docs/state.md)',
+    };
   }
 }
 
@@ -371,10 +398,7 @@ export async function doctorCommand(config: Config, opts: { json: boolean }): Pr
   } else {
     printTable(
       ['CHECK', 'STATUS', 'DETAIL/FIX'],
-      checks.flatMap((c) => [
-        [c.check, c.status === 'fail' ? 'FAIL' : c.status, c.detail],
-        ...(c.fix && c.status !== 'ok' ? [['', '', `fix: ${c.fix}`]] : []),
-      ]),
+      checks.flatMap((c) => [[c.check, c.status === 'fail' ? 'FAIL' : c.status, c.detail], ...(c.fix && c.status !== 'ok' ? [['', '', `fix: ${c.fix}`]] : [])]),
     );
     process.stdout.write(ok ? 'all checks passed\n' : 'some checks failed: see the fixes above\n');
   }

@@ -15,7 +15,16 @@ export function cell(value: unknown): string {
 export function formatTable(header: readonly string[], rows: readonly (readonly unknown[])[]): string {
   const all = [header.map(cell), ...rows.map((r) => header.map((_, i) => cell(r[i])))];
   const widths = header.map((_, i) => Math.max(...all.map((r) => r[i].length)));
-  return all.map((r) => r.map((c, i) => (i < r.length - 1 ? c.padEnd(widths[i]) : c)).join('  ').trimEnd()).join('\n') + '\n';
+  return (
+    all
+      .map((r) =>
+        r
+          .map((c, i) => (i < r.length - 1 ? c.padEnd(widths[i]) : c))
+          .join('  ')
+          .trimEnd(),
+      )
+      .join('\n') + '\n'
+  );
 }
 
 export function printTable(header: readonly string[], rows: readonly (readonly unknown[])[]): void {

@@ -28,7 +28,9 @@ export async function confirmIfNeeded(
       deps.log.info('confirmed by elicitation', { tool: req.tool, target: req.target });
       return;
     }
-    throw new UserError(`${req.tool} on ${req.target} was not confirmed (the person chose ${answer.action === 'accept' ? 'not to allow it' : answer.action}); nothing was done.`);
+    throw new UserError(
+      `${req.tool} on ${req.target} was not confirmed (the person chose ${answer.action === 'accept' ? 'not to allow it' : answer.action}); nothing was done.`,
+    );
   }
   if (req.confirm === undefined) {
     throw new UserError(

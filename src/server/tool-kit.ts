@@ -24,11 +24,7 @@ export interface ToolDeps {
 export type RegisterTool = (server: McpServer, deps: ToolDeps) => void;
 export type Extra = RequestHandlerExtra<ServerRequest, ServerNotification>;
 
-export const sessionRef = z
-  .string()
-  .min(1)
-  .max(200)
-  .describe('Session id (s-…) or session name, as given by create_session or list_sessions.');
+export const sessionRef = z.string().min(1).max(200).describe('Session id (s-…) or session name, as given by create_session or list_sessions.');
 export const agentRef = z.string().min(1).max(64).describe('Agent name, e.g. "Agent_1".');
 export const confirm = z
   .string()
@@ -48,9 +44,7 @@ export function progressOf(extra: Extra): Progress | undefined {
   const token = extra._meta?.progressToken;
   if (token === undefined) return undefined;
   return throttle((p) => {
-    void extra
-      .sendNotification({ method: 'notifications/progress', params: { progressToken: token, ...p } })
-      .catch(() => undefined);
+    void extra.sendNotification({ method: 'notifications/progress', params: { progressToken: token, ...p } }).catch(() => undefined);
   }, 1000);
 }
 
@@ -88,9 +82,7 @@ export async function run(
     }
   }
   try {
-    await deps.audit?.append(
-      toolCallEvent({ tool, caller: deps.clientName?.() ?? 'unknown', args, outcome, ms: Date.now() - started, reason }),
-    );
+    await deps.audit?.append(toolCallEvent({ tool, caller: deps.clientName?.() ?? 'unknown', args, outcome, ms: Date.now() - started, reason }));
   } catch (e) {
     deps.log.error('audit append failed', { tool, error: (e as Error).message });
     return {

@@ -66,13 +66,7 @@ export function sealState(state: object, key: Uint8Array): Buffer {
   Buffer.from(keyIdBytes(key)).copy(header, 6);
   header.writeUInt32BE(padded.length + TAG_BYTES, 14);
   Buffer.from(sodium.randombytes_buf(NONCE_BYTES)).copy(header, AD_BYTES);
-  const sealed = sodium.crypto_aead_xchacha20poly1305_ietf_encrypt(
-    padded,
-    header.subarray(0, AD_BYTES),
-    null,
-    header.subarray(AD_BYTES),
-    key,
-  );
+  const sealed = sodium.crypto_aead_xchacha20poly1305_ietf_encrypt(padded, header.subarray(0, AD_BYTES), null, header.subarray(AD_BYTES), key);
   sodium.memzero(padded);
   const body = Buffer.concat([header, sealed]);
   return Buffer.concat([body, checksums(body)]);
@@ -125,11 +119,9 @@ export function openState(bytes: Buffer, keys: readonly Uint8Array[]): OpenedSta
     const realBodyEnd = bodyEndForSize(size);
     const damage = realBodyEnd === null ? null : firstDamage(bytes, realBodyEnd);
     if (damage) throw damaged(damage, size);
-    throw new StateDecodeError(
-      'damaged',
-      `is damaged: it is ${size} bytes but its header (bytes 14–17) says ${expected}, so it was cut short or extended`,
-      { range: [Math.min(size, expected), Math.max(size, expected)] },
-    );
+    throw new StateDecodeError('damaged', `is damaged: it is ${size} bytes but its header (bytes 14–17) says ${expected}, so it was cut short or extended`, {
+      range: [Math.min(size, expected), Math.max(size, expected)],
+    });
   }
   const bodyEnd = HEADER_BYTES + n;
   const keyIndex = keys.findIndex((k) => keyIdOf(k) === fileKeyId);

@@ -10,7 +10,6 @@ import { MARK_SUFFIX, openMark, sealMark } from './mark.js';
 import { emptyState, STATE_VERSION, type State } from './types.js';
 import { parseState } from './validate.js';
 
-
 export class StateUnreadableError extends Error {
   override name = 'StateUnreadableError';
   constructor(
@@ -195,6 +194,7 @@ export class StateStore {
       throw new Error(
         `Another tabcrew process has held the state lock ${lockPath} for too long. ` +
           `If no other tabcrew is running on ${this.dir}, remove that directory (rmdir ${lockPath}) and retry.`,
+        { cause: e },
       );
     }
     this.lockLost = null;
@@ -401,7 +401,9 @@ export class StateStore {
       // A hard link, not a rename: the newest name must exist at every instant a crash can hit.
       if (gens.length > 1) await linkOrCopy(gens[0]!, gens[1]!);
       if (this.lockLost) {
-        throw new Error(`The state lock in ${this.dir} was lost (${this.lockLost.message}); this change was not saved, to avoid overwriting another process's.`);
+        throw new Error(
+          `The state lock in ${this.dir} was lost (${this.lockLost.message}); this change was not saved, to avoid overwriting another process's.`,
+        );
       }
       await rename(tmp, this.file);
     } catch (e) {

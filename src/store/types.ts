@@ -100,7 +100,10 @@ export const stateSchema = z.object({
   /** Raised by every save; a state below the newest one written is a rollback (see rollback.ts). */
   generation: z.number().int().nonnegative(),
   /** base64 of 32 random bytes, made at the first save that lacks it; the audit log keys its chain with it. */
-  auditKey: z.string().regex(/^[A-Za-z0-9+/]{43}=$/, 'base64 of 32 bytes').optional(),
+  auditKey: z
+    .string()
+    .regex(/^[A-Za-z0-9+/]{43}=$/, 'base64 of 32 bytes')
+    .optional(),
   audit: auditHeadSchema.optional(),
 });
 

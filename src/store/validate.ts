@@ -23,7 +23,8 @@ export function parseState(value: unknown): State {
     if (!v1.success) throw invalid(v1.error, 1);
     return migrateV1(value as Record<string, unknown>);
   }
-  if (version !== STATE_VERSION) throw new StateDecodeError('invalid', `holds a state whose version is ${JSON.stringify(version) ?? 'missing'}: not a tabcrew state`);
+  if (version !== STATE_VERSION)
+    throw new StateDecodeError('invalid', `holds a state whose version is ${JSON.stringify(version) ?? 'missing'}: not a tabcrew state`);
   const v2 = stateSchema.safeParse(value);
   if (!v2.success) throw invalid(v2.error, STATE_VERSION);
   return value as State;

@@ -46,6 +46,7 @@ export async function writeBoundaries(store: Pick<StateStore, 'init' | 'exclusiv
     throw new Error(
       `the session boundaries file ${file} could not be written (${(e as Error).message}): running agents do not see this change to the sessions until it is. ` +
         'Check that the runtime dir is writable, then create or delete a session or restart tabcrew.',
+      { cause: e },
     );
   }
 }

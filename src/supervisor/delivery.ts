@@ -82,8 +82,7 @@ export async function deliver(ctx: SupervisorContext, req: DeliveryRequest): Pro
   ctx.log.info('message typed', { agent: req.agent, delivery: deliveryId, bytes: Buffer.byteLength(text) });
 
   const fingerprint = promptFingerprint(text);
-  const matches = (r: HookRecord): boolean =>
-    r.event === 'UserPromptSubmit' && (r.delivery_id === deliveryId || r.prompt_fp === fingerprint);
+  const matches = (r: HookRecord): boolean => r.event === 'UserPromptSubmit' && (r.delivery_id === deliveryId || r.prompt_fp === fingerprint);
   let submitted = await waitForRecord(req.watch, mark, matches, SECOND_ENTER_AFTER_MS);
   if (!submitted) {
     // An Enter that raced the paste is absorbed and the text waits in the box. A second
@@ -112,7 +111,8 @@ export async function deliver(ctx: SupervisorContext, req: DeliveryRequest): Pro
     };
   }
   ctx.log.info('delivery confirmed', { agent: req.agent, delivery: deliveryId });
-  if (!req.waitForReply) return { agent: req.agent, delivery_id: deliveryId, delivered: 'confirmed', status: (await ctx.observer.observeOne(req.agent)).status };
+  if (!req.waitForReply)
+    return { agent: req.agent, delivery_id: deliveryId, delivered: 'confirmed', status: (await ctx.observer.observeOne(req.agent)).status };
 
   const after = req.watch.spool.records.indexOf(submitted) + 1;
   const started = Date.now();
@@ -142,7 +142,9 @@ export async function deliver(ctx: SupervisorContext, req: DeliveryRequest): Pro
     delivery_id: deliveryId,
     delivered: 'confirmed',
     status: (await ctx.observer.observeOne(req.agent)).status,
-    ...(reply !== undefined ? { reply } : { note: `The turn ended, but its reply could not be read from the transcript (${why}). Read it with get_agent_output.` }),
+    ...(reply !== undefined
+      ? { reply }
+      : { note: `The turn ended, but its reply could not be read from the transcript (${why}). Read it with get_agent_output.` }),
   };
 }
 
@@ -165,7 +167,7 @@ export function neutraliseCommandPrefix(text: string): string {
 async function waitForInputBox(ctx: SupervisorContext, req: DeliveryRequest): Promise<TabHandle> {
   const deadline = Date.now() + req.idleWaitS * 1000;
   let clears = 0;
-  let why = '';
+  let why: string;
   for (;;) {
     const { status, tab } = await ctx.observer.observeOne(req.agent);
     if (status === 'idle' && tab) {

@@ -12,4 +12,3 @@ function token(length: number): string {
 export const newSessionId = (): string => `s-${token(8)}`;
 export const newDeliveryId = (): string => `d-${token(10)}`;
 export const newClaudeSessionId = (): string => randomUUID();
-

@@ -98,7 +98,13 @@ async function waitReady(
     if (due) {
       // Hooks are late: make sure Claude Code is still running before looking at it.
       const live = (await ctx.backend.listTabs()).find((t) => t.id === tab.id);
-      if (!live) return { ready: false, failed: true, trust, note: "The agent's tab closed during start-up: Claude Code could not start. Check --claude-path and the log." };
+      if (!live)
+        return {
+          ready: false,
+          failed: true,
+          trust,
+          note: "The agent's tab closed during start-up: Claude Code could not start. Check --claude-path and the log.",
+        };
       if (!live.alive) return { ready: false, failed: true, trust, note: `Claude Code ended during start-up. ${await tail(ctx, tab)}` };
     }
     if (hooks?.status === 'idle' || hooks?.status === 'busy' || due) {
@@ -107,7 +113,12 @@ async function waitReady(
       try {
         screen = await ctx.backend.readScreen(tab, 60);
       } catch {
-        return { ready: false, failed: true, trust, note: "The agent's tab closed during start-up: Claude Code could not start. Check --claude-path and the log." };
+        return {
+          ready: false,
+          failed: true,
+          trust,
+          note: "The agent's tab closed during start-up: Claude Code could not start. Check --claude-path and the log.",
+        };
       }
       lastKind = classifyScreen(screen);
       if (lastKind === 'trust_dialog') {

@@ -42,9 +42,7 @@ export function findTab(agent: AgentRecord, tabs: readonly TabInfo[]): TabInfo |
   if (!agent.claudeSessionId) return undefined;
   const tag = tabTag(agent.name, agent.claudeSessionId);
   const tagged = tabs.filter((t) => t.tag === tag);
-  return (
-    tagged.find((t) => t.id === agent.tab?.id && t.alive) ?? tagged.find((t) => t.alive) ?? tagged.find((t) => t.id === agent.tab?.id) ?? tagged[0]
-  );
+  return tagged.find((t) => t.id === agent.tab?.id && t.alive) ?? tagged.find((t) => t.alive) ?? tagged.find((t) => t.id === agent.tab?.id) ?? tagged[0];
 }
 
 // ---- fusing hooks, terminal and screen ----------------------------------------------------
@@ -151,7 +149,12 @@ export class AgentObserver {
       if (!tab) {
         // A reserved agent whose launch has not opened its tab yet is starting, not gone.
         const launching = agent.status === 'starting' && !agent.tab;
-        out.set(agent.name, launching ? { status: 'starting', source: 'supervisor', since: Date.parse(agent.since) } : { status: 'detached', source: 'terminal', since: sinceIf(agent, 'detached', now) });
+        out.set(
+          agent.name,
+          launching
+            ? { status: 'starting', source: 'supervisor', since: Date.parse(agent.since) }
+            : { status: 'detached', source: 'terminal', since: sinceIf(agent, 'detached', now) },
+        );
         continue;
       }
       if (!tab.alive) {
@@ -212,7 +215,14 @@ export class AgentObserver {
     });
     for (const change of applied) {
       this.deps.log.info('agent status', change);
-      await this.deps.audit?.append({ type: 'status_change', agent: change.agent, session: change.session_id, from: change.from, to: change.to, source: change.source });
+      await this.deps.audit?.append({
+        type: 'status_change',
+        agent: change.agent,
+        session: change.session_id,
+        from: change.from,
+        to: change.to,
+        source: change.source,
+      });
       for (const l of this.listeners) l(change);
     }
   }

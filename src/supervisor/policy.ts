@@ -34,9 +34,46 @@ function within(outer: string, inner: string): boolean {
 }
 
 /** Directories whose contents belong to the operating system, not to a codebase. */
-const SYSTEM_TREES = ['/bin', '/sbin', '/boot', '/dev', '/etc', '/lib', '/lib32', '/lib64', '/proc', '/sys', '/usr/bin', '/usr/sbin', '/usr/lib', '/usr/libexec', '/System', '/private/etc', '/private/var/db'];
+const SYSTEM_TREES = [
+  '/bin',
+  '/sbin',
+  '/boot',
+  '/dev',
+  '/etc',
+  '/lib',
+  '/lib32',
+  '/lib64',
+  '/proc',
+  '/sys',
+  '/usr/bin',
+  '/usr/sbin',
+  '/usr/lib',
+  '/usr/libexec',
+  '/System',
+  '/private/etc',
+  '/private/var/db',
+];
 /** Directories that hold many unrelated things: a root there would span all of them. */
-const SYSTEM_DIRS = ['/', '/usr', '/var', '/private', '/private/var', '/opt', '/home', '/Users', '/Library', '/Applications', '/Volumes', '/mnt', '/media', '/srv', '/root', '/tmp', '/private/tmp', '/run'];
+const SYSTEM_DIRS = [
+  '/',
+  '/usr',
+  '/var',
+  '/private',
+  '/private/var',
+  '/opt',
+  '/home',
+  '/Users',
+  '/Library',
+  '/Applications',
+  '/Volumes',
+  '/mnt',
+  '/media',
+  '/srv',
+  '/root',
+  '/tmp',
+  '/private/tmp',
+  '/run',
+];
 
 /** Refuses a session root the security level does not allow; `root` is a realpath. */
 export function checkRoot(root: string, p: PolicyOptions): void {

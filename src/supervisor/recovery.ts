@@ -70,9 +70,21 @@ export function planRecovery(state: State, tabs: readonly TabInfo[], onlySession
     const tag = parseTag(t.tag);
     if (!tag || kept.has(t.id)) continue;
     if (!owned.has(`${tag.agent}:${tag.claudeSessionId}`)) {
-      orphans.push({ tab: t.id, tag: t.tag!, title: t.title, why: 'unknown_agent', fix: 'No agent of this state owns it (another tabcrew on this terminal, or a deleted state). Close it yourself, or run recovery with close_orphans.' });
+      orphans.push({
+        tab: t.id,
+        tag: t.tag!,
+        title: t.title,
+        why: 'unknown_agent',
+        fix: 'No agent of this state owns it (another tabcrew on this terminal, or a deleted state). Close it yourself, or run recovery with close_orphans.',
+      });
     } else if (t.alive) {
-      orphans.push({ tab: t.id, tag: t.tag!, title: t.title, why: 'duplicate', fix: `A second live tab running ${tag.agent}'s conversation: two Claude Code processes on one conversation. Close it (recovery with close_orphans closes it).` });
+      orphans.push({
+        tab: t.id,
+        tag: t.tag!,
+        title: t.title,
+        why: 'duplicate',
+        fix: `A second live tab running ${tag.agent}'s conversation: two Claude Code processes on one conversation. Close it (recovery with close_orphans closes it).`,
+      });
     }
   }
   return { steps, orphans };

@@ -33,7 +33,6 @@ export function overlappingSession(root: string, sessions: readonly SessionRecor
 export function overlapMessage(root: string, other: SessionRecord): string {
   const how = other.root === root ? 'is the root of' : root.startsWith(other.root) ? 'is inside the root of' : 'contains the root of';
   return (
-    `root ${root} ${how} session "${other.name}" (${other.id}, root ${other.root}): ` +
-    'sessions may not share files. Use that session, or delete it first.'
+    `root ${root} ${how} session "${other.name}" (${other.id}, root ${other.root}): ` + 'sessions may not share files. Use that session, or delete it first.'
   );
 }

@@ -77,7 +77,7 @@ export interface CreateAgentInput {
 }
 
 const ZERO_TOKENS: Tokens = { input: 0, output: 0, cache_read: 0, cache_creation: 0 };
-const SESSION_NAME = /^[^\p{Cc}\[\]]{1,64}$/u;
+const SESSION_NAME = /^[^\p{Cc}[\]]{1,64}$/u;
 
 /**
  * The one object the MCP tools talk to. It owns every rule: naming, limits, the agent
@@ -89,14 +89,7 @@ export class Supervisor {
   private readonly messages: RateLimiter;
   private readonly policy: PolicyOptions;
 
-  constructor(deps: {
-    config: Config;
-    store: StateStore;
-    backend: TerminalBackend;
-    log: Logger;
-    env?: NodeJS.ProcessEnv;
-    audit?: Pick<AuditLog, 'append'>;
-  }) {
+  constructor(deps: { config: Config; store: StateStore; backend: TerminalBackend; log: Logger; env?: NodeJS.ProcessEnv; audit?: Pick<AuditLog, 'append'> }) {
     const env = deps.env ?? process.env;
     const observer = new AgentObserver({ store: deps.store, backend: deps.backend, log: deps.log, runtimeDir: deps.config.runtimeDir, env, audit: deps.audit });
     this.ctx = { ...deps, env, mutex: new KeyedMutex(), observer, owner: new Owner() };
@@ -449,7 +442,11 @@ export class Supervisor {
       resumes.map(async (step) => {
         if (step.kind !== 'resume') throw new Error('unreachable');
         const outcome = await this.ctx.mutex.run(step.agent.name, () => this.resume(step.agent, step.session, step.deadTab, progress));
-        progress?.({ progress: ++done, total: resumes.length, message: `${step.agent.name}: ${'reason' in outcome ? 'failed' : 'skipped' in outcome ? 'skipped' : outcome.action}` });
+        progress?.({
+          progress: ++done,
+          total: resumes.length,
+          message: `${step.agent.name}: ${'reason' in outcome ? 'failed' : 'skipped' in outcome ? 'skipped' : outcome.action}`,
+        });
         return outcome;
       }),
     );
@@ -462,13 +459,21 @@ export class Supervisor {
       report.closed_orphans = [];
       for (const o of report.orphans) {
         const tab = tabs.find((t) => t.id === o.tab);
-        if (tab && (await this.ctx.backend.closeTab(tab).then(() => true, () => false))) report.closed_orphans.push(o.tab);
+        if (
+          tab &&
+          (await this.ctx.backend.closeTab(tab).then(
+            () => true,
+            () => false,
+          ))
+        )
+          report.closed_orphans.push(o.tab);
       }
     }
     if (!input.dry_run) {
       const audit = this.ctx.audit;
       for (const a of report.adopted) await audit?.append({ type: 'recovery', action: 'adopt', agent: a, outcome: 'ok' });
-      for (const r of report.recovered) await audit?.append({ type: 'recovery', action: r.action, agent: r.agent, outcome: 'ok', claude_session_id: r.claude_session_id });
+      for (const r of report.recovered)
+        await audit?.append({ type: 'recovery', action: r.action, agent: r.agent, outcome: 'ok', claude_session_id: r.claude_session_id });
       for (const f of report.failed) await audit?.append({ type: 'recovery', action: 'resume', agent: f.agent, outcome: 'failed', reason: f.reason });
       for (const k of report.skipped ?? []) await audit?.append({ type: 'recovery', action: 'resume', agent: k.agent, outcome: 'skipped', reason: k.reason });
       for (const o of report.orphans) {

@@ -13,14 +13,7 @@ import { execFile, type ExecFileException } from 'node:child_process';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 
-import {
-  TerminalError,
-  type TabHandle,
-  type TabInfo,
-  type TabLaunch,
-  type TerminalBackend,
-  type TerminalKey,
-} from './backend.js';
+import { TerminalError, type TabHandle, type TabInfo, type TabLaunch, type TerminalBackend, type TerminalKey } from './backend.js';
 import { terminalEnv } from './env.js';
 import { launcherPath, removeLaunchSpec, sweepLaunchSpecs, writeLaunchSpec } from './launch-spec.js';
 
@@ -130,7 +123,10 @@ export class ITerm2Backend implements TerminalBackend {
   }
 
   async createTab(launch: TabLaunch): Promise<TabHandle> {
-    for (const [what, value] of [['tab group', launch.group], ['tab tag', launch.tag]] as const) {
+    for (const [what, value] of [
+      ['tab group', launch.group],
+      ['tab tag', launch.tag],
+    ] as const) {
       if (value === '' || value.includes('\0')) throw new TerminalError(`a ${what} must be a non-empty string without NUL`, 'failed');
     }
     if (launch.title.includes('\0')) throw new TerminalError('a tab title cannot hold NUL', 'failed');
@@ -225,11 +221,9 @@ export class ITerm2Backend implements TerminalBackend {
 
   async readScreen(tab: TabHandle, lines: number): Promise<string> {
     const n = lineCount(lines);
-    const { screens } = await this.#run<{ screens: (string | null)[] }>('read-screens', { targets: [targetOf(tab)], lines: n }).catch(
-      (err: unknown) => {
-        throw asTabGone(err, tab);
-      },
-    );
+    const { screens } = await this.#run<{ screens: (string | null)[] }>('read-screens', { targets: [targetOf(tab)], lines: n }).catch((err: unknown) => {
+      throw asTabGone(err, tab);
+    });
     const screen = screens[0];
     if (typeof screen !== 'string') throw new TerminalError(`tab ${tab.id} is gone (iTerm2 has no such session)`, 'tab_gone');
     return screen;
@@ -356,8 +350,7 @@ function toTerminalError(err: unknown, script: Script, osascript: string, timeou
   switch (err.number) {
     case -600:
       return new TerminalError(
-        `iTerm2 is not running and did not start within ${Math.round(launchWaitMs / 1000)} s (${detail}). ` +
-          'Start it (open -a iTerm) and try again.',
+        `iTerm2 is not running and did not start within ${Math.round(launchWaitMs / 1000)} s (${detail}). ` + 'Start it (open -a iTerm) and try again.',
         'not_running',
       );
     case -1743: {
@@ -461,7 +454,10 @@ function parseResult<T>(script: Script, stdout: string): T {
   try {
     return JSON.parse(stdout) as T;
   } catch {
-    throw new TerminalError(`tabcrew's iTerm2 script (tabcrew.js) answered ${script} with something that is not JSON: ${JSON.stringify(stdout.slice(0, 200))}`, 'failed');
+    throw new TerminalError(
+      `tabcrew's iTerm2 script (tabcrew.js) answered ${script} with something that is not JSON: ${JSON.stringify(stdout.slice(0, 200))}`,
+      'failed',
+    );
   }
 }
 

@@ -28,11 +28,15 @@ export async function writeLaunchSpec(runtimeDir: string, spec: LaunchSpec): Pro
   await mkdir(parent, { recursive: true, mode: 0o700 });
   const dir = await mkdtemp(join(parent, 'tab-')); // mkdtemp creates it 0700
   try {
-    const write = (name: string, data: string) =>
-      writeFile(join(dir, name), data, { mode: 0o600, flag: 'wx' });
+    const write = (name: string, data: string) => writeFile(join(dir, name), data, { mode: 0o600, flag: 'wx' });
     await write('cwd', spec.cwd);
     await write('argv', spec.argv.map((a) => `${a}\0`).join(''));
-    await write('env', Object.entries(spec.env).map(([k, v]) => `${k}=${v}\0`).join(''));
+    await write(
+      'env',
+      Object.entries(spec.env)
+        .map(([k, v]) => `${k}=${v}\0`)
+        .join(''),
+    );
   } catch (err) {
     await rm(dir, { recursive: true, force: true });
     throw err;

@@ -21,14 +21,7 @@ import type { Terminal } from '@xterm/headless';
 import * as nodePty from 'node-pty';
 import type { IPty } from 'node-pty';
 
-import {
-  TerminalError,
-  type TabHandle,
-  type TabInfo,
-  type TabLaunch,
-  type TerminalBackend,
-  type TerminalKey,
-} from './backend.js';
+import { TerminalError, type TabHandle, type TabInfo, type TabLaunch, type TerminalBackend, type TerminalKey } from './backend.js';
 
 export interface PtyBackendOptions {
   /** Size of every tab; a TUI needs room, and nobody resizes a headless tab. */
@@ -409,8 +402,16 @@ interface StartProblem {
  * a bare `execvp(3) failed.` and exit 1, which says neither what nor where.
  */
 async function startProblem(cwd: string, program: string, path: string | undefined): Promise<StartProblem | undefined> {
-  const dirOk = await stat(cwd).then((s) => s.isDirectory(), () => false);
-  const dirUsable = dirOk && (await access(cwd, constants.X_OK).then(() => true, () => false));
+  const dirOk = await stat(cwd).then(
+    (s) => s.isDirectory(),
+    () => false,
+  );
+  const dirUsable =
+    dirOk &&
+    (await access(cwd, constants.X_OK).then(
+      () => true,
+      () => false,
+    ));
   if (!dirUsable) {
     return { message: `working directory '${cwd}' does not exist (or is not accessible); cannot start ${program}.`, status: 1 };
   }
@@ -421,9 +422,21 @@ async function startProblem(cwd: string, program: string, path: string | undefin
     : (path ?? DEFAULT_PATH).split(delimiter).map((dir) => join(resolve(cwd, dir || '.'), program));
   let found = false;
   for (const file of candidates) {
-    if (!(await stat(file).then((s) => s.isFile(), () => false))) continue;
+    if (
+      !(await stat(file).then(
+        (s) => s.isFile(),
+        () => false,
+      ))
+    )
+      continue;
     found = true;
-    if (await access(file, constants.X_OK).then(() => true, () => false)) return undefined;
+    if (
+      await access(file, constants.X_OK).then(
+        () => true,
+        () => false,
+      )
+    )
+      return undefined;
   }
   return found
     ? { message: `could not start '${program}' (exit status 126): permission denied.`, status: 126 }

@@ -8,14 +8,7 @@
 import { execFile, type ExecFileException } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 
-import {
-  TerminalError,
-  type TabHandle,
-  type TabInfo,
-  type TabLaunch,
-  type TerminalBackend,
-  type TerminalKey,
-} from './backend.js';
+import { TerminalError, type TabHandle, type TabInfo, type TabLaunch, type TerminalBackend, type TerminalKey } from './backend.js';
 import { terminalEnv } from './env.js';
 import { launcherPath, removeLaunchSpec, sweepLaunchSpecs, writeLaunchSpec } from './launch-spec.js';
 import { formatLiteral, tmuxCommandLine, type TmuxCommand } from './tmux-args.js';
@@ -93,14 +86,8 @@ export class TmuxBackend implements TerminalBackend {
       ['set-option', '-w', '-t', target, '--', TAG_OPTION, launch.tag],
       ['rename-window', '-t', target, '--', formatLiteral(launch.title)],
     ];
-    const inExistingGroup: TmuxCommand[] = [
-      ['new-window', '-d', '-t', `=${launch.group}:`, '-n', placeholder, ...print, ...program],
-      ...configure,
-    ];
-    const inNewGroup: TmuxCommand[] = [
-      ['new-session', '-d', '-s', launch.group, ...NEW_SESSION_SIZE, '-n', placeholder, ...print, ...program],
-      ...configure,
-    ];
+    const inExistingGroup: TmuxCommand[] = [['new-window', '-d', '-t', `=${launch.group}:`, '-n', placeholder, ...print, ...program], ...configure];
+    const inNewGroup: TmuxCommand[] = [['new-session', '-d', '-s', launch.group, ...NEW_SESSION_SIZE, '-n', placeholder, ...print, ...program], ...configure];
 
     // One round trip in the common cases: a group this process has used gets a new window,
     // an unknown one (usually a new session) is created with it; the other order is the
@@ -112,7 +99,8 @@ export class TmuxBackend implements TerminalBackend {
         stdout = await this.#run(first);
       } catch (err) {
         // tmux exits with its last window: a call racing that exit finds no server or target.
-        if (!hasStderr(err, /can't find session|no server running|error connecting to|duplicate session|server exited unexpectedly|no current target/)) throw err;
+        if (!hasStderr(err, /can't find session|no server running|error connecting to|duplicate session|server exited unexpectedly|no current target/))
+          throw err;
         try {
           stdout = await this.#run(second);
         } catch (err2) {
@@ -143,7 +131,11 @@ export class TmuxBackend implements TerminalBackend {
         ['display-message', '-p', '-t', pane, '#{pane_dead}'],
         ['load-buffer', '-b', buffer, '-'],
         [
-          'if-shell', '-F', '-t', pane, '#{pane_dead}',
+          'if-shell',
+          '-F',
+          '-t',
+          pane,
+          '#{pane_dead}',
           commandString('delete-buffer', '-b', buffer),
           // -p: bracketed paste when the program asked for it; -r: LF stays LF (a newline
           // in the message, not Enter); -d: the text does not stay in tmux's buffers.
@@ -220,8 +212,16 @@ export class TmuxBackend implements TerminalBackend {
     // with a marker no value can guess.
     const nonce = randomHex(12);
     const fields = [
-      '#{pid}', '#{window_id}', '#{pane_id}', '#{pane_pid}', '#{session_name}', '#{pane_dead}',
-      '#{pane_dead_status}', '#{pane_dead_signal}', '#{window_name}', `#{${TAG_OPTION}}`,
+      '#{pid}',
+      '#{window_id}',
+      '#{pane_id}',
+      '#{pane_pid}',
+      '#{session_name}',
+      '#{pane_dead}',
+      '#{pane_dead_status}',
+      '#{pane_dead_signal}',
+      '#{window_name}',
+      `#{${TAG_OPTION}}`,
     ];
     let stdout: string;
     try {
@@ -291,15 +291,10 @@ export class TmuxBackend implements TerminalBackend {
     // non-UTF-8 locale it would print window names with '_' for every non-ASCII byte.
     const argv = ['-u', '-L', this.#socket, ...tmuxCommandLine(commands)];
     return new Promise((resolve, reject) => {
-      const child = execFile(
-        this.#tmux,
-        argv,
-        { encoding: 'utf8', timeout: TIMEOUT_MS, maxBuffer: MAX_BUFFER, env: terminalEnv() },
-        (err, stdout, stderr) => {
-          if (err) reject(toTerminalError(err, stderr, this.#tmux));
-          else resolve(stdout);
-        },
-      );
+      const child = execFile(this.#tmux, argv, { encoding: 'utf8', timeout: TIMEOUT_MS, maxBuffer: MAX_BUFFER, env: terminalEnv() }, (err, stdout, stderr) => {
+        if (err) reject(toTerminalError(err, stderr, this.#tmux));
+        else resolve(stdout);
+      });
       // tmux may exit (bad target) before reading stdin; that is reported by its status.
       child.stdin?.on('error', () => {});
       child.stdin?.end(input);
@@ -381,9 +376,7 @@ function commandString(...words: string[]): string {
  * -F: display-message also runs its format through strftime, where `%1…` means a time.
  */
 function exists(target: string): string {
-  return target.startsWith('%')
-    ? `#{S:#{W:#{P:#{?#{==:#{pane_id},${target}},1,}}}}`
-    : `#{S:#{W:#{?#{==:#{window_id},${target}},1,}}}`;
+  return target.startsWith('%') ? `#{S:#{W:#{P:#{?#{==:#{pane_id},${target}},1,}}}}` : `#{S:#{W:#{?#{==:#{window_id},${target}},1,}}}`;
 }
 
 function lineCount(lines: number): number {

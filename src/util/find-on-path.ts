@@ -7,7 +7,10 @@ export function findOnPath(program: string, path = process.env.PATH ?? ''): stri
     ? isAbsolute(program)
       ? [program]
       : []
-    : path.split(delimiter).filter(Boolean).map((dir) => join(dir, program));
+    : path
+        .split(delimiter)
+        .filter(Boolean)
+        .map((dir) => join(dir, program));
   return candidates.find((file) => {
     try {
       accessSync(file, constants.X_OK);

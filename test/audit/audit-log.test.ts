@@ -138,18 +138,23 @@ describe('verify finds tampering at the right line', () => {
 
   it('fails on any single edited byte, at that line (property)', async () => {
     await fc.assert(
-      fc.asyncProperty(fc.integer({ min: 1, max: N }), fc.double({ min: 0, max: 1, noNaN: true }), fc.integer({ min: 0x20, max: 0x7e }), async (line, where, byte) => {
-        const text = pristineLines[line - 1]!;
-        const at = Math.min(text.length - 1, Math.floor(where * text.length));
-        fc.pre(text.charCodeAt(at) !== byte);
-        const dir = tampered((lines) => {
-          lines[line - 1] = text.slice(0, at) + String.fromCharCode(byte) + text.slice(at + 1);
-          return lines;
-        });
-        const r = await verify(dir);
-        expect(r.ok).toBe(false);
-        expect(r.firstBad).toMatchObject({ file: 'audit-2025-03-01.jsonl', line });
-      }),
+      fc.asyncProperty(
+        fc.integer({ min: 1, max: N }),
+        fc.double({ min: 0, max: 1, noNaN: true }),
+        fc.integer({ min: 0x20, max: 0x7e }),
+        async (line, where, byte) => {
+          const text = pristineLines[line - 1]!;
+          const at = Math.min(text.length - 1, Math.floor(where * text.length));
+          fc.pre(text.charCodeAt(at) !== byte);
+          const dir = tampered((lines) => {
+            lines[line - 1] = text.slice(0, at) + String.fromCharCode(byte) + text.slice(at + 1);
+            return lines;
+          });
+          const r = await verify(dir);
+          expect(r.ok).toBe(false);
+          expect(r.firstBad).toMatchObject({ file: 'audit-2025-03-01.jsonl', line });
+        },
+      ),
       { numRuns: 40 },
     );
   });
@@ -284,7 +289,12 @@ describe('tool-call records and tail', () => {
       agent: 'Agent_1',
       outcome: 'ok',
       ms: 12,
-      args: { agent: 'Agent_1', message: { length: body.length, sha256_prefix: expect.stringMatching(/^[0-9a-f]{16}$/) }, wait_for_reply: true, note: 'token: [REDACTED:token]' },
+      args: {
+        agent: 'Agent_1',
+        message: { length: body.length, sha256_prefix: expect.stringMatching(/^[0-9a-f]{16}$/) },
+        wait_for_reply: true,
+        note: 'token: [REDACTED:token]',
+      },
     });
   });
 
@@ -312,7 +322,15 @@ describe('audit log across processes', () => {
     // test independent of whether the rest of the project builds at the moment.
     const { build } = await import('esbuild');
     const outfile = join(repo, 'node_modules/.cache/tabcrew-audit-test', `audit-log-${process.pid}.mjs`);
-    await build({ entryPoints: [join(repo, 'src/audit/audit-log.ts')], bundle: true, platform: 'node', format: 'esm', packages: 'external', outfile, logLevel: 'warning' });
+    await build({
+      entryPoints: [join(repo, 'src/audit/audit-log.ts')],
+      bundle: true,
+      platform: 'node',
+      format: 'esm',
+      packages: 'external',
+      outfile,
+      logLevel: 'warning',
+    });
     bundleUrl = pathToFileURL(outfile).href;
     dirs.push(outfile);
   });
@@ -376,7 +394,14 @@ describe('no secret reaches the log dir', () => {
       op.error(new Error(text));
       op.warn('refused', { reason: text, password: text });
       await audit.append(
-        toolCallEvent({ tool: 'create_agent', caller: text, args: { session: 's-1', role: text, initial_task: text, extra: { deep: text } }, outcome: 'refused', ms: 1, reason: text }),
+        toolCallEvent({
+          tool: 'create_agent',
+          caller: text,
+          args: { session: 's-1', role: text, initial_task: text, extra: { deep: text } },
+          outcome: 'refused',
+          ms: 1,
+          reason: text,
+        }),
       );
       await audit.append({ type: 'refusal', what: 'create_agent', reason: text, detail: { text } });
       await audit.append({ type: 'status_change', agent: 'Agent_1', to: 'exited', source: 'screen', screen: text });

@@ -33,7 +33,11 @@ describe('tabcrew audit verify', () => {
     expect(good, good.stderr).toMatchObject({ code: 0, stdout: expect.stringContaining("4 records in 1 files (MACs checked, state's anchor found)") });
 
     const plain = await verifyCli(join(base, 'no-state'));
-    expect(plain).toMatchObject({ code: 0, stderr: expect.stringMatching(/plain hash chain only/), stdout: expect.stringMatching(/cannot detect: without the audit key/) });
+    expect(plain).toMatchObject({
+      code: 0,
+      stderr: expect.stringMatching(/plain hash chain only/),
+      stdout: expect.stringMatching(/cannot detect: without the audit key/),
+    });
 
     rmSync(logDir, { recursive: true });
     const gone = await verifyCli();

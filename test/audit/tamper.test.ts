@@ -23,7 +23,13 @@ const FILE = 'audit-2025-03-01.jsonl';
 function recordingLogger(): Logger & { errors: { message: string; meta: unknown }[] } {
   const errors: { message: string; meta: unknown }[] = [];
   const noop = (() => undefined) as unknown as Logger['info'];
-  return { errors, info: noop, warn: noop, debug: noop, error: ((message: string, meta: unknown) => void errors.push({ message, meta })) as unknown as Logger['error'] };
+  return {
+    errors,
+    info: noop,
+    warn: noop,
+    debug: noop,
+    error: ((message: string, meta: unknown) => void errors.push({ message, meta })) as unknown as Logger['error'],
+  };
 }
 
 /** Writes n records; returns the writer's head after them. */
@@ -40,7 +46,13 @@ function lines(dir: string): string[] {
   return readFileSync(join(dir, FILE), 'utf8').split('\n').slice(0, -1);
 }
 function keep(dir: string, n: number): void {
-  writeFileSync(join(dir, FILE), lines(dir).slice(0, n).map((l) => `${l}\n`).join(''));
+  writeFileSync(
+    join(dir, FILE),
+    lines(dir)
+      .slice(0, n)
+      .map((l) => `${l}\n`)
+      .join(''),
+  );
 }
 function records(dir: string): AuditRecord[] {
   return lines(dir).map((l) => JSON.parse(l) as AuditRecord);
@@ -65,7 +77,11 @@ describe('truncation is never papered over', () => {
     expect(op.errors[0]).toMatchObject({ message: expect.stringMatching(/gap/), meta: { expected: { seq: 10 }, found: { seq: 7 } } });
 
     const r = await verify(dir);
-    expect(r).toMatchObject({ ok: false, records: 9, gaps: [{ seq: 8, line: 8, expected: { seq: 10 }, found: { seq: 7 }, reason: expect.stringMatching(/cut/) }] });
+    expect(r).toMatchObject({
+      ok: false,
+      records: 9,
+      gaps: [{ seq: 8, line: 8, expected: { seq: 10 }, found: { seq: 7 }, reason: expect.stringMatching(/cut/) }],
+    });
     expect(r.firstBad).toBeUndefined();
     // Forever: later writers keep the gap in the chain, and verify keeps reporting it.
     await write(dir, 3);
@@ -95,7 +111,7 @@ describe('truncation is never papered over', () => {
     expect(r.gaps.find((g) => g.source === 'process')).toMatchObject({ expected: { seq: 4 }, found: { seq: 2 } });
   });
 
-  it('deleting the log and the head is detected against the state\'s anchor', async () => {
+  it("deleting the log and the head is detected against the state's anchor", async () => {
     const dir = tmp();
     const anchor = await write(dir, 6);
     rmSync(join(dir, FILE));
@@ -110,7 +126,7 @@ describe('truncation is never papered over', () => {
     expect(await verify(dir)).toMatchObject({ ok: false, gaps: [{ seq: 1, source: 'anchor', expected: anchor, found: { seq: 0, hash: GENESIS } }] });
   });
 
-  it('cutting lines and putting back an older head file is detected against the state\'s anchor', async () => {
+  it("cutting lines and putting back an older head file is detected against the state's anchor", async () => {
     const dir = tmp();
     const key = randomBytes(32);
     await write(dir, 3, { key });
@@ -132,7 +148,10 @@ describe('truncation is never papered over', () => {
   it('a state anchor whose hash the log does not have is a rewrite', async () => {
     const dir = tmp();
     const anchor = await write(dir, 4);
-    expect(await verify(dir, { anchor: { seq: 2, hash: anchor.hash } })).toMatchObject({ ok: false, firstBad: { line: 2, reason: expect.stringMatching(/rewritten/) } });
+    expect(await verify(dir, { anchor: { seq: 2, hash: anchor.hash } })).toMatchObject({
+      ok: false,
+      firstBad: { line: 2, reason: expect.stringMatching(/rewritten/) },
+    });
   });
 
   it('a crash between the log write and the head file is not a gap', async () => {

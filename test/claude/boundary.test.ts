@@ -42,7 +42,7 @@ describe('file tools', () => {
     expect(denied('Write', { file_path: 'link/not-yet.txt' })).toBe('other');
   });
 
-  it("paths in the own root, and siblings whose names only start like another root, are allowed", () => {
+  it('paths in the own root, and siblings whose names only start like another root, are allowed', () => {
     expect(denied('Read', { file_path: join(own, 'src', 'index.ts') })).toBeUndefined();
     expect(denied('Read', { file_path: 'src/index.ts' })).toBeUndefined();
     expect(denied('Read', { file_path: join(base, 'app[1]-copy', 'x') })).toBeUndefined();
@@ -80,7 +80,20 @@ describe('shell commands (best effort)', () => {
   const bash = (command: string) => deniedInCommand(command, ctx, others)?.session.name;
 
   it('splits words the way a shell would for quotes, escapes and operators', () => {
-    expect(shellWords(`cat '/a b'/c "d\\"e" f\\ g;ls|wc <in >out VAR=/x --file=/y`)).toEqual(['cat', '/a b/c', 'd"e', 'f g', 'ls', 'wc', 'in', 'out', 'VAR', '/x', '--file', '/y']);
+    expect(shellWords(`cat '/a b'/c "d\\"e" f\\ g;ls|wc <in >out VAR=/x --file=/y`)).toEqual([
+      'cat',
+      '/a b/c',
+      'd"e',
+      'f g',
+      'ls',
+      'wc',
+      'in',
+      'out',
+      'VAR',
+      '/x',
+      '--file',
+      '/y',
+    ]);
   });
 
   it('a command naming another root in any form is denied', () => {
@@ -122,7 +135,10 @@ describe('the verdict', () => {
   it("tabcrew's own files (runtime dir, listed dirs, the hook) are off limits too", () => {
     writeFileSync(file, JSON.stringify({ version: 1, sessions: [{ id: 's-own', name: 'own', root: own }], protected: [join(base, 'logs')] }));
     const at = (p: string, protect?: string[]) =>
-      boundaryVerdict({ hook_event_name: 'PreToolUse', cwd: own, tool_name: 'Write', tool_input: { file_path: p } }, { session: 's-own', boundariesFile: file, home, read: (f) => readFileSync(f, 'utf8'), protect });
+      boundaryVerdict(
+        { hook_event_name: 'PreToolUse', cwd: own, tool_name: 'Write', tool_input: { file_path: p } },
+        { session: 's-own', boundariesFile: file, home, read: (f) => readFileSync(f, 'utf8'), protect },
+      );
     expect(at(file)).toMatch(/one of tabcrew's own files/);
     expect(at(join(base, 'logs', 'audit.jsonl'))).toMatch(/one of tabcrew's own files/);
     expect(at('/opt/tabcrew/dist/hook.js', ['/opt/tabcrew/dist/hook.js'])).toMatch(/one of tabcrew's own files/);

@@ -13,18 +13,37 @@ const runtime = join(base, 'runtime');
 for (const d of [own, other, runtime]) mkdirSync(d);
 const boundaries = join(runtime, 'boundaries.json');
 const spool = join(runtime, 'events.jsonl');
-writeFileSync(boundaries, JSON.stringify({ version: 1, sessions: [{ id: 's-own', name: 'own', root: own }, { id: 's-b', name: 'b', root: other }] }));
+writeFileSync(
+  boundaries,
+  JSON.stringify({
+    version: 1,
+    sessions: [
+      { id: 's-own', name: 'own', root: own },
+      { id: 's-b', name: 'b', root: other },
+    ],
+  }),
+);
 afterAll(() => rmSync(base, { recursive: true, force: true }));
 
 const run = (input: Record<string, unknown>, env: Record<string, string> = { TABCREW_BOUNDARIES: boundaries, TABCREW_SESSION: 's-own' }) =>
-  execFileSync(process.execPath, [HOOK], { input: JSON.stringify({ session_id: 'c', cwd: own, ...input }), env: { PATH: process.env.PATH!, HOME: base, TABCREW_EVENTS: spool, ...env }, encoding: 'utf8' });
+  execFileSync(process.execPath, [HOOK], {
+    input: JSON.stringify({ session_id: 'c', cwd: own, ...input }),
+    env: { PATH: process.env.PATH!, HOME: base, TABCREW_EVENTS: spool, ...env },
+    encoding: 'utf8',
+  });
 
 describe('the hook program', () => {
   it('denies a PreToolUse into another root with the JSON decision, and records the denial', () => {
     const out = JSON.parse(run({ hook_event_name: 'PreToolUse', tool_name: 'Bash', tool_input: { command: `cat ${other}/x` } }));
     expect(out.hookSpecificOutput).toMatchObject({ hookEventName: 'PreToolUse', permissionDecision: 'deny' });
     expect(out.hookSpecificOutput.permissionDecisionReason).toMatch(/tabcrew session "b"/);
-    expect(readFileSync(spool, 'utf8').trim().split('\n').map((l) => JSON.parse(l)).at(-1)).toMatchObject({ event: 'PreToolUse', tool_name: 'Bash', decision: 'deny' });
+    expect(
+      readFileSync(spool, 'utf8')
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l))
+        .at(-1),
+    ).toMatchObject({ event: 'PreToolUse', tool_name: 'Bash', decision: 'deny' });
   });
 
   it('prints nothing for an allowed call, for other events, and at security level LOW (no TABCREW_BOUNDARIES)', () => {

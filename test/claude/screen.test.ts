@@ -42,7 +42,11 @@ const expected: Record<string, ScreenState> = {
 
 describe('classifyScreen', () => {
   it('has an expectation for every fixture', () => {
-    expect(readdirSync(dir).filter((f) => f.endsWith('.txt')).sort()).toEqual(Object.keys(expected).sort());
+    expect(
+      readdirSync(dir)
+        .filter((f) => f.endsWith('.txt'))
+        .sort(),
+    ).toEqual(Object.keys(expected).sort());
   });
 
   for (const [file, state] of Object.entries(expected)) {
@@ -107,7 +111,9 @@ describe('trustDialogKeys', () => {
   });
 
   it('moves up when "Yes" is above the cursor', () => {
-    const noSelected = screen('trust_dialog.txt').replace(' ❯ 1. Yes, I trust this folder', '   1. Yes, I trust this folder').replace('   2. No, exit', ' ❯ 2. No, exit');
+    const noSelected = screen('trust_dialog.txt')
+      .replace(' ❯ 1. Yes, I trust this folder', '   1. Yes, I trust this folder')
+      .replace('   2. No, exit', ' ❯ 2. No, exit');
     expect(trustDialogKeys(noSelected)).toEqual(['Up']);
   });
 

@@ -3,14 +3,7 @@ import { appendFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync, mkdir
 import { tmpdir } from 'node:os';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import {
-  TranscriptReader,
-  encodeProjectDir,
-  isUserPrompt,
-  lastReply,
-  transcriptPath,
-  usageTotals,
-} from '../../src/claude/transcript.js';
+import { TranscriptReader, encodeProjectDir, isUserPrompt, lastReply, transcriptPath, usageTotals } from '../../src/claude/transcript.js';
 
 const fixtures = join(dirname(fileURLToPath(import.meta.url)), '..', 'fixtures', 'transcripts');
 const read = (name: string) => readFileSync(join(fixtures, name), 'utf8');
@@ -77,7 +70,10 @@ describe('lastReply', () => {
   });
 
   it('tells prompts from tool results, interrupt markers and command echoes', () => {
-    const objs = read('rich-session.jsonl').split('\n').filter(Boolean).map((l) => JSON.parse(l));
+    const objs = read('rich-session.jsonl')
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => JSON.parse(l));
     const prompts = objs.filter(isUserPrompt).map((l) => l.message.content as string);
     expect(prompts[0]).toBe('Say hello please');
     expect(prompts).toContain('Message B typed while busy'); // queued while busy
@@ -137,7 +133,10 @@ describe('TranscriptReader', () => {
 
   it('keeps a partial trailing line until its newline arrives', async () => {
     const file = join(dir, 't.jsonl');
-    const line = JSON.stringify({ type: 'assistant', message: { id: 'm1', content: [{ type: 'text', text: 'héllo' }], usage: { input_tokens: 5, output_tokens: 2 } } });
+    const line = JSON.stringify({
+      type: 'assistant',
+      message: { id: 'm1', content: [{ type: 'text', text: 'héllo' }], usage: { input_tokens: 5, output_tokens: 2 } },
+    });
     writeFileSync(file, JSON.stringify({ type: 'user', message: { role: 'user', content: 'hi' } }) + '\n' + line.slice(0, 20));
     const r = new TranscriptReader(file);
     await r.refresh();

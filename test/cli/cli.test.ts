@@ -25,7 +25,18 @@ const tmuxServerRunning = (socket: string): boolean => {
 };
 
 describe('help, version and usage errors', () => {
-  const commands = [[], ['serve'], ['status'], ['sessions'], ['agents'], ['recover'], ['doctor'], ['config'], ['config', 'claude-desktop'], ['config', 'claude-code']];
+  const commands = [
+    [],
+    ['serve'],
+    ['status'],
+    ['sessions'],
+    ['agents'],
+    ['recover'],
+    ['doctor'],
+    ['config'],
+    ['config', 'claude-desktop'],
+    ['config', 'claude-code'],
+  ];
 
   it.each(commands.map((c) => [c.join(' ') || '(program)', c] as const))('%s --help prints its usage and exits 0', async (_, cmd) => {
     const r = await runCli([...cmd, '--help'], env);
@@ -41,7 +52,8 @@ describe('help, version and usage errors', () => {
   it('the program help shows the common serve options with their environment variables', async () => {
     const r = await runCli(['--help'], env);
     expect(r.code).toBe(0);
-    for (const flag of ['--backend', '--state-dir', '--claude-path', '--tmux-socket', '--security-level']) expect(r.stdout).toMatch(new RegExp(`^\\s+${flag} `, 'm'));
+    for (const flag of ['--backend', '--state-dir', '--claude-path', '--tmux-socket', '--security-level'])
+      expect(r.stdout).toMatch(new RegExp(`^\\s+${flag} `, 'm'));
     expect(r.stdout).toContain('env: TABCREW_TMUX_SOCKET');
     expect(r.stdout).toContain('tabcrew serve --help');
   });

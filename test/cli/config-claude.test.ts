@@ -66,7 +66,10 @@ describe('tabcrew config claude-desktop', () => {
     mkdirSync(dirname(file));
     const old = {
       globalShortcut: 'Ctrl+Space',
-      mcpServers: { filesystem: { command: 'npx', args: ['-y', '@modelcontextprotocol/server-filesystem', '/tmp'] }, other: { command: '/bin/true', env: { KEY: 'v' } } },
+      mcpServers: {
+        filesystem: { command: 'npx', args: ['-y', '@modelcontextprotocol/server-filesystem', '/tmp'] },
+        other: { command: '/bin/true', env: { KEY: 'v' } },
+      },
       preferences: { theme: 'dark', nested: [1, 2, { a: null }] },
     };
     const oldText = JSON.stringify(old, null, 4) + '\n';
@@ -110,7 +113,9 @@ describe('tabcrew config claude-desktop', () => {
     const claude = resolve('node_modules/.bin/claude');
     const entry = { command: process.execPath, args: [CLI, 'serve', '--claude-path', claude], env: { PATH: join(home, 'no-tools') } };
     const problems = launchProblems(entry, { ...defaultConfig(), backend: 'auto' }, 'linux');
-    expect(problems).toEqual([expect.stringMatching(/^neither tmux \(on the entry's PATH: .*\) nor iTerm2 was found, so agents would run in headless PTYs .*install tmux/)]);
+    expect(problems).toEqual([
+      expect.stringMatching(/^neither tmux \(on the entry's PATH: .*\) nor iTerm2 was found, so agents would run in headless PTYs .*install tmux/),
+    ]);
     expect(launchProblems({ ...entry, env: { PATH: dirname(tmuxPath) } }, defaultConfig(), 'linux')).toEqual([]);
   });
 

@@ -72,7 +72,9 @@ describe('tabcrew doctor', () => {
     const r = await runCli(['doctor', '--claude-path', join(home, 'no-such-claude'), ...dirs.flags], noClaudeEnv);
     expect(r.code).toBe(1);
     expect(r.stdout).toMatch(/^claude\s+FAIL\s+Claude Code was not found: .*no-such-claude is not an executable file$/m);
-    expect(r.stdout).toMatch(/^\s+fix: npm install -g @anthropic-ai\/claude-code, or run npm install in .*--claude-path \/path\/to\/claude \(or TABCREW_CLAUDE_PATH=/m);
+    expect(r.stdout).toMatch(
+      /^\s+fix: npm install -g @anthropic-ai\/claude-code, or run npm install in .*--claude-path \/path\/to\/claude \(or TABCREW_CLAUDE_PATH=/m,
+    );
     expect(r.stdout).toMatch(/^claude flags\s+skipped/m);
     expect(r.stdout).toMatch(/^tmux\s+ok/m);
   });
@@ -94,14 +96,28 @@ describe('tabcrew doctor', () => {
 
   it('warns, without failing, about a Claude Code version tabcrew was not verified with, naming the verified ones', async () => {
     const other = join(home, 'other-claude');
-    const flags = ['-r, --resume [value]', '--session-id <uuid>', '-n, --name <name>', '--append-system-prompt <p>', '--settings <file>', '--model <m>', '--permission-mode <m>'];
-    writeFileSync(other, `#!/bin/sh\ncase "$1" in\n  --version) echo "9.9.9 (Claude Code)";;\n  --help) printf '  %s\\n' ${flags.map((f) => `'${f}'`).join(' ')};;\nesac\n`);
+    const flags = [
+      '-r, --resume [value]',
+      '--session-id <uuid>',
+      '-n, --name <name>',
+      '--append-system-prompt <p>',
+      '--settings <file>',
+      '--model <m>',
+      '--permission-mode <m>',
+    ];
+    writeFileSync(
+      other,
+      `#!/bin/sh\ncase "$1" in\n  --version) echo "9.9.9 (Claude Code)";;\n  --help) printf '  %s\\n' ${flags.map((f) => `'${f}'`).join(' ')};;\nesac\n`,
+    );
     chmodSync(other, 0o755);
     const r = await runCli(['doctor', '--json', '--claude-path', other, ...dirs.flags], env);
     const c = byName((JSON.parse(r.stdout) as { checks: Check[] }).checks);
     expect(c['claude flags'].status, c['claude flags'].detail).toBe('ok');
     expect(r.code).toBe(0);
-    expect(c['claude version']).toMatchObject({ status: 'warn', detail: expect.stringContaining('9.9.9 is not among the versions tabcrew was verified with (2.1.197, ') });
+    expect(c['claude version']).toMatchObject({
+      status: 'warn',
+      detail: expect.stringContaining('9.9.9 is not among the versions tabcrew was verified with (2.1.197, '),
+    });
     expect(c['claude version'].fix).toMatch(/npm install -g @anthropic-ai\/claude-code@\d+\.\d+\.\d+/);
   });
 
@@ -141,27 +157,48 @@ describe('tabcrew doctor: the state key before the first start', () => {
   it('calls a key file that is there found (--key-source auto, no env key)', async () => {
     mkdirSync(join(keyHome, '.config', 'tabcrew'), { recursive: true });
     writeFileSync(join(keyHome, '.config', 'tabcrew', 'state.key'), `${randomBytes(32).toString('base64')}\n`, { mode: 0o600 });
-    const r = await runCli(['doctor', '--json', '--claude-path', claude, ...isolated(mkdtempSync(join(keyHome, 'dirs-'))).flags], testEnv(keyHome, { TABCREW_STATE_KEY: '' }));
-    expect(stateKey(JSON.parse(r.stdout).checks)).toMatchObject({ status: 'ok', detail: expect.stringMatching(/^found in the key file .*state\.key \(key id [0-9a-f]+\)/) });
+    const r = await runCli(
+      ['doctor', '--json', '--claude-path', claude, ...isolated(mkdtempSync(join(keyHome, 'dirs-'))).flags],
+      testEnv(keyHome, { TABCREW_STATE_KEY: '' }),
+    );
+    expect(stateKey(JSON.parse(r.stdout).checks)).toMatchObject({
+      status: 'ok',
+      detail: expect.stringMatching(/^found in the key file .*state\.key \(key id [0-9a-f]+\)/),
+    });
   });
 
   it('calls an env key found, with --key-source auto and env', async () => {
     for (const source of ['auto', 'env']) {
-      const r = await runCli(['doctor', '--json', '--claude-path', claude, '--key-source', source, ...isolated(mkdtempSync(join(keyHome, 'dirs-'))).flags], env);
-      expect(stateKey(JSON.parse(r.stdout).checks)).toMatchObject({ status: 'ok', detail: expect.stringContaining('found in the environment variable TABCREW_STATE_KEY') });
+      const r = await runCli(
+        ['doctor', '--json', '--claude-path', claude, '--key-source', source, ...isolated(mkdtempSync(join(keyHome, 'dirs-'))).flags],
+        env,
+      );
+      expect(stateKey(JSON.parse(r.stdout).checks)).toMatchObject({
+        status: 'ok',
+        detail: expect.stringContaining('found in the environment variable TABCREW_STATE_KEY'),
+      });
     }
   });
 
   it('says a key will be made when there is none anywhere', async () => {
     const empty = mkdtempSync(join(tmpdir(), 'tabcrew-doctor-nokey-'));
-    const r = await runCli(['doctor', '--json', '--claude-path', claude, ...isolated(mkdtempSync(join(keyHome, 'dirs-'))).flags], testEnv(empty, { TABCREW_STATE_KEY: '' }));
+    const r = await runCli(
+      ['doctor', '--json', '--claude-path', claude, ...isolated(mkdtempSync(join(keyHome, 'dirs-'))).flags],
+      testEnv(empty, { TABCREW_STATE_KEY: '' }),
+    );
     rmSync(empty, { recursive: true, force: true });
     expect(stateKey(JSON.parse(r.stdout).checks)).toMatchObject({ status: 'ok', detail: expect.stringContaining('the first start makes a key') });
   });
 
   it('fails --key-source env without TABCREW_STATE_KEY, as the first start would', async () => {
-    const r = await runCli(['doctor', '--json', '--claude-path', claude, '--key-source', 'env', ...isolated(mkdtempSync(join(keyHome, 'dirs-'))).flags], testEnv(keyHome, { TABCREW_STATE_KEY: '' }));
+    const r = await runCli(
+      ['doctor', '--json', '--claude-path', claude, '--key-source', 'env', ...isolated(mkdtempSync(join(keyHome, 'dirs-'))).flags],
+      testEnv(keyHome, { TABCREW_STATE_KEY: '' }),
+    );
     expect(r.code).toBe(1);
-    expect(stateKey(JSON.parse(r.stdout).checks)).toMatchObject({ status: 'fail', detail: expect.stringContaining('--key-source env needs TABCREW_STATE_KEY') });
+    expect(stateKey(JSON.parse(r.stdout).checks)).toMatchObject({
+      status: 'fail',
+      detail: expect.stringContaining('--key-source env needs TABCREW_STATE_KEY'),
+    });
   });
 });

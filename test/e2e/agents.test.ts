@@ -153,7 +153,7 @@ describe.each(BACKENDS)('a session of real Claude Code agents (%s)', (backend) =
     await crew.client.unsubscribeResource({ uri });
   });
 
-  it('resources show an agent\'s recent turns, its screen, and the session TODO.md', async () => {
+  it("resources show an agent's recent turns, its screen, and the session TODO.md", async () => {
     writeFileSync(join(trustedRoot, 'TODO.md'), '- [ ] Fix login (Agent_2)\n- [x] Write tests (Agent_2)\n- [ ] Unclaimed\n');
     const read = async (uri: string) => ((await crew.client.readResource({ uri })).contents[0] as { text: string }).text;
     const transcript = JSON.parse(await read('tabcrew://agents/Agent_2/transcript'));
@@ -186,11 +186,7 @@ describe.each(BACKENDS)('a session of real Claude Code agents (%s)', (backend) =
     expect(await fixture.tabs(crew)).toEqual(['Agent_1', 'Agent_2', 'Agent_3']);
     crew = await start(dirs, crew.socket);
     const status = await crew.ok('get_session_status', { session: 'app' });
-    expect(status.agents.map((a: { agent: string; status: string }) => `${a.agent}:${a.status}`)).toEqual([
-      'Agent_1:idle',
-      'Agent_2:idle',
-      'Agent_3:idle',
-    ]);
+    expect(status.agents.map((a: { agent: string; status: string }) => `${a.agent}:${a.status}`)).toEqual(['Agent_1:idle', 'Agent_2:idle', 'Agent_3:idle']);
     const sent = await crew.ok('send_message_to_agent', { agent: 'Agent_2', message: 'still there?', wait_for_reply: true });
     expect(sent.delivered).toBe('confirmed');
   });
@@ -201,7 +197,9 @@ describe.each(BACKENDS)('a session of real Claude Code agents (%s)', (backend) =
     const records = await tail(crew.dirs.logs, { limit: 100_000 });
     expect(records.filter((r) => r.type === 'tool_call').length).toBeGreaterThan(20);
     expect(records).toContainEqual(expect.objectContaining({ type: 'status_change', agent: 'Agent_2', to: 'busy', source: 'hook' }));
-    const everything = readdirSync(crew.dirs.logs).map((f) => readFileSync(join(crew.dirs.logs, f), 'utf8')).join('\n');
+    const everything = readdirSync(crew.dirs.logs)
+      .map((f) => readFileSync(join(crew.dirs.logs, f), 'utf8'))
+      .join('\n');
     for (const sent of ['What is 2+2?', 'ends with a semicolon', 'slow one', 'line 109']) expect(everything).not.toContain(sent);
   });
 

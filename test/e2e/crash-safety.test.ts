@@ -32,7 +32,7 @@ async function stateOf(dirs: Crew['dirs']): Promise<string[]> {
 
 // A fixed seed: a failure can be replayed.
 let seed = 20261121;
-const random = (): number => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+const random = (): number => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
 
 describe('crash safety', () => {
   it('tabcrew SIGKILLed at random moments during 200 create/send/delete operations: the state always decrypts and holds every agent reported created', async () => {

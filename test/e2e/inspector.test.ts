@@ -43,9 +43,7 @@ describe('the MCP Inspector (CLI mode)', () => {
     const { tools } = await inspect('tools/list');
     expect(tools).toHaveLength(11);
     for (const t of tools) {
-      expect(t.annotations, t.name).toEqual(
-        expect.objectContaining({ readOnlyHint: expect.any(Boolean), destructiveHint: expect.any(Boolean) }),
-      );
+      expect(t.annotations, t.name).toEqual(expect.objectContaining({ readOnlyHint: expect.any(Boolean), destructiveHint: expect.any(Boolean) }));
       expect(t.outputSchema?.type, t.name).toBe('object');
     }
   });

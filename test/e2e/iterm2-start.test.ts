@@ -15,7 +15,10 @@ afterAll(() => {
 
 describe('starting on iTerm2', () => {
   it('a denied Automation permission is reported at start, saying where to allow it', async () => {
-    const env = { ...process.env, ...emu.env, TABCREW_EMULATOR_MODE: 'denied', PATH: `${EMULATOR_DIR}${delimiter}${process.env.PATH}` } as Record<string, string>;
+    const env = { ...process.env, ...emu.env, TABCREW_EMULATOR_MODE: 'denied', PATH: `${EMULATOR_DIR}${delimiter}${process.env.PATH}` } as Record<
+      string,
+      string
+    >;
     const crew = await startTabcrew({ env, args: ['--backend', 'iterm2'] });
     try {
       await crew.ok('list_sessions');

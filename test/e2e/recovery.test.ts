@@ -53,8 +53,7 @@ describe.each(BACKENDS)('agents come back after the terminal dies (%s)', (backen
   const appRoot = join(base, `resume-${backend}`);
   let fixture: TerminalFixture;
   let c: Crew;
-  const start = (dirs?: Crew['dirs'], socket?: string) =>
-    startTabcrew({ env: fixture.env(home.env), args: [...args(), ...fixture.args], dirs, socket });
+  const start = (dirs?: Crew['dirs'], socket?: string) => startTabcrew({ env: fixture.env(home.env), args: [...args(), ...fixture.args], dirs, socket });
 
   beforeAll(async () => {
     mkdirSync(appRoot);
@@ -84,9 +83,7 @@ describe.each(BACKENDS)('agents come back after the terminal dies (%s)', (backen
       const s = await c.ok('get_session_status', { session: 'app' });
       return s.agents.every((a: { status: string }) => a.status === 'idle') ? s.agents : undefined;
     });
-    expect(after.map((a: { claude_session_id: string }) => a.claude_session_id)).toEqual(
-      before.map((a: { claude_session_id: string }) => a.claude_session_id),
-    );
+    expect(after.map((a: { claude_session_id: string }) => a.claude_session_id)).toEqual(before.map((a: { claude_session_id: string }) => a.claude_session_id));
     expect(await fixture.tabs(c)).toEqual(['Agent_1', 'Agent_2']);
     await c.ok('send_message_to_agent', { agent: 'Agent_2', message: `${backend}: what was the word?`, wait_for_reply: true });
     const req = await mock.waitFor((q) => isConversationRequest(q) && text(q).includes(`${backend}: what was the word?`), 30_000);
@@ -121,7 +118,11 @@ describe('recovery after restarts', () => {
     await crew.ok('create_session', { root: doomedRoot, name: 'doomed' });
     await crew.ok('create_agent', { session: 'doomed' });
     await crew.ok('recover_session', { session: 'doomed' });
-    const pids = crew.tmux('list-panes', '-a', '-F', '#{window_name} #{pane_pid}').split('\n').filter((l) => l.startsWith('Agent_3 ')).map((l) => Number(l.split(' ')[1]));
+    const pids = crew
+      .tmux('list-panes', '-a', '-F', '#{window_name} #{pane_pid}')
+      .split('\n')
+      .filter((l) => l.startsWith('Agent_3 '))
+      .map((l) => Number(l.split(' ')[1]));
     crew.tmux('kill-window', '-t', `=${await sessionGroup('doomed')}:Agent_3`);
     await waitForExit(pids);
     rmSync(doomedRoot, { recursive: true, force: true });
@@ -133,7 +134,20 @@ describe('recovery after restarts', () => {
   it('`tabcrew recover --json` prints the same report and exits 0 when nothing failed', async () => {
     const { stdout } = await promisify(execFile)(
       process.execPath,
-      [CLI, 'recover', '--json', '--state-dir', crew.dirs.state, '--log-dir', crew.dirs.logs, '--runtime-dir', crew.dirs.runtime, '--tmux-socket', crew.socket, ...args()],
+      [
+        CLI,
+        'recover',
+        '--json',
+        '--state-dir',
+        crew.dirs.state,
+        '--log-dir',
+        crew.dirs.logs,
+        '--runtime-dir',
+        crew.dirs.runtime,
+        '--tmux-socket',
+        crew.socket,
+        ...args(),
+      ],
       { env: { ...home.env, TABCREW_STATE_KEY: TEST_STATE_KEY } },
     );
     expect(JSON.parse(stdout)).toMatchObject({ adopted: ['Agent_1', 'Agent_2'], recovered: [], failed: [] });

@@ -73,14 +73,16 @@ describe('secrets never reach the logs', () => {
     // Every call is recorded, refused or not; refusals keep this fast (no agent starts).
     const c = await crew([]);
     for (const { text: secret } of SECRET_CORPUS) {
-      const oneLine = secret.replace(/[\[\]\p{Cc}]/gu, ' ').slice(0, 64);
+      const oneLine = secret.replace(/[[\]\p{Cc}]/gu, ' ').slice(0, 64);
       await c.call('send_message_to_agent', { agent: 'Agent_1', message: secret, idle_wait_s: 0 });
       await c.call('create_session', { root: '/nonexistent', name: oneLine });
       await c.call('create_session', { root: `/nonexistent/${secret}` });
       await c.call('create_agent', { session: 'no-such-session', role: secret, initial_task: secret });
     }
     await c.disconnect();
-    const logs = readdirSync(c.dirs.logs).map((f) => readFileSync(join(c.dirs.logs, f), 'utf8')).join('\n');
+    const logs = readdirSync(c.dirs.logs)
+      .map((f) => readFileSync(join(c.dirs.logs, f), 'utf8'))
+      .join('\n');
     expect(logs.length).toBeGreaterThan(1000);
     const leaked = SECRET_CORPUS.flatMap((e) => e.secrets).filter((value) => logs.includes(value));
     expect(leaked).toEqual([]);

@@ -191,7 +191,11 @@ describe('the command line', () => {
   const run = promisify(execFile);
 
   it('exits 2 with a usage line on an unknown flag or a bad value', async () => {
-    for (const args of [['serve', '--bogus'], ['serve', '--max-agents', 'zero'], ['serve', '--backend', 'kitty']]) {
+    for (const args of [
+      ['serve', '--bogus'],
+      ['serve', '--max-agents', 'zero'],
+      ['serve', '--backend', 'kitty'],
+    ]) {
       const err = await run(process.execPath, [CLI, ...args]).catch((e: { code: number; stderr: string }) => e);
       expect((err as { code: number }).code, args.join(' ')).toBe(2);
       expect((err as { stderr: string }).stderr).toMatch(/usage: tabcrew/);

@@ -25,7 +25,14 @@ beforeAll(async () => {
     if (v !== undefined && !/^(TMUX|TMUX_PANE|XDG_CONFIG_HOME|CLAUDECODE|CLAUDE_.*|TABCREW_.*|STAND_IN_.*|ANTHROPIC_.*)$/.test(k)) env[k] = v;
   }
   // The state key in the environment (key source env) and an API key: neither may reach tmux.
-  Object.assign(env, { HOME: base, TABCREW_KEY_SOURCE: 'env', TABCREW_STATE_KEY: TEST_STATE_KEY, ANTHROPIC_API_KEY: API_KEY, STAND_IN_TURN_MS: '100', STAND_IN_START_MS: '200' });
+  Object.assign(env, {
+    HOME: base,
+    TABCREW_KEY_SOURCE: 'env',
+    TABCREW_STATE_KEY: TEST_STATE_KEY,
+    ANTHROPIC_API_KEY: API_KEY,
+    STAND_IN_TURN_MS: '100',
+    STAND_IN_START_MS: '200',
+  });
   // The first server opens tabs slowly (its tmux waits 3 s before making a window), so the
   // moment between reserving an agent and opening its tab is wide enough to race into.
   const slow = join(base, 'slow-tmux');

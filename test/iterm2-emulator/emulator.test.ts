@@ -14,10 +14,7 @@ const SDEF = resolve(import.meta.dirname, '../../../shared/reference/iterm2/iTer
 /** Writes a JXA file whose run(argv) has `args` (the JSON argument) and `app` at hand. */
 function script(name: string, body: string): string {
   const file = join(root, `${name}.js`);
-  writeFileSync(
-    file,
-    `function run(argv) {\n  const args = JSON.parse(argv[0] || '{}');\n  const app = Application('com.googlecode.iterm2');\n${body}\n}\n`,
-  );
+  writeFileSync(file, `function run(argv) {\n  const args = JSON.parse(argv[0] || '{}');\n  const app = Application('com.googlecode.iterm2');\n${body}\n}\n`);
   return file;
 }
 
@@ -128,9 +125,7 @@ describe('iTerm2 emulator', { timeout: 60_000 }, () => {
   it('write refuses both text and a file, or neither, as iTerm2 does', () => {
     const { window } = emu.jxa<{ window: number }>(newWindow);
     const both = script('write-both', `  app.windows.byId(args.window).currentSession().write({ text: 'x', contentsOfFile: Path('/tmp/x') });`);
-    expect(run(both, { window }).stderr).toBe(
-      `${both}: execution error: Error: Error: Only one of text or contents of file should be specified. (1)\n`,
-    );
+    expect(run(both, { window }).stderr).toBe(`${both}: execution error: Error: Error: Only one of text or contents of file should be specified. (1)\n`);
     const neither = script('write-neither', `  app.windows.byId(args.window).currentSession().write({ newline: false });`);
     expect(run(neither, { window }).stderr).toMatch(/Neither text nor contents of file was specified\. \(2\)/);
   });
@@ -144,15 +139,31 @@ describe('iTerm2 emulator', { timeout: 60_000 }, () => {
 
   describe('is strict, failing the way osascript does', () => {
     const cases: [string, string, RegExp][] = [
-      ['a name outside the dictionary is undefined, as in JXA', 'return app.windows[0].foo();', /: execution error: Error: TypeError: .*foo is not a function \(-2700\)\n$/],
+      [
+        'a name outside the dictionary is undefined, as in JXA',
+        'return app.windows[0].foo();',
+        /: execution error: Error: TypeError: .*foo is not a function \(-2700\)\n$/,
+      ],
       ['a property another class has', 'return app.windows[0].tty();', /: execution error: Error: Error: Can't get object\. \(-1728\)\n$/],
-      ['a command the class does not respond to', "app.windows[0].write({ text: 'x' });", /: execution error: Error: Error: Message not understood\. \(-1708\)\n$/],
+      [
+        'a command the class does not respond to',
+        "app.windows[0].write({ text: 'x' });",
+        /: execution error: Error: Error: Message not understood\. \(-1708\)\n$/,
+      ],
       ['a parameter the command does not have', "app.windows[0].currentSession().write({ txt: 'x' });", /txt is not a parameter of write\. \(-1701\)\n$/],
       ['a missing required parameter', 'app.windows[0].currentSession().variable({});', /named of variable is missing\. \(-1701\)\n$/],
       ['an element that is not there', 'return app.windows.byId(1).name();', /Can't get object\. \(-1728\)\n$/],
       ['setting a read-only property', "app.windows[0].currentSession().tty = '/dev/x';", /Access not allowed\. \(-10003\)\n$/],
-      ['setting a variable outside user.', "app.windows[0].currentSession().setVariable({ named: 'tty', to: 'x' });", /Only user variables may be set\. Name must start with “user\.”\. \(3\)\n$/],
-      ['a dictionary term the emulator does not model', 'return app.windows[0].currentSession().backgroundColor();', /'background color' is in iTerm2's dictionary but the emulator does not model it/],
+      [
+        'setting a variable outside user.',
+        "app.windows[0].currentSession().setVariable({ named: 'tty', to: 'x' });",
+        /Only user variables may be set\. Name must start with “user\.”\. \(3\)\n$/,
+      ],
+      [
+        'a dictionary term the emulator does not model',
+        'return app.windows[0].currentSession().backgroundColor();',
+        /'background color' is in iTerm2's dictionary but the emulator does not model it/,
+      ],
       ['a whose clause', "return app.windows.whose({ name: 'x' })();", /whose clause .* not model/],
       ['an app named rather than addressed by bundle id', "return Application('iTerm2').version();", /Application can't be found\. \(-2700\)\n$/],
       ['a profile that does not exist', "app.createWindowWithProfile('Nope');", /No profile exists named 'Nope' \(1\)\n$/],
@@ -185,8 +196,16 @@ describe('iTerm2 emulator', { timeout: 60_000 }, () => {
     );
     // a new window goes to the front; a new tab becomes its window's current tab
     expect(emu.jxa(file, { window: a.window })).toEqual({
-      count: 2, front: b.window, current: b.window, ids: [b.window, a.window], sessions: 2,
-      tabs: 2, tabIndex: 2, currentTab: 2, isSpecifier: true, exists: false,
+      count: 2,
+      front: b.window,
+      current: b.window,
+      ids: [b.window, a.window],
+      sessions: 2,
+      tabs: 2,
+      tabIndex: 2,
+      currentTab: 2,
+      isSpecifier: true,
+      exists: false,
     });
   });
 
@@ -220,7 +239,10 @@ describe('iTerm2 emulator', { timeout: 60_000 }, () => {
 
   it('not running: running() is false and every event fails with -600, until activate starts it', () => {
     emu.quit(true);
-    const probe = script('probe', '  const before = app.running(); try { app.windows(); } catch (e) { return JSON.stringify({ before, error: e.errorNumber }); }');
+    const probe = script(
+      'probe',
+      '  const before = app.running(); try { app.windows(); } catch (e) { return JSON.stringify({ before, error: e.errorNumber }); }',
+    );
     expect(emu.jxa(probe)).toEqual({ before: false, error: -600 });
     const r = run(script('windows', '  return app.windows().length;'));
     expect(r.stderr).toMatch(/: execution error: Error: Error: Application isn't running\. \(-600\)\n$/);

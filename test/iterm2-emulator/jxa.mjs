@@ -40,6 +40,7 @@ export class Runtime {
 
   /** The globals a JXA script sees. */
   globals() {
+    // eslint-disable-next-line @typescript-eslint/no-this-alias -- the JXA globals are closures over the runtime
     const rt = this;
     const Application = (name) => {
       if (name !== BUNDLE_ID) {
@@ -68,6 +69,7 @@ export class Runtime {
   // ---- specifiers ------------------------------------------------------------------------
 
   spec(meta) {
+    // eslint-disable-next-line @typescript-eslint/no-this-alias -- the Proxy traps below run with another `this`
     const rt = this;
     const target = function specifier() {};
     const proxy = new Proxy(target, {
@@ -357,12 +359,24 @@ export class Runtime {
     if (x.value !== undefined || !x.cls) return x.value;
     const m = this.model;
     if (x.cls === 'window') {
-      return this.spec({ steps: [{ k: 'elements', cls: 'window' }, { k: 'id', v: x.ref }], cls: 'window', kind: 'object' });
+      return this.spec({
+        steps: [
+          { k: 'elements', cls: 'window' },
+          { k: 'id', v: x.ref },
+        ],
+        cls: 'window',
+        kind: 'object',
+      });
     }
     if (x.cls === 'tab') {
       const { w, t } = m.tab(x.ref);
       return this.spec({
-        steps: [{ k: 'elements', cls: 'window' }, { k: 'id', v: w.id }, { k: 'elements', cls: 'tab' }, { k: 'at', v: w.tabs.indexOf(t) }],
+        steps: [
+          { k: 'elements', cls: 'window' },
+          { k: 'id', v: w.id },
+          { k: 'elements', cls: 'tab' },
+          { k: 'at', v: w.tabs.indexOf(t) },
+        ],
         cls: 'tab',
         kind: 'object',
       });
@@ -371,9 +385,12 @@ export class Runtime {
       const { w, t } = m.tabOfSession(x.ref);
       return this.spec({
         steps: [
-          { k: 'elements', cls: 'window' }, { k: 'id', v: w.id },
-          { k: 'elements', cls: 'tab' }, { k: 'at', v: w.tabs.indexOf(t) },
-          { k: 'elements', cls: 'session' }, { k: 'id', v: x.ref },
+          { k: 'elements', cls: 'window' },
+          { k: 'id', v: w.id },
+          { k: 'elements', cls: 'tab' },
+          { k: 'at', v: w.tabs.indexOf(t) },
+          { k: 'elements', cls: 'session' },
+          { k: 'id', v: x.ref },
         ],
         cls: 'session',
         kind: 'object',

@@ -106,7 +106,11 @@ function describe(err) {
     return `Error: Error: ${err.message}`;
   }
   if (err && typeof err === 'object' && 'name' in err && 'message' in err) {
-    const line = /:(\d+)(?::\d+)?\)?$/m.exec(String(err.stack ?? '').split('\n').find((l) => l.includes('.js:')) ?? '');
+    const line = /:(\d+)(?::\d+)?\)?$/m.exec(
+      String(err.stack ?? '')
+        .split('\n')
+        .find((l) => l.includes('.js:')) ?? '',
+    );
     const where = err.name === 'SyntaxError' && line ? `Error on line ${line[1]}` : 'Error';
     return `${where}: ${err.name}: ${err.message}`;
   }

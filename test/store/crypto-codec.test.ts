@@ -54,10 +54,9 @@ function resum(bytes: Buffer): Buffer {
 const stateArb: fc.Arbitrary<State> = fc.record({
   version: fc.constant(1 as const),
   nextAgentNumber: fc.nat(),
-  sessions: fc.array(
-    fc.record({ id: fc.uuid(), name: fc.string({ unit: 'binary' }), root: fc.string({ unit: 'binary' }), createdAt: fc.string() }),
-    { maxLength: 5 },
-  ),
+  sessions: fc.array(fc.record({ id: fc.uuid(), name: fc.string({ unit: 'binary' }), root: fc.string({ unit: 'binary' }), createdAt: fc.string() }), {
+    maxLength: 5,
+  }),
   agents: fc.constant([]),
 });
 

@@ -112,7 +112,9 @@ describe('the encrypted state store', () => {
     const p = place();
     const store = await open(p);
     for (let i = 0; i < 4; i++) await store.update(addAgent);
-    const names = readdirSync(p.dir).filter((f) => f.startsWith('state.enc')).sort();
+    const names = readdirSync(p.dir)
+      .filter((f) => f.startsWith('state.enc'))
+      .sort();
     expect(names).toEqual(['state.enc', 'state.enc.1', 'state.enc.2', 'state.enc.mark']);
     expect((await store.readGeneration(join(p.dir, 'state.enc')))!.agents).toHaveLength(4);
     expect((await store.readGeneration(join(p.dir, 'state.enc.1')))!.agents).toHaveLength(3);
@@ -301,9 +303,7 @@ describe('key rotation', () => {
     const newKey = Buffer.alloc(32, 2).toString('base64');
     const store = await open(p, { keySource: 'env', env: { TABCREW_STATE_KEY: oldKey } });
     await store.update(addAgent);
-    await expect(rotateKey({ dir: p.dir, keySource: 'env', env: { TABCREW_STATE_KEY: oldKey } })).rejects.toThrow(
-      /put the new key in TABCREW_STATE_KEY_NEXT/,
-    );
+    await expect(rotateKey({ dir: p.dir, keySource: 'env', env: { TABCREW_STATE_KEY: oldKey } })).rejects.toThrow(/put the new key in TABCREW_STATE_KEY_NEXT/);
     const result = await rotateKey({ dir: p.dir, keySource: 'env', env: { TABCREW_STATE_KEY: oldKey, TABCREW_STATE_KEY_NEXT: newKey } });
     expect(result.switched).toBe(false);
     expect(result.todo).toMatch(/set TABCREW_STATE_KEY to the value of TABCREW_STATE_KEY_NEXT/);
@@ -331,9 +331,15 @@ describe('key rotation', () => {
     await (await open(p, mac)).update(addAgent);
     const oldKey = items.get('state-key');
     let pendingDuringRotation: string | undefined;
-    await rotateKey({ dir: p.dir, keyFile: p.keyFile, env: {}, ...mac, afterStep: (s) => {
-      if (s === 'file-reencrypted') pendingDuringRotation = items.get('state-key-next');
-    } });
+    await rotateKey({
+      dir: p.dir,
+      keyFile: p.keyFile,
+      env: {},
+      ...mac,
+      afterStep: (s) => {
+        if (s === 'file-reencrypted') pendingDuringRotation = items.get('state-key-next');
+      },
+    });
     expect(pendingDuringRotation).toBeDefined();
     expect(items.get('state-key')).toBe(pendingDuringRotation);
     expect(items.get('state-key')).not.toBe(oldKey);

@@ -96,9 +96,7 @@ describe('state key sources', () => {
 
   it('will not keep the key file inside the state dir it protects', async () => {
     const stateDir = fresh();
-    await expect(openKeys({ keySource: 'file', env: {}, keyFile: join(stateDir, 'k'), stateDir, mayCreate: true })).rejects.toThrow(
-      /inside the state dir/,
-    );
+    await expect(openKeys({ keySource: 'file', env: {}, keyFile: join(stateDir, 'k'), stateDir, mayCreate: true })).rejects.toThrow(/inside the state dir/);
   });
 
   it('does not invent a key for a state that is already encrypted', async () => {

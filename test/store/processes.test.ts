@@ -93,8 +93,7 @@ function runChild(dir: string, keyFile: string, mode: 'create' | 'updates', arg:
 }
 
 const place = (name: string) => ({ dir: join(base, name, 'state'), keyFile: join(base, name, 'state.key') });
-const openAs = (p: { dir: string; keyFile: string }) =>
-  openStateStore({ ...p, keySource: 'file', env: {}, lockStaleMs: LOCK_STALE_MS });
+const openAs = (p: { dir: string; keyFile: string }) => openStateStore({ ...p, keySource: 'file', env: {}, lockStaleMs: LOCK_STALE_MS });
 
 describe('the state store across processes', () => {
   it('loses no agent and reuses no name when two processes create agents at once', async () => {

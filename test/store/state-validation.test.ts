@@ -18,14 +18,30 @@ const openEncrypted = (p: { dir: string; keyFile: string }, extra: { readOnOpen?
 
 function agent(name: string): AgentRecord {
   const t = new Date(0).toISOString();
-  return { name, sessionId: 's-1', launch: {}, claudeSessionId: null, pastClaudeSessionIds: [], status: 'idle', statusSource: 'hook', since: t, tab: null, createdAt: t };
+  return {
+    name,
+    sessionId: 's-1',
+    launch: {},
+    claudeSessionId: null,
+    pastClaudeSessionIds: [],
+    status: 'idle',
+    statusSource: 'hook',
+    since: t,
+    tab: null,
+    createdAt: t,
+  };
 }
 function addAgent(s: State): string {
   const name = `Agent_${s.nextAgentNumber++}`;
   s.agents.push(agent(name));
   return name;
 }
-const v1State = () => ({ version: 1, nextAgentNumber: 2, sessions: [{ id: 's-1', name: 'one', root: '/tmp/one', createdAt: 'x' }], agents: [agent('Agent_1')] });
+const v1State = () => ({
+  version: 1,
+  nextAgentNumber: 2,
+  sessions: [{ id: 's-1', name: 'one', root: '/tmp/one', createdAt: 'x' }],
+  agents: [agent('Agent_1')],
+});
 
 async function refusal(p: Promise<unknown>): Promise<StateUnreadableError> {
   const e = await p.then(
@@ -99,7 +115,13 @@ describe('the state schema', () => {
 
   it('accepts an owner on an agent record', async () => {
     const s = { ...v1State(), version: 2, generation: 0 };
-    (s.agents[0] as AgentRecord).owner = { pid: 1234, pidStart: 'Tue Dec  1 22:00:00 2026', heartbeat: new Date().toISOString(), host: 'box', instance: 'a1b2c3' };
+    (s.agents[0] as AgentRecord).owner = {
+      pid: 1234,
+      pidStart: 'Tue Dec  1 22:00:00 2026',
+      heartbeat: new Date().toISOString(),
+      host: 'box',
+      instance: 'a1b2c3',
+    };
     expect((await plainStore(s).store.read()).agents[0]!.owner?.pid).toBe(1234);
   });
 });

@@ -20,10 +20,17 @@ describe('the boundaries file', () => {
     await first.update((s) => void s.sessions.push(session('a')));
     await second.update((s) => void s.sessions.push(session('b')));
     // The first server writes last, but reads the state under the lock: b is not lost.
-    await Promise.all([second.update((s) => (s.sessions = s.sessions.filter((x) => x.id !== 'a'))).then(() => writeBoundaries(second, dirs)), writeBoundaries(first, dirs)]);
+    await Promise.all([
+      second.update((s) => (s.sessions = s.sessions.filter((x) => x.id !== 'a'))).then(() => writeBoundaries(second, dirs)),
+      writeBoundaries(first, dirs),
+    ]);
     await writeBoundaries(first, dirs);
     const file = boundariesPath(runtime);
-    expect(JSON.parse(readFileSync(file, 'utf8'))).toEqual({ version: 1, sessions: [{ id: 'b', name: 'b', root: '/w/b' }], protected: [runtime, dir, join(base, 'logs')] });
+    expect(JSON.parse(readFileSync(file, 'utf8'))).toEqual({
+      version: 1,
+      sessions: [{ id: 'b', name: 'b', root: '/w/b' }],
+      protected: [runtime, dir, join(base, 'logs')],
+    });
     expect(statSync(file).mode & 0o777).toBe(0o600);
   });
 });

@@ -53,11 +53,12 @@ describe('security level HIGH', () => {
   });
 
   it('asks confirmation for HIGH-risk tools only', () => {
-    expect(Object.entries(TOOL_RISK).filter(([t]) => needsConfirmation(t, 'HIGH')).map(([t]) => t).sort()).toEqual([
-      'create_agent',
-      'delete_agent',
-      'delete_session',
-    ]);
+    expect(
+      Object.entries(TOOL_RISK)
+        .filter(([t]) => needsConfirmation(t, 'HIGH'))
+        .map(([t]) => t)
+        .sort(),
+    ).toEqual(['create_agent', 'delete_agent', 'delete_session']);
     expect(needsConfirmation('delete_agent', 'MEDIUM')).toBe(false);
   });
 });

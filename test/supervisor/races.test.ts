@@ -119,7 +119,14 @@ describe('races between tool calls and between tabcrew processes', () => {
     // Meanwhile another call (or process) changed the record.
     await store.update((s) => void (s.agents[0]!.status = 'exited'));
     const audited: unknown[] = [];
-    const observer = new AgentObserver({ store, backend: fakeTerminal().backend, log: silentLogger, runtimeDir: d.runtime, env: {}, audit: { append: async (e) => void audited.push(e) as never } });
+    const observer = new AgentObserver({
+      store,
+      backend: fakeTerminal().backend,
+      log: silentLogger,
+      runtimeDir: d.runtime,
+      env: {},
+      audit: { append: async (e) => void audited.push(e) as never },
+    });
     const heard: unknown[] = [];
     observer.onChange((c) => heard.push(c));
     const live = await observer.observe((await store.read()).sessions[0]!, stale);
@@ -129,10 +136,16 @@ describe('races between tool calls and between tabcrew processes', () => {
     expect((await store.read()).agents[0]!.status).toBe('exited');
   });
 
-  it('a refused delivery does not use up the agent\'s rate-limit budget', async () => {
+  it("a refused delivery does not use up the agent's rate-limit budget", async () => {
     const d = dirs();
     const store = await seeded(d, [agentRecord({ status: 'cleared', claudeSessionId: null, tab: null })]);
-    const sup = new Supervisor({ config: config(d, { rateLimitBurst: 1, rateLimitPerMinute: 1 }), store, backend: fakeTerminal().backend, log: silentLogger, env: process.env });
+    const sup = new Supervisor({
+      config: config(d, { rateLimitBurst: 1, rateLimitPerMinute: 1 }),
+      store,
+      backend: fakeTerminal().backend,
+      log: silentLogger,
+      env: process.env,
+    });
     for (let i = 0; i < 3; i++) {
       await expect(sup.sendMessage('Agent_1', { message: 'hello' })).rejects.toThrow(/no running conversation/);
     }
@@ -142,7 +155,9 @@ describe('races between tool calls and between tabcrew processes', () => {
     const d = dirs();
     const store = await seeded(d, [agentRecord({})]);
     let typed = false;
-    const term = fakeTerminal({ screens: () => (!typed ? screen('idle.txt') : term.keys.length ? screen('permission_prompt_bash.txt') : screen('idle_text_pasted.txt')) });
+    const term = fakeTerminal({
+      screens: () => (!typed ? screen('idle.txt') : term.keys.length ? screen('permission_prompt_bash.txt') : screen('idle_text_pasted.txt')),
+    });
     const origPaste = term.backend.paste;
     term.backend.paste = async (t, text) => {
       typed = true;
@@ -162,7 +177,16 @@ describe('races between tool calls and between tabcrew processes', () => {
       owner: new Owner(),
       observer: { observeOne: async () => ({ status: 'idle', source: 'hook', tab }) },
     } as unknown as SupervisorContext;
-    const result = await deliver(ctx, { agent: 'Agent_1', sessionName: 'app', watch, message: 'Say hello please', prependProtocol: false, waitForReply: false, timeoutS: 5, idleWaitS: 5 });
+    const result = await deliver(ctx, {
+      agent: 'Agent_1',
+      sessionName: 'app',
+      watch,
+      message: 'Say hello please',
+      prependProtocol: false,
+      waitForReply: false,
+      timeoutS: 5,
+      idleWaitS: 5,
+    });
     expect(result.delivered).toBe('unknown');
     expect(term.pastes).toEqual(['Say hello please']);
     expect(term.keys).toEqual(['Enter']);

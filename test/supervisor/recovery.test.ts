@@ -81,7 +81,7 @@ describe('planning recovery when two tabcrews share a state', () => {
     expect(plan.steps.map((s) => `${s.agent.name}:${s.kind}`)).toEqual(['Agent_1:adopt', 'Agent_2:skip']);
   });
 
-  it('reports a second live tab carrying an agent\'s tag as a duplicate orphan, keeping the recorded one', () => {
+  it("reports a second live tab carrying an agent's tag as a duplicate orphan, keeping the recorded one", () => {
     const plan = planRecovery(state, [tab('Agent_1', ID1), tab('Agent_1', ID1, true, { id: '@dup' })]);
     expect(plan.steps[0]).toMatchObject({ kind: 'adopt', tab: { id: '@Agent_1' } });
     expect(plan.orphans).toMatchObject([{ tab: '@dup', why: 'duplicate' }]);

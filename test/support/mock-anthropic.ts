@@ -94,12 +94,7 @@ export const DEFAULT_REPLY = 'OK from mock.';
 
 /** True for a main-conversation request of the agent (not a side request). */
 export function isConversationRequest(req: RecordedRequest): boolean {
-  return (
-    req.method === 'POST' &&
-    /^\/v1\/messages(\?|$)/.test(req.path) &&
-    Array.isArray(req.body?.tools) &&
-    req.body.tools.length > 0
-  );
+  return req.method === 'POST' && /^\/v1\/messages(\?|$)/.test(req.path) && Array.isArray(req.body?.tools) && req.body.tools.length > 0;
 }
 
 function lastUserMessage(req: RecordedRequest): any | undefined {
@@ -247,24 +242,26 @@ export async function startMockAnthropic(opts: MockAnthropicOptions = {}): Promi
       connection: 'keep-alive',
       ...headers,
     });
-    res.write(sse('message_start', {
-      type: 'message_start',
-      message: {
-        id: msgId,
-        type: 'message',
-        role: 'assistant',
-        model,
-        content: [],
-        stop_reason: null,
-        stop_sequence: null,
-        usage: {
-          input_tokens: usage.input_tokens,
-          output_tokens: 1,
-          cache_creation_input_tokens: usage.cache_creation_input_tokens,
-          cache_read_input_tokens: usage.cache_read_input_tokens,
+    res.write(
+      sse('message_start', {
+        type: 'message_start',
+        message: {
+          id: msgId,
+          type: 'message',
+          role: 'assistant',
+          model,
+          content: [],
+          stop_reason: null,
+          stop_sequence: null,
+          usage: {
+            input_tokens: usage.input_tokens,
+            output_tokens: 1,
+            cache_creation_input_tokens: usage.cache_creation_input_tokens,
+            cache_read_input_tokens: usage.cache_read_input_tokens,
+          },
         },
-      },
-    }));
+      }),
+    );
     let out = '';
     blocks.forEach((b, index) => {
       if (b.type === 'text') {
@@ -311,9 +308,7 @@ export async function startMockAnthropic(opts: MockAnthropicOptions = {}): Promi
       reply = fn;
     },
     conversationRequests(sessionId?: string) {
-      return requests.filter(
-        (r) => isConversationRequest(r) && (sessionId === undefined || sessionIdOf(r) === sessionId),
-      );
+      return requests.filter((r) => isConversationRequest(r) && (sessionId === undefined || sessionIdOf(r) === sessionId));
     },
     lastUserText,
     waitFor(pred, timeoutMs) {

@@ -72,19 +72,7 @@ export async function startTabcrew(opts: StartOptions): Promise<Crew> {
   const socket = opts.socket ?? `tabcrew-test-${process.pid}-${Math.random().toString(36).slice(2, 8)}`;
   const transport = new StdioClientTransport({
     command: process.execPath,
-    args: [
-      CLI,
-      'serve',
-      '--state-dir',
-      dirs.state,
-      '--log-dir',
-      dirs.logs,
-      '--runtime-dir',
-      dirs.runtime,
-      '--tmux-socket',
-      socket,
-      ...(opts.args ?? []),
-    ],
+    args: [CLI, 'serve', '--state-dir', dirs.state, '--log-dir', dirs.logs, '--runtime-dir', dirs.runtime, '--tmux-socket', socket, ...(opts.args ?? [])],
     // An explicit key: no test may reach for a real key file or the macOS Keychain.
     env: { TABCREW_STATE_KEY: TEST_STATE_KEY, ...opts.env },
     stderr: 'pipe',

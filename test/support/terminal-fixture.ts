@@ -6,8 +6,8 @@ import { waitForExit } from './tabcrew.js';
 export type BackendUnderTest = 'tmux' | 'iterm2' | 'pty';
 
 /** The backends the end-to-end scenarios run against; TABCREW_TEST_BACKENDS narrows it. */
-export const BACKENDS: BackendUnderTest[] = ((process.env.TABCREW_TEST_BACKENDS ?? 'tmux,iterm2,pty').split(',') as BackendUnderTest[]).filter(
-  (b) => ['tmux', 'iterm2', 'pty'].includes(b),
+export const BACKENDS: BackendUnderTest[] = ((process.env.TABCREW_TEST_BACKENDS ?? 'tmux,iterm2,pty').split(',') as BackendUnderTest[]).filter((b) =>
+  ['tmux', 'iterm2', 'pty'].includes(b),
 );
 
 /** A terminal for one scenario, and the ways a test looks at it from outside tabcrew. */
@@ -64,7 +64,10 @@ function iterm2Fixture(base: string): TerminalFixture {
     env: (e) => ({ ...e, ...emu.env, PATH: `${EMULATOR_DIR}${delimiter}${e.PATH ?? ''}` }),
     async tabs() {
       const r = emu.jxa<{ tabs: { title: string; exit?: unknown }[] }>(script, { op: 'list-tabs' });
-      return r.tabs.filter((t) => t.exit === undefined || t.exit === null).map((t) => t.title).sort();
+      return r.tabs
+        .filter((t) => t.exit === undefined || t.exit === null)
+        .map((t) => t.title)
+        .sort();
     },
     async kill() {
       emu.quit();

@@ -79,7 +79,13 @@ export function conformance(name: string, make: () => Promise<ConformanceSubject
 
     /** Pastes `text` into a raw-mode program and returns the bytes it read. */
     const typeAndRecord = (text: string, mode: RecorderMode = 'plain'): Promise<Buffer> =>
-      record(backend(), scratch, (argv) => open({ argv }), mode, (tab) => backend().paste(tab, text));
+      record(
+        backend(),
+        scratch,
+        (argv) => open({ argv }),
+        mode,
+        (tab) => backend().paste(tab, text),
+      );
 
     beforeAll(async () => {
       scratch = makeScratch('tabcrew-conformance-', 'work dir');
@@ -146,14 +152,24 @@ export function conformance(name: string, make: () => Promise<ConformanceSubject
     });
 
     it('named keys reach the program as the bytes a keyboard sends', async () => {
-      const received = await record(backend(), scratch, (argv) => open({ argv }), 'plain', (tab) =>
-        backend().sendKeys(tab, ['Enter', 'Escape', 'C-u', 'BSpace']),
+      const received = await record(
+        backend(),
+        scratch,
+        (argv) => open({ argv }),
+        'plain',
+        (tab) => backend().sendKeys(tab, ['Enter', 'Escape', 'C-u', 'BSpace']),
       );
       expect([...received]).toEqual([0x0d, 0x1b, 0x15, 0x7f]);
     });
 
-    it('arrow keys reach the program as cursor-key sequences (moving a dialog\'s cursor)', async () => {
-      const received = await record(backend(), scratch, (argv) => open({ argv }), 'plain', (tab) => backend().sendKeys(tab, ['Down', 'Up']));
+    it("arrow keys reach the program as cursor-key sequences (moving a dialog's cursor)", async () => {
+      const received = await record(
+        backend(),
+        scratch,
+        (argv) => open({ argv }),
+        'plain',
+        (tab) => backend().sendKeys(tab, ['Down', 'Up']),
+      );
       expect(received.toString('latin1')).toBe('\x1b[B\x1b[A');
     });
 

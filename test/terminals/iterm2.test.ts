@@ -50,7 +50,13 @@ const printer = (text: string, group = 's-test01') => backend.createTab(launch({
 
 /** Starts a recorder tab, pastes `text` into it, and returns the bytes the program read. */
 const pasteAndRecord = (text: string): Promise<Buffer> =>
-  record(backend, scratch, (argv) => backend.createTab(launch({ argv })), 'bracketed', (tab) => backend.paste(tab, text));
+  record(
+    backend,
+    scratch,
+    (argv) => backend.createTab(launch({ argv })),
+    'bracketed',
+    (tab) => backend.paste(tab, text),
+  );
 
 /** The operation (`op`) of a logged run of tabcrew.js, or undefined for another script. */
 function opOf(r: { script: string; arg: string | null }): string | undefined {
@@ -59,7 +65,10 @@ function opOf(r: { script: string; arg: string | null }): string | undefined {
 }
 
 function runsOf(op: string, since: number): number {
-  return emu.runs().slice(since).filter((r) => opOf(r) === op).length;
+  return emu
+    .runs()
+    .slice(since)
+    .filter((r) => opOf(r) === op).length;
 }
 
 beforeAll(() => {
@@ -139,11 +148,7 @@ describe('ITerm2Backend against the iTerm2 emulator', { timeout: 60_000 }, () =>
   });
 
   it('tabs created at the same time in a new group all land in that group and in one window', async () => {
-    const tabs = await Promise.all(
-      [1, 2, 3].map((i) =>
-        backend.createTab(launch({ argv: [node, '-e', FOREVER], group: 's-race', tag: `race-${i}` })),
-      ),
-    );
+    const tabs = await Promise.all([1, 2, 3].map((i) => backend.createTab(launch({ argv: [node, '-e', FOREVER], group: 's-race', tag: `race-${i}` }))));
     const listed = (await backend.listTabs()).filter((t) => t.group === 's-race');
     expect(listed.map((t) => t.tag).sort()).toEqual(['race-1', 'race-2', 'race-3']);
     const windows = emu.stateJson().windows as { tabs: { sessions: string[] }[] }[];
@@ -156,7 +161,10 @@ describe('ITerm2Backend against the iTerm2 emulator', { timeout: 60_000 }, () =>
     expect(Buffer.byteLength(text)).toBeGreaterThan(64 * 1024);
     const runs = emu.runs().length;
     expect((await pasteAndRecord(text)).toString('utf8')).toBe(`${PASTE_START}${text}${PASTE_END}`);
-    const write = emu.runs().slice(runs).find((r) => opOf(r) === 'write' && r.arg?.includes('pasteFile'));
+    const write = emu
+      .runs()
+      .slice(runs)
+      .find((r) => opOf(r) === 'write' && r.arg?.includes('pasteFile'));
     expect(write).toBeDefined();
     expect(write!.arg).not.toContain('0123456789abcdef');
     expect(readdirSync(join(runtimeDir, 'paste'))).toEqual([]);
@@ -275,9 +283,7 @@ describe('ITerm2Backend: osascript failures become errors a person can act on', 
       const err = await backend.listTabs().catch((e: unknown) => e);
       expect(err).toBeInstanceOf(TerminalError);
       expect(err).toMatchObject({ code: 'denied' });
-      expect((err as Error).message).toContain(
-        'System Settings › Privacy & Security › Automation › allow Claude to control iTerm2',
-      );
+      expect((err as Error).message).toContain('System Settings › Privacy & Security › Automation › allow Claude to control iTerm2');
       expect((err as Error).message).toContain('tccutil reset AppleEvents com.anthropic.claudefordesktop');
     } finally {
       delete process.env.TABCREW_EMULATOR_MODE;

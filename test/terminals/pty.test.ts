@@ -12,19 +12,7 @@ import type { TabHandle, TabLaunch } from '../../src/terminals/backend.js';
 import { PtyBackend } from '../../src/terminals/pty.js';
 import { claudeBin, makeClaudeHome } from '../support/claude-home.js';
 import { isConversationRequest, startMockAnthropic } from '../support/mock-anthropic.js';
-import {
-  ended,
-  FOREVER,
-  isRunning,
-  launcher,
-  makeScratch,
-  node,
-  record,
-  screenContaining,
-  waitFor,
-  writtenJson,
-  type RecorderMode,
-} from './fixtures.js';
+import { ended, FOREVER, isRunning, launcher, makeScratch, node, record, screenContaining, waitFor, writtenJson, type RecorderMode } from './fixtures.js';
 
 const scratch = makeScratch('tabcrew-pty-test-');
 const { root, workDir } = scratch;
@@ -79,18 +67,7 @@ describe('PtyBackend', { timeout: 60_000 }, () => {
       `process.stdout.write('abc\\rX\\r\\n' + 'line to clear\\x1b[5Dkeep\\x1b[K\\r\\n' + '\\x1b[10;20Hplaced\\x1b[9;1Habove\\r\\n'); ${FOREVER}`,
     );
     const screen = await screenContaining(backend, tab, 'placed');
-    expect(screen.split('\n')).toEqual([
-      'Xbc',
-      'line to keep',
-      '',
-      '',
-      '',
-      '',
-      '',
-      '',
-      'above',
-      `${' '.repeat(19)}placed`,
-    ]);
+    expect(screen.split('\n')).toEqual(['Xbc', 'line to keep', '', '', '', '', '', '', 'above', `${' '.repeat(19)}placed`]);
   });
 
   it('shows the alternate screen while a program uses it, and the main screen after', async () => {
@@ -155,7 +132,7 @@ describe('PtyBackend', { timeout: 60_000 }, () => {
     expect(seen).toEqual({ cols: 120, rows: 40, term: 'xterm-256color', pwd: workDir });
   });
 
-  it('refuses handles it did not make: another backend\'s tabs, or tabs of an earlier run', async () => {
+  it("refuses handles it did not make: another backend's tabs, or tabs of an earlier run", async () => {
     const first = makeBackend();
     const second = makeBackend();
     const tab = await run(first, FOREVER);
@@ -201,7 +178,6 @@ describe('PtyBackend', { timeout: 60_000 }, () => {
     });
     expect(await backend.listTabs()).toEqual([]);
   });
-
 });
 
 describe('PtyBackend with the real Claude Code', { timeout: 120_000 }, () => {
@@ -227,8 +203,7 @@ describe('PtyBackend with the real Claude Code', { timeout: 120_000 }, () => {
         throw new Error(`${err.message}; last screen:\n${screen}`);
       });
       const message = 'Hello from a PTY tab.\nSecond line, "quoted" $(not run);';
-      const arrived = (ms: number) =>
-        mock.waitFor((r) => isConversationRequest(r) && mock.lastUserText(r) === message, ms).catch(() => undefined);
+      const arrived = (ms: number) => mock.waitFor((r) => isConversationRequest(r) && mock.lastUserText(r) === message, ms).catch(() => undefined);
       // The supervisor's delivery, step by step: paste, pause, Enter, and a second Enter
       // when the first was absorbed. Claude Code absorbs it about one time in four when the
       // message comes right after its prompt first appears, in tmux tabs just as in these.

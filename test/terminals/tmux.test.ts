@@ -9,17 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { TerminalError } from '../../src/terminals/backend.js';
 import { TmuxBackend } from '../../src/terminals/tmux.js';
-import {
-  FOREVER,
-  killTmuxServer,
-  launcher,
-  makeScratch,
-  node,
-  printing,
-  runEnvDump,
-  screenContaining,
-  tmuxSocket,
-} from './fixtures.js';
+import { FOREVER, killTmuxServer, launcher, makeScratch, node, printing, runEnvDump, screenContaining, tmuxSocket } from './fixtures.js';
 
 // A tmux server of this file's own; the user's default server is never touched.
 const socket = tmuxSocket('tabcrew-test');
@@ -84,9 +74,7 @@ describe('TmuxBackend', { timeout: 30_000 }, () => {
   });
 
   it('tabs created at the same time in a new group all land in that group', async () => {
-    const tabs = await Promise.all(
-      [1, 2, 3].map((i) => backend.createTab(launch({ argv: [node, '-e', FOREVER], group: 's-race', tag: `race-${i}` }))),
-    );
+    const tabs = await Promise.all([1, 2, 3].map((i) => backend.createTab(launch({ argv: [node, '-e', FOREVER], group: 's-race', tag: `race-${i}` }))));
     const listed = (await backend.listTabs()).filter((t) => t.group === 's-race');
     expect(listed.map((t) => t.tag).sort()).toEqual(['race-1', 'race-2', 'race-3']);
     for (const tab of tabs) await backend.closeTab(tab);

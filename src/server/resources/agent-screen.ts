@@ -4,7 +4,7 @@ export const agentScreen: ResourceKind = {
   name: 'agent-screen',
   template: 'tabcrew://agents/{agent}/screen',
   title: "An agent's terminal",
-  description: 'The last 100 lines of the agent\'s terminal, as plain text.',
+  description: "The last 100 lines of the agent's terminal, as plain text.",
   mimeType: 'text/plain',
   async list(supervisor) {
     const { sessions } = await supervisor.listSessions();

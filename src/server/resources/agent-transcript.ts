@@ -4,7 +4,7 @@ export const agentTranscript: ResourceKind = {
   name: 'agent-transcript',
   template: 'tabcrew://agents/{agent}/transcript',
   title: "An agent's recent turns",
-  description: 'The last 10 prompts of the agent\'s conversation with their replies, from its transcript (JSON).',
+  description: "The last 10 prompts of the agent's conversation with their replies, from its transcript (JSON).",
   mimeType: 'application/json',
   async list(supervisor) {
     const { sessions } = await supervisor.listSessions();

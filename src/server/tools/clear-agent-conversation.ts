@@ -7,7 +7,7 @@ export const registerClearAgentConversation: RegisterTool = (server, deps) => {
     {
       title: 'Clear agent conversation',
       description:
-        "End the agent's Claude Code process and close its tab; the agent stays listed as \"cleared\". Start it again with start_new_agent_conversation.",
+        'End the agent\'s Claude Code process and close its tab; the agent stays listed as "cleared". Start it again with start_new_agent_conversation.',
       inputSchema: { agent: agentRef },
       outputSchema: { agent: z.string(), status: z.literal('cleared'), transcript_path: z.string().optional() },
       annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: true, openWorldHint: false },

@@ -30,11 +30,16 @@ export const registerCreateAgent: RegisterTool = (server, deps) => {
       annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: true },
     },
     async (params, extra) =>
-      run('create_agent', deps, async () => {
-        const { confirm, ...args } = params;
-        const session = await deps.supervisor.sessionNames(args.session);
-        await confirmIfNeeded(server, deps, { tool: 'create_agent', target: session.name, accepted: [session.name, session.id], confirm });
-        return deps.supervisor.createAgent(args, progressOf(extra));
-      }, params),
+      run(
+        'create_agent',
+        deps,
+        async () => {
+          const { confirm, ...args } = params;
+          const session = await deps.supervisor.sessionNames(args.session);
+          await confirmIfNeeded(server, deps, { tool: 'create_agent', target: session.name, accepted: [session.name, session.id], confirm });
+          return deps.supervisor.createAgent(args, progressOf(extra));
+        },
+        params,
+      ),
   );
 };

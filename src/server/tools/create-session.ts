@@ -7,7 +7,7 @@ export const registerCreateSession: RegisterTool = (server, deps) => {
     {
       title: 'Create session',
       description:
-        'Start a session tied to one root directory (a codebase). Agents created in it work in that directory. A root equal to, inside or containing another session\'s root is refused.',
+        "Start a session tied to one root directory (a codebase). Agents created in it work in that directory. A root equal to, inside or containing another session's root is refused.",
       inputSchema: {
         root: z.string().min(1).max(4096).describe('Absolute path of an existing directory; resolved with realpath.'),
         name: z.string().min(1).max(64).optional().describe('Display name; defaults to the directory name.'),

@@ -13,11 +13,16 @@ export const registerDeleteSession: RegisterTool = (server, deps) => {
       annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: false, openWorldHint: false },
     },
     async (params) =>
-      run('delete_session', deps, async () => {
-        const { session, confirm } = params;
-        const s = await deps.supervisor.sessionNames(session);
-        await confirmIfNeeded(server, deps, { tool: 'delete_session', target: s.name, accepted: [s.name, s.id], confirm });
-        return deps.supervisor.deleteSession(session);
-      }, params),
+      run(
+        'delete_session',
+        deps,
+        async () => {
+          const { session, confirm } = params;
+          const s = await deps.supervisor.sessionNames(session);
+          await confirmIfNeeded(server, deps, { tool: 'delete_session', target: s.name, accepted: [s.name, s.id], confirm });
+          return deps.supervisor.deleteSession(session);
+        },
+        params,
+      ),
   );
 };

@@ -8,7 +8,7 @@ export const registerRecoverSession: RegisterTool = (server, deps) => {
     {
       title: 'Recover agents',
       description:
-        'Bring agents back after a restart of tabcrew, the terminal app or the machine: a live tab is adopted; a tab that is gone is reopened in the agent\'s root with `claude --resume <id>` so the conversation continues; a gone root or a refused resume is reported as failed; tagged tabs no agent owns, and a second live tab running an agent\'s conversation, are listed as orphans with what to do, and closed only with close_orphans. An agent another tabcrew process is launching right now is skipped. tabcrew also does this when it starts.',
+        "Bring agents back after a restart of tabcrew, the terminal app or the machine: a live tab is adopted; a tab that is gone is reopened in the agent's root with `claude --resume <id>` so the conversation continues; a gone root or a refused resume is reported as failed; tagged tabs no agent owns, and a second live tab running an agent's conversation, are listed as orphans with what to do, and closed only with close_orphans. An agent another tabcrew process is launching right now is skipped. tabcrew also does this when it starts.",
       inputSchema: {
         session: sessionRef.optional().describe('Only this session (id or name); all sessions when omitted.'),
         dry_run: z.boolean().default(false).describe('Report what would be done, change nothing.'),
@@ -25,9 +25,7 @@ export const registerRecoverSession: RegisterTool = (server, deps) => {
         ),
         adopted: z.array(z.string()),
         failed: z.array(z.object({ agent: z.string(), reason: z.string() })),
-        orphans: z.array(
-          z.object({ tab: z.string(), tag: z.string(), title: z.string(), why: z.enum(ORPHAN_KINDS), fix: z.string() }),
-        ),
+        orphans: z.array(z.object({ tab: z.string(), tag: z.string(), title: z.string(), why: z.enum(ORPHAN_KINDS), fix: z.string() })),
         closed_orphans: z.array(z.string()).optional(),
         skipped: z.array(z.object({ agent: z.string(), reason: z.string() })).optional(),
         dry_run: z.boolean().optional(),

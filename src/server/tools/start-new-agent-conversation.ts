@@ -13,11 +13,6 @@ export const registerStartNewAgentConversation: RegisterTool = (server, deps) =>
       annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: false, openWorldHint: true },
     },
     async (params, extra) =>
-      run(
-        'start_new_agent_conversation',
-        deps,
-        () => deps.supervisor.startNewAgentConversation(params.agent, params.initial_task, progressOf(extra)),
-        params,
-      ),
+      run('start_new_agent_conversation', deps, () => deps.supervisor.startNewAgentConversation(params.agent, params.initial_task, progressOf(extra)), params),
   );
 };
