@@ -502,7 +502,8 @@ export class Supervisor {
     const owner = this.ctx.owner;
     const claim = await this.ctx.store.update((state) => {
       const a = state.agents.find((x) => x.name === planned.name);
-      if (!a || a.claudeSessionId !== planned.claudeSessionId) return 'changed' as const;
+      // Launched meanwhile (a create_agent of this process held the agent's lock): nothing to resume.
+      if (!a || a.claudeSessionId !== planned.claudeSessionId || a.launchId !== planned.launchId) return 'changed' as const;
       if (!owner.isMine(a.owner) && owner.isLive(a.owner)) return 'taken' as const;
       a.owner = owner.stamp();
       setStatus(a, { status: 'detached', source: 'terminal' });

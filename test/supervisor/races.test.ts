@@ -103,6 +103,24 @@ describe('races between tool calls and between tabcrew processes', () => {
     expect(state.agents).toEqual([]);
   });
 
+  it('recovery planned while this server is inside create_agent does not launch the agent a second time', async () => {
+    const d = dirs();
+    let open!: () => void;
+    const gate = new Promise<void>((r) => (open = r));
+    const term = fakeTerminal({ gate });
+    const sup = new Supervisor({ config: config(d), store: new StateStore(d.state, jsonCodec), backend: term.backend, log: silentLogger, env: process.env });
+    await sup.createSession({ root: d.root, name: 'app' });
+    const creating = sup.createAgent({ session: 'app' });
+    await new Promise((r) => setTimeout(r, 200));
+    const recovering = sup.recover();
+    await new Promise((r) => setTimeout(r, 200));
+    open();
+    await creating;
+    const report = await recovering;
+    expect(term.tabs).toHaveLength(1);
+    expect(report.recovered).toEqual([]);
+  });
+
   it('create_agent in a session that is being deleted is refused and reserves nothing', async () => {
     const d = dirs();
     const store = await seeded(d, []);
