@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import type { AgentRecord } from '../store/types.js';
+import { isProcessAlive } from '../util/process-alive.js';
 
 /**
  * Who is launching an agent, kept in its record from the reservation until its tab is
@@ -27,15 +28,6 @@ function startTimeOf(pid: number): string {
   }
 }
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
 export class Owner {
   readonly pid = process.pid;
   readonly pidStart = startTimeOf(process.pid);
@@ -57,7 +49,7 @@ export class Owner {
     if (this.isMine(o)) return true;
     if (now - Date.parse(o.heartbeat) > STALE_MS) return false;
     if (o.host !== this.host) return true;
-    if (!alive(o.pid)) return false;
+    if (!isProcessAlive(o.pid)) return false;
     const start = startTimeOf(o.pid);
     return !start || !o.pidStart || start === o.pidStart;
   }

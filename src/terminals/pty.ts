@@ -22,6 +22,7 @@ import * as nodePty from 'node-pty';
 import type { IPty } from 'node-pty';
 
 import { TerminalError, type TabHandle, type TabInfo, type TabLaunch, type TerminalBackend, type TerminalKey } from './backend.js';
+import { isProcessAlive } from '../util/process-alive.js';
 
 export interface PtyBackendOptions {
   /** Size of every tab; a TUI needs room, and nobody resizes a headless tab. */
@@ -298,22 +299,13 @@ function watchWhilePaused(tab: Tab, pty: IPty): void {
   const timer = setInterval(() => {
     if (!tab.paused) {
       clearInterval(timer);
-    } else if (tab.forgotten || !isRunning(pty.pid)) {
+    } else if (tab.forgotten || !isProcessAlive(pty.pid)) {
       clearInterval(timer);
       tab.paused = false;
       tab.drainOnly = true;
       pty.resume();
     }
   }, PAUSED_EXIT_POLL_MS);
-}
-
-function isRunning(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
 }
 
 /** Resolves once the model has parsed every byte the pty delivered so far. */
