@@ -98,18 +98,27 @@ export function checkRoot(root: string, p: PolicyOptions): void {
 }
 
 const BYPASS_MODES = new Set(['bypassPermissions']);
+/** Modes in which something other than a person approves tool calls: Claude Code's classifier (auto). */
+const UNASKED_MODES = new Set(['bypassPermissions', 'auto']);
 
-/** Refuses a permission mode the security level does not allow. */
-export function checkPermissionMode(mode: string | undefined, p: PolicyOptions): void {
-  if (!mode || !BYPASS_MODES.has(mode) || p.level === 'LOW') return;
+/**
+ * The permission mode an agent is launched with, or a refusal of one the security level does
+ * not allow. At HIGH every tool call is the person's to approve: Claude Code 2.1.330+ starts in
+ * auto mode when nothing names a mode (a classifier approves what it judges low-risk), so HIGH
+ * names `default` itself; below HIGH an absent mode stays absent and the person's own Claude
+ * Code settings decide.
+ */
+export function permissionModeFor(mode: string | undefined, p: PolicyOptions): string | undefined {
   if (p.level === 'HIGH') {
-    throw new UserError(`permission_mode ${mode} is never allowed at security level HIGH: use acceptEdits or default.`);
+    if (mode && UNASKED_MODES.has(mode)) throw new UserError(`permission_mode ${mode} is never allowed at security level HIGH: use acceptEdits or default.`);
+    return mode ?? 'default';
   }
-  if (!p.allowBypass) {
+  if (mode && BYPASS_MODES.has(mode) && p.level === 'MEDIUM' && !p.allowBypass) {
     throw new UserError(
       `permission_mode ${mode} lets the agent run any command unasked: at security level MEDIUM it needs tabcrew started with --allow-bypass. Use acceptEdits, or restart with --allow-bypass.`,
     );
   }
+  return mode;
 }
 
 /** Characters Claude Code's rule syntax reads as pattern or rule syntax, not as part of a name. */

@@ -19,7 +19,7 @@ import { newClaudeSessionId, newSessionId } from './ids.js';
 import { launchAgent, stopAgentProcess } from './lifecycle.js';
 import { AgentObserver, findTab, type StatusChange } from './observer.js';
 import { HEARTBEAT_MS, Owner } from './owner.js';
-import { checkPermissionMode, checkRoot, denyRulesFor, type PolicyOptions } from './policy.js';
+import { checkRoot, permissionModeFor, denyRulesFor, type PolicyOptions } from './policy.js';
 import { RateLimiter } from './rate-limit.js';
 import { findSession, handleOf, realpathOrSelf, setStatus } from './records.js';
 import { planRecovery, type Orphan, type RECOVERY_ACTIONS, type RecoveryStep } from './recovery.js';
@@ -219,7 +219,7 @@ export class Supervisor {
     if (problem) throw new UserError(`${problem} Nothing was created.`);
     if (input.initial_task !== undefined) checkMessage(input.initial_task);
     findSession(await this.ctx.store.read(), input.session);
-    checkPermissionMode(input.permission_mode, this.policy);
+    const permissionMode = permissionModeFor(input.permission_mode, this.policy);
     this.checkClaude();
     const { config, owner } = this.ctx;
     // Reserve the name first, under the lock: two tabcrew processes never hand out one name.
@@ -237,7 +237,7 @@ export class Supervisor {
       const agent: AgentRecord = {
         name: `Agent_${state.nextAgentNumber++}`,
         sessionId: session.id,
-        launch: { role: input.role, model: input.model, permissionMode: input.permission_mode },
+        launch: { role: input.role, model: input.model, permissionMode },
         claudeSessionId: newClaudeSessionId(),
         pastClaudeSessionIds: [],
         status: 'starting',

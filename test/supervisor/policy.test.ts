@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { checkPermissionMode, checkRoot, denyRulesFor, needsConfirmation, TOOL_RISK } from '../../src/supervisor/policy.js';
+import { permissionModeFor, checkRoot, denyRulesFor, needsConfirmation, TOOL_RISK } from '../../src/supervisor/policy.js';
 import { RateLimiter } from '../../src/supervisor/rate-limit.js';
 
 const home = '/home/ana';
@@ -8,7 +8,7 @@ const at = (level: 'LOW' | 'MEDIUM' | 'HIGH', extra = {}) => ({ level, allowBypa
 describe('security level LOW', () => {
   it('accepts any existing directory as a root and bypass modes', () => {
     for (const r of ['/', home, '/etc', '/usr']) expect(() => checkRoot(r, at('LOW'))).not.toThrow();
-    expect(() => checkPermissionMode('bypassPermissions', at('LOW'))).not.toThrow();
+    expect(() => permissionModeFor('bypassPermissions', at('LOW'))).not.toThrow();
     expect(denyRulesFor(['/w/other'], at('LOW'))).toEqual([]);
   });
 });
@@ -29,9 +29,14 @@ describe('security level MEDIUM', () => {
   });
 
   it('allows bypassPermissions only with --allow-bypass', () => {
-    expect(() => checkPermissionMode('bypassPermissions', at('MEDIUM'))).toThrow(/--allow-bypass/);
-    expect(() => checkPermissionMode('bypassPermissions', at('MEDIUM', { allowBypass: true }))).not.toThrow();
-    expect(() => checkPermissionMode('acceptEdits', at('MEDIUM'))).not.toThrow();
+    expect(() => permissionModeFor('bypassPermissions', at('MEDIUM'))).toThrow(/--allow-bypass/);
+    expect(() => permissionModeFor('bypassPermissions', at('MEDIUM', { allowBypass: true }))).not.toThrow();
+    expect(() => permissionModeFor('acceptEdits', at('MEDIUM'))).not.toThrow();
+  });
+
+  it("leaves an absent permission mode absent, so the person's Claude Code settings decide", () => {
+    expect(permissionModeFor(undefined, at('MEDIUM'))).toBeUndefined();
+    expect(permissionModeFor('auto', at('MEDIUM'))).toBe('auto');
   });
 
   it("denies agents Claude Code's file tools in other sessions' roots", () => {
@@ -49,7 +54,13 @@ describe('security level HIGH', () => {
   });
 
   it('never allows bypass, even with --allow-bypass', () => {
-    expect(() => checkPermissionMode('bypassPermissions', at('HIGH', { allowBypass: true }))).toThrow(/never allowed/);
+    expect(() => permissionModeFor('bypassPermissions', at('HIGH', { allowBypass: true }))).toThrow(/never allowed/);
+  });
+
+  it("never lets Claude Code's classifier approve calls: auto is refused and no mode given means default", () => {
+    expect(() => permissionModeFor('auto', at('HIGH'))).toThrow(/auto is never allowed.*acceptEdits or default/);
+    expect(permissionModeFor(undefined, at('HIGH'))).toBe('default');
+    expect(permissionModeFor('acceptEdits', at('HIGH'))).toBe('acceptEdits');
   });
 
   it('asks confirmation for HIGH-risk tools only', () => {
