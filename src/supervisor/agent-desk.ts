@@ -1,3 +1,4 @@
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { textProblem } from '../claude/launch-options.js';
 import type { AgentReport, MessageKind } from '../store/message-types.js';
@@ -7,7 +8,6 @@ import type { SupervisorContext } from './context.js';
 import { UserError } from './errors.js';
 import type { InboxMessage, MessageCenter, SendResult } from './messages.js';
 import { addEdit, claimEdit, completeEdit, editTodo, readTodo, todoItems } from './todo.js';
-import { readFile } from 'node:fs/promises';
 
 /** An agent whose name and secret the supervisor checked; only `AgentDesk.authenticate` makes one. */
 export class VerifiedAgent {

@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import type { MessageKind, MessageRecord, Recipient } from '../store/message-types.js';
 import type { AgentRecord, SessionRecord, State } from '../store/types.js';
 import type { SupervisorContext } from './context.js';
@@ -6,7 +6,6 @@ import { checkMessage, deliver } from './delivery.js';
 import { UserError } from './errors.js';
 import { newDeliveryId } from './ids.js';
 import { RateLimiter } from './rate-limit.js';
-import { randomBytes } from 'node:crypto';
 
 /** Every stored message together (text of messages not yet expired): the state must stay small enough to save often. */
 export const MAX_STORED_BYTES = 8 * 1024 * 1024;
