@@ -5,6 +5,7 @@ import type { SupervisorContext } from './context.js';
 import { checkMessage, deliver } from './delivery.js';
 import { UserError } from './errors.js';
 import { newDeliveryId } from './ids.js';
+import { needsScreen } from './observer.js';
 import { RateLimiter } from './rate-limit.js';
 
 /** Every stored message together (text of messages not yet expired): the state must stay small enough to save often. */
@@ -91,6 +92,8 @@ export class MessageCenter {
   private readonly flushing = new Set<string>();
   private timer?: NodeJS.Timeout;
   private lastScan = 0;
+  /** When the pump last had the observer look at an agent whose hooks leave doubt. */
+  private readonly looked = new Map<string, number>();
   private unlisten?: () => void;
 
   constructor(
@@ -163,6 +166,15 @@ export class MessageCenter {
       this.limiter.refund(sender.from);
       throw e;
     }
+    // Typing starts before the bookkeeping below: a message to an idle agent is on its way at once.
+    const state = await this.ctx.store.read();
+    const recipients: { agent: string; delivered: Delivered }[] = [];
+    for (const r of record.recipients) {
+      const idle = !this.flushing.has(r.agent) && (await this.hooks(state, r.agent)) === 'idle';
+      recipients.push({ agent: r.agent, delivered: idle ? 'now' : 'queued' });
+      this.pending.add(r.agent);
+      if (this.timer) void this.flush(r.agent);
+    }
     await this.ctx.audit?.append({
       type: 'message',
       action: 'sent',
@@ -175,18 +187,6 @@ export class MessageCenter {
       sha256,
     });
     this.ctx.log.info('message stored', { message: record.id, from: record.from, to: record.recipients.map((r) => r.agent), bytes });
-    const state = await this.ctx.store.read();
-    const session = state.sessions.find((s) => s.id === record.sessionId)!;
-    const agents = state.agents.filter((a) => record.recipients.some((r) => r.agent === a.name));
-    const live = agents.length ? await this.ctx.observer.observe(session, agents) : new Map();
-    const recipients = record.recipients.map((r) => ({
-      agent: r.agent,
-      delivered: (live.get(r.agent)?.status === 'idle' && !this.flushing.has(r.agent) ? 'now' : 'queued') as Delivered,
-    }));
-    for (const r of record.recipients) {
-      this.pending.add(r.agent);
-      if (this.timer) void this.flush(r.agent);
-    }
     return { message_id: record.id, delivered: recipients.every((r) => r.delivered === 'now') ? 'now' : 'queued', recipients };
   }
 
@@ -248,11 +248,18 @@ export class MessageCenter {
           this.pending.delete(name);
           continue;
         }
-        // The hook spool alone (a local file): the terminal is read only once the hooks say idle.
+        // The hook spool alone (a local file): the terminal is read only once the hooks say idle,
+        // or when they have said busy for long (an Esc interrupt fires no hook: the observer's
+        // screen check then finds the idle box, and its change event flushes).
         const watch = this.ctx.observer.watch(agent, session);
         if (!watch) continue;
         await watch.refresh();
-        if (watch.hookStatus(agent.launchId)?.status === 'idle') void this.flush(name);
+        const hooks = watch.hookStatus(agent.launchId);
+        if (hooks?.status === 'idle') void this.flush(name);
+        else if (needsScreen(hooks, Date.now()) && Date.now() - (this.looked.get(name) ?? 0) >= SCAN_MS) {
+          this.looked.set(name, Date.now());
+          if ((await this.ctx.observer.observeOne(name)).status === 'idle') void this.flush(name);
+        }
       }
     } catch (e) {
       this.ctx.log.warn('message pump', { error: (e as Error).message });
@@ -311,7 +318,7 @@ export class MessageCenter {
     if (!agent || !session) return;
     const watch = this.ctx.observer.watch(agent, session);
     if (!watch) return;
-    if ((await this.ctx.observer.observeOne(name)).status !== 'idle') return;
+    if ((await this.hooks(state, name)) !== 'idle' && (await this.ctx.observer.observeOne(name)).status !== 'idle') return;
     const deliveryId = newDeliveryId();
     const claimed = await this.ctx.store.update((s) => {
       const r = s.messages?.find((m) => m.id === next.id)?.recipients.find((x) => x.agent === name);
@@ -365,6 +372,16 @@ export class MessageCenter {
       });
       this.ctx.log.info('message delivered', { message: next.id, agent: name, delivery: deliveryId, outcome });
     }
+  }
+
+  /** The agent's status by its hooks alone (its spool is a local file: no terminal round trip). */
+  private async hooks(state: State, name: string): Promise<string | undefined> {
+    const agent = state.agents.find((a) => a.name === name);
+    const session = agent && state.sessions.find((s) => s.id === agent.sessionId);
+    const watch = agent && session ? this.ctx.observer.watch(agent, session) : undefined;
+    if (!agent || !watch) return undefined;
+    await watch.refresh();
+    return watch.hookStatus(agent.launchId)?.status;
   }
 
   /** Drops messages past their TTL; a recipient that never got one is on record as expired. */
