@@ -17,7 +17,8 @@ export async function messagesCommand(config: Config, opts: { session?: string; 
   try {
     const state = await stack.store.read();
     const sessions = opts.session === undefined ? state.sessions : [state.sessions.find((s) => s.id === opts.session || s.name === opts.session)];
-    if (sessions[0] === undefined) await stack.supervisor.sessionNames(opts.session!); // throws the helpful message
+    // An unknown session fails with the list of known ones.
+    if (opts.session !== undefined && sessions[0] === undefined) await stack.supervisor.sessionNames(opts.session);
     const messages = [];
     for (const s of sessions) messages.push(...(await stack.supervisor.listMessages({ session: s!.id, agent: opts.agent })).messages);
     if (opts.json) printJson({ messages });
