@@ -181,6 +181,19 @@ describe('the agent socket refuses what an agent may not do', () => {
     expect((a.ok ? b : a).error).toMatch(/already claimed by Agent_[12]/);
   });
 
+  it("a relaunch rotates the agent's secret: the old one speaks for nobody", async () => {
+    const old = agentSecret(crew.dirs.runtime, ids.Agent_4);
+    const fresh = await crew.ok('start_new_agent_conversation', { agent: 'Agent_4' });
+    ids.Agent_4 = fresh.claude_session_id;
+    const now = agentSecret(crew.dirs.runtime, ids.Agent_4);
+    expect(now).not.toBe(old);
+    expect(await agentCall(crew.dirs.runtime, { agent: 'Agent_4', secret: old, method: 'list_peers' })).toMatchObject({ ok: false });
+    expect(await agentCall(crew.dirs.runtime, { agent: 'Agent_4', secret: now, method: 'list_peers' })).toMatchObject({
+      ok: true,
+      result: { you: 'Agent_4', peers: [] },
+    });
+  }, 120_000);
+
   it('the secret is a 0600 file, the socket 0600, and neither argv nor tmux global env holds the secret', () => {
     const secret = agentSecret(crew.dirs.runtime, ids.Agent_1);
     expect(secret).toMatch(/^[A-Za-z0-9_-]{43}$/);
