@@ -11,7 +11,7 @@ import { cpus, loadavg, totalmem } from 'node:os';
 import { resolve } from 'node:path';
 import { CLI, RunContext, findEverything, round } from './support.mjs';
 
-const ORDER = ['cold-start', 'state-save', 'create-agent', 'poll-vs-status', 'status-64', 'delivery', 'rss', 'recover', 'iterm2-status'];
+const ORDER = ['cold-start', 'state-save', 'create-agent', 'poll-vs-status', 'status-64', 'delivery', 'message', 'rss', 'recover', 'iterm2-status'];
 const BUDGET_MS = 285_000; // the whole run, cleanup included, stays under 5 minutes
 const CLEANUP_RESERVE_MS = 20_000;
 
@@ -29,6 +29,7 @@ const TARGETS = {
   version_vs_node_ratio: ['<=', 1.3],
   recover_16_agents_vs_one_start_ratio: ['<=', 1.5],
   rss_64_agents_mb: ['<', 120],
+  message_send_to_typed_p50_ms: ['<', 500],
 };
 const REQUIRED = [
   ...Object.keys(TARGETS),
@@ -45,6 +46,7 @@ function scenarioOf(metric) {
   if (/^(poll_|status_tabcrew_|status_64_agents_backend_calls)/.test(metric)) return 'poll-vs-status';
   if (metric.startsWith('status_64')) return 'status-64';
   if (metric.startsWith('delivery')) return 'delivery';
+  if (metric.startsWith('message')) return 'message';
   if (metric.startsWith('rss')) return 'rss';
   if (metric.startsWith('recover')) return 'recover';
   return 'iterm2-status';

@@ -45,6 +45,8 @@ function parseArgs(argv) {
     '--append-system-prompt',
     '--append-system-prompt-file',
     '--settings',
+    // tabcrew's agent tools (agent-mcp): a stand-in has no model to call them, so the config is only taken.
+    '--mcp-config',
     '--model',
     '--permission-mode',
   ]);

@@ -14,6 +14,7 @@ import { KEY_SOURCES, type KeySource } from './store/keys.js';
 import { keyRotateCommand } from './cli/key-rotate.js';
 import { stateAcceptRollbackCommand } from './cli/state-accept-rollback.js';
 import { auditTailCommand, auditVerifyCommand } from './cli/audit.js';
+import { messageShowCommand, messagesCommand, parseDuration } from './cli/messages.js';
 
 function positiveInt(value: string): number {
   const n = Number(value);
@@ -77,6 +78,12 @@ function withServerOptions(cmd: Command): Command {
         .argParser(positiveInt)
         .default(d.rateLimitPerMinute)
         .env('TABCREW_RATE_LIMIT_PER_MINUTE'),
+    )
+    .addOption(
+      new Option('--message-ttl <duration>', 'how long agent messages are kept, delivered or not (3h, 90m, 600s)')
+        .argParser(parseDuration)
+        .default(d.messageTtlS, '3h')
+        .env('TABCREW_MESSAGE_TTL'),
     );
 }
 
@@ -104,6 +111,7 @@ function configFrom(o: Record<string, unknown>): Config {
     rateLimitPerMinute: (o.rateLimitPerMinute as number) ?? d.rateLimitPerMinute,
     keySource: (o.keySource as KeySource) ?? d.keySource,
     keyFile: o.keyFile === undefined ? undefined : resolve(o.keyFile as string),
+    messageTtlS: (o.messageTtl as number | undefined) ?? d.messageTtlS,
   });
 }
 
@@ -230,6 +238,35 @@ export function buildProgram(): Command {
     .action(async (opts: Record<string, unknown>) => {
       process.exitCode = await doctorCommand(configFrom(opts), { json: !!opts.json });
     });
+
+  const messages = track(
+    withStateOptions(program.command('messages').description('agent messages of the state: sender, recipients, kind, size, delivery (no text)')),
+  )
+    .option('--session <session>', 'only this session (id or name)')
+    .option('--agent <agent>', 'only messages from or to this agent')
+    .option('--json', JSON_HELP)
+    .addHelpText('after', examples('tabcrew messages --session app', 'tabcrew messages show m-abc123def4'))
+    .action(async (opts: Record<string, unknown>) => {
+      process.exitCode = await messagesCommand(configFrom(opts), {
+        session: opts.session as string | undefined,
+        agent: opts.agent as string | undefined,
+        json: !!opts.json,
+      });
+    });
+  // The state options are the parent's: commander hands them to `messages` wherever they stand.
+  track(messages.command('show').description('one message with its text (the only place tabcrew shows it)').argument('<id>', 'the message id (m-…)'))
+    .addHelpText('after', examples('tabcrew messages show m-abc123def4 --state-dir ./state'))
+    .action(async (id: string) => {
+      const opts = messages.opts();
+      process.exitCode = await messageShowCommand(configFrom(opts), id, { json: !!opts.json });
+    });
+
+  track(
+    program.command('agent-mcp').description("the MCP server one agent runs for its tabcrew tools (started by the agent's Claude Code, not by hand)"),
+  ).action(async () => {
+    const { runAgentMcp } = await import('./agent-mcp/server.js');
+    await runAgentMcp();
+  });
 
   const key = track(program.command('key').description('the key the state is encrypted with'));
   track(withStateOptions(key.command('rotate').description('re-encrypt the state under a new key (crash-safe; run again to finish an interrupted rotation)')))

@@ -38,6 +38,8 @@ export interface Config {
   /** Where the state key lives (see docs/state.md). */
   keySource: KeySource;
   keyFile?: string;
+  /** How long agent messages are kept (delivered or not); default 3 h. */
+  messageTtlS?: number;
 }
 
 /** The package root: where package.json is, whether running from src/ (tests) or dist/. */
@@ -69,6 +71,7 @@ export function defaultConfig(): Config {
     rateLimitBurst: 6,
     rateLimitPerMinute: 12,
     keySource: 'auto',
+    messageTtlS: 3 * 3600,
   };
 }
 

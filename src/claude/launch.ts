@@ -2,6 +2,7 @@ import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { packageRoot } from '../config.js';
+import { writeAgentMcpConfig } from './agent-mcp-config.js';
 import { agentSettings } from './settings.js';
 import { renderAdderPrompt } from './prompt.js';
 
@@ -24,6 +25,8 @@ export interface AgentLaunchInput {
   claudePath: string;
   runtimeDir: string;
   baseEnv: NodeJS.ProcessEnv;
+  /** This launch's secret and the supervisor's socket: the agent gets tabcrew's agent tools (agent-mcp). */
+  agentMcp?: { secret: string; socket: string };
 }
 
 export interface AgentLaunch {
@@ -54,7 +57,7 @@ export async function prepareLaunch(input: AgentLaunchInput): Promise<AgentLaunc
   await mkdir(agentDir, { recursive: true, mode: 0o700 });
   const bypass = input.permissionMode === 'bypassPermissions';
   const settingsFile = join(agentDir, 'settings.json');
-  await writeFile(settingsFile, JSON.stringify(agentSettings({ bypass, deny: input.deny }), null, 2), { mode: 0o600 });
+  await writeFile(settingsFile, JSON.stringify(agentSettings({ bypass, deny: input.deny, agentTools: !!input.agentMcp }), null, 2), { mode: 0o600 });
   const eventsFile = join(agentDir, 'events.jsonl');
 
   const argv = [input.claudePath];
@@ -67,6 +70,8 @@ export async function prepareLaunch(input: AgentLaunchInput): Promise<AgentLaunc
   await writeFile(promptFile, prompt, { mode: 0o600 });
   argv.push('--append-system-prompt-file', promptFile);
   argv.push('--settings', settingsFile);
+  // --mcp-config takes several values: the next flag ends them.
+  if (input.agentMcp) argv.push('--mcp-config', await writeAgentMcpConfig(agentDir, { agent: input.agent, ...input.agentMcp }));
   if (input.model) argv.push('--model', input.model);
   if (input.permissionMode) argv.push('--permission-mode', input.permissionMode);
 

@@ -41,6 +41,8 @@ export function renderAdderPrompt(input: PromptInput): string {
 }
 
 /** The one-line header that tells an agent who a message is from. */
-export function messageHeader(h: { from: string; to: string; session: string; deliveryId: string }): string {
-  return `[ADDER+ from ${h.from} to ${h.to} · session ${h.session} · delivery ${h.deliveryId}]`;
+export function messageHeader(h: { from: string; to: string; session: string; deliveryId: string; kind?: string; messageId?: string }): string {
+  // The delivery id stays last: the hook finds it there (hook-record.ts deliveryIdIn).
+  const about = h.messageId ? ` · ${h.kind ?? 'note'} · message ${h.messageId}` : '';
+  return `[ADDER+ from ${h.from} to ${h.to} · session ${h.session}${about} · delivery ${h.deliveryId}]`;
 }

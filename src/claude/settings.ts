@@ -1,3 +1,5 @@
+import { AGENT_MCP_ALLOW } from './agent-mcp-config.js';
+
 /** Hook events tabcrew listens to; together they drive the agent state machine. */
 export const HOOK_EVENTS = [
   'SessionStart',
@@ -20,7 +22,7 @@ export const HOOK_EVENTS = [
  */
 export const HOOK_COMMAND = '"$TABCREW_NODE" "$TABCREW_HOOK"';
 
-export function agentSettings(opts: { bypass: boolean; deny?: string[] }): Record<string, unknown> {
+export function agentSettings(opts: { bypass: boolean; deny?: string[]; agentTools?: boolean }): Record<string, unknown> {
   const hooks: Record<string, unknown> = {};
   for (const event of HOOK_EVENTS) {
     hooks[event] = [{ matcher: '', hooks: [{ type: 'command', command: HOOK_COMMAND, timeout: 10 }] }];
@@ -28,6 +30,10 @@ export function agentSettings(opts: { bypass: boolean; deny?: string[] }): Recor
   const settings: Record<string, unknown> = { hooks };
   // Bypass mode otherwise stops at a warning screen no one is there to answer.
   if (opts.bypass) settings.skipDangerousModePermissionPrompt = true;
-  if (opts.deny?.length) settings.permissions = { deny: opts.deny };
+  const permissions: Record<string, string[]> = {};
+  if (opts.deny?.length) permissions.deny = opts.deny;
+  // tabcrew's own agent tools speak for this agent only and are checked by the supervisor.
+  if (opts.agentTools) permissions.allow = [AGENT_MCP_ALLOW];
+  if (Object.keys(permissions).length) settings.permissions = permissions;
   return settings;
 }

@@ -7,7 +7,7 @@ export type PrivateDir = 'state dir' | 'log dir' | 'runtime dir';
 const OWN_NAMES: Record<PrivateDir, RegExp> = {
   'state dir': /^(state\..*|\.gitkeep)$/,
   'log dir': /^(tabcrew.*\.log|audit.*|\.gitkeep)$/,
-  'runtime dir': /^(agents|launch|paste|hooks?|.*\.json|\.gitkeep)$/,
+  'runtime dir': /^(agents|launch|paste|hooks?|locks|tabcrew\.sock|.*\.json|\.gitkeep)$/,
 };
 
 export function privateDirs(config: Config): Array<{ name: PrivateDir; dir: string; flag: string }> {

@@ -5,6 +5,8 @@ import { writeBoundaries } from '../supervisor/boundaries.js';
 import { findOnPath } from '../util/find-on-path.js';
 import { openStack, type Stack } from './stack.js';
 import { createLogger } from '../audit/logger.js';
+import { agentSocketPath } from '../claude/agent-mcp-config.js';
+import { AgentSocket } from '../server/agent-socket/listener.js';
 
 /**
  * Runs the stdio MCP server until the client disconnects. Agents are not stopped on exit:
@@ -64,6 +66,10 @@ export async function serve(config: Config): Promise<void> {
   // reported at start with where to allow it, not in the middle of a tool call.
   await backend.preflight?.().catch((e: Error) => process.stderr.write(`tabcrew: warning: ${e.message}\n`));
   log.info('server started', { backend: backend.name, sessions: state.sessions.length, agents: state.agents.length });
+  // Agents' own MCP servers (agent-mcp) reach the supervisor here; queued messages are pushed from here on.
+  const agentSocket = new AgentSocket({ path: agentSocketPath(config.runtimeDir), supervisor, log, audit: stack.audit });
+  await agentSocket.start().catch((e: Error) => process.stderr.write(`tabcrew: warning: agents cannot reach this server: ${e.message}\n`));
+  supervisor.mail.start();
   if (config.autoRecover && state.agents.length) {
     // After the handshake, so a client never times out waiting for agents to come back;
     // tool calls on an agent wait for its recovery (per-agent lock).
@@ -80,6 +86,8 @@ export async function serve(config: Config): Promise<void> {
   }
   await closed;
   close();
+  supervisor.mail.stop();
+  await agentSocket.close();
   log.info('client disconnected; exiting, agents keep running');
   await stack.close();
 }

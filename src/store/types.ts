@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import type { TabHandle as TerminalTab } from '../terminals/backend.js';
+import { agentReportSchema, messageRecordSchema } from './message-types.js';
 
 /*
  * The one source of the state's shape: the zod schemas below validate every state read from
@@ -79,6 +80,10 @@ export const agentRecordSchema = z.object({
   trust: z.enum(TRUST_OUTCOMES).optional(),
   /** The supervisor launching it, from its reservation until its tab is recorded (see supervisor/owner.ts). */
   owner: agentOwnerSchema.optional(),
+  /** sha256 (hex) of the agent's secret for this launch; the secret itself is only in the agent's runtime folder. */
+  secretSha256: z.string().optional(),
+  /** What the agent last said about itself (update_my_status). */
+  report: agentReportSchema.optional(),
 });
 
 /** The last audit record at the time of a save: a shortened audit log shows against it. */
@@ -105,6 +110,8 @@ export const stateSchema = z.object({
     .regex(/^[A-Za-z0-9+/]{43}=$/, 'base64 of 32 bytes')
     .optional(),
   audit: auditHeadSchema.optional(),
+  /** Agent-to-agent messages until they expire (supervisor/messages.ts). */
+  messages: z.array(messageRecordSchema).optional(),
 });
 
 export type AgentStatus = (typeof AGENT_STATUSES)[number];

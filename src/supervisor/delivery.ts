@@ -22,6 +22,10 @@ export interface DeliveryRequest {
   timeoutS: number;
   idleWaitS: number;
   progress?: Progress;
+  /** Who the header names as sender (default: the supervisor) and which stored message this is; set by supervisor/messages.ts. */
+  header?: { from: string; kind?: string; messageId?: string };
+  /** A delivery id chosen by the caller (recorded before typing, so a crash can be checked against the hooks). */
+  deliveryId?: string;
 }
 
 /** confirmed: Claude Code's UserPromptSubmit hook reported the prompt; unknown: it did not within the bound. */
@@ -65,10 +69,10 @@ const CONFIRM_MS = 10_000;
  * "unknown" and never retyped — retyping could make the agent do the work twice.
  */
 export async function deliver(ctx: SupervisorContext, req: DeliveryRequest): Promise<DeliveryResult> {
-  const deliveryId = newDeliveryId();
+  const deliveryId = req.deliveryId ?? newDeliveryId();
   const body = sanitizeForTerminal(req.message);
   const text = req.prependProtocol
-    ? `${messageHeader({ from: 'supervisor', to: req.agent, session: req.sessionName, deliveryId })}\n${body}`
+    ? `${messageHeader({ from: 'supervisor', ...req.header, to: req.agent, session: req.sessionName, deliveryId })}\n${body}`
     : neutraliseCommandPrefix(body);
 
   const tab = await waitForInputBox(ctx, req);

@@ -1,4 +1,6 @@
+import { agentSocketPath } from '../claude/agent-mcp-config.js';
 import { prepareLaunch } from '../claude/launch.js';
+import { newAgentSecret } from './agent-identity.js';
 import { classifyScreen, findInputBox, trustDialogKeys } from '../claude/screen.js';
 import { isTrusted } from '../claude/trust.js';
 import type { AgentRecord, SessionRecord } from '../store/types.js';
@@ -29,6 +31,12 @@ export async function launchAgent(
 ): Promise<LaunchResult> {
   const claudeSessionId = agent.claudeSessionId!;
   const watch = ctx.observer.watch(agent, session)!;
+  // A new secret at every launch: whatever held the last one speaks for nobody now.
+  const { secret, sha256 } = newAgentSecret();
+  await ctx.store.update((state) => {
+    const a = state.agents.find((x) => x.name === agent.name && x.claudeSessionId === claudeSessionId);
+    if (a) a.secretSha256 = sha256;
+  });
   const launch = await prepareLaunch({
     agent: agent.name,
     sessionName: session.name,
@@ -43,6 +51,7 @@ export async function launchAgent(
     claudePath: ctx.config.claudePath,
     runtimeDir: ctx.config.runtimeDir,
     baseEnv: ctx.env,
+    agentMcp: { secret, socket: agentSocketPath(ctx.config.runtimeDir) },
   });
   const tab = await ctx.backend.createTab({
     group: session.id,

@@ -27,6 +27,8 @@ import { overlapMessage, overlappingSession, resolveRoot } from './roots.js';
 import { writeBoundaries } from './boundaries.js';
 import { KeyedMutex } from './timing.js';
 import { readTodo } from './todo.js';
+import { MessageCenter, type MessageSummary } from './messages.js';
+import { AgentDesk } from './agent-desk.js';
 
 export interface AgentStatusView {
   agent: string;
@@ -88,6 +90,10 @@ export class Supervisor {
   private readonly ctx: SupervisorContext;
   private readonly messages: RateLimiter;
   private readonly policy: PolicyOptions;
+  /** Agent-to-agent messages (supervisor/messages.ts); `serve` starts their push delivery. */
+  readonly mail: MessageCenter;
+  /** What agents call through their own MCP server (supervisor/agent-desk.ts). */
+  readonly desk: AgentDesk;
 
   constructor(deps: { config: Config; store: StateStore; backend: TerminalBackend; log: Logger; env?: NodeJS.ProcessEnv; audit?: Pick<AuditLog, 'append'> }) {
     const env = deps.env ?? process.env;
@@ -96,6 +102,14 @@ export class Supervisor {
     const c = deps.config;
     this.messages = new RateLimiter(c.rateLimitBurst, c.rateLimitPerMinute);
     this.policy = { level: c.securityLevel, allowBypass: c.allowBypass, allowedRoots: c.allowedRoots.map(realpathOrSelf) };
+    this.mail = new MessageCenter(this.ctx, c.messageTtlS);
+    this.desk = new AgentDesk(this.ctx, this.mail);
+  }
+
+  /** Messages of a session (no text): list_messages and `tabcrew messages`. */
+  async listMessages(input: { session: string; agent?: string; since?: string }): Promise<{ session_id: string; messages: MessageSummary[] }> {
+    const session = findSession(await this.ctx.store.read(), input.session);
+    return { session_id: session.id, ...(await this.mail.list({ session, agent: input.agent, since: input.since })) };
   }
 
   get securityLevel(): Config['securityLevel'] {

@@ -35,6 +35,7 @@ describe('the tool contract', () => {
       'delete_session',
       'get_agent_output',
       'get_session_status',
+      'list_messages',
       'list_sessions',
       'recover_session',
       'send_message_to_agent',

@@ -7,6 +7,7 @@ import { registerDeleteAgent } from './delete-agent.js';
 import { registerDeleteSession } from './delete-session.js';
 import { registerGetAgentOutput } from './get-agent-output.js';
 import { registerGetSessionStatus } from './get-session-status.js';
+import { registerListMessages } from './list-messages.js';
 import { registerListSessions } from './list-sessions.js';
 import { registerRecoverSession } from './recover-session.js';
 import { registerSendMessageToAgent } from './send-message-to-agent.js';
@@ -25,6 +26,7 @@ export function registerTools(server: McpServer, deps: ToolDeps): void {
     registerClearAgentConversation,
     registerStartNewAgentConversation,
     registerRecoverSession,
+    registerListMessages,
   ]) {
     register(server, deps);
   }

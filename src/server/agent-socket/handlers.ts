@@ -1,0 +1,19 @@
+import type { AgentDesk, VerifiedAgent } from '../../supervisor/agent-desk.js';
+import type { AgentMethod, AgentParams } from './protocol.js';
+
+type Handlers = { [M in AgentMethod]: (desk: AgentDesk, caller: VerifiedAgent, params: AgentParams<M>) => Promise<object> };
+
+/**
+ * Each agent method mapped to the supervisor, for an already verified caller: an agent's call
+ * is one more caller of the supervisor, under the same rules and audit as the MCP client's.
+ * A new agent tool adds its schema to protocol.ts and one line here.
+ */
+export const AGENT_HANDLERS: Handlers = {
+  send_message: (desk, caller, p) => desk.sendMessage(caller, p),
+  check_messages: (desk, caller) => desk.checkMessages(caller),
+  list_peers: (desk, caller) => desk.listPeers(caller),
+  update_my_status: (desk, caller, p) => desk.updateStatus(caller, p),
+  claim_task: (desk, caller, p) => desk.claimTask(caller, p.task),
+  complete_task: (desk, caller, p) => desk.completeTask(caller, p.task, p.note),
+  add_task: (desk, caller, p) => desk.addTask(caller, p.text),
+};
