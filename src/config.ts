@@ -38,6 +38,11 @@ export interface Config {
   /** Where the state key lives (see docs/state.md). */
   keySource: KeySource;
   keyFile?: string;
+  /** A JSON or YAML file of roles that add to or replace the built-in ones (claude/roles.ts). */
+  rolesFile?: string;
+  /** Helpers one agent may have at once, and how deep helpers of helpers may go (supervisor/children.ts). */
+  maxChildren: number;
+  maxDepth: number;
 }
 
 /** The package root: where package.json is, whether running from src/ (tests) or dist/. */
@@ -69,6 +74,8 @@ export function defaultConfig(): Config {
     rateLimitBurst: 6,
     rateLimitPerMinute: 12,
     keySource: 'auto',
+    maxChildren: 4,
+    maxDepth: 2,
   };
 }
 

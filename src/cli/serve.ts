@@ -64,10 +64,11 @@ export async function serve(config: Config): Promise<void> {
   // reported at start with where to allow it, not in the middle of a tool call.
   await backend.preflight?.().catch((e: Error) => process.stderr.write(`tabcrew: warning: ${e.message}\n`));
   log.info('server started', { backend: backend.name, sessions: state.sessions.length, agents: state.agents.length });
+  let recovering: Promise<unknown> = Promise.resolve();
   if (config.autoRecover && state.agents.length) {
     // After the handshake, so a client never times out waiting for agents to come back;
     // tool calls on an agent wait for its recovery (per-agent lock).
-    void supervisor.recover().then(
+    recovering = supervisor.recover().then(
       (r) => {
         if (r.recovered.length || r.failed.length || r.orphans.length) {
           process.stderr.write(
@@ -78,8 +79,11 @@ export async function serve(config: Config): Promise<void> {
       (e: Error) => log.error('recovery failed', { error: e.message, stack: e.stack }),
     );
   }
+  // Coordination runs a stopped tabcrew left running: collected on, once agents are back.
+  void recovering.then(() => supervisor.resumeRuns()).catch((e: Error) => log.error('coordination resume failed', { error: e.message }));
   await closed;
   close();
   log.info('client disconnected; exiting, agents keep running');
+  await supervisor.suspendRuns();
   await stack.close();
 }

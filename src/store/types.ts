@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import type { TabHandle as TerminalTab } from '../terminals/backend.js';
+import { runRecordSchema } from './runs.js';
 
 /*
  * The one source of the state's shape: the zod schemas below validate every state read from
@@ -43,7 +44,11 @@ export const sessionRecordSchema = z.object({
 });
 
 export const launchOptionsSchema = z.object({
+  /** A role id of the catalogue (claude/roles.ts), or the caller's own text. */
   role: z.string().optional(),
+  /** Set when `role` is a catalogue id: what it meant at launch, so a resume renders the same prompt. */
+  roleTitle: z.string().optional(),
+  roleGuidance: z.string().optional(),
   model: z.string().optional(),
   permissionMode: z.string().optional(),
 });
@@ -79,6 +84,8 @@ export const agentRecordSchema = z.object({
   trust: z.enum(TRUST_OUTCOMES).optional(),
   /** The supervisor launching it, from its reservation until its tab is recorded (see supervisor/owner.ts). */
   owner: agentOwnerSchema.optional(),
+  /** The agent that spawned this one (spawn_agent / coordinate_agents called by an agent). */
+  parent: z.string().optional(),
 });
 
 /** The last audit record at the time of a save: a shortened audit log shows against it. */
@@ -105,6 +112,8 @@ export const stateSchema = z.object({
     .regex(/^[A-Za-z0-9+/]{43}=$/, 'base64 of 32 bytes')
     .optional(),
   audit: auditHeadSchema.optional(),
+  /** coordinate_agents runs, newest last (see store/runs.ts). */
+  runs: z.array(runRecordSchema).optional(),
 });
 
 export type AgentStatus = (typeof AGENT_STATUSES)[number];

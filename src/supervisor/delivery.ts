@@ -22,6 +22,8 @@ export interface DeliveryRequest {
   timeoutS: number;
   idleWaitS: number;
   progress?: Progress;
+  /** Chosen by the caller when it must find the prompt again later (a coordination run). */
+  deliveryId?: string;
 }
 
 /** confirmed: Claude Code's UserPromptSubmit hook reported the prompt; unknown: it did not within the bound. */
@@ -65,7 +67,7 @@ const CONFIRM_MS = 10_000;
  * "unknown" and never retyped — retyping could make the agent do the work twice.
  */
 export async function deliver(ctx: SupervisorContext, req: DeliveryRequest): Promise<DeliveryResult> {
-  const deliveryId = newDeliveryId();
+  const deliveryId = req.deliveryId ?? newDeliveryId();
   const body = sanitizeForTerminal(req.message);
   const text = req.prependProtocol
     ? `${messageHeader({ from: 'supervisor', to: req.agent, session: req.sessionName, deliveryId })}\n${body}`

@@ -11,6 +11,10 @@ import { registerListSessions } from './list-sessions.js';
 import { registerRecoverSession } from './recover-session.js';
 import { registerSendMessageToAgent } from './send-message-to-agent.js';
 import { registerStartNewAgentConversation } from './start-new-agent-conversation.js';
+import { registerListRoles } from './list-roles.js';
+import { registerCoordinateAgents } from './coordinate-agents.js';
+import { registerGetCoordination } from './get-coordination.js';
+import { registerCancelCoordination } from './cancel-coordination.js';
 
 export function registerTools(server: McpServer, deps: ToolDeps): void {
   for (const register of [
@@ -25,6 +29,10 @@ export function registerTools(server: McpServer, deps: ToolDeps): void {
     registerClearAgentConversation,
     registerStartNewAgentConversation,
     registerRecoverSession,
+    registerListRoles,
+    registerCoordinateAgents,
+    registerGetCoordination,
+    registerCancelCoordination,
   ]) {
     register(server, deps);
   }
