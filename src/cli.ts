@@ -221,13 +221,13 @@ export function buildProgram(): Command {
     .action(async (opts: Record<string, unknown>) => {
       process.exitCode = await runsCommand(configFrom(opts), { session: opts.session as string | undefined, json: !!opts.json });
     });
-  track(
-    withStateOptions(runs.command('show').argument('<run>', 'the run id').description("one run: every agent's reply, status and time; votes of a consensus")),
-  )
-    .option('--json', JSON_HELP)
-    .action(async (run: string, opts: Record<string, unknown>) => {
+  // The options of `runs` (state dirs, --json) are read by it wherever they stand, also after `show RUN`.
+  track(runs.command('show').argument('<run>', 'the run id').description("one run: every agent's reply, status and time; votes of a consensus")).action(
+    async (run: string, _opts: Record<string, unknown>, cmd: Command) => {
+      const opts = cmd.parent!.opts();
       process.exitCode = await runShowCommand(configFrom(opts), { run, json: !!opts.json });
-    });
+    },
+  );
 
   track(
     withServerOptions(program.command('recover').description('bring agents back after a restart: adopt live tabs, resume conversations whose tabs are gone')),

@@ -5,6 +5,7 @@ import { writeBoundaries } from '../supervisor/boundaries.js';
 import { findOnPath } from '../util/find-on-path.js';
 import { openStack, type Stack } from './stack.js';
 import { createLogger } from '../audit/logger.js';
+import { loadRolesFile } from '../claude/roles.js';
 
 /**
  * Runs the stdio MCP server until the client disconnects. Agents are not stopped on exit:
@@ -18,6 +19,8 @@ const AUTO_REASON = {
 } as const;
 
 export async function serve(config: Config): Promise<void> {
+  // A bad roles file stops tabcrew here, before the handshake, saying what is wrong in it.
+  if (config.rolesFile) loadRolesFile(config.rolesFile);
   const log = createLogger(config.logDir);
   // The handshake and tools/list do not need the state: they are answered while it opens
   // (decrypting it loads libsodium), and tool calls wait for it.

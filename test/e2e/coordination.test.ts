@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { claudeBin, makeClaudeHome } from '../support/claude-home.js';
 import { isConversationRequest, startMockAnthropic, type MockAnthropic, type MockReplySpec, type RecordedRequest } from '../support/mock-anthropic.js';
 import { startTabcrew, type Crew } from '../support/tabcrew.js';
+import { runCli, testEnv } from '../cli/run-cli.js';
 
 /**
  * coordinate_agents with real Claude Code agents. The mock API answers as the agent that
@@ -28,12 +29,15 @@ const agentOf = (req: RecordedRequest): string => /You are \*\*(Agent_\d+)\*\*/.
 /** How each agent votes in a consensus round 2. */
 let votes: Record<string, number> = {};
 let delayMs = 0;
+/** Extra delay of one agent's replies (its turn takes that long). */
+let slow: Record<string, number> = {};
 
 function reply(req: RecordedRequest): string | MockReplySpec {
   if (!isConversationRequest(req)) return 'side';
   const agent = agentOf(req);
   const text = mock.lastUserText(req) ?? '';
-  const spec = (t: string): MockReplySpec => ({ text: t, ...(delayMs ? { delayMs } : {}) });
+  const wait = slow[agent] ?? delayMs;
+  const spec = (t: string): MockReplySpec => ({ text: t, ...(wait ? { delayMs: wait } : {}) });
   if (text.includes('Consensus vote (coordination run')) return spec(`Answer ${votes[agent]} is the clearest.\nVOTE: ${votes[agent]}`);
   if (text.includes('consensus of')) return spec(`answer of ${agent}`);
   if (text.includes('step 1 of 2 of a pipeline')) return spec(`pipeline step by ${agent}: token-7f3a`);
@@ -197,5 +201,66 @@ describe('coordinate_agents', () => {
       .filter((e) => e.type === 'coordination' && e.run === started.run_id);
     expect(audit.map((e) => e.action)).toEqual(expect.arrayContaining(['start', 'resume', 'end']));
     expect(existsSync(crew.dirs.state)).toBe(true);
+    const flags = [
+      '--state-dir',
+      crew.dirs.state,
+      '--log-dir',
+      crew.dirs.logs,
+      '--runtime-dir',
+      crew.dirs.runtime,
+      '--backend',
+      'tmux',
+      '--tmux-socket',
+      crew.socket,
+    ];
+    const listed = await runCli(['runs', '--session', 'app', '--json', ...flags], testEnv(home.home));
+    expect(JSON.parse(listed.stdout).runs[0]).toMatchObject({ run_id: started.run_id, state: 'done', mode: 'parallel' });
+    const shown = await runCli(['runs', 'show', started.run_id, ...flags], testEnv(home.home));
+    expect(shown.stderr).toBe('');
+    expect(shown.stdout).toMatch(/Agent_2\s+done\s+[\d.]+\s+\d+\s+reply from Agent_2/);
+  });
+
+  it('on timeout a parallel run returns the finished replies and names the agent still working', async () => {
+    slow = { Agent_3: 20_000 };
+    const run = await later!.ok('coordinate_agents', { session: 'app', mode: 'parallel', task: 'Quick one.', agents: ['Agent_1', 'Agent_3'], timeout_s: 10 });
+    slow = {};
+    expect(run.state).toBe('partial');
+    expect(run.results.map((r: any) => [r.agent, r.status])).toEqual([
+      ['Agent_1', 'done'],
+      ['Agent_3', 'working'],
+    ]);
+    expect(run.still_working).toEqual(['Agent_3']);
+    expect(run.summary).toMatch(/1 of 2 agents replied; still working: Agent_3 \(timeout of 10 s\)/);
+    await idle(later!, 'Agent_3');
+  });
+
+  it('cancel_coordination with interrupt stops the run and interrupts the working agent with one Escape', async () => {
+    slow = { Agent_2: 120_000 };
+    const before = mock.conversationRequests().length;
+    const started = await later!.ok('coordinate_agents', {
+      session: 'app',
+      mode: 'parallel',
+      task: 'Long one.',
+      agents: ['Agent_2'],
+      timeout_s: 300,
+      wait: false,
+    });
+    await mock.waitFor((r) => r.seq >= before && isConversationRequest(r) && agentOf(r) === 'Agent_2', 60_000);
+    await new Promise((r) => setTimeout(r, 1500));
+    const run = await later!.ok('cancel_coordination', { run_id: started.run_id, interrupt: true });
+    slow = {};
+    expect(run).toMatchObject({ state: 'failed', cancelled: true, interrupted: ['Agent_2'], still_working: ['Agent_2'] });
+    expect(run.summary).toMatch(/cancelled/);
+    await idle(later!, 'Agent_2');
   });
 });
+
+/** Waits (bounded) until the agent's turn is over. */
+async function idle(c: Crew, agent: string): Promise<void> {
+  for (let i = 0; i < 120; i++) {
+    const s = await c.ok('get_session_status', { session: 'app' });
+    if (s.agents.find((a: any) => a.agent === agent)?.status === 'idle') return;
+    await new Promise((r) => setTimeout(r, 500));
+  }
+  throw new Error(`${agent} did not become idle`);
+}
