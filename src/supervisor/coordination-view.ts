@@ -102,7 +102,8 @@ export function summaryOf(run: RunRecord, opts: { cancelled: boolean; now: numbe
     .join('; ');
   if (run.mode === 'sequential') {
     const at = run.steps.findIndex((s) => s.status === 'failed');
-    if (at >= 0) return `The pipeline stopped at step ${at + 1} of ${run.steps.length} (${run.steps[at].agent}): ${run.steps[at].error ?? 'failed'}.`;
+    if (at >= 0)
+      return `The pipeline stopped at step ${at + 1} of ${run.steps.length} (${run.steps[at].agent}): ${(run.steps[at].error ?? 'failed').replace(/\.$/, '')}.`;
     const done = run.steps.filter((s) => s.status === 'done').length;
     if (done === run.steps.length) return `All ${done} steps of the pipeline replied; the last reply (${run.steps[done - 1].agent}) is the result.`;
     return `${done} of ${run.steps.length} steps of the pipeline replied${tail ? `; ${tail}` : why}.`;

@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { classifyScreen } from '../claude/screen.js';
 import { findTurn } from '../claude/turn.js';
-import type { Tokens } from '../claude/watch.js';
+import type { AgentWatch, Tokens } from '../claude/watch.js';
 import type { RunMode, RunRecord, RunStep } from '../store/runs.js';
 import type { State } from '../store/types.js';
 import { callerAgent, type Caller } from './children.js';
@@ -16,7 +16,8 @@ import { findSession } from './records.js';
 import { sleep } from './timing.js';
 
 export interface CoordinateInput {
-  session: string;
+  /** Optional only for an agent caller: its own session. */
+  session?: string;
   mode: RunMode;
   task: string;
   agents?: string[];
@@ -38,7 +39,9 @@ export interface CoordinationPorts {
 export const DEFAULT_RUN_TIMEOUT_S = 600;
 /** Finished runs kept in the state (running ones are always kept). */
 const KEEP_FINISHED_RUNS = 50;
-const POLL_MS = 300;
+const POLL_MS = 100;
+/** Polls of the hook spool per look at the state. */
+const STATE_EVERY = 10;
 /** After a restart, how long a message that was being typed may take to show up in the hook spool. */
 const SENDING_GRACE_MS = 15_000;
 /** Claude Code may write a turn's last transcript lines after its Stop hook (see delivery.ts readReply). */
@@ -69,7 +72,9 @@ export class Coordinator {
     for (const t of input.per_agent_tasks ?? []) checkMessage(t);
     const timeoutS = input.timeout_s ?? DEFAULT_RUN_TIMEOUT_S;
     const state = await this.ctx.store.read();
-    const session = findSession(state, input.session);
+    const me = input.session === undefined ? callerAgent(state, caller) : undefined;
+    if (input.session === undefined && !me) throw new UserError('coordinate_agents needs a session: pass session (id or name).');
+    const session = findSession(state, input.session ?? me!.sessionId);
     callerAgent(state, caller, session.id);
     const listed = input.agents ?? [];
     this.checkListed(state, session.id, listed, caller);
@@ -348,21 +353,28 @@ export class Coordinator {
   ): Promise<Pick<RunStep, 'status' | 'reply' | 'tokens' | 'error'> | undefined> {
     const graceUntil = Date.now() + SENDING_GRACE_MS;
     let stoppedAt: number | undefined;
-    for (let first = true; ; first = false) {
-      if (!first) {
+    let looked: { step: RunStep; watch: AgentWatch } | undefined;
+    for (let n = 0; ; n++) {
+      if (n > 0) {
         // A turn seen ending is read to the end (its transcript lines follow within moments).
         if ((signal.aborted || Date.now() >= deadline) && stoppedAt === undefined) return undefined;
         await sleep(POLL_MS);
       }
-      const state = await this.ctx.store.read();
-      const run = state.runs?.find((r) => r.id === id);
-      if (!run || run.cancelled) return undefined;
-      const step = run.steps[i];
-      const agent = state.agents.find((a) => a.name === step.agent);
-      const session = state.sessions.find((s) => s.id === agent?.sessionId);
-      if (!agent || !session) return { status: 'failed', error: `${step.agent} was deleted during the run.` };
-      const watch = this.ctx.observer.watch(agent, session);
-      if (!watch) return { status: 'failed', error: `${step.agent}'s conversation was cleared during the run.` };
+      // The hook spool is polled often (an incremental file read); the state, which says
+      // whether the run was cancelled or the agent deleted, once a second.
+      if (!looked || n % STATE_EVERY === 0) {
+        const state = await this.ctx.store.read();
+        const run = state.runs?.find((r) => r.id === id);
+        if (!run || run.cancelled) return undefined;
+        const step = run.steps[i];
+        const agent = state.agents.find((a) => a.name === step.agent);
+        const session = state.sessions.find((s) => s.id === agent?.sessionId);
+        if (!agent || !session) return { status: 'failed', error: `${step.agent} was deleted during the run.` };
+        const watch = this.ctx.observer.watch(agent, session);
+        if (!watch) return { status: 'failed', error: `${step.agent}'s conversation was cleared during the run.` };
+        looked = { step, watch };
+      }
+      const { step, watch } = looked;
       await watch.refresh();
       const records = watch.since(0);
       const at = records.findIndex((r) => r.event === 'UserPromptSubmit' && r.delivery_id === step.deliveryId);

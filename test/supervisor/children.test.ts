@@ -137,4 +137,16 @@ describe('agents that start helpers of their own', () => {
     expect(r.children_deleted).toEqual(['Agent_3', 'Agent_2']);
     expect((await store.read()).agents).toEqual([]);
   });
+
+  it('an agent coordinating without a session works in its own, and a pipeline whose first agent cannot take the task stops there', async () => {
+    const { sup } = await supervisor([agent('Agent_1', 's-1'), agent('Agent_2', 's-1', 'Agent_1'), agent('Agent_3', 's-1', 'Agent_1')]);
+    const run = await sup.coordinate({ mode: 'sequential', task: 'step', agents: ['Agent_2', 'Agent_3'], timeout_s: 30 }, { caller: { agent: 'Agent_1' } });
+    expect(run).toMatchObject({ session_id: 's-1', caller: 'Agent_1', state: 'failed' });
+    expect(run.results.map((r) => [r.agent, r.status])).toEqual([
+      ['Agent_2', 'failed'],
+      ['Agent_3', 'skipped'],
+    ]);
+    expect(run.summary).toMatch(/^The pipeline stopped at step 1 of 2 \(Agent_2\): Agent_2 has no running conversation/);
+    expect((await sup.listRuns({ caller: { agent: 'Agent_3' } })).runs.map((r) => r.run_id)).toEqual([run.run_id]);
+  });
 });

@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
+import type { RunRecord, RunStep } from '../../src/store/runs.js';
 import { parseVote, tallyVotes } from '../../src/supervisor/coordination-text.js';
+import { finalOutcome, summaryOf } from '../../src/supervisor/coordination-view.js';
 
 describe('consensus votes', () => {
   it('reads the last VOTE line of a reply, also in bold or quoted', () => {
@@ -24,5 +26,44 @@ describe('consensus votes', () => {
     expect(t.tie).toBe(true);
     expect(t.winner).toBeUndefined();
     expect(t.agreement).toBe(0.5);
+  });
+});
+
+describe('how a run ends', () => {
+  const run = (mode: RunRecord['mode'], steps: Partial<RunStep>[]): RunRecord => ({
+    id: 'r-test0001',
+    sessionId: 's-1',
+    mode,
+    task: 't',
+    state: 'running',
+    createdAt: new Date(0).toISOString(),
+    deadline: new Date(600_000).toISOString(),
+    agents: steps.map((s) => s.agent!),
+    spawned: [],
+    removeSpawned: false,
+    steps: steps.map((s) => ({ round: 1, status: 'pending', ...s }) as RunStep),
+  });
+
+  it('a pipeline that failed at step 2 is failed, and the summary says where and why', () => {
+    const r = run('sequential', [
+      { agent: 'Agent_1', status: 'done', reply: 'a' },
+      { agent: 'Agent_2', status: 'failed', error: 'Agent_2 is exited; nothing was typed.' },
+      { agent: 'Agent_3', status: 'skipped' },
+    ]);
+    expect(finalOutcome(r)).toBe('failed');
+    expect(summaryOf(r, { cancelled: false, now: 1 })).toBe('The pipeline stopped at step 2 of 3 (Agent_2): Agent_2 is exited; nothing was typed.');
+  });
+
+  it('a parallel run past its deadline with one reply is partial and names who is still working', () => {
+    const r = run('parallel', [
+      { agent: 'Agent_1', status: 'done', reply: 'a' },
+      { agent: 'Agent_2', status: 'working' },
+    ]);
+    expect(finalOutcome(r)).toBe('partial');
+    expect(summaryOf(r, { cancelled: false, now: 700_000 })).toBe('1 of 2 agents replied; still working: Agent_2 (timeout of 600 s).');
+  });
+
+  it('a parallel run where nobody replied is failed', () => {
+    expect(finalOutcome(run('parallel', [{ agent: 'Agent_1', status: 'failed', error: 'x' }]))).toBe('failed');
   });
 });
