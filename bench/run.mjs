@@ -11,7 +11,7 @@ import { cpus, loadavg, totalmem } from 'node:os';
 import { resolve } from 'node:path';
 import { CLI, RunContext, findEverything, round } from './support.mjs';
 
-const ORDER = ['cold-start', 'state-save', 'create-agent', 'poll-vs-status', 'status-64', 'delivery', 'message', 'rss', 'recover', 'iterm2-status'];
+const ORDER = ['cold-start', 'state-save', 'create-agent', 'poll-vs-status', 'status-64', 'delivery', 'message', 'rss', 'recover', 'iterm2-status', 'coordinate'];
 const BUDGET_MS = 285_000; // the whole run, cleanup included, stays under 5 minutes
 const CLEANUP_RESERVE_MS = 20_000;
 
@@ -30,6 +30,8 @@ const TARGETS = {
   recover_16_agents_vs_one_start_ratio: ['<=', 1.5],
   rss_64_agents_mb: ['<', 120],
   message_send_to_typed_p50_ms: ['<', 500],
+  coordinate_parallel_16_ratio: ['<=', 1.15],
+  coordinate_parallel_64_ratio: ['<=', 1.15],
 };
 const REQUIRED = [
   ...Object.keys(TARGETS),
@@ -49,6 +51,7 @@ function scenarioOf(metric) {
   if (metric.startsWith('message')) return 'message';
   if (metric.startsWith('rss')) return 'rss';
   if (metric.startsWith('recover')) return 'recover';
+  if (metric.startsWith('coordinate')) return 'coordinate';
   return 'iterm2-status';
 }
 

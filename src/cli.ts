@@ -15,6 +15,7 @@ import { keyRotateCommand } from './cli/key-rotate.js';
 import { stateAcceptRollbackCommand } from './cli/state-accept-rollback.js';
 import { auditTailCommand, auditVerifyCommand } from './cli/audit.js';
 import { messageShowCommand, messagesCommand, parseDuration } from './cli/messages.js';
+import { runsCommand, runShowCommand } from './cli/runs.js';
 
 function positiveInt(value: string): number {
   const n = Number(value);
@@ -84,7 +85,12 @@ function withServerOptions(cmd: Command): Command {
         .argParser(parseDuration)
         .default(d.messageTtlS, '3h')
         .env('TABCREW_MESSAGE_TTL'),
-    );
+    )
+    .addOption(new Option('--roles-file <file>', 'JSON or YAML roles that add to or replace the built-in ones').env('TABCREW_ROLES_FILE'))
+    .addOption(
+      new Option('--max-children <n>', 'helpers one agent may start at once').argParser(positiveInt).default(d.maxChildren).env('TABCREW_MAX_CHILDREN'),
+    )
+    .addOption(new Option('--max-depth <n>', 'how deep helpers of helpers may go').argParser(positiveInt).default(d.maxDepth).env('TABCREW_MAX_DEPTH'));
 }
 
 /** Options a command did not declare keep their defaults. */
@@ -112,6 +118,9 @@ function configFrom(o: Record<string, unknown>): Config {
     keySource: (o.keySource as KeySource) ?? d.keySource,
     keyFile: o.keyFile === undefined ? undefined : resolve(o.keyFile as string),
     messageTtlS: (o.messageTtl as number | undefined) ?? d.messageTtlS,
+    rolesFile: o.rolesFile === undefined ? undefined : resolve(o.rolesFile as string),
+    maxChildren: (o.maxChildren as number) ?? d.maxChildren,
+    maxDepth: (o.maxDepth as number) ?? d.maxDepth,
   });
 }
 
@@ -212,6 +221,21 @@ export function buildProgram(): Command {
     .action(async (opts: Record<string, unknown>) => {
       process.exitCode = await agentsCommand(configFrom(opts), { session: opts.session as string | undefined, json: !!opts.json });
     });
+
+  const runs = track(withStateOptions(program.command('runs').description('coordination runs (coordinate_agents): mode, state, progress')))
+    .option('--session <session>', 'only this session (id or name)')
+    .option('--json', JSON_HELP)
+    .addHelpText('after', examples('tabcrew runs', 'tabcrew runs --session app', 'tabcrew runs show r-1a2b3c4d'))
+    .action(async (opts: Record<string, unknown>) => {
+      process.exitCode = await runsCommand(configFrom(opts), { session: opts.session as string | undefined, json: !!opts.json });
+    });
+  // The options of `runs` (state dirs, --json) are read by it wherever they stand, also after `show RUN`.
+  track(runs.command('show').argument('<run>', 'the run id').description("one run: every agent's reply, status and time; votes of a consensus")).action(
+    async (run: string, _opts: Record<string, unknown>, cmd: Command) => {
+      const opts = cmd.parent!.opts();
+      process.exitCode = await runShowCommand(configFrom(opts), { run, json: !!opts.json });
+    },
+  );
 
   track(
     withServerOptions(program.command('recover').description('bring agents back after a restart: adopt live tabs, resume conversations whose tabs are gone')),

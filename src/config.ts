@@ -40,6 +40,11 @@ export interface Config {
   keyFile?: string;
   /** How long agent messages are kept (delivered or not); default 3 h. */
   messageTtlS?: number;
+  /** A JSON or YAML file of roles that add to or replace the built-in ones (claude/roles.ts). */
+  rolesFile?: string;
+  /** Helpers one agent may have at once, and how deep helpers of helpers may go (supervisor/children.ts). */
+  maxChildren: number;
+  maxDepth: number;
 }
 
 /** The package root: where package.json is, whether running from src/ (tests) or dist/. */
@@ -72,6 +77,8 @@ export function defaultConfig(): Config {
     rateLimitPerMinute: 12,
     keySource: 'auto',
     messageTtlS: 3 * 3600,
+    maxChildren: 4,
+    maxDepth: 2,
   };
 }
 

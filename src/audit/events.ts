@@ -75,7 +75,7 @@ export interface GapEvent extends AuditEvent {
 // Tool-call records: message bodies are never stored, only their length and a hash prefix.
 
 /** Argument names whose values are message bodies. */
-export const MESSAGE_BODY_KEYS: readonly string[] = ['message', 'initial_task', 'reply', 'text', 'body', 'prompt', 'content'];
+export const MESSAGE_BODY_KEYS: readonly string[] = ['message', 'initial_task', 'reply', 'text', 'body', 'prompt', 'content', 'task', 'per_agent_tasks'];
 /** Longer string arguments are cut: the audit log records what was done, not payloads. */
 const MAX_ARG_CHARS = 2000;
 
@@ -92,7 +92,14 @@ function bodiesOut(v: unknown, depth: number): unknown {
   if (depth > 16 || v === null || typeof v !== 'object') return v;
   if (Array.isArray(v)) return v.map((x) => bodiesOut(x, depth + 1));
   return Object.fromEntries(
-    Object.entries(v).map(([k, x]) => [k, MESSAGE_BODY_KEYS.includes(k) && typeof x === 'string' ? summarizeBody(x) : bodiesOut(x, depth + 1)]),
+    Object.entries(v).map(([k, x]) => [
+      k,
+      MESSAGE_BODY_KEYS.includes(k) && typeof x === 'string'
+        ? summarizeBody(x)
+        : MESSAGE_BODY_KEYS.includes(k) && Array.isArray(x)
+          ? x.map((b) => (typeof b === 'string' ? summarizeBody(b) : bodiesOut(b, depth + 1)))
+          : bodiesOut(x, depth + 1),
+    ]),
   );
 }
 

@@ -11,6 +11,8 @@ export interface AgentLaunchInput {
   sessionName: string;
   root: string;
   role?: string;
+  roleTitle?: string;
+  roleGuidance?: string;
   model?: string;
   permissionMode?: string;
   peers: string[];
@@ -66,7 +68,15 @@ export async function prepareLaunch(input: AgentLaunchInput): Promise<AgentLaunc
   // By file, not as an argument: argv is visible to every user in `ps`, and the prompt
   // names the session, its root and the peers.
   const promptFile = join(agentDir, 'system-prompt.md');
-  const prompt = renderAdderPrompt({ agent: input.agent, session: input.sessionName, root: input.root, role: input.role, peers: input.peers });
+  const prompt = renderAdderPrompt({
+    agent: input.agent,
+    session: input.sessionName,
+    root: input.root,
+    role: input.role,
+    roleTitle: input.roleTitle,
+    roleGuidance: input.roleGuidance,
+    peers: input.peers,
+  });
   await writeFile(promptFile, prompt, { mode: 0o600 });
   argv.push('--append-system-prompt-file', promptFile);
   argv.push('--settings', settingsFile);

@@ -8,6 +8,9 @@ export interface PromptInput {
   session: string;
   root: string;
   role?: string;
+  /** Set for a role of the catalogue (claude/roles.ts): its title and guidance. */
+  roleTitle?: string;
+  roleGuidance?: string;
   peers: string[];
 }
 
@@ -33,7 +36,8 @@ export function renderAdderPrompt(input: PromptInput): string {
     agent: input.agent,
     session: input.session,
     root: input.root,
-    role: input.role?.trim() || 'general software engineer',
+    role: input.roleTitle ? `${input.roleTitle} (${input.role})` : input.role?.trim() || 'general software engineer',
+    role_guidance: input.roleGuidance ? `\n## Your role: ${input.roleTitle ?? input.role}\n${input.roleGuidance.trim()}\n` : '',
     peers: input.peers.length ? input.peers.join(', ') : 'none yet',
   };
   // One pass with a function replacer: a value containing "{{x}}" is never expanded again.

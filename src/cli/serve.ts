@@ -7,6 +7,7 @@ import { openStack, type Stack } from './stack.js';
 import { createLogger } from '../audit/logger.js';
 import { agentSocketPath } from '../claude/agent-mcp-config.js';
 import { AgentSocket } from '../server/agent-socket/listener.js';
+import { loadRolesFile } from '../claude/roles.js';
 
 /**
  * Runs the stdio MCP server until the client disconnects. Agents are not stopped on exit:
@@ -20,6 +21,8 @@ const AUTO_REASON = {
 } as const;
 
 export async function serve(config: Config): Promise<void> {
+  // A bad roles file stops tabcrew here, before the handshake, saying what is wrong in it.
+  if (config.rolesFile) loadRolesFile(config.rolesFile);
   const log = createLogger(config.logDir);
   // The handshake and tools/list do not need the state: they are answered while it opens
   // (decrypting it loads libsodium), and tool calls wait for it.
@@ -70,10 +73,11 @@ export async function serve(config: Config): Promise<void> {
   const agentSocket = new AgentSocket({ path: agentSocketPath(config.runtimeDir), supervisor, log, audit: stack.audit });
   await agentSocket.start().catch((e: Error) => process.stderr.write(`tabcrew: warning: agents cannot reach this server: ${e.message}\n`));
   supervisor.mail.start();
+  let recovering: Promise<unknown> = Promise.resolve();
   if (config.autoRecover && state.agents.length) {
     // After the handshake, so a client never times out waiting for agents to come back;
     // tool calls on an agent wait for its recovery (per-agent lock).
-    void supervisor.recover().then(
+    recovering = supervisor.recover().then(
       (r) => {
         if (r.recovered.length || r.failed.length || r.orphans.length) {
           process.stderr.write(
@@ -84,10 +88,13 @@ export async function serve(config: Config): Promise<void> {
       (e: Error) => log.error('recovery failed', { error: e.message, stack: e.stack }),
     );
   }
+  // Coordination runs a stopped tabcrew left running: collected on, once agents are back.
+  void recovering.then(() => supervisor.resumeRuns()).catch((e: Error) => log.error('coordination resume failed', { error: e.message }));
   await closed;
   close();
   supervisor.mail.stop();
   await agentSocket.close();
   log.info('client disconnected; exiting, agents keep running');
+  await supervisor.suspendRuns();
   await stack.close();
 }

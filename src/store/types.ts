@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import type { TabHandle as TerminalTab } from '../terminals/backend.js';
 import { agentReportSchema, messageRecordSchema } from './message-types.js';
+import { runRecordSchema } from './runs.js';
 
 /*
  * The one source of the state's shape: the zod schemas below validate every state read from
@@ -44,7 +45,11 @@ export const sessionRecordSchema = z.object({
 });
 
 export const launchOptionsSchema = z.object({
+  /** A role id of the catalogue (claude/roles.ts), or the caller's own text. */
   role: z.string().optional(),
+  /** Set when `role` is a catalogue id: what it meant at launch, so a resume renders the same prompt. */
+  roleTitle: z.string().optional(),
+  roleGuidance: z.string().optional(),
   model: z.string().optional(),
   permissionMode: z.string().optional(),
 });
@@ -84,6 +89,8 @@ export const agentRecordSchema = z.object({
   secretSha256: z.string().optional(),
   /** What the agent last said about itself (update_my_status). */
   report: agentReportSchema.optional(),
+  /** The agent that spawned this one (spawn_agent / coordinate_agents called by an agent). */
+  parent: z.string().optional(),
 });
 
 /** The last audit record at the time of a save: a shortened audit log shows against it. */
@@ -112,6 +119,8 @@ export const stateSchema = z.object({
   audit: auditHeadSchema.optional(),
   /** Agent-to-agent messages until they expire (supervisor/messages.ts). */
   messages: z.array(messageRecordSchema).optional(),
+  /** coordinate_agents runs, newest last (see store/runs.ts). */
+  runs: z.array(runRecordSchema).optional(),
 });
 
 export type AgentStatus = (typeof AGENT_STATUSES)[number];

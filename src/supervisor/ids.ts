@@ -12,3 +12,4 @@ function token(length: number): string {
 export const newSessionId = (): string => `s-${token(8)}`;
 export const newDeliveryId = (): string => `d-${token(10)}`;
 export const newClaudeSessionId = (): string => randomUUID();
+export const newRunId = (): string => `r-${token(8)}`;

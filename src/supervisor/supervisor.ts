@@ -29,6 +29,10 @@ import { KeyedMutex } from './timing.js';
 import { readTodo } from './todo.js';
 import { MessageCenter, type MessageSummary } from './messages.js';
 import { AgentDesk } from './agent-desk.js';
+import { loadRolesFile, RoleCatalogue, type Role } from '../claude/roles.js';
+import { callerAgent, checkChildLimits, childrenOf, descendantsOf, type Caller } from './children.js';
+import { Coordinator, type CoordinateInput } from './coordination.js';
+import type { RunSummary, RunView } from './coordination-view.js';
 
 export interface AgentStatusView {
   agent: string;
@@ -39,6 +43,11 @@ export interface AgentStatusView {
   tokens: Tokens;
   last_reply?: string;
   tasks: { open: number; done: number };
+  /** Its role: a catalogue id with its title, or the caller's own text (custom). */
+  role?: { id?: string; title: string; custom: boolean };
+  /** The agent that spawned it, and the ones it spawned: the session's tree. */
+  parent?: string;
+  children?: string[];
 }
 
 export interface SessionStatusView {
@@ -76,6 +85,8 @@ export interface CreateAgentInput {
   model?: string;
   permission_mode?: string;
   initial_task?: string;
+  /** The spawning agent (spawnAgent); the child limits apply. */
+  parent?: string;
 }
 
 const ZERO_TOKENS: Tokens = { input: 0, output: 0, cache_read: 0, cache_creation: 0 };
@@ -94,6 +105,8 @@ export class Supervisor {
   readonly mail: MessageCenter;
   /** What agents call through their own MCP server (supervisor/agent-desk.ts). */
   readonly desk: AgentDesk;
+  private readonly roles: RoleCatalogue;
+  private readonly coordinator: Coordinator;
 
   constructor(deps: { config: Config; store: StateStore; backend: TerminalBackend; log: Logger; env?: NodeJS.ProcessEnv; audit?: Pick<AuditLog, 'append'> }) {
     const env = deps.env ?? process.env;
@@ -104,6 +117,13 @@ export class Supervisor {
     this.policy = { level: c.securityLevel, allowBypass: c.allowBypass, allowedRoots: c.allowedRoots.map(realpathOrSelf) };
     this.mail = new MessageCenter(this.ctx, c.messageTtlS);
     this.desk = new AgentDesk(this.ctx, this.mail);
+    // Read at start: a bad roles file stops tabcrew with what is wrong in it.
+    this.roles = new RoleCatalogue(c.rolesFile ? loadRolesFile(c.rolesFile) : []);
+    this.coordinator = new Coordinator(this.ctx, {
+      send: (agent, message, deliveryId, idleWaitS) => this.sendMessage(agent, { message, delivery_id: deliveryId, idle_wait_s: idleWaitS }),
+      spawn: async (sessionId, spec, caller) => (await this.spawnAgent({ session: sessionId, ...spec }, { caller })).agent,
+      remove: async (agent) => void (await this.deleteAgent(agent, { cascade: true })),
+    });
   }
 
   /** Messages of a session (no text): list_messages and `tabcrew messages`. */
@@ -188,6 +208,9 @@ export class Supervisor {
         tokens: transcript?.tokens ?? ZERO_TOKENS,
         ...(transcript?.lastReply !== undefined ? { last_reply: transcript.lastReply } : {}),
         tasks: todo?.byAgent.get(agent.name) ?? { open: 0, done: 0 },
+        ...(agent.launch.role !== undefined ? { role: this.roleView(agent.launch) } : {}),
+        ...(agent.parent ? { parent: agent.parent } : {}),
+        ...(childrenOf(state, agent.name).length ? { children: childrenOf(state, agent.name).map((c) => c.name) } : {}),
       });
     }
     return {
@@ -209,7 +232,7 @@ export class Supervisor {
     });
     const deleted: string[] = [];
     for (const agent of (await this.ctx.store.read()).agents.filter((a) => a.sessionId === session.id)) {
-      await this.deleteAgent(agent.name).catch((e: unknown) => {
+      await this.deleteAgent(agent.name, { cascade: true }).catch((e: unknown) => {
         // Deleted meanwhile by another call: nothing left to stop.
         if (!(e instanceof UserError)) throw e;
       });
@@ -231,6 +254,7 @@ export class Supervisor {
   ): Promise<{ agent: string; session_id: string; status: AgentStatus; claude_session_id: string; backend: string; note?: string; trust?: string }> {
     const problem = launchChoiceProblem(input);
     if (problem) throw new UserError(`${problem} Nothing was created.`);
+    const role = input.role === undefined ? undefined : this.roles.resolve(input.role);
     if (input.initial_task !== undefined) checkMessage(input.initial_task);
     findSession(await this.ctx.store.read(), input.session);
     const permissionMode = permissionModeFor(input.permission_mode, this.policy);
@@ -247,11 +271,17 @@ export class Supervisor {
           `tabcrew already supervises ${state.agents.length} agents, the limit set by --max-agents (${config.maxAgents}). Delete an agent or restart tabcrew with a higher --max-agents.`,
         );
       }
+      if (input.parent) checkChildLimits(state, input.parent, config);
       const now = new Date().toISOString();
       const agent: AgentRecord = {
         name: `Agent_${state.nextAgentNumber++}`,
         sessionId: session.id,
-        launch: { role: input.role, model: input.model, permissionMode },
+        launch: {
+          role: role && !role.custom ? role.id : input.role,
+          ...(role && !role.custom ? { roleTitle: role.title, roleGuidance: role.guidance } : {}),
+          model: input.model,
+          permissionMode,
+        },
         claudeSessionId: newClaudeSessionId(),
         pastClaudeSessionIds: [],
         status: 'starting',
@@ -260,6 +290,7 @@ export class Supervisor {
         tab: null,
         createdAt: now,
         owner: owner.stamp(),
+        ...(input.parent ? { parent: input.parent } : {}),
       };
       state.agents.push(agent);
       const peers = state.agents.filter((a) => a.sessionId === session.id && a.name !== agent.name).map((a) => a.name);
@@ -298,8 +329,23 @@ export class Supervisor {
     });
   }
 
-  async deleteAgent(name: string): Promise<{ agent: string; deleted: true; transcript_path?: string }> {
-    return this.ctx.mutex.run(name, async () => {
+  async deleteAgent(
+    name: string,
+    opts: { cascade?: boolean } = {},
+  ): Promise<{ agent: string; deleted: true; transcript_path?: string; children_deleted?: string[] }> {
+    const helpers = descendantsOf(await this.ctx.store.read(), name);
+    if (helpers.length && !opts.cascade) {
+      throw new UserError(
+        `${name} has helpers of its own (${helpers.join(', ')}); nothing was deleted. Delete them first, or pass cascade: true to delete them with ${name}.`,
+      );
+    }
+    for (const child of helpers) {
+      await this.deleteAgent(child).catch((e: unknown) => {
+        // Deleted meanwhile by another call: nothing left to stop.
+        if (!(e instanceof UserError)) throw e;
+      });
+    }
+    const deleted = await this.ctx.mutex.run(name, async () => {
       const { agent, session } = await this.findAgent(name);
       const transcriptPath = await this.stop(agent, session);
       await this.ctx.store.update((state) => {
@@ -309,8 +355,9 @@ export class Supervisor {
         if (id) await removeAgentDir(this.ctx.config.runtimeDir, id);
       }
       this.ctx.log.info('agent deleted', { agent: name });
-      return { agent: name, deleted: true, ...(transcriptPath ? { transcript_path: transcriptPath } : {}) };
+      return { agent: name, deleted: true as const, ...(transcriptPath ? { transcript_path: transcriptPath } : {}) };
     });
+    return { ...deleted, ...(helpers.length ? { children_deleted: helpers } : {}) };
   }
 
   async clearAgentConversation(name: string): Promise<{ agent: string; status: 'cleared'; transcript_path?: string }> {
@@ -360,7 +407,7 @@ export class Supervisor {
 
   async sendMessage(
     name: string,
-    input: { message: string; wait_for_reply?: boolean; timeout_s?: number; prepend_protocol?: boolean; idle_wait_s?: number },
+    input: { message: string; wait_for_reply?: boolean; timeout_s?: number; prepend_protocol?: boolean; idle_wait_s?: number; delivery_id?: string },
     progress?: Progress,
   ): Promise<DeliveryResult> {
     checkMessage(input.message);
@@ -418,6 +465,73 @@ export class Supervisor {
   /** Calls `listener` for every status change the supervisor observes; returns an unsubscribe. */
   onStatusChange(listener: (c: StatusChange) => void): () => void {
     return this.ctx.observer.onChange(listener);
+  }
+
+  // ---- roles, helpers of their own, coordination runs --------------------------------
+
+  listRoles(): { roles: Role[] } {
+    return { roles: this.roles.list() };
+  }
+
+  /**
+   * An agent starts a helper of its own (its MCP server's spawn_agent), or the MCP client
+   * starts an agent (no caller agent: the same as createAgent). An agent's helper goes into
+   * the agent's own session, records it as its parent and counts toward --max-children,
+   * --max-depth and --max-agents.
+   */
+  async spawnAgent(
+    input: { session?: string; role?: string; model?: string; task?: string },
+    opts: { caller?: Caller; progress?: Progress } = {},
+  ): Promise<Awaited<ReturnType<Supervisor['createAgent']>> & { parent?: string }> {
+    const caller = opts.caller ?? {};
+    const state = await this.ctx.store.read();
+    const sessionId = input.session === undefined ? undefined : findSession(state, input.session).id;
+    const me = callerAgent(state, caller, sessionId);
+    if (!me && sessionId === undefined) throw new UserError('spawn needs a session: pass session (id or name).');
+    const session = me?.sessionId ?? sessionId!;
+    const created = await this.createAgent(
+      { session, role: input.role, model: input.model, initial_task: input.task, ...(me ? { parent: me.name } : {}) },
+      opts.progress,
+    );
+    if (me) await this.ctx.audit?.append({ type: 'spawn', agent: created.agent, parent: me.name, session, outcome: 'ok' });
+    return { ...created, ...(me ? { parent: me.name } : {}) };
+  }
+
+  /** coordinate_agents: from the MCP client, or from an agent (caller) within its own session. */
+  async coordinate(input: CoordinateInput, opts: { caller?: Caller; progress?: Progress } = {}): Promise<RunView> {
+    return this.coordinator.start(input, opts.caller, opts.progress);
+  }
+
+  async getCoordination(runId: string, opts: { caller?: Caller } = {}): Promise<RunView> {
+    return this.coordinator.get(runId, opts.caller);
+  }
+
+  async cancelCoordination(runId: string, opts: { interrupt?: boolean; caller?: Caller } = {}): Promise<RunView & { interrupted?: string[] }> {
+    return this.coordinator.cancel(runId, { interrupt: opts.interrupt }, opts.caller);
+  }
+
+  async listRuns(opts: { session?: string; caller?: Caller } = {}): Promise<{ runs: RunSummary[] }> {
+    return { runs: await this.coordinator.list(opts.session, opts.caller) };
+  }
+
+  /** After a restart: goes on collecting the runs whose tabcrew stopped. */
+  async resumeRuns(): Promise<string[]> {
+    return this.coordinator.resume();
+  }
+
+  /** This tabcrew stops: its runs are left for the next one to collect. */
+  async suspendRuns(): Promise<void> {
+    return this.coordinator.suspend();
+  }
+
+  /** Resolves when the runs this process collects have ended. */
+  async runsSettled(): Promise<void> {
+    return this.coordinator.settled();
+  }
+
+  private roleView(launch: AgentRecord['launch']): { id?: string; title: string; custom: boolean } {
+    if (launch.roleTitle) return { id: launch.role, title: launch.roleTitle, custom: false };
+    return { title: launch.role ?? '', custom: true };
   }
 
   // ---- recovery ---------------------------------------------------------------------
@@ -560,7 +674,7 @@ export class Supervisor {
 
   private async sendMessageLocked(
     name: string,
-    input: { message: string; wait_for_reply?: boolean; timeout_s?: number; prepend_protocol?: boolean; idle_wait_s?: number },
+    input: { message: string; wait_for_reply?: boolean; timeout_s?: number; prepend_protocol?: boolean; idle_wait_s?: number; delivery_id?: string },
     progress?: Progress,
   ): Promise<DeliveryResult> {
     const { agent, session } = await this.findAgent(name);
@@ -578,6 +692,7 @@ export class Supervisor {
       timeoutS: input.timeout_s ?? 600,
       idleWaitS: input.idle_wait_s ?? 60,
       progress,
+      deliveryId: input.delivery_id,
     });
   }
 

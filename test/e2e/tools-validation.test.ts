@@ -28,14 +28,18 @@ describe('the tool contract', () => {
   it('lists every tool with annotations and an output schema', async () => {
     const { tools } = await crew.client.listTools();
     expect(tools.map((t) => t.name).sort()).toEqual([
+      'cancel_coordination',
       'clear_agent_conversation',
+      'coordinate_agents',
       'create_agent',
       'create_session',
       'delete_agent',
       'delete_session',
       'get_agent_output',
+      'get_coordination',
       'get_session_status',
       'list_messages',
+      'list_roles',
       'list_sessions',
       'recover_session',
       'send_message_to_agent',

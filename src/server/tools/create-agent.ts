@@ -12,7 +12,13 @@ export const registerCreateAgent: RegisterTool = (server, deps) => {
         'Launch a new Claude Code agent (Agent_N) in its own terminal tab in the session root, with the ADDER+ protocol in its system prompt. Returns when the agent is ready for input (progress is reported while it starts); on timeout it returns status "starting" with a note.',
       inputSchema: {
         session: sessionRef,
-        role: z.string().max(MAX_ROLE_CHARS).optional().describe('What this agent is for, e.g. "backend tests"; goes into its system prompt.'),
+        role: z
+          .string()
+          .max(MAX_ROLE_CHARS)
+          .optional()
+          .describe(
+            'A role id from list_roles (e.g. "backend_developer"), whose guidance goes into its system prompt; any other text is kept as a custom role.',
+          ),
         model: z.string().regex(MODEL_NAME, MODEL_NAME_HINT).optional().describe('Claude Code --model: an alias ("sonnet") or a model id.'),
         permission_mode: z.enum(PERMISSION_MODES).optional().describe('Claude Code --permission-mode.'),
         initial_task: z.string().optional().describe('First message to send once the agent is ready.'),

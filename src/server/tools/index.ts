@@ -12,6 +12,10 @@ import { registerListSessions } from './list-sessions.js';
 import { registerRecoverSession } from './recover-session.js';
 import { registerSendMessageToAgent } from './send-message-to-agent.js';
 import { registerStartNewAgentConversation } from './start-new-agent-conversation.js';
+import { registerListRoles } from './list-roles.js';
+import { registerCoordinateAgents } from './coordinate-agents.js';
+import { registerGetCoordination } from './get-coordination.js';
+import { registerCancelCoordination } from './cancel-coordination.js';
 
 export function registerTools(server: McpServer, deps: ToolDeps): void {
   for (const register of [
@@ -27,6 +31,10 @@ export function registerTools(server: McpServer, deps: ToolDeps): void {
     registerStartNewAgentConversation,
     registerRecoverSession,
     registerListMessages,
+    registerListRoles,
+    registerCoordinateAgents,
+    registerGetCoordination,
+    registerCancelCoordination,
   ]) {
     register(server, deps);
   }

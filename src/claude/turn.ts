@@ -1,0 +1,53 @@
+import { promptFingerprint } from './hook-record.js';
+import { isUserPrompt, lastReply, usageTotals, type UsageTotals } from './transcript.js';
+
+/**
+ * One turn of a transcript found by its prompt's fingerprint (the hook's prompt_fp), not
+ * by position: other messages may reach the agent before or after it, and a tabcrew that
+ * restarted knows the fingerprint but not where the turn sits.
+ */
+export interface FoundTurn {
+  reply?: string;
+  /** Tokens of the API calls of this turn only. */
+  tokens: UsageTotals;
+}
+
+function promptTextOf(line: { message?: { content?: unknown } }): string {
+  const c = line.message?.content;
+  if (typeof c === 'string') return c;
+  if (!Array.isArray(c)) return '';
+  return c
+    .filter((b) => b && typeof b === 'object' && (b as { type?: string }).type === 'text')
+    .map((b) => String((b as { text?: unknown }).text ?? ''))
+    .join('');
+}
+
+export function findTurn(transcript: string, fingerprint: string): FoundTurn | undefined {
+  const lines: object[] = [];
+  for (const raw of transcript.split('\n')) {
+    const s = raw.trim();
+    if (!s.startsWith('{')) continue;
+    try {
+      lines.push(JSON.parse(s) as object);
+    } catch {
+      // the last line may be half written
+    }
+  }
+  let start = -1;
+  for (let i = lines.length - 1; i >= 0; i--) {
+    if (isUserPrompt(lines[i]) && promptFingerprint(promptTextOf(lines[i] as never)) === fingerprint) {
+      start = i;
+      break;
+    }
+  }
+  if (start < 0) return undefined;
+  let end = lines.length;
+  for (let i = start + 1; i < lines.length; i++) {
+    if (isUserPrompt(lines[i])) {
+      end = i;
+      break;
+    }
+  }
+  const turn = lines.slice(start, end);
+  return { reply: lastReply(turn), tokens: usageTotals(turn) };
+}

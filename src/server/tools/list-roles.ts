@@ -1,0 +1,17 @@
+import { z } from 'zod';
+import { run, type RegisterTool } from '../tool-kit.js';
+
+export const registerListRoles: RegisterTool = (server, deps) => {
+  server.registerTool(
+    'list_roles',
+    {
+      title: 'List roles',
+      description:
+        "The roles create_agent (and coordinate_agents spawn) accept by id: the ten built in, plus those of --roles-file. Each role's guidance goes into the agent's ADDER+ prompt. Any other role text is kept as a custom role.",
+      inputSchema: {},
+      outputSchema: { roles: z.array(z.object({ id: z.string(), title: z.string(), guidance: z.string() })) },
+      annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: false },
+    },
+    async () => run('list_roles', deps, async () => deps.supervisor.listRoles()),
+  );
+};

@@ -1,0 +1,540 @@
+import { readFile } from 'node:fs/promises';
+import { classifyScreen } from '../claude/screen.js';
+import { findTurn } from '../claude/turn.js';
+import type { AgentWatch, Tokens } from '../claude/watch.js';
+import type { RunMode, RunRecord, RunStep } from '../store/runs.js';
+import type { State } from '../store/types.js';
+import { callerAgent, type Caller } from './children.js';
+import type { Progress, SupervisorContext } from './context.js';
+import { consensusAnswerPrompt, consensusVotePrompt, parallelPrompt, sequentialPrompt } from './coordination-text.js';
+import { runView, type RunSummary, type RunView, finalOutcome, summaryOf } from './coordination-view.js';
+import { checkMessage, type DeliveryResult } from './delivery.js';
+import { UserError } from './errors.js';
+import { newDeliveryId, newRunId } from './ids.js';
+import { HEARTBEAT_MS } from './owner.js';
+import { findSession } from './records.js';
+import { sleep } from './timing.js';
+
+export interface CoordinateInput {
+  /** Optional only for an agent caller: its own session. */
+  session?: string;
+  mode: RunMode;
+  task: string;
+  agents?: string[];
+  spawn?: { count: number; role?: string; model?: string };
+  per_agent_tasks?: string[];
+  timeout_s?: number;
+  remove_spawned?: boolean;
+  wait?: boolean;
+}
+
+/** What a run needs of the rest of the supervisor: typing a message, starting and removing agents. */
+export interface CoordinationPorts {
+  /** Types `message` with the given delivery id; returns once Claude Code reported it (or not). */
+  send(agent: string, message: string, deliveryId: string, idleWaitS: number): Promise<DeliveryResult>;
+  spawn(sessionId: string, spec: { role?: string; model?: string }, caller: Caller): Promise<string>;
+  remove(agent: string): Promise<void>;
+}
+
+export const DEFAULT_RUN_TIMEOUT_S = 600;
+/** Finished runs kept in the state (running ones are always kept). */
+const KEEP_FINISHED_RUNS = 50;
+const POLL_MS = 100;
+/** Polls of the hook spool per look at the state. */
+const STATE_EVERY = 10;
+/** After a restart, how long a message that was being typed may take to show up in the hook spool. */
+const SENDING_GRACE_MS = 15_000;
+/** Claude Code may write a turn's last transcript lines after its Stop hook (see delivery.ts readReply). */
+const REPLY_WAIT_MS = 5_000;
+
+const ZERO: Tokens = { input: 0, output: 0, cache_read: 0, cache_creation: 0 };
+
+/**
+ * coordinate_agents runs: one task to many agents (parallel), a pipeline (sequential), or
+ * answers and a vote (consensus). A run is a record in the state, updated as each message
+ * is typed and each reply collected; replies are read from the agents' hook spools and
+ * transcripts (by delivery id and prompt fingerprint), which outlive tabcrew, so a run
+ * whose tabcrew stopped is finished by the next one (`resume`).
+ */
+export class Coordinator {
+  private readonly live = new Map<string, { done: Promise<void>; abort: AbortController }>();
+  private heartbeat?: NodeJS.Timeout;
+  /** Set when this tabcrew stops: runs are handed on (left running, unowned), not ended. */
+  private suspending = false;
+
+  constructor(
+    private readonly ctx: SupervisorContext,
+    private readonly ports: CoordinationPorts,
+  ) {}
+
+  async start(input: CoordinateInput, caller: Caller = {}, progress?: Progress): Promise<RunView> {
+    checkMessage(input.task);
+    for (const t of input.per_agent_tasks ?? []) checkMessage(t);
+    const timeoutS = input.timeout_s ?? DEFAULT_RUN_TIMEOUT_S;
+    const state = await this.ctx.store.read();
+    const me = input.session === undefined ? callerAgent(state, caller) : undefined;
+    if (input.session === undefined && !me) throw new UserError('coordinate_agents needs a session: pass session (id or name).');
+    const session = findSession(state, input.session ?? me!.sessionId);
+    callerAgent(state, caller, session.id);
+    const listed = input.agents ?? [];
+    this.checkListed(state, session.id, listed, caller);
+    const total = listed.length + (input.spawn?.count ?? 0);
+    if (total === 0)
+      throw new UserError('name the agents to coordinate (agents: ["Agent_1", …]) or ask for new ones (spawn: { count: 3 }); nothing was started.');
+    if (input.mode === 'consensus' && total < 2) throw new UserError(`consensus needs at least 2 agents (got ${total}): add agents or spawn more.`);
+    if (input.per_agent_tasks) {
+      if (input.mode === 'consensus') throw new UserError('per_agent_tasks is for parallel and sequential runs; a consensus gives every agent the same task.');
+      if (input.per_agent_tasks.length !== total) {
+        throw new UserError(
+          `per_agent_tasks has ${input.per_agent_tasks.length} tasks for ${total} agents: give one per agent, in the order of agents then spawned ones.`,
+        );
+      }
+    }
+    const spawned = await this.spawnAll(session.id, input.spawn, caller);
+    const agents = [...listed, ...spawned];
+    const now = Date.now();
+    const record: RunRecord = {
+      id: newRunId(),
+      sessionId: session.id,
+      mode: input.mode,
+      task: input.task,
+      state: 'running',
+      createdAt: new Date(now).toISOString(),
+      deadline: new Date(now + timeoutS * 1000).toISOString(),
+      ...(caller.agent ? { caller: caller.agent } : {}),
+      agents,
+      spawned,
+      removeSpawned: input.remove_spawned ?? false,
+      steps: agents.map((agent, i) => ({ agent, round: 1, status: 'pending', ...(input.per_agent_tasks ? { task: input.per_agent_tasks[i] } : {}) })),
+      owner: this.ctx.owner.stamp(),
+    };
+    await this.ctx.store.update((s) => {
+      const runs = (s.runs ??= []);
+      runs.push(record);
+      const finished = runs.filter((r) => r.state !== 'running');
+      const drop = new Set(finished.slice(0, Math.max(0, finished.length - KEEP_FINISHED_RUNS)).map((r) => r.id));
+      s.runs = runs.filter((r) => !drop.has(r.id));
+    });
+    await this.ctx.audit?.append({
+      type: 'coordination',
+      action: 'start',
+      run: record.id,
+      session: session.id,
+      mode: record.mode,
+      agents,
+      spawned,
+      outcome: 'ok',
+    });
+    this.ctx.log.info('coordination started', { run: record.id, mode: record.mode, agents });
+    const done = this.launch(record.id, progress);
+    if (input.wait !== false) await done;
+    return this.get(record.id);
+  }
+
+  async get(runId: string, caller: Caller = {}): Promise<RunView> {
+    const state = await this.ctx.store.read();
+    const run = this.find(state, runId, caller);
+    return runView(run, state, Date.now());
+  }
+
+  async list(session?: string, caller: Caller = {}): Promise<RunSummary[]> {
+    const state = await this.ctx.store.read();
+    let only = session === undefined ? undefined : findSession(state, session).id;
+    const me = callerAgent(state, caller, only);
+    if (me) only = me.sessionId;
+    return (state.runs ?? [])
+      .filter((r) => only === undefined || r.sessionId === only)
+      .reverse()
+      .map((r) => {
+        const v = runView(r, state, Date.now());
+        return {
+          run_id: v.run_id,
+          session_id: v.session_id,
+          mode: v.mode,
+          state: v.state,
+          created_at: v.created_at,
+          ...(v.ended_at ? { ended_at: v.ended_at } : {}),
+          agents: v.agents,
+          progress: v.progress,
+          ...(v.summary ? { summary: v.summary } : {}),
+        };
+      });
+  }
+
+  /**
+   * Stops waiting for a run. Agents keep working unless `interrupt`: then an agent whose
+   * screen shows a running turn (and nothing else: never a dialog, where a key would answer
+   * it) gets one Escape, which interrupts Claude Code's turn.
+   */
+  async cancel(runId: string, opts: { interrupt?: boolean } = {}, caller: Caller = {}): Promise<RunView & { interrupted?: string[] }> {
+    const run = this.find(await this.ctx.store.read(), runId, caller);
+    if (run.state !== 'running') return { ...(await this.get(runId)), summary: `${run.summary ?? ''} (already ended; nothing to cancel)`.trim() };
+    const working = run.steps.filter((s) => s.status === 'working' || s.status === 'sending').map((s) => s.agent);
+    await this.ctx.store.update((s) => {
+      const r = s.runs?.find((x) => x.id === runId);
+      if (r) r.cancelled = true;
+    });
+    await this.ctx.audit?.append({ type: 'coordination', action: 'cancel', run: runId, session: run.sessionId, interrupt: !!opts.interrupt, outcome: 'ok' });
+    const live = this.live.get(runId);
+    live?.abort.abort();
+    const interrupted: string[] = [];
+    if (opts.interrupt) for (const agent of working) if (await this.interrupt(agent)) interrupted.push(agent);
+    if (live) await live.done;
+    else if (!this.ctx.owner.isLive(run.owner) || this.ctx.owner.isMine(run.owner)) await this.finish(runId, true);
+    return { ...(await this.get(runId)), ...(opts.interrupt ? { interrupted } : {}) };
+  }
+
+  /** Takes over the runs whose tabcrew is gone (after a restart) and goes on collecting. */
+  async resume(): Promise<string[]> {
+    const owner = this.ctx.owner;
+    const claimed = await this.ctx.store.update((s) => {
+      const ids: string[] = [];
+      for (const r of s.runs ?? []) {
+        if (r.state !== 'running' || this.live.has(r.id) || owner.isLive(r.owner)) continue;
+        r.owner = owner.stamp();
+        ids.push(r.id);
+      }
+      return ids;
+    });
+    for (const id of claimed) {
+      await this.ctx.audit?.append({ type: 'coordination', action: 'resume', run: id, outcome: 'ok' });
+      this.ctx.log.info('coordination resumed', { run: id });
+      void this.launch(id);
+    }
+    return claimed;
+  }
+
+  /**
+   * This tabcrew is stopping: stop collecting, leave each run running without an owner, so
+   * the next tabcrew on this state takes it over at once. Waits a few seconds at most for a
+   * message being typed; a step left "sending" is checked by the next one in the hook spool.
+   */
+  async suspend(): Promise<void> {
+    this.suspending = true;
+    for (const l of this.live.values()) l.abort.abort();
+    await Promise.race([this.settled(), sleep(5_000)]);
+  }
+
+  /** Resolves when every run this process drives has ended (tests, shutdown). */
+  async settled(): Promise<void> {
+    await Promise.all([...this.live.values()].map((l) => l.done));
+  }
+
+  // ---- driving a run ------------------------------------------------------------------
+
+  private launch(id: string, progress?: Progress): Promise<void> {
+    const abort = new AbortController();
+    const done = this.drive(id, abort.signal, progress)
+      .catch((e: Error) => {
+        this.ctx.log.error('coordination failed', { run: id, error: e.message, stack: e.stack });
+      })
+      .finally(() => {
+        this.live.delete(id);
+        if (!this.live.size && this.heartbeat) {
+          clearInterval(this.heartbeat);
+          this.heartbeat = undefined;
+        }
+      });
+    this.live.set(id, { done, abort });
+    this.heartbeat ??= setInterval(() => {
+      const ids = new Set(this.live.keys());
+      void this.ctx.store
+        .update((s) => {
+          for (const r of s.runs ?? []) if (ids.has(r.id) && this.ctx.owner.isMine(r.owner)) r.owner = this.ctx.owner.stamp();
+        })
+        .catch(() => undefined);
+    }, HEARTBEAT_MS);
+    this.heartbeat.unref?.();
+    return done;
+  }
+
+  private async drive(id: string, signal: AbortSignal, progress?: Progress): Promise<void> {
+    try {
+      const run = await this.run(id);
+      const deadline = Date.parse(run.deadline);
+      const report = this.reporter(id, progress);
+      const ticker = progress ? setInterval(() => void report(), 5_000) : undefined;
+      try {
+        if (run.mode === 'parallel') {
+          await Promise.all(run.steps.map((s, i) => this.step(id, i, (r) => parallelPrompt(r, r.steps[i]), deadline, signal, report)));
+        } else if (run.mode === 'sequential') {
+          await this.pipeline(id, deadline, signal, report);
+        } else {
+          await this.consensus(id, deadline, signal, report);
+        }
+      } finally {
+        if (ticker) clearInterval(ticker);
+      }
+    } finally {
+      await this.finish(id, signal.aborted);
+    }
+  }
+
+  private async pipeline(id: string, deadline: number, signal: AbortSignal, report: () => Promise<void>): Promise<void> {
+    const n = (await this.run(id)).steps.length;
+    for (let i = 0; i < n; i++) {
+      const before = await this.run(id);
+      const prev = i > 0 ? before.steps[i - 1] : undefined;
+      if (prev && prev.status !== 'done') return;
+      await this.step(id, i, (r) => sequentialPrompt(r, i, prev ? { agent: prev.agent, reply: prev.reply ?? '' } : undefined), deadline, signal, report);
+      if ((await this.run(id)).steps[i].status !== 'done') return;
+    }
+  }
+
+  private async consensus(id: string, deadline: number, signal: AbortSignal, report: () => Promise<void>): Promise<void> {
+    const first = await this.run(id);
+    const round1 = first.steps.map((s, i) => ({ s, i })).filter((x) => x.s.round === 1);
+    await Promise.all(round1.map(({ i }) => this.step(id, i, (r) => consensusAnswerPrompt(r), deadline, signal, report)));
+    const after = await this.run(id);
+    const answers = after.steps.filter((s) => s.round === 1 && s.status === 'done');
+    if (answers.length < 2 || signal.aborted || after.cancelled) return;
+    if (!after.steps.some((s) => s.round === 2)) {
+      await this.ctx.store.update((s) => {
+        const r = s.runs?.find((x) => x.id === id);
+        if (r && !r.steps.some((x) => x.round === 2)) for (const a of answers) r.steps.push({ agent: a.agent, round: 2, status: 'pending' });
+      });
+    }
+    const ballot = answers.map((a) => a.reply ?? '');
+    const votes = (await this.run(id)).steps.map((s, i) => ({ s, i })).filter((x) => x.s.round === 2);
+    await Promise.all(votes.map(({ i }) => this.step(id, i, (r) => consensusVotePrompt(r, ballot), deadline, signal, report)));
+  }
+
+  /** Types one step's message (unless it was typed before a restart) and collects the reply. */
+  private async step(
+    id: string,
+    i: number,
+    prompt: (r: RunRecord) => string,
+    deadline: number,
+    signal: AbortSignal,
+    report: () => Promise<void>,
+  ): Promise<void> {
+    const run = await this.run(id);
+    const step = run.steps[i];
+    if (step.status === 'done' || step.status === 'failed' || step.status === 'skipped') return;
+    if (step.status === 'pending') {
+      if (signal.aborted || run.cancelled || Date.now() >= deadline) return;
+      const deliveryId = newDeliveryId();
+      const message = prompt(run);
+      await this.patchStep(id, i, (s) => {
+        s.status = 'sending';
+        s.deliveryId = deliveryId;
+        s.sentAt = new Date().toISOString();
+      });
+      try {
+        const idleWaitS = Math.max(1, Math.min(300, Math.round((deadline - Date.now()) / 1000)));
+        await this.ports.send(step.agent, message, deliveryId, idleWaitS);
+        await this.patchStep(id, i, (s) => (s.status = 'working'));
+      } catch (e) {
+        await this.settle(id, i, { status: 'failed', error: (e as Error).message });
+        await report();
+        return;
+      }
+      await report();
+    }
+    const outcome = await this.collect(id, i, deadline, signal);
+    if (outcome) {
+      await this.settle(id, i, outcome);
+      await report();
+    }
+  }
+
+  /**
+   * Waits for the end of the turn the step's message started: the UserPromptSubmit hook
+   * record carrying its delivery id, then a Stop (or StopFailure / SessionEnd) after it;
+   * the reply is the text of that turn in the transcript. Looks at least once, even past
+   * the deadline: a tabcrew that restarted late still collects what finished meanwhile.
+   * Undefined when the run stopped waiting first.
+   */
+  private async collect(
+    id: string,
+    i: number,
+    deadline: number,
+    signal: AbortSignal,
+  ): Promise<Pick<RunStep, 'status' | 'reply' | 'tokens' | 'error'> | undefined> {
+    const graceUntil = Date.now() + SENDING_GRACE_MS;
+    let stoppedAt: number | undefined;
+    let looked: { step: RunStep; watch: AgentWatch } | undefined;
+    for (let n = 0; ; n++) {
+      if (n > 0) {
+        // A turn seen ending is read to the end (its transcript lines follow within moments).
+        if ((signal.aborted || Date.now() >= deadline) && stoppedAt === undefined) return undefined;
+        await sleep(POLL_MS);
+      }
+      // The hook spool is polled often (an incremental file read); the state, which says
+      // whether the run was cancelled or the agent deleted, once a second.
+      if (!looked || n % STATE_EVERY === 0) {
+        const state = await this.ctx.store.read();
+        const run = state.runs?.find((r) => r.id === id);
+        if (!run || run.cancelled) return undefined;
+        const step = run.steps[i];
+        const agent = state.agents.find((a) => a.name === step.agent);
+        const session = state.sessions.find((s) => s.id === agent?.sessionId);
+        if (!agent || !session) return { status: 'failed', error: `${step.agent} was deleted during the run.` };
+        const watch = this.ctx.observer.watch(agent, session);
+        if (!watch) return { status: 'failed', error: `${step.agent}'s conversation was cleared during the run.` };
+        looked = { step, watch };
+      }
+      const { step, watch } = looked;
+      await watch.refresh();
+      const records = watch.since(0);
+      const at = records.findIndex((r) => r.event === 'UserPromptSubmit' && r.delivery_id === step.deliveryId);
+      if (at < 0) {
+        if (step.status === 'sending' && Date.now() > graceUntil) {
+          return {
+            status: 'failed',
+            error: `tabcrew stopped while typing the message to ${step.agent}, and Claude Code never reported it; look with get_agent_output.`,
+          };
+        }
+        continue;
+      }
+      const end = records.slice(at + 1).find((r) => r.event === 'Stop' || r.event === 'StopFailure' || r.event === 'SessionEnd');
+      if (!end) continue;
+      if (end.event === 'StopFailure') return { status: 'failed', error: `${step.agent}'s turn failed (${end.error ?? 'no reason given'}).` };
+      if (end.event === 'SessionEnd') return { status: 'failed', error: `${step.agent}'s Claude Code ended before it replied.` };
+      stoppedAt ??= Date.now();
+      const text = await readFile(watch.transcriptPath(), 'utf8').catch(() => '');
+      const turn = records[at].prompt_fp ? findTurn(text, records[at].prompt_fp) : undefined;
+      if (turn?.reply !== undefined) return { status: 'done', reply: turn.reply, tokens: turn.tokens };
+      if (Date.now() - stoppedAt > REPLY_WAIT_MS)
+        return { status: 'failed', error: `${step.agent}'s turn ended without a text reply in its transcript.`, tokens: turn?.tokens ?? ZERO };
+    }
+  }
+
+  private async settle(id: string, i: number, outcome: Pick<RunStep, 'status' | 'reply' | 'tokens' | 'error'>): Promise<void> {
+    const step = await this.patchStep(id, i, (s) => {
+      Object.assign(s, outcome);
+      s.endedAt = new Date().toISOString();
+    });
+    const run = await this.run(id);
+    await this.ctx.audit?.append({
+      type: 'coordination',
+      action: step.round === 2 ? 'vote' : 'reply',
+      run: id,
+      session: run.sessionId,
+      agent: step.agent,
+      outcome: step.status === 'done' ? 'ok' : 'failed',
+      ...(step.reply !== undefined ? { reply_chars: step.reply.length } : {}),
+      ...(step.error ? { reason: step.error } : {}),
+    });
+  }
+
+  private async finish(id: string, aborted: boolean): Promise<void> {
+    if (this.suspending) {
+      await this.ctx.store
+        .update((s) => {
+          const r = s.runs?.find((x) => x.id === id);
+          if (r && this.ctx.owner.isMine(r.owner)) delete r.owner;
+        })
+        .catch(() => undefined);
+      return;
+    }
+    const now = Date.now();
+    const ended = await this.ctx.store.update((s) => {
+      const r = s.runs?.find((x) => x.id === id);
+      if (!r || r.state !== 'running') return undefined;
+      if (r.mode === 'sequential') {
+        const failedAt = r.steps.findIndex((x) => x.status === 'failed');
+        if (failedAt >= 0) for (const x of r.steps.slice(failedAt + 1)) if (x.status === 'pending') x.status = 'skipped';
+      }
+      r.state = finalOutcome(r);
+      r.summary = summaryOf(r, { cancelled: aborted || !!r.cancelled, now });
+      r.endedAt = new Date(now).toISOString();
+      delete r.owner;
+      return structuredClone(r);
+    });
+    if (!ended) return;
+    await this.ctx.audit?.append({
+      type: 'coordination',
+      action: 'end',
+      run: id,
+      session: ended.sessionId,
+      state: ended.state,
+      outcome: ended.state === 'failed' ? 'failed' : 'ok',
+    });
+    this.ctx.log.info('coordination ended', { run: id, state: ended.state });
+    if (ended.removeSpawned) {
+      for (const agent of ended.spawned)
+        await this.ports.remove(agent).catch((e: Error) => this.ctx.log.warn('spawned agent not removed', { agent, error: e.message }));
+    }
+  }
+
+  // ---- helpers ------------------------------------------------------------------------
+
+  private reporter(id: string, progress?: Progress): () => Promise<void> {
+    return async () => {
+      if (!progress) return;
+      const run = await this.run(id).catch(() => undefined);
+      if (!run) return;
+      const settled = run.steps.filter((s) => s.status === 'done' || s.status === 'failed' || s.status === 'skipped');
+      const waiting = run.steps.filter((s) => s.status === 'working' || s.status === 'sending').map((s) => s.agent);
+      const last = [...run.steps].filter((s) => s.endedAt).sort((a, b) => Date.parse(b.endedAt!) - Date.parse(a.endedAt!))[0];
+      const lastWord = last ? `${last.agent} ${last.status === 'done' ? (last.round === 2 ? 'voted' : 'replied') : 'failed'}; ` : '';
+      progress({
+        progress: settled.length,
+        total: run.steps.length + (run.mode === 'consensus' && !run.steps.some((s) => s.round === 2) ? run.agents.length : 0),
+        message: `${lastWord}${settled.length} of ${run.steps.length} settled${waiting.length ? `; working: ${waiting.join(', ')}` : ''}`,
+      });
+    };
+  }
+
+  private checkListed(state: State, sessionId: string, listed: string[], caller: Caller): void {
+    const seen = new Set<string>();
+    for (const name of listed) {
+      if (seen.has(name)) throw new UserError(`${name} is listed twice in agents: name each agent once.`);
+      seen.add(name);
+      if (name === caller.agent) throw new UserError(`${name} cannot be one of its own run's agents (it is busy waiting for them): leave it out.`);
+      const a = state.agents.find((x) => x.name === name);
+      if (!a) throw new UserError(`no agent named "${name}" (agents: ${state.agents.map((x) => x.name).join(', ') || 'none'}); nothing was started.`);
+      if (a.sessionId !== sessionId) throw new UserError(`${name} belongs to another session; a run coordinates agents of one session. Nothing was started.`);
+    }
+  }
+
+  private async spawnAll(sessionId: string, spawn: CoordinateInput['spawn'], caller: Caller): Promise<string[]> {
+    if (!spawn?.count) return [];
+    const made = await Promise.allSettled(
+      Array.from({ length: spawn.count }, () => this.ports.spawn(sessionId, { role: spawn.role, model: spawn.model }, caller)),
+    );
+    const names = made.flatMap((m) => (m.status === 'fulfilled' ? [m.value] : []));
+    const failed = made.find((m): m is PromiseRejectedResult => m.status === 'rejected');
+    if (failed) {
+      for (const n of names) await this.ports.remove(n).catch(() => undefined);
+      throw failed.reason instanceof Error ? failed.reason : new Error(String(failed.reason));
+    }
+    return names;
+  }
+
+  private find(state: State, runId: string, caller: Caller): RunRecord {
+    const run = state.runs?.find((r) => r.id === runId);
+    const me = callerAgent(state, caller);
+    if (!run || (me && run.sessionId !== me.sessionId)) {
+      throw new UserError(`no coordination run "${runId}"${me ? ' in your session' : ''}; list them with tabcrew runs (run ids look like r-…).`);
+    }
+    return run;
+  }
+
+  private async run(id: string): Promise<RunRecord> {
+    const run = (await this.ctx.store.read()).runs?.find((r) => r.id === id);
+    if (!run) throw new Error(`coordination run ${id} is not in the state`);
+    return run;
+  }
+
+  private async patchStep(id: string, i: number, patch: (s: RunStep) => void): Promise<RunStep> {
+    return this.ctx.store.update((s) => {
+      const step = s.runs?.find((r) => r.id === id)?.steps[i];
+      if (!step) throw new Error(`coordination run ${id} has no step ${i}`);
+      patch(step);
+      return structuredClone(step);
+    });
+  }
+
+  private async interrupt(agent: string): Promise<boolean> {
+    try {
+      const { tab } = await this.ctx.observer.observeOne(agent);
+      if (!tab || classifyScreen(await this.ctx.backend.readScreen(tab, 60)) !== 'busy') return false;
+      await this.ctx.backend.sendKeys(tab, ['Escape']);
+      return true;
+    } catch {
+      return false;
+    }
+  }
+}
