@@ -77,6 +77,14 @@ function withServerOptions(cmd: Command): Command {
         .argParser(positiveInt)
         .default(d.rateLimitPerMinute)
         .env('TABCREW_RATE_LIMIT_PER_MINUTE'),
+    )
+    .addOption(
+      new Option(
+        '--permission-timeout <seconds>',
+        "how long an agent's permission request waits for decide_permission before only its own dialog answers (default: no limit)",
+      )
+        .argParser(positiveInt)
+        .env('TABCREW_PERMISSION_TIMEOUT'),
     );
 }
 
@@ -104,6 +112,7 @@ function configFrom(o: Record<string, unknown>): Config {
     rateLimitPerMinute: (o.rateLimitPerMinute as number) ?? d.rateLimitPerMinute,
     keySource: (o.keySource as KeySource) ?? d.keySource,
     keyFile: o.keyFile === undefined ? undefined : resolve(o.keyFile as string),
+    ...(o.permissionTimeout !== undefined ? { permissionTimeoutS: o.permissionTimeout as number } : {}),
   });
 }
 

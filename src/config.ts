@@ -38,6 +38,8 @@ export interface Config {
   /** Where the state key lives (see docs/state.md). */
   keySource: KeySource;
   keyFile?: string;
+  /** Seconds an agent's permission request waits for decide_permission before it is left to the tab; absent: no limit. */
+  permissionTimeoutS?: number;
 }
 
 /** The package root: where package.json is, whether running from src/ (tests) or dist/. */

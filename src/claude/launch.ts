@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { packageRoot } from '../config.js';
 import { agentSettings } from './settings.js';
+import { PERMISSIONS_DIR } from './permission-files.js';
 import { renderAdderPrompt } from './prompt.js';
 
 export interface AgentLaunchInput {
@@ -19,6 +20,8 @@ export interface AgentLaunchInput {
   sessionId?: string;
   boundariesFile?: string;
   claudeSessionId: string;
+  /** --permission-timeout: how long the PermissionRequest hook waits for a decision over MCP. */
+  permissionTimeoutS?: number;
   /** Resume the conversation `claudeSessionId` instead of starting it. */
   resume: boolean;
   claudePath: string;
@@ -54,7 +57,9 @@ export async function prepareLaunch(input: AgentLaunchInput): Promise<AgentLaunc
   await mkdir(agentDir, { recursive: true, mode: 0o700 });
   const bypass = input.permissionMode === 'bypassPermissions';
   const settingsFile = join(agentDir, 'settings.json');
-  await writeFile(settingsFile, JSON.stringify(agentSettings({ bypass, deny: input.deny }), null, 2), { mode: 0o600 });
+  await writeFile(settingsFile, JSON.stringify(agentSettings({ bypass, deny: input.deny, permissionTimeoutS: input.permissionTimeoutS }), null, 2), {
+    mode: 0o600,
+  });
   const eventsFile = join(agentDir, 'events.jsonl');
 
   const argv = [input.claudePath];
@@ -80,6 +85,8 @@ export async function prepareLaunch(input: AgentLaunchInput): Promise<AgentLaunc
   env.TABCREW_AGENT = input.agent;
   const launchId = randomUUID();
   env.TABCREW_LAUNCH = launchId;
+  env.TABCREW_PERMISSIONS = join(agentDir, PERMISSIONS_DIR);
+  if (input.permissionTimeoutS) env.TABCREW_PERMISSION_TIMEOUT = String(input.permissionTimeoutS);
   if (input.boundariesFile) {
     env.TABCREW_BOUNDARIES = input.boundariesFile;
     env.TABCREW_SESSION = input.sessionId ?? '';

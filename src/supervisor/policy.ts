@@ -18,6 +18,9 @@ export const TOOL_RISK: Record<string, Risk> = {
   create_agent: 'HIGH',
   delete_agent: 'HIGH',
   delete_session: 'HIGH',
+  list_pending_permissions: 'LOW',
+  // Only `allow` is confirmed (server/tools/decide-permission.ts): a deny takes nothing from the person.
+  decide_permission: 'HIGH',
 };
 
 export interface PolicyOptions {

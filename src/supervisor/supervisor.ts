@@ -19,6 +19,7 @@ import { newClaudeSessionId, newSessionId } from './ids.js';
 import { launchAgent, stopAgentProcess } from './lifecycle.js';
 import { AgentObserver, findTab, type StatusChange } from './observer.js';
 import { HEARTBEAT_MS, Owner } from './owner.js';
+import { PermissionBroker, type PendingPermission, type PermissionDecision } from './permissions.js';
 import { checkPermissionMode, checkRoot, denyRulesFor, type PolicyOptions } from './policy.js';
 import { RateLimiter } from './rate-limit.js';
 import { findSession, handleOf, realpathOrSelf, setStatus } from './records.js';
@@ -88,6 +89,7 @@ export class Supervisor {
   private readonly ctx: SupervisorContext;
   private readonly messages: RateLimiter;
   private readonly policy: PolicyOptions;
+  private readonly permissions: PermissionBroker;
 
   constructor(deps: { config: Config; store: StateStore; backend: TerminalBackend; log: Logger; env?: NodeJS.ProcessEnv; audit?: Pick<AuditLog, 'append'> }) {
     const env = deps.env ?? process.env;
@@ -96,6 +98,7 @@ export class Supervisor {
     const c = deps.config;
     this.messages = new RateLimiter(c.rateLimitBurst, c.rateLimitPerMinute);
     this.policy = { level: c.securityLevel, allowBypass: c.allowBypass, allowedRoots: c.allowedRoots.map(realpathOrSelf) };
+    this.permissions = new PermissionBroker({ store: deps.store, runtimeDir: c.runtimeDir, log: deps.log, audit: deps.audit });
   }
 
   get securityLevel(): Config['securityLevel'] {
@@ -404,6 +407,25 @@ export class Supervisor {
   /** Calls `listener` for every status change the supervisor observes; returns an unsubscribe. */
   onStatusChange(listener: (c: StatusChange) => void): () => void {
     return this.ctx.observer.onChange(listener);
+  }
+
+  // ---- permission requests (supervisor/permissions.ts) -------------------------------
+
+  listPendingPermissions(session?: string): Promise<PendingPermission[]> {
+    return this.permissions.list(session);
+  }
+
+  pendingPermission(requestId: string): Promise<PendingPermission> {
+    return this.permissions.pending(requestId);
+  }
+
+  decidePermission(input: { request_id: string; decision: 'allow' | 'deny'; reason?: string; by: string }): Promise<PermissionDecision> {
+    return this.permissions.decide(input);
+  }
+
+  /** Calls `listener` for each permission request newly seen; returns an unsubscribe. */
+  onPermissionRequest(listener: (p: PendingPermission) => void): () => void {
+    return this.permissions.onRequest(listener);
   }
 
   // ---- recovery ---------------------------------------------------------------------
