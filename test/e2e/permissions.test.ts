@@ -55,7 +55,9 @@ beforeAll(async () => {
     if (toolResults(lastUserContent(req)).length) return 'Done.';
     const text = mock.lastUserText(req) ?? '';
     const call = Object.entries(CALLS).find(([prompt]) => text.includes(prompt))?.[1];
-    return call ? { text: 'Running it.', toolUse: { id: call.id, name: 'Bash', input: { command: call.command, description: 'Make a file' } } } : 'Nothing to do.';
+    return call
+      ? { text: 'Running it.', toolUse: { id: call.id, name: 'Bash', input: { command: call.command, description: 'Make a file' } } }
+      : 'Nothing to do.';
   });
   home = makeClaudeHome({ apiKey: 'sk-ant-test-0123456789abcdefghij', baseUrl: mock.url, trustedDirs: [root] });
   crew = await startTabcrew({ env: home.env, args: ['--claude-path', claudeBin] });
