@@ -1,5 +1,5 @@
 import { LoggingMessageNotificationSchema, ResourceUpdatedNotificationSchema } from '@modelcontextprotocol/sdk/types.js';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, realpathSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, realpathSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -32,11 +32,14 @@ const resultFor = (id: string) => (req: RecordedRequest) => toolResults(lastUser
 const CALLS: Record<string, { id: string; command: string }> = {
   'make the allowed file': { id: 'toolu_allow', command: `touch allowed.txt && TOKEN=${SECRET} echo allowed-output-4711` },
   'make the denied file': { id: 'toolu_deny', command: 'touch denied.txt && echo denied-output-4712' },
+  'make the tab file': { id: 'toolu_tab', command: 'touch tab.txt && echo tab-output-4713' },
+  'make the high file': { id: 'toolu_high', command: 'touch high.txt && echo high-output-4714' },
+  'make the slow file': { id: 'toolu_slow', command: 'touch slow.txt && echo slow-output-4715' },
 };
 
-async function waitForPending(n = 1): Promise<any[]> {
+async function waitForPending(n = 1, c = (): Crew => crew): Promise<any[]> {
   for (let i = 0; i < 240; i++) {
-    const { requests } = await crew.ok('list_pending_permissions', {});
+    const { requests } = await c().ok('list_pending_permissions', {});
     if (requests.length >= n) return requests;
     await new Promise((r) => setTimeout(r, 500));
   }
@@ -127,6 +130,25 @@ describe('permission requests answered over MCP', () => {
     expect(existsSync(join(root, 'denied.txt'))).toBe(false);
   }, 300_000);
 
+  it('the person at the tab can answer the dialog too: the request then closes and a late decision is refused', async () => {
+    await crew.ok('send_message_to_agent', { agent, message: 'make the tab file' });
+    const [request] = await waitForPending();
+    // The person at the tab presses Enter on Claude Code's own dialog ("1. Yes" is selected).
+    const pane = crew.tmux('list-panes', '-a', '-F', '#{pane_id}').trim().split('\n')[0]!;
+    crew.tmux('send-keys', '-t', pane, 'Enter');
+    const next = await mock.waitFor(resultFor('toolu_tab'), 120_000);
+    expect(textOf(toolResults(lastUserContent(next)).find((r) => r.tool_use_id === 'toolu_tab')!)).toContain('tab-output-4713');
+    let left: unknown[] = [request];
+    for (let i = 0; i < 60 && left.length; i++) {
+      await new Promise((r) => setTimeout(r, 500));
+      left = (await crew.ok('list_pending_permissions', {})).requests;
+    }
+    expect(left).toEqual([]);
+    const late = await crew.call('decide_permission', { request_id: request.request_id, decision: 'deny' });
+    expect(late.isError).toBe(true);
+    expect(JSON.stringify(late.content)).toMatch(/answered at the agent's tab/);
+  }, 300_000);
+
   it('a decision for an unknown or malformed request id is refused', async () => {
     const unknown = await crew.call('decide_permission', { request_id: 'p-0123456789abcdef', decision: 'allow' });
     expect(unknown.isError).toBe(true);
@@ -139,7 +161,7 @@ describe('permission requests answered over MCP', () => {
   it('every request and decision is in the audit log, with tool, agent, decision and who, never the secret', async () => {
     const records = await tail(crew.dirs.logs, { limit: 100_000 });
     const requests = records.filter((r) => r.type === 'permission_request');
-    expect(requests).toHaveLength(2);
+    expect(requests).toHaveLength(3);
     for (const r of requests) expect(r).toMatchObject({ agent, tool: 'Bash', request_id: expect.stringMatching(/^p-/) });
     const decisions = records.filter((r) => r.type === 'permission_decision');
     expect(decisions.map((d) => [d.decision, d.by, d.tool, d.agent])).toEqual([
@@ -150,5 +172,70 @@ describe('permission requests answered over MCP', () => {
       .map((f) => readFileSync(join(crew.dirs.logs, f), 'utf8'))
       .join('\n');
     expect(everything).not.toContain(SECRET);
+    expect(records).toContainEqual(expect.objectContaining({ type: 'permission_closed', agent, tool: 'Bash', why: 'answered_at_tab' }));
   });
+});
+
+describe('permission requests at security level HIGH, with --permission-timeout', () => {
+  let high: Crew;
+  const asked: string[] = [];
+  let answer = false;
+  const highRoot = join(root, 'high');
+
+  beforeAll(async () => {
+    mkdirSync(highRoot);
+    high = await startTabcrew({
+      env: home.env,
+      args: ['--claude-path', claudeBin, '--security-level', 'HIGH', '--allowed-root', root, '--permission-timeout', '20'],
+      onElicit: (message) => {
+        asked.push(message);
+        return answer ? { action: 'accept', content: { confirm: true } } : { action: 'decline' };
+      },
+    });
+    await high.ok('create_session', { root: highRoot, name: 'high' }, undefined);
+  }, 300_000);
+
+  afterAll(async () => {
+    await high?.stop();
+  });
+
+  it('allow is confirmed by the person through elicitation; declined, the request stays pending', async () => {
+    // At HIGH create_agent is confirmed too.
+    answer = true;
+    const a = (await high.ok('create_agent', { session: 'high', permission_mode: 'default' })).agent;
+    await high.ok('send_message_to_agent', { agent: a, message: 'make the high file' });
+    const [request] = await waitForPending(1, () => high);
+    answer = false;
+    asked.length = 0;
+    const declined = await high.call('decide_permission', { request_id: request.request_id, decision: 'allow' });
+    expect(declined.isError).toBe(true);
+    expect(JSON.stringify(declined.content)).toMatch(/not confirmed/);
+    expect(asked[0]).toMatch(new RegExp(`Allow decide_permission on ${a} Bash: touch high.txt`));
+    expect((await high.ok('list_pending_permissions', { session: 'high' })).requests.map((r: { request_id: string }) => r.request_id)).toEqual([
+      request.request_id,
+    ]);
+
+    answer = true;
+    expect(await high.ok('decide_permission', { request_id: request.request_id, decision: 'allow' })).toMatchObject({ decision: 'allow', taken: true });
+    const next = await mock.waitFor(resultFor('toolu_high'), 120_000);
+    expect(textOf(toolResults(lastUserContent(next)).find((r) => r.tool_use_id === 'toolu_high')!)).toContain('high-output-4714');
+  }, 300_000);
+
+  it("with no answer within --permission-timeout the request closes and only the agent's own dialog is left", async () => {
+    const a = (await high.ok('list_sessions', {})).sessions[0].agents[0];
+    await high.ok('send_message_to_agent', { agent: a, message: 'make the slow file' });
+    const [request] = await waitForPending(1, () => high);
+    let left: unknown[] = [request];
+    for (let i = 0; i < 120 && left.length; i++) {
+      await new Promise((r) => setTimeout(r, 500));
+      left = (await high.ok('list_pending_permissions', {})).requests;
+    }
+    expect(left).toEqual([]);
+    expect((await high.ok('get_agent_output', { agent: a })).screen).toMatch(/Do you want to proceed\?/);
+    expect((await high.ok('get_session_status', { session: 'high' })).agents[0].status).toBe('waiting_permission');
+    const late = await high.call('decide_permission', { request_id: request.request_id, decision: 'deny' });
+    expect(late.isError).toBe(true);
+    expect(JSON.stringify(late.content)).toMatch(/no decision came within --permission-timeout/);
+    expect(mock.requests.some(resultFor('toolu_slow'))).toBe(false);
+  }, 300_000);
 });
