@@ -31,10 +31,12 @@ describe('the tool contract', () => {
       'clear_agent_conversation',
       'create_agent',
       'create_session',
+      'decide_permission',
       'delete_agent',
       'delete_session',
       'get_agent_output',
       'get_session_status',
+      'list_pending_permissions',
       'list_sessions',
       'recover_session',
       'send_message_to_agent',
@@ -53,6 +55,7 @@ describe('the tool contract', () => {
     expect(resourceTemplates.map((t) => t.uriTemplate).sort()).toEqual([
       'tabcrew://agents/{agent}/screen',
       'tabcrew://agents/{agent}/transcript',
+      'tabcrew://permissions/pending',
       'tabcrew://sessions/{session}/status',
       'tabcrew://sessions/{session}/todo',
     ]);
