@@ -90,7 +90,16 @@ function withServerOptions(cmd: Command): Command {
     .addOption(
       new Option('--max-children <n>', 'helpers one agent may start at once').argParser(positiveInt).default(d.maxChildren).env('TABCREW_MAX_CHILDREN'),
     )
-    .addOption(new Option('--max-depth <n>', 'how deep helpers of helpers may go').argParser(positiveInt).default(d.maxDepth).env('TABCREW_MAX_DEPTH'));
+    .addOption(new Option('--max-depth <n>', 'how deep helpers of helpers may go').argParser(positiveInt).default(d.maxDepth).env('TABCREW_MAX_DEPTH'))
+    .addOption(
+      new Option(
+        '--permission-timeout <seconds>',
+        "how long an agent's permission request waits for decide_permission before only its own dialog answers (default: no limit)",
+      )
+        .argParser(positiveInt)
+        .env('TABCREW_PERMISSION_TIMEOUT'),
+    );
+
 }
 
 /** Options a command did not declare keep their defaults. */
@@ -121,6 +130,8 @@ function configFrom(o: Record<string, unknown>): Config {
     rolesFile: o.rolesFile === undefined ? undefined : resolve(o.rolesFile as string),
     maxChildren: (o.maxChildren as number) ?? d.maxChildren,
     maxDepth: (o.maxDepth as number) ?? d.maxDepth,
+    ...(o.permissionTimeout !== undefined ? { permissionTimeoutS: o.permissionTimeout as number } : {}),
+
   });
 }
 

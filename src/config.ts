@@ -45,6 +45,8 @@ export interface Config {
   /** Helpers one agent may have at once, and how deep helpers of helpers may go (supervisor/children.ts). */
   maxChildren: number;
   maxDepth: number;
+  /** Seconds an agent's permission request waits for decide_permission before it is left to the tab; absent: no limit. */
+  permissionTimeoutS?: number;
 }
 
 /** The package root: where package.json is, whether running from src/ (tests) or dist/. */

@@ -9,6 +9,10 @@
  * session's root is denied with a JSON decision on stdout, which Claude Code hands to the
  * model as the tool's error.
  *
+ * For PermissionRequest it holds the request until the supervisor decides it over MCP
+ * (claude/permission-hold.ts), when TABCREW_PERMISSIONS is set; without a decision it
+ * prints nothing and the dialog stays with the person at the tab.
+ *
  * It must never disturb the agent otherwise: it prints nothing else (a UserPromptSubmit
  * hook's stdout is added to the conversation), always exits 0, and imports nothing heavy.
  */
@@ -17,6 +21,7 @@ import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { boundaryVerdict } from './claude/boundary.js';
 import { toHookRecord } from './claude/hook-record.js';
+import { holdPermission } from './claude/permission-hold.js';
 
 // A Write of a big file arrives whole in tool_input: the guard must see all of it.
 const MAX_INPUT = 64 * 1024 * 1024;
@@ -42,7 +47,12 @@ async function readInput(): Promise<{ input: Record<string, unknown>; unreadable
 function hookFiles(): string[] {
   const hook = process.env.TABCREW_HOOK;
   if (!hook) return [];
-  return [hook, join(dirname(hook), 'claude', 'boundary.js'), join(dirname(hook), 'claude', 'hook-record.js')];
+  const dist = dirname(hook);
+  return [
+    hook,
+    ...['boundary.js', 'hook-record.js', 'permission-hold.js', 'permission-files.js'].map((f) => join(dist, 'claude', f)),
+    join(dist, 'audit', 'redact.js'),
+  ];
 }
 
 function verdict(input: Record<string, unknown>, unreadable?: string): string | undefined {
@@ -79,6 +89,27 @@ async function main(): Promise<void> {
   }
   if (reason) {
     process.stdout.write(JSON.stringify({ hookSpecificOutput: { hookEventName: 'PreToolUse', permissionDecision: 'deny', permissionDecisionReason: reason } }));
+  }
+  if (input.hook_event_name === 'PermissionRequest' && process.env.TABCREW_PERMISSIONS && !unreadable) await answerPermission(input, spool);
+}
+
+async function answerPermission(input: Record<string, unknown>, spool: string | undefined): Promise<void> {
+  const stop = new AbortController();
+  // Claude Code ends a hook past its timeout: the request is closed on the way out.
+  for (const sig of ['SIGTERM', 'SIGINT', 'SIGHUP'] as const) process.once(sig, () => stop.abort());
+  const timeout = Number(process.env.TABCREW_PERMISSION_TIMEOUT);
+  try {
+    const held = await holdPermission(input, {
+      dir: process.env.TABCREW_PERMISSIONS!,
+      spool,
+      agent: process.env.TABCREW_AGENT,
+      launch: process.env.TABCREW_LAUNCH,
+      timeoutS: Number.isFinite(timeout) && timeout > 0 ? timeout : undefined,
+      signal: stop.signal,
+    });
+    if (held.output) process.stdout.write(JSON.stringify(held.output));
+  } catch {
+    // No decision: the dialog stays with the person at the tab.
   }
 }
 

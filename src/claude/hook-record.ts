@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { inputFingerprint } from './permission-files.js';
 
 /**
  * One line of an agent's hook spool. It carries no message text: a delivery is confirmed
@@ -25,8 +26,10 @@ export interface HookRecord {
   delivery_id?: string;
   /** StopFailure: the error kind, cut short. */
   error?: string;
-  /** PreToolUse: set when the hook denied the call (a session boundary, see boundary.ts). */
-  decision?: 'deny';
+  /** PreToolUse: set when the hook denied the call (a session boundary, see boundary.ts); PermissionDecided: the supervisor's answer. */
+  decision?: 'deny' | 'allow';
+  /** PostToolUse(Failure): fingerprint of the call's input, matched by a waiting PermissionRequest hook (permission-hold.ts). */
+  input_fp?: string;
 }
 
 /**
@@ -59,6 +62,7 @@ export function toHookRecord(input: Record<string, unknown>, now = Date.now(), l
   if (event === 'SessionStart') rec.source = str(input.source);
   if (event === 'SessionEnd') rec.reason = str(input.reason);
   if (typeof input.tool_name === 'string') rec.tool_name = str(input.tool_name);
+  if (event === 'PostToolUse' || event === 'PostToolUseFailure') rec.input_fp = inputFingerprint(input.tool_input);
   if (event === 'Notification') rec.notification_type = str(input.notification_type);
   if (event === 'UserPromptSubmit' && typeof input.prompt === 'string') {
     rec.prompt_fp = promptFingerprint(input.prompt);

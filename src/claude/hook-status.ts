@@ -35,8 +35,10 @@ export function statusFromHooks(records: readonly HookRecord[], claudeSessionId:
         // Reported flaky upstream for permissions; PermissionRequest is the primary signal.
         if (r.notification_type === 'permission_prompt' && current?.status === 'busy') set('waiting_permission', r.ts);
         break;
+      // PermissionDecided: written by the PermissionRequest hook once the supervisor answered (a denied call fires no other hook).
       case 'PostToolUse':
       case 'PostToolUseFailure':
+      case 'PermissionDecided':
         if (current?.status === 'waiting_permission') set('busy', r.ts);
         break;
       case 'Stop':

@@ -4,6 +4,7 @@ import { randomUUID } from 'node:crypto';
 import { packageRoot } from '../config.js';
 import { writeAgentMcpConfig } from './agent-mcp-config.js';
 import { agentSettings } from './settings.js';
+import { PERMISSIONS_DIR } from './permission-files.js';
 import { renderAdderPrompt } from './prompt.js';
 
 export interface AgentLaunchInput {
@@ -22,6 +23,8 @@ export interface AgentLaunchInput {
   sessionId?: string;
   boundariesFile?: string;
   claudeSessionId: string;
+  /** --permission-timeout: how long the PermissionRequest hook waits for a decision over MCP. */
+  permissionTimeoutS?: number;
   /** Resume the conversation `claudeSessionId` instead of starting it. */
   resume: boolean;
   claudePath: string;
@@ -59,7 +62,7 @@ export async function prepareLaunch(input: AgentLaunchInput): Promise<AgentLaunc
   await mkdir(agentDir, { recursive: true, mode: 0o700 });
   const bypass = input.permissionMode === 'bypassPermissions';
   const settingsFile = join(agentDir, 'settings.json');
-  await writeFile(settingsFile, JSON.stringify(agentSettings({ bypass, deny: input.deny, agentTools: !!input.agentMcp }), null, 2), { mode: 0o600 });
+  await writeFile(settingsFile, JSON.stringify(agentSettings({ bypass, deny: input.deny, agentTools: !!input.agentMcp, permissionTimeoutS: input.permissionTimeoutS }), null, 2), { mode: 0o600 });
   const eventsFile = join(agentDir, 'events.jsonl');
 
   const argv = [input.claudePath];
@@ -95,6 +98,8 @@ export async function prepareLaunch(input: AgentLaunchInput): Promise<AgentLaunc
   env.TABCREW_AGENT = input.agent;
   const launchId = randomUUID();
   env.TABCREW_LAUNCH = launchId;
+  env.TABCREW_PERMISSIONS = join(agentDir, PERMISSIONS_DIR);
+  if (input.permissionTimeoutS) env.TABCREW_PERMISSION_TIMEOUT = String(input.permissionTimeoutS);
   if (input.boundariesFile) {
     env.TABCREW_BOUNDARIES = input.boundariesFile;
     env.TABCREW_SESSION = input.sessionId ?? '';

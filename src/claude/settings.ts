@@ -22,10 +22,20 @@ export const HOOK_EVENTS = [
  */
 export const HOOK_COMMAND = '"$TABCREW_NODE" "$TABCREW_HOOK"';
 
-export function agentSettings(opts: { bypass: boolean; deny?: string[]; agentTools?: boolean }): Record<string, unknown> {
+/**
+ * The PermissionRequest hook waits for a decision over MCP while Claude Code shows its own
+ * dialog: Claude Code ends a hook at its timeout, so this one gets the permission timeout
+ * plus a margin, or a day when there is none (the dialog stays answerable at the tab).
+ */
+export function permissionHookTimeoutS(permissionTimeoutS?: number): number {
+  return permissionTimeoutS ? permissionTimeoutS + 30 : 86_400;
+}
+
+export function agentSettings(opts: { bypass: boolean; deny?: string[]; agentTools?: boolean; permissionTimeoutS?: number }): Record<string, unknown> {
   const hooks: Record<string, unknown> = {};
   for (const event of HOOK_EVENTS) {
-    hooks[event] = [{ matcher: '', hooks: [{ type: 'command', command: HOOK_COMMAND, timeout: 10 }] }];
+    const timeout = event === 'PermissionRequest' ? permissionHookTimeoutS(opts.permissionTimeoutS) : 10;
+    hooks[event] = [{ matcher: '', hooks: [{ type: 'command', command: HOOK_COMMAND, timeout }] }];
   }
   const settings: Record<string, unknown> = { hooks };
   // Bypass mode otherwise stops at a warning screen no one is there to answer.

@@ -47,6 +47,7 @@ export async function launchAgent(
     sessionId: session.id,
     boundariesFile: ctx.config.securityLevel === 'LOW' ? undefined : boundariesPath(ctx.config.runtimeDir),
     claudeSessionId,
+    permissionTimeoutS: ctx.config.permissionTimeoutS,
     resume: opts.resume,
     claudePath: ctx.config.claudePath,
     runtimeDir: ctx.config.runtimeDir,

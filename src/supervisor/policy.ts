@@ -18,6 +18,15 @@ export const TOOL_RISK: Record<string, Risk> = {
   create_agent: 'HIGH',
   delete_agent: 'HIGH',
   delete_session: 'HIGH',
+  list_pending_permissions: 'LOW',
+  list_messages: 'LOW',
+  list_roles: 'LOW',
+  get_coordination: 'LOW',
+  // Its `spawn` is confirmed as create_agent at HIGH (server/tools/coordinate-agents.ts).
+  coordinate_agents: 'MEDIUM',
+  cancel_coordination: 'MEDIUM',
+  // Only `allow` is confirmed (server/tools/decide-permission.ts): a deny takes nothing from the person.
+  decide_permission: 'HIGH',
 };
 
 export interface PolicyOptions {

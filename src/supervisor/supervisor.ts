@@ -20,6 +20,8 @@ import { launchAgent, stopAgentProcess } from './lifecycle.js';
 import { AgentObserver, findTab, type StatusChange } from './observer.js';
 import { HEARTBEAT_MS, Owner } from './owner.js';
 import { checkRoot, permissionModeFor, denyRulesFor, type PolicyOptions } from './policy.js';
+import { PermissionBroker, type PendingPermission, type PermissionDecision } from './permissions.js';
+
 import { RateLimiter } from './rate-limit.js';
 import { findSession, handleOf, realpathOrSelf, setStatus } from './records.js';
 import { planRecovery, type Orphan, type RECOVERY_ACTIONS, type RecoveryStep } from './recovery.js';
@@ -107,6 +109,8 @@ export class Supervisor {
   readonly desk: AgentDesk;
   private readonly roles: RoleCatalogue;
   private readonly coordinator: Coordinator;
+  private readonly permissions: PermissionBroker;
+
 
   constructor(deps: { config: Config; store: StateStore; backend: TerminalBackend; log: Logger; env?: NodeJS.ProcessEnv; audit?: Pick<AuditLog, 'append'> }) {
     const env = deps.env ?? process.env;
@@ -117,6 +121,7 @@ export class Supervisor {
     this.policy = { level: c.securityLevel, allowBypass: c.allowBypass, allowedRoots: c.allowedRoots.map(realpathOrSelf) };
     this.mail = new MessageCenter(this.ctx, c.messageTtlS);
     this.desk = new AgentDesk(this.ctx, this.mail);
+    this.permissions = new PermissionBroker({ store: deps.store, runtimeDir: c.runtimeDir, log: deps.log, audit: deps.audit });
     // Read at start: a bad roles file stops tabcrew with what is wrong in it.
     this.roles = new RoleCatalogue(c.rolesFile ? loadRolesFile(c.rolesFile) : []);
     this.coordinator = new Coordinator(this.ctx, {
@@ -130,6 +135,7 @@ export class Supervisor {
   async listMessages(input: { session: string; agent?: string; since?: string }): Promise<{ session_id: string; messages: MessageSummary[] }> {
     const session = findSession(await this.ctx.store.read(), input.session);
     return { session_id: session.id, ...(await this.mail.list({ session, agent: input.agent, since: input.since })) };
+
   }
 
   get securityLevel(): Config['securityLevel'] {
@@ -532,6 +538,26 @@ export class Supervisor {
   private roleView(launch: AgentRecord['launch']): { id?: string; title: string; custom: boolean } {
     if (launch.roleTitle) return { id: launch.role, title: launch.roleTitle, custom: false };
     return { title: launch.role ?? '', custom: true };
+  }
+
+  // ---- permission requests (supervisor/permissions.ts) -------------------------------
+
+  listPendingPermissions(session?: string): Promise<PendingPermission[]> {
+    return this.permissions.list(session);
+  }
+
+  pendingPermission(requestId: string): Promise<PendingPermission> {
+    return this.permissions.pending(requestId);
+  }
+
+  decidePermission(input: { request_id: string; decision: 'allow' | 'deny'; reason?: string; by: string }): Promise<PermissionDecision> {
+    return this.permissions.decide(input);
+  }
+
+  /** Calls `listener` for each permission request newly seen; returns an unsubscribe. */
+  onPermissionRequest(listener: (p: PendingPermission) => void): () => void {
+    return this.permissions.onRequest(listener);
+
   }
 
   // ---- recovery ---------------------------------------------------------------------

@@ -25,6 +25,8 @@ const TOOLS = [
   'clear_agent_conversation',
   'start_new_agent_conversation',
   'recover_session',
+  'list_pending_permissions',
+  'decide_permission',
 ];
 
 const nasty = fc.oneof(

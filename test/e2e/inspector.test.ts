@@ -41,7 +41,7 @@ async function inspect(...method: string[]): Promise<any> {
 describe('the MCP Inspector (CLI mode)', () => {
   it('lists every tool with annotations and an output schema', async () => {
     const { tools } = await inspect('tools/list');
-    expect(tools).toHaveLength(11);
+    expect(tools).toHaveLength(13);
     for (const t of tools) {
       expect(t.annotations, t.name).toEqual(expect.objectContaining({ readOnlyHint: expect.any(Boolean), destructiveHint: expect.any(Boolean) }));
       expect(t.outputSchema?.type, t.name).toBe('object');

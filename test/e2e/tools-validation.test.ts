@@ -33,12 +33,14 @@ describe('the tool contract', () => {
       'coordinate_agents',
       'create_agent',
       'create_session',
+      'decide_permission',
       'delete_agent',
       'delete_session',
       'get_agent_output',
       'get_coordination',
       'get_session_status',
       'list_messages',
+      'list_pending_permissions',
       'list_roles',
       'list_sessions',
       'recover_session',
@@ -58,6 +60,7 @@ describe('the tool contract', () => {
     expect(resourceTemplates.map((t) => t.uriTemplate).sort()).toEqual([
       'tabcrew://agents/{agent}/screen',
       'tabcrew://agents/{agent}/transcript',
+      'tabcrew://permissions/pending',
       'tabcrew://sessions/{session}/status',
       'tabcrew://sessions/{session}/todo',
     ]);

@@ -4,8 +4,9 @@ import { agentTranscript } from './agent-transcript.js';
 import { register, reader, type SupervisorRef } from './kit.js';
 import { sessionStatus } from './session-status.js';
 import { sessionTodo } from './session-todo.js';
+import { pendingPermissions } from './pending-permissions.js';
 
-const KINDS = [agentScreen, agentTranscript, sessionTodo, sessionStatus];
+const KINDS = [agentScreen, agentTranscript, sessionTodo, sessionStatus, pendingPermissions];
 
 /** Registers every resource; returns a reader the subscription monitor uses. */
 export function registerResources(server: McpServer, ref: SupervisorRef): (uri: string) => Promise<string> {

@@ -2,8 +2,9 @@ import { z } from 'zod';
 import { MODEL_NAME, MODEL_NAME_HINT, MAX_ROLE_CHARS } from '../../claude/launch-options.js';
 import { RUN_MODES } from '../../store/runs.js';
 import type { Progress } from '../../supervisor/context.js';
-import { agentRef, run, sessionRef, type Extra, type RegisterTool } from '../tool-kit.js';
+import { confirm, agentRef, run, sessionRef, type Extra, type RegisterTool } from '../tool-kit.js';
 import { runOutputSchema } from '../coordination-schema.js';
+import { confirmIfNeeded } from '../confirm.js';
 
 /** Every settled agent is worth a progress notification of its own: not throttled like a wait's heartbeat. */
 function everyProgress(extra: Extra): Progress | undefined {
@@ -49,11 +50,24 @@ export const registerCoordinateAgents: RegisterTool = (server, deps) => {
           .describe('How long the run waits for replies; then it ends partial, naming who is still working.'),
         remove_spawned: z.boolean().default(false).describe('Delete the spawned agents when the run ends.'),
         wait: z.boolean().default(true).describe('false: return the run id at once; read it with get_coordination.'),
+        confirm,
       },
       outputSchema: runOutputSchema,
       annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: true },
     },
-    async (params, extra) =>
-      run('coordinate_agents', deps, async () => ({ ...(await deps.supervisor.coordinate(params, { progress: everyProgress(extra) })) }), params),
+    async ({ confirm, ...params }, extra) =>
+      run(
+        'coordinate_agents',
+        deps,
+        async () => {
+          // Spawning is creating agents: at HIGH it is confirmed as create_agent is.
+          if (params.spawn) {
+            const s = await deps.supervisor.sessionNames(params.session);
+            await confirmIfNeeded(server, deps, { tool: 'create_agent', target: s.name, accepted: [s.name, s.id], confirm });
+          }
+          return { ...(await deps.supervisor.coordinate(params, { progress: everyProgress(extra) })) };
+        },
+        params,
+      ),
   );
 };

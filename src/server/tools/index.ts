@@ -3,11 +3,13 @@ import type { ToolDeps } from '../tool-kit.js';
 import { registerClearAgentConversation } from './clear-agent-conversation.js';
 import { registerCreateAgent } from './create-agent.js';
 import { registerCreateSession } from './create-session.js';
+import { registerDecidePermission } from './decide-permission.js';
 import { registerDeleteAgent } from './delete-agent.js';
 import { registerDeleteSession } from './delete-session.js';
 import { registerGetAgentOutput } from './get-agent-output.js';
 import { registerGetSessionStatus } from './get-session-status.js';
 import { registerListMessages } from './list-messages.js';
+import { registerListPendingPermissions } from './list-pending-permissions.js';
 import { registerListSessions } from './list-sessions.js';
 import { registerRecoverSession } from './recover-session.js';
 import { registerSendMessageToAgent } from './send-message-to-agent.js';
@@ -35,6 +37,8 @@ export function registerTools(server: McpServer, deps: ToolDeps): void {
     registerCoordinateAgents,
     registerGetCoordination,
     registerCancelCoordination,
+    registerListPendingPermissions,
+    registerDecidePermission,
   ]) {
     register(server, deps);
   }

@@ -1,0 +1,146 @@
+import { createHash, randomBytes } from 'node:crypto';
+import { linkSync, readFileSync, renameSync, unlinkSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { redact } from '../audit/redact.js';
+
+/**
+ * The files through which an agent's PermissionRequest hook (claude/permission-hold.ts) and
+ * the supervisor (supervisor/permissions.ts) talk, in the agent's private runtime folder
+ * `<runtime>/agents/<claude id>/permissions/` (0700, files 0600):
+ *
+ * - `<id>.request.json`: written by the hook when Claude Code is about to ask; removed by
+ *   the hook when it stops waiting. It holds a redacted summary of the call, never the
+ *   call's raw input.
+ * - `<id>.decision.json`: created exactly once (hard link of a complete temp file, which
+ *   fails if it exists), by the supervisor (allow/deny) or by the hook when it gives up
+ *   (closed). Whoever links first wins, so a decision is one-shot even across two tabcrew
+ *   processes, and the file stays as the request's tombstone.
+ *
+ * Imported by the hook: node built-ins and the redaction rules only.
+ */
+
+export const REQUEST_ID = /^p-[0-9a-f]{16}$/;
+export const PERMISSIONS_DIR = 'permissions';
+/** The redacted one-line summary of a tool call is cut here. */
+export const SUMMARY_CHARS = 300;
+
+export interface PermissionRequestFile {
+  v: 1;
+  request_id: string;
+  /** The agent name the hook was launched with (TABCREW_AGENT); the supervisor trusts its own state instead. */
+  agent?: string;
+  claude_session_id?: string;
+  launch?: string;
+  tool: string;
+  input_summary: string;
+  /** Fingerprint of the call's input: a later PostToolUse with the same one means it was answered at the tab. */
+  input_fp: string;
+  /** ISO-8601. */
+  since: string;
+  /** The waiting hook process. */
+  pid: number;
+  /** Seconds the hook waits before leaving the dialog to the tab (--permission-timeout); absent: no limit of its own. */
+  timeout_s?: number;
+}
+
+/** Why a hook stopped waiting without an answer from the supervisor. */
+export const CLOSE_REASONS = ['timeout', 'answered_at_tab', 'claude_ended', 'hook_stopped', 'hook_gone'] as const;
+export type CloseReason = (typeof CLOSE_REASONS)[number];
+
+export type PermissionDecisionFile =
+  | { request_id: string; decision: 'allow' | 'deny'; reason?: string; by: string; at: string }
+  | { request_id: string; decision: 'closed'; why: CloseReason; by: 'hook' | 'supervisor'; at: string };
+
+export function newRequestId(): string {
+  return `p-${randomBytes(8).toString('hex')}`;
+}
+
+export function requestPath(dir: string, id: string): string {
+  return join(dir, `${id}.request.json`);
+}
+
+export function decisionPath(dir: string, id: string): string {
+  return join(dir, `${id}.decision.json`);
+}
+
+export function inputFingerprint(input: unknown): string {
+  return createHash('sha256')
+    .update(JSON.stringify(input ?? null) ?? 'null')
+    .digest('hex')
+    .slice(0, 32);
+}
+
+/** What a person needs to judge the call, redacted and short: the command, the file, or the input as JSON. */
+export function summarizeToolInput(input: unknown): string {
+  const o = input && typeof input === 'object' ? (input as Record<string, unknown>) : {};
+  const pick = (k: string): string | undefined => (typeof o[k] === 'string' ? (o[k] as string) : undefined);
+  let text = pick('command') ?? pick('file_path') ?? pick('notebook_path') ?? pick('url') ?? pick('path') ?? pick('pattern');
+  if (text === undefined) {
+    try {
+      text = JSON.stringify(input) ?? '';
+    } catch {
+      text = '';
+    }
+  }
+  // Redacted whole before it is cut, so a secret split by the cut is still recognised.
+  const flat = redact(text)
+    .replace(/[\p{Cc}]+/gu, ' ')
+    .trim();
+  const short = flat.length > SUMMARY_CHARS ? `${flat.slice(0, SUMMARY_CHARS)}…` : flat;
+  return short;
+}
+
+/** Writes a whole file atomically (temp + rename), 0600. */
+export function writePrivateFile(path: string, data: unknown): void {
+  const tmp = `${path}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
+  writeFileSync(tmp, JSON.stringify(data), { mode: 0o600 });
+  renameSync(tmp, path);
+}
+
+/**
+ * Creates `path` with `data` only if it does not exist yet, atomically: readers never see
+ * a half-written file, and of two writers exactly one succeeds. Returns false when it existed.
+ */
+export function createOnce(path: string, data: unknown): boolean {
+  const tmp = `${path}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
+  writeFileSync(tmp, JSON.stringify(data), { mode: 0o600 });
+  try {
+    linkSync(tmp, path);
+    return true;
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'EEXIST') return false;
+    throw e;
+  } finally {
+    try {
+      unlinkSync(tmp);
+    } catch {
+      // already gone
+    }
+  }
+}
+
+export function readJson<T>(path: string): T | undefined {
+  try {
+    return JSON.parse(readFileSync(path, 'utf8')) as T;
+  } catch {
+    return undefined;
+  }
+}
+
+export function removeQuietly(path: string): void {
+  try {
+    unlinkSync(path);
+  } catch {
+    // already gone
+  }
+}
+
+/** The JSON a PermissionRequest hook prints to answer the dialog (Claude Code 2.1.332, hookSpecificOutput.decision). */
+export function hookDecisionOutput(decision: 'allow' | 'deny', message?: string): Record<string, unknown> {
+  return {
+    hookSpecificOutput: {
+      hookEventName: 'PermissionRequest',
+      decision: decision === 'allow' ? { behavior: 'allow' } : { behavior: 'deny', ...(message ? { message } : {}) },
+    },
+  };
+}

@@ -1,0 +1,241 @@
+import { LoggingMessageNotificationSchema, ResourceUpdatedNotificationSchema } from '@modelcontextprotocol/sdk/types.js';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, realpathSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { tail } from '../../src/audit/audit-log.js';
+import { claudeBin, makeClaudeHome } from '../support/claude-home.js';
+import { isConversationRequest, lastUserContent, startMockAnthropic, type MockAnthropic, type RecordedRequest } from '../support/mock-anthropic.js';
+import { startTabcrew, type Crew } from '../support/tabcrew.js';
+
+/**
+ * Permission requests answered over MCP, with the real Claude Code in default permission
+ * mode: a scripted model asks for a Bash call that needs permission, the call shows up in
+ * list_pending_permissions while Claude Code shows its own dialog, and the MCP client's
+ * answer reaches the model as the tool's result.
+ */
+const root = realpathSync(mkdtempSync(join(tmpdir(), 'tabcrew-permissions-')));
+const SECRET = 'hunter2-secret-value';
+let mock: MockAnthropic;
+let home: ReturnType<typeof makeClaudeHome>;
+let crew: Crew;
+let agent: string;
+const logs: { logger?: string; data: any }[] = [];
+const updated: string[] = [];
+
+type ToolResult = { type: 'tool_result'; tool_use_id: string; is_error?: boolean; content: unknown };
+const toolResults = (content: unknown): ToolResult[] => (Array.isArray(content) ? content.filter((b) => b?.type === 'tool_result') : []);
+const textOf = (r: ToolResult): string =>
+  typeof r.content === 'string' ? r.content : Array.isArray(r.content) ? r.content.map((b: { text?: string }) => b.text ?? '').join('') : '';
+const resultFor = (id: string) => (req: RecordedRequest) => toolResults(lastUserContent(req)).some((r) => r.tool_use_id === id);
+
+const CALLS: Record<string, { id: string; command: string }> = {
+  'make the allowed file': { id: 'toolu_allow', command: `touch allowed.txt && TOKEN=${SECRET} echo allowed-output-4711` },
+  'make the denied file': { id: 'toolu_deny', command: 'touch denied.txt && echo denied-output-4712' },
+  'make the tab file': { id: 'toolu_tab', command: 'touch tab.txt && echo tab-output-4713' },
+  'make the high file': { id: 'toolu_high', command: 'touch high.txt && echo high-output-4714' },
+  'make the slow file': { id: 'toolu_slow', command: 'touch slow.txt && echo slow-output-4715' },
+};
+
+async function waitForPending(n = 1, c = (): Crew => crew): Promise<any[]> {
+  for (let i = 0; i < 240; i++) {
+    const { requests } = await c().ok('list_pending_permissions', {});
+    if (requests.length >= n) return requests;
+    await new Promise((r) => setTimeout(r, 500));
+  }
+  throw new Error('no pending permission request within 120 s');
+}
+
+function listen(c: Crew): void {
+  c.client.setNotificationHandler(LoggingMessageNotificationSchema, (n) => void logs.push({ logger: n.params.logger, data: n.params.data }));
+  c.client.setNotificationHandler(ResourceUpdatedNotificationSchema, (n) => void updated.push(n.params.uri));
+}
+
+beforeAll(async () => {
+  mock = await startMockAnthropic();
+  mock.setReply((req) => {
+    if (!isConversationRequest(req)) return 'title';
+    if (toolResults(lastUserContent(req)).length) return 'Done.';
+    const text = mock.lastUserText(req) ?? '';
+    const call = Object.entries(CALLS).find(([prompt]) => text.includes(prompt))?.[1];
+    return call
+      ? { text: 'Running it.', toolUse: { id: call.id, name: 'Bash', input: { command: call.command, description: 'Make a file' } } }
+      : 'Nothing to do.';
+  });
+  home = makeClaudeHome({ apiKey: 'sk-ant-test-0123456789abcdefghij', baseUrl: mock.url, trustedDirs: [root] });
+  crew = await startTabcrew({ env: home.env, args: ['--claude-path', claudeBin] });
+  listen(crew);
+  await crew.ok('create_session', { root, name: 'perm' });
+  // 2.1.332 starts in auto mode unless told: default mode is the one that asks.
+  agent = (await crew.ok('create_agent', { session: 'perm', permission_mode: 'default' })).agent;
+}, 300_000);
+
+afterAll(async () => {
+  await crew?.stop();
+  await mock?.close();
+  home?.cleanup();
+  rmSync(root, { recursive: true, force: true });
+});
+
+describe('permission requests answered over MCP', () => {
+  it('a Bash call waiting for permission is listed (redacted), announced, shown at the tab, and allow makes its output reach the model', async () => {
+    await crew.ok('send_message_to_agent', { agent, message: 'make the allowed file' });
+    const [request] = await waitForPending();
+    expect(request).toMatchObject({ request_id: expect.stringMatching(/^p-[0-9a-f]{16}$/), agent, tool: 'Bash' });
+    expect(request.input_summary).toContain('touch allowed.txt');
+    expect(request.input_summary).not.toContain(SECRET);
+
+    // The client heard of it, and the person at the tab sees Claude Code's own dialog meanwhile.
+    for (let i = 0; i < 20 && !logs.some((l) => l.logger === 'tabcrew.permissions'); i++) await new Promise((r) => setTimeout(r, 250));
+    expect(logs).toContainEqual({ logger: 'tabcrew.permissions', data: expect.objectContaining({ request_id: request.request_id, agent, tool: 'Bash' }) });
+    const pending = await crew.client.readResource({ uri: 'tabcrew://permissions/pending' });
+    expect(JSON.parse(String(pending.contents[0]!.text)).requests.map((r: { request_id: string }) => r.request_id)).toEqual([request.request_id]);
+    const status = await crew.ok('get_session_status', { session: 'perm' });
+    expect(status.agents[0].status).toBe('waiting_permission');
+    expect((await crew.ok('get_agent_output', { agent })).screen).toMatch(/Do you want to proceed\?/);
+
+    const decided = await crew.ok('decide_permission', { request_id: request.request_id, decision: 'allow' });
+    expect(decided).toMatchObject({ request_id: request.request_id, agent, tool: 'Bash', decision: 'allow', taken: true });
+    const next = await mock.waitFor(resultFor('toolu_allow'), 120_000);
+    const result = toolResults(lastUserContent(next)).find((r) => r.tool_use_id === 'toolu_allow')!;
+    expect(result.is_error).toBeFalsy();
+    expect(textOf(result)).toContain('allowed-output-4711');
+    expect(existsSync(join(root, 'allowed.txt'))).toBe(true);
+    expect((await crew.ok('list_pending_permissions', {})).requests).toEqual([]);
+
+    const again = await crew.call('decide_permission', { request_id: request.request_id, decision: 'deny' });
+    expect(again.isError).toBe(true);
+    expect(JSON.stringify(again.content)).toMatch(/already decided \(allow, by tabcrew-tests/);
+  }, 300_000);
+
+  it('a request still pending when tabcrew restarts is listed by the new server, and deny makes the denial reach the model', async () => {
+    await crew.ok('send_message_to_agent', { agent, message: 'make the denied file' });
+    const [request] = await waitForPending();
+    expect(request.input_summary).toContain('touch denied.txt');
+
+    // The hook keeps waiting while no tabcrew runs; the next one finds the request in its files.
+    await crew.disconnect();
+    crew = await startTabcrew({ env: home.env, args: ['--claude-path', claudeBin], dirs: crew.dirs, socket: crew.socket });
+    listen(crew);
+    const [again] = await waitForPending();
+    expect(again.request_id).toBe(request.request_id);
+
+    const decided = await crew.ok('decide_permission', { request_id: request.request_id, decision: 'deny', reason: 'not in this repo' });
+    expect(decided).toMatchObject({ decision: 'deny', taken: true });
+    const next = await mock.waitFor(resultFor('toolu_deny'), 120_000);
+    const result = toolResults(lastUserContent(next)).find((r) => r.tool_use_id === 'toolu_deny')!;
+    expect(result.is_error).toBe(true);
+    expect(textOf(result)).toContain('not in this repo');
+    expect(textOf(result)).not.toContain('denied-output-4712');
+    expect(existsSync(join(root, 'denied.txt'))).toBe(false);
+  }, 300_000);
+
+  it('the person at the tab can answer the dialog too: the request then closes and a late decision is refused', async () => {
+    await crew.ok('send_message_to_agent', { agent, message: 'make the tab file' });
+    const [request] = await waitForPending();
+    // The person at the tab presses Enter on Claude Code's own dialog ("1. Yes" is selected).
+    const pane = crew.tmux('list-panes', '-a', '-F', '#{pane_id}').trim().split('\n')[0]!;
+    crew.tmux('send-keys', '-t', pane, 'Enter');
+    const next = await mock.waitFor(resultFor('toolu_tab'), 120_000);
+    expect(textOf(toolResults(lastUserContent(next)).find((r) => r.tool_use_id === 'toolu_tab')!)).toContain('tab-output-4713');
+    let left: unknown[] = [request];
+    for (let i = 0; i < 60 && left.length; i++) {
+      await new Promise((r) => setTimeout(r, 500));
+      left = (await crew.ok('list_pending_permissions', {})).requests;
+    }
+    expect(left).toEqual([]);
+    const late = await crew.call('decide_permission', { request_id: request.request_id, decision: 'deny' });
+    expect(late.isError).toBe(true);
+    expect(JSON.stringify(late.content)).toMatch(/answered at the agent's tab/);
+  }, 300_000);
+
+  it('a decision for an unknown or malformed request id is refused', async () => {
+    const unknown = await crew.call('decide_permission', { request_id: 'p-0123456789abcdef', decision: 'allow' });
+    expect(unknown.isError).toBe(true);
+    expect(JSON.stringify(unknown.content)).toMatch(/no permission request p-0123456789abcdef.*list_pending_permissions/);
+    const malformed = await crew.call('decide_permission', { request_id: '../../etc/passwd', decision: 'deny' });
+    expect(malformed.isError).toBe(true);
+    expect(JSON.stringify(malformed.content)).toMatch(/not a permission request id/);
+  });
+
+  it('every request and decision is in the audit log, with tool, agent, decision and who, never the secret', async () => {
+    const records = await tail(crew.dirs.logs, { limit: 100_000 });
+    const requests = records.filter((r) => r.type === 'permission_request');
+    expect(requests).toHaveLength(3);
+    for (const r of requests) expect(r).toMatchObject({ agent, tool: 'Bash', request_id: expect.stringMatching(/^p-/) });
+    const decisions = records.filter((r) => r.type === 'permission_decision');
+    expect(decisions.map((d) => [d.decision, d.by, d.tool, d.agent])).toEqual([
+      ['allow', 'tabcrew-tests', 'Bash', agent],
+      ['deny', 'tabcrew-tests', 'Bash', agent],
+    ]);
+    const everything = readdirSync(crew.dirs.logs)
+      .map((f) => readFileSync(join(crew.dirs.logs, f), 'utf8'))
+      .join('\n');
+    expect(everything).not.toContain(SECRET);
+    expect(records).toContainEqual(expect.objectContaining({ type: 'permission_closed', agent, tool: 'Bash', why: 'answered_at_tab' }));
+  });
+});
+
+describe('permission requests at security level HIGH, with --permission-timeout', () => {
+  let high: Crew;
+  const asked: string[] = [];
+  let answer = false;
+  const highRoot = join(root, 'high');
+
+  beforeAll(async () => {
+    mkdirSync(highRoot);
+    high = await startTabcrew({
+      env: home.env,
+      args: ['--claude-path', claudeBin, '--security-level', 'HIGH', '--allowed-root', root, '--permission-timeout', '20'],
+      onElicit: (message) => {
+        asked.push(message);
+        return answer ? { action: 'accept', content: { confirm: true } } : { action: 'decline' };
+      },
+    });
+    await high.ok('create_session', { root: highRoot, name: 'high' }, undefined);
+  }, 300_000);
+
+  afterAll(async () => {
+    await high?.stop();
+  });
+
+  it('allow is confirmed by the person through elicitation; declined, the request stays pending', async () => {
+    // At HIGH create_agent is confirmed too.
+    answer = true;
+    const a = (await high.ok('create_agent', { session: 'high', permission_mode: 'default' })).agent;
+    await high.ok('send_message_to_agent', { agent: a, message: 'make the high file' });
+    const [request] = await waitForPending(1, () => high);
+    answer = false;
+    asked.length = 0;
+    const declined = await high.call('decide_permission', { request_id: request.request_id, decision: 'allow' });
+    expect(declined.isError).toBe(true);
+    expect(JSON.stringify(declined.content)).toMatch(/not confirmed/);
+    expect(asked[0]).toMatch(new RegExp(`Allow decide_permission on ${a} Bash: touch high.txt`));
+    expect((await high.ok('list_pending_permissions', { session: 'high' })).requests.map((r: { request_id: string }) => r.request_id)).toEqual([
+      request.request_id,
+    ]);
+
+    answer = true;
+    expect(await high.ok('decide_permission', { request_id: request.request_id, decision: 'allow' })).toMatchObject({ decision: 'allow', taken: true });
+    const next = await mock.waitFor(resultFor('toolu_high'), 120_000);
+    expect(textOf(toolResults(lastUserContent(next)).find((r) => r.tool_use_id === 'toolu_high')!)).toContain('high-output-4714');
+  }, 300_000);
+
+  it("with no answer within --permission-timeout the request closes and only the agent's own dialog is left", async () => {
+    const a = (await high.ok('list_sessions', {})).sessions[0].agents[0];
+    await high.ok('send_message_to_agent', { agent: a, message: 'make the slow file' });
+    const [request] = await waitForPending(1, () => high);
+    let left: unknown[] = [request];
+    for (let i = 0; i < 120 && left.length; i++) {
+      await new Promise((r) => setTimeout(r, 500));
+      left = (await high.ok('list_pending_permissions', {})).requests;
+    }
+    expect(left).toEqual([]);
+    expect((await high.ok('get_agent_output', { agent: a })).screen).toMatch(/Do you want to proceed\?/);
+    expect((await high.ok('get_session_status', { session: 'high' })).agents[0].status).toBe('waiting_permission');
+    const late = await high.call('decide_permission', { request_id: request.request_id, decision: 'deny' });
+    expect(late.isError).toBe(true);
+    expect(JSON.stringify(late.content)).toMatch(/no decision came within --permission-timeout/);
+    expect(mock.requests.some(resultFor('toolu_slow'))).toBe(false);
+  }, 300_000);
+});
