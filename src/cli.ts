@@ -14,6 +14,7 @@ import { KEY_SOURCES, type KeySource } from './store/keys.js';
 import { keyRotateCommand } from './cli/key-rotate.js';
 import { stateAcceptRollbackCommand } from './cli/state-accept-rollback.js';
 import { auditTailCommand, auditVerifyCommand } from './cli/audit.js';
+import { longRunConfig, withLongRunOptions, withPriceOptions } from './cli/long-run-options.js';
 
 function positiveInt(value: string): number {
   const n = Number(value);
@@ -24,7 +25,7 @@ function positiveInt(value: string): number {
 /** Where the state, logs and tabs are: every command that reads what `serve` wrote needs these. */
 function withStateOptions(cmd: Command): Command {
   const d = defaultConfig();
-  return cmd
+  return withPriceOptions(cmd)
     .addOption(new Option('--backend <name>', 'terminal backend').choices(['auto', 'tmux', 'iterm2', 'pty']).default(d.backend).env('TABCREW_BACKEND'))
     .addOption(new Option('--state-dir <dir>', 'where the state is kept').default(d.stateDir).env('TABCREW_STATE_DIR'))
     .addOption(new Option('--log-dir <dir>', 'where logs are written').default(d.logDir).env('TABCREW_LOG_DIR'))
@@ -45,7 +46,7 @@ function withStateOptions(cmd: Command): Command {
 /** Options of the commands that start agents (`serve`, `recover`): the state's plus the rules. */
 function withServerOptions(cmd: Command): Command {
   const d = defaultConfig();
-  return withStateOptions(cmd)
+  return withLongRunOptions(withStateOptions(cmd))
     .addOption(new Option('--max-agents <n>', 'most agents at once').argParser(positiveInt).default(d.maxAgents).env('TABCREW_MAX_AGENTS'))
     .addOption(new Option('--max-sessions <n>', 'most sessions at once').argParser(positiveInt).default(d.maxSessions).env('TABCREW_MAX_SESSIONS'))
     .addOption(
@@ -104,6 +105,7 @@ function configFrom(o: Record<string, unknown>): Config {
     rateLimitPerMinute: (o.rateLimitPerMinute as number) ?? d.rateLimitPerMinute,
     keySource: (o.keySource as KeySource) ?? d.keySource,
     keyFile: o.keyFile === undefined ? undefined : resolve(o.keyFile as string),
+    ...longRunConfig(o),
   });
 }
 

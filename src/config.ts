@@ -38,6 +38,17 @@ export interface Config {
   /** Where the state key lives (see docs/state.md). */
   keySource: KeySource;
   keyFile?: string;
+  /** Long-running crews (docs/long-running.md): prices, budgets, health. */
+  pricesFile?: string;
+  maxCostPerAgentUsd?: number;
+  maxTokensPerAgent?: number;
+  maxTotalCostUsd?: number;
+  /** Busy without progress this long: health `stuck`. */
+  stuckAfterMs: number;
+  /** A permission dialog open this long: health `waiting_long`. */
+  waitingAfterMs: number;
+  /** How often the audit log gets a usage record (while usage changed). */
+  usageRecordEveryMs: number;
 }
 
 /** The package root: where package.json is, whether running from src/ (tests) or dist/. */
@@ -69,6 +80,9 @@ export function defaultConfig(): Config {
     rateLimitBurst: 6,
     rateLimitPerMinute: 12,
     keySource: 'auto',
+    stuckAfterMs: 10 * 60_000,
+    waitingAfterMs: 10 * 60_000,
+    usageRecordEveryMs: 15 * 60_000,
   };
 }
 

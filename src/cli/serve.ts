@@ -78,7 +78,10 @@ export async function serve(config: Config): Promise<void> {
       (e: Error) => log.error('recovery failed', { error: e.message, stack: e.stack }),
     );
   }
+  // Budgets, health, relaunches and usage records run while the server does (docs/long-running.md).
+  supervisor.keeper.start();
   await closed;
+  await supervisor.keeper.stop();
   close();
   log.info('client disconnected; exiting, agents keep running');
   await stack.close();

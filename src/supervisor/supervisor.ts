@@ -27,6 +27,12 @@ import { overlapMessage, overlappingSession, resolveRoot } from './roots.js';
 import { writeBoundaries } from './boundaries.js';
 import { KeyedMutex } from './timing.js';
 import { readTodo } from './todo.js';
+import { loadPriceTable } from '../claude/prices.js';
+import { claudeConfigDir } from '../claude/watch.js';
+import { applyResume, limitsOf } from './budgets.js';
+import type { Health } from './health.js';
+import { Keeper, type Notice } from './keeper.js';
+import { sumUsage, UsageMeter, type UsageView } from './usage.js';
 
 export interface AgentStatusView {
   agent: string;
@@ -37,6 +43,11 @@ export interface AgentStatusView {
   tokens: Tokens;
   last_reply?: string;
   tasks: { open: number; done: number };
+  /** Tokens per model and cost (supervisor/usage.ts), health, and why it is paused. */
+  usage: UsageView;
+  health: Health;
+  paused?: { reason: string; limit: string; value: number; used: number; at: string };
+  worktree?: { path: string; branch: string };
 }
 
 export interface SessionStatusView {
@@ -45,6 +56,8 @@ export interface SessionStatusView {
   root: string;
   agents: AgentStatusView[];
   todo: { path: string; open: number; done: number } | null;
+  usage: UsageView;
+  crew_usage: UsageView;
 }
 
 export type { StatusChange } from './observer.js';
@@ -74,6 +87,10 @@ export interface CreateAgentInput {
   model?: string;
   permission_mode?: string;
   initial_task?: string;
+  max_cost_usd?: number;
+  max_tokens?: number;
+  timeout_minutes?: number;
+  interrupt?: boolean;
 }
 
 const ZERO_TOKENS: Tokens = { input: 0, output: 0, cache_read: 0, cache_creation: 0 };
@@ -88,6 +105,8 @@ export class Supervisor {
   private readonly ctx: SupervisorContext;
   private readonly messages: RateLimiter;
   private readonly policy: PolicyOptions;
+  /** Budgets, health, relaunches, usage records (docs/long-running.md); `serve` starts its timer. */
+  readonly keeper: Keeper;
 
   constructor(deps: { config: Config; store: StateStore; backend: TerminalBackend; log: Logger; env?: NodeJS.ProcessEnv; audit?: Pick<AuditLog, 'append'> }) {
     const env = deps.env ?? process.env;
@@ -96,6 +115,8 @@ export class Supervisor {
     const c = deps.config;
     this.messages = new RateLimiter(c.rateLimitBurst, c.rateLimitPerMinute);
     this.policy = { level: c.securityLevel, allowBypass: c.allowBypass, allowedRoots: c.allowedRoots.map(realpathOrSelf) };
+    const meter = new UsageMeter(loadPriceTable(c.pricesFile), claudeConfigDir(env));
+    this.keeper = new Keeper({ ctx: this.ctx, meter, relaunch: (name) => this.relaunchAgent(name) });
   }
 
   get securityLevel(): Config['securityLevel'] {
@@ -174,14 +195,18 @@ export class Supervisor {
         tokens: transcript?.tokens ?? ZERO_TOKENS,
         ...(transcript?.lastReply !== undefined ? { last_reply: transcript.lastReply } : {}),
         tasks: todo?.byAgent.get(agent.name) ?? { open: 0, done: 0 },
+        ...(await this.keeper.statusExtras(agent, session, live)),
       });
     }
+    const crew = await this.keeper.crewUsage(await this.ctx.store.read());
     return {
       session_id: session.id,
       name: session.name,
       root: session.root,
       agents: views,
       todo: todo ? { path: todo.path, open: todo.open, done: todo.done } : null,
+      usage: sumUsage(views.map((v) => v.usage)),
+      crew_usage: crew.total,
     };
   }
 
@@ -246,6 +271,7 @@ export class Supervisor {
         tab: null,
         createdAt: now,
         owner: owner.stamp(),
+        ...limitsOf(input),
       };
       state.agents.push(agent);
       const peers = state.agents.filter((a) => a.sessionId === session.id && a.name !== agent.name).map((a) => a.name);
@@ -351,6 +377,7 @@ export class Supervisor {
   ): Promise<DeliveryResult> {
     checkMessage(input.message);
     await this.findAgent(name);
+    await this.keeper.admit(name);
     this.messages.take(name, 'send_message_to_agent');
     try {
       return await this.ctx.mutex.run(name, () => this.sendMessageLocked(name, input, progress));
@@ -399,6 +426,23 @@ export class Supervisor {
     } catch {
       return { session_id: session.id, path, text: null };
     }
+  }
+
+  /** Lifts the budget or timeout hold of a paused agent: its limit raised to `raiseTo`, or lifted. */
+  async resumeAgent(name: string, raiseTo?: number): Promise<{ agent: string; status: AgentStatus; limit: string; raised_to: number | null }> {
+    await this.findAgent(name);
+    const { limit, now } = await this.ctx.store.update((state) => {
+      const a = state.agents.find((x) => x.name === name)!;
+      return applyResume(state, a, raiseTo);
+    });
+    await this.ctx.audit?.append({ type: 'budget', action: 'resume', agent: name, limit, raised_to: now });
+    const live = await this.ctx.observer.observeOne(name);
+    return { agent: name, status: live.status, limit, raised_to: now };
+  }
+
+  /** Calls `listener` when an agent needs a person (budget, stuck, crashed, …; supervisor/keeper.ts). */
+  onNotice(listener: (n: Notice) => void): () => void {
+    return this.keeper.onNotice(listener);
   }
 
   /** Calls `listener` for every status change the supervisor observes; returns an unsubscribe. */
@@ -529,6 +573,18 @@ export class Supervisor {
       }).catch(() => undefined);
       return { agent: agent.name, reason: (e as Error).message };
     }
+  }
+
+  /** Resumes, in a new tab, an agent whose Claude Code exited by itself (the keeper decides when). */
+  private async relaunchAgent(name: string): Promise<{ ok: true } | { ok: false; reason: string }> {
+    return this.ctx.mutex.run(name, async () => {
+      const { agent, session } = await this.findAgent(name);
+      const dead = findTab(agent, await this.ctx.backend.listTabs());
+      const outcome = await this.resume(agent, session, dead);
+      if ('reason' in outcome) return { ok: false, reason: outcome.reason };
+      if ('skipped' in outcome) return { ok: false, reason: outcome.skipped };
+      return { ok: true };
+    });
   }
 
   // ---- internals --------------------------------------------------------------------

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { MAX_ROLE_CHARS, MODEL_NAME, MODEL_NAME_HINT, PERMISSION_MODES } from '../../claude/launch-options.js';
 import { confirmIfNeeded } from '../confirm.js';
+import { agentLimitInputs } from './agent-limit-inputs.js';
 import { agentStatus, confirm, note, progressOf, run, sessionRef, type RegisterTool } from '../tool-kit.js';
 
 export const registerCreateAgent: RegisterTool = (server, deps) => {
@@ -16,6 +17,7 @@ export const registerCreateAgent: RegisterTool = (server, deps) => {
         model: z.string().regex(MODEL_NAME, MODEL_NAME_HINT).optional().describe('Claude Code --model: an alias ("sonnet") or a model id.'),
         permission_mode: z.enum(PERMISSION_MODES).optional().describe('Claude Code --permission-mode.'),
         initial_task: z.string().optional().describe('First message to send once the agent is ready.'),
+        ...agentLimitInputs,
         confirm: confirm,
       },
       outputSchema: {

@@ -1,5 +1,7 @@
 import { z } from 'zod';
-import { STATUS_SOURCES } from '../../store/types.js';
+import { agentHoldSchema, agentWorktreeSchema, STATUS_SOURCES } from '../../store/types.js';
+import { healthSchema } from '../../supervisor/health.js';
+import { usageViewSchema } from '../../supervisor/usage.js';
 import { agentStatus, run, sessionRef, type RegisterTool } from '../tool-kit.js';
 
 const tokens = z.object({ input: z.number(), output: z.number(), cache_read: z.number(), cache_creation: z.number() });
@@ -10,7 +12,7 @@ export const registerGetSessionStatus: RegisterTool = (server, deps) => {
     {
       title: 'Session status',
       description:
-        'Every agent of a session: status (from Claude Code hooks first, then the terminal, then the screen; status_source says which), tokens used, last reply, its TODO.md tasks; and the TODO.md totals.',
+        'Every agent of a session: status (from Claude Code hooks first, then the terminal, then the screen; status_source says which), health (ok, stuck, waiting_long, crashed), tokens and cost per model (a model missing from the price table is listed as unpriced, its cost null), why it is paused, last reply, its TODO.md tasks; the TODO.md totals, and usage totals for the session and the crew.',
       inputSchema: { session: sessionRef },
       outputSchema: {
         session_id: z.string(),
@@ -26,9 +28,15 @@ export const registerGetSessionStatus: RegisterTool = (server, deps) => {
             tokens,
             last_reply: z.string().optional(),
             tasks: z.object({ open: z.number(), done: z.number() }),
+            usage: usageViewSchema,
+            health: healthSchema,
+            paused: agentHoldSchema.optional(),
+            worktree: agentWorktreeSchema.optional(),
           }),
         ),
         todo: z.object({ path: z.string(), open: z.number(), done: z.number() }).nullable(),
+        usage: usageViewSchema.describe("This session's agents together."),
+        crew_usage: usageViewSchema.describe('Every agent of every session.'),
       },
       annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: false },
     },

@@ -9,6 +9,7 @@ import { registerGetAgentOutput } from './get-agent-output.js';
 import { registerGetSessionStatus } from './get-session-status.js';
 import { registerListSessions } from './list-sessions.js';
 import { registerRecoverSession } from './recover-session.js';
+import { registerResumeAgent } from './resume-agent.js';
 import { registerSendMessageToAgent } from './send-message-to-agent.js';
 import { registerStartNewAgentConversation } from './start-new-agent-conversation.js';
 
@@ -25,6 +26,7 @@ export function registerTools(server: McpServer, deps: ToolDeps): void {
     registerClearAgentConversation,
     registerStartNewAgentConversation,
     registerRecoverSession,
+    registerResumeAgent,
   ]) {
     register(server, deps);
   }

@@ -1,0 +1,15 @@
+import type { AgentRecord } from '../store/types.js';
+import type { LiveStatus } from './observer.js';
+
+/**
+ * What the observer reports for an agent the supervisor holds on purpose: an idle agent
+ * with a budget or timeout hold is `paused` (it takes no messages until resume_agent).
+ * Anything else stands as observed: a person may type into a paused agent's tab, and a
+ * held agent whose Claude Code died is dead, not paused.
+ */
+export function withHold(agent: AgentRecord, live: LiveStatus): LiveStatus {
+  if (agent.hold && (live.status === 'idle' || live.status === 'paused')) {
+    return { ...live, status: 'paused', source: 'supervisor', since: Date.parse(agent.hold.at) };
+  }
+  return live;
+}
