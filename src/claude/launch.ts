@@ -19,6 +19,8 @@ export interface AgentLaunchInput {
   sessionId?: string;
   boundariesFile?: string;
   claudeSessionId: string;
+  /** Where Claude Code runs, when not the root (the agent's own git worktree). */
+  cwd?: string;
   /** Resume the conversation `claudeSessionId` instead of starting it. */
   resume: boolean;
   claudePath: string;
@@ -84,7 +86,7 @@ export async function prepareLaunch(input: AgentLaunchInput): Promise<AgentLaunc
     env.TABCREW_BOUNDARIES = input.boundariesFile;
     env.TABCREW_SESSION = input.sessionId ?? '';
   }
-  return { argv, env, cwd: input.root, agentDir, eventsFile, launchId };
+  return { argv, env, cwd: input.cwd ?? input.root, agentDir, eventsFile, launchId };
 }
 
 export async function removeAgentDir(runtimeDir: string, claudeSessionId: string): Promise<void> {

@@ -92,7 +92,12 @@ export const agentRelaunchSchema = z.object({
 });
 
 /** The agent's own git worktree (isolation: "worktree"). */
-export const agentWorktreeSchema = z.object({ path: z.string().min(1), branch: z.string().min(1) });
+export const agentWorktreeSchema = z.object({
+  path: z.string().min(1),
+  branch: z.string().min(1),
+  /** The branch (or commit) it was made from: commits ahead are counted against it. */
+  base: z.string().optional(),
+});
 
 export const agentRecordSchema = z.object({
   name: z.string().min(1),

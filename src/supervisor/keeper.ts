@@ -8,6 +8,7 @@ import type { SupervisorContext } from './context.js';
 import { LimitError } from './errors.js';
 import { assessHealth, MAX_RELAUNCHES, RELAUNCH_RESET_MS, relaunchDecision, type Health } from './health.js';
 import type { LiveStatus } from './observer.js';
+import { worktreeStatus, type WorktreeStatus } from './worktrees.js';
 import { sumUsage, type UsageMeter, type UsageView } from './usage.js';
 
 /**
@@ -103,12 +104,12 @@ export class Keeper {
     agent: AgentRecord,
     session: SessionRecord,
     live: LiveStatus,
-  ): Promise<{ usage: UsageView; health: Health; paused?: AgentHold; worktree?: { path: string; branch: string } }> {
+  ): Promise<{ usage: UsageView; health: Health; paused?: AgentHold; worktree?: WorktreeStatus }> {
     return {
       usage: await this.usageOf(agent, session),
       health: await this.healthOf(agent, session, live),
       ...(agent.hold ? { paused: agent.hold } : {}),
-      ...(agent.worktree ? { worktree: agent.worktree } : {}),
+      ...(agent.worktree ? { worktree: await worktreeStatus(agent.worktree) } : {}),
     };
   }
 

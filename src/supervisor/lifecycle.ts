@@ -39,6 +39,7 @@ export async function launchAgent(
     sessionId: session.id,
     boundariesFile: ctx.config.securityLevel === 'LOW' ? undefined : boundariesPath(ctx.config.runtimeDir),
     claudeSessionId,
+    ...(agent.worktree ? { cwd: agent.worktree.path } : {}),
     resume: opts.resume,
     claudePath: ctx.config.claudePath,
     runtimeDir: ctx.config.runtimeDir,

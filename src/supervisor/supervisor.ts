@@ -32,6 +32,7 @@ import { claudeConfigDir } from '../claude/watch.js';
 import { applyResume, limitsOf } from './budgets.js';
 import type { Health } from './health.js';
 import { Keeper, type Notice } from './keeper.js';
+import { addWorktree, checkGitRoot, checkRemovable, removeWorktree, worktreeStatus, type WorktreeStatus } from './worktrees.js';
 import { sumUsage, UsageMeter, type UsageView } from './usage.js';
 
 export interface AgentStatusView {
@@ -47,7 +48,7 @@ export interface AgentStatusView {
   usage: UsageView;
   health: Health;
   paused?: { reason: string; limit: string; value: number; used: number; at: string };
-  worktree?: { path: string; branch: string };
+  worktree?: WorktreeStatus;
 }
 
 export interface SessionStatusView {
@@ -91,6 +92,8 @@ export interface CreateAgentInput {
   max_tokens?: number;
   timeout_minutes?: number;
   interrupt?: boolean;
+  /** "worktree": the agent works in its own git worktree on branch tabcrew/<agent> (supervisor/worktrees.ts). */
+  isolation?: 'none' | 'worktree';
 }
 
 const ZERO_TOKENS: Tokens = { input: 0, output: 0, cache_read: 0, cache_creation: 0 };
@@ -220,7 +223,7 @@ export class Supervisor {
     });
     const deleted: string[] = [];
     for (const agent of (await this.ctx.store.read()).agents.filter((a) => a.sessionId === session.id)) {
-      await this.deleteAgent(agent.name).catch((e: unknown) => {
+      await this.deleteAgent(agent.name, { keepDirtyWorktree: true }).catch((e: unknown) => {
         // Deleted meanwhile by another call: nothing left to stop.
         if (!(e instanceof UserError)) throw e;
       });
@@ -243,7 +246,9 @@ export class Supervisor {
     const problem = launchChoiceProblem(input);
     if (problem) throw new UserError(`${problem} Nothing was created.`);
     if (input.initial_task !== undefined) checkMessage(input.initial_task);
-    findSession(await this.ctx.store.read(), input.session);
+    const isolated = input.isolation === 'worktree';
+    if (isolated) await checkGitRoot(findSession(await this.ctx.store.read(), input.session).root);
+    else findSession(await this.ctx.store.read(), input.session);
     checkPermissionMode(input.permission_mode, this.policy);
     this.checkClaude();
     const { config, owner } = this.ctx;
@@ -280,13 +285,20 @@ export class Supervisor {
     this.ctx.log.info('agent reserved', { agent: agent.name, session: session.id });
     return this.ctx.mutex.run(agent.name, async () => {
       let launched;
+      let tree: Awaited<ReturnType<typeof addWorktree>> | undefined;
       try {
+        if (isolated) {
+          tree = await addWorktree(session.root, agent.name);
+          agent.worktree = { path: tree.path, branch: tree.branch, base: tree.base };
+          await this.patchAgent(agent.name, (a) => (a.worktree = agent.worktree));
+        }
         launched = await this.launch(agent, session, peers, false, progress);
       } catch (e) {
         // Nothing runs under this name: forget it (the number stays used, names are never reused).
         await this.ctx.store.update((state) => {
           state.agents = state.agents.filter((a) => a.name !== agent.name);
         });
+        if (tree) await removeWorktree(session.root, tree, { force: true, deleteBranch: !tree.reused_branch }).catch(() => undefined);
         throw e;
       }
       let note = launched.note;
@@ -310,10 +322,22 @@ export class Supervisor {
     });
   }
 
-  async deleteAgent(name: string): Promise<{ agent: string; deleted: true; transcript_path?: string }> {
+  async deleteAgent(
+    name: string,
+    opts: { force?: boolean; delete_branch?: boolean; keepDirtyWorktree?: boolean } = {},
+  ): Promise<{ agent: string; deleted: true; transcript_path?: string; worktree?: { removed: boolean; branch_deleted: boolean; kept_dirty?: true } }> {
     return this.ctx.mutex.run(name, async () => {
       const { agent, session } = await this.findAgent(name);
+      const tree = agent.worktree;
+      // Refused before anything stops: uncommitted work in the agent's worktree is never thrown away unasked.
+      const keepTree = tree && opts.keepDirtyWorktree && !opts.force && (await worktreeStatus(tree)).dirty_files;
+      if (tree && !keepTree) await checkRemovable(name, tree, !!opts.force);
       const transcriptPath = await this.stop(agent, session);
+      const worktree = tree
+        ? keepTree
+          ? { removed: false, branch_deleted: false, kept_dirty: true as const }
+          : await removeWorktree(session.root, tree, { force: opts.force, deleteBranch: opts.delete_branch })
+        : undefined;
       await this.ctx.store.update((state) => {
         state.agents = state.agents.filter((a) => a.name !== name);
       });
@@ -321,7 +345,7 @@ export class Supervisor {
         if (id) await removeAgentDir(this.ctx.config.runtimeDir, id);
       }
       this.ctx.log.info('agent deleted', { agent: name });
-      return { agent: name, deleted: true, ...(transcriptPath ? { transcript_path: transcriptPath } : {}) };
+      return { agent: name, deleted: true, ...(transcriptPath ? { transcript_path: transcriptPath } : {}), ...(worktree ? { worktree } : {}) };
     });
   }
 

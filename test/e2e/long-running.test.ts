@@ -1,11 +1,19 @@
 import { LoggingMessageNotificationSchema } from '@modelcontextprotocol/sdk/types.js';
-import { mkdirSync, mkdtempSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { tail } from '../../src/audit/audit-log.js';
 import { claudeBin, makeClaudeHome } from '../support/claude-home.js';
-import { isConversationRequest, sessionIdOf, startMockAnthropic, type MockAnthropic, type RecordedRequest } from '../support/mock-anthropic.js';
+import {
+  isConversationRequest,
+  lastUserContent,
+  sessionIdOf,
+  startMockAnthropic,
+  type MockAnthropic,
+  type RecordedRequest,
+} from '../support/mock-anthropic.js';
 import { startTabcrew, type Crew } from '../support/tabcrew.js';
 
 /**
@@ -42,11 +50,25 @@ const agentStatus = async (agent: string): Promise<any> => (await crew.ok('get_s
 
 beforeAll(async () => {
   mkdirSync(root);
-  mock = await startMockAnthropic({ reply: (req) => ({ text: `Noted: ${text(req).split('\n').pop()}`, usage: USAGE }) });
+  // "hang" starts a turn whose reply never comes (within the test): the agent stays busy without progress.
+  // "write-file <path> <content>" plays a Write tool call.
+  mock = await startMockAnthropic({
+    reply: (req) => {
+      const content = lastUserContent(req);
+      if (Array.isArray(content) && content.some((b: { type?: string }) => b?.type === 'tool_result')) return { text: 'Written.', usage: USAGE };
+      const write = /write-file (\S+) (\S+)/.exec(text(req));
+      if (isConversationRequest(req) && write)
+        return { text: 'Writing.', toolUse: { name: 'Write', input: { file_path: write[1], content: `${write[2]}\n` } }, usage: USAGE };
+      return { text: `Noted: ${text(req).split('\n').pop()}`, usage: USAGE, ...(text(req).includes('hang') ? { delayMs: 600_000 } : {}) };
+    },
+  });
   home = makeClaudeHome({ apiKey: 'sk-ant-test-0123456789abcdefghij', baseUrl: mock.url, trustedDirs: [base] });
   const prices = join(base, 'prices.json');
   writeFileSync(prices, JSON.stringify({ [MODEL]: PRICE }));
-  crew = await startTabcrew({ env: home.env, args: ['--claude-path', claudeBin, '--prices-file', prices, '--usage-record-every', '2s'] });
+  crew = await startTabcrew({
+    env: home.env,
+    args: ['--claude-path', claudeBin, '--prices-file', prices, '--usage-record-every', '2s', '--stuck-after', '8s'],
+  });
   crew.client.setNotificationHandler(LoggingMessageNotificationSchema, async (n) => void notices.push({ logger: n.params.logger, data: n.params.data }));
   await crew.ok('create_session', { root, name: 'app' });
 }, 120_000);
@@ -126,6 +148,21 @@ describe('cost, budgets and crashes of a long-running crew', () => {
     await crew.ok('delete_agent', { agent: c.agent });
   });
 
+  it('a busy agent without progress for --stuck-after is stuck, and the client is told', async () => {
+    const e = await crew.ok('create_agent', { session: 'app', model: MODEL });
+    await crew.ok('send_message_to_agent', { agent: e.agent, message: 'hang on this one' });
+    const stuck = await until('the agent stuck', async () => {
+      const s = await agentStatus(e.agent);
+      return s.health.health === 'stuck' ? s : undefined;
+    });
+    expect(stuck.status).toBe('busy');
+    expect(stuck.health.reason).toMatch(/no new transcript line or hook event for \d+s \(--stuck-after 8s\)/);
+    await until('the client told', async () =>
+      notices.find((n) => n.logger === 'tabcrew.attention' && n.data.agent === e.agent && n.data.reason === 'stuck') ? true : undefined,
+    );
+    await crew.ok('delete_agent', { agent: e.agent });
+  });
+
   it('a Claude Code killed with SIGKILL is relaunched with its conversation, and the attempt is audited', async () => {
     const d = await crew.ok('create_agent', { session: 'app', model: MODEL });
     await crew.ok('send_message_to_agent', { agent: d.agent, message: 'remember the word kiwi', wait_for_reply: true });
@@ -147,5 +184,83 @@ describe('cost, budgets and crashes of a long-running crew', () => {
     expect(sessionIdOf(req)).toBe(d.claude_session_id);
     expect(JSON.stringify(req.body.messages)).toContain('remember the word kiwi');
     await crew.ok('delete_agent', { agent: d.agent });
+  });
+});
+
+describe('worktree agents', () => {
+  const repo = join(base, 'repo');
+  const git = (cwd: string, ...args: string[]): string => execFileSync('git', ['-C', cwd, ...args], { encoding: 'utf8' });
+
+  beforeAll(async () => {
+    mkdirSync(repo);
+    git(repo, 'init', '-q', '-b', 'main');
+    git(repo, 'config', 'user.email', 'test@example.com');
+    git(repo, 'config', 'user.name', 'test');
+    writeFileSync(join(repo, 'shared.txt'), 'base\n');
+    git(repo, 'add', '.');
+    git(repo, 'commit', '-q', '-m', 'base');
+    await crew.ok('create_session', { root: repo, name: 'repo' });
+  });
+
+  it('isolation "worktree" on a root that is not a git repository is refused, naming why', async () => {
+    const r = await crew.call('create_agent', { session: 'app', isolation: 'worktree' });
+    expect(r.isError).toBe(true);
+    expect(JSON.stringify(r.content)).toMatch(/needs a git repository.*is not in one; nothing was created/);
+  });
+
+  it('two worktree agents edit the same file path without conflict, each on its own branch', async () => {
+    const agents = [];
+    for (const word of ['apple', 'pear']) {
+      const a = await crew.ok('create_agent', { session: 'repo', isolation: 'worktree', permission_mode: 'acceptEdits', model: MODEL });
+      const tree = join(repo, '.tabcrew', 'worktrees', a.agent);
+      const sent = await crew.ok('send_message_to_agent', { agent: a.agent, message: `write-file ${join(tree, 'shared.txt')} ${word}`, wait_for_reply: true });
+      expect(sent.reply).toBe('Written.');
+      agents.push({ ...a, tree, word });
+    }
+    const status = await crew.ok('get_session_status', { session: 'repo' });
+    for (const a of agents) {
+      expect(readFileSync(join(a.tree, 'shared.txt'), 'utf8')).toBe(`${a.word}\n`);
+      const s = status.agents.find((x: any) => x.agent === a.agent);
+      expect(s.worktree).toMatchObject({ path: a.tree, branch: `tabcrew/${a.agent}`, commits_ahead: 0, dirty_files: 1, exists: true });
+      git(a.tree, 'commit', '-q', '-am', `${a.word} from ${a.agent}`);
+    }
+    // The main checkout is untouched, and does not list the agents' worktrees as new files.
+    expect(readFileSync(join(repo, 'shared.txt'), 'utf8')).toBe('base\n');
+    expect(git(repo, 'status', '--porcelain')).toBe('');
+    const [one, two] = agents;
+    expect(git(repo, 'show', `tabcrew/${one!.agent}:shared.txt`)).toBe('apple\n');
+    expect(git(repo, 'show', `tabcrew/${two!.agent}:shared.txt`)).toBe('pear\n');
+    const after = (await crew.ok('get_session_status', { session: 'repo' })).agents.find((x: any) => x.agent === one!.agent);
+    expect(after.worktree).toMatchObject({ commits_ahead: 1, dirty_files: 0 });
+
+    // Recovery brings the agent back in its worktree, not in the root.
+    const group = crew
+      .tmux('list-windows', '-a', '-F', '#{session_name} #{window_name}')
+      .split('\n')
+      .find((l) => l.endsWith(` ${one!.agent}`))!
+      .split(' ')[0];
+    crew.tmux('kill-window', '-t', `=${group}:${one!.agent}`);
+    const recovered = await crew.ok('recover_session', { session: 'repo' });
+    expect(recovered.recovered).toEqual([expect.objectContaining({ agent: one!.agent, action: 'resumed', status: 'idle' })]);
+    await crew.ok('send_message_to_agent', { agent: one!.agent, message: 'where are you now?', wait_for_reply: true });
+    const req = await mock.waitFor((q) => isConversationRequest(q) && text(q).includes('where are you now?'), 30_000);
+    expect(sessionIdOf(req)).toBe(one!.claude_session_id);
+    const cwd = crew
+      .tmux('list-panes', '-a', '-F', '#{window_name} #{pane_current_path}')
+      .split('\n')
+      .find((l) => l.startsWith(`${one!.agent} `));
+    expect(cwd).toBe(`${one!.agent} ${one!.tree}`);
+
+    // A dirty worktree is never removed unasked; the branch outlives the worktree unless asked.
+    writeFileSync(join(two!.tree, 'scratch.txt'), 'unsaved\n');
+    const refused = await crew.call('delete_agent', { agent: two!.agent });
+    expect(refused.isError).toBe(true);
+    expect(JSON.stringify(refused.content)).toMatch(/1 uncommitted file\(s\); nothing was deleted.*force: true/);
+    expect(existsSync(two!.tree)).toBe(true);
+    expect(await crew.ok('delete_agent', { agent: two!.agent, force: true })).toMatchObject({ worktree: { removed: true, branch_deleted: false } });
+    expect(existsSync(two!.tree)).toBe(false);
+    expect(git(repo, 'branch', '--list', `tabcrew/${two!.agent}`)).toContain(two!.agent);
+    expect(await crew.ok('delete_agent', { agent: one!.agent, delete_branch: true })).toMatchObject({ worktree: { removed: true, branch_deleted: true } });
+    expect(git(repo, 'branch', '--list', `tabcrew/${one!.agent}`)).toBe('');
   });
 });

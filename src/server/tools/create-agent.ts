@@ -18,6 +18,12 @@ export const registerCreateAgent: RegisterTool = (server, deps) => {
         permission_mode: z.enum(PERMISSION_MODES).optional().describe('Claude Code --permission-mode.'),
         initial_task: z.string().optional().describe('First message to send once the agent is ready.'),
         ...agentLimitInputs,
+        isolation: z
+          .enum(['none', 'worktree'])
+          .optional()
+          .describe(
+            '"worktree": its own git worktree on a new branch tabcrew/<agent> under <root>/.tabcrew/worktrees/ (the root must be the top of a git repository).',
+          ),
         confirm: confirm,
       },
       outputSchema: {

@@ -7,9 +7,20 @@ export const registerDeleteAgent: RegisterTool = (server, deps) => {
     'delete_agent',
     {
       title: 'Delete agent',
-      description: "Ask the agent's Claude Code to exit, close its tab and forget the agent. Its transcript stays on disk.",
-      inputSchema: { agent: agentRef, confirm },
-      outputSchema: { agent: z.string(), deleted: z.literal(true), transcript_path: z.string().optional() },
+      description:
+        "Ask the agent's Claude Code to exit, close its tab and forget the agent. Its transcript stays on disk. An agent with its own git worktree has it removed (refused while it holds uncommitted files, unless force: true); its branch stays unless delete_branch: true.",
+      inputSchema: {
+        agent: agentRef,
+        confirm,
+        force: z.boolean().optional().describe("Remove the agent's worktree even with uncommitted files (they are lost)."),
+        delete_branch: z.boolean().optional().describe("Also delete the agent's branch tabcrew/<agent>."),
+      },
+      outputSchema: {
+        agent: z.string(),
+        deleted: z.literal(true),
+        transcript_path: z.string().optional(),
+        worktree: z.object({ removed: z.boolean(), branch_deleted: z.boolean(), kept_dirty: z.literal(true).optional() }).optional(),
+      },
       annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: false, openWorldHint: false },
     },
     async (params) =>
@@ -17,9 +28,9 @@ export const registerDeleteAgent: RegisterTool = (server, deps) => {
         'delete_agent',
         deps,
         async () => {
-          const { agent, confirm } = params;
+          const { agent, confirm, force, delete_branch } = params;
           await confirmIfNeeded(server, deps, { tool: 'delete_agent', target: agent, accepted: [agent], confirm });
-          return deps.supervisor.deleteAgent(agent);
+          return deps.supervisor.deleteAgent(agent, { force, delete_branch });
         },
         params,
       ),

@@ -1,5 +1,6 @@
 import { z } from 'zod';
-import { agentHoldSchema, agentWorktreeSchema, STATUS_SOURCES } from '../../store/types.js';
+import { agentHoldSchema, STATUS_SOURCES } from '../../store/types.js';
+import { worktreeStatusSchema } from '../../supervisor/worktrees.js';
 import { healthSchema } from '../../supervisor/health.js';
 import { usageViewSchema } from '../../supervisor/usage.js';
 import { agentStatus, run, sessionRef, type RegisterTool } from '../tool-kit.js';
@@ -31,7 +32,9 @@ export const registerGetSessionStatus: RegisterTool = (server, deps) => {
             usage: usageViewSchema,
             health: healthSchema,
             paused: agentHoldSchema.optional(),
-            worktree: agentWorktreeSchema.optional(),
+            worktree: worktreeStatusSchema
+              .optional()
+              .describe('The agent\'s own git worktree (isolation "worktree"): branch, commits ahead of its base, uncommitted files.'),
           }),
         ),
         todo: z.object({ path: z.string(), open: z.number(), done: z.number() }).nullable(),
