@@ -49,6 +49,10 @@ export interface Config {
   waitingAfterMs: number;
   /** How often the audit log gets a usage record (while usage changed). */
   usageRecordEveryMs: number;
+  /** Idle this long: the agent's Claude Code is stopped (hibernated) until its next message. */
+  hibernateAfterMs?: number;
+  /** Desktop notifications (osascript / notify-send) when an agent needs a person. */
+  notify?: boolean;
 }
 
 /** The package root: where package.json is, whether running from src/ (tests) or dist/. */

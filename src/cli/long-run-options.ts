@@ -50,6 +50,12 @@ export function withLongRunOptions(cmd: Command): Command {
         .env('TABCREW_WAITING_AFTER'),
     )
     .addOption(
+      new Option('--hibernate-after <duration>', "stop an agent's Claude Code after this long idle; its next message wakes it")
+        .argParser(duration)
+        .env('TABCREW_HIBERNATE_AFTER'),
+    )
+    .addOption(new Option('--notify', 'also show a desktop notification when an agent needs a person').env('TABCREW_NOTIFY'))
+    .addOption(
       new Option('--usage-record-every <duration>', 'how often the audit log gets a usage record')
         .argParser(duration)
         .default(d.usageRecordEveryMs, '15m')
@@ -60,7 +66,15 @@ export function withLongRunOptions(cmd: Command): Command {
 /** The Config fields of these flags; flags a command did not declare keep their defaults. */
 type LongRunConfig = Pick<
   Config,
-  'pricesFile' | 'maxCostPerAgentUsd' | 'maxTokensPerAgent' | 'maxTotalCostUsd' | 'stuckAfterMs' | 'waitingAfterMs' | 'usageRecordEveryMs'
+  | 'pricesFile'
+  | 'maxCostPerAgentUsd'
+  | 'maxTokensPerAgent'
+  | 'maxTotalCostUsd'
+  | 'stuckAfterMs'
+  | 'waitingAfterMs'
+  | 'usageRecordEveryMs'
+  | 'hibernateAfterMs'
+  | 'notify'
 >;
 
 export function longRunConfig(o: Record<string, unknown>): LongRunConfig {
@@ -74,5 +88,7 @@ export function longRunConfig(o: Record<string, unknown>): LongRunConfig {
     stuckAfterMs: num(o.stuckAfter, duration) ?? d.stuckAfterMs,
     waitingAfterMs: num(o.waitingAfter, duration) ?? d.waitingAfterMs,
     usageRecordEveryMs: num(o.usageRecordEvery, duration) ?? d.usageRecordEveryMs,
+    hibernateAfterMs: num(o.hibernateAfter, duration),
+    notify: !!o.notify,
   };
 }

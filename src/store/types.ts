@@ -123,6 +123,8 @@ export const agentRecordSchema = z.object({
   hold: agentHoldSchema.optional(),
   relaunch: agentRelaunchSchema.optional(),
   worktree: agentWorktreeSchema.optional(),
+  /** Its Claude Code was stopped on purpose after --hibernate-after idle; the next message wakes it. */
+  hibernated: z.object({ at: isoTime }).optional(),
 });
 
 /** The last audit record at the time of a save: a shortened audit log shows against it. */

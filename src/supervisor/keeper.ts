@@ -8,6 +8,7 @@ import type { SupervisorContext } from './context.js';
 import { LimitError } from './errors.js';
 import { assessHealth, MAX_RELAUNCHES, RELAUNCH_RESET_MS, relaunchDecision, type Health } from './health.js';
 import type { LiveStatus } from './observer.js';
+import { desktopNotifier } from './desktop-notify.js';
 import { worktreeStatus, type WorktreeStatus } from './worktrees.js';
 import { sumUsage, type UsageMeter, type UsageView } from './usage.js';
 
@@ -21,7 +22,7 @@ import { sumUsage, type UsageMeter, type UsageView } from './usage.js';
  */
 
 /** Why a person is told about an agent, with what to do about it. */
-export const NOTICE_REASONS = ['budget', 'timeout', 'stuck', 'waiting_long', 'crashed', 'relaunched'] as const;
+export const NOTICE_REASONS = ['permission', 'budget', 'timeout', 'stuck', 'waiting_long', 'crashed', 'relaunched', 'coordination_finished'] as const;
 
 export interface Notice {
   agent: string;
@@ -36,6 +37,8 @@ export interface KeeperDeps {
   meter: UsageMeter;
   /** Closes the dead tab and resumes the conversation in a new one (Supervisor.relaunchAgent). */
   relaunch(name: string): Promise<{ ok: true } | { ok: false; reason: string }>;
+  /** Stops an idle agent's Claude Code, keeping its conversation (Supervisor.hibernateAgent). */
+  hibernate(name: string): Promise<boolean>;
 }
 
 const TICK_MS = 3000;
@@ -52,7 +55,24 @@ export class Keeper {
   private readonly told = new Set<string>();
   private lastUsageRecord = { at: 0, fingerprint: '' };
 
-  constructor(private readonly deps: KeeperDeps) {}
+  constructor(private readonly deps: KeeperDeps) {
+    if (deps.ctx.config.notify) {
+      const desktop = desktopNotifier(deps.ctx.env);
+      if (desktop) this.listeners.add(desktop);
+      else deps.ctx.log.warn('--notify: no notify-send (Linux) or osascript (macOS) on PATH; notices go to the MCP client only');
+    }
+    // A permission dialog waits for a person (the status is the observer's; the notice is ours).
+    deps.ctx.observer.onChange((c) => {
+      if (c.to !== 'waiting_permission') return;
+      this.announce({
+        agent: c.agent,
+        session_id: c.session_id,
+        reason: 'permission',
+        message: `${c.agent} is waiting for a permission answer.`,
+        action: `Answer the dialog in ${c.agent}'s tab (get_agent_output shows it).`,
+      });
+    });
+  }
 
   start(everyMs = TICK_MS): void {
     this.timer ??= setInterval(() => void this.tick(), everyMs);
@@ -327,8 +347,16 @@ export class Keeper {
       await this.checkBudget(agent, session, live, after, crew.total, now);
       await this.checkCrash(agent, session, live, now);
       await this.tellHealth(agent, session, live, now);
+      await this.checkHibernate(agent, live, now);
     }
     await this.recordUsage(after, crew, now);
+  }
+
+  private async checkHibernate(agent: AgentRecord, live: LiveStatus, now: number): Promise<void> {
+    const after = this.deps.ctx.config.hibernateAfterMs;
+    if (!after || agent.hibernated || agent.hold || live.status !== 'idle') return;
+    if (now - (live.since ?? Date.parse(agent.since)) < after) return;
+    if (await this.deps.hibernate(agent.name)) this.deps.ctx.log.info('agent hibernated', { agent: agent.name });
   }
 
   private async tellHealth(agent: AgentRecord, session: SessionRecord, live: LiveStatus, now: number): Promise<void> {
@@ -372,6 +400,11 @@ export class Keeper {
       ...brief(sumUsage(state.agents.filter((a) => a.sessionId === s.id && crew.agents.has(a.name)).map((a) => crew.agents.get(a.name)!))),
     }));
     await this.deps.ctx.audit?.append({ type: 'usage', crew: brief(crew.total), sessions, agents });
+  }
+
+  /** Tells the client (and the desktop, with --notify) that an agent needs a person; other parts (coordination runs) call it too. */
+  announce(n: Notice): void {
+    this.tell(n);
   }
 
   private tell(n: Notice): void {

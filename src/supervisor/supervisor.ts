@@ -119,7 +119,7 @@ export class Supervisor {
     this.messages = new RateLimiter(c.rateLimitBurst, c.rateLimitPerMinute);
     this.policy = { level: c.securityLevel, allowBypass: c.allowBypass, allowedRoots: c.allowedRoots.map(realpathOrSelf) };
     const meter = new UsageMeter(loadPriceTable(c.pricesFile), claudeConfigDir(env));
-    this.keeper = new Keeper({ ctx: this.ctx, meter, relaunch: (name) => this.relaunchAgent(name) });
+    this.keeper = new Keeper({ ctx: this.ctx, meter, relaunch: (name) => this.relaunchAgent(name), hibernate: (name) => this.hibernateAgent(name) });
   }
 
   get securityLevel(): Config['securityLevel'] {
@@ -404,6 +404,8 @@ export class Supervisor {
     await this.keeper.admit(name);
     this.messages.take(name, 'send_message_to_agent');
     try {
+      // Delivery waits for a hibernated agent to wake, with its conversation.
+      if ((await this.findAgent(name)).agent.hibernated) await this.wakeAgent(name, progress);
       return await this.ctx.mutex.run(name, () => this.sendMessageLocked(name, input, progress));
     } catch (e) {
       // Refused or timed out before anything was typed: the agent received nothing.
@@ -462,6 +464,26 @@ export class Supervisor {
     await this.ctx.audit?.append({ type: 'budget', action: 'resume', agent: name, limit, raised_to: now });
     const live = await this.ctx.observer.observeOne(name);
     return { agent: name, status: live.status, limit, raised_to: now };
+  }
+
+  /** Wakes a hibernated agent: its Claude Code is started again with --resume, in a new tab. */
+  async wakeAgent(name: string, progress?: Progress): Promise<{ agent: string; status: AgentStatus; claude_session_id: string | null; woke: boolean }> {
+    return this.ctx.mutex.run(name, async () => {
+      const { agent, session } = await this.findAgent(name);
+      if (!agent.hibernated) {
+        return { agent: name, status: (await this.ctx.observer.observeOne(name)).status, claude_session_id: agent.claudeSessionId, woke: false };
+      }
+      const outcome = await this.resume(agent, session, undefined, progress);
+      if ('reason' in outcome || 'skipped' in outcome) {
+        const why = 'reason' in outcome ? outcome.reason : outcome.skipped;
+        throw new UserError(
+          `${name} could not be woken (${why}); it stays hibernated and nothing was typed. Look with get_agent_output, then call wake_agent again.`,
+        );
+      }
+      await this.patchAgent(name, (a) => delete a.hibernated);
+      await this.ctx.audit?.append({ type: 'hibernation', action: 'wake', agent: name, session: session.id, claude_session_id: agent.claudeSessionId });
+      return { agent: name, status: (await this.ctx.observer.observeOne(name)).status, claude_session_id: agent.claudeSessionId, woke: true };
+    });
   }
 
   /** Calls `listener` when an agent needs a person (budget, stuck, crashed, …; supervisor/keeper.ts). */
@@ -597,6 +619,21 @@ export class Supervisor {
       }).catch(() => undefined);
       return { agent: agent.name, reason: (e as Error).message };
     }
+  }
+
+  /** Stops the Claude Code of an agent idle for --hibernate-after; its conversation stays for the next wake. */
+  private async hibernateAgent(name: string): Promise<boolean> {
+    return this.ctx.mutex.run(name, async () => {
+      const { agent, session } = await this.findAgent(name);
+      // Marked before the process stops, so its exit is never taken for a crash.
+      if ((await this.ctx.observer.observeOne(name)).status !== 'idle' || agent.hold || agent.hibernated) return false;
+      await this.patchAgent(name, (a) => (a.hibernated = { at: new Date().toISOString() }));
+      await stopAgentProcess(this.ctx, agent, session);
+      await this.patchAgent(name, (a) => (a.tab = null));
+      await this.ctx.audit?.append({ type: 'hibernation', action: 'sleep', agent: name, session: session.id, claude_session_id: agent.claudeSessionId });
+      await this.ctx.observer.observeOne(name);
+      return true;
+    });
   }
 
   /** Resumes, in a new tab, an agent whose Claude Code exited by itself (the keeper decides when). */

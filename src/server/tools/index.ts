@@ -10,6 +10,7 @@ import { registerGetSessionStatus } from './get-session-status.js';
 import { registerListSessions } from './list-sessions.js';
 import { registerRecoverSession } from './recover-session.js';
 import { registerResumeAgent } from './resume-agent.js';
+import { registerWakeAgent } from './wake-agent.js';
 import { registerSendMessageToAgent } from './send-message-to-agent.js';
 import { registerStartNewAgentConversation } from './start-new-agent-conversation.js';
 
@@ -27,6 +28,7 @@ export function registerTools(server: McpServer, deps: ToolDeps): void {
     registerStartNewAgentConversation,
     registerRecoverSession,
     registerResumeAgent,
+    registerWakeAgent,
   ]) {
     register(server, deps);
   }
