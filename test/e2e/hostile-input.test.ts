@@ -25,6 +25,8 @@ const TOOLS = [
   'clear_agent_conversation',
   'start_new_agent_conversation',
   'recover_session',
+  'resume_agent',
+  'wake_agent',
 ];
 
 const nasty = fc.oneof(
