@@ -12,6 +12,10 @@ export function withHold(agent: AgentRecord, live: LiveStatus): LiveStatus {
   if (agent.hibernated && (live.status === 'detached' || live.status === 'exited' || live.status === 'hibernated')) {
     return { status: 'hibernated', source: 'supervisor', since: Date.parse(agent.hibernated.at) };
   }
+  // Relaunches given up: the agent is dead until a person brings it back, whatever became of its tab.
+  if (agent.relaunch?.gaveUp && (live.status === 'detached' || live.status === 'exited')) {
+    return { status: 'exited', source: 'supervisor', since: Date.parse(agent.relaunch.lastAttemptAt) };
+  }
   if (agent.hold && (live.status === 'idle' || live.status === 'paused')) {
     return { ...live, status: 'paused', source: 'supervisor', since: Date.parse(agent.hold.at) };
   }

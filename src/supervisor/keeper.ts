@@ -136,9 +136,11 @@ export class Keeper {
   async healthOf(agent: AgentRecord, session: SessionRecord, live: LiveStatus, now = Date.now()): Promise<Health> {
     const { config } = this.deps.ctx;
     const watch = this.deps.ctx.observer.watch(agent, session);
+    // A status read off the screen is dated "now" at every look; the record keeps when it began.
+    const recorded = agent.status === live.status ? Date.parse(agent.since) : Infinity;
     return assessHealth({
       status: live.status,
-      statusSince: live.since ?? Date.parse(agent.since),
+      statusSince: Math.min(live.since ?? Infinity, recorded, now),
       lastProgressAt: await lastProgress(watch),
       now,
       stuckAfterMs: config.stuckAfterMs,

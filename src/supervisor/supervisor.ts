@@ -730,6 +730,8 @@ export class Supervisor {
       a.launchId = launched.launchId;
       a.trust = launched.trust;
       delete a.owner;
+      // Launched again by a person (the keeper never launches one it gave up on): relaunches count afresh.
+      if (a.relaunch?.gaveUp) delete a.relaunch;
       setStatus(a, { status, source: launched.ready ? 'hook' : 'supervisor' });
       return true;
     });

@@ -1,6 +1,6 @@
 import { LoggingMessageNotificationSchema } from '@modelcontextprotocol/sdk/types.js';
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, realpathSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -56,6 +56,9 @@ beforeAll(async () => {
     reply: (req) => {
       const content = lastUserContent(req);
       if (Array.isArray(content) && content.some((b: { type?: string }) => b?.type === 'tool_result')) return { text: 'Written.', usage: USAGE };
+      if (isConversationRequest(req) && text(req).includes('run-bash')) {
+        return { text: 'Running.', toolUse: { name: 'Bash', input: { command: `touch ${join(base, 'never-approved')}`, description: 'touch' } }, usage: USAGE };
+      }
       const write = /write-file (\S+) (\S+)/.exec(text(req));
       if (isConversationRequest(req) && write)
         return { text: 'Writing.', toolUse: { name: 'Write', input: { file_path: write[1], content: `${write[2]}\n` } }, usage: USAGE };
@@ -67,7 +70,7 @@ beforeAll(async () => {
   writeFileSync(prices, JSON.stringify({ [MODEL]: PRICE }));
   crew = await startTabcrew({
     env: home.env,
-    args: ['--claude-path', claudeBin, '--prices-file', prices, '--usage-record-every', '2s', '--stuck-after', '8s'],
+    args: ['--claude-path', claudeBin, '--prices-file', prices, '--usage-record-every', '2s', '--stuck-after', '8s', '--waiting-after', '5s'],
   });
   crew.client.setNotificationHandler(LoggingMessageNotificationSchema, async (n) => void notices.push({ logger: n.params.logger, data: n.params.data }));
   await crew.ok('create_session', { root, name: 'app' });
@@ -163,6 +166,35 @@ describe('cost, budgets and crashes of a long-running crew', () => {
     await crew.ok('delete_agent', { agent: e.agent });
   });
 
+  it('an agent past its timeout_minutes is paused with reason timeout', async () => {
+    const t = await crew.ok('create_agent', { session: 'app', model: MODEL, timeout_minutes: 0.05 });
+    const paused = await until('the agent paused', async () => {
+      const s = await agentStatus(t.agent);
+      return s.status === 'paused' ? s : undefined;
+    });
+    expect(paused.paused).toMatchObject({ reason: 'timeout', limit: 'timeout_minutes', value: 0.05 });
+    const refused = await crew.call('send_message_to_agent', { agent: t.agent, message: 'too late' });
+    expect(JSON.stringify(refused.content)).toMatch(/it ran for timeout_minutes \(0\.05 min/);
+    expect(await crew.ok('resume_agent', { agent: t.agent })).toMatchObject({ limit: 'timeout_minutes', raised_to: null, status: 'idle' });
+    await crew.ok('delete_agent', { agent: t.agent });
+  });
+
+  it('a permission dialog open longer than --waiting-after is waiting_long, and the client is told', async () => {
+    const w = await crew.ok('create_agent', { session: 'app', model: MODEL, permission_mode: 'default' });
+    await crew.ok('send_message_to_agent', { agent: w.agent, message: 'please run-bash now' });
+    const waiting = await until('waiting_long', async () => {
+      const s = await agentStatus(w.agent);
+      return s.health.health === 'waiting_long' ? s : undefined;
+    });
+    expect(waiting.status).toBe('waiting_permission');
+    for (const reason of ['permission', 'waiting_long']) {
+      await until(`a ${reason} notice`, async () =>
+        notices.some((n) => n.logger === 'tabcrew.attention' && n.data.agent === w.agent && n.data.reason === reason) ? true : undefined,
+      );
+    }
+    await crew.ok('delete_agent', { agent: w.agent });
+  });
+
   it('a Claude Code killed with SIGKILL is relaunched with its conversation, and the attempt is audited', async () => {
     const d = await crew.ok('create_agent', { session: 'app', model: MODEL });
     await crew.ok('send_message_to_agent', { agent: d.agent, message: 'remember the word kiwi', wait_for_reply: true });
@@ -185,6 +217,37 @@ describe('cost, budgets and crashes of a long-running crew', () => {
     expect(JSON.stringify(req.body.messages)).toContain('remember the word kiwi');
     await crew.ok('delete_agent', { agent: d.agent });
   });
+});
+
+describe('relaunch that keeps failing', () => {
+  it('after three failed relaunches the agent stays exited, crashed, with the last error', async () => {
+    const doomed = join(base, 'doomed');
+    mkdirSync(doomed);
+    await crew.ok('create_session', { root: doomed, name: 'doomed' });
+    const g = await crew.ok('create_agent', { session: 'doomed', model: MODEL });
+    await crew.ok('send_message_to_agent', { agent: g.agent, message: 'a turn to resume', wait_for_reply: true });
+    // Its root vanishes, then its Claude Code dies: every relaunch fails to start.
+    renameSync(doomed, `${doomed}-gone`);
+    const pane = crew
+      .tmux('list-panes', '-a', '-F', '#{window_name} #{pane_pid}')
+      .split('\n')
+      .find((l) => l.startsWith(`${g.agent} `))!;
+    process.kill(Number(pane.split(' ')[1]), 'SIGKILL');
+    const dead = await until(
+      'the relaunches given up',
+      async () => {
+        const s = (await crew.ok('get_session_status', { session: 'doomed' })).agents[0];
+        return s.health.health === 'crashed' && /gave up/.test(s.health.reason) ? s : undefined;
+      },
+      180_000,
+    );
+    expect(dead.status).toBe('exited');
+    expect(dead.health.reason).toMatch(/relaunched 3 times; gave up\. Last error: .*does not exist/);
+    const records = await tail(crew.dirs.logs, { type: 'relaunch', agent: g.agent, limit: 10 });
+    expect(records.map((r: any) => r.outcome)).toEqual(['failed', 'failed', 'failed', 'gave_up']);
+    expect(records.slice(0, 3).map((r: any) => r.attempt)).toEqual([1, 2, 3]);
+    await crew.ok('delete_session', { session: 'doomed' });
+  }, 240_000);
 });
 
 describe('worktree agents', () => {
@@ -214,7 +277,12 @@ describe('worktree agents', () => {
       const a = await crew.ok('create_agent', { session: 'repo', isolation: 'worktree', permission_mode: 'acceptEdits', model: MODEL });
       const tree = join(repo, '.tabcrew', 'worktrees', a.agent);
       const sent = await crew.ok('send_message_to_agent', { agent: a.agent, message: `write-file ${join(tree, 'shared.txt')} ${word}`, wait_for_reply: true });
-      expect(sent.reply).toBe('Written.');
+      // Not the reply: with a tool call in the turn, the reply read after Stop can be the text before the call
+      // (the transcript's last line may lag the hook; delivery.ts readReply).
+      expect(sent.delivered).toBe('confirmed');
+      await until('the file written', async () =>
+        existsSync(join(tree, 'shared.txt')) && readFileSync(join(tree, 'shared.txt'), 'utf8') === `${word}\n` ? true : undefined,
+      );
       agents.push({ ...a, tree, word });
     }
     const status = await crew.ok('get_session_status', { session: 'repo' });
