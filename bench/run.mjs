@@ -11,7 +11,19 @@ import { cpus, loadavg, totalmem } from 'node:os';
 import { resolve } from 'node:path';
 import { CLI, RunContext, findEverything, round } from './support.mjs';
 
-const ORDER = ['cold-start', 'state-save', 'create-agent', 'poll-vs-status', 'status-64', 'delivery', 'message', 'rss', 'recover', 'iterm2-status', 'coordinate'];
+const ORDER = [
+  'cold-start',
+  'state-save',
+  'create-agent',
+  'poll-vs-status',
+  'status-64',
+  'delivery',
+  'message',
+  'rss',
+  'recover',
+  'iterm2-status',
+  'coordinate',
+];
 const BUDGET_MS = 285_000; // the whole run, cleanup included, stays under 5 minutes
 const CLEANUP_RESERVE_MS = 20_000;
 

@@ -16,6 +16,7 @@ import { stateAcceptRollbackCommand } from './cli/state-accept-rollback.js';
 import { auditTailCommand, auditVerifyCommand } from './cli/audit.js';
 import { messageShowCommand, messagesCommand, parseDuration } from './cli/messages.js';
 import { runsCommand, runShowCommand } from './cli/runs.js';
+import { longRunConfig, withLongRunOptions, withPriceOptions } from './cli/long-run-options.js';
 
 function positiveInt(value: string): number {
   const n = Number(value);
@@ -26,7 +27,7 @@ function positiveInt(value: string): number {
 /** Where the state, logs and tabs are: every command that reads what `serve` wrote needs these. */
 function withStateOptions(cmd: Command): Command {
   const d = defaultConfig();
-  return cmd
+  return withPriceOptions(cmd)
     .addOption(new Option('--backend <name>', 'terminal backend').choices(['auto', 'tmux', 'iterm2', 'pty']).default(d.backend).env('TABCREW_BACKEND'))
     .addOption(new Option('--state-dir <dir>', 'where the state is kept').default(d.stateDir).env('TABCREW_STATE_DIR'))
     .addOption(new Option('--log-dir <dir>', 'where logs are written').default(d.logDir).env('TABCREW_LOG_DIR'))
@@ -47,7 +48,7 @@ function withStateOptions(cmd: Command): Command {
 /** Options of the commands that start agents (`serve`, `recover`): the state's plus the rules. */
 function withServerOptions(cmd: Command): Command {
   const d = defaultConfig();
-  return withStateOptions(cmd)
+  return withLongRunOptions(withStateOptions(cmd))
     .addOption(new Option('--max-agents <n>', 'most agents at once').argParser(positiveInt).default(d.maxAgents).env('TABCREW_MAX_AGENTS'))
     .addOption(new Option('--max-sessions <n>', 'most sessions at once').argParser(positiveInt).default(d.maxSessions).env('TABCREW_MAX_SESSIONS'))
     .addOption(
@@ -99,7 +100,6 @@ function withServerOptions(cmd: Command): Command {
         .argParser(positiveInt)
         .env('TABCREW_PERMISSION_TIMEOUT'),
     );
-
 }
 
 /** Options a command did not declare keep their defaults. */
@@ -132,6 +132,7 @@ function configFrom(o: Record<string, unknown>): Config {
     maxDepth: (o.maxDepth as number) ?? d.maxDepth,
     ...(o.permissionTimeout !== undefined ? { permissionTimeoutS: o.permissionTimeout as number } : {}),
 
+    ...longRunConfig(o),
   });
 }
 

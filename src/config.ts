@@ -47,6 +47,21 @@ export interface Config {
   maxDepth: number;
   /** Seconds an agent's permission request waits for decide_permission before it is left to the tab; absent: no limit. */
   permissionTimeoutS?: number;
+  /** Long-running crews (docs/long-running.md): prices, budgets, health. */
+  pricesFile?: string;
+  maxCostPerAgentUsd?: number;
+  maxTokensPerAgent?: number;
+  maxTotalCostUsd?: number;
+  /** Busy without progress this long: health `stuck`. */
+  stuckAfterMs: number;
+  /** A permission dialog open this long: health `waiting_long`. */
+  waitingAfterMs: number;
+  /** How often the audit log gets a usage record (while usage changed). */
+  usageRecordEveryMs: number;
+  /** Idle this long: the agent's Claude Code is stopped (hibernated) until its next message. */
+  hibernateAfterMs?: number;
+  /** Desktop notifications (osascript / notify-send) when an agent needs a person. */
+  notify?: boolean;
 }
 
 /** The package root: where package.json is, whether running from src/ (tests) or dist/. */
@@ -81,6 +96,9 @@ export function defaultConfig(): Config {
     messageTtlS: 3 * 3600,
     maxChildren: 4,
     maxDepth: 2,
+    stuckAfterMs: 10 * 60_000,
+    waitingAfterMs: 10 * 60_000,
+    usageRecordEveryMs: 15 * 60_000,
   };
 }
 

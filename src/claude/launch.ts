@@ -25,6 +25,8 @@ export interface AgentLaunchInput {
   claudeSessionId: string;
   /** --permission-timeout: how long the PermissionRequest hook waits for a decision over MCP. */
   permissionTimeoutS?: number;
+  /** Where Claude Code runs, when not the root (the agent's own git worktree). */
+  cwd?: string;
   /** Resume the conversation `claudeSessionId` instead of starting it. */
   resume: boolean;
   claudePath: string;
@@ -62,7 +64,11 @@ export async function prepareLaunch(input: AgentLaunchInput): Promise<AgentLaunc
   await mkdir(agentDir, { recursive: true, mode: 0o700 });
   const bypass = input.permissionMode === 'bypassPermissions';
   const settingsFile = join(agentDir, 'settings.json');
-  await writeFile(settingsFile, JSON.stringify(agentSettings({ bypass, deny: input.deny, agentTools: !!input.agentMcp, permissionTimeoutS: input.permissionTimeoutS }), null, 2), { mode: 0o600 });
+  await writeFile(
+    settingsFile,
+    JSON.stringify(agentSettings({ bypass, deny: input.deny, agentTools: !!input.agentMcp, permissionTimeoutS: input.permissionTimeoutS }), null, 2),
+    { mode: 0o600 },
+  );
   const eventsFile = join(agentDir, 'events.jsonl');
 
   const argv = [input.claudePath];
@@ -104,7 +110,7 @@ export async function prepareLaunch(input: AgentLaunchInput): Promise<AgentLaunc
     env.TABCREW_BOUNDARIES = input.boundariesFile;
     env.TABCREW_SESSION = input.sessionId ?? '';
   }
-  return { argv, env, cwd: input.root, agentDir, eventsFile, launchId };
+  return { argv, env, cwd: input.cwd ?? input.root, agentDir, eventsFile, launchId };
 }
 
 export async function removeAgentDir(runtimeDir: string, claudeSessionId: string): Promise<void> {

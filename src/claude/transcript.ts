@@ -242,6 +242,8 @@ export class TranscriptReader {
   private offset = 0;
   private pending: Buffer = Buffer.alloc(0);
   private perCall = new Map<string, Record<string, unknown>>();
+  /** The model that answered each API call (same keys as perCall). */
+  private callModel = new Map<string, string>();
   private lineCount = 0;
   /** Lines since (and including) the last user prompt; enough to compute lastReply. */
   private turn: Line[] = [];
@@ -262,6 +264,25 @@ export class TranscriptReader {
     return t;
   }
 
+  /**
+   * Token totals per model id. Lines Claude Code writes itself (`<synthetic>`) cost nothing
+   * and are left out; a call whose line names no model is counted under "unknown".
+   */
+  get usageByModel(): Map<string, UsageTotals> {
+    const out = new Map<string, UsageTotals>();
+    for (const [key, u] of this.perCall) {
+      const model = this.callModel.get(key) ?? 'unknown';
+      if (model === '<synthetic>') continue;
+      let t = out.get(model);
+      if (!t) out.set(model, (t = { input: 0, output: 0, cache_read: 0, cache_creation: 0 }));
+      t.input += num(u.input_tokens);
+      t.output += num(u.output_tokens);
+      t.cache_read += num(u.cache_read_input_tokens);
+      t.cache_creation += num(u.cache_creation_input_tokens);
+    }
+    return out;
+  }
+
   get lastReply(): string | undefined {
     return this._lastReply;
   }
@@ -280,6 +301,7 @@ export class TranscriptReader {
     this.offset = 0;
     this.pending = Buffer.alloc(0);
     this.perCall.clear();
+    this.callModel.clear();
     this.lineCount = 0;
     this.turn = [];
     this._lastReply = undefined;
@@ -330,6 +352,7 @@ export class TranscriptReader {
         const key = usageKey(l, index);
         this.perCall.delete(key);
         this.perCall.set(key, l.message.usage);
+        if (typeof l.message.model === 'string') this.callModel.set(key, l.message.model);
       }
       if (isUserPrompt(l)) {
         this.turn = [l];

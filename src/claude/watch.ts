@@ -2,7 +2,7 @@ import { join } from 'node:path';
 import { SpoolReader } from './events.js';
 import type { HookRecord } from './hook-record.js';
 import { statusFromHooks, type DerivedStatus } from './hook-status.js';
-import { TranscriptReader, transcriptPath } from './transcript.js';
+import { TranscriptReader, transcriptPath, type UsageTotals } from './transcript.js';
 
 export interface Tokens {
   input: number;
@@ -52,13 +52,14 @@ export class AgentWatch {
     return transcriptPath(this.claudeConfigDir, this.root, this.claudeSessionId);
   }
 
-  async readTranscript(): Promise<{ tokens: Tokens; lastReply?: string; lastPrompt?: string; path: string }> {
+  async readTranscript(): Promise<{ tokens: Tokens; byModel: Map<string, UsageTotals>; lastReply?: string; lastPrompt?: string; path: string }> {
     const path = this.transcriptPath();
     if (!this.transcript || this.transcript.path !== path) this.transcript = new TranscriptReader(path);
     await this.transcript.refresh();
     const u = this.transcript.usage;
     return {
       tokens: { input: u.input, output: u.output, cache_read: u.cache_read, cache_creation: u.cache_creation },
+      byModel: this.transcript.usageByModel,
       lastReply: this.transcript.lastReply,
       lastPrompt: this.transcript.lastPrompt,
       path,

@@ -90,7 +90,10 @@ export async function serve(config: Config): Promise<void> {
   }
   // Coordination runs a stopped tabcrew left running: collected on, once agents are back.
   void recovering.then(() => supervisor.resumeRuns()).catch((e: Error) => log.error('coordination resume failed', { error: e.message }));
+  // Budgets, health, relaunches and usage records run while the server does (docs/long-running.md).
+  supervisor.keeper.start();
   await closed;
+  await supervisor.keeper.stop();
   close();
   supervisor.mail.stop();
   await agentSocket.close();

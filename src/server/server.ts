@@ -9,7 +9,7 @@ const INSTRUCTIONS = `tabcrew supervises Claude Code agents, each in its own ter
 Typical flow: create_session {root} on a codebase → create_agent {session} (once per agent; it returns when the agent is ready) → send_message_to_agent {agent, message} to hand out work (wait_for_reply: true to get the answer) → get_session_status {session} to watch → delete_session when done.
 Agents are named Agent_1, Agent_2, …; they share tasks through TODO.md at the session root.
 A delivery reported "unknown" was typed but not confirmed: read get_agent_output before sending again.
-Resources: tabcrew://agents/{agent}/screen, tabcrew://agents/{agent}/transcript, tabcrew://sessions/{session}/todo and tabcrew://sessions/{session}/status (subscribe to hear about changes); agent status changes also arrive as log messages (logger "tabcrew.status").
+Resources: tabcrew://agents/{agent}/screen, tabcrew://agents/{agent}/transcript, tabcrew://sessions/{session}/todo and tabcrew://sessions/{session}/status (subscribe to hear about changes); agent status changes also arrive as log messages (logger "tabcrew.status"), and an agent that needs a person (paused by its budget, stuck, crashed) as a warning (logger "tabcrew.attention") saying what to do; resume_agent lifts a budget pause.
 Permission requests: an agent waiting for permission to run a tool arrives as a log message (logger "tabcrew.permissions") and in tabcrew://permissions/pending; answer with decide_permission {request_id, decision} (list_pending_permissions lists them).`;
 
 export function createServer(deps: ToolDeps): { server: McpServer; close(): void } {
@@ -22,6 +22,7 @@ export function createServer(deps: ToolDeps): { server: McpServer; close(): void
   // Status changes reach the client as MCP log messages, and wake resource subscribers.
   let unlisten = (): void => undefined;
   let unlistenPermissions = (): void => undefined;
+  let unlistenNotices = (): void => undefined;
   void (deps.ready ?? Promise.resolve()).then(
     () => {
       unlisten = deps.supervisor.onStatusChange((change) => {
@@ -39,6 +40,13 @@ export function createServer(deps: ToolDeps): { server: McpServer; close(): void
         }
         subscriptions.nudge();
       });
+      // An agent that needs a person (paused, stuck, crashed…): what happened and what to do.
+      unlistenNotices = deps.supervisor.onNotice((notice) => {
+        if (server.isConnected()) {
+          void server.sendLoggingMessage({ level: 'warning', logger: 'tabcrew.attention', data: notice }).catch(() => undefined);
+        }
+        subscriptions.nudge();
+      });
     },
     () => undefined,
   );
@@ -47,6 +55,7 @@ export function createServer(deps: ToolDeps): { server: McpServer; close(): void
     close() {
       unlisten();
       unlistenPermissions();
+      unlistenNotices();
       subscriptions.stop();
     },
   };

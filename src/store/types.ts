@@ -17,7 +17,7 @@ import { runRecordSchema } from './runs.js';
 /** The newest state version this tabcrew reads and the one it writes. */
 export const STATE_VERSION = 2;
 
-export const AGENT_STATUSES = ['starting', 'idle', 'busy', 'waiting_permission', 'exited', 'detached', 'cleared'] as const;
+export const AGENT_STATUSES = ['starting', 'idle', 'busy', 'waiting_permission', 'exited', 'detached', 'cleared', 'paused', 'hibernated'] as const;
 /** Who set a status, in order of trust. */
 export const STATUS_SOURCES = ['hook', 'terminal', 'screen', 'supervisor'] as const;
 export const TRUST_OUTCOMES = ['already_trusted', 'accepted_by_tabcrew'] as const;
@@ -66,6 +66,45 @@ export const agentOwnerSchema = z.object({
   instance: z.string(),
 });
 
+/** Per-agent limits; null lifts the server-wide default for this agent (resume_agent without raise_to). */
+export const agentLimitsSchema = z.object({
+  maxCostUsd: z.number().positive().nullable().optional(),
+  maxTokens: z.number().int().positive().nullable().optional(),
+  timeoutMinutes: z.number().positive().nullable().optional(),
+  /** Reaching a limit mid-turn sends Escape once (never into a dialog) instead of waiting for the turn to end. */
+  interrupt: z.boolean().optional(),
+});
+
+export const HOLD_REASONS = ['budget', 'timeout'] as const;
+export const LIMIT_NAMES = ['max_cost_usd', 'max_tokens', 'timeout_minutes', 'max_total_cost'] as const;
+
+/** Set while an agent is paused: it takes no messages until resume_agent. */
+export const agentHoldSchema = z.object({
+  reason: z.enum(HOLD_REASONS),
+  limit: z.enum(LIMIT_NAMES),
+  /** The limit and what was used when it was reached (USD, tokens or minutes). */
+  value: z.number(),
+  used: z.number(),
+  at: isoTime,
+});
+
+/** Relaunches after Claude Code exited by itself (supervisor/keeper.ts). */
+export const agentRelaunchSchema = z.object({
+  attempts: z.number().int().nonnegative(),
+  lastAttemptAt: isoTime,
+  lastError: z.string().optional(),
+  /** No more attempts: the agent stays `exited`. */
+  gaveUp: z.boolean().optional(),
+});
+
+/** The agent's own git worktree (isolation: "worktree"). */
+export const agentWorktreeSchema = z.object({
+  path: z.string().min(1),
+  branch: z.string().min(1),
+  /** The branch (or commit) it was made from: commits ahead are counted against it. */
+  base: z.string().optional(),
+});
+
 export const agentRecordSchema = z.object({
   name: z.string().min(1),
   sessionId: z.string().min(1),
@@ -91,6 +130,13 @@ export const agentRecordSchema = z.object({
   report: agentReportSchema.optional(),
   /** The agent that spawned this one (spawn_agent / coordinate_agents called by an agent). */
   parent: z.string().optional(),
+  /** Long-running crews (supervisor/budgets.ts, keeper.ts, worktrees.ts; docs/long-running.md). */
+  limits: agentLimitsSchema.optional(),
+  hold: agentHoldSchema.optional(),
+  relaunch: agentRelaunchSchema.optional(),
+  worktree: agentWorktreeSchema.optional(),
+  /** Its Claude Code was stopped on purpose after --hibernate-after idle; the next message wakes it. */
+  hibernated: z.object({ at: isoTime }).optional(),
 });
 
 /** The last audit record at the time of a save: a shortened audit log shows against it. */
@@ -121,6 +167,8 @@ export const stateSchema = z.object({
   messages: z.array(messageRecordSchema).optional(),
   /** coordinate_agents runs, newest last (see store/runs.ts). */
   runs: z.array(runRecordSchema).optional(),
+  /** Crew-wide limits raised at run time (resume_agent raise_to on a max_total_cost pause). */
+  crewLimits: z.object({ maxTotalCostUsd: z.number().positive().optional() }).optional(),
 });
 
 export type AgentStatus = (typeof AGENT_STATUSES)[number];
@@ -131,6 +179,9 @@ export type LaunchOptions = z.infer<typeof launchOptionsSchema>;
 export type AgentOwner = z.infer<typeof agentOwnerSchema>;
 export type AgentRecord = z.infer<typeof agentRecordSchema>;
 export type AuditHead = z.infer<typeof auditHeadSchema>;
+export type AgentLimits = z.infer<typeof agentLimitsSchema>;
+export type AgentHold = z.infer<typeof agentHoldSchema>;
+export type LimitName = (typeof LIMIT_NAMES)[number];
 export type StateV1 = z.infer<typeof stateV1Schema>;
 export type State = z.infer<typeof stateSchema>;
 

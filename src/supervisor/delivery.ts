@@ -205,6 +205,7 @@ async function waitForInputBox(ctx: SupervisorContext, req: DeliveryRequest): Pr
 }
 
 function remedy(status: AgentStatus): string {
+  if (status === 'paused') return 'Its budget or time limit was reached: resume_agent lifts it.';
   if (status === 'cleared') return 'Start a conversation with start_new_agent_conversation first.';
   if (status === 'detached') return 'Its tab is gone; recover it or start a new conversation.';
   return 'Start a new conversation with start_new_agent_conversation.';

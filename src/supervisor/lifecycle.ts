@@ -48,6 +48,7 @@ export async function launchAgent(
     boundariesFile: ctx.config.securityLevel === 'LOW' ? undefined : boundariesPath(ctx.config.runtimeDir),
     claudeSessionId,
     permissionTimeoutS: ctx.config.permissionTimeoutS,
+    ...(agent.worktree ? { cwd: agent.worktree.path } : {}),
     resume: opts.resume,
     claudePath: ctx.config.claudePath,
     runtimeDir: ctx.config.runtimeDir,

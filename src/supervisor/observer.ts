@@ -8,6 +8,7 @@ import { AgentWatch, claudeConfigDir } from '../claude/watch.js';
 import type { StateStore } from '../store/state-store.js';
 import type { AgentRecord, AgentStatus, SessionRecord, StatusSource } from '../store/types.js';
 import type { TabInfo, TerminalBackend } from '../terminals/backend.js';
+import { withHold } from './holds.js';
 import { handleOf, setStatus } from './records.js';
 
 export interface StatusChange {
@@ -108,12 +109,14 @@ export class AgentObserver {
   constructor(private readonly deps: ObserverDeps) {}
 
   /** The watch of the agent's current conversation (none while it is cleared). */
-  watch(agent: Pick<AgentRecord, 'claudeSessionId'>, session: SessionRecord): AgentWatch | undefined {
+  watch(agent: Pick<AgentRecord, 'claudeSessionId' | 'worktree'>, session: SessionRecord): AgentWatch | undefined {
     const id = agent.claudeSessionId;
     if (!id) return undefined;
     let watch = this.watches.get(id);
     if (!watch) {
-      watch = new AgentWatch(id, join(agentDirFor(this.deps.runtimeDir, id), 'events.jsonl'), session.root, claudeConfigDir(this.deps.env));
+      // A worktree agent's Claude Code runs in its worktree: its transcripts are filed under that cwd.
+      const cwd = agent.worktree?.path ?? session.root;
+      watch = new AgentWatch(id, join(agentDirFor(this.deps.runtimeDir, id), 'events.jsonl'), cwd, claudeConfigDir(this.deps.env));
       this.watches.set(id, watch);
     }
     return watch;
@@ -177,6 +180,7 @@ export class AgentObserver {
         out.set(d.agent.name, { ...withScreen(d.hooks, screen === undefined ? 'unknown' : classifyScreen(screen), now), tab: d.tab });
       }
     }
+    for (const agent of agents) out.set(agent.name, withHold(agent, out.get(agent.name)!));
     await this.persist(agents, out);
     return out;
   }

@@ -44,6 +44,8 @@ export function planRecovery(state: State, tabs: readonly TabInfo[], onlySession
   for (const agent of state.agents) {
     if (onlySession && agent.sessionId !== onlySession) continue;
     if (!agent.claudeSessionId || agent.status === 'cleared') continue;
+    // Hibernated agents stay asleep until a message or wake_agent wakes them.
+    if (agent.hibernated && !findTab(agent, tabs)?.alive) continue;
     const tab = findTab(agent, tabs);
     if (tab) kept.add(tab.id);
     if (launching(agent)) {

@@ -35,6 +35,13 @@ import { loadRolesFile, RoleCatalogue, type Role } from '../claude/roles.js';
 import { callerAgent, checkChildLimits, childrenOf, descendantsOf, type Caller } from './children.js';
 import { Coordinator, type CoordinateInput } from './coordination.js';
 import type { RunSummary, RunView } from './coordination-view.js';
+import { loadPriceTable } from '../claude/prices.js';
+import { claudeConfigDir } from '../claude/watch.js';
+import { applyResume, limitsOf } from './budgets.js';
+import type { Health } from './health.js';
+import { Keeper, type Notice } from './keeper.js';
+import { addWorktree, checkGitRoot, checkRemovable, removeWorktree, worktreeStatus, type WorktreeStatus } from './worktrees.js';
+import { sumUsage, UsageMeter, type UsageView } from './usage.js';
 
 export interface AgentStatusView {
   agent: string;
@@ -50,6 +57,11 @@ export interface AgentStatusView {
   /** The agent that spawned it, and the ones it spawned: the session's tree. */
   parent?: string;
   children?: string[];
+  /** Tokens per model and cost (supervisor/usage.ts), health, and why it is paused. */
+  usage: UsageView;
+  health: Health;
+  paused?: { reason: string; limit: string; value: number; used: number; at: string };
+  worktree?: WorktreeStatus;
 }
 
 export interface SessionStatusView {
@@ -58,6 +70,8 @@ export interface SessionStatusView {
   root: string;
   agents: AgentStatusView[];
   todo: { path: string; open: number; done: number } | null;
+  usage: UsageView;
+  crew_usage: UsageView;
 }
 
 export type { StatusChange } from './observer.js';
@@ -89,6 +103,12 @@ export interface CreateAgentInput {
   initial_task?: string;
   /** The spawning agent (spawnAgent); the child limits apply. */
   parent?: string;
+  max_cost_usd?: number;
+  max_tokens?: number;
+  timeout_minutes?: number;
+  interrupt?: boolean;
+  /** "worktree": the agent works in its own git worktree on branch tabcrew/<agent> (supervisor/worktrees.ts). */
+  isolation?: 'none' | 'worktree';
 }
 
 const ZERO_TOKENS: Tokens = { input: 0, output: 0, cache_read: 0, cache_creation: 0 };
@@ -111,6 +131,8 @@ export class Supervisor {
   private readonly coordinator: Coordinator;
   private readonly permissions: PermissionBroker;
 
+  /** Budgets, health, relaunches, usage records (docs/long-running.md); `serve` starts its timer. */
+  readonly keeper: Keeper;
 
   constructor(deps: { config: Config; store: StateStore; backend: TerminalBackend; log: Logger; env?: NodeJS.ProcessEnv; audit?: Pick<AuditLog, 'append'> }) {
     const env = deps.env ?? process.env;
@@ -129,13 +151,14 @@ export class Supervisor {
       spawn: async (sessionId, spec, caller) => (await this.spawnAgent({ session: sessionId, ...spec }, { caller })).agent,
       remove: async (agent) => void (await this.deleteAgent(agent, { cascade: true })),
     });
+    const meter = new UsageMeter(loadPriceTable(c.pricesFile), claudeConfigDir(env));
+    this.keeper = new Keeper({ ctx: this.ctx, meter, relaunch: (name) => this.relaunchAgent(name), hibernate: (name) => this.hibernateAgent(name) });
   }
 
   /** Messages of a session (no text): list_messages and `tabcrew messages`. */
   async listMessages(input: { session: string; agent?: string; since?: string }): Promise<{ session_id: string; messages: MessageSummary[] }> {
     const session = findSession(await this.ctx.store.read(), input.session);
     return { session_id: session.id, ...(await this.mail.list({ session, agent: input.agent, since: input.since })) };
-
   }
 
   get securityLevel(): Config['securityLevel'] {
@@ -217,14 +240,18 @@ export class Supervisor {
         ...(agent.launch.role !== undefined ? { role: this.roleView(agent.launch) } : {}),
         ...(agent.parent ? { parent: agent.parent } : {}),
         ...(childrenOf(state, agent.name).length ? { children: childrenOf(state, agent.name).map((c) => c.name) } : {}),
+        ...(await this.keeper.statusExtras(agent, session, live)),
       });
     }
+    const crew = await this.keeper.crewUsage(await this.ctx.store.read());
     return {
       session_id: session.id,
       name: session.name,
       root: session.root,
       agents: views,
       todo: todo ? { path: todo.path, open: todo.open, done: todo.done } : null,
+      usage: sumUsage(views.map((v) => v.usage)),
+      crew_usage: crew.total,
     };
   }
 
@@ -238,7 +265,7 @@ export class Supervisor {
     });
     const deleted: string[] = [];
     for (const agent of (await this.ctx.store.read()).agents.filter((a) => a.sessionId === session.id)) {
-      await this.deleteAgent(agent.name, { cascade: true }).catch((e: unknown) => {
+      await this.deleteAgent(agent.name, { cascade: true, keepDirtyWorktree: true }).catch((e: unknown) => {
         // Deleted meanwhile by another call: nothing left to stop.
         if (!(e instanceof UserError)) throw e;
       });
@@ -262,7 +289,9 @@ export class Supervisor {
     if (problem) throw new UserError(`${problem} Nothing was created.`);
     const role = input.role === undefined ? undefined : this.roles.resolve(input.role);
     if (input.initial_task !== undefined) checkMessage(input.initial_task);
-    findSession(await this.ctx.store.read(), input.session);
+    const isolated = input.isolation === 'worktree';
+    if (isolated) await checkGitRoot(findSession(await this.ctx.store.read(), input.session).root);
+    else findSession(await this.ctx.store.read(), input.session);
     const permissionMode = permissionModeFor(input.permission_mode, this.policy);
     this.checkClaude();
     const { config, owner } = this.ctx;
@@ -297,6 +326,7 @@ export class Supervisor {
         createdAt: now,
         owner: owner.stamp(),
         ...(input.parent ? { parent: input.parent } : {}),
+        ...limitsOf(input),
       };
       state.agents.push(agent);
       const peers = state.agents.filter((a) => a.sessionId === session.id && a.name !== agent.name).map((a) => a.name);
@@ -305,13 +335,20 @@ export class Supervisor {
     this.ctx.log.info('agent reserved', { agent: agent.name, session: session.id });
     return this.ctx.mutex.run(agent.name, async () => {
       let launched;
+      let tree: Awaited<ReturnType<typeof addWorktree>> | undefined;
       try {
+        if (isolated) {
+          tree = await addWorktree(session.root, agent.name);
+          agent.worktree = { path: tree.path, branch: tree.branch, base: tree.base };
+          await this.patchAgent(agent.name, (a) => (a.worktree = agent.worktree));
+        }
         launched = await this.launch(agent, session, peers, false, progress);
       } catch (e) {
         // Nothing runs under this name: forget it (the number stays used, names are never reused).
         await this.ctx.store.update((state) => {
           state.agents = state.agents.filter((a) => a.name !== agent.name);
         });
+        if (tree) await removeWorktree(session.root, tree, { force: true, deleteBranch: !tree.reused_branch }).catch(() => undefined);
         throw e;
       }
       let note = launched.note;
@@ -337,8 +374,14 @@ export class Supervisor {
 
   async deleteAgent(
     name: string,
-    opts: { cascade?: boolean } = {},
-  ): Promise<{ agent: string; deleted: true; transcript_path?: string; children_deleted?: string[] }> {
+    opts: { cascade?: boolean; force?: boolean; delete_branch?: boolean; keepDirtyWorktree?: boolean } = {},
+  ): Promise<{
+    agent: string;
+    deleted: true;
+    transcript_path?: string;
+    children_deleted?: string[];
+    worktree?: { removed: boolean; branch_deleted: boolean; kept_dirty?: true };
+  }> {
     const helpers = descendantsOf(await this.ctx.store.read(), name);
     if (helpers.length && !opts.cascade) {
       throw new UserError(
@@ -353,7 +396,16 @@ export class Supervisor {
     }
     const deleted = await this.ctx.mutex.run(name, async () => {
       const { agent, session } = await this.findAgent(name);
+      const tree = agent.worktree;
+      // Refused before anything stops: uncommitted work in the agent's worktree is never thrown away unasked.
+      const keepTree = tree && opts.keepDirtyWorktree && !opts.force && (await worktreeStatus(tree)).dirty_files;
+      if (tree && !keepTree) await checkRemovable(name, tree, !!opts.force);
       const transcriptPath = await this.stop(agent, session);
+      const worktree = tree
+        ? keepTree
+          ? { removed: false, branch_deleted: false, kept_dirty: true as const }
+          : await removeWorktree(session.root, tree, { force: opts.force, deleteBranch: opts.delete_branch })
+        : undefined;
       await this.ctx.store.update((state) => {
         state.agents = state.agents.filter((a) => a.name !== name);
       });
@@ -361,7 +413,7 @@ export class Supervisor {
         if (id) await removeAgentDir(this.ctx.config.runtimeDir, id);
       }
       this.ctx.log.info('agent deleted', { agent: name });
-      return { agent: name, deleted: true as const, ...(transcriptPath ? { transcript_path: transcriptPath } : {}) };
+      return { agent: name, deleted: true as const, ...(transcriptPath ? { transcript_path: transcriptPath } : {}), ...(worktree ? { worktree } : {}) };
     });
     return { ...deleted, ...(helpers.length ? { children_deleted: helpers } : {}) };
   }
@@ -418,8 +470,11 @@ export class Supervisor {
   ): Promise<DeliveryResult> {
     checkMessage(input.message);
     await this.findAgent(name);
+    await this.keeper.admit(name);
     this.messages.take(name, 'send_message_to_agent');
     try {
+      // Delivery waits for a hibernated agent to wake, with its conversation.
+      if ((await this.findAgent(name)).agent.hibernated) await this.wakeAgent(name, progress);
       return await this.ctx.mutex.run(name, () => this.sendMessageLocked(name, input, progress));
     } catch (e) {
       // Refused or timed out before anything was typed: the agent received nothing.
@@ -466,6 +521,43 @@ export class Supervisor {
     } catch {
       return { session_id: session.id, path, text: null };
     }
+  }
+
+  /** Lifts the budget or timeout hold of a paused agent: its limit raised to `raiseTo`, or lifted. */
+  async resumeAgent(name: string, raiseTo?: number): Promise<{ agent: string; status: AgentStatus; limit: string; raised_to: number | null }> {
+    await this.findAgent(name);
+    const { limit, now } = await this.ctx.store.update((state) => {
+      const a = state.agents.find((x) => x.name === name)!;
+      return applyResume(state, a, raiseTo);
+    });
+    await this.ctx.audit?.append({ type: 'budget', action: 'resume', agent: name, limit, raised_to: now });
+    const live = await this.ctx.observer.observeOne(name);
+    return { agent: name, status: live.status, limit, raised_to: now };
+  }
+
+  /** Wakes a hibernated agent: its Claude Code is started again with --resume, in a new tab. */
+  async wakeAgent(name: string, progress?: Progress): Promise<{ agent: string; status: AgentStatus; claude_session_id: string | null; woke: boolean }> {
+    return this.ctx.mutex.run(name, async () => {
+      const { agent, session } = await this.findAgent(name);
+      if (!agent.hibernated) {
+        return { agent: name, status: (await this.ctx.observer.observeOne(name)).status, claude_session_id: agent.claudeSessionId, woke: false };
+      }
+      const outcome = await this.resume(agent, session, undefined, progress);
+      if ('reason' in outcome || 'skipped' in outcome) {
+        const why = 'reason' in outcome ? outcome.reason : outcome.skipped;
+        throw new UserError(
+          `${name} could not be woken (${why}); it stays hibernated and nothing was typed. Look with get_agent_output, then call wake_agent again.`,
+        );
+      }
+      await this.patchAgent(name, (a) => delete a.hibernated);
+      await this.ctx.audit?.append({ type: 'hibernation', action: 'wake', agent: name, session: session.id, claude_session_id: agent.claudeSessionId });
+      return { agent: name, status: (await this.ctx.observer.observeOne(name)).status, claude_session_id: agent.claudeSessionId, woke: true };
+    });
+  }
+
+  /** Calls `listener` when an agent needs a person (budget, stuck, crashed, …; supervisor/keeper.ts). */
+  onNotice(listener: (n: Notice) => void): () => void {
+    return this.keeper.onNotice(listener);
   }
 
   /** Calls `listener` for every status change the supervisor observes; returns an unsubscribe. */
@@ -557,7 +649,6 @@ export class Supervisor {
   /** Calls `listener` for each permission request newly seen; returns an unsubscribe. */
   onPermissionRequest(listener: (p: PendingPermission) => void): () => void {
     return this.permissions.onRequest(listener);
-
   }
 
   // ---- recovery ---------------------------------------------------------------------
@@ -685,6 +776,33 @@ export class Supervisor {
     }
   }
 
+  /** Stops the Claude Code of an agent idle for --hibernate-after; its conversation stays for the next wake. */
+  private async hibernateAgent(name: string): Promise<boolean> {
+    return this.ctx.mutex.run(name, async () => {
+      const { agent, session } = await this.findAgent(name);
+      // Marked before the process stops, so its exit is never taken for a crash.
+      if ((await this.ctx.observer.observeOne(name)).status !== 'idle' || agent.hold || agent.hibernated) return false;
+      await this.patchAgent(name, (a) => (a.hibernated = { at: new Date().toISOString() }));
+      await stopAgentProcess(this.ctx, agent, session);
+      await this.patchAgent(name, (a) => (a.tab = null));
+      await this.ctx.audit?.append({ type: 'hibernation', action: 'sleep', agent: name, session: session.id, claude_session_id: agent.claudeSessionId });
+      await this.ctx.observer.observeOne(name);
+      return true;
+    });
+  }
+
+  /** Resumes, in a new tab, an agent whose Claude Code exited by itself (the keeper decides when). */
+  private async relaunchAgent(name: string): Promise<{ ok: true } | { ok: false; reason: string }> {
+    return this.ctx.mutex.run(name, async () => {
+      const { agent, session } = await this.findAgent(name);
+      const dead = findTab(agent, await this.ctx.backend.listTabs());
+      const outcome = await this.resume(agent, session, dead);
+      if ('reason' in outcome) return { ok: false, reason: outcome.reason };
+      if ('skipped' in outcome) return { ok: false, reason: outcome.skipped };
+      return { ok: true };
+    });
+  }
+
   // ---- internals --------------------------------------------------------------------
 
   /** Refuses before anything is created when the agents' launcher would not find Claude Code. */
@@ -768,6 +886,8 @@ export class Supervisor {
       a.launchId = launched.launchId;
       a.trust = launched.trust;
       delete a.owner;
+      // Launched again by a person (the keeper never launches one it gave up on): relaunches count afresh.
+      if (a.relaunch?.gaveUp) delete a.relaunch;
       setStatus(a, { status, source: launched.ready ? 'hook' : 'supervisor' });
       return true;
     });

@@ -158,7 +158,7 @@ describe('reading the state a server wrote', () => {
 
   it('status shows a session without agents as a row', async () => {
     const r = await runCli(['status', ...flags], env);
-    expect(r.stdout).toMatch(/^SESSION\s+AGENT\s+STATUS\s+SINCE\s+TOKENS\s+TASKS$/m);
+    expect(r.stdout).toMatch(/^SESSION\s+AGENT\s+STATUS\s+SINCE\s+TOKENS\s+COST\s+HEALTH\s+TASKS$/m);
     expect(r.stdout).toMatch(/^app\s+-\s+no agents/m);
   });
 

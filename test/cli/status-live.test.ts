@@ -53,7 +53,8 @@ describe('tabcrew status with a live agent', () => {
 
   it('prints one row per agent in the table', async () => {
     const r = await runCli(['status', ...flags], home.env);
-    expect(r.stdout).toMatch(/^app\s+Agent_1\s+idle\s+\d+[smh] ago\s+\S+ in, \S+ out\s+-$/m);
+    expect(r.stdout).toMatch(/^app\s+Agent_1\s+idle\s+\d+[smh] ago\s+\S+ in, \S+ out\s+(\$\d+\.\d+|unpriced \(\S+\))\s+ok\s+-$/m);
+    expect(r.stdout).toMatch(/^crew: \S+ tokens, /m);
   });
 
   it('agents lists the agent with its session from the state', async () => {

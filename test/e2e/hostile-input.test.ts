@@ -27,6 +27,13 @@ const TOOLS = [
   'recover_session',
   'list_pending_permissions',
   'decide_permission',
+  'resume_agent',
+  'wake_agent',
+  'list_messages',
+  'list_roles',
+  'coordinate_agents',
+  'get_coordination',
+  'cancel_coordination',
 ];
 
 const nasty = fc.oneof(

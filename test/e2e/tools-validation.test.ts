@@ -44,8 +44,10 @@ describe('the tool contract', () => {
       'list_roles',
       'list_sessions',
       'recover_session',
+      'resume_agent',
       'send_message_to_agent',
       'start_new_agent_conversation',
+      'wake_agent',
     ]);
     for (const t of tools) {
       expect(t.annotations, t.name).toBeDefined();

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { MAX_ROLE_CHARS, MODEL_NAME, MODEL_NAME_HINT, PERMISSION_MODES } from '../../claude/launch-options.js';
 import { confirmIfNeeded } from '../confirm.js';
+import { agentLimitInputs } from './agent-limit-inputs.js';
 import { agentStatus, confirm, note, progressOf, run, sessionRef, type RegisterTool } from '../tool-kit.js';
 
 export const registerCreateAgent: RegisterTool = (server, deps) => {
@@ -22,6 +23,13 @@ export const registerCreateAgent: RegisterTool = (server, deps) => {
         model: z.string().regex(MODEL_NAME, MODEL_NAME_HINT).optional().describe('Claude Code --model: an alias ("sonnet") or a model id.'),
         permission_mode: z.enum(PERMISSION_MODES).optional().describe('Claude Code --permission-mode.'),
         initial_task: z.string().optional().describe('First message to send once the agent is ready.'),
+        ...agentLimitInputs,
+        isolation: z
+          .enum(['none', 'worktree'])
+          .optional()
+          .describe(
+            '"worktree": its own git worktree on a new branch tabcrew/<agent> under <root>/.tabcrew/worktrees/ (the root must be the top of a git repository).',
+          ),
         confirm: confirm,
       },
       outputSchema: {

@@ -8,13 +8,21 @@ export const registerDeleteAgent: RegisterTool = (server, deps) => {
     {
       title: 'Delete agent',
       description:
-        "Ask the agent's Claude Code to exit, close its tab and forget the agent. Its transcript stays on disk. An agent that spawned helpers is refused unless cascade is true, which deletes them too.",
+        "Ask the agent's Claude Code to exit, close its tab and forget the agent. Its transcript stays on disk. An agent that spawned helpers is refused unless cascade is true, which deletes them too. An agent with its own git worktree has it removed (refused while it holds uncommitted files, unless force: true); its branch stays unless delete_branch: true.",
       inputSchema: {
         agent: agentRef,
         cascade: z.boolean().default(false).describe('Also delete the helpers it spawned (an agent with helpers is refused without it).'),
         confirm,
+        force: z.boolean().optional().describe("Remove the agent's worktree even with uncommitted files (they are lost)."),
+        delete_branch: z.boolean().optional().describe("Also delete the agent's branch tabcrew/<agent>."),
       },
-      outputSchema: { agent: z.string(), deleted: z.literal(true), transcript_path: z.string().optional(), children_deleted: z.array(z.string()).optional() },
+      outputSchema: {
+        agent: z.string(),
+        deleted: z.literal(true),
+        transcript_path: z.string().optional(),
+        children_deleted: z.array(z.string()).optional(),
+        worktree: z.object({ removed: z.boolean(), branch_deleted: z.boolean(), kept_dirty: z.literal(true).optional() }).optional(),
+      },
       annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: false, openWorldHint: false },
     },
     async (params) =>
@@ -22,9 +30,9 @@ export const registerDeleteAgent: RegisterTool = (server, deps) => {
         'delete_agent',
         deps,
         async () => {
-          const { agent, confirm, cascade } = params;
+          const { agent, confirm, cascade, force, delete_branch } = params;
           await confirmIfNeeded(server, deps, { tool: 'delete_agent', target: agent, accepted: [agent], confirm });
-          return deps.supervisor.deleteAgent(agent, { cascade });
+          return deps.supervisor.deleteAgent(agent, { cascade, force, delete_branch });
         },
         params,
       ),

@@ -1,5 +1,8 @@
 import { z } from 'zod';
-import { STATUS_SOURCES } from '../../store/types.js';
+import { agentHoldSchema, STATUS_SOURCES } from '../../store/types.js';
+import { worktreeStatusSchema } from '../../supervisor/worktrees.js';
+import { healthSchema } from '../../supervisor/health.js';
+import { usageViewSchema } from '../../supervisor/usage.js';
 import { agentStatus, run, sessionRef, type RegisterTool } from '../tool-kit.js';
 
 const tokens = z.object({ input: z.number(), output: z.number(), cache_read: z.number(), cache_creation: z.number() });
@@ -10,7 +13,7 @@ export const registerGetSessionStatus: RegisterTool = (server, deps) => {
     {
       title: 'Session status',
       description:
-        'Every agent of a session: status (from Claude Code hooks first, then the terminal, then the screen; status_source says which), tokens used, last reply, its TODO.md tasks; and the TODO.md totals.',
+        'Every agent of a session: status (from Claude Code hooks first, then the terminal, then the screen; status_source says which), health (ok, stuck, waiting_long, crashed), tokens and cost per model (a model missing from the price table is listed as unpriced, its cost null), why it is paused, last reply, its TODO.md tasks; the TODO.md totals, and usage totals for the session and the crew.',
       inputSchema: { session: sessionRef },
       outputSchema: {
         session_id: z.string(),
@@ -29,9 +32,17 @@ export const registerGetSessionStatus: RegisterTool = (server, deps) => {
             role: z.object({ id: z.string().optional(), title: z.string(), custom: z.boolean() }).optional(),
             parent: z.string().optional().describe('The agent that spawned it.'),
             children: z.array(z.string()).optional().describe('The helpers it spawned.'),
+            usage: usageViewSchema,
+            health: healthSchema,
+            paused: agentHoldSchema.optional(),
+            worktree: worktreeStatusSchema
+              .optional()
+              .describe('The agent\'s own git worktree (isolation "worktree"): branch, commits ahead of its base, uncommitted files.'),
           }),
         ),
         todo: z.object({ path: z.string(), open: z.number(), done: z.number() }).nullable(),
+        usage: usageViewSchema.describe("This session's agents together."),
+        crew_usage: usageViewSchema.describe('Every agent of every session.'),
       },
       annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: false },
     },

@@ -12,6 +12,8 @@ import { registerListMessages } from './list-messages.js';
 import { registerListPendingPermissions } from './list-pending-permissions.js';
 import { registerListSessions } from './list-sessions.js';
 import { registerRecoverSession } from './recover-session.js';
+import { registerResumeAgent } from './resume-agent.js';
+import { registerWakeAgent } from './wake-agent.js';
 import { registerSendMessageToAgent } from './send-message-to-agent.js';
 import { registerStartNewAgentConversation } from './start-new-agent-conversation.js';
 import { registerListRoles } from './list-roles.js';
@@ -39,6 +41,8 @@ export function registerTools(server: McpServer, deps: ToolDeps): void {
     registerCancelCoordination,
     registerListPendingPermissions,
     registerDecidePermission,
+    registerResumeAgent,
+    registerWakeAgent,
   ]) {
     register(server, deps);
   }

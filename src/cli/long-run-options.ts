@@ -1,0 +1,94 @@
+import { InvalidArgumentError, Option, type Command } from 'commander';
+import { resolve } from 'node:path';
+import { defaultConfig, type Config } from '../config.js';
+import { parseDuration } from '../util/duration.js';
+
+/** Flags of long-running crews: prices, budgets, health (docs/long-running.md). */
+
+function duration(value: string): number {
+  const ms = parseDuration(value);
+  if (ms === undefined) throw new InvalidArgumentError('must be a duration such as 30s, 10m or 2h (a plain number is minutes).');
+  return ms;
+}
+
+function usd(value: string): number {
+  const n = Number(value);
+  if (!Number.isFinite(n) || n <= 0) throw new InvalidArgumentError('must be an amount of US dollars above 0, e.g. 2.50.');
+  return n;
+}
+
+function tokens(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError('must be a whole number of tokens of at least 1.');
+  return n;
+}
+
+/** For every command that reports usage (`serve`, `status`). */
+export function withPriceOptions(cmd: Command): Command {
+  return cmd.addOption(
+    new Option('--prices-file <path>', 'JSON price table keyed by model id, USD per million tokens (on top of the built-in one)').env('TABCREW_PRICES_FILE'),
+  );
+}
+
+/** For the commands that run agents. */
+export function withLongRunOptions(cmd: Command): Command {
+  const d = defaultConfig();
+  return cmd
+    .addOption(new Option('--max-cost-per-agent <usd>', 'pause an agent once its cost reaches this').argParser(usd).env('TABCREW_MAX_COST_PER_AGENT'))
+    .addOption(new Option('--max-tokens-per-agent <n>', 'pause an agent once its tokens reach this').argParser(tokens).env('TABCREW_MAX_TOKENS_PER_AGENT'))
+    .addOption(new Option('--max-total-cost <usd>', 'pause every agent once the crew cost reaches this').argParser(usd).env('TABCREW_MAX_TOTAL_COST'))
+    .addOption(
+      new Option('--stuck-after <duration>', 'busy this long without progress: health stuck')
+        .argParser(duration)
+        .default(d.stuckAfterMs, '10m')
+        .env('TABCREW_STUCK_AFTER'),
+    )
+    .addOption(
+      new Option('--waiting-after <duration>', 'a permission dialog open this long: health waiting_long')
+        .argParser(duration)
+        .default(d.waitingAfterMs, '10m')
+        .env('TABCREW_WAITING_AFTER'),
+    )
+    .addOption(
+      new Option('--hibernate-after <duration>', "stop an agent's Claude Code after this long idle; its next message wakes it")
+        .argParser(duration)
+        .env('TABCREW_HIBERNATE_AFTER'),
+    )
+    .addOption(new Option('--notify', 'also show a desktop notification when an agent needs a person').env('TABCREW_NOTIFY'))
+    .addOption(
+      new Option('--usage-record-every <duration>', 'how often the audit log gets a usage record')
+        .argParser(duration)
+        .default(d.usageRecordEveryMs, '15m')
+        .env('TABCREW_USAGE_RECORD_EVERY'),
+    );
+}
+
+/** The Config fields of these flags; flags a command did not declare keep their defaults. */
+type LongRunConfig = Pick<
+  Config,
+  | 'pricesFile'
+  | 'maxCostPerAgentUsd'
+  | 'maxTokensPerAgent'
+  | 'maxTotalCostUsd'
+  | 'stuckAfterMs'
+  | 'waitingAfterMs'
+  | 'usageRecordEveryMs'
+  | 'hibernateAfterMs'
+  | 'notify'
+>;
+
+export function longRunConfig(o: Record<string, unknown>): LongRunConfig {
+  const d = defaultConfig();
+  const num = (v: unknown, parse: (s: string) => number): number | undefined => (typeof v === 'number' ? v : typeof v === 'string' ? parse(v) : undefined);
+  return {
+    pricesFile: typeof o.pricesFile === 'string' ? resolve(o.pricesFile) : undefined,
+    maxCostPerAgentUsd: num(o.maxCostPerAgent, usd),
+    maxTokensPerAgent: num(o.maxTokensPerAgent, tokens),
+    maxTotalCostUsd: num(o.maxTotalCost, usd),
+    stuckAfterMs: num(o.stuckAfter, duration) ?? d.stuckAfterMs,
+    waitingAfterMs: num(o.waitingAfter, duration) ?? d.waitingAfterMs,
+    usageRecordEveryMs: num(o.usageRecordEvery, duration) ?? d.usageRecordEveryMs,
+    hibernateAfterMs: num(o.hibernateAfter, duration),
+    notify: !!o.notify,
+  };
+}

@@ -1,0 +1,145 @@
+import { z } from 'zod';
+import { costOf, priceOf, type PriceTable } from '../claude/prices.js';
+import { TranscriptReader, transcriptPath, type UsageTotals } from '../claude/transcript.js';
+import type { AgentWatch } from '../claude/watch.js';
+
+/*
+ * Tokens and cost of agents, sessions and the crew. Tokens come from the transcripts (every
+ * conversation the agent has had, not only the current one); cost from the price table.
+ */
+
+const tokenFields = {
+  input: z.number().int().nonnegative(),
+  output: z.number().int().nonnegative(),
+  cache_read: z.number().int().nonnegative(),
+  cache_write: z.number().int().nonnegative(),
+};
+
+export const modelUsageSchema = z.object({
+  model: z.string(),
+  ...tokenFields,
+  /** null: the model is not in the price table (unpriced), never 0. */
+  cost_usd: z.number().nullable(),
+});
+
+export const usageViewSchema = z.object({
+  ...tokenFields,
+  total_tokens: z.number().int().nonnegative(),
+  /** USD of the priced models; null when there are tokens and none of them is priced. */
+  cost_usd: z.number().nullable(),
+  /** false when some tokens are of unpriced models: cost_usd then covers only the others. */
+  cost_complete: z.boolean(),
+  unpriced_models: z.array(z.string()),
+  by_model: z.array(modelUsageSchema),
+});
+
+export type ModelUsage = z.infer<typeof modelUsageSchema>;
+export type UsageView = z.infer<typeof usageViewSchema>;
+
+const round = (usd: number): number => Math.round(usd * 1e6) / 1e6;
+
+export function usageView(byModel: ReadonlyMap<string, UsageTotals>, prices: PriceTable): UsageView {
+  const models: ModelUsage[] = [...byModel]
+    .sort(([a], [b]) => a.localeCompare(b))
+    .map(([model, t]) => {
+      const price = priceOf(prices, model);
+      return { model, input: t.input, output: t.output, cache_read: t.cache_read, cache_write: t.cache_creation, cost_usd: price ? costOf(t, price) : null };
+    });
+  return combine(models);
+}
+
+/** Totals over several views (a session's agents, the crew's sessions); per-model lines are merged. */
+export function sumUsage(views: readonly UsageView[]): UsageView {
+  const merged = new Map<string, ModelUsage>();
+  for (const v of views) {
+    for (const m of v.by_model) {
+      const was = merged.get(m.model);
+      if (!was) merged.set(m.model, { ...m });
+      else {
+        was.input += m.input;
+        was.output += m.output;
+        was.cache_read += m.cache_read;
+        was.cache_write += m.cache_write;
+        was.cost_usd = was.cost_usd === null || m.cost_usd === null ? null : round(was.cost_usd + m.cost_usd);
+      }
+    }
+  }
+  return combine([...merged.values()].sort((a, b) => a.model.localeCompare(b.model)));
+}
+
+function combine(models: ModelUsage[]): UsageView {
+  const v: UsageView = {
+    input: 0,
+    output: 0,
+    cache_read: 0,
+    cache_write: 0,
+    total_tokens: 0,
+    cost_usd: 0,
+    cost_complete: true,
+    unpriced_models: [],
+    by_model: models,
+  };
+  let priced = 0;
+  for (const m of models) {
+    v.input += m.input;
+    v.output += m.output;
+    v.cache_read += m.cache_read;
+    v.cache_write += m.cache_write;
+    const tokens = m.input + m.output + m.cache_read + m.cache_write;
+    if (m.cost_usd === null) {
+      if (tokens > 0) v.unpriced_models.push(m.model);
+    } else {
+      priced++;
+      v.cost_usd = round(v.cost_usd! + m.cost_usd);
+    }
+  }
+  v.total_tokens = v.input + v.output + v.cache_read + v.cache_write;
+  if (v.unpriced_models.length) {
+    v.cost_complete = false;
+    if (!priced) v.cost_usd = null;
+  }
+  return v;
+}
+
+export const ZERO_USAGE: UsageView = combine([]);
+
+/**
+ * Reads an agent's usage: the current conversation through its watch (incrementally), and
+ * earlier conversations (before a clear or a new conversation) from their transcripts once.
+ */
+export class UsageMeter {
+  private readonly past = new Map<string, TranscriptReader>();
+
+  constructor(
+    private readonly prices: PriceTable,
+    private readonly claudeConfigDir: string,
+  ) {}
+
+  get table(): PriceTable {
+    return this.prices;
+  }
+
+  async agentUsage(agent: { pastClaudeSessionIds: string[] }, cwd: string, watch: AgentWatch | undefined): Promise<UsageView> {
+    const byModel = new Map<string, UsageTotals>();
+    const add = (m: ReadonlyMap<string, UsageTotals>): void => {
+      for (const [model, t] of m) {
+        const was = byModel.get(model) ?? { input: 0, output: 0, cache_read: 0, cache_creation: 0 };
+        byModel.set(model, {
+          input: was.input + t.input,
+          output: was.output + t.output,
+          cache_read: was.cache_read + t.cache_read,
+          cache_creation: was.cache_creation + t.cache_creation,
+        });
+      }
+    };
+    if (watch) add((await watch.readTranscript().catch(() => undefined))?.byModel ?? new Map());
+    for (const id of agent.pastClaudeSessionIds) {
+      const path = transcriptPath(this.claudeConfigDir, cwd, id);
+      let reader = this.past.get(path);
+      if (!reader) this.past.set(path, (reader = new TranscriptReader(path)));
+      await reader.refresh().catch(() => 0);
+      add(reader.usageByModel);
+    }
+    return usageView(byModel, this.prices);
+  }
+}
