@@ -14,6 +14,8 @@ import { KEY_SOURCES, type KeySource } from './store/keys.js';
 import { keyRotateCommand } from './cli/key-rotate.js';
 import { stateAcceptRollbackCommand } from './cli/state-accept-rollback.js';
 import { auditTailCommand, auditVerifyCommand } from './cli/audit.js';
+import { setHandover } from './cli/handover.js';
+import type { Handover } from './server/handover-transport.js';
 
 function positiveInt(value: string): number {
   const n = Number(value);
@@ -303,7 +305,9 @@ export function buildProgram(): Command {
 }
 
 /** Runs the command line; dist/cli.js (scripts/cli-entry.mjs) calls it from the bundle. */
-export async function main(argv: string[]): Promise<void> {
+export async function main(argv: string[], handover?: Handover): Promise<void> {
+  // The MCP handshake dist/cli.js answered already, for `serve` to continue from.
+  setHandover(handover);
   const program = buildProgram();
   try {
     await program.parseAsync(argv);
