@@ -53,6 +53,31 @@ execFileSync(
 const run = (...args) =>
   execFileSync(process.execPath, ['-e', `require('./dist/main.cjs').main(['node', 'tabcrew', ...${JSON.stringify(args)}])`], { encoding: 'utf8' });
 const version = run('--version').trim();
-const entry = readFileSync('scripts/cli-entry.mjs', 'utf8').replace("'__VERSION__'", JSON.stringify(version));
+
+// The fast handshake of the entry: the real server's answers to initialize and tools/list,
+// and the options of `serve` (commander's own list), so the entry knows which command lines
+// are a plain `serve`. test/cli/fast-handshake.test.ts checks the entry's answers against the server's.
+const handshake = JSON.parse(
+  execFileSync(
+    process.execPath,
+    [
+      '--input-type=module',
+      '-e',
+      `const { handshakeAnswers } = await import('./dist/server/handshake.js');
+       const { createRequire } = await import('node:module');
+       const serve = createRequire(import.meta.url)('./dist/main.cjs').buildProgram().commands.find((c) => c.name() === 'serve');
+       const serveOptions = {};
+       for (const o of serve.options) {
+         const spec = { value: o.required || o.optional, variadic: o.variadic, choices: o.argChoices, env: o.envVar };
+         for (const flag of [o.long, o.short]) if (flag) serveOptions[flag] = spec;
+       }
+       process.stdout.write(JSON.stringify({ ...(await handshakeAnswers()), serveOptions }));`,
+    ],
+    { encoding: 'utf8' },
+  ),
+);
+const entry = readFileSync('scripts/cli-entry.mjs', 'utf8')
+  .replace("'__VERSION__'", JSON.stringify(version))
+  .replace("'__HANDSHAKE__'", () => JSON.stringify(handshake));
 writeFileSync('dist/cli.js', entry);
 chmodSync('dist/cli.js', 0o755);

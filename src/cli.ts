@@ -17,6 +17,8 @@ import { auditTailCommand, auditVerifyCommand } from './cli/audit.js';
 import { messageShowCommand, messagesCommand, parseDuration } from './cli/messages.js';
 import { runsCommand, runShowCommand } from './cli/runs.js';
 import { longRunConfig, withLongRunOptions, withPriceOptions } from './cli/long-run-options.js';
+import { setHandover } from './cli/handover.js';
+import type { Handover } from './server/handover-transport.js';
 
 function positiveInt(value: string): number {
   const n = Number(value);
@@ -376,7 +378,9 @@ export function buildProgram(): Command {
 }
 
 /** Runs the command line; dist/cli.js (scripts/cli-entry.mjs) calls it from the bundle. */
-export async function main(argv: string[]): Promise<void> {
+export async function main(argv: string[], handover?: Handover): Promise<void> {
+  // The MCP handshake dist/cli.js answered already, for `serve` to continue from.
+  setHandover(handover);
   const program = buildProgram();
   try {
     await program.parseAsync(argv);

@@ -8,6 +8,8 @@ import { createLogger } from '../audit/logger.js';
 import { agentSocketPath } from '../claude/agent-mcp-config.js';
 import { AgentSocket } from '../server/agent-socket/listener.js';
 import { loadRolesFile } from '../claude/roles.js';
+import { HandoverTransport } from '../server/handover-transport.js';
+import { takeHandover } from './handover.js';
 
 /**
  * Runs the stdio MCP server until the client disconnects. Agents are not stopped on exit:
@@ -40,10 +42,18 @@ export async function serve(config: Config): Promise<void> {
       return opened?.audit;
     },
   });
-  const transport = new StdioServerTransport();
+  // dist/cli.js may have answered initialize and tools/list already (scripts/cli-entry.mjs).
+  const handover = takeHandover();
+  const transport = handover
+    ? new HandoverTransport(handover, (m) => {
+        process.stderr.write(`tabcrew: warning: ${m}\n`);
+        log.warn(m);
+      })
+    : new StdioServerTransport();
+  if (handover) log.info('handshake answered by the entry', { requests: [...handover.answered.values()].map((a) => a.method) });
   const closed = new Promise<void>((resolve) => {
     transport.onclose = () => resolve();
-    process.stdin.on('end', () => resolve());
+    (handover?.input ?? process.stdin).on('end', () => resolve());
   });
   await server.connect(transport);
   // An unreadable state stops the server here, with the store's message (cli.ts prints it).

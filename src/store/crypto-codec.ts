@@ -3,6 +3,7 @@ import type Sodium from 'libsodium-wrappers';
 // Loaded on first use: ~400 KB of WebAssembly glue that an MCP client's handshake need not wait for.
 let sodium: typeof Sodium;
 import { StateDecodeError, type StateCodec } from './codec.js';
+import { blockHashes, padTo, unpadFrom } from './bulk-bytes.js';
 
 /*
  * The encrypted state file (docs/state.md has the same table):
@@ -57,9 +58,7 @@ export function newStateKey(): Uint8Array {
 }
 
 export function sealState(state: object, key: Uint8Array): Buffer {
-  const json = Buffer.from(JSON.stringify(state), 'utf8');
-  const padded = sodium.pad(json, PAD_BLOCK);
-  json.fill(0);
+  const padded = padTo(JSON.stringify(state), PAD_BLOCK);
   const header = Buffer.alloc(HEADER_BYTES);
   MAGIC.copy(header, 0);
   header.writeUInt16BE(STATE_FORMAT_VERSION, 4);
@@ -67,9 +66,9 @@ export function sealState(state: object, key: Uint8Array): Buffer {
   header.writeUInt32BE(padded.length + TAG_BYTES, 14);
   Buffer.from(sodium.randombytes_buf(NONCE_BYTES)).copy(header, AD_BYTES);
   const sealed = sodium.crypto_aead_xchacha20poly1305_ietf_encrypt(padded, header.subarray(0, AD_BYTES), null, header.subarray(AD_BYTES), key);
-  sodium.memzero(padded);
+  padded.fill(0);
   const body = Buffer.concat([header, sealed]);
-  return Buffer.concat([body, checksums(body)]);
+  return Buffer.concat([body, blockHashes(sodium, body, body.length, CHECKSUM_BLOCK, CHECKSUM_BYTES)]);
 }
 
 export interface OpenedState {
@@ -149,12 +148,12 @@ export function openState(bytes: Buffer, keys: readonly Uint8Array[]): OpenedSta
   }
   let json: Uint8Array;
   try {
-    json = sodium.unpad(padded, PAD_BLOCK);
+    json = unpadFrom(padded, PAD_BLOCK);
   } catch {
     throw new StateDecodeError('tampered', 'decrypts but its padding is invalid: it was not written by this tabcrew', { fileKeyId });
   }
   try {
-    const state = JSON.parse(Buffer.from(json).toString('utf8')) as unknown;
+    const state = JSON.parse(Buffer.from(json.buffer, json.byteOffset, json.length).toString('utf8')) as unknown;
     return { state, keyIndex, keyId: fileKeyId };
   } catch (e) {
     throw new StateDecodeError('tampered', `decrypts but holds no valid state (${(e as Error).message})`, { fileKeyId });
@@ -182,24 +181,12 @@ function checksumTableBytes(bodyBytes: number): number {
   return Math.ceil(bodyBytes / CHECKSUM_BLOCK) * CHECKSUM_BYTES;
 }
 
-function blockChecksum(block: Uint8Array): Uint8Array {
-  return sodium.crypto_generichash(16, block, null).subarray(0, CHECKSUM_BYTES);
-}
-
-function checksums(body: Buffer): Buffer {
-  const table = Buffer.alloc(checksumTableBytes(body.length));
-  for (let i = 0, at = 0; at < body.length; i++, at += CHECKSUM_BLOCK) {
-    Buffer.from(blockChecksum(body.subarray(at, at + CHECKSUM_BLOCK))).copy(table, i * CHECKSUM_BYTES);
-  }
-  return table;
-}
-
 /** The first 1 KiB block whose checksum no longer matches, as an inclusive byte range. */
 function firstDamage(bytes: Buffer, bodyEnd: number): [number, number] | null {
+  const table = blockHashes(sodium, bytes, bodyEnd, CHECKSUM_BLOCK, CHECKSUM_BYTES);
   for (let i = 0, at = 0; at < bodyEnd; i++, at += CHECKSUM_BLOCK) {
-    const end = Math.min(at + CHECKSUM_BLOCK, bodyEnd);
     const stored = bytes.subarray(bodyEnd + i * CHECKSUM_BYTES, bodyEnd + (i + 1) * CHECKSUM_BYTES);
-    if (!Buffer.from(blockChecksum(bytes.subarray(at, end))).equals(stored)) return [at, end - 1];
+    if (!table.subarray(i * CHECKSUM_BYTES, (i + 1) * CHECKSUM_BYTES).equals(stored)) return [at, Math.min(at + CHECKSUM_BLOCK, bodyEnd) - 1];
   }
   return null;
 }

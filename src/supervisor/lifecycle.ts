@@ -77,6 +77,9 @@ export async function launchAgent(
 const FIRST_CHECK_UNTRUSTED_MS = 2500;
 const FIRST_CHECK_TRUSTED_MS = 8000;
 const SCREEN_CHECK_EVERY_MS = 2000;
+// How often the hook spool is looked at while an agent starts (a stat, and a read when it grew):
+// a recovery of sixteen agents waits for the last one to be noticed, on average half of this.
+const HOOK_POLL_MS = 100;
 
 /**
  * Ready means Claude Code's SessionStart hook has fired and its screen is not a dialog.
@@ -147,7 +150,7 @@ async function waitReady(
         return { ready: true, trust };
       }
     }
-    await sleep(250);
+    await sleep(HOOK_POLL_MS);
   }
   const what = lastKind === 'unknown' ? 'no hook event yet' : `its screen shows ${lastKind.replace('_', ' ')}`;
   return {

@@ -715,16 +715,19 @@ export class Supervisor {
       }
     }
     if (!input.dry_run) {
+      // Appended together, in this order: the audit writer makes one fsync of the lot (group commit), not one per agent.
       const audit = this.ctx.audit;
-      for (const a of report.adopted) await audit?.append({ type: 'recovery', action: 'adopt', agent: a, outcome: 'ok' });
+      const records: Parameters<AuditLog['append']>[0][] = [];
+      for (const a of report.adopted) records.push({ type: 'recovery', action: 'adopt', agent: a, outcome: 'ok' });
       for (const r of report.recovered)
-        await audit?.append({ type: 'recovery', action: r.action, agent: r.agent, outcome: 'ok', claude_session_id: r.claude_session_id });
-      for (const f of report.failed) await audit?.append({ type: 'recovery', action: 'resume', agent: f.agent, outcome: 'failed', reason: f.reason });
-      for (const k of report.skipped ?? []) await audit?.append({ type: 'recovery', action: 'resume', agent: k.agent, outcome: 'skipped', reason: k.reason });
+        records.push({ type: 'recovery', action: r.action, agent: r.agent, outcome: 'ok', claude_session_id: r.claude_session_id });
+      for (const f of report.failed) records.push({ type: 'recovery', action: 'resume', agent: f.agent, outcome: 'failed', reason: f.reason });
+      for (const k of report.skipped ?? []) records.push({ type: 'recovery', action: 'resume', agent: k.agent, outcome: 'skipped', reason: k.reason });
       for (const o of report.orphans) {
         const closed = report.closed_orphans?.includes(o.tab);
-        await audit?.append({ type: 'recovery', action: closed ? 'orphan_closed' : 'orphan_reported', outcome: 'ok', tab: o.tab, tag: o.tag, why: o.why });
+        records.push({ type: 'recovery', action: closed ? 'orphan_closed' : 'orphan_reported', outcome: 'ok', tab: o.tab, tag: o.tag, why: o.why });
       }
+      await Promise.all(records.map((r) => audit?.append(r)));
     }
     this.ctx.log.info('recovery', {
       recovered: report.recovered.map((r) => r.agent),
@@ -744,8 +747,9 @@ export class Supervisor {
     progress?: Progress,
   ): Promise<RecoveredAgent | { agent: string; reason: string } | { agent: string; skipped: string }> {
     // Claimed under the lock: of two tabcrews recovering at once, one launches the agent.
+    // Batched: the agents resumed together are claimed in one save.
     const owner = this.ctx.owner;
-    const claim = await this.ctx.store.update((state) => {
+    const claim = await this.ctx.store.updateBatched((state) => {
       const a = state.agents.find((x) => x.name === planned.name);
       // Launched meanwhile (a create_agent of this process held the agent's lock): nothing to resume.
       if (!a || a.claudeSessionId !== planned.claudeSessionId || a.launchId !== planned.launchId) return 'changed' as const;
@@ -878,7 +882,8 @@ export class Supervisor {
       throw new UserError(`${agent.name} could not start: ${launched.note}`);
     }
     const status: AgentStatus = launched.ready ? 'idle' : 'starting';
-    const kept = await this.ctx.store.update((state) => {
+    // Batched with other agents' launches that finish meanwhile (a recovery resumes many at once).
+    const kept = await this.ctx.store.updateBatched((state) => {
       const a = state.agents.find((x) => x.name === agent.name);
       const s = state.sessions.find((x) => x.id === session.id);
       if (!a || a.claudeSessionId !== agent.claudeSessionId || !s || s.deleting) return false;

@@ -37,6 +37,8 @@ export class TmuxBackend implements TerminalBackend {
   readonly #runtimeDir: string;
   #calls = 0;
   readonly #knownGroups = new Set<string>();
+  /** The createTab that is making a group right now, for the others of that group to wait for. */
+  readonly #creatingGroups = new Map<string, Promise<string>>();
 
   constructor(options: TmuxBackendOptions) {
     if (!/^[A-Za-z0-9._-]+$/.test(options.socket)) {
@@ -90,26 +92,13 @@ export class TmuxBackend implements TerminalBackend {
     const inNewGroup: TmuxCommand[] = [['new-session', '-d', '-s', launch.group, ...NEW_SESSION_SIZE, '-n', placeholder, ...print, ...program], ...configure];
 
     // One round trip in the common cases: a group this process has used gets a new window,
-    // an unknown one (usually a new session) is created with it; the other order is the
-    // fallback when another process or a restart changed things meanwhile.
-    const [first, second] = this.#knownGroups.has(launch.group) ? [inExistingGroup, inNewGroup] : [inNewGroup, inExistingGroup];
+    // an unknown one (usually a new session) is created with it. Tabs of one group that does
+    // not exist (yet, or any more: a recovery resumes a whole session at once) wait for the
+    // first of them to create it, instead of all failing and retrying: two tmux processes
+    // per tab saved, and the tmux server handles one creation, not sixteen racing ones.
     let stdout: string;
     try {
-      try {
-        stdout = await this.#run(first);
-      } catch (err) {
-        // tmux exits with its last window: a call racing that exit finds no server or target.
-        if (!hasStderr(err, /can't find session|no server running|error connecting to|duplicate session|server exited unexpectedly|no current target/))
-          throw err;
-        try {
-          stdout = await this.#run(second);
-        } catch (err2) {
-          // Another createTab made the group in the meantime.
-          if (!hasStderr(err2, /duplicate session/)) throw err2;
-          stdout = await this.#run(inExistingGroup);
-        }
-      }
-      this.#knownGroups.add(launch.group);
+      stdout = await this.#createWindow(launch.group, inExistingGroup, inNewGroup);
     } catch (err) {
       await removeLaunchSpec(specDir);
       throw err;
@@ -117,6 +106,45 @@ export class TmuxBackend implements TerminalBackend {
     const m = /^(@\d+) (%\d+) (\d+)$/m.exec(stdout);
     if (!m) throw new TerminalError(`tmux did not report the new window (output: ${JSON.stringify(stdout)})`, 'failed');
     return { backend: 'tmux', id: m[1]!, pane: m[2]!, pid: Number(m[3]) };
+  }
+
+  async #createWindow(group: string, inExistingGroup: TmuxCommand[], inNewGroup: TmuxCommand[]): Promise<string> {
+    // tmux exits with its last window: a call racing that exit finds no server or target.
+    const gone = /can't find session|no server running|error connecting to|server exited unexpectedly|no current target/;
+    if (this.#knownGroups.has(group)) {
+      try {
+        return await this.#run(inExistingGroup);
+      } catch (err) {
+        if (!hasStderr(err, gone)) throw err;
+        this.#knownGroups.delete(group);
+      }
+    }
+    const creating = this.#creatingGroups.get(group);
+    if (
+      creating &&
+      (await creating.then(
+        () => true,
+        () => false,
+      ))
+    )
+      return this.#createWindow(group, inExistingGroup, inNewGroup);
+    const create = (async () => {
+      try {
+        return await this.#run(inNewGroup);
+      } catch (err) {
+        // Another process (or a restart) made the group in the meantime.
+        if (!hasStderr(err, /duplicate session/)) throw err;
+        return await this.#run(inExistingGroup);
+      }
+    })();
+    this.#creatingGroups.set(group, create);
+    try {
+      const stdout = await create;
+      this.#knownGroups.add(group);
+      return stdout;
+    } finally {
+      if (this.#creatingGroups.get(group) === create) this.#creatingGroups.delete(group);
+    }
   }
 
   async paste(tab: TabHandle, text: string): Promise<void> {
