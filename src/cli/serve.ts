@@ -5,6 +5,7 @@ import { writeBoundaries } from '../supervisor/boundaries.js';
 import { findOnPath } from '../util/find-on-path.js';
 import { openStack, type Stack } from './stack.js';
 import { createLogger } from '../audit/logger.js';
+import { openFront, type CrewOptions } from '../crew/front.js';
 
 /**
  * Runs the stdio MCP server until the client disconnects. Agents are not stopped on exit:
@@ -17,7 +18,7 @@ const AUTO_REASON = {
   pty: 'no iTerm2 and no tmux on PATH',
 } as const;
 
-export async function serve(config: Config): Promise<void> {
+export async function serve(config: Config, crew?: CrewOptions): Promise<void> {
   const log = createLogger(config.logDir);
   // The handshake and tools/list do not need the state: they are answered while it opens
   // (decrypting it loads libsodium), and tool calls wait for it.
@@ -25,9 +26,14 @@ export async function serve(config: Config): Promise<void> {
   const ready = openStack(config, { log }).then((s) => {
     opened = s;
   });
+  // With --node: a front, routing calls to the nodes' own tabcrew over ssh (src/crew/).
+  const front = crew?.nodes.length
+    ? openFront(crew, { runtimeDir: config.runtimeDir, log, ready, store: () => opened?.store, audit: () => opened?.audit })
+    : undefined;
   const { server, close } = createServer({
     log,
     ready,
+    routeTools: front && ((s) => front.router.wrap(s)),
     get supervisor() {
       return opened!.supervisor;
     },
@@ -41,6 +47,7 @@ export async function serve(config: Config): Promise<void> {
     process.stdin.on('end', () => resolve());
   });
   await server.connect(transport);
+  front?.start();
   // An unreadable state stops the server here, with the store's message (cli.ts prints it).
   await ready;
   const stack = opened!;
@@ -80,6 +87,7 @@ export async function serve(config: Config): Promise<void> {
   }
   await closed;
   close();
+  await front?.close();
   log.info('client disconnected; exiting, agents keep running');
   await stack.close();
 }

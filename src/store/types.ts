@@ -84,6 +84,9 @@ export const agentRecordSchema = z.object({
 /** The last audit record at the time of a save: a shortened audit log shows against it. */
 export const auditHeadSchema = z.object({ seq: z.number().int().nonnegative(), hash: z.string().min(1) });
 
+/** A session the front (`serve --node …`) knows to live on another node (see src/crew/). */
+export const crewSessionSchema = z.object({ id: z.string().min(1), name: z.string(), node: z.string().min(1) });
+
 const v1Fields = {
   /** Agent names are never reused while the state lives: Agent_<nextAgentNumber> is next. */
   nextAgentNumber: z.number().int().positive(),
@@ -105,6 +108,8 @@ export const stateSchema = z.object({
     .regex(/^[A-Za-z0-9+/]{43}=$/, 'base64 of 32 bytes')
     .optional(),
   audit: auditHeadSchema.optional(),
+  /** Only on a front with nodes: which session lives on which node. */
+  crew: z.object({ sessions: z.array(crewSessionSchema) }).optional(),
 });
 
 export type AgentStatus = (typeof AGENT_STATUSES)[number];
@@ -115,6 +120,7 @@ export type LaunchOptions = z.infer<typeof launchOptionsSchema>;
 export type AgentOwner = z.infer<typeof agentOwnerSchema>;
 export type AgentRecord = z.infer<typeof agentRecordSchema>;
 export type AuditHead = z.infer<typeof auditHeadSchema>;
+export type CrewSession = z.infer<typeof crewSessionSchema>;
 export type StateV1 = z.infer<typeof stateV1Schema>;
 export type State = z.infer<typeof stateSchema>;
 
