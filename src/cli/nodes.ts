@@ -58,8 +58,9 @@ export async function nodesCommand(config: Config, crew: CrewOptions, opts: { js
           // reported through the link's state
         }
       }
+      const report = link.report();
       await link.close();
-      return { ...link.report(), sessions, agents };
+      return { ...report, sessions, agents };
     }),
   );
   if (opts.json) printJson({ nodes: rows });

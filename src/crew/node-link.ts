@@ -113,7 +113,7 @@ export class NodeLink {
     let up = false;
     client.onclose = () => {
       if (this.client === client) this.client = undefined;
-      if (!up) return;
+      if (!up || this.closed) return;
       up = false;
       this.fail(`connection to ${this.name} closed`);
       this.opts.log?.info('node down', { node: this.name, error: this.lastError });
@@ -140,6 +140,8 @@ export class NodeLink {
     }
     this.client = client;
     up = true;
+    // From here on, what ssh prints is about this connection's end (the node's own stderr lines are skipped below).
+    this.stderr = '';
     this.attempt = 0;
     this.lastError = undefined;
     this.fix = undefined;
@@ -153,7 +155,7 @@ export class NodeLink {
     const words = this.stderr
       .split('\n')
       .map((l) => l.trim())
-      .filter((l) => l && !/^@+$/.test(l) && !/^Warning: Permanently added/.test(l));
+      .filter((l) => l && !/^@+$/.test(l) && !/^Warning: Permanently added/.test(l) && !l.startsWith('tabcrew:'));
     this.lastError = words.length ? `${words.slice(0, 3).join(' ')}${fallback ? ` (${fallback})` : ''}` : fallback;
     this.fix = sshFix(this.spec, this.stderr || fallback);
     this.set('down');

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { mkdirSync } from 'node:fs';
+import { chmodSync, mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { NodeSpec } from './node-spec.js';
@@ -13,12 +13,17 @@ export interface SshOptions {
   ssh?: string;
 }
 
-// A unix socket path is limited to ~108 bytes: the control directory is short and fixed,
-// and ssh's %C (a hash of host, port, user) names the socket.
+// A unix socket path is limited to ~108 bytes and ssh's %C (a hash of host, port, user)
+// takes 40: the sockets live in the runtime dir when that is short enough, else in a
+// private directory under the system temp dir.
 export function controlDir(runtimeDir: string): string {
-  const tag = createHash('sha256').update(runtimeDir).digest('hex').slice(0, 10);
-  const dir = join(tmpdir(), `tabcrew-ssh-${process.getuid?.() ?? 0}-${tag}`);
+  let dir = join(runtimeDir, 'ssh');
+  if (dir.length + 41 > 100) {
+    const tag = createHash('sha256').update(runtimeDir).digest('hex').slice(0, 10);
+    dir = join(tmpdir(), `tabcrew-ssh-${process.getuid?.() ?? 0}-${tag}`);
+  }
   mkdirSync(dir, { recursive: true, mode: 0o700 });
+  chmodSync(dir, 0o700);
   return dir;
 }
 
