@@ -70,6 +70,10 @@ export async function serve(config: Config, crew?: CrewOptions): Promise<void> {
   // iTerm2's Automation consent blocks the first Apple event: ask now, so a refusal is
   // reported at start with where to allow it, not in the middle of a tool call.
   await backend.preflight?.().catch((e: Error) => process.stderr.write(`tabcrew: warning: ${e.message}\n`));
+  if (front)
+    process.stderr.write(
+      `tabcrew: front of ${front.links.size} nodes: ${[...front.links.values()].map((l) => `${l.name} (${l.url()})`).join(', ')}; tabcrew nodes shows their state\n`,
+    );
   log.info('server started', { backend: backend.name, sessions: state.sessions.length, agents: state.agents.length });
   if (config.autoRecover && state.agents.length) {
     // After the handshake, so a client never times out waiting for agents to come back;
