@@ -19,6 +19,7 @@ import { runsCommand, runShowCommand } from './cli/runs.js';
 import { longRunConfig, withLongRunOptions, withPriceOptions } from './cli/long-run-options.js';
 import { setHandover } from './cli/handover.js';
 import type { Handover } from './server/handover-transport.js';
+import { crewOptionsFrom, doctorNodeCommand, nodesCommand, withNodeOptions } from './cli/nodes.js';
 
 function positiveInt(value: string): number {
   const n = Number(value);
@@ -194,7 +195,9 @@ export function buildProgram(): Command {
   );
   const commandNames = (): string[] => program.commands.map((c) => c.name());
 
-  const serveCmd = track(withServerOptions(program.command('serve', { isDefault: true }).description('run the MCP server on stdio (the default)')));
+  const serveCmd = track(
+    withNodeOptions(withServerOptions(program.command('serve', { isDefault: true }).description('run the MCP server on stdio (the default)'))),
+  );
   program.addHelpText('after', () => commonServeOptions(serveCmd));
   serveCmd
     .addOption(new Option('--no-auto-recover', 'do not bring agents back when the server starts').env('TABCREW_NO_AUTO_RECOVER'))
@@ -210,7 +213,7 @@ export function buildProgram(): Command {
           code: 'commander.unknownCommand',
         });
       }
-      await serve(configFrom(opts));
+      await serve(configFrom(opts), crewOptionsFrom(opts));
     });
 
   track(withStateOptions(program.command('status').description('each agent: status (checked against the terminal), tokens, last change')))
@@ -269,11 +272,23 @@ export function buildProgram(): Command {
     });
 
   track(
-    withStateOptions(program.command('doctor').description('check Node.js, the terminal backend, Claude Code and the directories; exits 1 if a check fails')),
+    withNodeOptions(
+      withStateOptions(program.command('doctor').description('check Node.js, the terminal backend, Claude Code and the directories; exits 1 if a check fails')),
+    ),
   )
     .option('--json', JSON_HELP)
-    .addHelpText('after', examples('tabcrew doctor', 'tabcrew doctor --claude-path ~/.local/bin/claude'))
+    .addHelpText(
+      'after',
+      examples('tabcrew doctor', 'tabcrew doctor --claude-path ~/.local/bin/claude', 'tabcrew doctor --node box1 --nodes-file ~/.config/tabcrew/nodes.yaml'),
+    )
     .action(async (opts: Record<string, unknown>) => {
+      // `--node box1` (a bare name) checks that node; `--node box1=ssh://…` defines it.
+      const named = ((opts.node as string[]) ?? []).filter((v) => !v.includes('='));
+      if (named.length) {
+        const crew = crewOptionsFrom({ ...opts, node: (opts.node as string[]).filter((v) => v.includes('=')) });
+        process.exitCode = await doctorNodeCommand(configFrom(opts), crew, named[0], { json: !!opts.json });
+        return;
+      }
       process.exitCode = await doctorCommand(configFrom(opts), { json: !!opts.json });
     });
 
@@ -305,6 +320,14 @@ export function buildProgram(): Command {
     const { runAgentMcp } = await import('./agent-mcp/server.js');
     await runAgentMcp();
   });
+  track(
+    withNodeOptions(withStateOptions(program.command('nodes').description("the crew's nodes: reachability, tabcrew version, sessions and agents, last error"))),
+  )
+    .option('--json', JSON_HELP)
+    .addHelpText('after', examples('tabcrew nodes --node box1=ssh://dev@box1', 'tabcrew nodes --nodes-file ~/.config/tabcrew/nodes.yaml --json'))
+    .action(async (opts: Record<string, unknown>) => {
+      process.exitCode = await nodesCommand(configFrom(opts), crewOptionsFrom(opts), { json: !!opts.json });
+    });
 
   const key = track(program.command('key').description('the key the state is encrypted with'));
   track(withStateOptions(key.command('rotate').description('re-encrypt the state under a new key (crash-safe; run again to finish an interrupted rotation)')))

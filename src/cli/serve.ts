@@ -10,6 +10,7 @@ import { AgentSocket } from '../server/agent-socket/listener.js';
 import { loadRolesFile } from '../claude/roles.js';
 import { HandoverTransport } from '../server/handover-transport.js';
 import { takeHandover } from './handover.js';
+import { openFront, type CrewOptions } from '../crew/front.js';
 
 /**
  * Runs the stdio MCP server until the client disconnects. Agents are not stopped on exit:
@@ -22,7 +23,7 @@ const AUTO_REASON = {
   pty: 'no iTerm2 and no tmux on PATH',
 } as const;
 
-export async function serve(config: Config): Promise<void> {
+export async function serve(config: Config, crew?: CrewOptions): Promise<void> {
   // A bad roles file stops tabcrew here, before the handshake, saying what is wrong in it.
   if (config.rolesFile) loadRolesFile(config.rolesFile);
   const log = createLogger(config.logDir);
@@ -32,9 +33,14 @@ export async function serve(config: Config): Promise<void> {
   const ready = openStack(config, { log }).then((s) => {
     opened = s;
   });
+  // With --node: a front, routing calls to the nodes' own tabcrew over ssh (src/crew/).
+  const front = crew?.nodes.length
+    ? openFront(crew, { runtimeDir: config.runtimeDir, log, ready, store: () => opened?.store, audit: () => opened?.audit })
+    : undefined;
   const { server, close } = createServer({
     log,
     ready,
+    routeTools: front && ((s) => front.router.wrap(s)),
     get supervisor() {
       return opened!.supervisor;
     },
@@ -56,6 +62,7 @@ export async function serve(config: Config): Promise<void> {
     (handover?.input ?? process.stdin).on('end', () => resolve());
   });
   await server.connect(transport);
+  front?.start();
   // An unreadable state stops the server here, with the store's message (cli.ts prints it).
   await ready;
   const stack = opened!;
@@ -78,6 +85,10 @@ export async function serve(config: Config): Promise<void> {
   // iTerm2's Automation consent blocks the first Apple event: ask now, so a refusal is
   // reported at start with where to allow it, not in the middle of a tool call.
   await backend.preflight?.().catch((e: Error) => process.stderr.write(`tabcrew: warning: ${e.message}\n`));
+  if (front)
+    process.stderr.write(
+      `tabcrew: front of ${front.links.size} nodes: ${[...front.links.values()].map((l) => `${l.name} (${l.url()})`).join(', ')}; tabcrew nodes shows their state\n`,
+    );
   log.info('server started', { backend: backend.name, sessions: state.sessions.length, agents: state.agents.length });
   // Agents' own MCP servers (agent-mcp) reach the supervisor here; queued messages are pushed from here on.
   const agentSocket = new AgentSocket({ path: agentSocketPath(config.runtimeDir), supervisor, log, audit: stack.audit });
@@ -107,6 +118,7 @@ export async function serve(config: Config): Promise<void> {
   close();
   supervisor.mail.stop();
   await agentSocket.close();
+  await front?.close();
   log.info('client disconnected; exiting, agents keep running');
   await supervisor.suspendRuns();
   await stack.close();

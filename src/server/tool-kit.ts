@@ -19,6 +19,8 @@ export interface ToolDeps {
   audit?: Pick<AuditLog, 'append'>;
   /** The MCP client's name, for the audit record. */
   clientName?: () => string | undefined;
+  /** A front with nodes (src/crew/) wraps tool registration here to route calls; the tools never know. */
+  routeTools?: (server: McpServer) => void;
 }
 
 export type RegisterTool = (server: McpServer, deps: ToolDeps) => void;

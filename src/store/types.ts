@@ -142,6 +142,9 @@ export const agentRecordSchema = z.object({
 /** The last audit record at the time of a save: a shortened audit log shows against it. */
 export const auditHeadSchema = z.object({ seq: z.number().int().nonnegative(), hash: z.string().min(1) });
 
+/** A session the front (`serve --node …`) knows to live on another node (see src/crew/). */
+export const crewSessionSchema = z.object({ id: z.string().min(1), name: z.string(), node: z.string().min(1) });
+
 const v1Fields = {
   /** Agent names are never reused while the state lives: Agent_<nextAgentNumber> is next. */
   nextAgentNumber: z.number().int().positive(),
@@ -169,6 +172,8 @@ export const stateSchema = z.object({
   runs: z.array(runRecordSchema).optional(),
   /** Crew-wide limits raised at run time (resume_agent raise_to on a max_total_cost pause). */
   crewLimits: z.object({ maxTotalCostUsd: z.number().positive().optional() }).optional(),
+  /** Only on a front with nodes: which session lives on which node. */
+  crew: z.object({ sessions: z.array(crewSessionSchema) }).optional(),
 });
 
 export type AgentStatus = (typeof AGENT_STATUSES)[number];
@@ -182,6 +187,7 @@ export type AuditHead = z.infer<typeof auditHeadSchema>;
 export type AgentLimits = z.infer<typeof agentLimitsSchema>;
 export type AgentHold = z.infer<typeof agentHoldSchema>;
 export type LimitName = (typeof LIMIT_NAMES)[number];
+export type CrewSession = z.infer<typeof crewSessionSchema>;
 export type StateV1 = z.infer<typeof stateV1Schema>;
 export type State = z.infer<typeof stateSchema>;
 

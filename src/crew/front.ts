@@ -1,0 +1,56 @@
+import type { Logger } from '../audit/logger.js';
+import type { AuditLog } from '../audit/audit-log.js';
+import type { StateStore } from '../store/state-store.js';
+import { version } from '../version.js';
+import { NodeLink } from './node-link.js';
+import type { NodeSpec } from './node-spec.js';
+import { CrewRouter } from './router.js';
+import { controlDir } from './ssh-argv.js';
+
+/** What `serve` is told about the crew: --node, --nodes-file, --node-command, --ssh-config. */
+export interface CrewOptions {
+  nodes: NodeSpec[];
+  sshConfig?: string;
+}
+
+export interface Front {
+  router: CrewRouter;
+  links: Map<string, NodeLink>;
+  /** Connects every node in the background; each keeps re-connecting with backoff. */
+  start(): void;
+  close(): Promise<void>;
+}
+
+export function sshOptionsFor(crew: CrewOptions, runtimeDir: string): { configFile?: string; controlDir: string } {
+  return { configFile: crew.sshConfig, controlDir: controlDir(runtimeDir) };
+}
+
+export function openFront(
+  crew: CrewOptions,
+  deps: {
+    runtimeDir: string;
+    log: Logger;
+    ready: Promise<void>;
+    store: () => StateStore | undefined;
+    audit: () => Pick<AuditLog, 'append'> | undefined;
+    clientName?: () => string | undefined;
+  },
+): Front {
+  const links = new Map<string, NodeLink>();
+  let router: CrewRouter | undefined = undefined;
+  const ssh = sshOptionsFor(crew, deps.runtimeDir);
+  for (const spec of crew.nodes) {
+    links.set(spec.name, new NodeLink(spec, { ssh, frontVersion: version, log: deps.log, onUp: (link) => void router?.adopt(link) }));
+  }
+  router = new CrewRouter({ links, log: deps.log, store: deps.store, audit: deps.audit, ready: deps.ready, clientName: deps.clientName });
+  return {
+    router,
+    links,
+    start() {
+      for (const link of links.values()) void link.connect();
+    },
+    async close() {
+      await Promise.all([...links.values()].map((l) => l.close()));
+    },
+  };
+}

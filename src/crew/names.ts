@@ -1,0 +1,60 @@
+/*
+ * Agent names across the crew. Every tabcrew names its agents Agent_1, Agent_2, …, so two
+ * nodes both have an Agent_1: the front shows a node's agents as `node/Agent_N` and strips
+ * the prefix again on the way in. Local agents keep their plain names. This works on any
+ * tool's arguments and results by key, so tools added later need nothing here.
+ */
+
+/** Keys whose string values (or arrays of strings) are agent names. */
+const AGENT_KEY = /^(agent|agents|from|to|sender|recipient|parent|child|children|owner|claimed_by|members|[a-z_]+_agents?)$/;
+
+export function isAgentKey(key: string): boolean {
+  return AGENT_KEY.test(key);
+}
+
+export function qualify(node: string, name: string): string {
+  return name.includes('/') ? name : `${node}/${name}`;
+}
+
+/** `box1/Agent_3` → { node: 'box1', name: 'Agent_3' }; a plain name has no node. */
+export function splitAgent(value: string): { node?: string; name: string } {
+  const slash = value.indexOf('/');
+  return slash > 0 ? { node: value.slice(0, slash), name: value.slice(slash + 1) } : { name: value };
+}
+
+/** A node's result as the front shows it: agent names carry the node. */
+export function qualifyResult(node: string, value: unknown, key = ''): unknown {
+  if (typeof value === 'string') return isAgentKey(key) ? qualify(node, value) : value;
+  if (Array.isArray(value)) return value.map((v) => qualifyResult(node, v, key));
+  if (value && typeof value === 'object') {
+    return Object.fromEntries(Object.entries(value as Record<string, unknown>).map(([k, v]) => [k, qualifyResult(node, v, k)]));
+  }
+  return value;
+}
+
+/** Nodes named by agent-name prefixes in a call's arguments (top level and one level down). */
+export function nodesNamedIn(args: Record<string, unknown>): Set<string> {
+  const found = new Set<string>();
+  const visit = (v: unknown, key: string): void => {
+    if (typeof v === 'string' && isAgentKey(key)) {
+      const { node } = splitAgent(v);
+      if (node) found.add(node);
+    } else if (Array.isArray(v)) v.forEach((x) => visit(x, key));
+  };
+  for (const [k, v] of Object.entries(args)) visit(v, k);
+  return found;
+}
+
+/** The arguments as the node itself understands them: its own agents' plain names. */
+export function stripNode(node: string, value: unknown, key = ''): unknown {
+  if (typeof value === 'string') {
+    if (!isAgentKey(key)) return value;
+    const s = splitAgent(value);
+    return s.node === node ? s.name : value;
+  }
+  if (Array.isArray(value)) return value.map((v) => stripNode(node, v, key));
+  if (value && typeof value === 'object') {
+    return Object.fromEntries(Object.entries(value as Record<string, unknown>).map(([k, v]) => [k, stripNode(node, v, k)]));
+  }
+  return value;
+}

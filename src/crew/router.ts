@@ -1,0 +1,253 @@
+import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
+import type { CallToolResult, ServerNotification } from '@modelcontextprotocol/sdk/types.js';
+import type { Logger } from '../audit/logger.js';
+import { toolCallEvent, type AuditLog, type AuditOutcome } from '../audit/audit-log.js';
+import type { StateStore } from '../store/state-store.js';
+import { UserError } from '../supervisor/errors.js';
+import { CrewMap } from './crew-map.js';
+import { nodesNamedIn, qualifyResult, stripNode } from './names.js';
+import { LOCAL_NODE } from './node-spec.js';
+import type { NodeLink } from './node-link.js';
+import { withNodeFields, withNodeParam } from './schemas.js';
+
+/** Arguments that aim a call at one thing: a read-only call with none of them is a listing, sent to every node. */
+const TARGET_KEYS = new Set(['session', 'agent', 'session_id', 'run', 'run_id', 'request_id', 'id', 'message_id', 'task', 'name']);
+
+type Args = Record<string, unknown>;
+type Extra = { _meta?: { progressToken?: string | number }; sendNotification: (n: ServerNotification) => Promise<void> };
+type LocalCall = (args: Args) => Promise<CallToolResult>;
+type Target = { kind: 'local' } | { kind: 'node'; node: string } | { kind: 'all' };
+
+export interface CrewRouterOptions {
+  links: Map<string, NodeLink>;
+  log: Logger;
+  /** The front's state, once open. */
+  store: () => StateStore | undefined;
+  audit: () => Pick<AuditLog, 'append'> | undefined;
+  ready?: Promise<void>;
+  clientName?: () => string | undefined;
+}
+
+const text = (structured: Record<string, unknown>): CallToolResult => ({
+  content: [{ type: 'text', text: JSON.stringify(structured, null, 2) }],
+  structuredContent: structured,
+});
+const failure = (message: string): CallToolResult => ({ content: [{ type: 'text', text: message }], isError: true });
+const resultText = (r: CallToolResult): string =>
+  (r.content ?? [])
+    .map((c) => (c.type === 'text' ? c.text : ''))
+    .join(' ')
+    .trim();
+
+/**
+ * The front's one hook into the MCP server: every tool registered after `wrap(server)` gets
+ * an optional `node`, and its calls go to the local tools or, over the node's MCP session,
+ * to the same tool on that node. Listings fan out to every node and are merged, each entry
+ * naming its node; a node that cannot answer is reported beside the others' answers.
+ */
+export class CrewRouter {
+  readonly map: CrewMap;
+  private loaded?: Promise<void>;
+  private clientName?: () => string | undefined;
+
+  constructor(private readonly opts: CrewRouterOptions) {
+    this.map = new CrewMap(opts.store);
+    this.clientName = opts.clientName;
+  }
+
+  private async ready(): Promise<void> {
+    await this.opts.ready;
+    this.loaded ??= this.map.load();
+    await this.loaded;
+  }
+
+  wrap(server: McpServer): void {
+    // The SDK's registerTool is generic over each tool's schemas; the wrapper only passes them through.
+    type Config = { inputSchema?: unknown; outputSchema?: unknown; annotations?: { readOnlyHint?: boolean } };
+    type Callback = (args: Args, extra: Extra) => Promise<CallToolResult>;
+    const original = server.registerTool.bind(server) as unknown as (name: string, config: Config, cb: Callback) => unknown;
+    this.clientName ??= () => server.server.getClientVersion()?.name;
+    (server as unknown as { registerTool: typeof original }).registerTool = (name, config, cb) => {
+      const hadInput = config.inputSchema !== undefined;
+      const readOnly = config.annotations?.readOnlyHint === true;
+      return original(
+        name,
+        {
+          ...config,
+          inputSchema: withNodeParam(config.inputSchema),
+          outputSchema: config.outputSchema === undefined ? undefined : withNodeFields(config.outputSchema),
+        },
+        async (args: Args, extra: Extra): Promise<CallToolResult> => {
+          // A tool registered without an input schema takes only `extra`.
+          const local: LocalCall = (a) => (hadInput ? cb(a, extra) : (cb as unknown as (e: Extra) => Promise<CallToolResult>)(extra));
+          return this.route(name, readOnly, args ?? {}, extra, local);
+        },
+      );
+    };
+  }
+
+  /** Where a call goes: an explicit node, else a node named by an agent prefix or a known id, else a listing or local. */
+  private target(tool: string, readOnly: boolean, node: unknown, args: Args): Target {
+    if (typeof node === 'string') {
+      if (node === LOCAL_NODE) return { kind: 'local' };
+      if (!this.opts.links.has(node)) throw new UserError(`no node "${node}" in this crew; nodes: ${[LOCAL_NODE, ...this.opts.links.keys()].join(', ')}`);
+      return { kind: 'node', node };
+    }
+    const named = [...nodesNamedIn(args)];
+    for (const n of named) {
+      if (n !== LOCAL_NODE && !this.opts.links.has(n))
+        throw new UserError(`"${n}/…" names no node of this crew; nodes: ${[LOCAL_NODE, ...this.opts.links.keys()].join(', ')}`);
+    }
+    if (named.length > 1) throw new UserError(`the arguments name agents on several nodes (${named.join(', ')}); one call goes to one node`);
+    if (named.length === 1) return named[0] === LOCAL_NODE ? { kind: 'local' } : { kind: 'node', node: named[0] };
+    for (const [k, v] of Object.entries(args)) {
+      if (typeof v !== 'string') continue;
+      const byId = this.map.nodeOfId(v);
+      if (byId) return { kind: 'node', node: byId };
+      if (k === 'session' || k === 'session_id') {
+        const nodes = this.map.nodesOfSession(v);
+        if (nodes.length > 1) throw new UserError(`session "${v}" exists on several nodes (${nodes.join(', ')}); pass node, or use the session id`);
+        if (nodes.length === 1) return { kind: 'node', node: nodes[0] };
+      }
+    }
+    const aimed = Object.entries(args).some(([k, v]) => TARGET_KEYS.has(k) && v !== undefined);
+    if (readOnly && !aimed && this.opts.links.size) return { kind: 'all' };
+    void tool;
+    return { kind: 'local' };
+  }
+
+  private async route(tool: string, readOnly: boolean, all: Args, extra: Extra, local: LocalCall): Promise<CallToolResult> {
+    await this.ready();
+    const { node, ...args } = all;
+    let target: Target;
+    try {
+      target = this.target(tool, readOnly, node, args);
+      if (tool === 'create_session') await this.checkSessionName(target.kind === 'node' ? target.node : LOCAL_NODE, args.name);
+    } catch (e) {
+      if (!(e instanceof UserError)) throw e;
+      await this.record(tool, all, 'refused', 0, e.message);
+      return failure(e.message);
+    }
+    if (target.kind === 'local') return local(args);
+    if (target.kind === 'node') return this.onNode(target.node, tool, args, extra);
+    return this.everywhere(tool, args, extra, local);
+  }
+
+  private async checkSessionName(node: string, name: unknown): Promise<void> {
+    if (typeof name !== 'string') return;
+    const elsewhere = this.map.list().filter((s) => s.name === name && s.node !== node);
+    const localState = node === LOCAL_NODE ? undefined : await this.opts.store()?.read();
+    const onLocal = localState?.sessions.some((s) => s.name === name);
+    if (elsewhere.length || onLocal) {
+      throw new UserError(
+        `a session named "${name}" already exists on ${onLocal ? LOCAL_NODE : elsewhere[0].node}; session names are unique across the crew: pick another name`,
+      );
+    }
+  }
+
+  /** One call on one node, as the front shows it; recorded in the front's audit log. */
+  private async onNode(node: string, tool: string, args: Args, extra: Extra): Promise<CallToolResult> {
+    const started = Date.now();
+    const link = this.opts.links.get(node)!;
+    const forwarded = stripNode(node, args) as Args;
+    const token = extra._meta?.progressToken;
+    let result: CallToolResult;
+    let outcome: AuditOutcome = 'ok';
+    let reason: string | undefined;
+    try {
+      const r = await link.call(tool, forwarded, {
+        onprogress:
+          token === undefined
+            ? undefined
+            : (p) => void extra.sendNotification({ method: 'notifications/progress', params: { progressToken: token, ...p } }).catch(() => undefined),
+      });
+      if (r.isError) {
+        outcome = 'refused';
+        reason = resultText(r);
+        result = failure(`node ${node}: ${reason}`);
+      } else {
+        const structured = { ...(qualifyResult(node, r.structuredContent ?? {}) as Args), node };
+        await this.learn(node, tool, forwarded, r.structuredContent ?? {}, false);
+        result = text(structured);
+      }
+    } catch (e) {
+      outcome = e instanceof UserError ? 'refused' : 'failed';
+      reason = (e as Error).message;
+      result = failure(reason);
+    }
+    await this.record(tool, { ...args, node }, outcome, Date.now() - started, reason);
+    return result;
+  }
+
+  /** A listing: every node at once, merged; a node that fails is one entry of `nodes`, not a failed call. */
+  private async everywhere(tool: string, args: Args, extra: Extra, local: LocalCall): Promise<CallToolResult> {
+    const names = [LOCAL_NODE, ...this.opts.links.keys()];
+    const answers = await Promise.all(
+      names.map(async (n) => {
+        const r = n === LOCAL_NODE ? await local(args) : await this.onNode(n, tool, args, { ...extra, _meta: undefined });
+        return { node: n, r };
+      }),
+    );
+    const merged: Args = {};
+    const nodes: { node: string; ok: boolean; error?: string; fix?: string }[] = [];
+    for (const { node, r } of answers) {
+      if (r.isError) {
+        const link = this.opts.links.get(node);
+        nodes.push({ node, ok: false, error: resultText(r), ...(link?.report().fix ? { fix: link.report().fix } : {}) });
+        continue;
+      }
+      nodes.push({ node, ok: true });
+      const { node: _answeredBy, ...structured } = (r.structuredContent ?? {}) as Args;
+      void _answeredBy;
+      for (const [k, v] of Object.entries(structured)) {
+        if (Array.isArray(v)) {
+          const entries = v.map((e) => (e && typeof e === 'object' && !Array.isArray(e) ? { ...(e as Args), node } : e));
+          merged[k] = [...((merged[k] as unknown[]) ?? []), ...entries];
+        } else if (!(k in merged)) merged[k] = v;
+      }
+      if (node !== LOCAL_NODE && tool === 'list_sessions') await this.learn(node, tool, args, structured, true);
+    }
+    if (nodes.every((n) => !n.ok)) return failure(`${tool} failed on every node: ${nodes.map((n) => `${n.node}: ${n.error}`).join('; ')}`);
+    return text({ ...merged, nodes });
+  }
+
+  /** Remembers where sessions and other ids live, from what a node answered. */
+  private async learn(node: string, tool: string, args: Args, structured: Args, whole: boolean): Promise<void> {
+    const sessions: { id: string; name: string }[] = [];
+    const visit = (v: unknown, key: string): void => {
+      if (typeof v === 'string' && (key === 'id' || key.endsWith('_id'))) this.map.rememberId(v, node);
+      if (Array.isArray(v)) v.forEach((x) => visit(x, key));
+      else if (v && typeof v === 'object') {
+        const o = v as Args;
+        if (typeof o.session_id === 'string' && typeof o.name === 'string' && typeof o.root === 'string') sessions.push({ id: o.session_id, name: o.name });
+        for (const [k, x] of Object.entries(o)) visit(x, k);
+      }
+    };
+    visit(structured, '');
+    try {
+      if (tool === 'delete_session' && typeof args.session === 'string') await this.map.forget(node, args.session);
+      else if (sessions.length || whole) await this.map.learnSessions(node, sessions, whole);
+    } catch (e) {
+      this.opts.log.error('crew map save failed', { node, error: (e as Error).message });
+    }
+  }
+
+  /** After a node (re)connects: its sessions are the crew's again (a restarted front adopts them). */
+  async adopt(link: NodeLink): Promise<void> {
+    await this.ready();
+    try {
+      const r = await link.call('list_sessions', {});
+      if (!r.isError) await this.learn(link.name, 'list_sessions', {}, (r.structuredContent ?? {}) as Args, true);
+    } catch (e) {
+      this.opts.log.info('node adopt failed', { node: link.name, error: (e as Error).message });
+    }
+  }
+
+  private async record(tool: string, args: Args, outcome: AuditOutcome, ms: number, reason?: string): Promise<void> {
+    try {
+      await this.opts.audit()?.append(toolCallEvent({ tool, caller: this.clientName?.() ?? 'unknown', args, outcome, ms, reason }));
+    } catch (e) {
+      this.opts.log.error('audit append failed', { tool, error: (e as Error).message });
+    }
+  }
+}

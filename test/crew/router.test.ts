@@ -1,0 +1,126 @@
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { InMemoryTransport } from '@modelcontextprotocol/sdk/inMemory.js';
+import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
+import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { z } from 'zod';
+import { createLogger } from '../../src/audit/logger.js';
+import { NodeDownError, type NodeLink } from '../../src/crew/node-link.js';
+import { CrewRouter } from '../../src/crew/router.js';
+
+/** A node that answers from a script: what the router forwards is what it sees. */
+function fakeNode(name: string, answer: (tool: string, args: Record<string, unknown>) => Record<string, unknown> | Error) {
+  const calls: { tool: string; args: Record<string, unknown> }[] = [];
+  const link = {
+    name,
+    calls,
+    report: () => ({ node: name, state: 'up', url: `ssh://${name}`, since: '', fix: 'start it' }),
+    async call(tool: string, args: Record<string, unknown>): Promise<CallToolResult> {
+      calls.push({ tool, args });
+      const a = answer(tool, args);
+      if (a instanceof Error) throw a;
+      return { content: [{ type: 'text', text: JSON.stringify(a) }], structuredContent: a };
+    },
+  };
+  return link as unknown as NodeLink & { calls: typeof calls };
+}
+
+const ok = (s: Record<string, unknown>): CallToolResult => ({ content: [{ type: 'text', text: JSON.stringify(s) }], structuredContent: s });
+
+/** A tool the router has never heard of, as another helper would add it. */
+async function crewWith(nodes: ReturnType<typeof fakeNode>[]) {
+  const audit: Record<string, unknown>[] = [];
+  const router = new CrewRouter({
+    links: new Map(nodes.map((n) => [n.name, n])),
+    log: createLogger(mkdtempSync(join(tmpdir(), 'tabcrew-router-log-'))),
+    store: () => undefined,
+    audit: () => ({ append: async (e: Record<string, unknown>) => void audit.push(e) }) as never,
+  });
+  const server = new McpServer({ name: 'tabcrew', version: '0.1.0' });
+  router.wrap(server);
+  const localCalls: Record<string, unknown>[] = [];
+  server.registerTool(
+    'list_widgets',
+    {
+      description: 'widgets',
+      inputSchema: {},
+      outputSchema: { widgets: z.array(z.object({ widget_id: z.string(), agent: z.string() })) },
+      annotations: { readOnlyHint: true },
+    },
+    async (args) => {
+      localCalls.push(args);
+      return ok({ widgets: [{ widget_id: 'w-local', agent: 'Agent_1' }] });
+    },
+  );
+  server.registerTool(
+    'poke_widget',
+    { description: 'poke', inputSchema: { widget_id: z.string().optional(), agent: z.string().optional() }, outputSchema: { poked: z.string() } },
+    async (args) => {
+      localCalls.push(args);
+      return ok({ poked: 'local' });
+    },
+  );
+  const [a, b] = InMemoryTransport.createLinkedPair();
+  await server.connect(a);
+  const client = new Client({ name: 't', version: '1' });
+  await client.connect(b);
+  return { client, audit, localCalls };
+}
+
+describe('the crew router wraps any tool', () => {
+  const box1 = () => fakeNode('box1', (tool) => (tool === 'list_widgets' ? { widgets: [{ widget_id: 'w-b1', agent: 'Agent_2' }] } : { poked: 'box1' }));
+  const box2 = () => fakeNode('box2', () => new NodeDownError('node box2 is down since then: Connection refused.'));
+
+  it('a tool registered after the wrap gets an optional node argument and node fields in its results', async () => {
+    const { client } = await crewWith([box1()]);
+    const { tools } = await client.listTools();
+    const list = tools.find((t) => t.name === 'list_widgets')!;
+    expect(Object.keys(list.inputSchema.properties ?? {})).toEqual(['node']);
+    expect(JSON.stringify(list.outputSchema)).toContain('"nodes"');
+  });
+
+  it('a listing fans out, names the node of every entry and reports a down node without failing the call', async () => {
+    const b1 = box1();
+    const { client, audit } = await crewWith([b1, box2()]);
+    const r = (await client.callTool({ name: 'list_widgets', arguments: {} })) as CallToolResult;
+    expect(r.isError).toBeFalsy();
+    expect(r.structuredContent).toEqual({
+      widgets: [
+        { widget_id: 'w-local', agent: 'Agent_1', node: 'local' },
+        { widget_id: 'w-b1', agent: 'box1/Agent_2', node: 'box1' },
+      ],
+      nodes: [
+        { node: 'local', ok: true },
+        { node: 'box1', ok: true },
+        { node: 'box2', ok: false, error: 'node box2 is down since then: Connection refused.', fix: 'start it' },
+      ],
+    });
+    expect(audit.map((e) => [e.tool, (e.args as Record<string, unknown>).node, e.outcome]).sort()).toEqual([
+      ['list_widgets', 'box1', 'ok'],
+      ['list_widgets', 'box2', 'refused'],
+    ]);
+  });
+
+  it('an id a node handed out, or an agent prefix, routes the next call to that node with its own names', async () => {
+    const b1 = box1();
+    const { client, localCalls } = await crewWith([b1]);
+    await client.callTool({ name: 'list_widgets', arguments: {} });
+    const byId = (await client.callTool({ name: 'poke_widget', arguments: { widget_id: 'w-b1' } })) as CallToolResult;
+    expect(byId.structuredContent).toEqual({ poked: 'box1', node: 'box1' });
+    await client.callTool({ name: 'poke_widget', arguments: { agent: 'box1/Agent_2' } });
+    expect(b1.calls.at(-1)).toEqual({ tool: 'poke_widget', args: { agent: 'Agent_2' } });
+    const local = (await client.callTool({ name: 'poke_widget', arguments: { agent: 'Agent_1' } })) as CallToolResult;
+    expect(local.structuredContent).toEqual({ poked: 'local' });
+    expect(localCalls.at(-1)).toEqual({ agent: 'Agent_1' });
+  });
+
+  it('an unknown node, or agents on two nodes in one call, is refused saying which nodes exist', async () => {
+    const { client } = await crewWith([box1()]);
+    const r = (await client.callTool({ name: 'poke_widget', arguments: { node: 'box9' } })) as CallToolResult;
+    expect(r.isError).toBe(true);
+    expect(JSON.stringify(r.content)).toContain('no node \\"box9\\" in this crew; nodes: local, box1');
+  });
+});
