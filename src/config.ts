@@ -38,6 +38,12 @@ export interface Config {
   /** Where the state key lives (see docs/state.md). */
   keySource: KeySource;
   keyFile?: string;
+  /** `serve --http [HOST:]PORT`: also serve MCP, the REST mirror and the dashboard over HTTP. */
+  http?: string;
+  /** `--http-bind`: listen on this address instead of loopback. */
+  httpBind?: string;
+  /** `--no-stdio`: HTTP only; the server runs until it is stopped. */
+  noStdio?: boolean;
 }
 
 /** The package root: where package.json is, whether running from src/ (tests) or dist/. */

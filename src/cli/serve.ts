@@ -5,6 +5,8 @@ import { writeBoundaries } from '../supervisor/boundaries.js';
 import { findOnPath } from '../util/find-on-path.js';
 import { openStack, type Stack } from './stack.js';
 import { createLogger } from '../audit/logger.js';
+import type { ToolDeps } from '../server/tool-kit.js';
+import { serveHttp } from './serve-http.js';
 
 /**
  * Runs the stdio MCP server until the client disconnects. Agents are not stopped on exit:
@@ -25,7 +27,7 @@ export async function serve(config: Config): Promise<void> {
   const ready = openStack(config, { log }).then((s) => {
     opened = s;
   });
-  const { server, close } = createServer({
+  const deps: ToolDeps = {
     log,
     ready,
     get supervisor() {
@@ -34,13 +36,21 @@ export async function serve(config: Config): Promise<void> {
     get audit() {
       return opened?.audit;
     },
-  });
-  const transport = new StdioServerTransport();
+  };
+  if (config.noStdio && config.http === undefined) throw new Error('--no-stdio needs --http [HOST:]PORT: without either, nothing would reach this server.');
+  const http = await serveHttp(config, deps);
+  const { server, close } = config.noStdio ? { server: undefined, close: () => undefined } : createServer(deps);
+  const transport = config.noStdio ? undefined : new StdioServerTransport();
   const closed = new Promise<void>((resolve) => {
-    transport.onclose = () => resolve();
-    process.stdin.on('end', () => resolve());
+    if (transport) {
+      transport.onclose = () => resolve();
+      process.stdin.on('end', () => resolve());
+    } else {
+      process.once('SIGINT', () => resolve());
+      process.once('SIGTERM', () => resolve());
+    }
   });
-  await server.connect(transport);
+  if (server && transport) await server.connect(transport);
   // An unreadable state stops the server here, with the store's message (cli.ts prints it).
   await ready;
   const stack = opened!;
@@ -58,7 +68,7 @@ export async function serve(config: Config): Promise<void> {
   const why = config.backend === 'auto' ? `chosen by --backend auto: ${AUTO_REASON[backend.name]}` : 'from --backend';
   const where = backend.name === 'tmux' ? `, tmux socket "${config.tmuxSocket}"` : backend.name === 'pty' ? '; PTY tabs end with this server' : '';
   process.stderr.write(
-    `tabcrew: serving MCP on stdio; backend ${backend.name} (${why}${where}); ${state.sessions.length} sessions and ${state.agents.length} agents in ${config.stateDir}\n`,
+    `tabcrew: serving MCP on ${config.noStdio ? 'HTTP only' : 'stdio'}; backend ${backend.name} (${why}${where}); ${state.sessions.length} sessions and ${state.agents.length} agents in ${config.stateDir}\n`,
   );
   // iTerm2's Automation consent blocks the first Apple event: ask now, so a refusal is
   // reported at start with where to allow it, not in the middle of a tool call.
@@ -80,6 +90,7 @@ export async function serve(config: Config): Promise<void> {
   }
   await closed;
   close();
+  await http?.close();
   log.info('client disconnected; exiting, agents keep running');
   await stack.close();
 }
