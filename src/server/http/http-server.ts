@@ -44,7 +44,8 @@ export async function startHttp(deps: ToolDeps, opts: HttpOptions): Promise<Http
   const logins = new Logins(opts.token);
   const refusals = new RefusalRecorder(() => deps.audit);
   const started = Date.now();
-  let hosts: HostCheck;
+  // The real port is known once listening (--http 0 picks one).
+  let hosts = new HostCheck(opts.bind, opts.port);
 
   const authorize = (req: IncomingMessage): Caller | undefined => {
     const bearer = bearerOf(req);
