@@ -143,10 +143,12 @@ function renderSessions() {
     root.append(el('section', { class: 'session', 'data-session': s.session_id }, head, grid));
   }
   const select = document.querySelector('#fanout-form select[name=session]');
-  const chosen = select.value;
+  // The person's choice is kept across updates; until they choose, the first session is picked.
+  const chosen = select.dataset.chosen;
   select.replaceChildren(el('option', { value: '' }, '(new session at root)'), ...state.sessions.map((s) => el('option', { value: s.session_id }, s.name)));
-  if ([...select.options].some((o) => o.value === chosen)) select.value = chosen;
+  if (chosen !== undefined && [...select.options].some((o) => o.value === chosen)) select.value = chosen;
   else if (state.sessions.length) select.value = state.sessions[0].session_id;
+  document.querySelector('#fanout-form input[name=root]').disabled = select.value !== '';
   if (state.selected) updateAgentMeta();
 }
 
@@ -215,13 +217,16 @@ function selectAgent(name) {
   void loadTranscript(name);
 }
 
+/** The prompt as the person wrote it: without the one-line ADDER+ header tabcrew put before it. */
+const promptText = (prompt) => (prompt ?? '').replace(/^\[ADDER\+[^\]]*\]\s*/, '');
+
 async function loadTranscript(name) {
   try {
     const t = await api(`/api/agents/${encodeURIComponent(name)}/transcript`);
     if (state.selected !== name) return;
     $('transcript').replaceChildren(
       ...(t.turns ?? []).map((turn) =>
-        el('details', { class: 'turn' }, el('summary', {}, (turn.prompt ?? '').slice(0, 120) || '(prompt)'), el('pre', {}, turn.reply ?? '')),
+        el('details', { class: 'turn' }, el('summary', {}, promptText(turn.prompt).slice(0, 120) || '(prompt)'), el('pre', {}, turn.reply ?? '')),
       ),
     );
     if (!t.turns?.length) $('transcript').append(el('p', { class: 'muted' }, 'No turns yet.'));
@@ -230,11 +235,11 @@ async function loadTranscript(name) {
   }
 }
 
-/** Claude Code draws for a 120-column tab: the terminal grows with the page, never narrower than that. */
+/** Claude Code draws for its 120-column tab: the same width here, so its lines and boxes look as they do there. */
 function fitTerminal() {
   const dims = state.fit?.proposeDimensions();
   if (!dims || !Number.isFinite(dims.cols)) return;
-  state.term.resize(Math.max(120, dims.cols), 32);
+  state.term.resize(120, Math.max(24, Math.min(40, dims.rows)));
 }
 
 function closeAgent() {
@@ -473,6 +478,10 @@ async function start() {
   $('agent-clear').onclick = clearAgent;
   $('agent-delete').onclick = deleteAgent;
   $('fanout-form').onsubmit = runFanout;
+  document.querySelector('#fanout-form select[name=session]').onchange = (ev) => {
+    ev.target.dataset.chosen = ev.target.value;
+    document.querySelector('#fanout-form input[name=root]').disabled = ev.target.value !== '';
+  };
   $('permissions-refresh').onclick = () => void refreshPermissions();
   $('new-session-form').onsubmit = async (ev) => {
     ev.preventDefault();
