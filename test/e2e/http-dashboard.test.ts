@@ -9,7 +9,7 @@ import { chromium, type BrowserContext, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { tail } from '../../src/audit/audit-log.js';
 import { claudeBin, makeClaudeHome } from '../support/claude-home.js';
-import { DEFAULT_REPLY, startMockAnthropic, type MockAnthropic } from '../support/mock-anthropic.js';
+import { DEFAULT_REPLY, isConversationRequest, lastUserContent, startMockAnthropic, type MockAnthropic } from '../support/mock-anthropic.js';
 import { httpOf } from '../support/http-crew.js';
 import { CLI, startTabcrew, type Crew } from '../support/tabcrew.js';
 
@@ -24,6 +24,9 @@ const artifacts = resolve(import.meta.dirname, '../artifacts/http-dashboard');
 const base = realpathSync(mkdtempSync(join(tmpdir(), 'tabcrew-http-')));
 const root = join(base, 'app');
 const DASHBOARD_REPLY = 'Hello from the mock, answering the dashboard.';
+const PERMISSION_PROMPT = 'make the dashboard file';
+const FANOUT_PROMPT = 'Name one prime number.';
+const FANOUT_REPLY = 'Seven is prime.';
 let mock: MockAnthropic;
 let home: ReturnType<typeof makeClaudeHome>;
 let crew: Crew;
@@ -33,7 +36,19 @@ let token: string;
 beforeAll(async () => {
   mkdirSync(root);
   mkdirSync(artifacts, { recursive: true });
-  mock = await startMockAnthropic({ reply: (req) => (/dashboard says hi/.test(mock.lastUserText(req) ?? '') ? DASHBOARD_REPLY : DEFAULT_REPLY) });
+  mock = await startMockAnthropic({
+    reply: (req) => {
+      if (!isConversationRequest(req)) return 'title';
+      const content = lastUserContent(req);
+      if (Array.isArray(content) && content.some((b: any) => b?.type === 'tool_result')) return 'Done.';
+      const text = mock.lastUserText(req) ?? '';
+      if (text.includes(PERMISSION_PROMPT)) {
+        return { text: 'Running it.', toolUse: { id: 'toolu_dash', name: 'Bash', input: { command: 'touch from-dashboard.txt', description: 'Make a file' } } };
+      }
+      if (text.includes(FANOUT_PROMPT)) return FANOUT_REPLY;
+      return /dashboard says hi/.test(text) ? DASHBOARD_REPLY : DEFAULT_REPLY;
+    },
+  });
   home = makeClaudeHome({ apiKey: 'sk-ant-test-0123456789abcdefghij', baseUrl: mock.url, trustedDirs: [root] });
   crew = await startTabcrew({ env: home.env, args: ['--claude-path', claudeBin, '--backend', 'tmux', '--http', '0'] });
   ({ url, token } = await httpOf(crew));
@@ -211,6 +226,51 @@ describe('the dashboard in a real browser', () => {
       await expect(page.locator('#permissions-list').textContent()).resolves.toContain('Not available in this tabcrew');
   });
 
+  it('a fan-out of 3 runs coordinate_agents in parallel and shows three replies side by side', async (ctx) => {
+    const tools = (await (await get('/api/tools', auth())).json()).tools.map((t: any) => t.name);
+    if (!tools.includes('coordinate_agents')) return ctx.skip();
+    await page.locator('#fanout-form select[name=session]').selectOption({ label: 'web' });
+    await page.locator('#fanout-form textarea[name=prompt]').fill(FANOUT_PROMPT);
+    await page.locator('#fanout-form input[name=n]').fill('3');
+    await page.locator('#fanout-form button[type=submit]').click();
+    await page.waitForFunction(
+      (reply) => [...document.querySelectorAll('#fanout-results .result[data-agent]')].filter((r) => r.textContent?.includes(reply)).length === 3,
+      FANOUT_REPLY,
+      {
+        timeout: 300_000,
+      },
+    );
+    await shot('fanout-three-replies');
+  });
+
+  it('a pending permission request is answered from the page', async (ctx) => {
+    const tools = (await (await get('/api/tools', auth())).json()).tools.map((t: any) => t.name);
+    if (!tools.includes('list_pending_permissions') || !tools.includes('decide_permission')) return ctx.skip();
+    const call = async (name: string, args: Record<string, unknown>) => {
+      const r = await fetch(`${url}/api/tools/${name}`, {
+        method: 'POST',
+        headers: { ...auth(), 'content-type': 'application/json' },
+        body: JSON.stringify({ arguments: args }),
+      });
+      expect(r.status).toBe(200);
+      return r.json();
+    };
+    // Default mode is the one that asks (2.1.332 starts in auto mode unless told).
+    const { agent } = await call('create_agent', { session: 'web', permission_mode: 'default' });
+    await call('send_message_to_agent', { agent, message: PERMISSION_PROMPT });
+    const request = page.locator(`.permission[data-agent="${agent}"]`);
+    await request.waitFor({ timeout: 180_000 });
+    await expect(request.textContent()).resolves.toContain('touch from-dashboard.txt');
+    await shot('permission-pending');
+    await request.locator('button', { hasText: 'Allow' }).click();
+    await request.waitFor({ state: 'detached', timeout: 60_000 });
+    await mock.waitFor((req) => {
+      const content = lastUserContent(req);
+      return Array.isArray(content) && content.some((b: any) => b?.type === 'tool_result' && b.tool_use_id === 'toolu_dash');
+    }, 120_000);
+    await shot('permission-allowed');
+  });
+
   it('deleting an agent asks for its name first', async () => {
     await page.locator('.agent[data-agent="Agent_2"]').click();
     await page.locator('#agent-delete').click();
@@ -221,7 +281,7 @@ describe('the dashboard in a real browser', () => {
     await page.locator('#confirm-ok').click();
     await page.locator('.agent[data-agent="Agent_2"]').waitFor({ state: 'detached', timeout: 60_000 });
     await shot('agent-deleted');
-    expect((await crew.ok('list_sessions')).sessions[0].agents).toEqual(['Agent_1']);
+    expect((await crew.ok('list_sessions')).sessions[0].agents).not.toContain('Agent_2');
   });
 
   it('a state-changing request with the cookie but without the CSRF token is refused', async () => {

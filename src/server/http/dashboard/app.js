@@ -331,63 +331,94 @@ function unavailable(panel, names) {
   return missing.length ? `Not available in this tabcrew (needs the ${missing.join(' and ')} tool${missing.length > 1 ? 's' : ''}).` : '';
 }
 
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
 async function runFanout(ev) {
   ev.preventDefault();
   const f = ev.target;
   if (!state.tools.has('coordinate_agents')) return toast(unavailable($('fanout'), ['coordinate_agents']), 'error');
   const n = Number(f.n.value);
-  const args = argsFor('coordinate_agents', [
-    [['mode'], 'parallel'],
-    [['session', 'session_id'], f.session.value || undefined],
-    [['root'], f.session.value ? undefined : f.root.value],
-    [['prompt', 'task', 'message'], f.prompt.value],
-    [['n', 'count', 'agents', 'num_agents'], n],
-    [['role'], f.role.value],
-  ]);
+  const role = f.role.value.trim();
+  const props = state.tools.get('coordinate_agents').inputSchema?.properties ?? {};
+  const button = f.querySelector('button[type=submit]');
   const results = $('fanout-results');
-  results.replaceChildren(
-    ...Array.from({ length: n }, (_, i) => el('div', { class: 'result pending' }, el('strong', {}, `#${i + 1}`), el('span', { class: 'muted' }, ' running…'))),
-  );
   const started = Date.now();
-  $('fanout-note').textContent = `Running ${n} agents…`;
+  button.disabled = true;
+  results.replaceChildren(...Array.from({ length: n }, (_, i) => pendingResult(i)));
   try {
-    const r = await tool('coordinate_agents', args);
-    showFanout(r, started);
+    let session = f.session.value;
+    if (!session) {
+      session = (await tool('create_session', { root: f.root.value.trim() })).session_id;
+      f.session.dataset.chosen = session;
+    }
+    $('fanout-note').textContent = `Starting ${n} agent${n === 1 ? '' : 's'}…`;
+    // The run's own tool decides its argument names; the ones this page knows are filled in.
+    const args = argsFor('coordinate_agents', [
+      [['session', 'session_id'], session],
+      [['mode'], 'parallel'],
+      [['task', 'prompt', 'message'], f.prompt.value],
+      [['wait'], state.tools.has('get_coordination') ? false : undefined],
+    ]);
+    if ('spawn' in props) args.spawn = { count: n, ...(role ? { role } : {}) };
+    else
+      Object.assign(
+        args,
+        argsFor('coordinate_agents', [
+          [['n', 'count'], n],
+          [['role'], role],
+        ]),
+      );
+    let run = await tool('coordinate_agents', args);
+    showFanout(run, n, started);
+    // Replies appear as each agent finishes: the run is read again until it ends.
+    for (let i = 0; i < 2400 && run.run_id && run.state === 'running' && state.tools.has('get_coordination'); i++) {
+      await sleep(1500);
+      run = await tool('get_coordination', { run_id: run.run_id });
+      showFanout(run, n, started);
+    }
   } catch (e) {
     $('fanout-note').textContent = '';
     results.replaceChildren(el('p', { class: 'error' }, e.message));
+  } finally {
+    button.disabled = false;
   }
 }
 
-function showFanout(r, started) {
-  const items = r.results ?? r.replies ?? r.agents ?? r.children ?? [];
-  $('fanout-note').textContent = `${r.run_id ?? r.id ?? 'run'} · ${r.status ?? 'done'} · ${((Date.now() - started) / 1000).toFixed(1)} s`;
-  $('fanout-results').replaceChildren(
-    ...items.map((it, i) =>
+const pendingResult = (i, name) => el('div', { class: 'result pending' }, el('strong', {}, name ?? `#${i + 1}`), el('div', { class: 'muted' }, 'working…'));
+
+function showFanout(run, n, started) {
+  const results = run.results ?? [];
+  const names = [...(run.agents ?? []), ...(run.spawned ?? [])].filter((a, i, all) => all.indexOf(a) === i);
+  const done = run.progress ? `${run.progress.done}/${run.progress.total} done` : `${results.length} done`;
+  $('fanout-note').textContent = [run.run_id, run.state, done, `${((Date.now() - started) / 1000).toFixed(0)} s`].filter(Boolean).join(' · ');
+  const shown = results.map((r) =>
+    el(
+      'div',
+      { class: `result ${r.status === 'done' || r.status === 'ok' ? '' : 'warn'}`, 'data-agent': r.agent },
       el(
         'div',
-        { class: 'result' },
+        { class: 'row' },
+        el('strong', {}, r.agent),
+        el('span', { class: 'spacer' }),
         el(
-          'div',
-          { class: 'row' },
-          el('strong', {}, it.agent ?? `#${i + 1}`),
-          el('span', { class: 'spacer' }),
-          el(
-            'span',
-            { class: 'muted small' },
-            [
-              it.status,
-              it.ms !== undefined ? `${(it.ms / 1000).toFixed(1)} s` : it.duration_s !== undefined ? `${it.duration_s} s` : null,
-              typeof it.cost_usd === 'number' ? `$${it.cost_usd.toFixed(4)}` : null,
-            ]
-              .filter(Boolean)
-              .join(' · '),
-          ),
+          'span',
+          { class: 'muted small' },
+          [
+            r.status,
+            r.ms !== undefined ? `${(r.ms / 1000).toFixed(1)} s` : null,
+            r.tokens ? `${fmt(r.tokens.output)} out` : null,
+            typeof r.cost_usd === 'number' ? `$${r.cost_usd.toFixed(4)}` : null,
+          ]
+            .filter(Boolean)
+            .join(' · '),
         ),
-        el('pre', {}, it.reply ?? it.error ?? JSON.stringify(it, null, 2)),
       ),
+      el('pre', {}, r.reply ?? r.error ?? ''),
     ),
   );
+  const waiting = names.filter((a) => !results.some((r) => r.agent === a)).map((a, i) => pendingResult(i, a));
+  const unnamed = Array.from({ length: Math.max(0, n - shown.length - waiting.length) }, (_, i) => pendingResult(shown.length + waiting.length + i));
+  $('fanout-results').replaceChildren(...shown, ...(run.state === 'running' ? [...waiting, ...unnamed] : []));
 }
 
 async function refreshPermissions() {
@@ -396,22 +427,20 @@ async function refreshPermissions() {
   if (missing) return list.replaceChildren(el('p', { class: 'muted' }, missing));
   try {
     const r = await tool('list_pending_permissions', {});
-    const pending = r.pending ?? r.requests ?? r.permissions ?? [];
+    const pending = r.requests ?? r.pending ?? [];
     if (!pending.length) return list.replaceChildren(el('p', { class: 'muted' }, 'No agent is waiting for a permission.'));
     list.replaceChildren(
       ...pending.map((p) => {
-        const id = p.id ?? p.request_id ?? p.permission_id;
+        const id = p.request_id ?? p.id;
         const decide = async (decision) => {
           try {
-            await tool(
-              'decide_permission',
-              argsFor('decide_permission', [
-                [['id', 'request_id', 'permission_id'], id],
-                [['agent'], p.agent],
-                [['decision', 'behavior', 'answer'], decision],
-              ]),
-            );
-            toast(`${p.agent ?? id}: ${decision}`);
+            // Clicking Allow beside the request shown is the person's confirmation (what security level HIGH asks for).
+            await tool('decide_permission', {
+              request_id: id,
+              decision,
+              ...(decision === 'allow' ? { confirm: id } : { reason: 'Denied from the tabcrew dashboard.' }),
+            });
+            toast(`${p.agent}: ${p.tool} ${decision === 'allow' ? 'allowed' : 'denied'}`);
           } catch (e) {
             toast(e.message, 'error');
           }
@@ -419,9 +448,9 @@ async function refreshPermissions() {
         };
         return el(
           'div',
-          { class: 'permission', 'data-id': id },
-          el('div', {}, el('strong', {}, p.agent ?? ''), ' wants ', el('code', {}, p.tool ?? p.tool_name ?? '?')),
-          el('pre', {}, typeof p.input === 'string' ? p.input : JSON.stringify(p.input ?? p.tool_input ?? p.summary ?? {}, null, 2).slice(0, 2000)),
+          { class: 'permission', 'data-id': id, 'data-agent': p.agent },
+          el('div', {}, el('strong', {}, p.agent), ' wants to run ', el('code', {}, p.tool), el('span', { class: 'muted small' }, ` · ${ago(p.since)}`)),
+          el('pre', {}, p.input_summary ?? ''),
           el(
             'div',
             { class: 'row' },
@@ -455,9 +484,14 @@ function connect() {
     $('live').textContent = 'reconnecting…';
     $('live').className = 'live off';
   };
+  let waiting = 0;
   source.addEventListener('snapshot', (ev) => {
     state.sessions = JSON.parse(ev.data).sessions;
     renderSessions();
+    // A permission dialog opened or closed somewhere: the list is read again (not on every snapshot).
+    const now = state.sessions.flatMap((s) => s.agents ?? []).filter((a) => a.status === 'waiting_permission').length;
+    if (now !== waiting) void refreshPermissions();
+    waiting = now;
   });
   // A status change is shown at once, before the next snapshot brings the rest.
   source.addEventListener('status', (ev) => {
