@@ -33,5 +33,10 @@ export default tseslint.config(
     languageOptions: { sourceType: 'script', globals: { Application: 'readonly', ObjC: 'readonly', $: 'readonly', Path: 'readonly', delay: 'readonly' } },
     rules: { 'no-unused-vars': ['error', { varsIgnorePattern: '^run$', args: 'none' }], '@typescript-eslint/no-unused-vars': 'off' },
   },
+  {
+    // The dashboard page runs in the browser (bundled by scripts/bundle-dashboard.mjs).
+    files: ['src/server/http/dashboard/**/*.js'],
+    languageOptions: { globals: { ...globals.browser } },
+  },
   prettier,
 );

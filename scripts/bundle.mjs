@@ -8,6 +8,7 @@ import { execFileSync } from 'node:child_process';
 import { readFileSync, writeFileSync, chmodSync, rmSync } from 'node:fs';
 
 rmSync('dist/chunks', { recursive: true, force: true });
+await import('./bundle-dashboard.mjs');
 await build({
   entryPoints: { main: 'src/cli.ts' },
   outdir: 'dist',

@@ -20,6 +20,7 @@ import { longRunConfig, withLongRunOptions, withPriceOptions } from './cli/long-
 import { setHandover } from './cli/handover.js';
 import type { Handover } from './server/handover-transport.js';
 import { crewOptionsFrom, doctorNodeCommand, nodesCommand, withNodeOptions } from './cli/nodes.js';
+import { claudeCodeHttpLine, configHttpCommand, dashboardCommand } from './cli/http-config.js';
 
 function positiveInt(value: string): number {
   const n = Number(value);
@@ -134,8 +135,10 @@ function configFrom(o: Record<string, unknown>): Config {
     maxChildren: (o.maxChildren as number) ?? d.maxChildren,
     maxDepth: (o.maxDepth as number) ?? d.maxDepth,
     ...(o.permissionTimeout !== undefined ? { permissionTimeoutS: o.permissionTimeout as number } : {}),
-
     ...longRunConfig(o),
+    http: o.http as string | undefined,
+    httpBind: o.httpBind as string | undefined,
+    noStdio: o.stdio === false,
   });
 }
 
@@ -201,6 +204,9 @@ export function buildProgram(): Command {
   program.addHelpText('after', () => commonServeOptions(serveCmd));
   serveCmd
     .addOption(new Option('--no-auto-recover', 'do not bring agents back when the server starts').env('TABCREW_NO_AUTO_RECOVER'))
+    .addOption(new Option('--http <[host:]port>', 'also serve MCP (at /mcp), the REST mirror and the dashboard over HTTP (docs/http.md)').env('TABCREW_HTTP'))
+    .addOption(new Option('--http-bind <address>', 'listen on this address instead of 127.0.0.1 (reachable from other machines)').env('TABCREW_HTTP_BIND'))
+    .addOption(new Option('--no-stdio', 'with --http: no MCP on stdio; run until stopped (SIGINT/SIGTERM)'))
     // Words after the default command arrive here: most likely a mistyped command name.
     .allowExcessArguments(true)
     .addHelpText('after', examples('tabcrew serve --tmux-socket tabcrew'))
@@ -328,6 +334,14 @@ export function buildProgram(): Command {
     .action(async (opts: Record<string, unknown>) => {
       process.exitCode = await nodesCommand(configFrom(opts), crewOptionsFrom(opts), { json: !!opts.json });
     });
+  track(program.command('dashboard').description('print a one-time link that logs this browser into the dashboard of the running `serve --http`'))
+    .addOption(new Option('--state-dir <dir>', 'where the state (and the token) is kept').default(defaultConfig().stateDir).env('TABCREW_STATE_DIR'))
+    .option('--http <[host:]port>', 'the server address (default: the running one)')
+    .option('--json', JSON_HELP)
+    .addHelpText('after', examples('tabcrew dashboard'))
+    .action((opts: Record<string, unknown>) => {
+      process.exitCode = dashboardCommand(configFrom(opts), { http: opts.http as string | undefined, json: !!opts.json });
+    });
 
   const key = track(program.command('key').description('the key the state is encrypted with'));
   track(withStateOptions(key.command('rotate').description('re-encrypt the state under a new key (crash-safe; run again to finish an interrupted rotation)')))
@@ -393,9 +407,23 @@ export function buildProgram(): Command {
       new Option('--claude-path <path>', 'the Claude Code executable the server should use').default(defaultConfig().claudePath).env('TABCREW_CLAUDE_PATH'),
     )
     .option('--json', JSON_HELP)
-    .addHelpText('after', examples('tabcrew config claude-code'))
+    .option('--http [[host:]port]', 'register the running `serve --http` (or the one at this address) over HTTP instead of stdio')
+    .addOption(new Option('--state-dir <dir>', 'the state of the HTTP server (its token)').default(defaultConfig().stateDir).env('TABCREW_STATE_DIR'))
+    .addHelpText('after', examples('tabcrew config claude-code', 'tabcrew config claude-code --http'))
     .action((opts: Record<string, unknown>) => {
+      if (opts.http) {
+        process.stdout.write(claudeCodeHttpLine(configFrom(opts), { scope: opts.scope as string, http: opts.http as string | true }) + '\n');
+        return;
+      }
       process.exitCode = configClaudeCodeCommand(configFrom(opts), { scope: opts.scope as string, json: !!opts.json });
+    });
+  track(config.command('http').description('the HTTP endpoint of `serve --http` and its bearer token'))
+    .addOption(new Option('--state-dir <dir>', 'where the state (and the token) is kept').default(defaultConfig().stateDir).env('TABCREW_STATE_DIR'))
+    .option('--http <[host:]port>', 'the address, when no server is running yet')
+    .option('--json', JSON_HELP)
+    .addHelpText('after', examples('tabcrew config http'))
+    .action((opts: Record<string, unknown>) => {
+      process.exitCode = configHttpCommand(configFrom(opts), { http: opts.http as string | undefined, json: !!opts.json });
     });
   return program;
 }

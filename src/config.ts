@@ -62,6 +62,12 @@ export interface Config {
   hibernateAfterMs?: number;
   /** Desktop notifications (osascript / notify-send) when an agent needs a person. */
   notify?: boolean;
+  /** `serve --http [HOST:]PORT`: also serve MCP, the REST mirror and the dashboard over HTTP. */
+  http?: string;
+  /** `--http-bind`: listen on this address instead of loopback. */
+  httpBind?: string;
+  /** `--no-stdio`: HTTP only; the server runs until it is stopped. */
+  noStdio?: boolean;
 }
 
 /** The package root: where package.json is, whether running from src/ (tests) or dist/. */

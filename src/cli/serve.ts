@@ -11,6 +11,8 @@ import { loadRolesFile } from '../claude/roles.js';
 import { HandoverTransport } from '../server/handover-transport.js';
 import { takeHandover } from './handover.js';
 import { openFront, type CrewOptions } from '../crew/front.js';
+import type { ToolDeps } from '../server/tool-kit.js';
+import { serveHttp } from './serve-http.js';
 
 /**
  * Runs the stdio MCP server until the client disconnects. Agents are not stopped on exit:
@@ -37,7 +39,7 @@ export async function serve(config: Config, crew?: CrewOptions): Promise<void> {
   const front = crew?.nodes.length
     ? openFront(crew, { runtimeDir: config.runtimeDir, log, ready, store: () => opened?.store, audit: () => opened?.audit })
     : undefined;
-  const { server, close } = createServer({
+  const deps: ToolDeps = {
     log,
     ready,
     routeTools: front && ((s) => front.router.wrap(s)),
@@ -47,21 +49,31 @@ export async function serve(config: Config, crew?: CrewOptions): Promise<void> {
     get audit() {
       return opened?.audit;
     },
-  });
+  };
+  if (config.noStdio && config.http === undefined) throw new Error('--no-stdio needs --http [HOST:]PORT: without either, nothing would reach this server.');
+  const http = await serveHttp(config, deps);
+  const { server, close } = config.noStdio ? { server: undefined, close: () => undefined } : createServer(deps);
   // dist/cli.js may have answered initialize and tools/list already (scripts/cli-entry.mjs).
-  const handover = takeHandover();
-  const transport = handover
-    ? new HandoverTransport(handover, (m) => {
-        process.stderr.write(`tabcrew: warning: ${m}\n`);
-        log.warn(m);
-      })
-    : new StdioServerTransport();
+  const handover = config.noStdio ? undefined : takeHandover();
+  const transport = config.noStdio
+    ? undefined
+    : handover
+      ? new HandoverTransport(handover, (m) => {
+          process.stderr.write(`tabcrew: warning: ${m}\n`);
+          log.warn(m);
+        })
+      : new StdioServerTransport();
   if (handover) log.info('handshake answered by the entry', { requests: [...handover.answered.values()].map((a) => a.method) });
   const closed = new Promise<void>((resolve) => {
-    transport.onclose = () => resolve();
-    (handover?.input ?? process.stdin).on('end', () => resolve());
+    if (transport) {
+      transport.onclose = () => resolve();
+      (handover?.input ?? process.stdin).on('end', () => resolve());
+    } else {
+      process.once('SIGINT', () => resolve());
+      process.once('SIGTERM', () => resolve());
+    }
   });
-  await server.connect(transport);
+  if (server && transport) await server.connect(transport);
   front?.start();
   // An unreadable state stops the server here, with the store's message (cli.ts prints it).
   await ready;
@@ -80,7 +92,7 @@ export async function serve(config: Config, crew?: CrewOptions): Promise<void> {
   const why = config.backend === 'auto' ? `chosen by --backend auto: ${AUTO_REASON[backend.name]}` : 'from --backend';
   const where = backend.name === 'tmux' ? `, tmux socket "${config.tmuxSocket}"` : backend.name === 'pty' ? '; PTY tabs end with this server' : '';
   process.stderr.write(
-    `tabcrew: serving MCP on stdio; backend ${backend.name} (${why}${where}); ${state.sessions.length} sessions and ${state.agents.length} agents in ${config.stateDir}\n`,
+    `tabcrew: serving MCP on ${config.noStdio ? 'HTTP only' : 'stdio'}; backend ${backend.name} (${why}${where}); ${state.sessions.length} sessions and ${state.agents.length} agents in ${config.stateDir}\n`,
   );
   // iTerm2's Automation consent blocks the first Apple event: ask now, so a refusal is
   // reported at start with where to allow it, not in the middle of a tool call.
@@ -119,6 +131,7 @@ export async function serve(config: Config, crew?: CrewOptions): Promise<void> {
   supervisor.mail.stop();
   await agentSocket.close();
   await front?.close();
+  await http?.close();
   log.info('client disconnected; exiting, agents keep running');
   await supervisor.suspendRuns();
   await stack.close();

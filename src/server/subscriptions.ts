@@ -25,7 +25,9 @@ export class Subscriptions {
     this.server.server.registerCapabilities({ resources: { subscribe: true } });
     this.server.server.setRequestHandler(SubscribeRequestSchema, async (req) => {
       const uri = req.params.uri;
-      this.seen.set(uri, fingerprint(await this.read(uri)));
+      // A resource that is not there yet (an agent still to be created) may be subscribed to:
+      // its appearance is the first change. (The MCP conformance suite subscribes to such a URI.)
+      this.seen.set(uri, await this.read(uri).then(fingerprint, () => 'gone'));
       this.timer ??= setInterval(() => void this.tick(), POLL_MS).unref();
       return {};
     });

@@ -1,0 +1,68 @@
+import type { Config } from '../config.js';
+import { readEndpoint } from '../server/http/endpoint.js';
+import { hostForm } from '../server/http/guard.js';
+import { parseListenAddress } from '../server/http/listen-address.js';
+import { loginQuery } from '../server/http/login.js';
+import { loadOrCreateToken, tokenPath } from '../server/http/token.js';
+import { SERVER_NAME, shellQuote } from './config-claude.js';
+import { printJson } from './table.js';
+
+/** The base URL of `serve --http`: the address given, else the one a running server wrote into the state dir. */
+function baseUrl(config: Config, address: string | true | undefined): { url: string; running: boolean } {
+  if (typeof address === 'string') {
+    const { bind, port } = parseListenAddress(address);
+    return { url: `http://${hostForm(bind)}:${port}`, running: false };
+  }
+  const endpoint = readEndpoint(config.stateDir);
+  if (!endpoint) {
+    throw new Error(
+      `no tabcrew serve --http is running on the state in ${config.stateDir}: start one (tabcrew serve --http 8787), or give its address (--http 8787).`,
+    );
+  }
+  return { url: endpoint.url, running: true };
+}
+
+/** `tabcrew config http`: where the HTTP server is and the token it wants. */
+export function configHttpCommand(config: Config, opts: { http?: string; json: boolean }): number {
+  const token = loadOrCreateToken(config.stateDir);
+  const endpoint = opts.http ? baseUrl(config, opts.http) : readEndpoint(config.stateDir) ? baseUrl(config, undefined) : undefined;
+  const out = { url: endpoint ? `${endpoint.url}/mcp` : null, running: endpoint?.running ?? false, token, token_file: tokenPath(config.stateDir) };
+  if (opts.json) printJson(out);
+  else {
+    process.stdout.write(
+      [
+        `MCP endpoint: ${out.url ?? '(not running: tabcrew serve --http 8787)'}`,
+        `Token file:   ${out.token_file} (0600; delete it and restart to change the token)`,
+        `Token:        ${token}`,
+        `Header:       Authorization: Bearer ${token}`,
+        ...(endpoint ? [`Try:          curl -H 'Authorization: Bearer ${token}' ${endpoint.url}/api/health`] : []),
+        '',
+      ].join('\n'),
+    );
+  }
+  return 0;
+}
+
+/** `tabcrew config claude-code --http`: the line that registers the running HTTP server with Claude Code. */
+export function claudeCodeHttpLine(config: Config, opts: { scope: string; http: string | true }): string {
+  const { url } = baseUrl(config, opts.http);
+  const token = loadOrCreateToken(config.stateDir);
+  return ['claude', 'mcp', 'add', '--transport', 'http', '-s', opts.scope, SERVER_NAME, `${url}/mcp`, '--header', `Authorization: Bearer ${token}`]
+    .map(shellQuote)
+    .join(' ');
+}
+
+/** `tabcrew dashboard`: a one-time login link for the running server's dashboard. */
+export function dashboardCommand(config: Config, opts: { http?: string; json: boolean }): number {
+  const { url } = baseUrl(config, opts.http);
+  const token = loadOrCreateToken(config.stateDir);
+  const login = `${url}/login?${loginQuery(token)}`;
+  if (opts.json) printJson({ url: login, dashboard: `${url}/`, expires_in_s: 600 });
+  else {
+    process.stdout.write(login + '\n');
+    process.stderr.write(
+      'Open this link once in your browser (it works for 10 minutes, then only with a new tabcrew dashboard); the browser stays logged in.\n',
+    );
+  }
+  return 0;
+}

@@ -1,0 +1,22 @@
+import type { Config } from '../config.js';
+import { startHttp, type HttpServer } from '../server/http/http-server.js';
+import { parseListenAddress } from '../server/http/listen-address.js';
+import { loadOrCreateToken, tokenPath } from '../server/http/token.js';
+import type { ToolDeps } from '../server/tool-kit.js';
+
+/** `serve --http`: the HTTP server beside (or instead of) stdio, over the same supervisor. Nothing here writes to stdout. */
+export async function serveHttp(config: Config, deps: ToolDeps): Promise<HttpServer | undefined> {
+  if (config.http === undefined) return undefined;
+  const where = parseListenAddress(config.http, config.httpBind);
+  const token = loadOrCreateToken(config.stateDir);
+  const http = await startHttp(deps, { bind: where.bind, port: where.port, token, stateDir: config.stateDir });
+  if (where.exposed) {
+    process.stderr.write(
+      `tabcrew: warning: --http-bind ${where.bind}: the crew is reachable from other machines (bearer token still required, but traffic is not encrypted: put TLS in front of it)\n`,
+    );
+  }
+  process.stderr.write(
+    `tabcrew: serving MCP over HTTP at ${http.url}/mcp (bearer token in ${tokenPath(config.stateDir)}; tabcrew dashboard prints a login link)\n`,
+  );
+  return http;
+}

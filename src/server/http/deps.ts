@@ -1,0 +1,19 @@
+import type { ToolDeps } from '../tool-kit.js';
+
+/**
+ * ToolDeps for one more McpServer over the same supervisor. Not a copy ({ ...deps }): that
+ * would read the supervisor getter before the state is open.
+ */
+export function depsFor(base: ToolDeps, clientName?: () => string | undefined): ToolDeps {
+  return {
+    log: base.log,
+    ready: base.ready,
+    get supervisor() {
+      return base.supervisor;
+    },
+    get audit() {
+      return base.audit;
+    },
+    clientName,
+  };
+}

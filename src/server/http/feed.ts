@@ -1,0 +1,146 @@
+import type { ServerResponse } from 'node:http';
+import { createHash } from 'node:crypto';
+import type { StatusChange, SessionStatusView } from '../../supervisor/supervisor.js';
+import type { ToolDeps } from '../tool-kit.js';
+
+const LOOK_MS = 1000;
+const SCREEN_MS = 700;
+const KEEPALIVE_MS = 15_000;
+
+export function openStream(res: ServerResponse): void {
+  res.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-store', connection: 'keep-alive', 'x-accel-buffering': 'no' });
+  res.write('retry: 2000\n\n');
+}
+
+export function sendEvent(res: ServerResponse, event: string, data: unknown): void {
+  res.write(`event: ${event}\ndata: ${JSON.stringify(data)}\n\n`);
+}
+
+const fingerprint = (v: unknown): string => createHash('sha256').update(JSON.stringify(v)).digest('hex');
+
+/**
+ * The dashboard's live view, pushed over Server-Sent Events. Status changes come from the
+ * supervisor's onStatusChange and go out at once; while a page is open, the feed asks the
+ * supervisor to look at each session once a second (one terminal listing per session, as
+ * get_session_status does) and sends the whole picture only when it changed. With no page
+ * open, it does nothing.
+ */
+export class LiveFeed {
+  private readonly clients = new Set<ServerResponse>();
+  private timer?: NodeJS.Timeout;
+  private keepalive?: NodeJS.Timeout;
+  private unlisten?: () => void;
+  private last = '';
+  private looking = false;
+  private again = false;
+  private latest?: unknown;
+
+  constructor(private readonly deps: ToolDeps) {}
+
+  add(res: ServerResponse): void {
+    openStream(res);
+    this.clients.add(res);
+    res.on('close', () => {
+      this.clients.delete(res);
+      if (!this.clients.size) this.stop();
+    });
+    if (this.latest) sendEvent(res, 'snapshot', this.latest);
+    if (this.clients.size === 1) void this.start();
+    else void this.look();
+  }
+
+  private async start(): Promise<void> {
+    await this.deps.ready;
+    if (!this.clients.size || this.timer) return;
+    this.unlisten = this.deps.supervisor.onStatusChange((change: StatusChange) => {
+      this.broadcast('status', { ...change, at: new Date().toISOString() });
+      void this.look();
+    });
+    this.timer = setInterval(() => void this.look(), LOOK_MS).unref();
+    this.keepalive = setInterval(() => this.clients.forEach((c) => c.write(': keep-alive\n\n')), KEEPALIVE_MS).unref();
+    await this.look();
+  }
+
+  private stop(): void {
+    clearInterval(this.timer);
+    clearInterval(this.keepalive);
+    this.timer = this.keepalive = undefined;
+    this.unlisten?.();
+    this.unlisten = undefined;
+    this.last = '';
+  }
+
+  /** One look at every session; a look asked for while one runs runs right after it. */
+  async look(): Promise<void> {
+    if (this.looking) {
+      this.again = true;
+      return;
+    }
+    this.looking = true;
+    try {
+      do {
+        this.again = false;
+        const snapshot = await this.snapshot();
+        const fp = fingerprint(snapshot.sessions);
+        if (fp !== this.last) {
+          this.last = fp;
+          this.latest = snapshot;
+          this.broadcast('snapshot', snapshot);
+        }
+      } while (this.again && this.clients.size);
+    } catch (e) {
+      this.deps.log.warn('dashboard feed: look failed', { error: (e as Error).message });
+    } finally {
+      this.looking = false;
+    }
+  }
+
+  private async snapshot(): Promise<{ at: string; sessions: (SessionStatusView | { session_id: string; name: string; root: string; error: string })[] }> {
+    const supervisor = this.deps.supervisor;
+    const { sessions } = await supervisor.listSessions();
+    const views = await Promise.all(
+      sessions.map((s) =>
+        supervisor.getSessionStatus(s.session_id).catch((e: Error) => ({ session_id: s.session_id, name: s.name, root: s.root, error: e.message })),
+      ),
+    );
+    return { at: new Date().toISOString(), sessions: views };
+  }
+
+  private broadcast(event: string, data: unknown): void {
+    for (const c of this.clients) sendEvent(c, event, data);
+  }
+
+  /** One agent's terminal, sent whenever it changes, while the page shows it. */
+  async screen(res: ServerResponse, agent: string): Promise<void> {
+    await this.deps.ready;
+    openStream(res);
+    let last = '';
+    let stopped = false;
+    const push = async (): Promise<void> => {
+      try {
+        const out = await this.deps.supervisor.getAgentOutput(agent, 200);
+        const fp = fingerprint([out.screen, out.note]);
+        if (fp !== last && !stopped) {
+          last = fp;
+          sendEvent(res, 'screen', { agent, screen: out.screen, note: out.note, last_reply: out.last_reply });
+        }
+      } catch (e) {
+        if (!stopped) sendEvent(res, 'gone', { agent, error: (e as Error).message });
+      }
+    };
+    const timer = setInterval(() => void push(), SCREEN_MS).unref();
+    const unlisten = this.deps.supervisor.onStatusChange((c) => c.agent === agent && void push());
+    res.on('close', () => {
+      stopped = true;
+      clearInterval(timer);
+      unlisten();
+    });
+    await push();
+  }
+
+  close(): void {
+    for (const c of this.clients) c.end();
+    this.clients.clear();
+    this.stop();
+  }
+}

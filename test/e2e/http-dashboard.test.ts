@@ -1,0 +1,309 @@
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, realpathSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { tail } from '../../src/audit/audit-log.js';
+import { claudeBin, makeClaudeHome } from '../support/claude-home.js';
+import { DEFAULT_REPLY, isConversationRequest, lastUserContent, startMockAnthropic, type MockAnthropic } from '../support/mock-anthropic.js';
+import { httpOf } from '../support/http-crew.js';
+import { CLI, startTabcrew, type Crew } from '../support/tabcrew.js';
+
+/**
+ * `serve --http` with real Claude Code agents (mock API, tmux): an MCP client over Streamable
+ * HTTP runs the core scenario while the stdio client watches the same crew; the REST mirror
+ * and the refusals; then the dashboard in a real browser (Debian's chromium), with a
+ * screenshot of each step in test/artifacts/http-dashboard/.
+ */
+const CHROMIUM = '/usr/bin/chromium';
+const artifacts = resolve(import.meta.dirname, '../artifacts/http-dashboard');
+const base = realpathSync(mkdtempSync(join(tmpdir(), 'tabcrew-http-')));
+const root = join(base, 'app');
+const DASHBOARD_REPLY = 'Hello from the mock, answering the dashboard.';
+const PERMISSION_PROMPT = 'make the dashboard file';
+const FANOUT_PROMPT = 'Name one prime number.';
+const FANOUT_REPLY = 'Seven is prime.';
+let mock: MockAnthropic;
+let home: ReturnType<typeof makeClaudeHome>;
+let crew: Crew;
+let url: string;
+let token: string;
+
+beforeAll(async () => {
+  mkdirSync(root);
+  mkdirSync(artifacts, { recursive: true });
+  mock = await startMockAnthropic({
+    reply: (req) => {
+      if (!isConversationRequest(req)) return 'title';
+      const content = lastUserContent(req);
+      if (Array.isArray(content) && content.some((b: any) => b?.type === 'tool_result')) return 'Done.';
+      const text = mock.lastUserText(req) ?? '';
+      if (text.includes(PERMISSION_PROMPT)) {
+        return { text: 'Running it.', toolUse: { id: 'toolu_dash', name: 'Bash', input: { command: 'touch from-dashboard.txt', description: 'Make a file' } } };
+      }
+      if (text.includes(FANOUT_PROMPT)) return FANOUT_REPLY;
+      return /dashboard says hi/.test(text) ? DASHBOARD_REPLY : DEFAULT_REPLY;
+    },
+  });
+  home = makeClaudeHome({ apiKey: 'sk-ant-test-0123456789abcdefghij', baseUrl: mock.url, trustedDirs: [root] });
+  crew = await startTabcrew({ env: home.env, args: ['--claude-path', claudeBin, '--backend', 'tmux', '--http', '0'] });
+  ({ url, token } = await httpOf(crew));
+});
+
+afterAll(async () => {
+  await crew?.stop();
+  await mock?.close();
+  home?.cleanup();
+  rmSync(base, { recursive: true, force: true });
+});
+
+const auth = (): Record<string, string> => ({ authorization: `Bearer ${token}` });
+const get = (path: string, headers: Record<string, string> = {}) => fetch(`${url}${path}`, { headers });
+
+/** `tabcrew dashboard`: the one-time login link. */
+function loginLink(): string {
+  const out = execFileSync(process.execPath, [CLI, 'dashboard', '--state-dir', crew.dirs.state, '--json'], { encoding: 'utf8' });
+  return JSON.parse(out).url;
+}
+
+describe('MCP over Streamable HTTP', () => {
+  let http: Client;
+
+  afterAll(async () => {
+    await http?.close();
+  });
+
+  it('an MCP client over HTTP runs the core scenario while the stdio client watches the same crew', async () => {
+    http = new Client({ name: 'http-tests', version: '1.0.0' });
+    await http.connect(new StreamableHTTPClientTransport(new URL(`${url}/mcp`), { requestInit: { headers: auth() } }));
+    const call = async (name: string, args: Record<string, unknown>) => {
+      const r = (await http.callTool({ name, arguments: args }, undefined, {
+        timeout: 300_000,
+        resetTimeoutOnProgress: true,
+        onprogress: () => undefined,
+      })) as CallToolResult;
+      if (r.isError) throw new Error(`${name}: ${JSON.stringify(r.content)}`);
+      return r.structuredContent as any;
+    };
+    const session = await call('create_session', { root, name: 'web' });
+    const a1 = await call('create_agent', { session: 'web' });
+    const a2 = await call('create_agent', { session: 'web' });
+    expect([a1.status, a2.status]).toEqual(['idle', 'idle']);
+    const sent = await call('send_message_to_agent', { agent: 'Agent_1', message: 'Reply with OK.', wait_for_reply: true });
+    expect(sent.reply).toContain(DEFAULT_REPLY);
+
+    // The stdio client sees the agents the HTTP client made.
+    const status = await crew.ok('get_session_status', { session: session.session_id });
+    expect(status.agents.map((a: any) => a.agent)).toEqual(['Agent_1', 'Agent_2']);
+
+    // A third agent, deleted again over HTTP.
+    await call('create_agent', { session: 'web' });
+    expect((await call('delete_agent', { agent: 'Agent_3' })).deleted).toBe(true);
+    expect((await crew.ok('list_sessions')).sessions[0].agents).toEqual(['Agent_1', 'Agent_2']);
+
+    // The audit log names the HTTP client.
+    const records = await tail(crew.dirs.logs, { limit: 10_000 });
+    const calls = records.filter((r: any) => r.type === 'tool_call' && r.tool === 'create_session');
+    expect(calls.map((r: any) => r.caller)).toContain('http-tests (http)');
+  });
+
+  it('the REST mirror answers with the tools’ structured results, and only with the token', async () => {
+    const health = await (await get('/api/health', auth())).json();
+    expect(health).toMatchObject({ status: 'ok', http_mcp_sessions: 1 });
+    const sessions = await (await get('/api/sessions', auth())).json();
+    expect(sessions.sessions[0]).toMatchObject({ name: 'web', agents: ['Agent_1', 'Agent_2'] });
+    const one = await (await get(`/api/sessions/${sessions.sessions[0].session_id}`, auth())).json();
+    expect(one.agents.map((a: any) => a.status)).toEqual(['idle', 'idle']);
+    expect(one.agents[0].last_reply).toContain(DEFAULT_REPLY);
+    const agent = await (await get('/api/agents/Agent_1', auth())).json();
+    expect(agent).toMatchObject({ agent: 'Agent_1' });
+    expect(agent.screen.length).toBeGreaterThan(0);
+    expect((await get('/api/agents/Agent_9', auth())).status).toBe(404);
+  });
+
+  it('a request without the token, with a wrong token, a wrong Host or a wrong Origin is refused without detail', async () => {
+    for (const path of ['/api/health', '/api/sessions', '/mcp']) {
+      const none = await get(path);
+      expect(none.status).toBe(401);
+      expect(await none.text()).toBe('');
+      const wrong = await get(path, { authorization: 'Bearer tc_wrong' });
+      expect(wrong.status).toBe(401);
+      expect(await wrong.text()).toBe('');
+    }
+    expect((await get('/api/health', { ...auth(), origin: 'http://evil.example.com' })).status).toBe(403);
+    // fetch() will not send a Host of its own choosing: a raw request does.
+    const { request } = await import('node:http');
+    const status = await new Promise<number>((done, fail) => {
+      const req = request(`${url}/api/health`, { headers: { ...auth(), host: 'evil.example.com' } }, (res) => {
+        res.resume();
+        done(res.statusCode ?? 0);
+      });
+      req.on('error', fail);
+      req.end();
+    });
+    expect(status).toBe(403);
+    const refusals = (await tail(crew.dirs.logs, { limit: 10_000 })).filter((r: any) => r.type === 'refusal' && r.what === 'http_request');
+    expect(refusals.length).toBeGreaterThan(0);
+  });
+});
+
+describe('the dashboard in a real browser', () => {
+  let context: BrowserContext;
+  let page: Page;
+  let step = 0;
+  const shot = async (name: string) => {
+    step++;
+    await page.screenshot({ path: join(artifacts, `${String(step).padStart(2, '0')}-${name}.png`), fullPage: true });
+  };
+
+  beforeAll(async () => {
+    context = await chromium.launchPersistentContext(mkdtempSync(join(base, 'chromium-')), {
+      executablePath: CHROMIUM,
+      headless: true,
+      args: [
+        '--headless',
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-quic',
+        '--no-first-run',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+      ],
+      viewport: { width: 1440, height: 1000 },
+    });
+    page = context.pages()[0] ?? (await context.newPage());
+  });
+
+  afterAll(async () => {
+    await context?.close();
+  });
+
+  it('without logging in, the page says how to log in', async () => {
+    await page.goto(`${url}/`);
+    await page.locator('#login').waitFor({ state: 'visible', timeout: 30_000 });
+    await shot('not-logged-in');
+  });
+
+  it('the one-time link logs the browser in, and the two agents show as idle', async () => {
+    const link = loginLink();
+    await page.goto(link);
+    await page.waitForURL(`${url}/`, { timeout: 30_000 });
+    const cookies = await context.cookies(url);
+    expect(cookies.find((c) => c.name === 'tabcrew_dashboard')).toMatchObject({ httpOnly: true, sameSite: 'Strict' });
+    await page.locator('.agent[data-agent="Agent_1"][data-status="idle"]').waitFor({ timeout: 120_000 });
+    await page.locator('.agent[data-agent="Agent_2"][data-status="idle"]').waitFor({ timeout: 120_000 });
+    await page.locator('#live.on').waitFor({ timeout: 30_000 });
+    await shot('two-agents-idle');
+    // Spent: the same link does not log in a second time.
+    expect((await fetch(link)).status).toBe(401);
+  });
+
+  it('an agent’s terminal shows its screen, and a message sent from the page gets its reply', async () => {
+    await page.locator('.agent[data-agent="Agent_1"]').click();
+    await page.locator('#terminal .xterm-rows').waitFor({ timeout: 30_000 });
+    await page.waitForFunction(() => (document.querySelector('#terminal .xterm-rows')?.textContent ?? '').trim().length > 0, undefined, { timeout: 30_000 });
+    await shot('agent-terminal');
+    await page.locator('#message-form textarea').fill('The dashboard says hi: reply please.');
+    await page.locator('#message-form button[type=submit]').click();
+    await page.locator('#last-reply', { hasText: DASHBOARD_REPLY }).waitFor({ timeout: 180_000 });
+    await page.waitForFunction((text) => (document.querySelector('#terminal .xterm-rows')?.textContent ?? '').includes(text), 'Hello from the mock', {
+      timeout: 30_000,
+    });
+    await shot('reply-received');
+    const records = await tail(crew.dirs.logs, { limit: 10_000 });
+    expect(records.some((r: any) => r.type === 'tool_call' && r.tool === 'send_message_to_agent' && r.caller === 'dashboard (http)')).toBe(true);
+  });
+
+  it('panels for tools this tabcrew lacks say so', async () => {
+    const tools = (await (await get('/api/tools', auth())).json()).tools.map((t: any) => t.name);
+    if (!tools.includes('coordinate_agents')) await expect(page.locator('#fanout-note').textContent()).resolves.toContain('Not available in this tabcrew');
+    if (!tools.includes('list_pending_permissions'))
+      await expect(page.locator('#permissions-list').textContent()).resolves.toContain('Not available in this tabcrew');
+  });
+
+  it('a fan-out of 3 runs coordinate_agents in parallel and shows three replies side by side', async (ctx) => {
+    const tools = (await (await get('/api/tools', auth())).json()).tools.map((t: any) => t.name);
+    if (!tools.includes('coordinate_agents')) return ctx.skip();
+    await page.locator('#fanout-form select[name=session]').selectOption({ label: 'web' });
+    await page.locator('#fanout-form textarea[name=prompt]').fill(FANOUT_PROMPT);
+    await page.locator('#fanout-form input[name=n]').fill('3');
+    await page.locator('#fanout-form button[type=submit]').click();
+    await page.waitForFunction(
+      (reply) => [...document.querySelectorAll('#fanout-results .result[data-agent]')].filter((r) => r.textContent?.includes(reply)).length === 3,
+      FANOUT_REPLY,
+      {
+        timeout: 300_000,
+      },
+    );
+    await shot('fanout-three-replies');
+  });
+
+  it('a pending permission request is answered from the page', async (ctx) => {
+    const tools = (await (await get('/api/tools', auth())).json()).tools.map((t: any) => t.name);
+    if (!tools.includes('list_pending_permissions') || !tools.includes('decide_permission')) return ctx.skip();
+    const call = async (name: string, args: Record<string, unknown>) => {
+      const r = await fetch(`${url}/api/tools/${name}`, {
+        method: 'POST',
+        headers: { ...auth(), 'content-type': 'application/json' },
+        body: JSON.stringify({ arguments: args }),
+      });
+      expect(r.status).toBe(200);
+      return r.json();
+    };
+    // Default mode is the one that asks (2.1.332 starts in auto mode unless told).
+    const { agent } = await call('create_agent', { session: 'web', permission_mode: 'default' });
+    await call('send_message_to_agent', { agent, message: PERMISSION_PROMPT });
+    const request = page.locator(`.permission[data-agent="${agent}"]`);
+    await request.waitFor({ timeout: 180_000 });
+    await expect(request.textContent()).resolves.toContain('touch from-dashboard.txt');
+    await shot('permission-pending');
+    await request.locator('button', { hasText: 'Allow' }).click();
+    await request.waitFor({ state: 'detached', timeout: 60_000 });
+    await mock.waitFor((req) => {
+      const content = lastUserContent(req);
+      return Array.isArray(content) && content.some((b: any) => b?.type === 'tool_result' && b.tool_use_id === 'toolu_dash');
+    }, 120_000);
+    await shot('permission-allowed');
+  });
+
+  it('deleting an agent asks for its name first', async () => {
+    await page.locator('.agent[data-agent="Agent_2"]').click();
+    await page.locator('#agent-delete').click();
+    await page.locator('#confirm[open]').waitFor();
+    await expect(page.locator('#confirm-ok').isDisabled()).resolves.toBe(true);
+    await page.locator('#confirm-input').fill('Agent_2');
+    await shot('delete-confirmation');
+    await page.locator('#confirm-ok').click();
+    await page.locator('.agent[data-agent="Agent_2"]').waitFor({ state: 'detached', timeout: 60_000 });
+    await shot('agent-deleted');
+    expect((await crew.ok('list_sessions')).sessions[0].agents).not.toContain('Agent_2');
+  });
+
+  it('a state-changing request with the cookie but without the CSRF token is refused', async () => {
+    const r = await page.evaluate(async () => {
+      const res = await fetch('/api/tools/clear_agent_conversation', {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ arguments: { agent: 'Agent_1' } }),
+      });
+      return res.status;
+    });
+    expect(r).toBe(403);
+    // The same request with the page's CSRF token goes through.
+    const ok = await page.evaluate(async () => {
+      const { csrf } = await (await fetch('/api/dashboard/session')).json();
+      const res = await fetch('/api/tools/get_agent_output', {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'x-csrf-token': csrf },
+        body: JSON.stringify({ arguments: { agent: 'Agent_1' } }),
+      });
+      return res.status;
+    });
+    expect(ok).toBe(200);
+  });
+});
