@@ -14,6 +14,8 @@ export interface AgentIdentity {
 }
 
 const CALL_TIMEOUT_MS = 60_000;
+/** spawn_agent returns once the helper's Claude Code is ready, which can take minutes on a loaded machine. */
+const SLOW_CALLS: Record<string, number> = { spawn_agent: 300_000 };
 
 /**
  * Calls the running supervisor on its socket, as this agent: a connection per call, so a
@@ -30,10 +32,11 @@ export function socketCaller(id: AgentIdentity): (method: string, params: Record
     const line = await new Promise<string>((resolve, reject) => {
       const conn = connect(id.socket);
       let buf = '';
+      const timeoutMs = SLOW_CALLS[method] ?? CALL_TIMEOUT_MS;
       const timer = setTimeout(() => {
         conn.destroy();
-        reject(new CallError(`tabcrew did not answer ${method} within ${CALL_TIMEOUT_MS / 1000} s; try again.`));
-      }, CALL_TIMEOUT_MS);
+        reject(new CallError(`tabcrew did not answer ${method} within ${timeoutMs / 1000} s; try again.`));
+      }, timeoutMs);
       conn.setEncoding('utf8');
       conn.on('connect', () => conn.write(JSON.stringify(request) + '\n'));
       conn.on('data', (d: string) => {

@@ -19,11 +19,15 @@ describe('tabcrew agent-mcp', () => {
     const { tools } = await client.listTools();
     expect(tools.map((t) => t.name).sort()).toEqual([
       'add_task',
+      'cancel_coordination',
       'check_messages',
       'claim_task',
       'complete_task',
+      'coordinate_agents',
+      'get_coordination',
       'list_peers',
       'send_message',
+      'spawn_agent',
       'update_my_status',
     ]);
     for (const t of tools) {

@@ -1,6 +1,10 @@
 import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import type { AgentToolDeps } from '../tool-kit.js';
 import { registerAddTask } from './add-task.js';
+import { registerCancelCoordination } from './cancel-coordination.js';
+import { registerCoordinateAgents } from './coordinate-agents.js';
+import { registerGetCoordination } from './get-coordination.js';
+import { registerSpawnAgent } from './spawn-agent.js';
 import { registerCheckMessages } from './check-messages.js';
 import { registerClaimTask } from './claim-task.js';
 import { registerCompleteTask } from './complete-task.js';
@@ -18,6 +22,10 @@ export function registerAgentTools(server: McpServer, deps: AgentToolDeps): void
     registerClaimTask,
     registerCompleteTask,
     registerAddTask,
+    registerSpawnAgent,
+    registerCoordinateAgents,
+    registerGetCoordination,
+    registerCancelCoordination,
   ]) {
     register(server, deps);
   }

@@ -129,8 +129,8 @@ export class AgentSocket {
       const m = method as AgentMethod;
       const p = AGENT_METHODS[m].safeParse(params);
       if (!p.success) throw new UserError(`${method}: ${p.error.issues.map((i) => `${i.path.join('.') || 'input'}: ${i.message}`).join('; ')}`);
-      const handler = AGENT_HANDLERS[m] as (d: typeof this.deps.supervisor.desk, c: typeof caller, p: unknown) => Promise<object>;
-      response = { id, ok: true, result: { ...(await handler(this.deps.supervisor.desk, caller, p.data)) } };
+      const handler = AGENT_HANDLERS[m] as (d: typeof this.deps.supervisor.desk, c: typeof caller, p: unknown, s: Supervisor) => Promise<object>;
+      response = { id, ok: true, result: { ...(await handler(this.deps.supervisor.desk, caller, p.data, this.deps.supervisor)) } };
     } catch (e) {
       const err = e as Error;
       outcome = e instanceof UserError ? 'refused' : 'failed';

@@ -1,11 +1,13 @@
 import { z } from 'zod';
 import { AGENT_REPORT_STATES, MESSAGE_KINDS } from '../../store/message-types.js';
+import { RUN_MODES } from '../../store/runs.js';
+import { MODEL_NAME, MODEL_NAME_HINT } from '../../claude/launch-options.js';
 
 /*
  * The wire between an agent's `tabcrew agent-mcp` and the supervisor's socket: one JSON line
  * per request, one per response, on a connection per call. Every request names the agent and
  * carries its secret; the supervisor checks them before it reads anything else.
- * This file imports only zod and the state's enums: agent-mcp loads it at start-up.
+ * This file imports only zod, the state's enums and launch-option patterns: agent-mcp loads it at start-up.
  */
 
 /** 100 KB of message, JSON-escaped (a control character becomes six bytes), plus the envelope. */
@@ -15,6 +17,11 @@ export const AGENT_NAME = z
   .string()
   .regex(/^Agent_[1-9][0-9]{0,8}$/, 'an agent name such as Agent_2')
   .describe('An agent name such as "Agent_2".');
+
+const RUN_ID = z
+  .string()
+  .regex(/^r-[0-9a-z]{4,32}$/, 'a run id such as r-7q2m0x4k')
+  .describe('The run id coordinate_agents returned.');
 
 /** Parameters of each method, validated again by the supervisor whatever the agent-mcp checked. */
 export const AGENT_METHODS = {
@@ -42,6 +49,36 @@ export const AGENT_METHODS = {
     note: z.string().max(500).optional().describe('One line on what was done; added under the item.'),
   }),
   add_task: z.object({ text: z.string().min(1).max(500).describe('The new item, one line.') }),
+  spawn_agent: z.object({
+    role: z.string().max(500).optional().describe('A role id (list in your prompt: backend_developer, testing_specialist, …) or one line of free text.'),
+    model: z.string().regex(MODEL_NAME, MODEL_NAME_HINT).optional().describe("The helper's model; default: tabcrew's."),
+    task: z
+      .string()
+      .max(100 * 1024)
+      .optional()
+      .describe('Its first task, typed once it is ready.'),
+  }),
+  coordinate_agents: z.object({
+    mode: z.enum(RUN_MODES).describe('parallel: everyone at once; sequential: a pipeline; consensus: answers, then a vote.'),
+    task: z
+      .string()
+      .min(1)
+      .max(100 * 1024)
+      .describe('What every agent is asked.'),
+    agents: z.array(AGENT_NAME).max(16).optional().describe('Agents of your session (not yourself), in order.'),
+    spawn: z
+      .object({ count: z.number().int().min(1).max(8), role: z.string().max(500).optional(), model: z.string().regex(MODEL_NAME, MODEL_NAME_HINT).optional() })
+      .optional()
+      .describe('New helpers of yours for this run (they count toward your helpers).'),
+    per_agent_tasks: z
+      .array(z.string().max(100 * 1024))
+      .max(24)
+      .optional()
+      .describe('One task per agent instead of task.'),
+    timeout_s: z.number().int().min(1).max(86_400).optional().describe('How long the run collects replies (default 600 s).'),
+  }),
+  get_coordination: z.object({ run_id: RUN_ID }),
+  cancel_coordination: z.object({ run_id: RUN_ID, interrupt: z.boolean().optional().describe("Also stop the agents' running turns (one Escape each).") }),
 } as const;
 
 export type AgentMethod = keyof typeof AGENT_METHODS;
