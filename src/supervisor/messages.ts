@@ -95,6 +95,8 @@ export class MessageCenter {
   /** When the pump last had the observer look at an agent whose hooks leave doubt. */
   private readonly looked = new Map<string, number>();
   private unlisten?: () => void;
+  /** Starts a hibernated recipient again (supervisor.wakeAgent); its message is typed once it is idle. */
+  wake?: (name: string) => Promise<unknown>;
 
   constructor(
     private readonly ctx: SupervisorContext,
@@ -316,6 +318,13 @@ export class MessageCenter {
       return;
     }
     if (!agent || !session) return;
+    // Paused by a budget or timeout: it takes no messages; they wait, queued, for resume_agent (or expire).
+    if (agent.hold) return;
+    if (agent.hibernated) {
+      // Asleep on purpose: the message wakes it, with its conversation; the idle it reaches then flushes the queue.
+      void this.wake?.(name).catch((e: Error) => this.ctx.log.warn('could not wake an agent for its message', { agent: name, error: e.message }));
+      return;
+    }
     const watch = this.ctx.observer.watch(agent, session);
     if (!watch) return;
     if ((await this.hooks(state, name)) !== 'idle' && (await this.ctx.observer.observeOne(name)).status !== 'idle') return;

@@ -143,6 +143,7 @@ export class Supervisor {
     this.policy = { level: c.securityLevel, allowBypass: c.allowBypass, allowedRoots: c.allowedRoots.map(realpathOrSelf) };
     this.mail = new MessageCenter(this.ctx, c.messageTtlS);
     this.desk = new AgentDesk(this.ctx, this.mail);
+    this.mail.wake = (name) => this.wakeAgent(name);
     this.permissions = new PermissionBroker({ store: deps.store, runtimeDir: c.runtimeDir, log: deps.log, audit: deps.audit });
     // Read at start: a bad roles file stops tabcrew with what is wrong in it.
     this.roles = new RoleCatalogue(c.rolesFile ? loadRolesFile(c.rolesFile) : []);

@@ -151,3 +151,22 @@ describe('the message store', () => {
     );
   });
 });
+
+describe('recipients that take no messages now', () => {
+  it('a paused recipient keeps its message queued; a hibernated one is woken for it and nothing is typed yet', async () => {
+    const { mail, store } = await setup();
+    const woken: string[] = [];
+    mail.wake = async (name) => void woken.push(name);
+    await store.update((s) => {
+      s.agents[1].hold = { reason: 'budget', limit: 'max_cost_usd', value: 1, used: 1.2, at: new Date().toISOString() };
+      s.agents[0].hibernated = { at: new Date().toISOString() };
+    });
+    await mail.send({ from: 'Agent_1', sessionId: 's-a' }, { to: 'Agent_2', message: 'for the paused one' });
+    await mail.send({ from: 'Agent_2', sessionId: 's-a' }, { to: 'Agent_1', message: 'for the sleeping one' });
+    await mail.flush('Agent_2');
+    await mail.flush('Agent_1');
+    const states = (await store.read()).messages!.map((m) => m.recipients[0].state);
+    expect(states).toEqual(['queued', 'queued']);
+    expect(woken).toEqual(['Agent_1']);
+  });
+});
