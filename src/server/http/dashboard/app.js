@@ -99,8 +99,16 @@ function progress(done, open) {
 }
 
 function agentCard(a, session) {
-  const health = a.health ? el('span', { class: `tag ${a.health === 'ok' ? 'ok' : 'warn'}` }, a.health) : null;
-  const cost = typeof a.cost_usd === 'number' ? el('span', { class: 'muted' }, `$${a.cost_usd.toFixed(4)}`) : null;
+  // get_session_status gives health as {health, reason, since} and cost in usage (docs/long-running.md).
+  const h = a.health && typeof a.health === 'object' ? a.health : a.health ? { health: a.health } : null;
+  const health = h ? el('span', { class: `tag ${h.health === 'ok' ? 'ok' : 'warn'}`, title: h.reason ?? '' }, h.health) : null;
+  const usd = a.usage ? a.usage.cost_usd : a.cost_usd;
+  const cost =
+    typeof usd === 'number'
+      ? el('span', { class: 'muted' }, `$${usd.toFixed(4)}`)
+      : a.usage && usd === null
+        ? el('span', { class: 'muted', title: 'a model of this agent is missing from the price table (--prices-file)' }, 'unpriced')
+        : null;
   return el(
     'button',
     {
