@@ -338,6 +338,12 @@ export class Keeper {
     for (const session of state.sessions) {
       const agents = state.agents.filter((a) => a.sessionId === session.id);
       if (!agents.length) continue;
+      // An agent being launched is watched by its launch; looking at its session now would only
+      // add terminal round trips (an osascript run each on iTerm2). A later round looks, at the
+      // latest once --start-timeout has passed (an agent left `starting` must not blind the keeper).
+      const launching = (a: (typeof agents)[number]) =>
+        a.owner || (a.status === 'starting' && now - Date.parse(a.since) < this.deps.ctx.config.startTimeoutS * 1000);
+      if (agents.some(launching)) continue;
       for (const [name, live] of await observer.observe(session, agents)) lives.set(name, live);
     }
     const after = await store.read();
