@@ -180,7 +180,8 @@ export interface Turn {
   reply?: string;
 }
 
-function promptText(l: Line): string {
+/** The text of a user line: a string, or its text blocks joined. */
+export function promptText(l: { message?: { content?: unknown } }): string {
   const c = l.message?.content;
   if (typeof c === 'string') return c;
   if (!Array.isArray(c)) return '';

@@ -1,5 +1,5 @@
 import { promptFingerprint } from './hook-record.js';
-import { isUserPrompt, lastReply, usageTotals, type UsageTotals } from './transcript.js';
+import { isUserPrompt, lastReply, promptText, usageTotals, type UsageTotals } from './transcript.js';
 
 /**
  * One turn of a transcript found by its prompt's fingerprint (the hook's prompt_fp), not
@@ -10,16 +10,6 @@ export interface FoundTurn {
   reply?: string;
   /** Tokens of the API calls of this turn only. */
   tokens: UsageTotals;
-}
-
-function promptTextOf(line: { message?: { content?: unknown } }): string {
-  const c = line.message?.content;
-  if (typeof c === 'string') return c;
-  if (!Array.isArray(c)) return '';
-  return c
-    .filter((b) => b && typeof b === 'object' && (b as { type?: string }).type === 'text')
-    .map((b) => String((b as { text?: unknown }).text ?? ''))
-    .join('');
 }
 
 export function findTurn(transcript: string, fingerprint: string): FoundTurn | undefined {
@@ -35,7 +25,7 @@ export function findTurn(transcript: string, fingerprint: string): FoundTurn | u
   }
   let start = -1;
   for (let i = lines.length - 1; i >= 0; i--) {
-    if (isUserPrompt(lines[i]) && promptFingerprint(promptTextOf(lines[i] as never)) === fingerprint) {
+    if (isUserPrompt(lines[i]) && promptFingerprint(promptText(lines[i] as never)) === fingerprint) {
       start = i;
       break;
     }

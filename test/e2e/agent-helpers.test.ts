@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { claudeBin, makeClaudeHome } from '../support/claude-home.js';
-import { lastUserContent, sessionIdOf, startMockAnthropic, type MockAnthropic, type RecordedRequest } from '../support/mock-anthropic.js';
+import { sessionIdOf, startMockAnthropic, toolResultOf, type MockAnthropic, type RecordedRequest } from '../support/mock-anthropic.js';
 import { startTabcrew, type Crew } from '../support/tabcrew.js';
 
 /**
@@ -17,15 +17,6 @@ let mock: MockAnthropic;
 let home: ReturnType<typeof makeClaudeHome>;
 let crew: Crew;
 let parentId = '';
-
-function toolResult(req: RecordedRequest): { is_error: boolean; text: string } | undefined {
-  const content = lastUserContent(req);
-  if (!Array.isArray(content)) return undefined;
-  const block = content.find((b: any) => b?.type === 'tool_result');
-  if (!block) return undefined;
-  const text = typeof block.content === 'string' ? block.content : (block.content ?? []).map((c: any) => c.text ?? '').join('');
-  return { is_error: !!block.is_error, text };
-}
 
 const text = (req: RecordedRequest): string => mock.lastUserText(req) ?? '';
 let since = 0;
@@ -41,17 +32,17 @@ const doTool = (name: string, input: Record<string, unknown>) => {
 const resultOf = async (marker: string) => {
   const after = since;
   const r = await mock.waitFor(
-    (q) => mock.requests.indexOf(q) >= after && sessionIdOf(q) === parentId && toolResult(q)?.text.includes(marker) === true,
+    (q) => mock.requests.indexOf(q) >= after && sessionIdOf(q) === parentId && toolResultOf(q)?.text.includes(marker) === true,
     240_000,
   );
-  return toolResult(r)!;
+  return toolResultOf(r)!;
 };
 
 beforeAll(async () => {
   mkdirSync(app);
   mock = await startMockAnthropic();
   mock.setReply((req) => {
-    const result = toolResult(req);
+    const result = toolResultOf(req);
     if (result) return `done: ${result.is_error ? 'ERROR ' : ''}${result.text.slice(0, 300)}`;
     const m = /DO (\{.*\})\s*$/s.exec(text(req));
     if (m) return { text: 'Calling it.', toolUse: JSON.parse(m[1]) };

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { agentCall, agentSecret } from '../support/agent-socket-client.js';
 import { claudeBin, makeClaudeHome } from '../support/claude-home.js';
-import { lastUserContent, sessionIdOf, startMockAnthropic, type MockAnthropic, type RecordedRequest } from '../support/mock-anthropic.js';
+import { sessionIdOf, startMockAnthropic, toolResultOf, type MockAnthropic, type RecordedRequest } from '../support/mock-anthropic.js';
 import { CLI, startTabcrew, TEST_STATE_KEY, type Crew } from '../support/tabcrew.js';
 
 /**
@@ -25,15 +25,6 @@ const ids: Record<string, string> = {};
 
 const SLOW_MS = 12_000;
 
-function toolResult(req: RecordedRequest): { is_error: boolean; text: string } | undefined {
-  const content = lastUserContent(req);
-  if (!Array.isArray(content)) return undefined;
-  const block = content.find((b: any) => b?.type === 'tool_result');
-  if (!block) return undefined;
-  const text = typeof block.content === 'string' ? block.content : (block.content ?? []).map((c: any) => c.text ?? '').join('');
-  return { is_error: !!block.is_error, text };
-}
-
 const userTexts = (req: RecordedRequest): string[] =>
   (req.body?.messages ?? [])
     .filter((m: any) => m.role === 'user')
@@ -50,7 +41,7 @@ beforeAll(async () => {
   writeFileSync(join(app, 'TODO.md'), '# TODO\n\n- [ ] Build the client\n- [ ] Write the tests\n');
   mock = await startMockAnthropic();
   mock.setReply((req) => {
-    const result = toolResult(req);
+    const result = toolResultOf(req);
     if (result) return `done: ${result.is_error ? 'ERROR ' : ''}${result.text.slice(0, 300)}`;
     const t = text(req);
     const m = /DO (\{.*\})\s*$/s.exec(t);
@@ -78,10 +69,10 @@ afterAll(async () => {
 describe('messages between real Claude Code agents', () => {
   it("Agent_1's send_message appears in idle Agent_2's next API request, with Agent_1 as the verified sender", async () => {
     await doTool('Agent_1', 'send_message', { to: 'Agent_2', message: 'Please build the client for the new API.', kind: 'question' });
-    const result = await mock.waitFor((r) => sessionIdOf(r) === ids.Agent_1 && !!toolResult(r), 60_000);
+    const result = await mock.waitFor((r) => sessionIdOf(r) === ids.Agent_1 && !!toolResultOf(r), 60_000);
     // Claude Code ran the tool without a permission dialog: its result reached the API.
-    expect(toolResult(result)).toMatchObject({ is_error: false });
-    const sent = JSON.parse(toolResult(result)!.text);
+    expect(toolResultOf(result)).toMatchObject({ is_error: false });
+    const sent = JSON.parse(toolResultOf(result)!.text);
     expect(sent).toMatchObject({ delivered: 'now', message_id: expect.stringMatching(/^m-/) });
     const got = await mock.waitFor((r) => sessionIdOf(r) === ids.Agent_2 && text(r).includes('Please build the client'), 60_000);
     expect(text(got)).toMatch(
@@ -104,8 +95,8 @@ describe('messages between real Claude Code agents', () => {
     await tell('Agent_3', 'SLOW');
     const slow = await mock.waitFor((r) => sessionIdOf(r) === ids.Agent_3 && text(r).trim() === 'SLOW', 30_000);
     await doTool('Agent_1', 'send_message', { to: 'Agent_3', message: 'Write the tests once the client builds.', kind: 'handoff' });
-    const result = await mock.waitFor((r) => sessionIdOf(r) === ids.Agent_1 && toolResult(r)?.text.includes('Agent_3') === true, 60_000);
-    expect(JSON.parse(toolResult(result)!.text)).toMatchObject({ delivered: 'queued' });
+    const result = await mock.waitFor((r) => sessionIdOf(r) === ids.Agent_1 && toolResultOf(r)?.text.includes('Agent_3') === true, 60_000);
+    expect(JSON.parse(toolResultOf(result)!.text)).toMatchObject({ delivered: 'queued' });
     const got = await mock.waitFor((r) => sessionIdOf(r) === ids.Agent_3 && text(r).includes('Write the tests once'), SLOW_MS + 60_000);
     expect(got.seq).toBeGreaterThan(slow.seq);
     // The busy turn's reply comes before the message in the conversation: it waited for the turn's end.
@@ -123,9 +114,9 @@ describe('messages between real Claude Code agents', () => {
   it('two agents claiming one TODO.md item: one gets it, the other is refused', async () => {
     await Promise.all([doTool('Agent_1', 'claim_task', { task: 'Build the client' }), doTool('Agent_2', 'claim_task', { task: 'Build the client' })]);
     const results = await Promise.all(
-      ['Agent_1', 'Agent_2'].map((a) => mock.waitFor((r) => sessionIdOf(r) === ids[a] && !!toolResult(r)?.text.match(/claimed/), 60_000)),
+      ['Agent_1', 'Agent_2'].map((a) => mock.waitFor((r) => sessionIdOf(r) === ids[a] && !!toolResultOf(r)?.text.match(/claimed/), 60_000)),
     );
-    const outcomes = results.map((r) => toolResult(r)!);
+    const outcomes = results.map((r) => toolResultOf(r)!);
     expect(outcomes.filter((o) => !o.is_error).length).toBe(1);
     const refused = outcomes.find((o) => o.is_error)!;
     expect(refused.text).toMatch(/already claimed by Agent_[12]; pick another open item/);

@@ -133,6 +133,16 @@ export function lastUserText(req: RecordedRequest): string | undefined {
     .join('');
 }
 
+/** The tool_result block of the last user message (Claude Code ran a tool the mock asked for), as text. */
+export function toolResultOf(req: RecordedRequest): { is_error: boolean; text: string } | undefined {
+  const content = lastUserContent(req);
+  if (!Array.isArray(content)) return undefined;
+  const block = content.find((b: any) => b?.type === 'tool_result');
+  if (!block) return undefined;
+  const text = typeof block.content === 'string' ? block.content : (block.content ?? []).map((c: any) => c.text ?? '').join('');
+  return { is_error: !!block.is_error, text };
+}
+
 function sse(event: string, data: unknown): string {
   return `event: ${event}\ndata: ${JSON.stringify(data)}\n\n`;
 }
