@@ -213,6 +213,11 @@ export async function benchConfig({ dirs, socket, keyFile, overrides = {} }) {
 
 // ---- the real server, over stdio ------------------------------------------------------------------
 
+/** `dist/cli.js serve` on private dirs and a private tmux socket, its agents the stand-in. */
+export function serveArgs(dirs, socket) {
+  return [CLI, 'serve', '--state-dir', dirs.state, '--log-dir', dirs.logs, '--runtime-dir', dirs.runtime, '--tmux-socket', socket, '--claude-path', STAND_IN];
+}
+
 /**
  * `node dist/cli.js serve` on the given dirs and socket, with the MCP SDK client. The
  * flags lift the limits a benchmark would hit (agents, message rate).
@@ -221,18 +226,7 @@ export async function startServer(ctx, { dirs, socket, args = [], env = {}, labe
   const transport = new StdioClientTransport({
     command: process.execPath,
     args: [
-      CLI,
-      'serve',
-      '--state-dir',
-      dirs.state,
-      '--log-dir',
-      dirs.logs,
-      '--runtime-dir',
-      dirs.runtime,
-      '--tmux-socket',
-      socket,
-      '--claude-path',
-      STAND_IN,
+      ...serveArgs(dirs, socket),
       '--max-agents',
       '500',
       '--max-sessions',

@@ -9,7 +9,7 @@
  */
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
-import { CLI, STAND_IN, findEverything, median, round } from '../support.mjs';
+import { CLI, findEverything, median, round, serveArgs } from '../support.mjs';
 
 const RUNS = 10;
 
@@ -81,24 +81,7 @@ export default {
     const tabcrew = () => {
       const dirs = ctx.dirs(`cold-${n++}`);
       // No agents: the server never starts tmux; the socket is private all the same.
-      return toolsList(
-        [
-          process.execPath,
-          CLI,
-          'serve',
-          '--state-dir',
-          dirs.state,
-          '--log-dir',
-          dirs.logs,
-          '--runtime-dir',
-          dirs.runtime,
-          '--tmux-socket',
-          socket,
-          '--claude-path',
-          STAND_IN,
-        ],
-        env,
-      );
+      return toolsList([process.execPath, ...serveArgs(dirs, socket)], env);
     };
     const everything = findEverything();
     const ref = () => toolsList([process.execPath, everything.entry, 'stdio'], { ...env, HOME: join(ctx.base, 'home') });
