@@ -80,8 +80,15 @@ describe('messages between real Claude Code agents', () => {
         `^\\[ADDER\\+ from Agent_1 to Agent_2 · session app · question · message ${sent.message_id} · delivery d-[0-9a-z]+\\]\\nPlease build the client for the new API\\.$`,
       ),
     );
-    const listed = await crew.ok('list_messages', { session: 'app' });
-    const m = listed.messages.find((x: any) => x.message_id === sent.message_id);
+    // The API request can come before tabcrew has recorded the hook's confirmation: look again, briefly.
+    let listed: any;
+    let m: any;
+    for (let i = 0; i < 50; i++) {
+      listed = await crew.ok('list_messages', { session: 'app' });
+      m = listed.messages.find((x: any) => x.message_id === sent.message_id);
+      if (m?.recipients[0]?.state !== 'delivering') break;
+      await new Promise((r) => setTimeout(r, 200));
+    }
     expect(m).toMatchObject({
       from: 'Agent_1',
       to: ['Agent_2'],
