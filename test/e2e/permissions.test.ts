@@ -135,6 +135,9 @@ describe('permission requests answered over MCP', () => {
     const [request] = await waitForPending();
     // The person at the tab presses Enter on Claude Code's own dialog ("1. Yes" is selected).
     const pane = crew.tmux('list-panes', '-a', '-F', '#{pane_id}').trim().split('\n')[0]!;
+    // The hook holds the request as Claude Code draws its dialog: under load the dialog can come
+    // after the request is listed, and an Enter before it would go to the input box instead.
+    for (let i = 0; i < 100 && !/Do you want to proceed\?/.test(crew.tmux('capture-pane', '-p', '-t', pane)); i++) await new Promise((r) => setTimeout(r, 200));
     crew.tmux('send-keys', '-t', pane, 'Enter');
     const next = await mock.waitFor(resultFor('toolu_tab'), 120_000);
     expect(textOf(toolResults(lastUserContent(next)).find((r) => r.tool_use_id === 'toolu_tab')!)).toContain('tab-output-4713');
