@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
@@ -41,7 +41,11 @@ async function inspect(...method: string[]): Promise<any> {
 describe('the MCP Inspector (CLI mode)', () => {
   it('lists every tool with annotations and an output schema', async () => {
     const { tools } = await inspect('tools/list');
-    expect(tools).toHaveLength(13);
+    // One file per tool (src/server/tools/<tool-name>.ts): the Inspector must see each of them.
+    const files = readdirSync(resolve(import.meta.dirname, '../../src/server/tools')).filter(
+      (f) => f.endsWith('.ts') && f !== 'index.ts' && f !== 'agent-limit-inputs.ts',
+    );
+    expect(tools.map((t: { name: string }) => t.name).sort()).toEqual(files.map((f) => f.replace(/\.ts$/, '').replaceAll('-', '_')).sort());
     for (const t of tools) {
       expect(t.annotations, t.name).toEqual(expect.objectContaining({ readOnlyHint: expect.any(Boolean), destructiveHint: expect.any(Boolean) }));
       expect(t.outputSchema?.type, t.name).toBe('object');
