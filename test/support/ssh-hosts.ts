@@ -9,9 +9,12 @@
  * then takes sshd (PID 1 of the namespace) and with it every process of the host down.
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { chmodSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, readFileSync, realpathSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
+
+/** This checkout (realpath): the nodes run its dist/cli.js and node_modules. */
+const CHECKOUT = realpathSync(resolve(import.meta.dirname, '../..'));
 
 export interface SshHost {
   name: string;
@@ -116,11 +119,14 @@ export function sshLab(base: string): SshLab {
           '--mount-proc',
           'sh',
           '-c',
-          'mount --bind "$1" /root && mount --bind "$2" /tmp && hostname "$3" && exec /usr/sbin/sshd -D -e -f /tmp/sshd/sshd_config',
+          // A checkout under /tmp (a CI clone) would vanish under the private /tmp: it is carried
+          // through /root and bound back at its own path, so the node runs this checkout's tabcrew.
+          'mount --bind "$1" /root && { [ -z "$4" ] || { mkdir -p /root/.checkout && mount --bind "$4" /root/.checkout; }; } && mount --bind "$2" /tmp && { [ -z "$4" ] || { mkdir -p "$4" && mount --bind /root/.checkout "$4"; }; } && hostname "$3" && exec /usr/sbin/sshd -D -e -f /tmp/sshd/sshd_config',
           'sh',
           root,
           tmp,
           name,
+          CHECKOUT.startsWith('/tmp/') ? CHECKOUT : '',
         ],
         { stdio: ['ignore', 'ignore', 'pipe'] },
       );
