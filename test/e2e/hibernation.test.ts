@@ -6,6 +6,7 @@ import { tail } from '../../src/audit/audit-log.js';
 import { claudeBin, makeClaudeHome } from '../support/claude-home.js';
 import { isConversationRequest, sessionIdOf, startMockAnthropic, type MockAnthropic, type RecordedRequest } from '../support/mock-anthropic.js';
 import { startTabcrew, type Crew } from '../support/tabcrew.js';
+import { until } from '../support/until.js';
 
 /**
  * Idle agents are put to sleep (--hibernate-after): their Claude Code stops, the next
@@ -23,16 +24,6 @@ let env: Record<string, string>;
 const args = ['--claude-path', claudeBin, '--hibernate-after', '6s', '--notify'];
 
 const text = (req: RecordedRequest): string => mock.lastUserText(req) ?? '';
-
-async function until<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 90_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await probe();
-    if (v !== undefined) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 500));
-  }
-}
 
 const statusOf = async (agent: string): Promise<any> => (await crew.ok('get_session_status', { session: 'app' })).agents.find((a: any) => a.agent === agent);
 const hasWindow = (agent: string): boolean => crew.windows().includes(agent);

@@ -42,9 +42,7 @@ describe('the MCP Inspector (CLI mode)', () => {
   it('lists every tool with annotations and an output schema', async () => {
     const { tools } = await inspect('tools/list');
     // One file per tool (src/server/tools/<tool-name>.ts): the Inspector must see each of them.
-    const files = readdirSync(resolve(import.meta.dirname, '../../src/server/tools')).filter(
-      (f) => f.endsWith('.ts') && f !== 'index.ts' && f !== 'agent-limit-inputs.ts',
-    );
+    const files = readdirSync(resolve(import.meta.dirname, '../../src/server/tools')).filter((f) => f.endsWith('.ts') && f !== 'index.ts');
     expect(tools.map((t: { name: string }) => t.name).sort()).toEqual(files.map((f) => f.replace(/\.ts$/, '').replaceAll('-', '_')).sort());
     for (const t of tools) {
       expect(t.annotations, t.name).toEqual(expect.objectContaining({ readOnlyHint: expect.any(Boolean), destructiveHint: expect.any(Boolean) }));

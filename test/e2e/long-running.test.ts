@@ -15,6 +15,7 @@ import {
   type RecordedRequest,
 } from '../support/mock-anthropic.js';
 import { startTabcrew, type Crew } from '../support/tabcrew.js';
+import { until } from '../support/until.js';
 
 /**
  * A crew that runs for long: cost from the transcripts at the price table's rates, a budget
@@ -35,16 +36,6 @@ let crew: Crew;
 const notices: { logger?: string; data: any }[] = [];
 
 const text = (req: RecordedRequest): string => mock.lastUserText(req) ?? '';
-
-async function until<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 90_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await probe();
-    if (v !== undefined) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 500));
-  }
-}
 
 const agentStatus = async (agent: string): Promise<any> => (await crew.ok('get_session_status', { session: 'app' })).agents.find((a: any) => a.agent === agent);
 

@@ -8,6 +8,7 @@ import { claudeBin, makeClaudeHome } from '../support/claude-home.js';
 import { isConversationRequest, startMockAnthropic, type MockAnthropic, type RecordedRequest } from '../support/mock-anthropic.js';
 import { sshLab, type SshHost, type SshLab } from '../support/ssh-hosts.js';
 import { CLI, startTabcrew, TEST_STATE_KEY, type Crew } from '../support/tabcrew.js';
+import { until as waitUntil } from '../support/until.js';
 
 /**
  * A crew on three machines: this one (the front) and two hosts reached over real OpenSSH,
@@ -28,15 +29,7 @@ let nodesFile: string;
 const text = (req: RecordedRequest): string => mock.lastUserText(req) ?? '';
 const errorText = (r: { content?: unknown }): string => ((r.content as { text?: string }[]) ?? []).map((c) => c.text ?? '').join(' ');
 
-async function until<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 120_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await probe();
-    if (v !== undefined) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 500));
-  }
-}
+const until = <T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 120_000): Promise<T> => waitUntil(what, probe, timeoutMs, 500);
 
 type Outcome = { node: string; ok: boolean; error?: string };
 const listing = async (): Promise<{ sessions: { name: string; node: string; agents: string[] }[]; nodes: Outcome[] }> =>

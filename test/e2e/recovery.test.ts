@@ -8,6 +8,7 @@ import { claudeBin, makeClaudeHome } from '../support/claude-home.js';
 import { isConversationRequest, startMockAnthropic, type MockAnthropic, type RecordedRequest } from '../support/mock-anthropic.js';
 import { CLI, startTabcrew, TEST_STATE_KEY, waitForExit, type Crew } from '../support/tabcrew.js';
 import { BACKENDS, terminalFixture, type TerminalFixture } from '../support/terminal-fixture.js';
+import { until as waitUntil } from '../support/until.js';
 
 /** Agents come back, in their conversations, after the terminal and tabcrew restart. */
 const base = realpathSync(mkdtempSync(join(tmpdir(), 'tabcrew-recovery-')));
@@ -20,15 +21,7 @@ let crew: Crew;
 const text = (req: RecordedRequest): string => mock.lastUserText(req) ?? '';
 const args = () => ['--claude-path', claudeBin];
 
-async function until<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 60_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await probe();
-    if (v !== undefined) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 250));
-  }
-}
+const until = <T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 60_000): Promise<T> => waitUntil(what, probe, timeoutMs, 250);
 
 beforeAll(async () => {
   mkdirSync(root);

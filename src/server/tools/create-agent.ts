@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { MAX_ROLE_CHARS, MODEL_NAME, MODEL_NAME_HINT, PERMISSION_MODES } from '../../claude/launch-options.js';
 import { confirmIfNeeded } from '../confirm.js';
-import { agentLimitInputs } from './agent-limit-inputs.js';
+import { agentLimitInputs } from '../agent-limit-inputs.js';
 import { agentStatus, confirm, note, progressOf, run, sessionRef, type RegisterTool } from '../tool-kit.js';
 
 export const registerCreateAgent: RegisterTool = (server, deps) => {
