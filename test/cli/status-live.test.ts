@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { claudeBin, makeClaudeHome } from '../support/claude-home.js';
+import { mockedHome } from '../support/e2e-world.js';
 import { startMockAnthropic, type MockAnthropic } from '../support/mock-anthropic.js';
 import { startTabcrew, waitForExit, type Crew } from '../support/tabcrew.js';
 import { runCli } from './run-cli.js';
@@ -19,7 +20,7 @@ let panePids: number[] = [];
 beforeAll(async () => {
   mkdirSync(root);
   mock = await startMockAnthropic();
-  home = makeClaudeHome({ apiKey: 'sk-ant-test-0123456789abcdefghij', baseUrl: mock.url, trustedDirs: [root] });
+  home = mockedHome(mock, [root]);
   crew = await startTabcrew({ env: home.env, args: ['--claude-path', claudeBin] });
   flags = ['--state-dir', crew.dirs.state, '--log-dir', crew.dirs.logs, '--runtime-dir', crew.dirs.runtime, '--tmux-socket', crew.socket];
   await crew.ok('create_session', { root, name: 'app' });

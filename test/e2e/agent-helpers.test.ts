@@ -1,8 +1,9 @@
-import { mkdirSync, mkdtempSync, realpathSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, realpathSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { claudeBin, makeClaudeHome } from '../support/claude-home.js';
+import { mockedHome, tearDown } from '../support/e2e-world.js';
 import { sessionIdOf, startMockAnthropic, toolResultOf, type MockAnthropic, type RecordedRequest } from '../support/mock-anthropic.js';
 import { startTabcrew, type Crew } from '../support/tabcrew.js';
 
@@ -49,18 +50,13 @@ beforeAll(async () => {
     if (text(req).includes('PING')) return 'PONG from a helper';
     return 'OK';
   });
-  home = makeClaudeHome({ apiKey: 'sk-ant-test-0123456789abcdefghij', baseUrl: mock.url, trustedDirs: [base] });
+  home = mockedHome(mock, [base]);
   crew = await startTabcrew({ env: home.env, args: ['--backend', 'tmux', '--claude-path', claudeBin, '--max-children', '1'] });
   await crew.ok('create_session', { root: app, name: 'app' });
   parentId = (await crew.ok('create_agent', { session: 'app' })).claude_session_id;
 }, 300_000);
 
-afterAll(async () => {
-  await crew?.stop();
-  await mock?.close();
-  home?.cleanup();
-  rmSync(base, { recursive: true, force: true });
-});
+afterAll(() => tearDown([crew], mock, home, base));
 
 describe('helpers an agent starts through its own MCP server', () => {
   it('spawn_agent starts a helper in the same session, with the caller as its parent and its first task typed', async () => {

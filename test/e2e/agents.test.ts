@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, realpathSync, writeFileSync } from 'node:fs';
 import { tail, verify } from '../../src/audit/audit-log.js';
 import { LoggingMessageNotificationSchema, ResourceUpdatedNotificationSchema } from '@modelcontextprotocol/sdk/types.js';
 import { tmpdir } from 'node:os';
@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isTrusted } from '../../src/claude/trust.js';
 import { claudeBin, makeClaudeHome } from '../support/claude-home.js';
+import { mockedHome, tearDown } from '../support/e2e-world.js';
 import { isConversationRequest, lastUserContent, startMockAnthropic, type MockAnthropic, type RecordedRequest } from '../support/mock-anthropic.js';
 import { startTabcrew, type Crew } from '../support/tabcrew.js';
 import { BACKENDS, terminalFixture, type TerminalFixture } from '../support/terminal-fixture.js';
@@ -24,14 +25,10 @@ let home: ReturnType<typeof makeClaudeHome>;
 beforeAll(async () => {
   for (const b of BACKENDS) mkdirSync(rootFor(b));
   mock = await startMockAnthropic();
-  home = makeClaudeHome({ apiKey: 'sk-ant-test-0123456789abcdefghij', baseUrl: mock.url, trustedDirs: BACKENDS.map(rootFor) });
+  home = mockedHome(mock, BACKENDS.map(rootFor));
 });
 
-afterAll(async () => {
-  await mock?.close();
-  home?.cleanup();
-  rmSync(base, { recursive: true, force: true });
-});
+afterAll(() => tearDown([], mock, home, base));
 
 const text = (req: RecordedRequest): string => mock.lastUserText(req) ?? '';
 

@@ -1,8 +1,9 @@
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, realpathSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { claudeBin, makeClaudeHome } from '../support/claude-home.js';
+import { mockedHome, tearDown } from '../support/e2e-world.js';
 import { isConversationRequest, lastUserContent, startMockAnthropic, type MockAnthropic, type MockReplySpec } from '../support/mock-anthropic.js';
 import { startTabcrew, type Crew } from '../support/tabcrew.js';
 
@@ -29,16 +30,11 @@ beforeAll(async () => {
   mkdirSync(own);
   writeFileSync(join(own, 'notes.txt'), 'own notes\n');
   mock = await startMockAnthropic();
-  home = makeClaudeHome({ apiKey: 'sk-ant-test-0123456789abcdefghij', baseUrl: mock.url, trustedDirs: [own, other] });
+  home = mockedHome(mock, [own, other]);
   crew = await startTabcrew({ env: home.env, args: ['--claude-path', claudeBin] });
 });
 
-afterAll(async () => {
-  await crew?.stop();
-  await mock?.close();
-  home?.cleanup();
-  rmSync(base, { recursive: true, force: true });
-});
+afterAll(() => tearDown([crew], mock, home, base));
 
 describe('session boundaries (security level MEDIUM)', () => {
   it("an agent created before session B exists is refused Read, Write, grep and cat on B's files, and the model hears why", async () => {

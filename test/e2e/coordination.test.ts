@@ -1,8 +1,9 @@
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, realpathSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, realpathSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { claudeBin, makeClaudeHome } from '../support/claude-home.js';
+import { mockedHome, tearDown } from '../support/e2e-world.js';
 import { isConversationRequest, startMockAnthropic, type MockAnthropic, type MockReplySpec, type RecordedRequest } from '../support/mock-anthropic.js';
 import { startTabcrew, type Crew } from '../support/tabcrew.js';
 import { runCli, testEnv } from '../cli/run-cli.js';
@@ -48,7 +49,7 @@ function reply(req: RecordedRequest): string | MockReplySpec {
 beforeAll(async () => {
   mkdirSync(root);
   mock = await startMockAnthropic({ reply });
-  home = makeClaudeHome({ apiKey: 'sk-ant-test-0123456789abcdefghij', baseUrl: mock.url, trustedDirs: [root] });
+  home = mockedHome(mock, [root]);
   crew = await startTabcrew({ env: home.env, args: ['--backend', 'tmux', '--claude-path', claudeBin, '--rate-limit-burst', '30'] });
   await crew.ok('create_session', { root, name: 'app' });
   await crew.ok('create_agent', { session: 'app', role: 'backend_developer' });
@@ -56,13 +57,7 @@ beforeAll(async () => {
   await crew.ok('create_agent', { session: 'app', role: 'keeps an eye on the logs' });
 }, 400_000);
 
-afterAll(async () => {
-  await later?.stop();
-  await crew?.stop();
-  await mock?.close();
-  home?.cleanup();
-  rmSync(base, { recursive: true, force: true });
-});
+afterAll(() => tearDown([later, crew], mock, home, base));
 
 describe('roles', () => {
   it('list_roles returns the ten built-in roles, each with a title and guidance', async () => {

@@ -1,9 +1,10 @@
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, realpathSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { tail } from '../../src/audit/audit-log.js';
 import { claudeBin, makeClaudeHome } from '../support/claude-home.js';
+import { mockedHome, tearDown } from '../support/e2e-world.js';
 import { isConversationRequest, sessionIdOf, startMockAnthropic, type MockAnthropic, type RecordedRequest } from '../support/mock-anthropic.js';
 import { startTabcrew, type Crew } from '../support/tabcrew.js';
 import { until } from '../support/until.js';
@@ -37,18 +38,13 @@ beforeAll(async () => {
   mock = await startMockAnthropic({
     reply: (req) => ({ text: `Noted: ${text(req).split('\n').pop()}`, usage: { input_tokens: 10_000, output_tokens: 5_000 } }),
   });
-  home = makeClaudeHome({ apiKey: 'sk-ant-test-0123456789abcdefghij', baseUrl: mock.url, trustedDirs: [base] });
+  home = mockedHome(mock, [base]);
   env = { ...home.env, PATH: `${bin}:${home.env.PATH}` };
   crew = await startTabcrew({ env, args });
   await crew.ok('create_session', { root, name: 'app' });
 }, 120_000);
 
-afterAll(async () => {
-  await crew?.stop();
-  await mock?.close();
-  home?.cleanup();
-  rmSync(base, { recursive: true, force: true });
-});
+afterAll(() => tearDown([crew], mock, home, base));
 
 describe('hibernation and notifications', () => {
   it('an idle agent hibernates, and the next message wakes it with its conversation', async () => {

@@ -2,13 +2,14 @@ import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, realpathSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, realpathSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { tail } from '../../src/audit/audit-log.js';
 import { claudeBin, makeClaudeHome } from '../support/claude-home.js';
+import { mockedHome, tearDown } from '../support/e2e-world.js';
 import { DEFAULT_REPLY, isConversationRequest, lastUserContent, startMockAnthropic, type MockAnthropic } from '../support/mock-anthropic.js';
 import { httpOf } from '../support/http-crew.js';
 import { CLI, startTabcrew, type Crew } from '../support/tabcrew.js';
@@ -49,17 +50,12 @@ beforeAll(async () => {
       return /dashboard says hi/.test(text) ? DASHBOARD_REPLY : DEFAULT_REPLY;
     },
   });
-  home = makeClaudeHome({ apiKey: 'sk-ant-test-0123456789abcdefghij', baseUrl: mock.url, trustedDirs: [root] });
+  home = mockedHome(mock, [root]);
   crew = await startTabcrew({ env: home.env, args: ['--claude-path', claudeBin, '--backend', 'tmux', '--http', '0'] });
   ({ url, token } = await httpOf(crew));
 });
 
-afterAll(async () => {
-  await crew?.stop();
-  await mock?.close();
-  home?.cleanup();
-  rmSync(base, { recursive: true, force: true });
-});
+afterAll(() => tearDown([crew], mock, home, base));
 
 const auth = (): Record<string, string> => ({ authorization: `Bearer ${token}` });
 const get = (path: string, headers: Record<string, string> = {}) => fetch(`${url}${path}`, { headers });

@@ -1,11 +1,12 @@
 import { LoggingMessageNotificationSchema } from '@modelcontextprotocol/sdk/types.js';
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, realpathSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, realpathSync, renameSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { tail } from '../../src/audit/audit-log.js';
 import { claudeBin, makeClaudeHome } from '../support/claude-home.js';
+import { mockedHome, tearDown } from '../support/e2e-world.js';
 import {
   isConversationRequest,
   lastUserContent,
@@ -56,7 +57,7 @@ beforeAll(async () => {
       return { text: `Noted: ${text(req).split('\n').pop()}`, usage: USAGE, ...(text(req).includes('hang') ? { delayMs: 600_000 } : {}) };
     },
   });
-  home = makeClaudeHome({ apiKey: 'sk-ant-test-0123456789abcdefghij', baseUrl: mock.url, trustedDirs: [base] });
+  home = mockedHome(mock, [base]);
   const prices = join(base, 'prices.json');
   writeFileSync(prices, JSON.stringify({ [MODEL]: PRICE }));
   crew = await startTabcrew({
@@ -67,12 +68,7 @@ beforeAll(async () => {
   await crew.ok('create_session', { root, name: 'app' });
 }, 120_000);
 
-afterAll(async () => {
-  await crew?.stop();
-  await mock?.close();
-  home?.cleanup();
-  rmSync(base, { recursive: true, force: true });
-});
+afterAll(() => tearDown([crew], mock, home, base));
 
 describe('cost, budgets and crashes of a long-running crew', () => {
   it("each agent's cost is its transcript's tokens at the price table's rates, with session and crew totals", async () => {

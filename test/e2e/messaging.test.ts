@@ -1,10 +1,11 @@
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, realpathSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, realpathSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { agentCall, agentSecret } from '../support/agent-socket-client.js';
 import { claudeBin, makeClaudeHome } from '../support/claude-home.js';
+import { mockedHome, tearDown } from '../support/e2e-world.js';
 import { sessionIdOf, startMockAnthropic, toolResultOf, type MockAnthropic, type RecordedRequest } from '../support/mock-anthropic.js';
 import { CLI, startTabcrew, TEST_STATE_KEY, type Crew } from '../support/tabcrew.js';
 
@@ -49,7 +50,7 @@ beforeAll(async () => {
     if (t.trim().endsWith('SLOW')) return { text: 'slow done', delayMs: SLOW_MS };
     return 'OK';
   });
-  home = makeClaudeHome({ apiKey: 'sk-ant-test-0123456789abcdefghij', baseUrl: mock.url, trustedDirs: [base] });
+  home = mockedHome(mock, [base]);
   crew = await startTabcrew({ env: home.env, args: ['--backend', 'tmux', '--claude-path', claudeBin] });
   await crew.ok('create_session', { root: app, name: 'app' });
   await crew.ok('create_session', { root: other, name: 'other' });
@@ -59,12 +60,7 @@ beforeAll(async () => {
   }
 }, 400_000);
 
-afterAll(async () => {
-  await crew?.stop();
-  await mock?.close();
-  home?.cleanup();
-  rmSync(base, { recursive: true, force: true });
-});
+afterAll(() => tearDown([crew], mock, home, base));
 
 describe('messages between real Claude Code agents', () => {
   it("Agent_1's send_message appears in idle Agent_2's next API request, with Agent_1 as the verified sender", async () => {

@@ -1,10 +1,11 @@
 import { LoggingMessageNotificationSchema, ResourceUpdatedNotificationSchema } from '@modelcontextprotocol/sdk/types.js';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, realpathSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, realpathSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { tail } from '../../src/audit/audit-log.js';
 import { claudeBin, makeClaudeHome } from '../support/claude-home.js';
+import { mockedHome, tearDown } from '../support/e2e-world.js';
 import { isConversationRequest, lastUserContent, startMockAnthropic, type MockAnthropic, type RecordedRequest } from '../support/mock-anthropic.js';
 import { startTabcrew, type Crew } from '../support/tabcrew.js';
 
@@ -62,7 +63,7 @@ beforeAll(async () => {
       ? { text: 'Running it.', toolUse: { id: call.id, name: 'Bash', input: { command: call.command, description: 'Make a file' } } }
       : 'Nothing to do.';
   });
-  home = makeClaudeHome({ apiKey: 'sk-ant-test-0123456789abcdefghij', baseUrl: mock.url, trustedDirs: [root] });
+  home = mockedHome(mock, [root]);
   crew = await startTabcrew({ env: home.env, args: ['--claude-path', claudeBin] });
   listen(crew);
   await crew.ok('create_session', { root, name: 'perm' });
@@ -70,12 +71,7 @@ beforeAll(async () => {
   agent = (await crew.ok('create_agent', { session: 'perm', permission_mode: 'default' })).agent;
 }, 300_000);
 
-afterAll(async () => {
-  await crew?.stop();
-  await mock?.close();
-  home?.cleanup();
-  rmSync(root, { recursive: true, force: true });
-});
+afterAll(() => tearDown([crew], mock, home, root));
 
 describe('permission requests answered over MCP', () => {
   it('a Bash call waiting for permission is listed (redacted), announced, shown at the tab, and allow makes its output reach the model', async () => {

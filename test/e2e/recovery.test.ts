@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { claudeBin, makeClaudeHome } from '../support/claude-home.js';
+import { mockedHome, tearDown } from '../support/e2e-world.js';
 import { isConversationRequest, startMockAnthropic, type MockAnthropic, type RecordedRequest } from '../support/mock-anthropic.js';
 import { CLI, startTabcrew, TEST_STATE_KEY, waitForExit, type Crew } from '../support/tabcrew.js';
 import { BACKENDS, terminalFixture, type TerminalFixture } from '../support/terminal-fixture.js';
@@ -28,19 +29,14 @@ beforeAll(async () => {
   mkdirSync(doomedRoot);
   mock = await startMockAnthropic({ reply: (req) => `Noted: ${text(req).split('\n').pop()}` });
   // Trusting the base trusts every directory under it (an entry covers its subdirectories).
-  home = makeClaudeHome({ apiKey: 'sk-ant-test-0123456789abcdefghij', baseUrl: mock.url, trustedDirs: [base] });
+  home = mockedHome(mock, [base]);
   crew = await startTabcrew({ env: home.env, args: args() });
   await crew.ok('create_session', { root, name: 'app' });
   await crew.ok('create_agent', { session: 'app' });
   await crew.ok('create_agent', { session: 'app' });
 });
 
-afterAll(async () => {
-  await crew?.stop();
-  await mock?.close();
-  home?.cleanup();
-  rmSync(base, { recursive: true, force: true });
-});
+afterAll(() => tearDown([crew], mock, home, base));
 
 describe.each(BACKENDS)('agents come back after the terminal dies (%s)', (backend) => {
   const appRoot = join(base, `resume-${backend}`);

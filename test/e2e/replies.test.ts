@@ -1,8 +1,9 @@
-import { mkdirSync, mkdtempSync, realpathSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, realpathSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { claudeBin, makeClaudeHome } from '../support/claude-home.js';
+import { mockedHome, tearDown } from '../support/e2e-world.js';
 import { isConversationRequest, startMockAnthropic, type MockAnthropic } from '../support/mock-anthropic.js';
 import { startTabcrew, type Crew } from '../support/tabcrew.js';
 
@@ -25,18 +26,13 @@ beforeAll(async () => {
     const m = /turn (\d+)/.exec(mock.lastUserText(req) ?? '');
     return `reply to turn ${m?.[1] ?? '?'}`;
   });
-  home = makeClaudeHome({ apiKey: 'sk-ant-test-0123456789abcdefghij', baseUrl: mock.url, trustedDirs: [root] });
+  home = mockedHome(mock, [root]);
   crew = await startTabcrew({ env: home.env, args: ['--claude-path', claudeBin, '--rate-limit-burst', '30'] });
   await crew.ok('create_session', { root, name: 'app' });
   await crew.ok('create_agent', { session: 'app' });
 });
 
-afterAll(async () => {
-  await crew?.stop();
-  await mock?.close();
-  home?.cleanup();
-  rmSync(base, { recursive: true, force: true });
-});
+afterAll(() => tearDown([crew], mock, home, base));
 
 describe('replies', () => {
   it('twenty prompts in a row with wait_for_reply each return confirmed with their own reply', async () => {
