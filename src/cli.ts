@@ -164,6 +164,27 @@ function examples(...lines: string[]): string {
   return `\nExample${lines.length > 1 ? 's' : ''}:\n${lines.map((l) => `  $ ${l}`).join('\n')}\n`;
 }
 
+/**
+ * A command on the state that prints a report: a table, or JSON with --json; with `session`,
+ * --session narrows it to one session.
+ */
+function reportCommand(
+  parent: Command,
+  name: string,
+  description: string,
+  run: (config: Config, o: { session?: string; json: boolean }) => number | Promise<number>,
+  o: { session?: boolean; examples: string[] },
+): Command {
+  const cmd = track(withStateOptions(parent.command(name).description(description)));
+  if (o.session) cmd.option('--session <session>', 'only this session (id or name)');
+  return cmd
+    .option('--json', JSON_HELP)
+    .addHelpText('after', examples(...o.examples))
+    .action(async (opts: Record<string, unknown>) => {
+      process.exitCode = await run(configFrom(opts), { session: opts.session as string | undefined, json: !!opts.json });
+    });
+}
+
 /** Edit distance at most 2, for "did you mean". */
 function near(a: string, b: string): boolean {
   const d = Array.from({ length: a.length + 1 }, (_, i) => [i, ...Array<number>(b.length).fill(0)]);
@@ -222,36 +243,22 @@ export function buildProgram(): Command {
       await serve(configFrom(opts), crewOptionsFrom(opts));
     });
 
-  track(withStateOptions(program.command('status').description('each agent: status (checked against the terminal), tokens, last change')))
-    .option('--session <session>', 'only this session (id or name)')
-    .option('--json', JSON_HELP)
-    .addHelpText('after', examples('tabcrew status', 'tabcrew status --session app --json'))
-    .action(async (opts: Record<string, unknown>) => {
-      process.exitCode = await statusCommand(configFrom(opts), { session: opts.session as string | undefined, json: !!opts.json });
-    });
+  reportCommand(program, 'status', 'each agent: status (checked against the terminal), tokens, last change', statusCommand, {
+    session: true,
+    examples: ['tabcrew status', 'tabcrew status --session app --json'],
+  });
 
-  track(withStateOptions(program.command('sessions').description('sessions in the state: name, id, root, agents')))
-    .option('--json', JSON_HELP)
-    .addHelpText('after', examples('tabcrew sessions --json'))
-    .action(async (opts: Record<string, unknown>) => {
-      process.exitCode = await sessionsCommand(configFrom(opts), { json: !!opts.json });
-    });
+  reportCommand(program, 'sessions', 'sessions in the state: name, id, root, agents', sessionsCommand, { examples: ['tabcrew sessions --json'] });
 
-  track(withStateOptions(program.command('agents').description('agents in the state, with their status as last recorded (tabcrew status looks live)')))
-    .option('--session <session>', 'only this session (id or name)')
-    .option('--json', JSON_HELP)
-    .addHelpText('after', examples('tabcrew agents --session app'))
-    .action(async (opts: Record<string, unknown>) => {
-      process.exitCode = await agentsCommand(configFrom(opts), { session: opts.session as string | undefined, json: !!opts.json });
-    });
+  reportCommand(program, 'agents', 'agents in the state, with their status as last recorded (tabcrew status looks live)', agentsCommand, {
+    session: true,
+    examples: ['tabcrew agents --session app'],
+  });
 
-  const runs = track(withStateOptions(program.command('runs').description('coordination runs (coordinate_agents): mode, state, progress')))
-    .option('--session <session>', 'only this session (id or name)')
-    .option('--json', JSON_HELP)
-    .addHelpText('after', examples('tabcrew runs', 'tabcrew runs --session app', 'tabcrew runs show r-1a2b3c4d'))
-    .action(async (opts: Record<string, unknown>) => {
-      process.exitCode = await runsCommand(configFrom(opts), { session: opts.session as string | undefined, json: !!opts.json });
-    });
+  const runs = reportCommand(program, 'runs', 'coordination runs (coordinate_agents): mode, state, progress', runsCommand, {
+    session: true,
+    examples: ['tabcrew runs', 'tabcrew runs --session app', 'tabcrew runs show r-1a2b3c4d'],
+  });
   // The options of `runs` (state dirs, --json) are read by it wherever they stand, also after `show RUN`.
   track(runs.command('show').argument('<run>', 'the run id').description("one run: every agent's reply, status and time; votes of a consensus")).action(
     async (run: string, _opts: Record<string, unknown>, cmd: Command) => {
@@ -344,28 +351,17 @@ export function buildProgram(): Command {
     });
 
   const key = track(program.command('key').description('the key the state is encrypted with'));
-  track(withStateOptions(key.command('rotate').description('re-encrypt the state under a new key (crash-safe; run again to finish an interrupted rotation)')))
-    .option('--json', JSON_HELP)
-    .addHelpText('after', examples('tabcrew key rotate'))
-    .action(async (opts: Record<string, unknown>) => {
-      process.exitCode = await keyRotateCommand(configFrom(opts), { json: !!opts.json });
-    });
+  reportCommand(key, 'rotate', 're-encrypt the state under a new key (crash-safe; run again to finish an interrupted rotation)', keyRotateCommand, {
+    examples: ['tabcrew key rotate'],
+  });
 
   const state = track(program.command('state').description('the state file itself'));
-  track(withStateOptions(state.command('accept-rollback').description('accept an older state as the newest, after tabcrew refused it as a rollback')))
-    .option('--json', JSON_HELP)
-    .addHelpText('after', examples('tabcrew state accept-rollback'))
-    .action(async (opts: Record<string, unknown>) => {
-      process.exitCode = await stateAcceptRollbackCommand(configFrom(opts), { json: !!opts.json });
-    });
+  reportCommand(state, 'accept-rollback', 'accept an older state as the newest, after tabcrew refused it as a rollback', stateAcceptRollbackCommand, {
+    examples: ['tabcrew state accept-rollback'],
+  });
 
   const audit = track(program.command('audit').description('the tamper-evident audit log'));
-  track(withStateOptions(audit.command('verify').description('check the hash chain; exits 1 naming the first bad record')))
-    .option('--json', JSON_HELP)
-    .addHelpText('after', examples('tabcrew audit verify'))
-    .action(async (opts: Record<string, unknown>) => {
-      process.exitCode = await auditVerifyCommand(configFrom(opts), { json: !!opts.json });
-    });
+  reportCommand(audit, 'verify', 'check the hash chain; exits 1 naming the first bad record', auditVerifyCommand, { examples: ['tabcrew audit verify'] });
   track(withStateOptions(audit.command('tail').description('the latest audit records, oldest first')))
     .option('--agent <agent>', 'only records about this agent')
     .option('--session <session>', 'only records about this session (id)')

@@ -196,18 +196,7 @@ describe('coordinate_agents', () => {
       .filter((e) => e.type === 'coordination' && e.run === started.run_id);
     expect(audit.map((e) => e.action)).toEqual(expect.arrayContaining(['start', 'resume', 'end']));
     expect(existsSync(crew.dirs.state)).toBe(true);
-    const flags = [
-      '--state-dir',
-      crew.dirs.state,
-      '--log-dir',
-      crew.dirs.logs,
-      '--runtime-dir',
-      crew.dirs.runtime,
-      '--backend',
-      'tmux',
-      '--tmux-socket',
-      crew.socket,
-    ];
+    const flags = [...crew.flags, '--backend', 'tmux'];
     const listed = await runCli(['runs', '--session', 'app', '--json', ...flags], testEnv(home.home));
     expect(JSON.parse(listed.stdout).runs[0]).toMatchObject({ run_id: started.run_id, state: 'done', mode: 'parallel' });
     const shown = await runCli(['runs', 'show', started.run_id, ...flags], testEnv(home.home));

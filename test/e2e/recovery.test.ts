@@ -121,24 +121,9 @@ describe('recovery after restarts', () => {
   });
 
   it('`tabcrew recover --json` prints the same report and exits 0 when nothing failed', async () => {
-    const { stdout } = await promisify(execFile)(
-      process.execPath,
-      [
-        CLI,
-        'recover',
-        '--json',
-        '--state-dir',
-        crew.dirs.state,
-        '--log-dir',
-        crew.dirs.logs,
-        '--runtime-dir',
-        crew.dirs.runtime,
-        '--tmux-socket',
-        crew.socket,
-        ...args(),
-      ],
-      { env: { ...home.env, TABCREW_STATE_KEY: TEST_STATE_KEY } },
-    );
+    const { stdout } = await promisify(execFile)(process.execPath, [CLI, 'recover', '--json', ...crew.flags, ...args()], {
+      env: { ...home.env, TABCREW_STATE_KEY: TEST_STATE_KEY },
+    });
     expect(JSON.parse(stdout)).toMatchObject({ adopted: ['Agent_1', 'Agent_2'], recovered: [], failed: [] });
   });
 });

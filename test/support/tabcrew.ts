@@ -13,6 +13,8 @@ export interface Crew {
   client: Client;
   socket: string;
   dirs: { state: string; logs: string; runtime: string };
+  /** The flags that point a tabcrew command at this crew's state, logs, runtime dir and tmux socket. */
+  flags: string[];
   stderr: () => string;
   /** Calls a tool; resolves with the whole result (isError included). */
   call(name: string, args?: Record<string, unknown>, onProgress?: (message: string) => void): Promise<CallToolResult>;
@@ -70,9 +72,10 @@ export async function startTabcrew(opts: StartOptions): Promise<Crew> {
   const base = opts.dirs ? undefined : mkdtempSync(join(tmpdir(), 'tabcrew-test-'));
   const dirs = opts.dirs ?? { state: join(base!, 'state'), logs: join(base!, 'logs'), runtime: join(base!, 'runtime') };
   const socket = opts.socket ?? `tabcrew-test-${process.pid}-${Math.random().toString(36).slice(2, 8)}`;
+  const flags = ['--state-dir', dirs.state, '--log-dir', dirs.logs, '--runtime-dir', dirs.runtime, '--tmux-socket', socket];
   const transport = new StdioClientTransport({
     command: process.execPath,
-    args: [CLI, 'serve', '--state-dir', dirs.state, '--log-dir', dirs.logs, '--runtime-dir', dirs.runtime, '--tmux-socket', socket, ...(opts.args ?? [])],
+    args: [CLI, 'serve', ...flags, ...(opts.args ?? [])],
     // An explicit key: no test may reach for a real key file or the macOS Keychain.
     env: { TABCREW_STATE_KEY: TEST_STATE_KEY, ...opts.env },
     stderr: 'pipe',
@@ -104,6 +107,7 @@ export async function startTabcrew(opts: StartOptions): Promise<Crew> {
     pid: transport.pid,
     socket,
     dirs,
+    flags,
     stderr: () => stderr,
     call,
     async ok(name, args, onProgress) {
