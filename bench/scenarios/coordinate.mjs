@@ -5,11 +5,20 @@
  * wait_for_reply, to 3 other idle agents). 1.0 would be a perfect fan-out; what is above
  * it is typing into many tabs at once and collecting many replies. In-process (the
  * fleet's supervisor), stand-in agents.
+ *
+ * coordinate_parallel_{16,64}_agents_cpu_ratio: the CPU time the agents themselves used
+ * during the fan-out (each stand-in and the hook processes it ran, from /proc), spread
+ * over every core, ÷ the same slowest single turn: the floor no supervisor can go below
+ * on this machine. null where /proc is not there.
  */
+import { readFileSync } from 'node:fs';
+import { cpus } from 'node:os';
 import { growFleet } from '../fleet.mjs';
-import { round } from '../support.mjs';
+import { round, tmuxSync } from '../support.mjs';
 
 const SINGLES = 3;
+/** Linux's USER_HZ: /proc/<pid>/stat counts CPU time in these ticks. */
+const TICKS_PER_S = 100;
 
 export default {
   name: 'coordinate',
@@ -26,13 +35,38 @@ export default {
         slowest = Math.max(slowest, performance.now() - t0);
       }
       const agents = Array.from({ length: n }, (_, i) => `Agent_${i + 1}`);
+      const cpu0 = agentsCpuMs(f.socket);
       const t0 = performance.now();
       const run = await sup.coordinate({ session: f.session, mode: 'parallel', task: `Fan-out to ${n}: one line each.`, agents, timeout_s: 120 });
       const wall = performance.now() - t0;
+      const cpu1 = agentsCpuMs(f.socket);
       if (run.state !== 'done') throw new Error(`fan-out to ${n}: ${run.state}: ${run.summary}`);
       report(`coordinate_parallel_${n}_ratio`, round(wall / slowest, 2), 'x', {
         detail: `${round(wall)} ms for ${n} agents ÷ slowest single turn ${round(slowest)} ms`,
       });
+      const cpu = cpu0 === null || cpu1 === null ? null : cpu1 - cpu0;
+      report(`coordinate_parallel_${n}_agents_cpu_ratio`, cpu === null ? null : round(cpu / cpus().length / slowest, 2), 'x', {
+        detail:
+          cpu === null
+            ? 'not measured: no /proc'
+            : `the agents (stand-ins and their hooks) used ${round(cpu)} ms of CPU, ${round(cpu / cpus().length)} ms on ${cpus().length} cores, ÷ ${round(slowest)} ms`,
+      });
     }
   },
 };
+
+/** CPU time so far of every program in the fleet's tabs, with the children it has reaped (its hooks). */
+function agentsCpuMs(socket) {
+  try {
+    const pids = tmuxSync(socket, 'list-panes', '-a', '-F', '#{pane_pid}').split('\n').filter(Boolean);
+    let ticks = 0;
+    for (const pid of pids) {
+      // Fields after the command name: utime, stime, cutime, cstime are the 12th to 15th.
+      const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+      ticks += Number(f[11]) + Number(f[12]) + Number(f[13]) + Number(f[14]);
+    }
+    return (ticks * 1000) / TICKS_PER_S;
+  } catch {
+    return null;
+  }
+}

@@ -518,8 +518,12 @@ export class Coordinator {
     return run;
   }
 
+  /**
+   * Batched: the steps of a fan-out change at the same moments (all typed, all replied), and
+   * one save for all of them keeps a 64-agent run from queueing 64 saves behind the lock.
+   */
   private async patchStep(id: string, i: number, patch: (s: RunStep) => void): Promise<RunStep> {
-    return this.ctx.store.update((s) => {
+    return this.ctx.store.updateBatched((s) => {
       const step = s.runs?.find((r) => r.id === id)?.steps[i];
       if (!step) throw new Error(`coordination run ${id} has no step ${i}`);
       patch(step);

@@ -54,7 +54,13 @@ export function checkMessage(message: string): void {
 function visibleWithinMs(text: string): number {
   return Math.min(3000, 1000 + Math.floor(text.length / 20));
 }
-const SCREEN_POLL_MS = 10;
+/**
+ * The screen is looked at soon after the paste (the TUI shows it within milliseconds when
+ * the machine is idle), then less and less often: each look is a terminal process, and a
+ * loaded machine, where the paste shows late, is the one that can least afford many.
+ */
+const SCREEN_POLL_FIRST_MS = 10;
+const SCREEN_POLL_MAX_MS = 160;
 
 /**
  * After Enter, how long to wait for UserPromptSubmit before looking whether the text still
@@ -227,14 +233,15 @@ export function holdsText(screen: string, text: string): boolean {
 /** Reads the screen until `pred` holds or `timeoutMs` passes; true when it held. */
 async function waitForScreen(ctx: SupervisorContext, tab: TabHandle, pred: (screen: string) => boolean, timeoutMs: number): Promise<boolean> {
   const deadline = Date.now() + timeoutMs;
-  for (;;) {
+  for (let pause = SCREEN_POLL_FIRST_MS; ; pause = Math.min(pause * 2, SCREEN_POLL_MAX_MS)) {
     try {
       if (pred(await ctx.backend.readScreen(tab, 60))) return true;
     } catch {
       return false;
     }
-    if (Date.now() >= deadline) return false;
-    await sleep(SCREEN_POLL_MS);
+    const left = deadline - Date.now();
+    if (left <= 0) return false;
+    await sleep(Math.min(pause, left));
   }
 }
 

@@ -204,7 +204,8 @@ export class AgentObserver {
       return s && (s.status !== a.status || s.source !== a.statusSource || (s.tab && s.tab.id !== a.tab?.id));
     });
     if (!changed.length) return;
-    const applied = await this.deps.store.update((state) => {
+    // Batched: agents observed one at a time but at once (a fan-out's deliveries) share a save.
+    const applied = await this.deps.store.updateBatched((state) => {
       const done: StatusChange[] = [];
       for (const was of changed) {
         const a = state.agents.find((x) => x.name === was.name);

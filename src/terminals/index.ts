@@ -2,6 +2,7 @@ import { existsSync } from 'node:fs';
 import type { Config } from '../config.js';
 import { findOnPath } from '../util/find-on-path.js';
 import type { BackendName, TerminalBackend } from './backend.js';
+import { withSharedReads } from './shared-reads.js';
 
 const ITERM_APPS = ['/Applications/iTerm.app', `${process.env.HOME ?? ''}/Applications/iTerm.app`];
 
@@ -13,8 +14,15 @@ export function chooseBackend(config: Pick<Config, 'backend'>, platform = proces
   return 'pty';
 }
 
-/** Loads only the chosen backend: the PTY one pulls in a terminal model that tmux users never need. */
+/**
+ * Loads only the chosen backend (the PTY one pulls in a terminal model that tmux users never
+ * need), with reads made at the same moment sharing round trips (shared-reads.ts).
+ */
 export async function createBackend(config: Config): Promise<TerminalBackend> {
+  return withSharedReads(await loadBackend(config));
+}
+
+async function loadBackend(config: Config): Promise<TerminalBackend> {
   switch (chooseBackend(config)) {
     case 'iterm2':
       return new (await import('./iterm2.js')).ITerm2Backend({ runtimeDir: config.runtimeDir });

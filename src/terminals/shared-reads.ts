@@ -1,0 +1,137 @@
+import { TerminalError, type TabHandle, type TabInfo, type TerminalBackend } from './backend.js';
+
+/**
+ * Reads of the terminal made at the same moment share round trips. A fan-out to 64 agents
+ * makes 64 deliveries look at their screens and list the tabs at once; alone, each is one
+ * terminal process (tmux, osascript), and 64 of them at once cost more CPU than the agents'
+ * own work. Here a read that arrives while another read of its kind is running waits for
+ * it and goes with every other such read into the next round trip: the tab listing once
+ * for all of them, the screens through one `readScreens`. A read is never answered by a
+ * round trip that started before it was asked, so nothing reads older than it would alone;
+ * a read with none running starts at once, as the bare backend's.
+ *
+ * Only reads are shared: typing, keys and tab changes go to the backend as they come.
+ */
+export function withSharedReads(backend: TerminalBackend): TerminalBackend {
+  const listing = new NextRound<TabInfo[]>(() => backend.listTabs());
+  const screens = new ScreenRounds(backend);
+  return {
+    name: backend.name,
+    get calls() {
+      return backend.calls;
+    },
+    createTab: (launch) => backend.createTab(launch),
+    paste: (tab, text) => backend.paste(tab, text),
+    sendKeys: (tab, keys) => backend.sendKeys(tab, keys),
+    readScreen: (tab, lines) => screens.read(tab, lines),
+    readScreens: (tabs, lines) => backend.readScreens(tabs, lines),
+    listTabs: async () => structuredClone(await listing.run()),
+    closeTab: (tab) => backend.closeTab(tab),
+    dispose: () => backend.dispose(),
+    ...(backend.preflight ? { preflight: () => backend.preflight!() } : {}),
+  };
+}
+
+/** One call at a time; callers that come while it runs share the one after it. */
+class NextRound<T> {
+  private running?: Promise<T>;
+  private next?: Promise<T>;
+
+  constructor(private readonly call: () => Promise<T>) {}
+
+  run(): Promise<T> {
+    if (!this.running) return this.start();
+    this.next ??= this.running
+      .catch(() => undefined)
+      .then(() => {
+        this.next = undefined;
+        return this.start();
+      });
+    return this.next;
+  }
+
+  private start(): Promise<T> {
+    const p = this.call();
+    this.running = p;
+    const clear = (): void => {
+      if (this.running === p) this.running = undefined;
+    };
+    p.then(clear, clear);
+    return p;
+  }
+}
+
+interface ScreenWanted {
+  tab: TabHandle;
+  lines: number;
+  resolve: (screen: string) => void;
+  reject: (e: unknown) => void;
+}
+
+/** Screen reads in rounds: one alone goes as readScreen, several as one readScreens. */
+class ScreenRounds {
+  private waiting: ScreenWanted[] = [];
+  private busy = false;
+
+  constructor(private readonly backend: TerminalBackend) {}
+
+  read(tab: TabHandle, lines: number): Promise<string> {
+    // A bad count is the backend's to refuse, in its words.
+    if (!Number.isFinite(lines) || lines < 1) return this.backend.readScreen(tab, lines);
+    return new Promise((resolve, reject) => {
+      this.waiting.push({ tab, lines, resolve, reject });
+      if (!this.busy) void this.drain();
+    });
+  }
+
+  private async drain(): Promise<void> {
+    this.busy = true;
+    try {
+      while (this.waiting.length) {
+        const round = this.waiting;
+        this.waiting = [];
+        await this.serve(round);
+      }
+    } finally {
+      this.busy = false;
+    }
+  }
+
+  private async serve(round: ScreenWanted[]): Promise<void> {
+    // Two handles of one tab naming different panes cannot share a readScreens answer
+    // (it is keyed by tab id): all but the first such go alone.
+    const byId = new Map<string, TabHandle>();
+    const alone: ScreenWanted[] = [];
+    const shared: ScreenWanted[] = [];
+    for (const w of round) {
+      const seen = byId.get(w.tab.id);
+      if (seen && seen.pane !== w.tab.pane) alone.push(w);
+      else {
+        byId.set(w.tab.id, w.tab);
+        shared.push(w);
+      }
+    }
+    const solo = (w: ScreenWanted): Promise<void> => this.backend.readScreen(w.tab, w.lines).then(w.resolve, w.reject);
+    if (shared.length === 1) await solo(shared[0]!);
+    else if (shared.length > 1) {
+      try {
+        // The most lines anyone asked for; each caller gets its own last lines of them.
+        const lines = Math.max(...shared.map((w) => w.lines));
+        const screens = await this.backend.readScreens([...byId.values()], lines);
+        for (const w of shared) {
+          const screen = screens.get(w.tab.id);
+          if (screen === undefined) w.reject(new TerminalError(`tab ${w.tab.id} is gone (its screen could not be read)`, 'tab_gone'));
+          else w.resolve(lastLines(screen, w.lines));
+        }
+      } catch (e) {
+        for (const w of shared) w.reject(e);
+      }
+    }
+    await Promise.all(alone.map(solo));
+  }
+}
+
+function lastLines(text: string, n: number): string {
+  const lines = text.split('\n');
+  return lines.length <= n ? text : lines.slice(-Math.floor(n)).join('\n');
+}
