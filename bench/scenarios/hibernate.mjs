@@ -38,7 +38,7 @@ function parents() {
 function trees(roots) {
   const ppid = parents();
   const seen = new Set(roots.filter((p) => ppid.has(p)));
-  for (let grew = true; grew; ) {
+  for (let grew = true; grew;) {
     grew = false;
     for (const [pid, parent] of ppid) {
       if (!seen.has(pid) && seen.has(parent)) {
@@ -92,7 +92,12 @@ export default {
     await server.ok('create_session', { root, name: 'hibernate' });
     const agents = await inBatches(N, 8, () => server.ok('create_agent', { session: 'hibernate' }));
     await inBatches(N, 8, (i) =>
-      server.ok('send_message_to_agent', { agent: agents[i].agent, message: 'One turn, so there is a conversation to resume.', wait_for_reply: true, timeout_s: 60 }),
+      server.ok('send_message_to_agent', {
+        agent: agents[i].agent,
+        message: 'One turn, so there is a conversation to resume.',
+        wait_for_reply: true,
+        timeout_s: 60,
+      }),
     );
     const none = await footprint(server, socket);
     await server.close();
