@@ -25,8 +25,8 @@ export interface AgentLaunchInput {
   claudeSessionId: string;
   /** --permission-timeout: how long the PermissionRequest hook waits for a decision over MCP. */
   permissionTimeoutS?: number;
-  /** Where Claude Code runs, when not the root (the agent's own git worktree). */
-  cwd?: string;
+  /** The agent's own git worktree: where Claude Code runs, and what its prompt names as its working directory. */
+  worktree?: { path: string; branch: string };
   /** Resume the conversation `claudeSessionId` instead of starting it. */
   resume: boolean;
   claudePath: string;
@@ -81,6 +81,7 @@ export async function prepareLaunch(input: AgentLaunchInput): Promise<AgentLaunc
     agent: input.agent,
     session: input.sessionName,
     root: input.root,
+    ...(input.worktree ? { worktree: { path: input.worktree.path, branch: input.worktree.branch } } : {}),
     role: input.role,
     roleTitle: input.roleTitle,
     roleGuidance: input.roleGuidance,
@@ -110,7 +111,7 @@ export async function prepareLaunch(input: AgentLaunchInput): Promise<AgentLaunc
     env.TABCREW_BOUNDARIES = input.boundariesFile;
     env.TABCREW_SESSION = input.sessionId ?? '';
   }
-  return { argv, env, cwd: input.cwd ?? input.root, agentDir, eventsFile, launchId };
+  return { argv, env, cwd: input.worktree?.path ?? input.root, agentDir, eventsFile, launchId };
 }
 
 export async function removeAgentDir(runtimeDir: string, claudeSessionId: string): Promise<void> {

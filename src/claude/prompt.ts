@@ -7,6 +7,8 @@ export interface PromptInput {
   agent: string;
   session: string;
   root: string;
+  /** The agent's own git worktree (isolation: "worktree"): its working directory instead of the root. */
+  worktree?: { path: string; branch: string };
   role?: string;
   /** Set for a role of the catalogue (claude/roles.ts): its title and guidance. */
   roleTitle?: string;
@@ -36,12 +38,23 @@ export function renderAdderPrompt(input: PromptInput): string {
     agent: input.agent,
     session: input.session,
     root: input.root,
+    workdir: workdirLines(input),
     role: input.roleTitle ? `${input.roleTitle} (${input.role})` : input.role?.trim() || 'general software engineer',
     role_guidance: input.roleGuidance ? `\n## Your role: ${input.roleTitle ?? input.role}\n${input.roleGuidance.trim()}\n` : '',
     peers: input.peers.length ? input.peers.join(', ') : 'none yet',
   };
   // One pass with a function replacer: a value containing "{{x}}" is never expanded again.
   return loadTemplate().replace(/\{\{(\w+)\}\}/g, (m, key: string) => values[key] ?? m);
+}
+
+// A worktree agent works in its own checkout; naming the root there would send it to edit
+// the files the other agents share.
+function workdirLines(input: PromptInput): string {
+  if (!input.worktree) return `- Session root (your working directory; stay inside it): \`${input.root}\``;
+  return [
+    `- Your working directory (stay inside it): \`${input.worktree.path}\`, your own git worktree on branch \`${input.worktree.branch}\`; commit your work there`,
+    `- Session root (shared with the other agents; do not edit files there): \`${input.root}\``,
+  ].join('\n');
 }
 
 /** The one-line header that tells an agent who a message is from. */

@@ -95,6 +95,21 @@ export const agentRelaunchSchema = z.object({
   lastError: z.string().optional(),
   /** No more attempts: the agent stays `exited`. */
   gaveUp: z.boolean().optional(),
+  /** An attempt is under way; a server restarted meanwhile takes it as failed (the agent is still dead). */
+  running: z.boolean().optional(),
+  /** The last attempt did not bring it back: its tab missing (`detached`) still means dead. */
+  failed: z.boolean().optional(),
+});
+
+/**
+ * What the keeper has done about an agent's health, kept so a restarted server goes on
+ * where the last one stopped (supervisor/keeper.ts).
+ */
+export const agentHealthMarksSchema = z.object({
+  /** The last stuck / waiting_long episode a person was told about: it is not told again. */
+  told: z.object({ health: z.enum(['stuck', 'waiting_long']), since: z.string() }).optional(),
+  /** Escape was sent once for a reached limit (interrupt: true): never twice in one turn. */
+  interruptedAt: isoTime.optional(),
 });
 
 /** The agent's own git worktree (isolation: "worktree"). */
@@ -134,6 +149,7 @@ export const agentRecordSchema = z.object({
   limits: agentLimitsSchema.optional(),
   hold: agentHoldSchema.optional(),
   relaunch: agentRelaunchSchema.optional(),
+  healthMarks: agentHealthMarksSchema.optional(),
   worktree: agentWorktreeSchema.optional(),
   /** Its Claude Code was stopped on purpose after --hibernate-after idle; the next message wakes it. */
   hibernated: z.object({ at: isoTime }).optional(),

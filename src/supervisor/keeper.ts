@@ -18,7 +18,9 @@ import { sumUsage, type UsageMeter, type UsageView } from './usage.js';
  * (--resume, same conversation, at most MAX_RELAUNCHES times with backoff), tells the client
  * when an agent needs a person, and writes the periodic usage record to the audit log.
  * Status stays the observer's: the keeper writes holds and relaunch records, and asks the
- * observer to look again.
+ * observer to look again. What it has done about an agent (relaunch attempts and their
+ * outcome, the health episode told about, the Escape sent) is in the agent's record, not in
+ * memory: a restarted server continues the count and backoff and tells nothing twice.
  */
 
 /** Why a person is told about an agent, with what to do about it. */
@@ -47,12 +49,8 @@ export class Keeper {
   private timer?: NodeJS.Timeout;
   private ticking?: Promise<void>;
   private readonly listeners = new Set<(n: Notice) => void>();
+  /** Relaunches this process is running (the record's `running` may be a dead server's). */
   private readonly relaunching = new Set<string>();
-  /** Agents whose last relaunch attempt failed (they are `detached` then, not `exited`). */
-  private readonly failedRelaunch = new Set<string>();
-  private readonly interrupted = new Set<string>();
-  /** Health episodes already told about (agent + health + since). */
-  private readonly told = new Set<string>();
   private lastUsageRecord = { at: 0, fingerprint: '' };
 
   constructor(private readonly deps: KeeperDeps) {
@@ -157,14 +155,23 @@ export class Keeper {
     }
     if (this.relaunching.has(agent.name))
       return { since, reason: `Claude Code exited by itself; relaunch attempt ${r?.attempts ?? 1} of ${MAX_RELAUNCHES} running` };
-    const dead = live.status === 'exited' || (live.status === 'detached' && this.failedRelaunch.has(agent.name));
-    if (dead && !this.exitedOnRequest(agent, session, live)) {
+    if (this.isDead(agent, live) && !this.exitedOnRequest(agent, session, live)) {
       return {
         since,
         reason: `Claude Code exited by itself; ${r?.attempts ?? 0} of ${MAX_RELAUNCHES} relaunches so far${r?.lastError ? `. Last error: ${r.lastError}` : ''}`,
       };
     }
     return undefined;
+  }
+
+  /**
+   * Exited, or without its tab after a relaunch attempt that failed (or that a restart cut
+   * short): `detached` alone is a tab closed by a person, not a crash.
+   */
+  private isDead(agent: AgentRecord, live: LiveStatus): boolean {
+    if (live.status === 'exited') return true;
+    const r = agent.relaunch;
+    return live.status === 'detached' && !!r && !r.gaveUp && (!!r.failed || (!!r.running && !this.relaunching.has(agent.name)));
   }
 
   /** `/exit` typed in the tab by the person is an exit they asked for: no relaunch. */
@@ -209,10 +216,10 @@ export class Keeper {
       const a = state.agents.find((x) => x.name === agent.name);
       if (!a || a.hold || a.claudeSessionId !== agent.claudeSessionId) return false;
       a.hold = { reason: reached.reason, limit: reached.limit, value: reached.value, used: reached.used, at: new Date().toISOString() };
+      if (a.healthMarks) delete a.healthMarks.interruptedAt;
       return true;
     });
     if (!held) return;
-    this.interrupted.delete(agent.name);
     await this.deps.ctx.audit?.append({ type: 'budget', action: 'pause', agent: agent.name, session: session.id, ...reached });
     this.deps.ctx.log.info('agent paused', { agent: agent.name, ...reached });
     await this.deps.ctx.observer.observeOne(agent.name);
@@ -229,16 +236,16 @@ export class Keeper {
     if (agent.hold) return;
     const reached = await this.reached(agent, session, state, now, crew);
     if (!reached) {
-      this.interrupted.delete(agent.name);
+      if (agent.healthMarks?.interruptedAt) await this.patch(agent.name, (a) => a.healthMarks && delete a.healthMarks.interruptedAt);
       return;
     }
     if (live.status === 'idle') return this.pause(agent, session, reached);
     // Mid-turn: the turn is let finish, unless the agent was created with interrupt: true.
-    if (live.status === 'busy' && agent.limits?.interrupt && live.tab && !this.interrupted.has(agent.name)) {
+    if (live.status === 'busy' && agent.limits?.interrupt && live.tab && !agent.healthMarks?.interruptedAt) {
       const screen = await this.deps.ctx.backend.readScreen(live.tab, 60).catch(() => '');
       // Escape once, and only on a running turn: in a dialog Escape would answer it.
       if (classifyScreen(screen) === 'busy') {
-        this.interrupted.add(agent.name);
+        await this.patch(agent.name, (a) => (a.healthMarks = { ...a.healthMarks, interruptedAt: new Date(now).toISOString() }));
         await this.deps.ctx.backend.sendKeys(live.tab, ['Escape']);
         await this.deps.ctx.audit?.append({ type: 'budget', action: 'interrupt', agent: agent.name, session: session.id, limit: reached.limit });
       }
@@ -251,8 +258,9 @@ export class Keeper {
     const name = agent.name;
     const r = agent.relaunch;
     if (this.relaunching.has(name)) return;
-    const dead = live.status === 'exited' || (live.status === 'detached' && this.failedRelaunch.has(name));
-    if (!dead) {
+    if (!this.isDead(agent, live)) {
+      // Back by other means (recover_session): a later lost tab is a person's doing again.
+      if (r?.failed && (live.status === 'idle' || live.status === 'busy')) await this.patch(name, (a) => a.relaunch && delete a.relaunch.failed);
       // Running again for a while: later exits get their three attempts afresh.
       if (r && !r.gaveUp && now - Date.parse(r.lastAttemptAt) > RELAUNCH_RESET_MS && live.status !== 'starting') {
         await this.patch(name, (a) => delete a.relaunch);
@@ -273,7 +281,6 @@ export class Keeper {
         name,
         (a) => (a.relaunch = { attempts: r?.attempts ?? 0, lastAttemptAt: r?.lastAttemptAt ?? new Date(now).toISOString(), lastError, gaveUp: true }),
       );
-      this.failedRelaunch.delete(name);
       await this.deps.ctx.audit?.append({
         type: 'relaunch',
         agent: name,
@@ -293,18 +300,19 @@ export class Keeper {
     }
     await this.patch(
       name,
-      (a) => (a.relaunch = { attempts: decision.attempt, lastAttemptAt: new Date(now).toISOString(), ...(lastError ? { lastError } : {}) }),
+      (a) => (a.relaunch = { attempts: decision.attempt, lastAttemptAt: new Date(now).toISOString(), running: true, ...(lastError ? { lastError } : {}) }),
     );
     this.relaunching.add(name);
-    this.failedRelaunch.delete(name);
     this.deps.ctx.log.warn('relaunching agent', { agent: name, attempt: decision.attempt });
     void this.deps
       .relaunch(name)
       .then(async (outcome) => {
-        if (!outcome.ok) {
-          this.failedRelaunch.add(name);
-          await this.patch(name, (a) => a.relaunch && (a.relaunch.lastError = outcome.reason));
-        }
+        await this.patch(name, (a) => {
+          if (!a.relaunch) return;
+          delete a.relaunch.running;
+          if (outcome.ok) delete a.relaunch.failed;
+          else Object.assign(a.relaunch, { failed: true, lastError: outcome.reason });
+        });
         await this.deps.ctx.audit?.append({
           type: 'relaunch',
           agent: name,
@@ -370,9 +378,10 @@ export class Keeper {
   private async tellHealth(agent: AgentRecord, session: SessionRecord, live: LiveStatus, now: number): Promise<void> {
     const h = await this.healthOf(agent, session, live, now);
     if (h.health !== 'stuck' && h.health !== 'waiting_long') return;
-    const key = `${agent.name} ${h.health} ${h.since}`;
-    if (this.told.has(key)) return;
-    this.told.add(key);
+    const told = agent.healthMarks?.told;
+    if (told?.health === h.health && told.since === h.since) return;
+    const episode = { health: h.health, since: h.since };
+    await this.patch(agent.name, (a) => (a.healthMarks = { ...a.healthMarks, told: episode }));
     await this.deps.ctx.audit?.append({ type: 'health', agent: agent.name, session: session.id, health: h.health, reason: h.reason, since: h.since });
     this.tell({
       agent: agent.name,

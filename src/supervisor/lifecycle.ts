@@ -48,7 +48,7 @@ export async function launchAgent(
     boundariesFile: ctx.config.securityLevel === 'LOW' ? undefined : boundariesPath(ctx.config.runtimeDir),
     claudeSessionId,
     permissionTimeoutS: ctx.config.permissionTimeoutS,
-    ...(agent.worktree ? { cwd: agent.worktree.path } : {}),
+    ...(agent.worktree ? { worktree: agent.worktree } : {}),
     resume: opts.resume,
     claudePath: ctx.config.claudePath,
     runtimeDir: ctx.config.runtimeDir,
