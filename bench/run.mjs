@@ -23,6 +23,7 @@ const ORDER = [
   'recover',
   'iterm2-status',
   'coordinate',
+  'nodes',
 ];
 const BUDGET_MS = 285_000; // the whole run, cleanup included, stays under 5 minutes
 const CLEANUP_RESERVE_MS = 20_000;
@@ -44,6 +45,7 @@ const TARGETS = {
   message_send_to_typed_p50_ms: ['<', 500],
   coordinate_parallel_16_ratio: ['<=', 1.15],
   coordinate_parallel_64_ratio: ['<=', 1.15],
+  nodes_status_3x8_ratio: ['<=', 1.3],
 };
 const REQUIRED = [
   ...Object.keys(TARGETS),
@@ -64,6 +66,7 @@ function scenarioOf(metric) {
   if (metric.startsWith('rss')) return 'rss';
   if (metric.startsWith('recover')) return 'recover';
   if (metric.startsWith('coordinate')) return 'coordinate';
+  if (metric.startsWith('nodes_')) return 'nodes';
   return 'iterm2-status';
 }
 

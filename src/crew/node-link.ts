@@ -1,6 +1,6 @@
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { getDefaultEnvironment, StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
-import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
+import { LoggingMessageNotificationSchema, type CallToolResult, type LoggingMessageNotification } from '@modelcontextprotocol/sdk/types.js';
 import type { Logger } from '../audit/logger.js';
 import { UserError } from '../supervisor/errors.js';
 import type { NodeSpec } from './node-spec.js';
@@ -35,6 +35,8 @@ export interface NodeLinkOptions {
   log?: Logger;
   /** Called after every (re)connection, e.g. to adopt the node's sessions. */
   onUp?: (link: NodeLink) => void;
+  /** The node's MCP log messages (status changes, permission requests), for the front's clients. */
+  onLog?: (link: NodeLink, params: LoggingMessageNotification['params']) => void;
   /** Keep re-connecting after a drop (the front); a one-shot look (tabcrew nodes) does not. */
   reconnect?: boolean;
 }
@@ -110,6 +112,7 @@ export class NodeLink {
       this.stderr = (this.stderr + d.toString()).slice(-STDERR_KEEP);
     });
     const client = new Client({ name: 'tabcrew-front', version: this.opts.frontVersion }, { capabilities: {} });
+    client.setNotificationHandler(LoggingMessageNotificationSchema, (n) => this.opts.onLog?.(this, n.params));
     let up = false;
     client.onclose = () => {
       if (this.client === client) this.client = undefined;
