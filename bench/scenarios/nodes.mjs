@@ -17,7 +17,7 @@ const AGENTS = 8;
 const WARMUP = 3;
 const ROUNDS = 20;
 const STATE_KEY = Buffer.alloc(32, 9).toString('base64');
-const METRICS = ['nodes_status_3x8_ratio', 'nodes_status_3x8_all_ms', 'nodes_status_3x8_slowest_node_ms'];
+const METRICS = ['nodes_status_3x8_ratio', 'nodes_status_3x8_all_ms', 'nodes_status_3x8_slowest_node_ms', 'nodes_status_3x8_concurrent_singles_ms'];
 
 /** What a node's shell runs: its settings from a 0600 env file, then this checkout's tabcrew with the stand-in. */
 function nodeCommand(host) {
@@ -85,7 +85,10 @@ export default {
 
     const all = [];
     const single = new Map(sessions.map((s) => [s.node, []]));
-    const kinds = ['all', ...sessions.map((s) => s.node)];
+    // 'together': the three single-node calls sent at once by the client: what asking three
+    // nodes at the same moment costs on this machine, whoever fans out.
+    const together = [];
+    const kinds = ['all', 'together', ...sessions.map((s) => s.node)];
     for (let round_ = 0; round_ < WARMUP + ROUNDS; round_++) {
       // Rotate who goes first, so neither side always runs on a warmer machine.
       const order = kinds.map((_, i) => kinds[(i + round_) % kinds.length]);
@@ -98,6 +101,9 @@ export default {
           if (agents !== NODES * AGENTS || !r.nodes.every((n) => n.ok))
             throw new Error(`status of all shows ${agents} agents; nodes ${JSON.stringify(r.nodes)}`);
           if (round_ >= WARMUP) all.push(ms);
+        } else if (kind === 'together') {
+          await Promise.all(sessions.map((s) => front.ok('get_session_status', { session: s.session })));
+          if (round_ >= WARMUP) together.push(performance.now() - t0);
         } else {
           const r = await front.ok('get_session_status', { session: sessions.find((s) => s.node === kind).session });
           const ms = performance.now() - t0;
@@ -112,6 +118,9 @@ export default {
     const detail = `${NODES} sshd nodes × ${AGENTS} stand-in agents, ${ROUNDS} interleaved rounds; per node ${perNode.map(([n, ms]) => `${n} ${round(ms)}`).join(', ')} ms`;
     report('nodes_status_3x8_ratio', round(allMs / slowMs, 2), 'x', { detail: `all ${round(allMs)} ms / slowest node (${slowNode}) ${round(slowMs)} ms` });
     report('nodes_status_3x8_all_ms', round(allMs), 'ms', { detail });
+    report('nodes_status_3x8_concurrent_singles_ms', round(median(together)), 'ms', {
+      detail: `the ${NODES} single-node calls sent at once by the client (${round(median(together) / slowMs, 2)}× the slowest node alone): the machine's share of the ratio`,
+    });
     report('nodes_status_3x8_slowest_node_ms', round(slowMs), 'ms', { detail: `${slowNode}, through the front` });
     await front.close();
   },
