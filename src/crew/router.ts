@@ -1,4 +1,4 @@
-import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
+import { ResourceTemplate, type McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import type { CallToolResult, LoggingMessageNotification, ServerNotification } from '@modelcontextprotocol/sdk/types.js';
 import type { Logger } from '../audit/logger.js';
 import { toolCallEvent, type AuditLog, type AuditOutcome } from '../audit/audit-log.js';
@@ -9,6 +9,9 @@ import { nodesNamedIn, qualify, qualifyResult, stripNode } from './names.js';
 import { ALL_NODES, LOCAL_NODE } from './node-spec.js';
 import type { NodeLink } from './node-link.js';
 import { withNodeFields, withNodeParam } from './schemas.js';
+
+/** Where a node's resources appear on the front. */
+const NODE_URI = 'tabcrew://nodes/';
 
 /** Arguments that aim a call at one thing: a read-only call with none of them is a listing, sent to every node. */
 const TARGET_KEYS = new Set(['session', 'agent', 'session_id', 'run', 'run_id', 'request_id', 'id', 'message_id', 'task', 'name']);
@@ -67,6 +70,7 @@ export class CrewRouter {
     // The SDK's registerTool is generic over each tool's schemas; the wrapper only passes them through.
     type Config = { inputSchema?: unknown; outputSchema?: unknown; annotations?: { readOnlyHint?: boolean } };
     type Callback = (args: Args, extra: Extra) => Promise<CallToolResult>;
+    this.registerNodeResources(server);
     const original = server.registerTool.bind(server) as unknown as (name: string, config: Config, cb: Callback) => unknown;
     this.clientName ??= () => server.server.getClientVersion()?.name;
     this.servers.add(server);
@@ -92,6 +96,38 @@ export class CrewRouter {
         },
       );
     };
+  }
+
+  /**
+   * A node's resources on the front: `tabcrew://nodes/<node>/<the node's URI after tabcrew://>`,
+   * listed beside the local ones and read from that node. (Subscriptions to them are not routed.)
+   */
+  private registerNodeResources(server: McpServer): void {
+    const front = (node: string, uri: string): string => `${NODE_URI}${node}/${uri.replace(/^tabcrew:\/\//, '')}`;
+    server.registerResource(
+      'node-resource',
+      new ResourceTemplate(`${NODE_URI}{node}/{+path}`, {
+        list: async () => {
+          const lists = await Promise.all(
+            [...this.opts.links.values()].map(async (link) =>
+              link.state !== 'up'
+                ? []
+                : (await link.listResources().catch(() => [])).map((r) => ({ ...r, uri: front(link.name, r.uri), name: `${link.name}: ${r.name}` })),
+            ),
+          );
+          return { resources: lists.flat() };
+        },
+      }),
+      { title: "A node's resource", description: 'A resource of a node of the crew (tabcrew://nodes/<node>/…), read from that node.' },
+      async (_uri, vars) => {
+        const node = String(Array.isArray(vars.node) ? vars.node[0] : vars.node);
+        const path = String(Array.isArray(vars.path) ? vars.path[0] : vars.path);
+        const link = this.opts.links.get(node);
+        if (!link) throw new UserError(`no node "${node}" in this crew; nodes: ${[...this.opts.links.keys()].join(', ')}`);
+        const contents = await link.readResource(`tabcrew://${path}`);
+        return { contents: contents.map((c) => ({ ...c, uri: front(node, c.uri) })) as never };
+      },
+    );
   }
 
   /** Where a call goes: an explicit node, else a node named by an agent prefix or a known id, else a listing or local. */

@@ -17,7 +17,10 @@ function fakeNode(name: string, answer: (tool: string, args: Record<string, unkn
   const link = {
     name,
     calls,
+    state: 'up',
     report: () => ({ node: name, state: 'up', url: `ssh://${name}`, since: '', fix: 'start it' }),
+    listResources: async () => [{ uri: 'tabcrew://agents/Agent_2/screen', name: 'Agent_2 screen' }],
+    readResource: async (uri: string) => [{ uri, mimeType: 'text/plain', text: `screen of ${uri} on ${name}` }],
     async call(tool: string, args: Record<string, unknown>): Promise<CallToolResult> {
       calls.push({ tool, args });
       const a = answer(tool, args);
@@ -156,5 +159,15 @@ describe('the crew router wraps any tool', () => {
     ]);
     const answer = (await client.callTool({ name: 'poke_widget', arguments: { widget_id: 'w-perm' } })) as CallToolResult;
     expect(answer.structuredContent).toEqual({ poked: 'box1', node: 'box1' });
+  });
+
+  it("a node's resources are listed under tabcrew://nodes/<node>/ and read from that node", async () => {
+    const { client } = await crewWith([box1()]);
+    const { resources } = await client.listResources();
+    expect(resources).toContainEqual(expect.objectContaining({ uri: 'tabcrew://nodes/box1/agents/Agent_2/screen', name: 'box1: Agent_2 screen' }));
+    const r = await client.readResource({ uri: 'tabcrew://nodes/box1/agents/Agent_2/screen' });
+    expect(r.contents).toEqual([
+      { uri: 'tabcrew://nodes/box1/agents/Agent_2/screen', mimeType: 'text/plain', text: 'screen of tabcrew://agents/Agent_2/screen on box1' },
+    ]);
   });
 });

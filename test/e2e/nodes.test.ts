@@ -159,6 +159,13 @@ describe('a crew over OpenSSH behind one front', () => {
     expect(errorText(r)).toMatch(/read-only tools; create_session changes things/);
   });
 
+  it("a node's agent screen is a resource of the front, read from that node", async () => {
+    const { resources } = await front.client.listResources();
+    expect(resources.map((r) => r.uri)).toContain('tabcrew://nodes/box1/agents/Agent_1/screen');
+    const r = await front.client.readResource({ uri: 'tabcrew://nodes/box1/agents/Agent_1/screen' });
+    expect((r.contents[0] as { text: string }).text).toMatch(/Noted: /);
+  });
+
   it('tabcrew nodes and tabcrew doctor --node report each node', async () => {
     const common = ['--nodes-file', nodesFile, '--ssh-config', lab.sshConfig, '--runtime-dir', join(base, 'cli-runtime'), '--json'];
     const { stdout } = await run(process.execPath, [CLI, 'nodes', ...common], { timeout: 120_000 }).catch((e: { stdout: string; stderr: string }) => {
