@@ -100,7 +100,7 @@ export class CrewRouter {
 
   /**
    * A node's resources on the front: `tabcrew://nodes/<node>/<the node's URI after tabcrew://>`,
-   * listed beside the local ones and read from that node. (Subscriptions to them are not routed.)
+   * listed beside the local ones and read from that node; a subscription re-reads it (readNodeResource).
    */
   private registerNodeResources(server: McpServer): void {
     const front = (node: string, uri: string): string => `${NODE_URI}${node}/${uri.replace(/^tabcrew:\/\//, '')}`;
@@ -128,6 +128,16 @@ export class CrewRouter {
         return { contents: contents.map((c) => ({ ...c, uri: front(node, c.uri) })) as never };
       },
     );
+  }
+
+  /** A node's resource as text (what a subscription re-reads), or undefined for a URI that is not a node's. */
+  readNodeResource(uri: string): Promise<string> | undefined {
+    if (!uri.startsWith(NODE_URI)) return undefined;
+    const rest = uri.slice(NODE_URI.length);
+    const slash = rest.indexOf('/');
+    const link = slash > 0 ? this.opts.links.get(rest.slice(0, slash)) : undefined;
+    if (!link) return Promise.reject(new UserError(`${uri} names no node of this crew; nodes: ${[...this.opts.links.keys()].join(', ')}`));
+    return link.readResource(`tabcrew://${rest.slice(slash + 1)}`).then((contents) => contents.map((c) => c.text ?? c.blob ?? '').join('\n'));
   }
 
   /** Where a call goes: an explicit node, else a node named by an agent prefix or a known id, else a listing or local. */

@@ -170,4 +170,11 @@ describe('the crew router wraps any tool', () => {
       { uri: 'tabcrew://nodes/box1/agents/Agent_2/screen', mimeType: 'text/plain', text: 'screen of tabcrew://agents/Agent_2/screen on box1' },
     ]);
   });
+
+  it("what a subscription re-reads: a node's resource from that node, a local URI left to the local reader", async () => {
+    const { router } = await crewWith([box1()]);
+    await expect(router.readNodeResource('tabcrew://nodes/box1/agents/Agent_2/screen')).resolves.toBe('screen of tabcrew://agents/Agent_2/screen on box1');
+    expect(router.readNodeResource('tabcrew://agents/Agent_1/screen')).toBeUndefined();
+    await expect(router.readNodeResource('tabcrew://nodes/box9/agents/Agent_2/screen')).rejects.toThrow(/names no node of this crew; nodes: box1/);
+  });
 });

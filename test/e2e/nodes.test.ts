@@ -3,7 +3,7 @@ import { copyFileSync, mkdirSync, mkdtempSync, realpathSync, rmSync, writeFileSy
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { LoggingMessageNotificationSchema } from '@modelcontextprotocol/sdk/types.js';
+import { LoggingMessageNotificationSchema, ResourceUpdatedNotificationSchema } from '@modelcontextprotocol/sdk/types.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { claudeBin, makeClaudeHome } from '../support/claude-home.js';
 import { isConversationRequest, startMockAnthropic, type MockAnthropic, type RecordedRequest } from '../support/mock-anthropic.js';
@@ -164,6 +164,23 @@ describe('a crew over OpenSSH behind one front', () => {
     expect(resources.map((r) => r.uri)).toContain('tabcrew://nodes/box1/agents/Agent_1/screen');
     const r = await front.client.readResource({ uri: 'tabcrew://nodes/box1/agents/Agent_1/screen' });
     expect((r.contents[0] as { text: string }).text).toMatch(/Noted: /);
+  });
+
+  it("a subscription to a node's session status hears when its agent goes busy", async () => {
+    const id = (await listing()).sessions.find((s) => s.name === 'app1') as unknown as { session_id: string };
+    const uri = `tabcrew://nodes/box1/sessions/${id.session_id}/status`;
+    const updates: string[] = [];
+    front.client.setNotificationHandler(ResourceUpdatedNotificationSchema, (n) => void updates.push(n.params.uri));
+    await front.client.subscribeResource({ uri });
+    mock.setReply((req) => ({ text: `Noted: ${text(req).split('\n').pop()}`, delayMs: 5000 }));
+    await front.ok('send_message_to_agent', { agent: 'box1/Agent_1', message: 'another slow one' });
+    await until(`an update of ${uri}`, async () => (updates.includes(uri) ? true : undefined), 30_000);
+    mock.setReply((req) => `Noted: ${text(req).split('\n').pop()}`);
+    await front.client.unsubscribeResource({ uri });
+    await until('box1/Agent_1 idle after the slow turn', async () => {
+      const s = await front.ok('get_session_status', { session: 'app1' });
+      return s.agents[0]?.status === 'idle' ? s : undefined;
+    });
   });
 
   it('tabcrew nodes and tabcrew doctor --node report each node', async () => {
