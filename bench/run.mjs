@@ -24,6 +24,7 @@ const ORDER = [
   'recover',
   'iterm2-status',
   'coordinate',
+  'nodes',
 ];
 const BUDGET_MS = 355_000; // the whole run, cleanup included, stays under 6 minutes (5 before the hibernate scenario)
 const CLEANUP_RESERVE_MS = 20_000;
@@ -45,6 +46,7 @@ const TARGETS = {
   message_send_to_typed_p50_ms: ['<', 500],
   coordinate_parallel_16_ratio: ['<=', 1.15],
   coordinate_parallel_64_ratio: ['<=', 1.15],
+  nodes_status_3x8_ratio: ['<=', 1.3],
 };
 const REQUIRED = [
   ...Object.keys(TARGETS),
@@ -67,6 +69,7 @@ function scenarioOf(metric) {
   if (metric.startsWith('hibernate')) return 'hibernate';
   if (metric.startsWith('recover')) return 'recover';
   if (metric.startsWith('coordinate')) return 'coordinate';
+  if (metric.startsWith('nodes_')) return 'nodes';
   return 'iterm2-status';
 }
 

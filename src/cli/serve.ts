@@ -43,6 +43,7 @@ export async function serve(config: Config, crew?: CrewOptions): Promise<void> {
     log,
     ready,
     routeTools: front && ((s) => front.router.wrap(s)),
+    routeResource: front && ((uri) => front.router.readNodeResource(uri)),
     get supervisor() {
       return opened!.supervisor;
     },

@@ -39,8 +39,13 @@ export class CrewMap {
 
   /** Sessions a node reported: `replace` when the report is the node's whole list. */
   async learnSessions(node: string, found: { id: string; name: string }[], replace: boolean): Promise<void> {
-    const keep = this.sessions.filter((s) => s.node !== node || (!replace && !found.some((f) => f.id === s.id)));
-    const next = [...keep, ...found.map((f) => ({ id: f.id, name: f.name, node }))];
+    // Known sessions keep their place: every status answer names its session again, and an
+    // unchanged map must not cost a state write.
+    const byId = new Map(found.map((f) => [f.id, f]));
+    const next = this.sessions
+      .filter((s) => s.node !== node || !replace || byId.has(s.id))
+      .map((s) => (s.node === node && byId.has(s.id) ? { id: s.id, name: byId.get(s.id)!.name, node } : s));
+    for (const f of found) if (!next.some((s) => s.node === node && s.id === f.id)) next.push({ id: f.id, name: f.name, node });
     await this.save(next);
   }
 

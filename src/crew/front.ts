@@ -40,7 +40,16 @@ export function openFront(
   let router: CrewRouter | undefined = undefined;
   const ssh = sshOptionsFor(crew, deps.runtimeDir);
   for (const spec of crew.nodes) {
-    links.set(spec.name, new NodeLink(spec, { ssh, frontVersion: version, log: deps.log, onUp: (link) => void router?.adopt(link) }));
+    links.set(
+      spec.name,
+      new NodeLink(spec, {
+        ssh,
+        frontVersion: version,
+        log: deps.log,
+        onUp: (link) => void router?.adopt(link),
+        onLog: (link, params) => router?.forwardLog(link.name, params),
+      }),
+    );
   }
   router = new CrewRouter({ links, log: deps.log, store: deps.store, audit: deps.audit, ready: deps.ready, clientName: deps.clientName });
   return {

@@ -1,6 +1,6 @@
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { getDefaultEnvironment, StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
-import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
+import { LoggingMessageNotificationSchema, type CallToolResult, type LoggingMessageNotification } from '@modelcontextprotocol/sdk/types.js';
 import type { Logger } from '../audit/logger.js';
 import { UserError } from '../supervisor/errors.js';
 import type { NodeSpec } from './node-spec.js';
@@ -35,6 +35,8 @@ export interface NodeLinkOptions {
   log?: Logger;
   /** Called after every (re)connection, e.g. to adopt the node's sessions. */
   onUp?: (link: NodeLink) => void;
+  /** The node's MCP log messages (status changes, permission requests), for the front's clients. */
+  onLog?: (link: NodeLink, params: LoggingMessageNotification['params']) => void;
   /** Keep re-connecting after a drop (the front); a one-shot look (tabcrew nodes) does not. */
   reconnect?: boolean;
 }
@@ -110,6 +112,7 @@ export class NodeLink {
       this.stderr = (this.stderr + d.toString()).slice(-STDERR_KEEP);
     });
     const client = new Client({ name: 'tabcrew-front', version: this.opts.frontVersion }, { capabilities: {} });
+    client.setNotificationHandler(LoggingMessageNotificationSchema, (n) => this.opts.onLog?.(this, n.params));
     let up = false;
     client.onclose = () => {
       if (this.client === client) this.client = undefined;
@@ -184,12 +187,7 @@ export class NodeLink {
     args: Record<string, unknown>,
     opts: { onprogress?: (p: { progress: number; total?: number; message?: string }) => void } = {},
   ): Promise<CallToolResult> {
-    const client = this.client;
-    if (this.state !== 'up' || !client) {
-      throw new NodeDownError(
-        `node ${this.name} is ${this.state} since ${this.since}${this.lastError ? `: ${this.lastError}` : ''}. ${this.fix ?? ''} (tabcrew nodes shows every node)`.trim(),
-      );
-    }
+    const client = this.upClient();
     try {
       return (await client.callTool({ name, arguments: args }, undefined, {
         timeout: 3_600_000,
@@ -199,6 +197,39 @@ export class NodeLink {
     } catch (e) {
       throw new NodeDownError(`node ${this.name}: ${name} did not complete: ${(e as Error).message}. ${this.fix ?? sshFix(this.spec, this.stderr)}`);
     }
+  }
+
+  /** The node's resources (its own URIs), for the front's listing. */
+  async listResources(): Promise<{ uri: string; name: string; mimeType?: string }[]> {
+    const client = this.upClient();
+    const out: { uri: string; name: string; mimeType?: string }[] = [];
+    let cursor: string | undefined;
+    // Bounded: a node lists a few resources per agent; 20 pages is far past any crew.
+    for (let page = 0; page < 20; page++) {
+      const r = await client.listResources(cursor ? { cursor } : undefined);
+      out.push(...r.resources.map((x) => ({ uri: x.uri, name: x.name, ...(x.mimeType ? { mimeType: x.mimeType } : {}) })));
+      cursor = r.nextCursor;
+      if (!cursor) break;
+    }
+    return out;
+  }
+
+  async readResource(uri: string): Promise<{ uri: string; mimeType?: string; text?: string; blob?: string }[]> {
+    const client = this.upClient();
+    try {
+      return (await client.readResource({ uri })).contents as { uri: string; mimeType?: string; text?: string; blob?: string }[];
+    } catch (e) {
+      throw new NodeDownError(`node ${this.name}: reading ${uri} failed: ${(e as Error).message}`);
+    }
+  }
+
+  private upClient(): Client {
+    if (this.state !== 'up' || !this.client) {
+      throw new NodeDownError(
+        `node ${this.name} is ${this.state} since ${this.since}${this.lastError ? `: ${this.lastError}` : ''}. ${this.fix ?? ''} (tabcrew nodes shows every node)`.trim(),
+      );
+    }
+    return this.client;
   }
 
   async close(): Promise<void> {

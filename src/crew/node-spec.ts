@@ -5,6 +5,8 @@ import { z } from 'zod';
 
 /** The front itself: tools called without `node` (or with this one) run here. */
 export const LOCAL_NODE = 'local';
+/** `node: "*"`: a read-only call to every node at once (a node name starts with a letter, so none is called this). */
+export const ALL_NODES = '*';
 export const DEFAULT_NODE_COMMAND = 'tabcrew serve';
 
 // A node name is part of agent names (`box1/Agent_3`) and of file names: letters first, so

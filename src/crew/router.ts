@@ -1,14 +1,17 @@
-import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
-import type { CallToolResult, ServerNotification } from '@modelcontextprotocol/sdk/types.js';
+import { ResourceTemplate, type McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
+import type { CallToolResult, LoggingMessageNotification, ServerNotification } from '@modelcontextprotocol/sdk/types.js';
 import type { Logger } from '../audit/logger.js';
 import { toolCallEvent, type AuditLog, type AuditOutcome } from '../audit/audit-log.js';
 import type { StateStore } from '../store/state-store.js';
 import { UserError } from '../supervisor/errors.js';
 import { CrewMap } from './crew-map.js';
-import { nodesNamedIn, qualifyResult, stripNode } from './names.js';
-import { LOCAL_NODE } from './node-spec.js';
+import { nodesNamedIn, qualify, qualifyResult, stripNode } from './names.js';
+import { ALL_NODES, LOCAL_NODE } from './node-spec.js';
 import type { NodeLink } from './node-link.js';
 import { withNodeFields, withNodeParam } from './schemas.js';
+
+/** Where a node's resources appear on the front. */
+const NODE_URI = 'tabcrew://nodes/';
 
 /** Arguments that aim a call at one thing: a read-only call with none of them is a listing, sent to every node. */
 const TARGET_KEYS = new Set(['session', 'agent', 'session_id', 'run', 'run_id', 'request_id', 'id', 'message_id', 'task', 'name']);
@@ -49,6 +52,8 @@ export class CrewRouter {
   readonly map: CrewMap;
   private loaded?: Promise<void>;
   private clientName?: () => string | undefined;
+  /** The front's MCP servers (one per client session over HTTP): where nodes' log messages go. */
+  private readonly servers = new Set<McpServer>();
 
   constructor(private readonly opts: CrewRouterOptions) {
     this.map = new CrewMap(opts.store);
@@ -65,8 +70,15 @@ export class CrewRouter {
     // The SDK's registerTool is generic over each tool's schemas; the wrapper only passes them through.
     type Config = { inputSchema?: unknown; outputSchema?: unknown; annotations?: { readOnlyHint?: boolean } };
     type Callback = (args: Args, extra: Extra) => Promise<CallToolResult>;
+    this.registerNodeResources(server);
     const original = server.registerTool.bind(server) as unknown as (name: string, config: Config, cb: Callback) => unknown;
     this.clientName ??= () => server.server.getClientVersion()?.name;
+    this.servers.add(server);
+    const closed = server.server.onclose;
+    server.server.onclose = () => {
+      this.servers.delete(server);
+      closed?.();
+    };
     (server as unknown as { registerTool: typeof original }).registerTool = (name, config, cb) => {
       const hadInput = config.inputSchema !== undefined;
       const readOnly = config.annotations?.readOnlyHint === true;
@@ -86,9 +98,55 @@ export class CrewRouter {
     };
   }
 
+  /**
+   * A node's resources on the front: `tabcrew://nodes/<node>/<the node's URI after tabcrew://>`,
+   * listed beside the local ones and read from that node; a subscription re-reads it (readNodeResource).
+   */
+  private registerNodeResources(server: McpServer): void {
+    const front = (node: string, uri: string): string => `${NODE_URI}${node}/${uri.replace(/^tabcrew:\/\//, '')}`;
+    server.registerResource(
+      'node-resource',
+      new ResourceTemplate(`${NODE_URI}{node}/{+path}`, {
+        list: async () => {
+          const lists = await Promise.all(
+            [...this.opts.links.values()].map(async (link) =>
+              link.state !== 'up'
+                ? []
+                : (await link.listResources().catch(() => [])).map((r) => ({ ...r, uri: front(link.name, r.uri), name: `${link.name}: ${r.name}` })),
+            ),
+          );
+          return { resources: lists.flat() };
+        },
+      }),
+      { title: "A node's resource", description: 'A resource of a node of the crew (tabcrew://nodes/<node>/…), read from that node.' },
+      async (_uri, vars) => {
+        const node = String(Array.isArray(vars.node) ? vars.node[0] : vars.node);
+        const path = String(Array.isArray(vars.path) ? vars.path[0] : vars.path);
+        const link = this.opts.links.get(node);
+        if (!link) throw new UserError(`no node "${node}" in this crew; nodes: ${[...this.opts.links.keys()].join(', ')}`);
+        const contents = await link.readResource(`tabcrew://${path}`);
+        return { contents: contents.map((c) => ({ ...c, uri: front(node, c.uri) })) as never };
+      },
+    );
+  }
+
+  /** A node's resource as text (what a subscription re-reads), or undefined for a URI that is not a node's. */
+  readNodeResource(uri: string): Promise<string> | undefined {
+    if (!uri.startsWith(NODE_URI)) return undefined;
+    const rest = uri.slice(NODE_URI.length);
+    const slash = rest.indexOf('/');
+    const link = slash > 0 ? this.opts.links.get(rest.slice(0, slash)) : undefined;
+    if (!link) return Promise.reject(new UserError(`${uri} names no node of this crew; nodes: ${[...this.opts.links.keys()].join(', ')}`));
+    return link.readResource(`tabcrew://${rest.slice(slash + 1)}`).then((contents) => contents.map((c) => c.text ?? c.blob ?? '').join('\n'));
+  }
+
   /** Where a call goes: an explicit node, else a node named by an agent prefix or a known id, else a listing or local. */
   private target(tool: string, readOnly: boolean, node: unknown, args: Args): Target {
     if (typeof node === 'string') {
+      if (node === ALL_NODES) {
+        if (!readOnly) throw new UserError(`node "${ALL_NODES}" (every node) is for read-only tools; ${tool} changes things: name one node`);
+        return { kind: 'all' };
+      }
       if (node === LOCAL_NODE) return { kind: 'local' };
       if (!this.opts.links.has(node)) throw new UserError(`no node "${node}" in this crew; nodes: ${[LOCAL_NODE, ...this.opts.links.keys()].join(', ')}`);
       return { kind: 'node', node };
@@ -112,7 +170,6 @@ export class CrewRouter {
     }
     const aimed = Object.entries(args).some(([k, v]) => TARGET_KEYS.has(k) && v !== undefined);
     if (readOnly && !aimed && this.opts.links.size) return { kind: 'all' };
-    void tool;
     return { kind: 'local' };
   }
 
@@ -229,6 +286,27 @@ export class CrewRouter {
       else if (sessions.length || whole) await this.map.learnSessions(node, sessions, whole);
     } catch (e) {
       this.opts.log.error('crew map save failed', { node, error: (e as Error).message });
+    }
+  }
+
+  /**
+   * A node's MCP log message (status change, permission request, attention notice) as the
+   * front's own: agent names carry the node, `data.node` names it, and ids in it (a
+   * permission request) route later calls to that node.
+   */
+  forwardLog(node: string, params: LoggingMessageNotification['params']): void {
+    const { level, logger, data } = params;
+    const object = data && typeof data === 'object' && !Array.isArray(data) ? (data as Args) : undefined;
+    // A status change's from/to are statuses, not the agent names those keys carry elsewhere.
+    const body: Args = !object
+      ? { message: data }
+      : logger === 'tabcrew.status'
+        ? { ...object, ...(typeof object.agent === 'string' ? { agent: qualify(node, object.agent) } : {}) }
+        : (qualifyResult(node, object) as Args);
+    void this.learn(node, 'notifications/message', {}, body, false);
+    for (const server of this.servers) {
+      if (!server.isConnected()) continue;
+      void server.sendLoggingMessage({ level, ...(logger ? { logger } : {}), data: { ...body, node } }).catch(() => undefined);
     }
   }
 

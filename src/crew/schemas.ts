@@ -11,7 +11,9 @@ export const nodeParam = z
   .min(1)
   .max(32)
   .optional()
-  .describe('Which machine of the crew: "local" (the default) or a node given to the front with --node; tabcrew nodes lists them.');
+  .describe(
+    'Which machine of the crew: "local" (the default) or a node given to the front with --node (tabcrew nodes lists them); "*" asks every node at once (read-only tools; a listing without a target does that by itself).',
+  );
 
 export const nodeOutcome = z.object({
   node: z.string(),

@@ -18,7 +18,8 @@ export function createServer(deps: ToolDeps): { server: McpServer; close(): void
   deps.clientName ??= () => server.server.getClientVersion()?.name;
   deps.routeTools?.(server);
   registerTools(server, deps);
-  const subscriptions = new Subscriptions(server, registerResources(server, deps), deps.log);
+  const readLocal = registerResources(server, deps);
+  const subscriptions = new Subscriptions(server, (uri) => deps.routeResource?.(uri) ?? readLocal(uri), deps.log);
   subscriptions.install();
   // Status changes reach the client as MCP log messages, and wake resource subscribers.
   let unlisten = (): void => undefined;

@@ -21,6 +21,8 @@ export interface ToolDeps {
   clientName?: () => string | undefined;
   /** A front with nodes (src/crew/) wraps tool registration here to route calls; the tools never know. */
   routeTools?: (server: McpServer) => void;
+  /** The same front reads a node's resource (tabcrew://nodes/…) for subscriptions; undefined for a local URI. */
+  routeResource?: (uri: string) => Promise<string> | undefined;
 }
 
 export type RegisterTool = (server: McpServer, deps: ToolDeps) => void;

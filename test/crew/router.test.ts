@@ -1,7 +1,7 @@
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { InMemoryTransport } from '@modelcontextprotocol/sdk/inMemory.js';
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
-import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
+import { LoggingMessageNotificationSchema, type CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -17,7 +17,10 @@ function fakeNode(name: string, answer: (tool: string, args: Record<string, unkn
   const link = {
     name,
     calls,
+    state: 'up',
     report: () => ({ node: name, state: 'up', url: `ssh://${name}`, since: '', fix: 'start it' }),
+    listResources: async () => [{ uri: 'tabcrew://agents/Agent_2/screen', name: 'Agent_2 screen' }],
+    readResource: async (uri: string) => [{ uri, mimeType: 'text/plain', text: `screen of ${uri} on ${name}` }],
     async call(tool: string, args: Record<string, unknown>): Promise<CallToolResult> {
       calls.push({ tool, args });
       const a = answer(tool, args);
@@ -39,7 +42,7 @@ async function crewWith(nodes: ReturnType<typeof fakeNode>[]) {
     store: () => undefined,
     audit: () => ({ append: async (e: Record<string, unknown>) => void audit.push(e) }) as never,
   });
-  const server = new McpServer({ name: 'tabcrew', version: '0.1.0' });
+  const server = new McpServer({ name: 'tabcrew', version: '0.1.0' }, { capabilities: { logging: {} } });
   router.wrap(server);
   const localCalls: Record<string, unknown>[] = [];
   server.registerTool(
@@ -67,7 +70,7 @@ async function crewWith(nodes: ReturnType<typeof fakeNode>[]) {
   await server.connect(a);
   const client = new Client({ name: 't', version: '1' });
   await client.connect(b);
-  return { client, audit, localCalls };
+  return { client, audit, localCalls, router };
 }
 
 describe('the crew router wraps any tool', () => {
@@ -122,5 +125,56 @@ describe('the crew router wraps any tool', () => {
     const r = (await client.callTool({ name: 'poke_widget', arguments: { node: 'box9' } })) as CallToolResult;
     expect(r.isError).toBe(true);
     expect(JSON.stringify(r.content)).toContain('no node \\"box9\\" in this crew; nodes: local, box1');
+  });
+
+  it('node "*" asks every node even with a target argument, and is refused for a tool that changes things', async () => {
+    const b1 = box1();
+    const { client } = await crewWith([b1]);
+    const r = (await client.callTool({ name: 'list_widgets', arguments: { node: '*' } })) as CallToolResult;
+    expect((r.structuredContent as { nodes: unknown[] }).nodes).toEqual([
+      { node: 'local', ok: true },
+      { node: 'box1', ok: true },
+    ]);
+    const poke = (await client.callTool({ name: 'poke_widget', arguments: { node: '*' } })) as CallToolResult;
+    expect(poke.isError).toBe(true);
+    expect(JSON.stringify(poke.content)).toContain('read-only tools; poke_widget changes things');
+    expect(b1.calls.map((c) => c.tool)).toEqual(['list_widgets']);
+  });
+
+  it("a node's log messages reach the client naming the node, and a request id in one routes the answer to that node", async () => {
+    const b1 = box1();
+    const { client, router } = await crewWith([b1]);
+    const heard: { logger?: string; data: Record<string, unknown> }[] = [];
+    client.setNotificationHandler(LoggingMessageNotificationSchema, (n) => void heard.push({ logger: n.params.logger, data: n.params.data as never }));
+    router.forwardLog('box1', {
+      level: 'info',
+      logger: 'tabcrew.status',
+      data: { agent: 'Agent_2', session_id: 's-1', from: 'busy', to: 'idle', source: 'hook' },
+    });
+    router.forwardLog('box1', { level: 'warning', logger: 'tabcrew.permissions', data: { widget_id: 'w-perm', agent: 'Agent_2', tool: 'Bash' } });
+    for (let i = 0; i < 50 && heard.length < 2; i++) await new Promise((r) => setTimeout(r, 10));
+    expect(heard).toEqual([
+      { logger: 'tabcrew.status', data: { agent: 'box1/Agent_2', session_id: 's-1', from: 'busy', to: 'idle', source: 'hook', node: 'box1' } },
+      { logger: 'tabcrew.permissions', data: { widget_id: 'w-perm', agent: 'box1/Agent_2', tool: 'Bash', node: 'box1' } },
+    ]);
+    const answer = (await client.callTool({ name: 'poke_widget', arguments: { widget_id: 'w-perm' } })) as CallToolResult;
+    expect(answer.structuredContent).toEqual({ poked: 'box1', node: 'box1' });
+  });
+
+  it("a node's resources are listed under tabcrew://nodes/<node>/ and read from that node", async () => {
+    const { client } = await crewWith([box1()]);
+    const { resources } = await client.listResources();
+    expect(resources).toContainEqual(expect.objectContaining({ uri: 'tabcrew://nodes/box1/agents/Agent_2/screen', name: 'box1: Agent_2 screen' }));
+    const r = await client.readResource({ uri: 'tabcrew://nodes/box1/agents/Agent_2/screen' });
+    expect(r.contents).toEqual([
+      { uri: 'tabcrew://nodes/box1/agents/Agent_2/screen', mimeType: 'text/plain', text: 'screen of tabcrew://agents/Agent_2/screen on box1' },
+    ]);
+  });
+
+  it("what a subscription re-reads: a node's resource from that node, a local URI left to the local reader", async () => {
+    const { router } = await crewWith([box1()]);
+    await expect(router.readNodeResource('tabcrew://nodes/box1/agents/Agent_2/screen')).resolves.toBe('screen of tabcrew://agents/Agent_2/screen on box1');
+    expect(router.readNodeResource('tabcrew://agents/Agent_1/screen')).toBeUndefined();
+    await expect(router.readNodeResource('tabcrew://nodes/box9/agents/Agent_2/screen')).rejects.toThrow(/names no node of this crew; nodes: box1/);
   });
 });

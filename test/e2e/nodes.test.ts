@@ -3,6 +3,7 @@ import { copyFileSync, mkdirSync, mkdtempSync, realpathSync, rmSync, writeFileSy
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { LoggingMessageNotificationSchema, ResourceUpdatedNotificationSchema } from '@modelcontextprotocol/sdk/types.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { claudeBin, makeClaudeHome } from '../support/claude-home.js';
 import { isConversationRequest, startMockAnthropic, type MockAnthropic, type RecordedRequest } from '../support/mock-anthropic.js';
@@ -25,6 +26,8 @@ let box2: SshHost;
 let front: Crew;
 let frontHome: ReturnType<typeof makeClaudeHome>;
 let nodesFile: string;
+/** What the front's client heard as MCP log messages (its own and the nodes', forwarded). */
+const logs: { logger?: string; data: Record<string, unknown> }[] = [];
 
 const text = (req: RecordedRequest): string => mock.lastUserText(req) ?? '';
 const errorText = (r: { content?: unknown }): string => ((r.content as { text?: string }[]) ?? []).map((c) => c.text ?? '').join(' ');
@@ -76,6 +79,7 @@ beforeAll(async () => {
   writeFileSync(nodesFile, JSON.stringify({ nodes: [box1, box2].map((h) => ({ name: h.name, url: h.url, command: prepareNode(h) })) }, null, 2));
   frontHome = makeClaudeHome({ apiKey: API_KEY, baseUrl: mock.url, trustedDirs: [base] });
   front = await startFront();
+  front.client.setNotificationHandler(LoggingMessageNotificationSchema, (n) => void logs.push({ logger: n.params.logger, data: n.params.data as never }));
   await nodeOk('box1', true);
   await nodeOk('box2', true);
 }, 240_000);
@@ -125,6 +129,60 @@ describe('a crew over OpenSSH behind one front', () => {
     expect(l.sessions.find((s) => s.name === 'app1')?.agents).toEqual(['box1/Agent_1']);
   });
 
+  it("a node's status log messages reach the front's client, naming the node and the agent as the front shows it", async () => {
+    // A slow turn: box1 sees its agent go busy when it next looks (a status call), and says so.
+    mock.setReply((req) => ({ text: `Noted: ${text(req).split('\n').pop()}`, delayMs: 3000 }));
+    await front.ok('send_message_to_agent', { agent: 'box1/Agent_1', message: 'a slow one' });
+    const change = await until('a box1 status message', async () => {
+      await front.ok('get_session_status', { session: 'app1' });
+      return logs.find((l) => l.logger === 'tabcrew.status' && l.data.node === 'box1' && l.data.agent === 'box1/Agent_1');
+    });
+    mock.setReply((req) => `Noted: ${text(req).split('\n').pop()}`);
+    expect(change.data).toMatchObject({ node: 'box1', agent: 'box1/Agent_1', session_id: expect.stringMatching(/^s-/) });
+    expect(change.data.to).not.toContain('/');
+    await until('box1/Agent_1 idle after the slow turn', async () => {
+      const s = await front.ok('get_session_status', { session: 'app1' });
+      return s.agents[0]?.status === 'idle' ? s : undefined;
+    });
+  });
+
+  it('get_session_status without a session gives every session of every node in one call', async () => {
+    type All = { sessions: { node: string; name: string; agents: { agent: string; status: string }[] }[]; nodes: Outcome[] };
+    const all = (await front.ok('get_session_status')) as All;
+    expect(all.sessions.map((s) => `${s.node}:${s.name}`).sort()).toEqual(['box1:app1', 'box2:app2', 'local:here']);
+    expect(all.sessions.find((s) => s.name === 'app1')?.agents.map((a) => [a.agent, a.status])).toEqual([['box1/Agent_1', 'idle']]);
+    expect(all.nodes.every((n) => n.ok)).toBe(true);
+    // node "*" asks the same of every node; a tool that changes things refuses it.
+    expect(((await front.ok('get_session_status', { node: '*' })) as All).sessions).toHaveLength(3);
+    const r = await front.call('create_session', { node: '*', root: '/root' });
+    expect(r.isError).toBe(true);
+    expect(errorText(r)).toMatch(/read-only tools; create_session changes things/);
+  });
+
+  it("a node's agent screen is a resource of the front, read from that node", async () => {
+    const { resources } = await front.client.listResources();
+    expect(resources.map((r) => r.uri)).toContain('tabcrew://nodes/box1/agents/Agent_1/screen');
+    const r = await front.client.readResource({ uri: 'tabcrew://nodes/box1/agents/Agent_1/screen' });
+    expect((r.contents[0] as { text: string }).text).toMatch(/Noted: /);
+  });
+
+  it("a subscription to a node's session status hears when its agent goes busy", async () => {
+    const id = (await listing()).sessions.find((s) => s.name === 'app1') as unknown as { session_id: string };
+    const uri = `tabcrew://nodes/box1/sessions/${id.session_id}/status`;
+    const updates: string[] = [];
+    front.client.setNotificationHandler(ResourceUpdatedNotificationSchema, (n) => void updates.push(n.params.uri));
+    await front.client.subscribeResource({ uri });
+    mock.setReply((req) => ({ text: `Noted: ${text(req).split('\n').pop()}`, delayMs: 5000 }));
+    await front.ok('send_message_to_agent', { agent: 'box1/Agent_1', message: 'another slow one' });
+    await until(`an update of ${uri}`, async () => (updates.includes(uri) ? true : undefined), 30_000);
+    mock.setReply((req) => `Noted: ${text(req).split('\n').pop()}`);
+    await front.client.unsubscribeResource({ uri });
+    await until('box1/Agent_1 idle after the slow turn', async () => {
+      const s = await front.ok('get_session_status', { session: 'app1' });
+      return s.agents[0]?.status === 'idle' ? s : undefined;
+    });
+  });
+
   it('tabcrew nodes and tabcrew doctor --node report each node', async () => {
     const common = ['--nodes-file', nodesFile, '--ssh-config', lab.sshConfig, '--runtime-dir', join(base, 'cli-runtime'), '--json'];
     const { stdout } = await run(process.execPath, [CLI, 'nodes', ...common], { timeout: 120_000 }).catch((e: { stdout: string; stderr: string }) => {
@@ -171,6 +229,10 @@ describe('a crew over OpenSSH behind one front', () => {
     const r = await front.call('send_message_to_agent', { agent: 'box1/Agent_1', message: 'are you there?' });
     expect(r.isError).toBe(true);
     expect(errorText(r)).toMatch(/node box1 is (down|connecting)/);
+    // Status of all: box1's part is its error, the others' sessions are there.
+    const all = (await front.ok('get_session_status')) as { sessions: { node: string; name: string }[]; nodes: Outcome[] };
+    expect(all.sessions.map((s) => `${s.node}:${s.name}`).sort()).toEqual(['box2:app2', 'local:here']);
+    expect(all.nodes.find((n) => n.node === 'box1')).toMatchObject({ ok: false, error: expect.stringMatching(/node box1/) });
     // box2 still takes work.
     expect(await front.ok('get_session_status', { session: 'app2' })).toMatchObject({ node: 'box2', name: 'app2', agents: [] });
   });

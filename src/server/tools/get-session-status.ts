@@ -1,11 +1,61 @@
 import { z } from 'zod';
 import { agentHoldSchema, STATUS_SOURCES } from '../../store/types.js';
+import { UserError } from '../../supervisor/errors.js';
+import type { SessionStatusView } from '../../supervisor/supervisor.js';
 import { worktreeStatusSchema } from '../../supervisor/worktrees.js';
 import { healthSchema } from '../../supervisor/health.js';
 import { usageViewSchema } from '../../supervisor/usage.js';
-import { agentStatus, run, sessionRef, type RegisterTool } from '../tool-kit.js';
+import { agentStatus, run, sessionRef, type RegisterTool, type ToolDeps } from '../tool-kit.js';
 
 const tokens = z.object({ input: z.number(), output: z.number(), cache_read: z.number(), cache_creation: z.number() });
+
+/** One session's status: the answer for `{session}`, and each entry of `sessions` without it. */
+const sessionStatus = {
+  session_id: z.string(),
+  name: z.string(),
+  root: z.string(),
+  agents: z.array(
+    z.object({
+      agent: z.string(),
+      status: agentStatus,
+      status_source: z.enum(STATUS_SOURCES),
+      since: z.string(),
+      claude_session_id: z.string().nullable(),
+      tokens,
+      last_reply: z.string().optional(),
+      tasks: z.object({ open: z.number(), done: z.number() }),
+      role: z.object({ id: z.string().optional(), title: z.string(), custom: z.boolean() }).optional(),
+      parent: z.string().optional().describe('The agent that spawned it.'),
+      children: z.array(z.string()).optional().describe('The helpers it spawned.'),
+      usage: usageViewSchema,
+      health: healthSchema,
+      paused: agentHoldSchema.optional(),
+      worktree: worktreeStatusSchema
+        .optional()
+        .describe('The agent\'s own git worktree (isolation "worktree"): branch, commits ahead of its base, uncommitted files.'),
+    }),
+  ),
+  todo: z.object({ path: z.string(), open: z.number(), done: z.number() }).nullable(),
+  usage: usageViewSchema.describe("This session's agents together."),
+  crew_usage: usageViewSchema.describe('Every agent of every session.'),
+};
+
+const optional = <T extends Record<string, z.ZodTypeAny>>(shape: T) =>
+  Object.fromEntries(Object.entries(shape).map(([k, v]) => [k, v.optional()])) as { [K in keyof T]: z.ZodOptional<T[K]> };
+
+/** Every session, one after another (each is one terminal listing); one deleted meanwhile is left out. */
+async function everySession(deps: ToolDeps): Promise<{ sessions: SessionStatusView[] }> {
+  const { sessions } = await deps.supervisor.listSessions();
+  const out: SessionStatusView[] = [];
+  for (const s of sessions) {
+    try {
+      out.push(await deps.supervisor.getSessionStatus(s.session_id));
+    } catch (e) {
+      if (!(e instanceof UserError)) throw e;
+    }
+  }
+  return { sessions: out };
+}
 
 export const registerGetSessionStatus: RegisterTool = (server, deps) => {
   server.registerTool(
@@ -13,39 +63,20 @@ export const registerGetSessionStatus: RegisterTool = (server, deps) => {
     {
       title: 'Session status',
       description:
-        'Every agent of a session: status (from Claude Code hooks first, then the terminal, then the screen; status_source says which), health (ok, stuck, waiting_long, crashed), tokens and cost per model (a model missing from the price table is listed as unpriced, its cost null), why it is paused, last reply, its TODO.md tasks; the TODO.md totals, and usage totals for the session and the crew.',
-      inputSchema: { session: sessionRef },
+        'Every agent of a session: status (from Claude Code hooks first, then the terminal, then the screen; status_source says which), health (ok, stuck, waiting_long, crashed), tokens and cost per model (a model missing from the price table is listed as unpriced, its cost null), why it is paused, last reply, its TODO.md tasks; the TODO.md totals, and usage totals for the session and the crew. Without session: every session, in sessions (on a front of several nodes: every node at once, each entry naming its node).',
+      inputSchema: { session: sessionRef.optional().describe('Session id (s-…) or name; leave out for every session.') },
       outputSchema: {
-        session_id: z.string(),
-        name: z.string(),
-        root: z.string(),
-        agents: z.array(
-          z.object({
-            agent: z.string(),
-            status: agentStatus,
-            status_source: z.enum(STATUS_SOURCES),
-            since: z.string(),
-            claude_session_id: z.string().nullable(),
-            tokens,
-            last_reply: z.string().optional(),
-            tasks: z.object({ open: z.number(), done: z.number() }),
-            role: z.object({ id: z.string().optional(), title: z.string(), custom: z.boolean() }).optional(),
-            parent: z.string().optional().describe('The agent that spawned it.'),
-            children: z.array(z.string()).optional().describe('The helpers it spawned.'),
-            usage: usageViewSchema,
-            health: healthSchema,
-            paused: agentHoldSchema.optional(),
-            worktree: worktreeStatusSchema
-              .optional()
-              .describe('The agent\'s own git worktree (isolation "worktree"): branch, commits ahead of its base, uncommitted files.'),
-          }),
-        ),
-        todo: z.object({ path: z.string(), open: z.number(), done: z.number() }).nullable(),
-        usage: usageViewSchema.describe("This session's agents together."),
-        crew_usage: usageViewSchema.describe('Every agent of every session.'),
+        ...optional(sessionStatus),
+        sessions: z.array(z.object(sessionStatus)).optional().describe('Without session: the status of every session.'),
       },
       annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: false },
     },
-    async (params) => run('get_session_status', deps, async () => ({ ...(await deps.supervisor.getSessionStatus(params.session)) }), params),
+    async (params) =>
+      run(
+        'get_session_status',
+        deps,
+        async () => (params.session === undefined ? await everySession(deps) : { ...(await deps.supervisor.getSessionStatus(params.session)) }),
+        params,
+      ),
   );
 };

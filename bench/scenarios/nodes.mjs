@@ -1,0 +1,127 @@
+/**
+ * nodes_status_3x8_ratio: `get_session_status` of every node at once (no session: the
+ * front asks its 3 nodes in parallel and merges) against the slowest node's own status
+ * (`get_session_status {session}` of that node's session, routed by the same front),
+ * interleaved in one run, medians. Each node is a real OpenSSH sshd on 127.0.0.1 in its
+ * own mount/PID/UTS namespace (bench/ssh-lab.mjs, as the crew tests make them) running
+ * this checkout's `tabcrew serve` with 8 stand-in agents in one session. The ratio is what
+ * the fan-out costs over one node: 1.0 when the nodes are asked truly side by side.
+ */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { sshLab, sshLabMissing } from '../ssh-lab.mjs';
+import { CLI, STAND_IN, inBatches, median, round, sleep, startServer } from '../support.mjs';
+
+const NODES = 3;
+const AGENTS = 8;
+const WARMUP = 3;
+const ROUNDS = 20;
+const STATE_KEY = Buffer.alloc(32, 9).toString('base64');
+const METRICS = ['nodes_status_3x8_ratio', 'nodes_status_3x8_all_ms', 'nodes_status_3x8_slowest_node_ms', 'nodes_status_3x8_concurrent_singles_ms'];
+
+/** What a node's shell runs: its settings from a 0600 env file, then this checkout's tabcrew with the stand-in. */
+function nodeCommand(host) {
+  const env = [
+    `TABCREW_STATE_KEY=${STATE_KEY}`,
+    `PATH=${dirname(process.execPath)}:/usr/local/bin:/usr/bin:/bin`,
+    `STAND_IN_TURN_MS=${process.env.STAND_IN_TURN_MS ?? '200'}`,
+    'STAND_IN_LOG=/tmp/stand-in.log',
+    'TERM=xterm-256color',
+  ];
+  mkdirSync(join(host.root, 'app'), { recursive: true });
+  writeFileSync(join(host.root, 'node.env'), `${env.join('\n')}\n`, { mode: 0o600 });
+  return [
+    'set -a; . /root/node.env; set +a;',
+    `exec ${process.execPath} ${CLI} serve --backend tmux --tmux-socket ${host.name}`,
+    '--state-dir /root/state --log-dir /root/logs --runtime-dir /root/runtime',
+    `--claude-path ${STAND_IN} --max-agents 500 --rate-limit-burst 1000 --rate-limit-per-minute 1000 --start-timeout 30`,
+  ].join(' ');
+}
+
+export default {
+  name: 'nodes',
+  standIn: true,
+  async run(ctx, report) {
+    const missing = sshLabMissing();
+    if (missing) {
+      for (const m of METRICS) report(m, null, m.endsWith('ratio') ? 'x' : 'ms', { note: `not measured: real sshd hosts ${missing}` });
+      return;
+    }
+    const lab = sshLab(join(ctx.base, 'ssh-lab'));
+    ctx.onCleanup(() => lab.stop());
+    const hosts = [];
+    for (let i = 1; i <= NODES; i++) hosts.push(await lab.addHost(`n${i}`));
+    const nodesFile = join(ctx.base, 'nodes.json');
+    writeFileSync(nodesFile, JSON.stringify({ nodes: hosts.map((h) => ({ name: h.name, url: h.url, command: nodeCommand(h) })) }));
+    const front = await startServer(ctx, {
+      dirs: ctx.dirs('nodes-front'),
+      socket: ctx.socket('nodes-front'),
+      args: ['--nodes-file', nodesFile, '--ssh-config', lab.sshConfig],
+      label: 'nodes front',
+    });
+
+    // Every node up (bounded: 60 s).
+    let up;
+    for (let i = 0; i < 120; i++) {
+      up = await front.ok('list_sessions');
+      if (up.nodes.every((n) => n.ok)) break;
+      await sleep(500);
+    }
+    const down = up.nodes.filter((n) => !n.ok);
+    if (down.length) throw new Error(`nodes not up after 60 s: ${down.map((n) => `${n.node}: ${n.error}`).join('; ')}`);
+
+    const sessions = [];
+    for (const h of hosts) {
+      const s = await front.ok('create_session', { node: h.name, root: '/root/app', name: `bench-${h.name}` });
+      sessions.push({ node: h.name, session: s.session_id });
+    }
+    await Promise.all(
+      sessions.map(async ({ node, session }) => {
+        const made = await inBatches(AGENTS, AGENTS, () => front.ok('create_agent', { session }, 120_000));
+        const notIdle = made.filter((a) => a.status !== 'idle');
+        if (notIdle.length) throw new Error(`${node}: ${notIdle.length} agents did not reach idle: ${notIdle.map((a) => `${a.agent} ${a.status}`).join('; ')}`);
+      }),
+    );
+
+    const all = [];
+    const single = new Map(sessions.map((s) => [s.node, []]));
+    // 'together': the three single-node calls sent at once by the client: what asking three
+    // nodes at the same moment costs on this machine, whoever fans out.
+    const together = [];
+    const kinds = ['all', 'together', ...sessions.map((s) => s.node)];
+    for (let round_ = 0; round_ < WARMUP + ROUNDS; round_++) {
+      // Rotate who goes first, so neither side always runs on a warmer machine.
+      const order = kinds.map((_, i) => kinds[(i + round_) % kinds.length]);
+      for (const kind of order) {
+        const t0 = performance.now();
+        if (kind === 'all') {
+          const r = await front.ok('get_session_status');
+          const ms = performance.now() - t0;
+          const agents = r.sessions.reduce((n, s) => n + s.agents.length, 0);
+          if (agents !== NODES * AGENTS || !r.nodes.every((n) => n.ok))
+            throw new Error(`status of all shows ${agents} agents; nodes ${JSON.stringify(r.nodes)}`);
+          if (round_ >= WARMUP) all.push(ms);
+        } else if (kind === 'together') {
+          await Promise.all(sessions.map((s) => front.ok('get_session_status', { session: s.session })));
+          if (round_ >= WARMUP) together.push(performance.now() - t0);
+        } else {
+          const r = await front.ok('get_session_status', { session: sessions.find((s) => s.node === kind).session });
+          const ms = performance.now() - t0;
+          if (r.agents.length !== AGENTS) throw new Error(`${kind} status shows ${r.agents.length} agents`);
+          if (round_ >= WARMUP) single.get(kind).push(ms);
+        }
+      }
+    }
+    const perNode = [...single].map(([node, t]) => [node, median(t)]);
+    const [slowNode, slowMs] = perNode.reduce((a, b) => (b[1] > a[1] ? b : a));
+    const allMs = median(all);
+    const detail = `${NODES} sshd nodes × ${AGENTS} stand-in agents, ${ROUNDS} interleaved rounds; per node ${perNode.map(([n, ms]) => `${n} ${round(ms)}`).join(', ')} ms`;
+    report('nodes_status_3x8_ratio', round(allMs / slowMs, 2), 'x', { detail: `all ${round(allMs)} ms / slowest node (${slowNode}) ${round(slowMs)} ms` });
+    report('nodes_status_3x8_all_ms', round(allMs), 'ms', { detail });
+    report('nodes_status_3x8_concurrent_singles_ms', round(median(together)), 'ms', {
+      detail: `the ${NODES} single-node calls sent at once by the client (${round(median(together) / slowMs, 2)}× the slowest node alone): the machine's share of the ratio`,
+    });
+    report('nodes_status_3x8_slowest_node_ms', round(slowMs), 'ms', { detail: `${slowNode}, through the front` });
+    await front.close();
+  },
+};
