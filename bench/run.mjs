@@ -23,11 +23,12 @@ const ORDER = [
   'recover',
   'iterm2-status',
   'coordinate',
+  'dashboard',
 ];
-const BUDGET_MS = 285_000; // the whole run, cleanup included, stays under 5 minutes
+const BUDGET_MS = 420_000; // the whole run, cleanup included, stays under 7 minutes (the dashboard scenario starts 32 more agents and a browser)
 const CLEANUP_RESERVE_MS = 20_000;
 
-/** The targets of issues 7 and 10: reported, never asserted. */
+/** The targets of issues 7, 10 and 14: reported, never asserted. */
 const TARGETS = {
   cold_start_tools_list_ms: ['<', 200],
   cold_start_vs_everything_ratio: ['<', 0.7],
@@ -44,6 +45,7 @@ const TARGETS = {
   message_send_to_typed_p50_ms: ['<', 500],
   coordinate_parallel_16_ratio: ['<=', 1.15],
   coordinate_parallel_64_ratio: ['<=', 1.15],
+  dashboard_status_to_page_p50_ms: ['<', 300],
 };
 const REQUIRED = [
   ...Object.keys(TARGETS),
@@ -64,6 +66,7 @@ function scenarioOf(metric) {
   if (metric.startsWith('rss')) return 'rss';
   if (metric.startsWith('recover')) return 'recover';
   if (metric.startsWith('coordinate')) return 'coordinate';
+  if (metric.startsWith('dashboard')) return 'dashboard';
   return 'iterm2-status';
 }
 
@@ -94,9 +97,7 @@ function withTimeout(promise, ms, what) {
   let timer;
   return Promise.race([
     promise.finally(() => clearTimeout(timer)),
-    new Promise(
-      (_, reject) => (timer = setTimeout(() => reject(new Error(`${what}: out of time (${Math.round(ms / 1000)} s left in the 5-minute budget)`)), ms)),
-    ),
+    new Promise((_, reject) => (timer = setTimeout(() => reject(new Error(`${what}: out of time (${Math.round(ms / 1000)} s left in the budget)`)), ms))),
   ]);
 }
 
@@ -146,7 +147,7 @@ async function main() {
     };
     const left = ctx.remainingMs();
     if (left < 5_000) {
-      info.error = 'skipped: the 5-minute budget is spent';
+      info.error = 'skipped: the budget is spent';
       process.stderr.write(`bench: ${name}: skipped (out of time)\n`);
       continue;
     }
