@@ -25,11 +25,14 @@ const ORDER = [
   'iterm2-status',
   'coordinate',
   'nodes',
+  'dashboard',
 ];
-const BUDGET_MS = 355_000; // the whole run, cleanup included, stays under 6 minutes (5 before the hibernate scenario)
+// The whole run, cleanup included, stays under 8 minutes (4 m 45 s before the hibernate,
+// nodes and dashboard scenarios, which start 32 + 24 + 32 more agents and a browser).
+const BUDGET_MS = 480_000;
 const CLEANUP_RESERVE_MS = 20_000;
 
-/** The targets of issues 7 and 10: reported, never asserted. */
+/** The targets of issues 7, 10, 12, 14 and 15: reported, never asserted. */
 const TARGETS = {
   cold_start_tools_list_ms: ['<', 200],
   cold_start_vs_everything_ratio: ['<', 0.7],
@@ -47,6 +50,7 @@ const TARGETS = {
   coordinate_parallel_16_ratio: ['<=', 1.15],
   coordinate_parallel_64_ratio: ['<=', 1.15],
   nodes_status_3x8_ratio: ['<=', 1.3],
+  dashboard_status_to_page_p50_ms: ['<', 300],
 };
 const REQUIRED = [
   ...Object.keys(TARGETS),
@@ -70,6 +74,7 @@ function scenarioOf(metric) {
   if (metric.startsWith('recover')) return 'recover';
   if (metric.startsWith('coordinate')) return 'coordinate';
   if (metric.startsWith('nodes_')) return 'nodes';
+  if (metric.startsWith('dashboard')) return 'dashboard';
   return 'iterm2-status';
 }
 
@@ -100,9 +105,7 @@ function withTimeout(promise, ms, what) {
   let timer;
   return Promise.race([
     promise.finally(() => clearTimeout(timer)),
-    new Promise(
-      (_, reject) => (timer = setTimeout(() => reject(new Error(`${what}: out of time (${Math.round(ms / 1000)} s left in the 6-minute budget)`)), ms)),
-    ),
+    new Promise((_, reject) => (timer = setTimeout(() => reject(new Error(`${what}: out of time (${Math.round(ms / 1000)} s left in the budget)`)), ms))),
   ]);
 }
 
@@ -152,7 +155,7 @@ async function main() {
     };
     const left = ctx.remainingMs();
     if (left < 5_000) {
-      info.error = 'skipped: the 6-minute budget is spent';
+      info.error = 'skipped: the budget is spent';
       process.stderr.write(`bench: ${name}: skipped (out of time)\n`);
       continue;
     }

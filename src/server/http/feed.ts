@@ -1,7 +1,9 @@
 import type { ServerResponse } from 'node:http';
 import { createHash } from 'node:crypto';
+import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import type { StatusChange, SessionStatusView } from '../../supervisor/supervisor.js';
 import type { ToolDeps } from '../tool-kit.js';
+import type { InProcessClient } from './in-process.js';
 
 const LOOK_MS = 1000;
 const SCREEN_MS = 700;
@@ -17,13 +19,19 @@ export function sendEvent(res: ServerResponse, event: string, data: unknown): vo
 }
 
 const fingerprint = (v: unknown): string => createHash('sha256').update(JSON.stringify(v)).digest('hex');
+const messageOf = (r: CallToolResult): string => r.content.map((c) => (c.type === 'text' ? c.text : '')).join('\n');
+
+type SessionView = SessionStatusView | { session_id: string; name: string; root: string; error: string };
 
 /**
  * The dashboard's live view, pushed over Server-Sent Events. Status changes come from the
- * supervisor's onStatusChange and go out at once; while a page is open, the feed asks the
- * supervisor to look at each session once a second (one terminal listing per session, as
+ * supervisor's onStatusChange and go out at once; while a page is open, the feed looks at
+ * each session once a second (one terminal listing per session, as
  * get_session_status does) and sends the whole picture only when it changed. With no page
- * open, it does nothing.
+ * open, it does nothing. What it shows is read through the registered tools (list_sessions,
+ * get_session_status, get_agent_output) over the in-process MCP client, as the REST mirror
+ * does: a front with nodes routes those calls, so the page sees the agents the MCP clients
+ * see, wherever they live.
  */
 export class LiveFeed {
   private readonly clients = new Set<ServerResponse>();
@@ -35,7 +43,10 @@ export class LiveFeed {
   private again = false;
   private latest?: unknown;
 
-  constructor(private readonly deps: ToolDeps) {}
+  constructor(
+    private readonly deps: ToolDeps,
+    private readonly tools: InProcessClient,
+  ) {}
 
   add(res: ServerResponse): void {
     openStream(res);
@@ -95,13 +106,17 @@ export class LiveFeed {
     }
   }
 
-  private async snapshot(): Promise<{ at: string; sessions: (SessionStatusView | { session_id: string; name: string; root: string; error: string })[] }> {
-    const supervisor = this.deps.supervisor;
-    const { sessions } = await supervisor.listSessions();
+  private async snapshot(): Promise<{ at: string; sessions: SessionView[] }> {
+    const listed = await this.tools.callTool('list_sessions', {});
+    if (listed.isError) throw new Error(messageOf(listed));
+    const { sessions } = listed.structuredContent as { sessions: { session_id: string; name: string; root: string }[] };
     const views = await Promise.all(
-      sessions.map((s) =>
-        supervisor.getSessionStatus(s.session_id).catch((e: Error) => ({ session_id: s.session_id, name: s.name, root: s.root, error: e.message })),
-      ),
+      sessions.map(async (s): Promise<SessionView> => {
+        const r = await this.tools.callTool('get_session_status', { session: s.session_id });
+        return r.isError
+          ? { session_id: s.session_id, name: s.name, root: s.root, error: messageOf(r) }
+          : (r.structuredContent as unknown as SessionStatusView);
+      }),
     );
     return { at: new Date().toISOString(), sessions: views };
   }
@@ -118,7 +133,9 @@ export class LiveFeed {
     let stopped = false;
     const push = async (): Promise<void> => {
       try {
-        const out = await this.deps.supervisor.getAgentOutput(agent, 200);
+        const r = await this.tools.callTool('get_agent_output', { agent, lines: 200 });
+        if (r.isError) throw new Error(messageOf(r));
+        const out = r.structuredContent as { screen: string; note?: string; last_reply?: string };
         const fp = fingerprint([out.screen, out.note]);
         if (fp !== last && !stopped) {
           last = fp;

@@ -40,7 +40,9 @@ export async function startHttp(deps: ToolDeps, opts: HttpOptions): Promise<Http
   const mcp = new McpEndpoint(deps);
   const dashboard = new InProcessClient(deps, 'dashboard (http)');
   const rest = new InProcessClient(deps, 'rest (http)');
-  const feed = new LiveFeed(deps);
+  // The live view reads through the tools too; its own caller keeps its reads apart in the audit log.
+  const feedTools = new InProcessClient(deps, 'dashboard feed (http)');
+  const feed = new LiveFeed(deps, feedTools);
   const logins = new Logins(opts.token);
   const refusals = new RefusalRecorder(() => deps.audit);
   const started = Date.now();
@@ -159,7 +161,7 @@ export async function startHttp(deps: ToolDeps, opts: HttpOptions): Promise<Http
       removeEndpoint(opts.stateDir, process.pid);
       feed.close();
       refusals.stop();
-      await Promise.all([mcp.close(), dashboard.close(), rest.close()]);
+      await Promise.all([mcp.close(), dashboard.close(), rest.close(), feedTools.close()]);
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
     },
