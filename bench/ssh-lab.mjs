@@ -1,6 +1,6 @@
 /**
- * Real hosts for the nodes scenario, as test/support/ssh-hosts.ts makes them for the crew
- * tests (that file is TypeScript, the bench runs plain node on dist/): each an OpenSSH
+ * Real hosts, for the nodes bench scenario and (typed by test/support/ssh-hosts.ts) the crew
+ * tests: plain JavaScript because the bench runs plain node on dist/. Each host is an OpenSSH
  * `sshd` on 127.0.0.1 (random high port, its own host key and sshd_config, `-D -e`) inside
  * its own mount, PID and UTS namespace (`unshare`), with a private /root (HOME: tabcrew
  * state) and a private /tmp (its tmux server). The network namespace is shared.
@@ -9,10 +9,13 @@
  * then takes sshd (PID 1 of the namespace) and every process of the host down with it.
  */
 import { execFileSync, spawn } from 'node:child_process';
-import { accessSync, chmodSync, constants, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { accessSync, chmodSync, constants, mkdirSync, readFileSync, realpathSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
-import { REPO } from './support.mjs';
+import { REPO as CHECKOUT_DIR } from './support.mjs';
+
+/** This checkout (realpath): the nodes run its dist/cli.js and node_modules. */
+const REPO = realpathSync(CHECKOUT_DIR);
 
 const SSHD = '/usr/sbin/sshd';
 
@@ -46,7 +49,7 @@ async function freePort() {
   });
 }
 
-const keygen = (file) => execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', 'tabcrew-bench', '-f', file]);
+const keygen = (file) => execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', 'tabcrew-lab', '-f', file]);
 
 export function sshLab(base) {
   mkdirSync(base, { recursive: true });
@@ -59,6 +62,7 @@ export function sshLab(base) {
     sshConfig,
     `Host *\n  IdentityFile ${clientKey}\n  IdentitiesOnly yes\n  UserKnownHostsFile ${knownHosts}\n  GlobalKnownHostsFile /dev/null\n  LogLevel ERROR\n`,
   );
+  // sshd's privilege separation directory (shared by all hosts; sshd refuses to start without it).
   mkdirSync('/run/sshd', { recursive: true });
   const hosts = [];
   const procs = new Map();
@@ -73,6 +77,7 @@ export function sshLab(base) {
     const port = await freePort();
     keygen(join(tmp, 'sshd', 'host_key'));
     writeFileSync(join(tmp, 'sshd', 'authorized_keys'), readFileSync(`${clientKey}.pub`));
+    // Paths as seen inside the host, where this dir is /tmp.
     writeFileSync(
       join(tmp, 'sshd', 'sshd_config'),
       [
@@ -86,7 +91,6 @@ export function sshLab(base) {
         'UsePAM no',
         'StrictModes no',
         'PidFile none',
-        // 3 nodes × (ssh master + sessions): the default MaxStartups is ample, MaxSessions too.
         '',
       ].join('\n'),
     );
@@ -96,62 +100,70 @@ export function sshLab(base) {
       .slice(0, 2)
       .join(' ');
     writeFileSync(knownHosts, `${readFileSync(knownHosts, 'utf8')}[127.0.0.1]:${port} ${hostKey}\n`);
-    // A checkout under /tmp would vanish under the private /tmp: carried through /root and bound back.
-    const checkout = REPO.startsWith('/tmp/') ? REPO : '';
-    const child = spawn(
-      'unshare',
-      [
-        '--mount',
-        '--pid',
-        '--uts',
-        '--fork',
-        '--kill-child',
-        '--mount-proc',
-        'sh',
-        '-c',
-        // Directories and the name arrive as positional parameters: nothing is spliced into the script.
-        'mount --bind "$1" /root && { [ -z "$4" ] || { mkdir -p /root/.checkout && mount --bind "$4" /root/.checkout; }; } && mount --bind "$2" /tmp && { [ -z "$4" ] || { mkdir -p "$4" && mount --bind /root/.checkout "$4"; }; } && hostname "$3" && exec /usr/sbin/sshd -D -e -f /tmp/sshd/sshd_config',
-        'sh',
-        root,
-        tmp,
-        name,
-        checkout,
-      ],
-      { stdio: ['ignore', 'ignore', 'pipe'] },
-    );
-    procs.set(name, child);
-    let log = '';
-    await new Promise((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`sshd of ${name} did not start: ${log}`)), 20_000);
-      child.stderr.on('data', (d) => {
-        log += d.toString();
-        if (log.includes('Server listening')) {
+
+    const start = async () => {
+      // Directories and the name arrive as positional parameters: nothing is spliced into the script.
+      const child = spawn(
+        'unshare',
+        [
+          '--mount',
+          '--pid',
+          '--uts',
+          '--fork',
+          '--kill-child',
+          '--mount-proc',
+          'sh',
+          '-c',
+          // A checkout under /tmp (a CI clone) would vanish under the private /tmp: it is carried
+          // through /root and bound back at its own path, so the node runs this checkout's tabcrew.
+          'mount --bind "$1" /root && { [ -z "$4" ] || { mkdir -p /root/.checkout && mount --bind "$4" /root/.checkout; }; } && mount --bind "$2" /tmp && { [ -z "$4" ] || { mkdir -p "$4" && mount --bind /root/.checkout "$4"; }; } && hostname "$3" && exec /usr/sbin/sshd -D -e -f /tmp/sshd/sshd_config',
+          'sh',
+          root,
+          tmp,
+          name,
+          REPO.startsWith('/tmp/') ? REPO : '',
+        ],
+        { stdio: ['ignore', 'ignore', 'pipe'] },
+      );
+      procs.set(name, child);
+      let log = '';
+      await new Promise((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error(`sshd of ${name} did not start: ${log}`)), 20_000);
+        child.stderr.on('data', (d) => {
+          log += d.toString();
+          if (log.includes('Server listening')) {
+            clearTimeout(timer);
+            resolve();
+          }
+        });
+        child.once('exit', (code) => {
           clearTimeout(timer);
-          resolve();
-        }
+          reject(new Error(`sshd of ${name} exited (${code}): ${log}`));
+        });
       });
-      child.once('exit', (code) => {
-        clearTimeout(timer);
-        reject(new Error(`sshd of ${name} exited (${code}): ${log}`));
-      });
-    });
-    const host = { name, port, root, url: `ssh://root@127.0.0.1:${port}` };
+    };
+    const kill = async () => {
+      const child = procs.get(name);
+      procs.delete(name);
+      if (!child || child.exitCode !== null || child.signalCode !== null) return;
+      const gone = new Promise((r) => child.once('exit', r));
+      child.kill('SIGKILL');
+      await gone;
+    };
+    await start();
+    const host = { name, port, root, url: `ssh://root@127.0.0.1:${port}`, hostKey, kill, start };
     hosts.push(host);
     return host;
   }
 
-  /** SIGKILL to every host: sshd, tabcrew, tmux and the agents in its namespace go with it. */
-  async function stop() {
-    await Promise.all(
-      [...procs.values()].map(async (child) => {
-        if (child.exitCode !== null || child.signalCode !== null) return;
-        const gone = new Promise((r) => child.once('exit', r));
-        child.kill('SIGKILL');
-        await gone;
-      }),
-    );
-    procs.clear();
-  }
-
-  return { base, sshConfig, hosts, addHost, stop };
+  return {
+    base,
+    sshConfig,
+    knownHosts,
+    hosts,
+    addHost,
+    async stop() {
+      await Promise.all(hosts.map((h) => h.kill()));
+    },
+  };
 }
