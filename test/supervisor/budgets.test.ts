@@ -3,27 +3,14 @@ import type { AgentRecord, State } from '../../src/store/types.js';
 import { emptyState } from '../../src/store/types.js';
 import { applyResume, effectiveLimits, reachedLimit, refusal } from '../../src/supervisor/budgets.js';
 import { usageView } from '../../src/supervisor/usage.js';
+import { agentRecord } from '../support/records.js';
 
 const prices = { m: { input: 1, output: 1, cache_read: 1, cache_write: 1 } };
 const usage = (tokens: number) => usageView(new Map([['m', { input: tokens, output: 0, cache_read: 0, cache_creation: 0 }]]), prices);
 const T0 = Date.parse('2026-12-01T10:00:00Z');
 const created = new Date(T0).toISOString();
 
-function agent(extra: Partial<AgentRecord> = {}): AgentRecord {
-  return {
-    name: 'Agent_1',
-    sessionId: 's-1',
-    launch: {},
-    claudeSessionId: '00000000-0000-4000-8000-000000000001',
-    pastClaudeSessionIds: [],
-    status: 'idle',
-    statusSource: 'hook',
-    since: created,
-    tab: null,
-    createdAt: created,
-    ...extra,
-  };
-}
+const agent = (extra: Partial<AgentRecord> = {}): AgentRecord => agentRecord({ since: created, createdAt: created, ...extra });
 
 describe('budgets', () => {
   it("an agent's own limit wins over the server's, and null lifts the server's", () => {

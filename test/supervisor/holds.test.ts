@@ -1,21 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import type { AgentRecord } from '../../src/store/types.js';
 import { withHold } from '../../src/supervisor/holds.js';
+import { agentRecord } from '../support/records.js';
 
 const at = '2026-12-01T10:00:00.000Z';
-const agent = (extra: Partial<AgentRecord>): AgentRecord => ({
-  name: 'Agent_1',
-  sessionId: 's-1',
-  launch: {},
-  claudeSessionId: '00000000-0000-4000-8000-000000000001',
-  pastClaudeSessionIds: [],
-  status: 'idle',
-  statusSource: 'hook',
-  since: at,
-  tab: null,
-  createdAt: at,
-  ...extra,
-});
+const agent = (extra: Partial<AgentRecord>): AgentRecord => agentRecord({ since: at, createdAt: at, ...extra });
 const hold = { reason: 'budget' as const, limit: 'max_cost_usd' as const, value: 1, used: 1.5, at };
 
 describe('what the observer reports for agents held on purpose', () => {

@@ -14,6 +14,7 @@ import type { Owner } from '../../src/supervisor/owner.js';
 import { KeyedMutex } from '../../src/supervisor/timing.js';
 import { sumUsage, type UsageMeter } from '../../src/supervisor/usage.js';
 import { until } from '../support/until.js';
+import { agentRecord } from '../support/records.js';
 
 /*
  * What the keeper has done about an agent lives in the agent's state record: a second Keeper
@@ -32,19 +33,7 @@ async function crew(agent: Partial<AgentRecord>) {
   const store = new StateStore(join(d, 'state'), jsonCodec);
   await store.update((s: State) => {
     s.sessions.push({ id: 's-1', name: 'app', root: join(d, 'app'), createdAt: iso(t0) });
-    s.agents.push({
-      name: 'Agent_1',
-      sessionId: 's-1',
-      launch: {},
-      claudeSessionId: '00000000-0000-4000-8000-000000000001',
-      pastClaudeSessionIds: [],
-      status: 'idle',
-      statusSource: 'hook',
-      since: iso(t0),
-      tab: null,
-      createdAt: iso(t0),
-      ...agent,
-    });
+    s.agents.push(agentRecord({ since: iso(t0), createdAt: iso(t0), ...agent }));
     s.nextAgentNumber = 2;
   });
   let live: LiveStatus = { status: agent.status ?? 'idle', source: 'terminal', since: t0 };

@@ -14,6 +14,7 @@ import { AgentObserver } from '../../src/supervisor/observer.js';
 import { Owner } from '../../src/supervisor/owner.js';
 import { Supervisor } from '../../src/supervisor/supervisor.js';
 import { KeyedMutex } from '../../src/supervisor/timing.js';
+import { agentRecord } from '../support/records.js';
 
 const base = mkdtempSync(join(tmpdir(), 'tabcrew-races-'));
 afterAll(() => rmSync(base, { recursive: true, force: true }));
@@ -58,19 +59,14 @@ function config(d: ReturnType<typeof dirs>, extra: Partial<Config> = {}): Config
   return { ...defaultConfig(), stateDir: d.state, runtimeDir: d.runtime, logDir: d.state, claudePath: process.execPath, startTimeoutS: 1, ...extra };
 }
 
-const agentRecord = (extra: Partial<AgentRecord>): AgentRecord => ({
-  name: 'Agent_1',
-  sessionId: 's-1',
-  launch: {},
-  claudeSessionId: '11111111-1111-4111-8111-111111111111',
-  pastClaudeSessionIds: [],
-  status: 'idle',
-  statusSource: 'hook',
-  since: new Date().toISOString(),
-  tab: { backend: 'tmux', id: '@1' },
-  createdAt: '',
-  ...extra,
-});
+const tabbedAgent = (extra: Partial<AgentRecord>): AgentRecord =>
+  agentRecord({
+    claudeSessionId: '11111111-1111-4111-8111-111111111111',
+    since: new Date().toISOString(),
+    tab: { backend: 'tmux', id: '@1' },
+    createdAt: '',
+    ...extra,
+  });
 
 async function seeded(d: ReturnType<typeof dirs>, agents: AgentRecord[]): Promise<StateStore> {
   const store = new StateStore(d.state, jsonCodec);
@@ -132,7 +128,7 @@ describe('races between tool calls and between tabcrew processes', () => {
 
   it('a status change that lost the race to another writer is neither announced nor audited', async () => {
     const d = dirs();
-    const store = await seeded(d, [agentRecord({ status: 'busy' })]);
+    const store = await seeded(d, [tabbedAgent({ status: 'busy' })]);
     const stale = (await store.read()).agents;
     // Meanwhile another call (or process) changed the record.
     await store.update((s) => void (s.agents[0]!.status = 'exited'));
@@ -156,7 +152,7 @@ describe('races between tool calls and between tabcrew processes', () => {
 
   it("a refused delivery does not use up the agent's rate-limit budget", async () => {
     const d = dirs();
-    const store = await seeded(d, [agentRecord({ status: 'cleared', claudeSessionId: null, tab: null })]);
+    const store = await seeded(d, [tabbedAgent({ status: 'cleared', claudeSessionId: null, tab: null })]);
     const sup = new Supervisor({
       config: config(d, { rateLimitBurst: 1, rateLimitPerMinute: 1 }),
       store,
@@ -171,7 +167,7 @@ describe('races between tool calls and between tabcrew processes', () => {
 
   it('the second Enter of a delivery is never pressed into a permission dialog that opened after the first', async () => {
     const d = dirs();
-    const store = await seeded(d, [agentRecord({})]);
+    const store = await seeded(d, [tabbedAgent({})]);
     let typed = false;
     const term = fakeTerminal({
       screens: () => (!typed ? screen('idle.txt') : term.keys.length ? screen('permission_prompt_bash.txt') : screen('idle_text_pasted.txt')),

@@ -7,25 +7,15 @@ import type { TabInfo } from '../../src/terminals/backend.js';
 import { AgentWatch } from '../../src/claude/watch.js';
 import { tabTag } from '../../src/supervisor/observer.js';
 import { planRecovery } from '../../src/supervisor/recovery.js';
+import { agentRecord } from '../support/records.js';
 
 const base = mkdtempSync(join(tmpdir(), 'tabcrew-recovery-unit-'));
 afterAll(() => rmSync(base, { recursive: true, force: true }));
 
 const ID1 = '11111111-1111-4111-8111-111111111111';
 const ID2 = '22222222-2222-4222-8222-222222222222';
-const agent = (name: string, id: string | null, extra: Partial<AgentRecord> = {}): AgentRecord => ({
-  name,
-  sessionId: 's-1',
-  launch: {},
-  claudeSessionId: id,
-  pastClaudeSessionIds: [],
-  status: 'idle',
-  statusSource: 'hook',
-  since: '',
-  tab: id ? { backend: 'tmux', id: `@${name}` } : null,
-  createdAt: '',
-  ...extra,
-});
+const agent = (name: string, id: string | null, extra: Partial<AgentRecord> = {}): AgentRecord =>
+  agentRecord({ name, claudeSessionId: id, since: '', tab: id ? { backend: 'tmux', id: `@${name}` } : null, createdAt: '', ...extra });
 const tab = (name: string, id: string, alive = true, extra: Partial<TabInfo> = {}): TabInfo => ({
   backend: 'tmux',
   id: `@${name}`,
