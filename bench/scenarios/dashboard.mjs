@@ -15,12 +15,12 @@
  */
 /* global window, document, MutationObserver -- the page's own globals, in functions page.evaluate runs in chromium */
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { LoggingMessageNotificationSchema } from '@modelcontextprotocol/sdk/types.js';
+import { CHROMIUM, launchChromium } from '../chromium.mjs';
 import { CLI, inBatches, median, quantile, round, sleep, startServer } from '../support.mjs';
 
-const CHROMIUM = '/usr/bin/chromium';
 const AGENTS = 32;
 const LOADS = 5;
 const SENDS = 10;
@@ -63,21 +63,7 @@ export default {
 
     const { url } = JSON.parse(readFileSync(join(dirs.state, 'http-endpoint.json'), 'utf8'));
     const link = JSON.parse(execFileSync(process.execPath, [CLI, 'dashboard', '--state-dir', dirs.state, '--json'], { encoding: 'utf8', env: ctx.env() })).url;
-    const context = await chromium.launchPersistentContext(mkdtempSync(join(ctx.base, 'chromium-')), {
-      executablePath: CHROMIUM,
-      headless: true,
-      args: [
-        '--headless',
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-quic',
-        '--no-first-run',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-      ],
-      viewport: { width: 1440, height: 1000 },
-    });
+    const context = await launchChromium(ctx.base);
     ctx.onCleanup(() => context.close());
     const page = context.pages()[0] ?? (await context.newPage());
     await page.goto(link);

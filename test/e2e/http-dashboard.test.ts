@@ -5,7 +5,8 @@ import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, realpathSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import type { BrowserContext, Page } from 'playwright-core';
+import { launchChromium } from '../../bench/chromium.mjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { tail } from '../../src/audit/audit-log.js';
 import { claudeBin, makeClaudeHome } from '../support/claude-home.js';
@@ -20,7 +21,6 @@ import { CLI, startTabcrew, type Crew } from '../support/tabcrew.js';
  * and the refusals; then the dashboard in a real browser (Debian's chromium), with a
  * screenshot of each step in test/artifacts/http-dashboard/.
  */
-const CHROMIUM = '/usr/bin/chromium';
 const artifacts = resolve(import.meta.dirname, '../artifacts/http-dashboard');
 const base = realpathSync(mkdtempSync(join(tmpdir(), 'tabcrew-http-')));
 const root = join(base, 'app');
@@ -157,21 +157,7 @@ describe('the dashboard in a real browser', () => {
   };
 
   beforeAll(async () => {
-    context = await chromium.launchPersistentContext(mkdtempSync(join(base, 'chromium-')), {
-      executablePath: CHROMIUM,
-      headless: true,
-      args: [
-        '--headless',
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-quic',
-        '--no-first-run',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-      ],
-      viewport: { width: 1440, height: 1000 },
-    });
+    context = await launchChromium(base);
     page = context.pages()[0] ?? (await context.newPage());
   });
 
