@@ -129,6 +129,26 @@ describe('a crew over OpenSSH behind one front', () => {
     expect(l.sessions.find((s) => s.name === 'app1')?.agents).toEqual(['box1/Agent_1']);
   });
 
+  it("box1's tmux server killed (sshd and its tabcrew stay up): recover_session through the front brings its agent back in its conversation", async () => {
+    // On the node itself, as a person with a shell there would: the node's private /tmp holds its tmux socket.
+    await promisify(execFile)('ssh', ['-F', lab.sshConfig, '-p', String(box1.port), 'root@127.0.0.1', '--', 'tmux', '-L', 'box1', 'kill-server']);
+    await until('box1/Agent_1 seen without its tab', async () => {
+      const s = await front.ok('get_session_status', { session: 'app1' });
+      return s.agents[0]?.status === 'idle' ? undefined : s;
+    });
+    const recovered = await front.ok('recover_session', { session: 'app1' });
+    expect(recovered).toMatchObject({ failed: [] });
+    expect(recovered.recovered).toEqual([expect.objectContaining({ agent: 'box1/Agent_1', action: 'resumed' })]);
+    await until('box1/Agent_1 idle after recovery', async () => {
+      const s = await front.ok('get_session_status', { session: 'app1' });
+      return s.agents[0]?.status === 'idle' ? s : undefined;
+    });
+    const r = await front.ok('send_message_to_agent', { agent: 'box1/Agent_1', message: 'which fruit after tmux died?', wait_for_reply: true });
+    expect(r).toMatchObject({ delivered: 'confirmed', reply: 'Noted: which fruit after tmux died?' });
+    const req = mock.requests.filter((q) => isConversationRequest(q) && text(q).includes('which fruit after tmux died?')).pop()!;
+    expect(JSON.stringify(req.body.messages)).toContain('remember box1-pear');
+  });
+
   it("a node's status log messages reach the front's client, naming the node and the agent as the front shows it", async () => {
     // A slow turn: box1 sees its agent go busy when it next looks (a status call), and says so.
     mock.setReply((req) => ({ text: `Noted: ${text(req).split('\n').pop()}`, delayMs: 3000 }));
