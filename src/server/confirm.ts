@@ -41,3 +41,28 @@ export async function confirmIfNeeded(
     throw new UserError(`confirm "${req.confirm}" does not match the target "${req.target}"; nothing was done.`);
   }
 }
+
+/**
+ * Deleting an agent that spawned helpers takes them with it: a client that can ask the
+ * person does (yes → cascade); one that cannot gets the refusal that names cascade: true.
+ * Resolves whether to cascade.
+ */
+export async function askToCascade(server: McpServer, deps: ToolDeps, agent: string, helpers: string[]): Promise<boolean> {
+  if (!helpers.length || !server.server.getClientCapabilities()?.elicitation) return false;
+  const answer = await server.server.elicitInput({
+    mode: 'form',
+    message: `${agent} has helpers of its own (${helpers.join(', ')}). Delete them together with ${agent}?`,
+    requestedSchema: {
+      type: 'object',
+      properties: { cascade: { type: 'boolean', title: `Also delete ${helpers.join(', ')}` } },
+      required: ['cascade'],
+    },
+  });
+  if (answer.action === 'accept' && answer.content?.cascade === true) {
+    deps.log.info('cascade confirmed by elicitation', { tool: 'delete_agent', target: agent });
+    return true;
+  }
+  throw new UserError(
+    `${agent} was not deleted: the person chose ${answer.action === 'accept' ? 'to keep its helpers' : answer.action} (${helpers.join(', ')}). Delete the helpers first, or pass cascade: true.`,
+  );
+}

@@ -373,6 +373,11 @@ export class Supervisor {
     });
   }
 
+  /** The helpers deleting `name` would take with it (its children, theirs, …). */
+  async helpersOf(name: string): Promise<string[]> {
+    return descendantsOf(await this.ctx.store.read(), name);
+  }
+
   async deleteAgent(
     name: string,
     opts: { cascade?: boolean; force?: boolean; delete_branch?: boolean; keepDirtyWorktree?: boolean } = {},

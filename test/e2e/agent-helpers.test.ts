@@ -17,6 +17,8 @@ const app = join(base, 'app');
 let mock: MockAnthropic;
 let home: ReturnType<typeof makeClaudeHome>;
 let crew: Crew;
+/** The first server, replaced by one whose client answers elicitation; its temp dirs go at the end. */
+let first: Crew | undefined;
 let parentId = '';
 
 const text = (req: RecordedRequest): string => mock.lastUserText(req) ?? '';
@@ -39,6 +41,8 @@ const resultOf = async (marker: string) => {
   return toolResultOf(r)!;
 };
 
+const ARGS = ['--backend', 'tmux', '--claude-path', claudeBin, '--max-children', '1'];
+
 beforeAll(async () => {
   mkdirSync(app);
   mock = await startMockAnthropic();
@@ -51,12 +55,12 @@ beforeAll(async () => {
     return 'OK';
   });
   home = mockedHome(mock, [base]);
-  crew = await startTabcrew({ env: home.env, args: ['--backend', 'tmux', '--claude-path', claudeBin, '--max-children', '1'] });
+  crew = await startTabcrew({ env: home.env, args: ARGS });
   await crew.ok('create_session', { root: app, name: 'app' });
   parentId = (await crew.ok('create_agent', { session: 'app' })).claude_session_id;
 }, 300_000);
 
-afterAll(() => tearDown([crew], mock, home, base));
+afterAll(() => tearDown([crew, first], mock, home, base));
 
 describe('helpers an agent starts through its own MCP server', () => {
   it('spawn_agent starts a helper in the same session, with the caller as its parent and its first task typed', async () => {
@@ -97,5 +101,32 @@ describe('helpers an agent starts through its own MCP server', () => {
     await doTool('coordinate_agents', { mode: 'parallel', task: 'PING', agents: ['Agent_1'] });
     const refused = await resultOf('');
     expect(refused.is_error).toBe(true);
+  }, 300_000);
+
+  it('deleting a parent asks the person through elicitation: no keeps both agents, yes deletes its helper with it', async () => {
+    const asked: string[] = [];
+    let yes = false;
+    // The same crew behind a server whose client can ask a person.
+    first = crew;
+    await first.disconnect();
+    crew = await startTabcrew({
+      env: home.env,
+      args: ARGS,
+      dirs: first.dirs,
+      socket: first.socket,
+      onElicit: (message) => {
+        asked.push(message);
+        return yes ? { action: 'accept', content: { cascade: true } } : { action: 'decline' };
+      },
+    });
+    const kept = await crew.call('delete_agent', { agent: 'Agent_1' });
+    expect(kept.isError).toBe(true);
+    expect(JSON.stringify(kept.content)).toMatch(/Agent_1 was not deleted: the person chose decline \(Agent_2\)/);
+    expect(asked).toEqual([expect.stringMatching(/Agent_1 has helpers of its own \(Agent_2\)/)]);
+    expect((await crew.ok('get_session_status', { session: 'app' })).agents.map((a: { agent: string }) => a.agent)).toEqual(['Agent_1', 'Agent_2']);
+
+    yes = true;
+    expect(await crew.ok('delete_agent', { agent: 'Agent_1' })).toMatchObject({ agent: 'Agent_1', deleted: true, children_deleted: ['Agent_2'] });
+    expect((await crew.ok('get_session_status', { session: 'app' })).agents).toEqual([]);
   }, 300_000);
 });

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { confirmIfNeeded } from '../confirm.js';
+import { askToCascade, confirmIfNeeded } from '../confirm.js';
 import { agentRef, confirm, run, type RegisterTool } from '../tool-kit.js';
 
 export const registerDeleteAgent: RegisterTool = (server, deps) => {
@@ -8,10 +8,13 @@ export const registerDeleteAgent: RegisterTool = (server, deps) => {
     {
       title: 'Delete agent',
       description:
-        "Ask the agent's Claude Code to exit, close its tab and forget the agent. Its transcript stays on disk. An agent that spawned helpers is refused unless cascade is true, which deletes them too. An agent with its own git worktree has it removed (refused while it holds uncommitted files, unless force: true); its branch stays unless delete_branch: true.",
+        "Ask the agent's Claude Code to exit, close its tab and forget the agent. Its transcript stays on disk. An agent that spawned helpers is deleted with them when cascade is true; without it, a client that supports elicitation is asked, any other is refused. An agent with its own git worktree has it removed (refused while it holds uncommitted files, unless force: true); its branch stays unless delete_branch: true.",
       inputSchema: {
         agent: agentRef,
-        cascade: z.boolean().default(false).describe('Also delete the helpers it spawned (an agent with helpers is refused without it).'),
+        cascade: z
+          .boolean()
+          .default(false)
+          .describe('Also delete the helpers it spawned (without it the person is asked through elicitation, or the call is refused).'),
         confirm,
         force: z.boolean().optional().describe("Remove the agent's worktree even with uncommitted files (they are lost)."),
         delete_branch: z.boolean().optional().describe("Also delete the agent's branch tabcrew/<agent>."),
@@ -32,7 +35,8 @@ export const registerDeleteAgent: RegisterTool = (server, deps) => {
         async () => {
           const { agent, confirm, cascade, force, delete_branch } = params;
           await confirmIfNeeded(server, deps, { tool: 'delete_agent', target: agent, accepted: [agent], confirm });
-          return deps.supervisor.deleteAgent(agent, { cascade, force, delete_branch });
+          const withHelpers = cascade || (await askToCascade(server, deps, agent, await deps.supervisor.helpersOf(agent)));
+          return deps.supervisor.deleteAgent(agent, { cascade: withHelpers, force, delete_branch });
         },
         params,
       ),
