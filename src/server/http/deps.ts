@@ -4,7 +4,7 @@ import type { ToolDeps } from '../tool-kit.js';
  * ToolDeps for one more McpServer over the same supervisor. Not a copy ({ ...deps }): that
  * would read the supervisor getter before the state is open.
  */
-export function depsFor(base: ToolDeps, clientName?: () => string | undefined): ToolDeps {
+export function depsFor(base: ToolDeps, clientName?: () => string | undefined, audit: () => ToolDeps['audit'] = () => base.audit): ToolDeps {
   return {
     log: base.log,
     ready: base.ready,
@@ -12,7 +12,7 @@ export function depsFor(base: ToolDeps, clientName?: () => string | undefined): 
       return base.supervisor;
     },
     get audit() {
-      return base.audit;
+      return audit();
     },
     clientName,
   };

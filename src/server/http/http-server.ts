@@ -5,6 +5,7 @@ import { BodyError, readJson, sendJson, sendUnauthorized } from './body.js';
 import { removeEndpoint, writeEndpoint } from './endpoint.js';
 import { LiveFeed } from './feed.js';
 import { bearerOf, cookieOf, hostForm, HostCheck } from './guard.js';
+import { feedAudit } from './feed-audit.js';
 import { InProcessClient } from './in-process.js';
 import { COOKIE, Logins } from './login.js';
 import { McpEndpoint } from './mcp-endpoint.js';
@@ -40,8 +41,13 @@ export async function startHttp(deps: ToolDeps, opts: HttpOptions): Promise<Http
   const mcp = new McpEndpoint(deps);
   const dashboard = new InProcessClient(deps, 'dashboard (http)');
   const rest = new InProcessClient(deps, 'rest (http)');
-  // The live view reads through the tools too; its own caller keeps its reads apart in the audit log.
-  const feedTools = new InProcessClient(deps, 'dashboard feed (http)');
+  // The live view reads through the tools too; its own caller keeps its reads apart in the
+  // audit log, where a read it repeats within minutes is not written again (feed-audit.ts).
+  const feedTools = new InProcessClient(
+    deps,
+    'dashboard feed (http)',
+    feedAudit(() => deps.audit),
+  );
   const feed = new LiveFeed(deps, feedTools);
   const logins = new Logins(opts.token);
   const refusals = new RefusalRecorder(() => deps.audit);

@@ -20,11 +20,13 @@ export class InProcessClient {
     private readonly deps: ToolDeps,
     /** The caller the audit log names for calls made through this client. */
     private readonly caller: string,
+    /** Where its calls are recorded: the server's audit log unless told otherwise. */
+    private readonly audit: () => ToolDeps['audit'] = () => deps.audit,
   ) {}
 
   private client(): Promise<Client> {
     this.connecting ??= (async () => {
-      const deps = depsFor(this.deps, () => this.caller);
+      const deps = depsFor(this.deps, () => this.caller, this.audit);
       const { server, close } = createServer(deps);
       this.closeServer = close;
       const [clientSide, serverSide] = InMemoryTransport.createLinkedPair();
