@@ -43,18 +43,21 @@ const sessionStatus = {
 const optional = <T extends Record<string, z.ZodTypeAny>>(shape: T) =>
   Object.fromEntries(Object.entries(shape).map(([k, v]) => [k, v.optional()])) as { [K in keyof T]: z.ZodOptional<T[K]> };
 
-/** Every session, one after another (each is one terminal listing); one deleted meanwhile is left out. */
+/**
+ * Every session; one deleted meanwhile is left out. Asked at once, so that their terminal
+ * listings share round trips (terminals/shared-reads.ts) instead of one per session.
+ */
 async function everySession(deps: ToolDeps): Promise<{ sessions: SessionStatusView[] }> {
   const { sessions } = await deps.supervisor.listSessions();
-  const out: SessionStatusView[] = [];
-  for (const s of sessions) {
-    try {
-      out.push(await deps.supervisor.getSessionStatus(s.session_id));
-    } catch (e) {
-      if (!(e instanceof UserError)) throw e;
-    }
-  }
-  return { sessions: out };
+  const views = await Promise.all(
+    sessions.map((s) =>
+      deps.supervisor.getSessionStatus(s.session_id).catch((e: unknown) => {
+        if (e instanceof UserError) return undefined;
+        throw e;
+      }),
+    ),
+  );
+  return { sessions: views.filter((v): v is SessionStatusView => v !== undefined) };
 }
 
 export const registerGetSessionStatus: RegisterTool = (server, deps) => {
