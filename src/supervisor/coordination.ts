@@ -1,6 +1,3 @@
-import { readFile } from 'node:fs/promises';
-import { classifyScreen } from '../claude/screen.js';
-import { findTurn } from '../claude/turn.js';
 import type { AgentWatch, Tokens } from '../claude/watch.js';
 import type { RunMode, RunRecord, RunStep } from '../store/runs.js';
 import type { State } from '../store/types.js';
@@ -12,8 +9,9 @@ import { checkMessage, type DeliveryResult } from './delivery.js';
 import { UserError } from './errors.js';
 import { newDeliveryId, newRunId } from './ids.js';
 import { HEARTBEAT_MS } from './owner.js';
-import { findSession } from './records.js';
+import { findSession } from './roster.js';
 import { sleep } from './timing.js';
+import { deliveredTurn, escapeBusyTurn, REPLY_WAIT_MS, turnOf } from './turns.js';
 
 export interface CoordinateInput {
   /** Optional only for an agent caller: its own session. */
@@ -44,8 +42,6 @@ const POLL_MS = 100;
 const STATE_EVERY = 10;
 /** After a restart, how long a message that was being typed may take to show up in the hook spool. */
 const SENDING_GRACE_MS = 15_000;
-/** Claude Code may write a turn's last transcript lines after its Stop hook (see delivery.ts readReply). */
-const REPLY_WAIT_MS = 5_000;
 
 const ZERO: Tokens = { input: 0, output: 0, cache_read: 0, cache_creation: 0 };
 
@@ -377,8 +373,8 @@ export class Coordinator {
       const { step, watch } = looked;
       await watch.refresh();
       const records = watch.since(0);
-      const at = records.findIndex((r) => r.event === 'UserPromptSubmit' && r.delivery_id === step.deliveryId);
-      if (at < 0) {
+      const { prompt, end } = deliveredTurn(records, step.deliveryId);
+      if (!prompt) {
         if (step.status === 'sending' && Date.now() > graceUntil) {
           return {
             status: 'failed',
@@ -387,13 +383,11 @@ export class Coordinator {
         }
         continue;
       }
-      const end = records.slice(at + 1).find((r) => r.event === 'Stop' || r.event === 'StopFailure' || r.event === 'SessionEnd');
       if (!end) continue;
       if (end.event === 'StopFailure') return { status: 'failed', error: `${step.agent}'s turn failed (${end.error ?? 'no reason given'}).` };
       if (end.event === 'SessionEnd') return { status: 'failed', error: `${step.agent}'s Claude Code ended before it replied.` };
       stoppedAt ??= Date.now();
-      const text = await readFile(watch.transcriptPath(), 'utf8').catch(() => '');
-      const turn = records[at].prompt_fp ? findTurn(text, records[at].prompt_fp) : undefined;
+      const turn = await turnOf(watch, prompt.prompt_fp);
       if (turn?.reply !== undefined) return { status: 'done', reply: turn.reply, tokens: turn.tokens };
       if (Date.now() - stoppedAt > REPLY_WAIT_MS)
         return { status: 'failed', error: `${step.agent}'s turn ended without a text reply in its transcript.`, tokens: turn?.tokens ?? ZERO };
@@ -534,9 +528,7 @@ export class Coordinator {
   private async interrupt(agent: string): Promise<boolean> {
     try {
       const { tab } = await this.ctx.observer.observeOne(agent);
-      if (!tab || classifyScreen(await this.ctx.backend.readScreen(tab, 60)) !== 'busy') return false;
-      await this.ctx.backend.sendKeys(tab, ['Escape']);
-      return true;
+      return !!tab && (await escapeBusyTurn(this.ctx.backend, tab));
     } catch {
       return false;
     }

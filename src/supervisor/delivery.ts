@@ -9,6 +9,7 @@ import type { Progress, SupervisorContext } from './context.js';
 import { UserError } from './errors.js';
 import { newDeliveryId } from './ids.js';
 import { sleep } from './timing.js';
+import { endsTurn, readReply, waitForRecord } from './turns.js';
 
 export const MAX_MESSAGE_BYTES = 100 * 1024;
 
@@ -129,7 +130,7 @@ export async function deliver(ctx: SupervisorContext, req: DeliveryRequest): Pro
   const ended = await waitForRecord(
     req.watch,
     after,
-    (r) => r.event === 'Stop' || r.event === 'StopFailure' || r.event === 'SessionEnd',
+    endsTurn,
     req.timeoutS * 1000,
     () => {
       const s = Math.round((Date.now() - started) / 1000);
@@ -244,47 +245,3 @@ async function waitForScreen(ctx: SupervisorContext, tab: TabHandle, pred: (scre
     await sleep(Math.min(pause, left));
   }
 }
-
-async function waitForRecord(
-  watch: AgentWatch,
-  from: number,
-  pred: (r: HookRecord) => boolean,
-  timeoutMs: number,
-  tick?: () => void,
-): Promise<HookRecord | undefined> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    await watch.refresh();
-    const hit = watch.since(from).find(pred);
-    if (hit) return hit;
-    if (Date.now() >= deadline) return undefined;
-    tick?.();
-    await sleep(100);
-  }
-}
-
-/**
- * Claude Code may append a turn's last transcript lines after its Stop hook (by tens of ms,
- * longer on a loaded machine): wait, bounded, until the transcript's latest turn is the one
- * this prompt started and has its reply.
- */
-async function readReply(watch: AgentWatch, fingerprint: string): Promise<{ reply?: string; why?: string }> {
-  const deadline = Date.now() + REPLY_WAIT_MS;
-  for (;;) {
-    const latest = await watch.readTranscript();
-    const ours = latest.lastPrompt !== undefined && promptFingerprint(latest.lastPrompt) === fingerprint;
-    if (ours && latest.lastReply !== undefined) return { reply: latest.lastReply };
-    if (Date.now() >= deadline) {
-      const why =
-        latest.lastPrompt === undefined
-          ? `no prompt in ${latest.path}`
-          : !ours
-            ? `its latest prompt is another one (${JSON.stringify(latest.lastPrompt.slice(0, 80))})`
-            : 'the turn has no text reply';
-      return { why };
-    }
-    await sleep(100);
-  }
-}
-
-const REPLY_WAIT_MS = 5000;

@@ -1,5 +1,4 @@
 import { stat } from 'node:fs/promises';
-import { classifyScreen } from '../claude/screen.js';
 import type { AgentWatch } from '../claude/watch.js';
 import type { AgentHold, AgentRecord, SessionRecord, State } from '../store/types.js';
 import type { TabInfo } from '../terminals/backend.js';
@@ -11,6 +10,7 @@ import type { LiveStatus } from './observer.js';
 import { desktopNotifier } from './desktop-notify.js';
 import { worktreeStatus, type WorktreeStatus } from './worktrees.js';
 import { sumUsage, type UsageMeter, type UsageView } from './usage.js';
+import { escapeBusyTurn } from './turns.js';
 
 /**
  * Keeps a long-running crew in bounds, on a timer while `serve` runs: pauses agents whose
@@ -242,13 +242,10 @@ export class Keeper {
     if (live.status === 'idle') return this.pause(agent, session, reached);
     // Mid-turn: the turn is let finish, unless the agent was created with interrupt: true.
     if (live.status === 'busy' && agent.limits?.interrupt && live.tab && !agent.healthMarks?.interruptedAt) {
-      const screen = await this.deps.ctx.backend.readScreen(live.tab, 60).catch(() => '');
-      // Escape once, and only on a running turn: in a dialog Escape would answer it.
-      if (classifyScreen(screen) === 'busy') {
-        await this.patch(agent.name, (a) => (a.healthMarks = { ...a.healthMarks, interruptedAt: new Date(now).toISOString() }));
-        await this.deps.ctx.backend.sendKeys(live.tab, ['Escape']);
-        await this.deps.ctx.audit?.append({ type: 'budget', action: 'interrupt', agent: agent.name, session: session.id, limit: reached.limit });
-      }
+      const pressed = await escapeBusyTurn(this.deps.ctx.backend, live.tab, () =>
+        this.patch(agent.name, (a) => (a.healthMarks = { ...a.healthMarks, interruptedAt: new Date(now).toISOString() })),
+      );
+      if (pressed) await this.deps.ctx.audit?.append({ type: 'budget', action: 'interrupt', agent: agent.name, session: session.id, limit: reached.limit });
     }
   }
 

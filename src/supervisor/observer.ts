@@ -9,7 +9,7 @@ import type { StateStore } from '../store/state-store.js';
 import type { AgentRecord, AgentStatus, SessionRecord, StatusSource } from '../store/types.js';
 import type { TabInfo, TerminalBackend } from '../terminals/backend.js';
 import { withHold } from './holds.js';
-import { handleOf, setStatus } from './records.js';
+import { handleOf, setStatus } from './roster.js';
 
 export interface StatusChange {
   agent: string;

@@ -23,7 +23,7 @@ import { checkRoot, permissionModeFor, denyRulesFor, type PolicyOptions } from '
 import { PermissionBroker, type PendingPermission, type PermissionDecision } from './permissions.js';
 
 import { RateLimiter } from './rate-limit.js';
-import { findSession, handleOf, realpathOrSelf, setStatus } from './records.js';
+import { findSession, handleOf, realpathOrSelf, setStatus } from './roster.js';
 import { planRecovery, type Orphan, type RECOVERY_ACTIONS, type RecoveryStep } from './recovery.js';
 import { overlapMessage, overlappingSession, resolveRoot } from './roots.js';
 import { writeBoundaries } from './boundaries.js';
