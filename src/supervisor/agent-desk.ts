@@ -4,7 +4,7 @@ import { textProblem } from '../claude/launch-options.js';
 import type { AgentReport, MessageKind } from '../store/message-types.js';
 import type { AgentStatus } from '../store/types.js';
 import { secretMatches } from './agent-identity.js';
-import type { SupervisorContext } from './context.js';
+import type { Services } from './context.js';
 import { UserError } from './errors.js';
 import type { InboxMessage, MessageCenter, SendResult } from './messages.js';
 import { addEdit, claimEdit, completeEdit, editTodo, readTodo, todoItems } from './todo.js';
@@ -41,7 +41,7 @@ export interface Peer {
  */
 export class AgentDesk {
   constructor(
-    private readonly ctx: SupervisorContext,
+    private readonly ctx: Pick<Services, 'audit' | 'config' | 'observer' | 'store'>,
     private readonly mail: MessageCenter,
   ) {}
 

@@ -10,14 +10,19 @@ import type { KeyedMutex } from './timing.js';
 /** Reports progress of a long operation (turned into MCP progress notifications). */
 export type Progress = (p: { progress: number; total?: number; message: string }) => void;
 
-/** What the supervisor's parts share. */
-export interface SupervisorContext {
+/**
+ * The services the Supervisor makes once and hands out. No owner takes all of them: each
+ * names the ones it uses (`Pick<Services, 'store' | 'log'>`), so its constructor says what
+ * it depends on.
+ */
+export interface Services {
   config: Config;
   store: StateStore;
   backend: TerminalBackend;
   log: Logger;
   /** The environment agents inherit (the server's own). */
   env: NodeJS.ProcessEnv;
+  /** The per-agent lock: one lifecycle verb or delivery at a time per agent (supervisor/agents.ts). */
   mutex: KeyedMutex;
   observer: AgentObserver;
   /** This supervisor, as it marks the agents it is launching. */

@@ -5,7 +5,10 @@ import type { AgentWatch } from '../claude/watch.js';
 import type { AgentStatus } from '../store/types.js';
 import type { TabHandle } from '../terminals/backend.js';
 import { sanitizeForTerminal } from '../terminals/sanitize.js';
-import type { Progress, SupervisorContext } from './context.js';
+import type { Progress, Services } from './context.js';
+
+/** What a delivery uses: the tab to type into, the log, and the observer for the agent's status. */
+type DeliveryServices = Pick<Services, 'backend' | 'log' | 'observer'>;
 import { UserError } from './errors.js';
 import { newDeliveryId } from './ids.js';
 import { sleep } from './timing.js';
@@ -75,7 +78,7 @@ const CONFIRM_MS = 10_000;
  * and confirm by the UserPromptSubmit hook. An unconfirmed delivery is reported as
  * "unknown" and never retyped — retyping could make the agent do the work twice.
  */
-export async function deliver(ctx: SupervisorContext, req: DeliveryRequest): Promise<DeliveryResult> {
+export async function deliver(ctx: DeliveryServices, req: DeliveryRequest): Promise<DeliveryResult> {
   const deliveryId = req.deliveryId ?? newDeliveryId();
   const body = sanitizeForTerminal(req.message);
   const text = req.prependProtocol
@@ -127,16 +130,10 @@ export async function deliver(ctx: SupervisorContext, req: DeliveryRequest): Pro
 
   const after = req.watch.spool.records.indexOf(submitted) + 1;
   const started = Date.now();
-  const ended = await waitForRecord(
-    req.watch,
-    after,
-    endsTurn,
-    req.timeoutS * 1000,
-    () => {
-      const s = Math.round((Date.now() - started) / 1000);
-      req.progress?.({ progress: s, total: req.timeoutS, message: `${req.agent} is working (${s} s)` });
-    },
-  );
+  const ended = await waitForRecord(req.watch, after, endsTurn, req.timeoutS * 1000, () => {
+    const s = Math.round((Date.now() - started) / 1000);
+    req.progress?.({ progress: s, total: req.timeoutS, message: `${req.agent} is working (${s} s)` });
+  });
   if (!ended) {
     return {
       agent: req.agent,
@@ -175,7 +172,7 @@ export function neutraliseCommandPrefix(text: string): string {
  * it, and text left in the box (an interrupted turn puts its prompt back) would be merged
  * with the message.
  */
-async function waitForInputBox(ctx: SupervisorContext, req: DeliveryRequest): Promise<TabHandle> {
+async function waitForInputBox(ctx: DeliveryServices, req: DeliveryRequest): Promise<TabHandle> {
   const deadline = Date.now() + req.idleWaitS * 1000;
   let clears = 0;
   let why: string;
@@ -232,7 +229,7 @@ export function holdsText(screen: string, text: string): boolean {
 }
 
 /** Reads the screen until `pred` holds or `timeoutMs` passes; true when it held. */
-async function waitForScreen(ctx: SupervisorContext, tab: TabHandle, pred: (screen: string) => boolean, timeoutMs: number): Promise<boolean> {
+async function waitForScreen(ctx: DeliveryServices, tab: TabHandle, pred: (screen: string) => boolean, timeoutMs: number): Promise<boolean> {
   const deadline = Date.now() + timeoutMs;
   for (let pause = SCREEN_POLL_FIRST_MS; ; pause = Math.min(pause * 2, SCREEN_POLL_MAX_MS)) {
     try {

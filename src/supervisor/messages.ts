@@ -1,7 +1,8 @@
 import { createHash, randomBytes } from 'node:crypto';
 import type { MessageKind, MessageRecord, Recipient } from '../store/message-types.js';
 import type { AgentRecord, SessionRecord, State } from '../store/types.js';
-import type { SupervisorContext } from './context.js';
+import type { AgentLifecycle } from './agents.js';
+import type { Services } from './context.js';
 import { checkMessage, deliver } from './delivery.js';
 import { UserError } from './errors.js';
 import { newDeliveryId } from './ids.js';
@@ -95,12 +96,11 @@ export class MessageCenter {
   /** When the pump last had the observer look at an agent whose hooks leave doubt. */
   private readonly looked = new Map<string, number>();
   private unlisten?: () => void;
-  /** Starts a hibernated recipient again (supervisor.wakeAgent); its message is typed once it is idle. */
-  wake?: (name: string) => Promise<unknown>;
-
   constructor(
-    private readonly ctx: SupervisorContext,
+    private readonly ctx: Pick<Services, 'audit' | 'backend' | 'config' | 'log' | 'mutex' | 'observer' | 'store'>,
     private readonly ttlS = DEFAULT_MESSAGE_TTL_S,
+    /** Starts a hibernated recipient again; its message is typed once it is idle. */
+    private readonly agents?: Pick<AgentLifecycle, 'wakeAgent'>,
   ) {
     this.limiter = new RateLimiter(ctx.config.rateLimitBurst, ctx.config.rateLimitPerMinute);
   }
@@ -322,7 +322,7 @@ export class MessageCenter {
     if (agent.hold) return;
     if (agent.hibernated) {
       // Asleep on purpose: the message wakes it, with its conversation; the idle it reaches then flushes the queue.
-      void this.wake?.(name).catch((e: Error) => this.ctx.log.warn('could not wake an agent for its message', { agent: name, error: e.message }));
+      void this.agents?.wakeAgent(name).catch((e: Error) => this.ctx.log.warn('could not wake an agent for its message', { agent: name, error: e.message }));
       return;
     }
     const watch = this.ctx.observer.watch(agent, session);

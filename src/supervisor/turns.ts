@@ -81,6 +81,25 @@ export async function turnOf(watch: AgentWatch, fingerprint: string | undefined)
   return fingerprint ? findTurn(text, fingerprint) : undefined;
 }
 
+/** What one look at the hook spool (and, once the turn ended, the transcript) shows of the turn a delivery started. */
+export type TurnLook =
+  /** Claude Code has not reported the prompt (yet). */
+  | { kind: 'unsent' }
+  | { kind: 'running' }
+  | { kind: 'failed'; error: string }
+  /** Stopped: the turn as the transcript has it so far (its reply may follow the Stop hook by moments). */
+  | { kind: 'ended'; turn?: FoundTurn };
+
+export async function lookAtTurn(watch: AgentWatch, deliveryId: string | undefined, agent: string): Promise<TurnLook> {
+  await watch.refresh();
+  const { prompt, end } = deliveredTurn(watch.since(0), deliveryId);
+  if (!prompt) return { kind: 'unsent' };
+  if (!end) return { kind: 'running' };
+  if (end.event === 'StopFailure') return { kind: 'failed', error: `${agent}'s turn failed (${end.error ?? 'no reason given'}).` };
+  if (end.event === 'SessionEnd') return { kind: 'failed', error: `${agent}'s Claude Code ended before it replied.` };
+  return { kind: 'ended', turn: await turnOf(watch, prompt.prompt_fp) };
+}
+
 /**
  * One Escape, and only on a running turn: in a dialog Escape would answer it. `beforeKey`
  * runs between the look and the key (the keeper marks the agent first, so it presses once).

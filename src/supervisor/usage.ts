@@ -2,6 +2,8 @@ import { z } from 'zod';
 import { costOf, priceOf, type PriceTable } from '../claude/prices.js';
 import { TranscriptReader, transcriptPath, type UsageTotals } from '../claude/transcript.js';
 import type { AgentWatch } from '../claude/watch.js';
+import type { AgentRecord, SessionRecord, State } from '../store/types.js';
+import type { AgentObserver } from './observer.js';
 
 /*
  * Tokens and cost of agents, sessions and the crew. Tokens come from the transcripts (every
@@ -141,5 +143,29 @@ export class UsageMeter {
       add(reader.usageByModel);
     }
     return usageView(byModel, this.prices);
+  }
+}
+
+/** Usage of one agent and of the whole crew, as the meter reads it (status views, budgets, the usage record). */
+export class CrewUsage {
+  constructor(private readonly deps: { meter: UsageMeter; observer: Pick<AgentObserver, 'watch'> }) {}
+
+  /** The working directory of an agent's Claude Code: its worktree, else the session root. */
+  cwdOf(agent: AgentRecord, session: SessionRecord): string {
+    return agent.worktree?.path ?? session.root;
+  }
+
+  async usageOf(agent: AgentRecord, session: SessionRecord, watch = this.deps.observer.watch(agent, session)): Promise<UsageView> {
+    return this.deps.meter.agentUsage(agent, this.cwdOf(agent, session), watch);
+  }
+
+  /** Every agent's usage and the crew's total. */
+  async crewUsage(state: State): Promise<{ agents: Map<string, UsageView>; total: UsageView }> {
+    const agents = new Map<string, UsageView>();
+    for (const a of state.agents) {
+      const s = state.sessions.find((x) => x.id === a.sessionId);
+      if (s) agents.set(a.name, await this.usageOf(a, s));
+    }
+    return { agents, total: sumUsage([...agents.values()]) };
   }
 }

@@ -9,7 +9,8 @@ import type { AgentRecord } from '../../src/store/types.js';
 import type { TerminalBackend } from '../../src/terminals/backend.js';
 import { AgentDesk } from '../../src/supervisor/agent-desk.js';
 import { newAgentSecret, secretMatches } from '../../src/supervisor/agent-identity.js';
-import type { SupervisorContext } from '../../src/supervisor/context.js';
+import type { AgentLifecycle } from '../../src/supervisor/agents.js';
+import type { Services } from '../../src/supervisor/context.js';
 import { MessageCenter, quoteHeaders } from '../../src/supervisor/messages.js';
 import { AgentObserver } from '../../src/supervisor/observer.js';
 import { Owner } from '../../src/supervisor/owner.js';
@@ -33,13 +34,13 @@ const noTabs: TerminalBackend = {
   dispose: async () => undefined,
 };
 
-async function setup(opts: { burst?: number; ttlS?: number } = {}) {
+async function setup(opts: { burst?: number; ttlS?: number; wake?: (name: string) => Promise<unknown> } = {}) {
   const d = join(base, `c${++n}`);
   mkdirSync(join(d, 'root'), { recursive: true });
   const store = new StateStore(join(d, 'state'), jsonCodec);
   const audit: Record<string, unknown>[] = [];
   const config = { ...defaultConfig(), runtimeDir: join(d, 'runtime'), rateLimitBurst: opts.burst ?? 6 };
-  const ctx: SupervisorContext = {
+  const ctx: Services = {
     config,
     store,
     backend: noTabs,
@@ -75,7 +76,7 @@ async function setup(opts: { burst?: number; ttlS?: number } = {}) {
       } satisfies AgentRecord);
     }
   });
-  const mail = new MessageCenter(ctx, opts.ttlS);
+  const mail = new MessageCenter(ctx, opts.ttlS, opts.wake && ({ wakeAgent: opts.wake } as unknown as Pick<AgentLifecycle, 'wakeAgent'>));
   return { store, audit, mail, desk: new AgentDesk(ctx, mail), secrets };
 }
 
@@ -154,9 +155,8 @@ describe('the message store', () => {
 
 describe('recipients that take no messages now', () => {
   it('a paused recipient keeps its message queued; a hibernated one is woken for it and nothing is typed yet', async () => {
-    const { mail, store } = await setup();
     const woken: string[] = [];
-    mail.wake = async (name) => void woken.push(name);
+    const { mail, store } = await setup({ wake: async (name) => void woken.push(name) });
     await store.update((s) => {
       s.agents[1].hold = { reason: 'budget', limit: 'max_cost_usd', value: 1, used: 1.2, at: new Date().toISOString() };
       s.agents[0].hibernated = { at: new Date().toISOString() };
