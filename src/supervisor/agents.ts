@@ -16,7 +16,7 @@ import { findTab } from './observer.js';
 import { permissionModeFor, type PolicyOptions } from './policy.js';
 import { RateLimiter } from './rate-limit.js';
 import type { ResumeOutcome } from './recovery.js';
-import { findSession, peersOf, setStatus, type Roster } from './roster.js';
+import { agentOf, findSession, peersOf, setStatus, type Roster } from './roster.js';
 import { addWorktree, checkGitRoot, checkRemovable, removeWorktree, worktreeStatus } from './worktrees.js';
 
 export interface CreateAgentInput {
@@ -298,7 +298,7 @@ export class AgentLifecycle {
   async resumeAgent(name: string, raiseTo?: number): Promise<{ agent: string; status: AgentStatus; limit: string; raised_to: number | null }> {
     await this.roster.find(name);
     const { limit, now } = await this.ctx.store.update((state) => {
-      const a = state.agents.find((x) => x.name === name)!;
+      const a = agentOf(state, name)!;
       return applyResume(state, a, raiseTo);
     });
     await this.ctx.audit?.append({ type: 'budget', action: 'resume', agent: name, limit, raised_to: now });
@@ -365,7 +365,7 @@ export class AgentLifecycle {
     // Batched: the agents resumed together are claimed in one save.
     const owner = this.ctx.owner;
     const claim = await this.ctx.store.updateBatched((state) => {
-      const a = state.agents.find((x) => x.name === planned.name);
+      const a = agentOf(state, planned.name);
       // Launched meanwhile (a create_agent of this process held the agent's lock): nothing to resume.
       if (!a || a.claudeSessionId !== planned.claudeSessionId || a.launchId !== planned.launchId) return 'changed' as const;
       if (!owner.isMine(a.owner) && owner.isLive(a.owner)) return 'taken' as const;

@@ -4,7 +4,7 @@ import type { Services } from './context.js';
 import { LimitError, UserError } from './errors.js';
 import type { Notices } from './notices.js';
 import type { LiveStatus } from './observer.js';
-import type { Roster } from './roster.js';
+import { agentOf, sessionOf, type Roster } from './roster.js';
 import { escapeBusyTurn } from './turns.js';
 import type { CrewUsage, UsageView } from './usage.js';
 
@@ -155,8 +155,8 @@ export class Budgets {
    */
   async admit(name: string): Promise<void> {
     const state = await this.deps.store.read();
-    const agent = state.agents.find((a) => a.name === name);
-    const session = agent && state.sessions.find((s) => s.id === agent.sessionId);
+    const agent = agentOf(state, name);
+    const session = agent && sessionOf(state, agent);
     if (!agent || !session) return;
     if (agent.hold) throw new LimitError(refusal(name, agent.hold));
     const reached = await this.reached(agent, session, state, Date.now());
@@ -196,7 +196,7 @@ export class Budgets {
 
   private async pause(agent: AgentRecord, session: SessionRecord, reached: Reached): Promise<void> {
     const held = await this.deps.store.update((state) => {
-      const a = state.agents.find((x) => x.name === agent.name);
+      const a = agentOf(state, agent.name);
       if (!a || a.hold || a.claudeSessionId !== agent.claudeSessionId) return false;
       a.hold = { reason: reached.reason, limit: reached.limit, value: reached.value, used: reached.used, at: new Date().toISOString() };
       if (a.healthMarks) delete a.healthMarks.interruptedAt;

@@ -3,7 +3,7 @@ import { callerAgent, type Caller } from './children.js';
 import type { RunMode } from '../store/runs.js';
 import { checkMessage } from './delivery.js';
 import { UserError } from './errors.js';
-import { findSession } from './roster.js';
+import { agentOf, findSession } from './roster.js';
 
 export interface CoordinateInput {
   /** Optional only for an agent caller: its own session. */
@@ -56,7 +56,7 @@ function checkListed(state: State, sessionId: string, listed: string[], caller: 
     if (seen.has(name)) throw new UserError(`${name} is listed twice in agents: name each agent once.`);
     seen.add(name);
     if (name === caller.agent) throw new UserError(`${name} cannot be one of its own run's agents (it is busy waiting for them): leave it out.`);
-    const a = state.agents.find((x) => x.name === name);
+    const a = agentOf(state, name);
     if (!a) throw new UserError(`no agent named "${name}" (agents: ${state.agents.map((x) => x.name).join(', ') || 'none'}); nothing was started.`);
     if (a.sessionId !== sessionId) throw new UserError(`${name} belongs to another session; a run coordinates agents of one session. Nothing was started.`);
   }

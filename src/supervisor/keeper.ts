@@ -5,7 +5,7 @@ import type { Services } from './context.js';
 import type { Notices } from './notices.js';
 import type { LiveStatus } from './observer.js';
 import type { Relauncher } from './relaunch.js';
-import type { Roster } from './roster.js';
+import { agentsIn, sessionOf, type Roster } from './roster.js';
 import type { StatusView } from './status-view.js';
 import { sumUsage, type CrewUsage, type UsageView } from './usage.js';
 
@@ -62,7 +62,7 @@ export class Keeper {
     const state = await store.read();
     const lives = new Map<string, LiveStatus>();
     for (const session of state.sessions) {
-      const agents = state.agents.filter((a) => a.sessionId === session.id);
+      const agents = agentsIn(state, session.id);
       if (!agents.length) continue;
       // An agent being launched is watched by its launch; looking at its session now would only
       // add terminal round trips (an osascript run each on iTerm2). A later round looks, at the
@@ -75,7 +75,7 @@ export class Keeper {
     const after = await store.read();
     const crew = await this.deps.usage.crewUsage(after);
     for (const agent of after.agents) {
-      const session = after.sessions.find((s) => s.id === agent.sessionId);
+      const session = sessionOf(after, agent);
       const live = lives.get(agent.name);
       if (!session || !live) continue;
       await this.deps.budgets.checkBudget(agent, session, live, after, crew.total, now);

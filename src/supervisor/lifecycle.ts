@@ -12,7 +12,7 @@ import { findTab, tabTag } from './observer.js';
 import { boundariesPath } from './boundaries.js';
 import { heartbeat } from './owner.js';
 import { denyRulesFor, type PolicyOptions } from './policy.js';
-import { setStatus } from './roster.js';
+import { agentOf, setStatus } from './roster.js';
 import { UserError } from './errors.js';
 import { sleep } from './timing.js';
 
@@ -258,7 +258,7 @@ export async function launchOwned(
   } catch (e) {
     await ctx.store
       .update((state) => {
-        const a = state.agents.find((x) => x.name === agent.name);
+        const a = agentOf(state, agent.name);
         if (!a) return;
         setStatus(a, { status: 'exited', source: 'terminal' });
         delete a.owner;
@@ -275,7 +275,7 @@ export async function launchOwned(
   const status: AgentStatus = launched.ready ? 'idle' : 'starting';
   // Batched with other agents' launches that finish meanwhile (a recovery resumes many at once).
   const kept = await ctx.store.updateBatched((state) => {
-    const a = state.agents.find((x) => x.name === agent.name);
+    const a = agentOf(state, agent.name);
     const s = state.sessions.find((x) => x.id === session.id);
     if (!a || a.claudeSessionId !== agent.claudeSessionId || !s || s.deleting) return false;
     a.tab = launched.tab;

@@ -8,6 +8,7 @@ import { UserError } from './errors.js';
 import { newDeliveryId } from './ids.js';
 import { needsScreen } from './observer.js';
 import { RateLimiter } from './rate-limit.js';
+import { agentOf, sessionOf } from './roster.js';
 
 /** Every stored message together (text of messages not yet expired): the state must stay small enough to save often. */
 export const MAX_STORED_BYTES = 8 * 1024 * 1024;
@@ -244,8 +245,8 @@ export class MessageCenter {
       const state = await this.ctx.store.read();
       for (const name of this.pending) {
         if (this.flushing.has(name)) continue;
-        const agent = state.agents.find((a) => a.name === name);
-        const session = agent && state.sessions.find((s) => s.id === agent.sessionId);
+        const agent = agentOf(state, name);
+        const session = agent && sessionOf(state, agent);
         if (!agent || !session) {
           this.pending.delete(name);
           continue;
@@ -310,8 +311,8 @@ export class MessageCenter {
   private async flushLocked(name: string): Promise<void> {
     const state = await this.ctx.store.read();
     const now = Date.now();
-    const agent = state.agents.find((a) => a.name === name);
-    const session = agent && state.sessions.find((s) => s.id === agent.sessionId);
+    const agent = agentOf(state, name);
+    const session = agent && sessionOf(state, agent);
     const next = nextQueued(state, name, now);
     if (!next) {
       this.pending.delete(name);
@@ -385,8 +386,8 @@ export class MessageCenter {
 
   /** The agent's status by its hooks alone (its spool is a local file: no terminal round trip). */
   private async hooks(state: State, name: string): Promise<string | undefined> {
-    const agent = state.agents.find((a) => a.name === name);
-    const session = agent && state.sessions.find((s) => s.id === agent.sessionId);
+    const agent = agentOf(state, name);
+    const session = agent && sessionOf(state, agent);
     const watch = agent && session ? this.ctx.observer.watch(agent, session) : undefined;
     if (!agent || !watch) return undefined;
     await watch.refresh();
@@ -414,7 +415,7 @@ function nextQueued(state: State, agent: string, now: number): MessageRecord | u
 
 /** The agents a message goes to: one of the sender's session, or all of it but the sender. */
 function resolveRecipients(state: State, sender: Sender, to: string): AgentRecord[] {
-  const session = state.sessions.find((s) => s.id === sender.sessionId);
+  const session = sessionOf(state, sender);
   if (!session) throw new UserError(`session ${sender.sessionId} no longer exists; nothing was sent.`);
   const peers = state.agents.filter((a) => a.sessionId === session.id && a.name !== sender.from);
   if (to === 'all') {

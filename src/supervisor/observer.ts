@@ -8,7 +8,7 @@ import { AgentWatch, claudeConfigDir } from '../claude/watch.js';
 import type { StateStore } from '../store/state-store.js';
 import type { AgentRecord, AgentStatus, SessionRecord, StatusSource } from '../store/types.js';
 import type { TabInfo, TerminalBackend } from '../terminals/backend.js';
-import { handleOf, setStatus } from './roster.js';
+import { agentOf, handleOf, sessionOf, setStatus } from './roster.js';
 
 export interface StatusChange {
   agent: string;
@@ -208,8 +208,8 @@ export class AgentObserver {
   /** The live status of one agent, read from the state now. */
   async observeOne(name: string): Promise<LiveStatus> {
     const state = await this.deps.store.read();
-    const agent = state.agents.find((a) => a.name === name);
-    const session = agent && state.sessions.find((s) => s.id === agent.sessionId);
+    const agent = agentOf(state, name);
+    const session = agent && sessionOf(state, agent);
     if (!agent || !session) return { status: 'detached', source: 'supervisor' };
     return (await this.observe(session, [agent])).get(name)!;
   }
@@ -228,7 +228,7 @@ export class AgentObserver {
     const applied = await this.deps.store.updateBatched((state) => {
       const done: StatusChange[] = [];
       for (const was of changed) {
-        const a = state.agents.find((x) => x.name === was.name);
+        const a = agentOf(state, was.name);
         const s = live.get(was.name)!;
         if (!a || a.claudeSessionId !== was.claudeSessionId || a.status !== was.status || a.since !== was.since) continue;
         const moved = s.status !== a.status || s.source !== a.statusSource;

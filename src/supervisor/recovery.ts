@@ -5,7 +5,7 @@ import type { TabInfo } from '../terminals/backend.js';
 import { writeBoundaries } from './boundaries.js';
 import type { Progress, Services } from './context.js';
 import { findTab, parseTag } from './observer.js';
-import { findSession, handleOf, type Roster } from './roster.js';
+import { findSession, handleOf, sessionOf, type Roster } from './roster.js';
 
 /*
  * Recovery after a restart of tabcrew, the terminal app or the machine: planRecovery decides
@@ -61,7 +61,7 @@ export function planRecovery(state: State, tabs: readonly TabInfo[], onlySession
       steps.push({ kind: 'skip', agent, reason: 'another tabcrew process is launching it right now' });
       continue;
     }
-    const session = state.sessions.find((s) => s.id === agent.sessionId);
+    const session = sessionOf(state, agent);
     if (!session) {
       steps.push({ kind: 'fail', agent, reason: `its session ${agent.sessionId} no longer exists` });
       continue;

@@ -4,6 +4,7 @@ import { TranscriptReader, transcriptPath, type UsageTotals } from '../claude/tr
 import type { AgentWatch } from '../claude/watch.js';
 import type { AgentRecord, SessionRecord, State } from '../store/types.js';
 import type { AgentObserver } from './observer.js';
+import { sessionOf } from './roster.js';
 
 /*
  * Tokens and cost of agents, sessions and the crew. Tokens come from the transcripts (every
@@ -163,7 +164,7 @@ export class CrewUsage {
   async crewUsage(state: State): Promise<{ agents: Map<string, UsageView>; total: UsageView }> {
     const agents = new Map<string, UsageView>();
     for (const a of state.agents) {
-      const s = state.sessions.find((x) => x.id === a.sessionId);
+      const s = sessionOf(state, a);
       if (s) agents.set(a.name, await this.usageOf(a, s));
     }
     return { agents, total: sumUsage([...agents.values()]) };
