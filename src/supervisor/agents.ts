@@ -17,6 +17,7 @@ import { permissionModeFor, type PolicyOptions } from './policy.js';
 import { RateLimiter } from './rate-limit.js';
 import type { ResumeOutcome } from './recovery.js';
 import { agentOf, findSession, peersOf, setStatus, type Roster } from './roster.js';
+import { KeyedMutex } from './timing.js';
 import { addWorktree, checkGitRoot, checkRemovable, removeWorktree, worktreeStatus } from './worktrees.js';
 
 export interface CreateAgentInput {
@@ -35,7 +36,7 @@ export interface CreateAgentInput {
   isolation?: 'none' | 'worktree';
 }
 
-export type AgentServices = Pick<Services, 'config' | 'store' | 'backend' | 'log' | 'env' | 'mutex' | 'observer' | 'owner' | 'audit'>;
+export type AgentServices = Pick<Services, 'config' | 'store' | 'backend' | 'log' | 'env' | 'observer' | 'owner' | 'audit'>;
 
 export interface AgentLifecycleDeps {
   ctx: AgentServices;
@@ -49,7 +50,7 @@ export interface AgentLifecycleDeps {
 /**
  * Every verb that starts, stops, resumes or types into an agent: create, delete, clear,
  * start anew, send (admission and rate limit), wake, hibernate, relaunch, resume, spawn, and
- * the launch with its owner heartbeat. Each holds the agent's lock (ctx.mutex) while it
+ * the launch with its owner heartbeat. Each holds the agent's lock (owned here) while it
  * works, so two verbs never act on one agent at once.
  */
 export class AgentLifecycle {
@@ -60,10 +61,17 @@ export class AgentLifecycle {
   private readonly policy: PolicyOptions;
   /** send_message_to_agent's rate limit, per agent. */
   private readonly messages: RateLimiter;
+  /** The per-agent lock: one verb or delivery at a time per agent. */
+  private readonly lock = new KeyedMutex();
 
   constructor(deps: AgentLifecycleDeps) {
     ({ ctx: this.ctx, roster: this.roster, budgets: this.budgets, roles: this.roles, policy: this.policy } = deps);
     this.messages = new RateLimiter(deps.ctx.config.rateLimitBurst, deps.ctx.config.rateLimitPerMinute);
+  }
+
+  /** Runs `work` under the agent's lock: nothing else starts, stops or types into the agent meanwhile (mail's delivery, recovery). */
+  withLock<T>(name: string, work: () => Promise<T>): Promise<T> {
+    return this.lock.run(name, work);
   }
 
   async createAgent(
@@ -117,7 +125,7 @@ export class AgentLifecycle {
       return { agent, session, peers: peersOf(state, agent) };
     });
     this.ctx.log.info('agent reserved', { agent: agent.name, session: session.id });
-    return this.ctx.mutex.run(agent.name, async () => {
+    return this.lock.run(agent.name, async () => {
       let launched;
       let tree: Awaited<ReturnType<typeof addWorktree>> | undefined;
       try {
@@ -183,7 +191,7 @@ export class AgentLifecycle {
         if (!(e instanceof UserError)) throw e;
       });
     }
-    const deleted = await this.ctx.mutex.run(name, async () => {
+    const deleted = await this.lock.run(name, async () => {
       const { agent, session } = await this.roster.find(name);
       const tree = agent.worktree;
       // Refused before anything stops: uncommitted work in the agent's worktree is never thrown away unasked.
@@ -208,7 +216,7 @@ export class AgentLifecycle {
   }
 
   async clearAgentConversation(name: string): Promise<{ agent: string; status: 'cleared'; transcript_path?: string }> {
-    return this.ctx.mutex.run(name, async () => {
+    return this.lock.run(name, async () => {
       const { agent, session } = await this.roster.find(name);
       const transcriptPath = await stopAndForget(this.ctx, agent, session);
       await this.roster.patch(name, (a) => {
@@ -229,7 +237,7 @@ export class AgentLifecycle {
   ): Promise<{ agent: string; claude_session_id: string; status: AgentStatus; note?: string }> {
     if (initialTask !== undefined) checkMessage(initialTask);
     this.checkClaude();
-    return this.ctx.mutex.run(name, async () => {
+    return this.lock.run(name, async () => {
       const { agent, session } = await this.roster.find(name);
       if (agent.claudeSessionId) await stopAndForget(this.ctx, agent, session);
       const fresh = await this.roster.patch(name, (a) => {
@@ -266,7 +274,7 @@ export class AgentLifecycle {
     try {
       // Delivery waits for a hibernated agent to wake, with its conversation.
       if ((await this.roster.find(name)).agent.hibernated) await this.wakeAgent(name, progress);
-      return await this.ctx.mutex.run(name, () => this.sendMessageLocked(name, input, progress));
+      return await this.lock.run(name, () => this.sendMessageLocked(name, input, progress));
     } catch (e) {
       // Refused or timed out before anything was typed: the agent received nothing.
       if (e instanceof UserError) this.messages.refund(name);
@@ -276,7 +284,7 @@ export class AgentLifecycle {
 
   /** Wakes a hibernated agent: its Claude Code is started again with --resume, in a new tab. */
   async wakeAgent(name: string, progress?: Progress): Promise<{ agent: string; status: AgentStatus; claude_session_id: string | null; woke: boolean }> {
-    return this.ctx.mutex.run(name, async () => {
+    return this.lock.run(name, async () => {
       const { agent, session } = await this.roster.find(name);
       if (!agent.hibernated) {
         return { agent: name, status: (await this.ctx.observer.observeOne(name)).status, claude_session_id: agent.claudeSessionId, woke: false };
@@ -334,7 +342,7 @@ export class AgentLifecycle {
 
   /** Stops the Claude Code of an agent idle for --hibernate-after; its conversation stays for the next wake. */
   async hibernateAgent(name: string): Promise<boolean> {
-    return this.ctx.mutex.run(name, async () => {
+    return this.lock.run(name, async () => {
       const { agent, session } = await this.roster.find(name);
       // Marked before the process stops, so its exit is never taken for a crash.
       if ((await this.ctx.observer.observeOne(name)).status !== 'idle' || agent.hold || agent.hibernated) return false;
@@ -349,7 +357,7 @@ export class AgentLifecycle {
 
   /** Resumes, in a new tab, an agent whose Claude Code exited by itself (the keeper decides when). */
   async relaunchAgent(name: string): Promise<{ ok: true } | { ok: false; reason: string }> {
-    return this.ctx.mutex.run(name, async () => {
+    return this.lock.run(name, async () => {
       const { agent, session } = await this.roster.find(name);
       const dead = findTab(agent, await this.ctx.backend.listTabs());
       const outcome = await this.resume(agent, session, dead);

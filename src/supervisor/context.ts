@@ -5,7 +5,6 @@ import type { StateStore } from '../store/state-store.js';
 import type { TerminalBackend } from '../terminals/backend.js';
 import type { AgentObserver } from './observer.js';
 import type { Owner } from './owner.js';
-import type { KeyedMutex } from './timing.js';
 
 /** Reports progress of a long operation (turned into MCP progress notifications). */
 export type Progress = (p: { progress: number; total?: number; message: string }) => void;
@@ -22,8 +21,6 @@ export interface Services {
   log: Logger;
   /** The environment agents inherit (the server's own). */
   env: NodeJS.ProcessEnv;
-  /** The per-agent lock: one lifecycle verb or delivery at a time per agent (supervisor/agents.ts). */
-  mutex: KeyedMutex;
   observer: AgentObserver;
   /** This supervisor, as it marks the agents it is launching. */
   owner: Owner;

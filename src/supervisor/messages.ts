@@ -98,10 +98,10 @@ export class MessageCenter {
   private readonly looked = new Map<string, number>();
   private unlisten?: () => void;
   constructor(
-    private readonly ctx: Pick<Services, 'audit' | 'backend' | 'config' | 'log' | 'mutex' | 'observer' | 'store'>,
+    private readonly ctx: Pick<Services, 'audit' | 'backend' | 'config' | 'log' | 'observer' | 'store'>,
+    /** Types a message under the recipient's lock; starts a hibernated recipient again (its message is typed once it is idle). */
+    private readonly agents: Pick<AgentLifecycle, 'withLock' | 'wakeAgent'>,
     private readonly ttlS = DEFAULT_MESSAGE_TTL_S,
-    /** Starts a hibernated recipient again; its message is typed once it is idle. */
-    private readonly agents?: Pick<AgentLifecycle, 'wakeAgent'>,
   ) {
     this.limiter = new RateLimiter(ctx.config.rateLimitBurst, ctx.config.rateLimitPerMinute);
   }
@@ -300,7 +300,7 @@ export class MessageCenter {
     if (this.flushing.has(name)) return;
     this.flushing.add(name);
     try {
-      await this.ctx.mutex.run(name, () => this.flushLocked(name));
+      await this.agents.withLock(name, () => this.flushLocked(name));
     } catch (e) {
       this.ctx.log.warn('message delivery failed', { agent: name, error: (e as Error).message });
     } finally {
@@ -323,7 +323,7 @@ export class MessageCenter {
     if (agent.hold) return;
     if (agent.hibernated) {
       // Asleep on purpose: the message wakes it, with its conversation; the idle it reaches then flushes the queue.
-      void this.agents?.wakeAgent(name).catch((e: Error) => this.ctx.log.warn('could not wake an agent for its message', { agent: name, error: e.message }));
+      void this.agents.wakeAgent(name).catch((e: Error) => this.ctx.log.warn('could not wake an agent for its message', { agent: name, error: e.message }));
       return;
     }
     const watch = this.ctx.observer.watch(agent, session);

@@ -123,10 +123,13 @@ export interface RecoveryReport {
 /** What resuming one agent came to: resumed (or restarted), failed with a reason, or left to another tabcrew. */
 export type ResumeOutcome = RecoveredAgent | { agent: string; reason: string } | { agent: string; skipped: string };
 
-export type RecoveryDeps = Pick<Services, 'config' | 'store' | 'backend' | 'log' | 'owner' | 'mutex' | 'audit'> & {
+export type RecoveryDeps = Pick<Services, 'config' | 'store' | 'backend' | 'log' | 'owner' | 'audit'> & {
   roster: Pick<Roster, 'patch'>;
   /** Launches an agent again with --resume, under its lock (supervisor/agents.ts). */
-  agents: { resume(agent: AgentRecord, session: SessionRecord, deadTab: TabInfo | undefined, progress?: Progress): Promise<ResumeOutcome> };
+  agents: {
+    resume(agent: AgentRecord, session: SessionRecord, deadTab: TabInfo | undefined, progress?: Progress): Promise<ResumeOutcome>;
+    withLock<T>(name: string, work: () => Promise<T>): Promise<T>;
+  };
 };
 
 export class Recovery {
@@ -165,7 +168,7 @@ export class Recovery {
     const outcomes = await Promise.all(
       resumes.map(async (step) => {
         if (step.kind !== 'resume') throw new Error('unreachable');
-        const outcome = await this.deps.mutex.run(step.agent.name, () => this.deps.agents.resume(step.agent, step.session, step.deadTab, progress));
+        const outcome = await this.deps.agents.withLock(step.agent.name, () => this.deps.agents.resume(step.agent, step.session, step.deadTab, progress));
         progress?.({
           progress: ++done,
           total: resumes.length,

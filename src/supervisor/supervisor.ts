@@ -27,7 +27,6 @@ import { Relauncher } from './relaunch.js';
 import { findSession, realpathOrSelf, Roster } from './roster.js';
 import { Sessions } from './sessions.js';
 import { StatusView, type SessionStatusView } from './status-view.js';
-import { KeyedMutex } from './timing.js';
 import { CrewUsage, UsageMeter } from './usage.js';
 
 export type { AgentStatusView, SessionStatusView } from './status-view.js';
@@ -62,7 +61,7 @@ export class Supervisor {
     const env = deps.env ?? process.env;
     const c = deps.config;
     const observer = new AgentObserver({ store: deps.store, backend: deps.backend, log: deps.log, runtimeDir: c.runtimeDir, env, audit: deps.audit });
-    const ctx: Services = { ...deps, env, mutex: new KeyedMutex(), observer, owner: new Owner() };
+    const ctx: Services = { ...deps, env, observer, owner: new Owner() };
     this.services = ctx;
     const roster = new Roster(deps.store);
     const policy = { level: c.securityLevel, allowBypass: c.allowBypass, allowedRoots: c.allowedRoots.map(realpathOrSelf) };
@@ -77,7 +76,7 @@ export class Supervisor {
     this.keeper = new Keeper({ ...ctx, usage, budgets, relaunch, status: this.status, notices: this.notices, roster, agents: this.agents });
     this.sessions = new Sessions({ ...ctx, policy, agents: this.agents });
     this.recovery = new Recovery({ ...ctx, roster, agents: this.agents });
-    this.mail = new MessageCenter(ctx, c.messageTtlS, this.agents);
+    this.mail = new MessageCenter(ctx, this.agents, c.messageTtlS);
     this.desk = new AgentDesk(ctx, this.mail);
     this.coordinator = new Coordinator(ctx, this.agents);
     this.permissions = new PermissionBroker({ store: deps.store, runtimeDir: c.runtimeDir, log: deps.log, audit: deps.audit });

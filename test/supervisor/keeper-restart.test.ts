@@ -17,7 +17,6 @@ import { Roster } from '../../src/supervisor/roster.js';
 import { StatusView } from '../../src/supervisor/status-view.js';
 import type { AgentObserver, LiveStatus } from '../../src/supervisor/observer.js';
 import type { Owner } from '../../src/supervisor/owner.js';
-import { KeyedMutex } from '../../src/supervisor/timing.js';
 import { CrewUsage, sumUsage, type UsageMeter } from '../../src/supervisor/usage.js';
 import { until } from '../support/until.js';
 import { agentRecord } from '../support/records.js';
@@ -56,7 +55,6 @@ async function crew(agent: Partial<AgentRecord>) {
     backend,
     log: silentLogger,
     env: {},
-    mutex: new KeyedMutex(),
     observer,
     owner: {} as Owner,
   };

@@ -10,7 +10,6 @@ import type { Services } from '../../src/supervisor/context.js';
 import { stopAgentProcess } from '../../src/supervisor/lifecycle.js';
 import { AgentObserver, tabTag } from '../../src/supervisor/observer.js';
 import { Owner } from '../../src/supervisor/owner.js';
-import { KeyedMutex } from '../../src/supervisor/timing.js';
 
 const base = mkdtempSync(join(tmpdir(), 'tabcrew-lifecycle-'));
 afterAll(() => rmSync(base, { recursive: true, force: true }));
@@ -47,7 +46,6 @@ describe('stopping an agent', () => {
       backend,
       log: silentLogger,
       env: {},
-      mutex: new KeyedMutex(),
       observer: new AgentObserver({ store: undefined as never, backend, log: silentLogger, runtimeDir: base, env: {} }),
       owner: new Owner(),
     };

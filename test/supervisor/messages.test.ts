@@ -11,10 +11,10 @@ import { AgentDesk } from '../../src/supervisor/agent-desk.js';
 import { newAgentSecret, secretMatches } from '../../src/supervisor/agent-identity.js';
 import type { AgentLifecycle } from '../../src/supervisor/agents.js';
 import type { Services } from '../../src/supervisor/context.js';
+import { KeyedMutex } from '../../src/supervisor/timing.js';
 import { MessageCenter, quoteHeaders } from '../../src/supervisor/messages.js';
 import { AgentObserver } from '../../src/supervisor/observer.js';
 import { Owner } from '../../src/supervisor/owner.js';
-import { KeyedMutex } from '../../src/supervisor/timing.js';
 
 const base = mkdtempSync(join(tmpdir(), 'tabcrew-messages-'));
 afterAll(() => rmSync(base, { recursive: true, force: true }));
@@ -46,7 +46,6 @@ async function setup(opts: { burst?: number; ttlS?: number; wake?: (name: string
     backend: noTabs,
     log: silentLogger,
     env: {},
-    mutex: new KeyedMutex(),
     observer: new AgentObserver({ store, backend: noTabs, log: silentLogger, runtimeDir: config.runtimeDir, env: {} }),
     owner: new Owner(),
     audit: { append: async (e) => void audit.push(e) },
@@ -76,7 +75,12 @@ async function setup(opts: { burst?: number; ttlS?: number; wake?: (name: string
       } satisfies AgentRecord);
     }
   });
-  const mail = new MessageCenter(ctx, opts.ttlS, opts.wake && ({ wakeAgent: opts.wake } as unknown as Pick<AgentLifecycle, 'wakeAgent'>));
+  const lock = new KeyedMutex();
+  const agents = {
+    withLock: (name: string, work: () => Promise<unknown>) => lock.run(name, work),
+    wakeAgent: opts.wake ?? (async () => undefined),
+  } as unknown as Pick<AgentLifecycle, 'withLock' | 'wakeAgent'>;
+  const mail = new MessageCenter(ctx, agents, opts.ttlS);
   return { store, audit, mail, desk: new AgentDesk(ctx, mail), secrets };
 }
 

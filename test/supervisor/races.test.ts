@@ -13,7 +13,6 @@ import { deliver } from '../../src/supervisor/delivery.js';
 import { AgentObserver } from '../../src/supervisor/observer.js';
 import { Owner } from '../../src/supervisor/owner.js';
 import { Supervisor } from '../../src/supervisor/supervisor.js';
-import { KeyedMutex } from '../../src/supervisor/timing.js';
 import { agentRecord } from '../support/records.js';
 
 const base = mkdtempSync(join(tmpdir(), 'tabcrew-races-'));
@@ -187,7 +186,6 @@ describe('races between tool calls and between tabcrew processes', () => {
       backend: term.backend,
       log: silentLogger,
       env: {},
-      mutex: new KeyedMutex(),
       owner: new Owner(),
       observer: { observeOne: async () => ({ status: 'idle', source: 'hook', tab }) },
     } as unknown as Services;
