@@ -8,7 +8,7 @@ import { UserError } from './errors.js';
 import { newDeliveryId } from './ids.js';
 import { needsScreen } from './observer.js';
 import { RateLimiter } from './rate-limit.js';
-import { agentOf, sessionOf } from './roster.js';
+import { agentAndSession, agentOf, sessionOf } from './roster.js';
 
 /** Every stored message together (text of messages not yet expired): the state must stay small enough to save often. */
 export const MAX_STORED_BYTES = 8 * 1024 * 1024;
@@ -254,10 +254,8 @@ export class MessageCenter {
         // The hook spool alone (a local file): the terminal is read only once the hooks say idle,
         // or when they have said busy for long (an Esc interrupt fires no hook: the observer's
         // screen check then finds the idle box, and its change event flushes).
-        const watch = this.ctx.observer.watch(agent, session);
-        if (!watch) continue;
-        await watch.refresh();
-        const hooks = watch.hookStatus(agent.launchId);
+        if (!agent.claudeSessionId) continue;
+        const hooks = await this.ctx.observer.hookStatus(agent, session);
         if (hooks?.status === 'idle') void this.flush(name);
         else if (needsScreen(hooks, Date.now()) && Date.now() - (this.looked.get(name) ?? 0) >= SCAN_MS) {
           this.looked.set(name, Date.now());
@@ -386,12 +384,8 @@ export class MessageCenter {
 
   /** The agent's status by its hooks alone (its spool is a local file: no terminal round trip). */
   private async hooks(state: State, name: string): Promise<string | undefined> {
-    const agent = agentOf(state, name);
-    const session = agent && sessionOf(state, agent);
-    const watch = agent && session ? this.ctx.observer.watch(agent, session) : undefined;
-    if (!agent || !watch) return undefined;
-    await watch.refresh();
-    return watch.hookStatus(agent.launchId)?.status;
+    const found = agentAndSession(state, name);
+    return found && (await this.ctx.observer.hookStatus(found.agent, found.session))?.status;
   }
 
   /** Drops messages past their TTL; a recipient that never got one is on record as expired. */

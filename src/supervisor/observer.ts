@@ -142,6 +142,17 @@ export class AgentObserver {
     return watch;
   }
 
+  /**
+   * The agent's status by its hooks alone: its spool is a local file, so this costs no
+   * terminal round trip (mail's pump looks often; `observeOne` when the hooks leave doubt).
+   */
+  async hookStatus(agent: AgentRecord, session: SessionRecord): Promise<DerivedStatus | undefined> {
+    const watch = this.watch(agent, session);
+    if (!watch) return undefined;
+    await watch.refresh();
+    return watch.hookStatus(agent.launchId);
+  }
+
   /** Drops the watch of a conversation that ended. */
   forget(claudeSessionId: string): void {
     this.watches.delete(claudeSessionId);
