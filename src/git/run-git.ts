@@ -114,7 +114,9 @@ async function driverNames(opts: GitOptions, deadline: number): Promise<string[]
  * (default a minute) covers both.
  */
 export async function runGit(args: readonly string[], opts: GitOptions): Promise<GitResult> {
-  if (args.length === 0) throw new Error('runGit needs a subcommand');
+  // The first word must be the subcommand: a global option there (-c, --exec-path) would come
+  // after the lockdown and undo it.
+  if (!/^[a-z][a-z0-9-]*$/.test(args[0] ?? '')) throw new Error(`runGit needs a git subcommand first, not ${JSON.stringify(args[0])}`);
   const deadline = Date.now() + (opts.timeoutMs ?? DEFAULT_TIMEOUT_MS);
   let drivers: [string, string][];
   try {

@@ -213,6 +213,11 @@ describe('runGit failures', () => {
     );
   });
 
+  it('a global option in place of the subcommand is refused, so nothing can come after the lockdown and undo it', async () => {
+    await expect(runGit(['-c', 'core.fsmonitor=x', 'status'], { cwd: repo.root, purpose: 't' })).rejects.toThrow(/needs a git subcommand first, not "-c"/);
+    await expect(runGit([], { cwd: repo.root, purpose: 't' })).rejects.toThrow(/needs a git subcommand first/);
+  });
+
   it('an okCode is an answer, and input reaches stdin', async () => {
     expect((await runGit(['rev-parse', '--verify', '--quiet', 'nope'], { cwd: repo.root, purpose: 't', okCodes: [1] })).code).toBe(1);
     const { stdout } = await runGit(['hash-object', '--stdin'], { cwd: repo.root, purpose: 't', input: 'hello\n' });
