@@ -27,6 +27,10 @@ export const LOCKED_CONFIG: readonly (readonly [string, string])[] = [
   ['gpg.openpgp.program', 'false'],
   ['gpg.x509.program', 'false'],
   ['gpg.ssh.program', 'false'],
+  // A submodule is a repository of its own, whose drivers the runner never read: git is not
+  // to look into one (a status would run `git status` there). Commands given
+  // --ignore-submodules=all below; this is the default for the rest.
+  ['diff.ignoreSubmodules', 'all'],
   // No background `git gc --auto`/maintenance child outliving the call.
   ['gc.auto', '0'],
   ['maintenance.auto', 'false'],
@@ -62,17 +66,20 @@ export function driverOverrides(keys: readonly string[]): [string, string][] {
 
 /**
  * Options put right after the subcommand of commands that show file content: no external
- * diff program (diff.external, a driver's `command`), no textconv program, no colour codes.
+ * diff program (diff.external, a driver's `command`), no textconv program, no colour codes;
+ * and for those that compare the work tree, no look into submodules (a per-submodule
+ * `ignore` setting outranks diff.ignoreSubmodules, the command-line option outranks both).
  */
 const CONTENT_FLAGS: Readonly<Record<string, readonly string[]>> = {
-  diff: ['--no-ext-diff', '--no-textconv', '--no-color'],
+  status: ['--ignore-submodules=all'],
+  diff: ['--no-ext-diff', '--no-textconv', '--no-color', '--ignore-submodules=all'],
   log: ['--no-ext-diff', '--no-textconv', '--no-color'],
   show: ['--no-ext-diff', '--no-textconv', '--no-color'],
   whatchanged: ['--no-ext-diff', '--no-textconv', '--no-color'],
   'format-patch': ['--no-ext-diff', '--no-textconv'],
   'diff-tree': ['--no-ext-diff', '--no-textconv'],
-  'diff-index': ['--no-ext-diff', '--no-textconv'],
-  'diff-files': ['--no-ext-diff', '--no-textconv'],
+  'diff-index': ['--no-ext-diff', '--no-textconv', '--ignore-submodules=all'],
+  'diff-files': ['--no-ext-diff', '--no-textconv', '--ignore-submodules=all'],
   blame: ['--no-textconv'],
   annotate: ['--no-textconv'],
   grep: ['--no-textconv'],

@@ -109,6 +109,26 @@ describe('runGit turns off what a repository can make git run', () => {
     expect(repo.fired()).toEqual([]);
   });
 
+  it("a submodule's own clean filter does not run on a status or diff read", async () => {
+    const sub = join(repo.root, 'sub');
+    mkdirSync(sub);
+    const inSub = (args: string[]) => bareGit(sub, ['-c', 'core.hooksPath=/dev/null', ...args]);
+    inSub(['init', '-q', '-b', 'main']);
+    writeFileSync(join(sub, '.gitattributes'), '* filter=subevil\n');
+    writeFileSync(join(sub, 'f'), 'x\n');
+    inSub(['add', '.']);
+    inSub(['-c', 'user.name=F', '-c', 'user.email=f@example.invalid', 'commit', '-q', '-m', 's']);
+    bareGit(repo.root, ['-c', 'core.hooksPath=/dev/null', 'add', 'sub']);
+    bareGit(repo.root, ['-c', 'core.hooksPath=/dev/null', 'commit', '-q', '-m', 'gitlink']);
+    inSub(['config', 'filter.subevil.clean', repo.marker('sub-clean', true)]);
+    writeFileSync(join(sub, 'f'), 'y\n'); // same size: git must read it, through the filter
+    live('sub-clean', () => bareGit(repo.root, ['status', '--porcelain']));
+    writeFileSync(join(sub, 'f'), 'z\n');
+    await run(['status', '--porcelain']);
+    await run(['diff', '--stat']);
+    expect(repo.fired()).toEqual([]);
+  });
+
   it('a filter process (long-running filter) does not run', async () => {
     repo.commit('.gitattributes', '* filter=lfsish\n', 'attributes');
     repo.config('filter.lfsish.process', repo.marker('process'));
