@@ -35,8 +35,9 @@ function setupGit(cwd: string, args: string[]): void {
   execFileSync('git', ['-c', 'core.hooksPath=/dev/null', '-c', 'core.fsmonitor=false', '-C', cwd, ...args], { stdio: 'ignore' });
 }
 
-export function hostileRepo(): HostileRepo {
-  const dir = mkdtempSync(join(tmpdir(), 'tabcrew-git-'));
+/** A repository with one commit in a new folder of `parent` (the system's temp dir by default). */
+export function hostileRepo(parent = tmpdir()): HostileRepo {
+  const dir = mkdtempSync(join(parent, 'tabcrew-git-'));
   const root = join(dir, 'root');
   const markers = join(dir, 'markers');
   mkdirSync(root);
