@@ -2,8 +2,8 @@ import { spawn } from 'node:child_process';
 import { DRIVER_KEYS, LOCKED_CONFIG, contentFlags, driverOverrides, gitEnv } from './lockdown.js';
 
 /*
- * The one way tabcrew runs git. An argv, never a shell; an environment of PATH, HOME and the
- * locale only; and every setting through which a repository could make git run a program
+ * The one way tabcrew runs git. An argv, never a shell; an environment of PATH, HOME, a temp
+ * dir and the locale only; and every setting through which a repository could make git run a program
  * switched off on the command line (lockdown.ts). Callers say what the call is for; a
  * failure names that, the subcommand and git's own message, never the environment.
  */
