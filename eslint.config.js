@@ -15,7 +15,7 @@ const LAYERS = [
   ['src/claude'],
   ['src/terminals'],
   ['src/store', 'src/audit'],
-  ['src/config.ts', 'src/version.ts', 'src/util'],
+  ['src/config.ts', 'src/version.ts', 'src/util', 'src/git'],
 ];
 const upwardImports = LAYERS.slice(1).flatMap((layer, i) =>
   layer.map((target) => ({

@@ -1,9 +1,8 @@
-import { execFile } from 'node:child_process';
-import { existsSync } from 'node:fs';
-import { appendFile, mkdir, readFile } from 'node:fs/promises';
-import { isAbsolute, join } from 'node:path';
-import { promisify } from 'node:util';
+import { constants, existsSync } from 'node:fs';
+import { lstat, mkdir, open } from 'node:fs/promises';
+import { isAbsolute, join, sep } from 'node:path';
 import { z } from 'zod';
+import { GitError, runGit } from '../git/run-git.js';
 import { UserError } from './errors.js';
 
 /*
@@ -11,24 +10,24 @@ import { UserError } from './errors.js';
  * branch `tabcrew/<agent>` at `<root>/.tabcrew/worktrees/<agent>`, its cwd. Inside the
  * session root, so the session's trust and boundaries cover it, and in a folder git is told
  * to ignore (.git/info/exclude), so the main checkout and its agents do not see it.
- * Git runs through execFile with an argv: no shell sees a path or a name.
+ * Git runs through git/run-git.ts: an argv, a minimal environment, nothing the repository
+ * configures (hooks, fsmonitor, filters) runs.
  */
-
-const run = promisify(execFile);
 
 export const WORKTREES_DIR = join('.tabcrew', 'worktrees');
 const AGENT_NAME = /^Agent_[0-9]+$/;
 
-async function git(cwd: string, args: string[]): Promise<string> {
-  const { stdout } = await run('git', ['-C', cwd, ...args], { encoding: 'utf8', maxBuffer: 8 << 20, env: { ...process.env, GIT_TERMINAL_PROMPT: '0' } });
-  return stdout;
+async function git(cwd: string, args: string[], purpose: string, timeoutMs?: number): Promise<string> {
+  return (await runGit(args, { cwd, purpose, timeoutMs })).stdout;
 }
 
-async function gitOr(cwd: string, args: string[]): Promise<string | undefined> {
+/** The trimmed output, or undefined when git says no (a failure that is an answer). */
+async function gitOr(cwd: string, args: string[], purpose: string): Promise<string | undefined> {
   try {
-    return (await git(cwd, args)).trim();
-  } catch {
-    return undefined;
+    return (await git(cwd, args, purpose)).trim();
+  } catch (e) {
+    if (e instanceof GitError) return undefined;
+    throw e;
   }
 }
 
@@ -42,7 +41,7 @@ export function branchFor(agent: string): string {
 
 /** Refuses, before anything is created, a root that is not the top of a git work tree with a commit. */
 export async function checkGitRoot(root: string): Promise<void> {
-  const top = await gitOr(root, ['rev-parse', '--show-toplevel']);
+  const top = await gitOr(root, ['rev-parse', '--show-toplevel'], 'find the top of the repository');
   if (top === undefined) {
     throw new UserError(
       `isolation "worktree" needs a git repository, and the session root ${root} is not in one; nothing was created. Run git init there (and commit), or create the agent without isolation.`,
@@ -53,21 +52,61 @@ export async function checkGitRoot(root: string): Promise<void> {
       `isolation "worktree" needs the session root to be the top of its git repository; ${root} is inside ${top}. Create the session on ${top}, or create the agent without isolation.`,
     );
   }
-  if ((await gitOr(root, ['rev-parse', '--verify', '--quiet', 'HEAD^{commit}'])) === undefined) {
+  if ((await gitOr(root, ['rev-parse', '--verify', '--quiet', 'HEAD^{commit}'], 'find the commit at HEAD')) === undefined) {
     throw new UserError(
       `isolation "worktree" branches from HEAD, and the repository at ${root} has no commit yet; nothing was created. Commit something first.`,
     );
   }
 }
 
-/** Keeps `.tabcrew/` out of the main checkout's `git status` (once per repository). */
+const lstatOf = (p: string) => lstat(p).catch(() => undefined);
+
+/**
+ * Refuses a `.tabcrew` or `.tabcrew/worktrees` that is a symbolic link (or not a folder):
+ * the worktree would be made wherever the link points, outside the session root, its
+ * boundaries and its trust.
+ */
+async function checkWorktreesDir(root: string): Promise<void> {
+  let dir = root;
+  for (const part of WORKTREES_DIR.split(sep)) {
+    dir = join(dir, part);
+    const st = await lstatOf(dir);
+    if (!st) return; // git creates the rest, as plain folders
+    if (st.isSymbolicLink() || !st.isDirectory()) {
+      throw new UserError(
+        `${dir} is ${st.isSymbolicLink() ? 'a symbolic link' : 'not a folder'}; tabcrew keeps agents' worktrees in a plain folder inside the session root, so nothing was created. Remove ${dir} and create the agent again, or create it without isolation.`,
+      );
+    }
+  }
+}
+
+function noWriteThroughLink(path: string, plain: 'folder' | 'file'): UserError {
+  return new UserError(
+    `${path} is a symbolic link, and tabcrew does not write through links; nothing was created. Replace it with a plain ${plain} (or add the line /.tabcrew/ to the exclude file it leads to, then remove the link), or create the agent without isolation.`,
+  );
+}
+
+/**
+ * Keeps `.tabcrew/` out of the main checkout's `git status` (once per repository). Never
+ * writes through a symbolic link: an agent could point info/exclude at any file of the user's.
+ */
 async function excludeWorktrees(root: string): Promise<void> {
-  const common = (await git(root, ['rev-parse', '--git-common-dir'])).trim();
-  const file = join(isAbsolute(common) ? common : join(root, common), 'info', 'exclude');
-  const text = await readFile(file, 'utf8').catch(() => '');
-  if (text.split('\n').some((l) => l.trim() === '/.tabcrew/')) return;
-  await mkdir(join(file, '..'), { recursive: true });
-  await appendFile(file, `${text && !text.endsWith('\n') ? '\n' : ''}# tabcrew agents' worktrees (docs/long-running.md)\n/.tabcrew/\n`);
+  const common = (await git(root, ['rev-parse', '--git-common-dir'], "find the repository's git folder")).trim();
+  const info = join(isAbsolute(common) ? common : join(root, common), 'info');
+  const file = join(info, 'exclude');
+  if ((await lstatOf(info))?.isSymbolicLink()) throw noWriteThroughLink(info, 'folder');
+  await mkdir(info, { recursive: true });
+  // O_NOFOLLOW: the kernel refuses a link in the file's place (ELOOP) rather than following it.
+  const fd = await open(file, constants.O_RDWR | constants.O_CREAT | constants.O_APPEND | constants.O_NOFOLLOW, 0o644).catch((e: NodeJS.ErrnoException) => {
+    throw e.code === 'ELOOP' ? noWriteThroughLink(file, 'file') : e;
+  });
+  try {
+    const text = await fd.readFile('utf8');
+    if (text.split('\n').some((l) => l.trim() === '/.tabcrew/')) return;
+    await fd.write(`${text && !text.endsWith('\n') ? '\n' : ''}# tabcrew agents' worktrees (docs/long-running.md)\n/.tabcrew/\n`);
+  } finally {
+    await fd.close();
+  }
 }
 
 /**
@@ -78,15 +117,24 @@ export async function addWorktree(root: string, agent: string): Promise<{ path: 
   if (!AGENT_NAME.test(agent)) throw new Error(`not an agent name: ${agent}`);
   const path = worktreePath(root, agent);
   const branch = branchFor(agent);
-  if (existsSync(path))
+  if (await lstatOf(path))
     throw new UserError(`${path} already exists; nothing was created. Remove it (git worktree remove) or create the agent without isolation.`);
+  await checkWorktreesDir(root);
   await excludeWorktrees(root);
-  const base = (await gitOr(root, ['symbolic-ref', '--quiet', '--short', 'HEAD'])) ?? (await git(root, ['rev-parse', 'HEAD'])).trim();
-  const exists = (await gitOr(root, ['rev-parse', '--verify', '--quiet', `refs/heads/${branch}`])) !== undefined;
+  const base =
+    (await gitOr(root, ['symbolic-ref', '--quiet', '--short', 'HEAD'], 'read the branch at HEAD')) ??
+    (await git(root, ['rev-parse', 'HEAD'], 'read the commit at HEAD')).trim();
+  const exists = (await gitOr(root, ['rev-parse', '--verify', '--quiet', `refs/heads/${branch}`], `look for the branch ${branch}`)) !== undefined;
   try {
-    await git(root, exists ? ['worktree', 'add', '--', path, branch] : ['worktree', 'add', '-b', branch, '--', path, 'HEAD']);
+    await git(
+      root,
+      exists ? ['worktree', 'add', '--', path, branch] : ['worktree', 'add', '-b', branch, '--', path, 'HEAD'],
+      'create the worktree',
+      10 * 60_000,
+    );
   } catch (e) {
-    const why = String((e as { stderr?: string }).stderr ?? (e as Error).message).trim();
+    if (!(e instanceof GitError)) throw e;
+    const why = e.stderr.trim() || e.message;
     throw new UserError(`git could not create the worktree ${path} on branch ${branch}: ${why}. Nothing was created.`);
   }
   return { path, branch, base, reused_branch: exists };
@@ -106,8 +154,8 @@ export type WorktreeStatus = z.infer<typeof worktreeStatusSchema>;
 
 export async function worktreeStatus(w: { path: string; branch: string; base?: string }): Promise<WorktreeStatus> {
   if (!existsSync(w.path)) return { path: w.path, branch: w.branch, commits_ahead: null, dirty_files: null, exists: false };
-  const ahead = w.base ? await gitOr(w.path, ['rev-list', '--count', `${w.base}..HEAD`]) : undefined;
-  const porcelain = await gitOr(w.path, ['status', '--porcelain', '--untracked-files=all']);
+  const ahead = w.base ? await gitOr(w.path, ['rev-list', '--count', `${w.base}..HEAD`], 'count the commits of the worktree') : undefined;
+  const porcelain = await gitOr(w.path, ['status', '--porcelain', '--untracked-files=all'], "read the worktree's status");
   return {
     path: w.path,
     branch: w.branch,
@@ -128,14 +176,14 @@ export async function removeWorktree(
 ): Promise<{ removed: boolean; branch_deleted: boolean }> {
   let removed = false;
   if (existsSync(w.path)) {
-    await git(root, ['worktree', 'remove', ...(opts.force ? ['--force'] : []), '--', w.path]);
+    await git(root, ['worktree', 'remove', ...(opts.force ? ['--force'] : []), '--', w.path], 'remove the worktree');
     removed = true;
   } else {
-    await gitOr(root, ['worktree', 'prune']);
+    await gitOr(root, ['worktree', 'prune'], 'prune worktrees that are gone');
   }
   let deleted = false;
   if (opts.deleteBranch) {
-    deleted = (await gitOr(root, ['branch', '-D', '--', w.branch])) !== undefined;
+    deleted = (await gitOr(root, ['branch', '-D', '--', w.branch], `delete the branch ${w.branch}`)) !== undefined;
   }
   return { removed, branch_deleted: deleted };
 }

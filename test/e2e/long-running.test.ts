@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { tail } from '../../src/audit/audit-log.js';
 import { claudeBin, makeClaudeHome } from '../support/claude-home.js';
 import { mockedHome, tearDown } from '../support/e2e-world.js';
+import { hostileRepo } from '../support/hostile-repo.js';
 import {
   isConversationRequest,
   lastUserContent,
@@ -317,5 +318,28 @@ describe('worktree agents', () => {
     expect(git(repo, 'branch', '--list', `tabcrew/${two!.agent}`)).toContain(two!.agent);
     expect(await crew.ok('delete_agent', { agent: one!.agent, delete_branch: true })).toMatchObject({ worktree: { removed: true, branch_deleted: true } });
     expect(git(repo, 'branch', '--list', `tabcrew/${one!.agent}`)).toBe('');
+  });
+
+  it("in a repository an agent made hostile, creating a worktree agent, reading its status and deleting it run none of the repository's programs", async () => {
+    // What an agent in acceptEdits can write into the session root's .git: an fsmonitor, hooks, filters.
+    const hostile = hostileRepo(base);
+    hostile.commit('.gitattributes', '* filter=evil\n', 'attributes');
+    hostile.config('core.fsmonitor', hostile.marker('fsmonitor'));
+    hostile.config('filter.evil.smudge', hostile.marker('smudge', true));
+    hostile.config('filter.evil.clean', hostile.marker('clean', true));
+    hostile.hook('post-checkout');
+    hostile.hook('reference-transaction');
+    await crew.ok('create_session', { root: hostile.root, name: 'hostile' });
+    const a = await crew.ok('create_agent', { session: 'hostile', isolation: 'worktree', model: MODEL });
+    const tree = join(hostile.root, '.tabcrew', 'worktrees', a.agent);
+    expect(readFileSync(join(tree, 'README'), 'utf8')).toBe('hello\n');
+    writeFileSync(join(tree, 'README'), 'HELLO\n'); // same size: git must read it, through the clean filter
+    const s = (await crew.ok('get_session_status', { session: 'hostile' })).agents.find((x: any) => x.agent === a.agent);
+    expect(s.worktree).toMatchObject({ path: tree, dirty_files: 1, exists: true });
+    expect(await crew.ok('delete_agent', { agent: a.agent, force: true, delete_branch: true })).toMatchObject({
+      worktree: { removed: true, branch_deleted: true },
+    });
+    expect(hostile.fired()).toEqual([]);
+    await crew.ok('delete_session', { session: 'hostile' });
   });
 });
