@@ -41,7 +41,7 @@ export function createLogger(logDir: string, level = process.env.TABCREW_LOG_LEV
   });
   const write = logger.write.bind(logger) as (chunk: unknown) => boolean;
   logger.write = ((chunk: winston.Logform.TransformableInfo) => {
-    if (!logger.writableEnded && !logger.destroyed) return write(chunk);
+    if (!isEnded(logger)) return write(chunk);
     if (chunk && (chunk.level === 'error' || chunk.level === 'warn')) process.stderr.write(`tabcrew: ${chunk.level}: ${redact(String(chunk.message))}\n`);
     return false;
   }) as typeof logger.write;
@@ -53,9 +53,15 @@ export function createLogger(logDir: string, level = process.env.TABCREW_LOG_LEV
   return logger;
 }
 
+// winston's streams are readable-stream's, whose state predates Node's `writableEnded`.
+function isEnded(log: winston.Logger): boolean {
+  const state = (log as unknown as { _writableState?: { ending?: boolean; destroyed?: boolean } })._writableState;
+  return !!(log.writableEnded || state?.ending || state?.destroyed || log.destroyed);
+}
+
 /** Ends the log once what was logged is written (at most `timeoutMs`); later records never throw (see createLogger). */
 export function closeLogger(log: winston.Logger, timeoutMs = 500): Promise<void> {
-  if (log.writableEnded) return Promise.resolve();
+  if (isEnded(log)) return Promise.resolve();
   return new Promise<void>((resolve) => {
     log.on('finish', () => resolve());
     log.end();

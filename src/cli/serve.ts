@@ -160,7 +160,10 @@ export async function serve(config: Config, crew?: CrewOptions): Promise<void> {
   // A client that leaves at once leaves the recovery running: it uses the tabs, the state, the
   // audit log and the log, so it ends before they close (its agents then keep running, recorded).
   const pending = await Promise.race([resumed.then(() => false), new Promise<true>((r) => setTimeout(() => r(true), 200).unref())]);
-  if (pending) process.stderr.write(`tabcrew: the client left while agents were being recovered; finishing that first (at most --start-timeout, ${config.startTimeoutS} s)\n`);
+  if (pending)
+    process.stderr.write(
+      `tabcrew: the client left while agents were being recovered; finishing that first (at most --start-timeout, ${config.startTimeoutS} s)\n`,
+    );
   await resumed;
   await supervisor.keeper.stop();
   close();
