@@ -120,7 +120,7 @@ export async function serve(config: Config, crew?: CrewOptions): Promise<void> {
   const why = config.backend === 'auto' ? `chosen by --backend auto: ${AUTO_REASON[backend.name]}` : 'from --backend';
   const where = backend.name === 'tmux' ? `, tmux socket "${config.tmuxSocket}"` : backend.name === 'pty' ? '; PTY tabs end with this server' : '';
   process.stderr.write(
-    `tabcrew: serving MCP on ${config.noStdio ? 'HTTP only' : 'stdio'}; backend ${backend.name} (${why}${where}); ${state.sessions.length} sessions and ${state.agents.length} agents in ${config.stateDir}\n`,
+    `tabcrew: serving MCP on ${config.noStdio ? 'HTTP only' : 'stdio'}; backend ${backend.name} (${why}${where}); ${state.sessions.length} sessions and ${state.agents.length} agents in ${config.stateDir}; logs in ${config.logDir}\n`,
   );
   // iTerm2's Automation consent blocks the first Apple event: ask now, so a refusal is
   // reported at start with where to allow it, not in the middle of a tool call.
