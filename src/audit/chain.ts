@@ -300,7 +300,7 @@ export function headMacProblem(head: HeadFile, key: AuditKey | undefined, logKey
   if (head.mac === undefined) return logKeyed ? `${HEAD_FILE} carries no MAC although the log is keyed: it was rewritten without the audit key` : undefined;
   if (!macEqual(head.mac, key.headMac(head))) {
     return head.kid && head.kid !== key.id
-      ? `${HEAD_FILE} was MAC'd with another audit key (key id ${head.kid}, this is ${key.id})`
+      ? `${HEAD_FILE} was MAC'd with another audit key (key id ${head.kid}; this state's is ${key.id}): another state dir wrote to this log dir (another --state-dir with the same --log-dir?); give each state its own --log-dir`
       : `${HEAD_FILE} does not match its MAC: it was edited without the audit key`;
   }
   return undefined;
