@@ -1,5 +1,5 @@
-import { execFileSync, spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -69,4 +69,15 @@ describe('a client that disconnects at once', () => {
     expect(log.match(/"message":"client disconnected; exiting, agents keep running"/g)).toHaveLength(20);
     expect(statSync(join(dirs.base, 'logs', 'tabcrew.log')).mode & 0o777).toBe(0o600);
   }, 300_000);
+});
+
+describe('an error nothing caught', () => {
+  it('ends tabcrew with one line on stderr, not a stack or the source line of the bundle', () => {
+    // Thrown from a timer once the entry is running, as a late error in the bundle would be.
+    const preload = join(dirs.base, 'throw-later.cjs');
+    writeFileSync(preload, "setTimeout(() => { throw new Error('boom from a timer'); }, 1500);\n");
+    const r = spawnSync(process.execPath, ['-r', preload, CLI, '--version'], { cwd: REPO, env: testEnv(home), encoding: 'utf8', timeout: 30_000 });
+    expect(r.status).toBe(1);
+    expect(r.stderr).toMatch(/^tabcrew: internal error: boom from a timer \(at .*throw-later\.cjs:1:\d+\)\)\n$/);
+  });
 });
