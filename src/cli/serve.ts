@@ -27,15 +27,24 @@ const AUTO_REASON = {
 } as const;
 
 export async function serve(config: Config, crew?: CrewOptions): Promise<void> {
-  // A bad roles file stops tabcrew here, before the handshake, saying what is wrong in it.
-  if (config.rolesFile) loadRolesFile(config.rolesFile);
+  // dist/cli.js may have answered initialize and tools/list already (scripts/cli-entry.mjs).
+  const handover = config.noStdio ? undefined : takeHandover();
+  // A bad roles file stops tabcrew here, before the handshake, saying what is wrong in it;
+  // once the entry has answered the handshake, the client hears it like a state that fails (below).
+  let badRoles: Error | undefined;
+  try {
+    if (config.rolesFile) loadRolesFile(config.rolesFile);
+  } catch (e) {
+    if (!handover) throw e;
+    badRoles = e as Error;
+  }
   const log = createLogger(config.logDir);
   // The handshake and tools/list do not need the state: they are answered while it opens
   // (decrypting it loads libsodium), and tool calls wait for it.
   let opened: Stack | undefined;
   // A state that cannot be opened (a wrong key, most often) fails every tool call with this
   // message: the client has its tool list already and shows what went wrong where it is used.
-  const ready = openStack(config, { log }).then(
+  const ready = (badRoles ? Promise.reject(badRoles) : openStack(config, { log })).then(
     (s) => {
       opened = s;
     },
@@ -62,8 +71,6 @@ export async function serve(config: Config, crew?: CrewOptions): Promise<void> {
   if (config.noStdio && config.http === undefined) throw new Error('--no-stdio needs --http [HOST:]PORT: without either, nothing would reach this server.');
   const http = await serveHttp(config, deps);
   const { server, close } = config.noStdio ? { server: undefined, close: () => undefined } : createServer(deps);
-  // dist/cli.js may have answered initialize and tools/list already (scripts/cli-entry.mjs).
-  const handover = config.noStdio ? undefined : takeHandover();
   const transport = config.noStdio
     ? undefined
     : handover

@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -102,4 +102,21 @@ describe('a start-up failure after the handshake', () => {
       expect(log).toContain(`HOME=${clientHome}`);
     }, 120_000);
   }
+
+  it('a bad roles file, once the entry has answered the handshake, reaches the client the same way', async () => {
+    const dirs = isolated(temp('tabcrew-startup-roles-'));
+    const file = join(dirs.base, 'roles.yaml');
+    writeFileSync(file, 'roles:\n  - id: sre\n    title: Site reliability\n');
+    const s = session([...dirs.flags, '--roles-file', file], testEnv(temp('tabcrew-home-roles-')));
+    s.send(
+      { jsonrpc: '2.0', id: 1, method: 'initialize', params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 't', version: '1' } } },
+      { jsonrpc: '2.0', method: 'notifications/initialized' },
+      { jsonrpc: '2.0', id: 2, method: 'tools/list' },
+      { jsonrpc: '2.0', id: 3, method: 'tools/call', params: { name: 'list_sessions', arguments: {} } },
+    );
+    const call = await s.until(() => s.messages.find((m) => m.id === 3));
+    expect(call.result.isError).toBe(true);
+    expect(call.result.content[0].text).toContain(`tabcrew could not start, so no tool can run: --roles-file ${file}: roles.0.guidance:`);
+    expect(await s.stop()).toBe(1);
+  }, 60_000);
 });
