@@ -42,6 +42,7 @@ import type { Health } from './health.js';
 import { Keeper, type Notice } from './keeper.js';
 import { addWorktree, checkGitRoot, checkRemovable, removeWorktree, worktreeStatus, type WorktreeStatus } from './worktrees.js';
 import { sumUsage, UsageMeter, type UsageView } from './usage.js';
+import { conversationTokens, UsageLedger } from './usage-ledger.js';
 
 export interface AgentStatusView {
   agent: string;
@@ -111,7 +112,6 @@ export interface CreateAgentInput {
   isolation?: 'none' | 'worktree';
 }
 
-const ZERO_TOKENS: Tokens = { input: 0, output: 0, cache_read: 0, cache_creation: 0 };
 const SESSION_NAME = /^[^\p{Cc}[\]]{1,64}$/u;
 
 /**
@@ -133,6 +133,8 @@ export class Supervisor {
 
   /** Budgets, health, relaunches, usage records (docs/long-running.md); `serve` starts its timer. */
   readonly keeper: Keeper;
+  /** Usage counted into the state as transcripts grow; agents' hooks ask for a count over the agent socket. */
+  readonly usage: UsageLedger;
 
   constructor(deps: { config: Config; store: StateStore; backend: TerminalBackend; log: Logger; env?: NodeJS.ProcessEnv; audit?: Pick<AuditLog, 'append'> }) {
     const env = deps.env ?? process.env;
@@ -152,7 +154,8 @@ export class Supervisor {
       spawn: async (sessionId, spec, caller) => (await this.spawnAgent({ session: sessionId, ...spec }, { caller })).agent,
       remove: async (agent) => void (await this.deleteAgent(agent, { cascade: true })),
     });
-    const meter = new UsageMeter(loadPriceTable(c.pricesFile), claudeConfigDir(env));
+    this.usage = new UsageLedger({ store: deps.store, claudeConfigDir: claudeConfigDir(env), log: deps.log, audit: deps.audit });
+    const meter = new UsageMeter(loadPriceTable(c.pricesFile), this.usage);
     this.keeper = new Keeper({ ctx: this.ctx, meter, relaunch: (name) => this.relaunchAgent(name), hibernate: (name) => this.hibernateAgent(name) });
   }
 
@@ -229,13 +232,14 @@ export class Supervisor {
       const live = statuses.get(agent.name)!;
       const watch = this.ctx.observer.watch(agent, session);
       const transcript = watch ? await watch.readTranscript().catch(() => undefined) : undefined;
+      const counted = await this.usage.count(agent.name).catch(() => undefined);
       views.push({
         agent: agent.name,
         status: live.status,
         status_source: live.source,
         since: live.since ? new Date(live.since).toISOString() : agent.since,
         claude_session_id: agent.claudeSessionId,
-        tokens: transcript?.tokens ?? ZERO_TOKENS,
+        tokens: conversationTokens(counted, agent.claudeSessionId),
         ...(transcript?.lastReply !== undefined ? { last_reply: transcript.lastReply } : {}),
         tasks: todo?.byAgent.get(agent.name) ?? { open: 0, done: 0 },
         ...(agent.launch.role !== undefined ? { role: this.roleView(agent.launch) } : {}),
