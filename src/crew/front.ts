@@ -7,10 +7,12 @@ import type { NodeSpec } from './node-spec.js';
 import { CrewRouter } from './router.js';
 import { controlDir } from './ssh-argv.js';
 
-/** What `serve` is told about the crew: --node, --nodes-file, --node-command, --ssh-config. */
+/** What `serve` is told about the crew: --node, --nodes-file, --node-command, --ssh-config, --node-read-timeout. */
 export interface CrewOptions {
   nodes: NodeSpec[];
   sshConfig?: string;
+  /** Each node's deadline in a crew-wide read (--node-read-timeout); crew/call-limits.ts has the default. */
+  readTimeoutMs?: number;
 }
 
 export interface Front {
@@ -51,7 +53,15 @@ export function openFront(
       }),
     );
   }
-  router = new CrewRouter({ links, log: deps.log, store: deps.store, audit: deps.audit, ready: deps.ready, clientName: deps.clientName });
+  router = new CrewRouter({
+    links,
+    log: deps.log,
+    store: deps.store,
+    audit: deps.audit,
+    ready: deps.ready,
+    clientName: deps.clientName,
+    readTimeoutMs: crew.readTimeoutMs,
+  });
   return {
     router,
     links,

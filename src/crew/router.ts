@@ -4,10 +4,11 @@ import type { Logger } from '../audit/logger.js';
 import { toolCallEvent, type AuditLog, type AuditOutcome } from '../audit/audit-log.js';
 import type { StateStore } from '../store/state-store.js';
 import { UserError } from '../supervisor/errors.js';
+import { DEFAULT_NODE_READ_TIMEOUT_MS, NODE_READ_LIMIT_MS, nodeCallLimit, seconds, TIMED_OUT, within } from './call-limits.js';
 import { CrewMap } from './crew-map.js';
 import { nodesNamedIn, qualify, qualifyResult, stripNode } from './names.js';
 import { ALL_NODES, LOCAL_NODE } from './node-spec.js';
-import type { NodeLink } from './node-link.js';
+import { NodeTimeoutError, type NodeLink } from './node-link.js';
 import { withNodeFields, withNodeParam } from './schemas.js';
 
 /** Where a node's resources appear on the front. */
@@ -29,7 +30,12 @@ export interface CrewRouterOptions {
   audit: () => Pick<AuditLog, 'append'> | undefined;
   ready?: Promise<void>;
   clientName?: () => string | undefined;
+  /** Each node's deadline in a crew-wide read (serve --node-read-timeout). */
+  readTimeoutMs?: number;
 }
+
+/** A node's answer to one call: `timedOut` when it missed its limit (it may still be working). */
+type NodeAnswer = { r: CallToolResult; timedOut?: boolean };
 
 const text = (structured: Record<string, unknown>): CallToolResult => ({
   content: [{ type: 'text', text: JSON.stringify(structured, null, 2) }],
@@ -108,12 +114,17 @@ export class CrewRouter {
       'node-resource',
       new ResourceTemplate(`${NODE_URI}{node}/{+path}`, {
         list: async () => {
+          // A crew-wide read: a node that does not answer within its deadline is left out.
           const lists = await Promise.all(
-            [...this.opts.links.values()].map(async (link) =>
-              link.state !== 'up'
-                ? []
-                : (await link.listResources().catch(() => [])).map((r) => ({ ...r, uri: front(link.name, r.uri), name: `${link.name}: ${r.name}` })),
-            ),
+            [...this.opts.links.values()].map(async (link) => {
+              if (link.state !== 'up') return [];
+              const listed = await within(
+                link.listResources(this.readTimeout).catch(() => []),
+                this.readTimeout,
+              );
+              if (listed === TIMED_OUT) return [];
+              return listed.map((r) => ({ ...r, uri: front(link.name, r.uri), name: `${link.name}: ${r.name}` }));
+            }),
           );
           return { resources: lists.flat() };
         },
@@ -124,7 +135,7 @@ export class CrewRouter {
         const path = String(Array.isArray(vars.path) ? vars.path[0] : vars.path);
         const link = this.opts.links.get(node);
         if (!link) throw new UserError(`no node "${node}" in this crew; nodes: ${[...this.opts.links.keys()].join(', ')}`);
-        const contents = await link.readResource(`tabcrew://${path}`);
+        const contents = await link.readResource(`tabcrew://${path}`, NODE_READ_LIMIT_MS);
         return { contents: contents.map((c) => ({ ...c, uri: front(node, c.uri) })) as never };
       },
     );
@@ -137,7 +148,9 @@ export class CrewRouter {
     const slash = rest.indexOf('/');
     const link = slash > 0 ? this.opts.links.get(rest.slice(0, slash)) : undefined;
     if (!link) return Promise.reject(new UserError(`${uri} names no node of this crew; nodes: ${[...this.opts.links.keys()].join(', ')}`));
-    return link.readResource(`tabcrew://${rest.slice(slash + 1)}`).then((contents) => contents.map((c) => c.text ?? c.blob ?? '').join('\n'));
+    return link
+      .readResource(`tabcrew://${rest.slice(slash + 1)}`, NODE_READ_LIMIT_MS)
+      .then((contents) => contents.map((c) => c.text ?? c.blob ?? '').join('\n'));
   }
 
   /** Where a call goes: an explicit node, else a node named by an agent prefix or a known id, else a listing or local. */
@@ -186,7 +199,7 @@ export class CrewRouter {
       return failure(e.message);
     }
     if (target.kind === 'local') return local(args);
-    if (target.kind === 'node') return this.onNode(target.node, tool, args, extra);
+    if (target.kind === 'node') return (await this.onNode(target.node, tool, args, extra, nodeCallLimit({ readOnly }))).r;
     return this.everywhere(tool, args, extra, local);
   }
 
@@ -202,52 +215,78 @@ export class CrewRouter {
     }
   }
 
-  /** One call on one node, as the front shows it; recorded in the front's audit log. */
-  private async onNode(node: string, tool: string, args: Args, extra: Extra): Promise<CallToolResult> {
+  /** One call on one node, as the front shows it; recorded in the front's audit log. At `limitMs` it is given up on. */
+  private async onNode(node: string, tool: string, args: Args, extra: Extra, limitMs: number): Promise<NodeAnswer> {
     const started = Date.now();
     const link = this.opts.links.get(node)!;
     const forwarded = stripNode(node, args) as Args;
     const token = extra._meta?.progressToken;
-    let result: CallToolResult;
+    let answer: NodeAnswer;
     let outcome: AuditOutcome = 'ok';
     let reason: string | undefined;
     try {
-      const r = await link.call(tool, forwarded, {
-        onprogress:
-          token === undefined
-            ? undefined
-            : (p) => void extra.sendNotification({ method: 'notifications/progress', params: { progressToken: token, ...p } }).catch(() => undefined),
-      });
+      // The link tells the node to stop at the limit; the race holds even for a link that never settles.
+      const r = await within(
+        link.call(tool, forwarded, {
+          timeoutMs: limitMs,
+          onprogress:
+            token === undefined
+              ? undefined
+              : (p) => void extra.sendNotification({ method: 'notifications/progress', params: { progressToken: token, ...p } }).catch(() => undefined),
+        }),
+        limitMs,
+      );
+      if (r === TIMED_OUT) throw new NodeTimeoutError(`node ${node}: ${tool} did not answer within ${seconds(limitMs)}`);
       if (r.isError) {
         outcome = 'refused';
         reason = resultText(r);
-        result = failure(`node ${node}: ${reason}`);
+        answer = { r: failure(`node ${node}: ${reason}`) };
       } else {
         const structured = { ...(qualifyResult(node, r.structuredContent ?? {}) as Args), node };
         await this.learn(node, tool, forwarded, r.structuredContent ?? {}, false);
-        result = text(structured);
+        answer = { r: text(structured) };
       }
     } catch (e) {
-      outcome = e instanceof UserError ? 'refused' : 'failed';
+      const timedOut = e instanceof NodeTimeoutError;
+      outcome = e instanceof UserError && !timedOut ? 'refused' : 'failed';
       reason = (e as Error).message;
-      result = failure(reason);
+      answer = {
+        r: failure(timedOut ? `${reason}; it may still be working on it. ${this.timeoutFix(node)}` : reason),
+        ...(timedOut ? { timedOut } : {}),
+      };
     }
     await this.record(tool, { ...args, node }, outcome, Date.now() - started, reason);
-    return result;
+    return answer;
   }
 
-  /** A listing: every node at once, merged; a node that fails is one entry of `nodes`, not a failed call. */
+  private get readTimeout(): number {
+    return this.opts.readTimeoutMs ?? DEFAULT_NODE_READ_TIMEOUT_MS;
+  }
+
+  private timeoutFix(node: string): string {
+    return `Check it with tabcrew nodes or tabcrew doctor --node ${node}; a node that is only slow needs a longer --node-read-timeout (now ${seconds(this.readTimeout)}).`;
+  }
+
+  /**
+   * A listing: every node at once, merged; a node that fails is one entry of `nodes`, not a
+   * failed call. Each node has the read deadline: one that never answers costs the call that
+   * long and is reported as `timeout`, beside the others' answers.
+   */
   private async everywhere(tool: string, args: Args, extra: Extra, local: LocalCall): Promise<CallToolResult> {
     const names = [LOCAL_NODE, ...this.opts.links.keys()];
     const answers = await Promise.all(
-      names.map(async (n) => {
-        const r = n === LOCAL_NODE ? await local(args) : await this.onNode(n, tool, args, { ...extra, _meta: undefined });
-        return { node: n, r };
+      names.map(async (n): Promise<NodeAnswer & { node: string }> => {
+        if (n === LOCAL_NODE) return { node: n, r: await local(args) };
+        return { node: n, ...(await this.onNode(n, tool, args, { ...extra, _meta: undefined }, this.readTimeout)) };
       }),
     );
     const merged: Args = {};
     const nodes: { node: string; ok: boolean; error?: string; fix?: string }[] = [];
-    for (const { node, r } of answers) {
+    for (const { node, r, timedOut } of answers) {
+      if (timedOut) {
+        nodes.push({ node, ok: false, error: 'timeout', fix: `${node} did not answer within ${seconds(this.readTimeout)}. ${this.timeoutFix(node)}` });
+        continue;
+      }
       if (r.isError) {
         const link = this.opts.links.get(node);
         nodes.push({ node, ok: false, error: resultText(r), ...(link?.report().fix ? { fix: link.report().fix } : {}) });
@@ -314,7 +353,7 @@ export class CrewRouter {
   async adopt(link: NodeLink): Promise<void> {
     await this.ready();
     try {
-      const r = await link.call('list_sessions', {});
+      const r = await link.call('list_sessions', {}, { timeoutMs: this.readTimeout });
       if (!r.isError) await this.learn(link.name, 'list_sessions', {}, (r.structuredContent ?? {}) as Args, true);
     } catch (e) {
       this.opts.log.info('node adopt failed', { node: link.name, error: (e as Error).message });

@@ -5,11 +5,12 @@ import { LoggingMessageNotificationSchema, type CallToolResult } from '@modelcon
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { z } from 'zod';
 import { createLogger } from '../../src/audit/logger.js';
 import { NodeDownError, type NodeLink } from '../../src/crew/node-link.js';
 import { CrewRouter } from '../../src/crew/router.js';
+import { NODE_READ_LIMIT_MS } from '../../src/crew/call-limits.js';
 
 /** A node that answers from a script: what the router forwards is what it sees. */
 function fakeNode(name: string, answer: (tool: string, args: Record<string, unknown>) => Record<string, unknown> | Error) {
@@ -31,12 +32,21 @@ function fakeNode(name: string, answer: (tool: string, args: Record<string, unkn
   return link as unknown as NodeLink & { calls: typeof calls };
 }
 
+/** A node that is up but never answers a call: the red-team's silent node. */
+function silentNode(name: string) {
+  const link = fakeNode(name, () => ({}));
+  (link as unknown as { call: () => Promise<CallToolResult> }).call = () => new Promise<CallToolResult>(() => undefined);
+  (link as unknown as { listResources: () => Promise<unknown[]> }).listResources = () => new Promise<unknown[]>(() => undefined);
+  return link;
+}
+
 const ok = (s: Record<string, unknown>): CallToolResult => ({ content: [{ type: 'text', text: JSON.stringify(s) }], structuredContent: s });
 
 /** A tool the router has never heard of, as another helper would add it. */
-async function crewWith(nodes: ReturnType<typeof fakeNode>[]) {
+async function crewWith(nodes: ReturnType<typeof fakeNode>[], opts: { readTimeoutMs?: number } = {}) {
   const audit: Record<string, unknown>[] = [];
   const router = new CrewRouter({
+    ...opts,
     links: new Map(nodes.map((n) => [n.name, n])),
     log: createLogger(mkdtempSync(join(tmpdir(), 'tabcrew-router-log-'))),
     store: () => undefined,
@@ -176,5 +186,45 @@ describe('the crew router wraps any tool', () => {
     await expect(router.readNodeResource('tabcrew://nodes/box1/agents/Agent_2/screen')).resolves.toBe('screen of tabcrew://agents/Agent_2/screen on box1');
     expect(router.readNodeResource('tabcrew://agents/Agent_1/screen')).toBeUndefined();
     await expect(router.readNodeResource('tabcrew://nodes/box9/agents/Agent_2/screen')).rejects.toThrow(/names no node of this crew; nodes: box1/);
+  });
+
+  it('a node that never answers costs a crew-wide read its deadline: reported as timeout while the others answer', async () => {
+    const { client, audit } = await crewWith([box1(), silentNode('mute')], { readTimeoutMs: 300 });
+    const started = Date.now();
+    const r = (await client.callTool({ name: 'list_widgets', arguments: {} })) as CallToolResult;
+    const took = Date.now() - started;
+    expect(took).toBeLessThan(2000);
+    expect(took).toBeGreaterThanOrEqual(290);
+    const out = r.structuredContent as { widgets: unknown[]; nodes: { node: string; ok: boolean; error?: string; fix?: string }[] };
+    expect(out.widgets).toHaveLength(2);
+    expect(out.nodes.slice(0, 2)).toEqual([
+      { node: 'local', ok: true },
+      { node: 'box1', ok: true },
+    ]);
+    expect(out.nodes[2]).toMatchObject({ node: 'mute', ok: false, error: 'timeout' });
+    expect(out.nodes[2].fix).toMatch(/mute did not answer within 0\.3 s.*tabcrew doctor --node mute.*--node-read-timeout/);
+    expect(audit.find((e) => (e.args as Record<string, unknown>).node === 'mute')).toMatchObject({ outcome: 'failed' });
+  });
+
+  it("a silent node's resources are left out of resources/list after the deadline", async () => {
+    const { client } = await crewWith([box1(), silentNode('mute')], { readTimeoutMs: 300 });
+    const started = Date.now();
+    const { resources } = await client.listResources();
+    expect(Date.now() - started).toBeLessThan(2000);
+    expect(resources.map((r) => r.uri)).toContain('tabcrew://nodes/box1/agents/Agent_2/screen');
+  });
+
+  it('a call to one silent node fails at its limit, saying it may still be working and what to check', async () => {
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
+    try {
+      const { client } = await crewWith([silentNode('mute')]);
+      const call = client.callTool({ name: 'list_widgets', arguments: { node: 'mute' } }) as Promise<CallToolResult>;
+      await vi.advanceTimersByTimeAsync(NODE_READ_LIMIT_MS + 10);
+      const r = await call;
+      expect(r.isError).toBe(true);
+      expect(JSON.stringify(r.content)).toContain('node mute: list_widgets did not answer within 15 s; it may still be working on it');
+    } finally {
+      vi.useRealTimers();
+    }
   });
 });
