@@ -37,7 +37,14 @@ export async function serve(config: Config, crew?: CrewOptions): Promise<void> {
   });
   // With --node: a front, routing calls to the nodes' own tabcrew over ssh (src/crew/).
   const front = crew?.nodes.length
-    ? openFront(crew, { runtimeDir: config.runtimeDir, log, ready, store: () => opened?.store, audit: () => opened?.audit })
+    ? openFront(crew, {
+        runtimeDir: config.runtimeDir,
+        log,
+        ready,
+        store: () => opened?.store,
+        audit: () => opened?.audit,
+        holdsRequest: async (id) => !!(await opened?.supervisor.holdsPermissionRequest(id)),
+      })
     : undefined;
   const deps: ToolDeps = {
     log,

@@ -2,6 +2,7 @@ import type { Logger } from '../audit/logger.js';
 import type { AuditLog } from '../audit/audit-log.js';
 import type { StateStore } from '../store/state-store.js';
 import { version } from '../version.js';
+import { localPlaces } from './local-places.js';
 import { NodeLink } from './node-link.js';
 import type { NodeSpec } from './node-spec.js';
 import { CrewRouter } from './router.js';
@@ -36,6 +37,8 @@ export function openFront(
     store: () => StateStore | undefined;
     audit: () => Pick<AuditLog, 'append'> | undefined;
     clientName?: () => string | undefined;
+    /** Whether a permission request id is the local machine's (the supervisor knows). */
+    holdsRequest: (id: string) => Promise<boolean>;
   },
 ): Front {
   const links = new Map<string, NodeLink>();
@@ -61,6 +64,7 @@ export function openFront(
     ready: deps.ready,
     clientName: deps.clientName,
     readTimeoutMs: crew.readTimeoutMs,
+    local: localPlaces(deps.store, deps.holdsRequest),
   });
   return {
     router,

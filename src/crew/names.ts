@@ -12,8 +12,13 @@ export function isAgentKey(key: string): boolean {
   return AGENT_KEY.test(key);
 }
 
+/**
+ * Always prefixed, even a name that already holds a `/`: a node that calls an agent
+ * `local/Agent_1` or `box2/Agent_1` is shown as `box1/local/Agent_1`, never as another
+ * place's agent. Stripping the prefix gives the node its own name back.
+ */
 export function qualify(node: string, name: string): string {
-  return name.includes('/') ? name : `${node}/${name}`;
+  return `${node}/${name}`;
 }
 
 /** `box1/Agent_3` → { node: 'box1', name: 'Agent_3' }; a plain name has no node. */

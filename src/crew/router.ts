@@ -5,11 +5,13 @@ import { toolCallEvent, type AuditLog, type AuditOutcome } from '../audit/audit-
 import type { StateStore } from '../store/state-store.js';
 import { UserError } from '../supervisor/errors.js';
 import { DEFAULT_NODE_READ_TIMEOUT_MS, NODE_READ_LIMIT_MS, nodeCallLimit, seconds, TIMED_OUT, within } from './call-limits.js';
-import { CrewMap } from './crew-map.js';
+import { CrewMap, MAX_SESSIONS_PER_NODE } from './crew-map.js';
 import { nodesNamedIn, qualify, qualifyResult, stripNode } from './names.js';
 import { ALL_NODES, LOCAL_NODE } from './node-spec.js';
 import { NodeTimeoutError, type NodeLink } from './node-link.js';
 import { withNodeFields, withNodeParam } from './schemas.js';
+
+const LOG_MESSAGE = 'notifications/message';
 
 /** Where a node's resources appear on the front. */
 const NODE_URI = 'tabcrew://nodes/';
@@ -32,7 +34,26 @@ export interface CrewRouterOptions {
   clientName?: () => string | undefined;
   /** Each node's deadline in a crew-wide read (serve --node-read-timeout). */
   readTimeoutMs?: number;
+  /** What the local machine holds: its sessions and ids are never a node's. */
+  local: LocalPlaces;
 }
+
+/** Kinds of ids a node hands out that later calls name. */
+export type IdKind = 'run' | 'request';
+
+/** The local machine's side of "where does this live": read from its own state, never from a node. */
+export interface LocalPlaces {
+  /** How a ref names a local session: by its id, by its name, or not at all. */
+  session(ref: string): Promise<'id' | 'name' | undefined>;
+  /** Every local session id (a node may not claim one). */
+  sessionIds(): Promise<Set<string>>;
+  /** Whether a run or permission request id is the local machine's. */
+  holds(kind: IdKind, id: string): Promise<boolean>;
+}
+
+/** Which id kind an argument or result key carries. */
+const ID_KEYS: Record<string, IdKind> = { run_id: 'run', request_id: 'request' };
+const kindOfKey = (key: string): string => ID_KEYS[key] ?? key;
 
 /** A node's answer to one call: `timedOut` when it missed its limit (it may still be working). */
 type NodeAnswer = { r: CallToolResult; timedOut?: boolean };
@@ -60,6 +81,8 @@ export class CrewRouter {
   private clientName?: () => string | undefined;
   /** The front's MCP servers (one per client session over HTTP): where nodes' log messages go. */
   private readonly servers = new Set<McpServer>();
+  /** Nodes whose last whole list went past MAX_SESSIONS_PER_NODE: how many sessions were not kept. */
+  private readonly over = new Map<string, number>();
 
   constructor(private readonly opts: CrewRouterOptions) {
     this.map = new CrewMap(opts.store);
@@ -154,7 +177,7 @@ export class CrewRouter {
   }
 
   /** Where a call goes: an explicit node, else a node named by an agent prefix or a known id, else a listing or local. */
-  private target(tool: string, readOnly: boolean, node: unknown, args: Args): Target {
+  private async target(tool: string, readOnly: boolean, node: unknown, args: Args): Promise<Target> {
     if (typeof node === 'string') {
       if (node === ALL_NODES) {
         if (!readOnly) throw new UserError(`node "${ALL_NODES}" (every node) is for read-only tools; ${tool} changes things: name one node`);
@@ -164,26 +187,52 @@ export class CrewRouter {
       if (!this.opts.links.has(node)) throw new UserError(`no node "${node}" in this crew; nodes: ${[LOCAL_NODE, ...this.opts.links.keys()].join(', ')}`);
       return { kind: 'node', node };
     }
-    const named = [...nodesNamedIn(args)];
-    for (const n of named) {
+    const places = new Set<string>();
+    for (const n of nodesNamedIn(args)) {
       if (n !== LOCAL_NODE && !this.opts.links.has(n))
         throw new UserError(`"${n}/…" names no node of this crew; nodes: ${[LOCAL_NODE, ...this.opts.links.keys()].join(', ')}`);
+      places.add(n);
     }
-    if (named.length > 1) throw new UserError(`the arguments name agents on several nodes (${named.join(', ')}); one call goes to one node`);
-    if (named.length === 1) return named[0] === LOCAL_NODE ? { kind: 'local' } : { kind: 'node', node: named[0] };
+    if (places.size > 1) throw new UserError(`the arguments name agents on several nodes (${[...places].join(', ')}); one call goes to one node`);
     for (const [k, v] of Object.entries(args)) {
       if (typeof v !== 'string') continue;
-      const byId = this.map.nodeOfId(v);
-      if (byId) return { kind: 'node', node: byId };
-      if (k === 'session' || k === 'session_id') {
-        const nodes = this.map.nodesOfSession(v);
-        if (nodes.length > 1) throw new UserError(`session "${v}" exists on several nodes (${nodes.join(', ')}); pass node, or use the session id`);
-        if (nodes.length === 1) return { kind: 'node', node: nodes[0] };
-      }
+      const place = k === 'session' || k === 'session_id' ? await this.placeOfSession(v) : k.endsWith('_id') ? await this.placeOfId(k, v) : undefined;
+      if (place !== undefined) places.add(place);
     }
+    if (places.size > 1) throw new UserError(`the arguments name things on several nodes (${[...places].join(', ')}); one call goes to one node`);
+    const [place] = places;
+    if (place !== undefined) return place === LOCAL_NODE ? { kind: 'local' } : { kind: 'node', node: place };
     const aimed = Object.entries(args).some(([k, v]) => TARGET_KEYS.has(k) && v !== undefined);
     if (readOnly && !aimed && this.opts.links.size) return { kind: 'all' };
     return { kind: 'local' };
+  }
+
+  /**
+   * Where a session lives. A local session id is the local machine's, whatever a node says;
+   * a name (or id) found in more than one place is refused as ambiguous, never guessed.
+   * Undefined: nobody knows it (the local tool then says so).
+   */
+  private async placeOfSession(ref: string): Promise<string | undefined> {
+    const local = await this.opts.local.session(ref);
+    if (local === 'id') return LOCAL_NODE;
+    const places = new Set<string>(local ? [LOCAL_NODE] : []);
+    const byId = this.map.nodeOfSessionId(ref);
+    if (byId !== undefined) places.add(byId);
+    for (const n of this.map.nodesOfSessionName(ref)) places.add(n);
+    if (places.size > 1) {
+      const where = [...places];
+      throw new UserError(
+        `session "${ref}" is ambiguous: there is one on ${where.join(' and on ')}. Pass node (${where.map((n) => `"${n}"`).join(' or ')}) to pick one, or use its session id (s-…).`,
+      );
+    }
+    return [...places][0];
+  }
+
+  /** Where a run or request id lives: the local machine's own first, else the one node that handed it out. */
+  private async placeOfId(key: string, id: string): Promise<string | undefined> {
+    const kind = ID_KEYS[key];
+    if (kind && (await this.opts.local.holds(kind, id))) return LOCAL_NODE;
+    return this.map.nodeOfId(kindOfKey(key), id);
   }
 
   private async route(tool: string, readOnly: boolean, all: Args, extra: Extra, local: LocalCall): Promise<CallToolResult> {
@@ -191,7 +240,7 @@ export class CrewRouter {
     const { node, ...args } = all;
     let target: Target;
     try {
-      target = this.target(tool, readOnly, node, args);
+      target = await this.target(tool, readOnly, node, args);
       if (tool === 'create_session') await this.checkSessionName(target.kind === 'node' ? target.node : LOCAL_NODE, args.name);
     } catch (e) {
       if (!(e instanceof UserError)) throw e;
@@ -281,7 +330,7 @@ export class CrewRouter {
       }),
     );
     const merged: Args = {};
-    const nodes: { node: string; ok: boolean; error?: string; fix?: string }[] = [];
+    const nodes: { node: string; ok: boolean; error?: string; fix?: string; note?: string }[] = [];
     for (const { node, r, timedOut } of answers) {
       if (timedOut) {
         nodes.push({ node, ok: false, error: 'timeout', fix: `${node} did not answer within ${seconds(this.readTimeout)}. ${this.timeoutFix(node)}` });
@@ -292,7 +341,6 @@ export class CrewRouter {
         nodes.push({ node, ok: false, error: resultText(r), ...(link?.report().fix ? { fix: link.report().fix } : {}) });
         continue;
       }
-      nodes.push({ node, ok: true });
       const { node: _answeredBy, ...structured } = (r.structuredContent ?? {}) as Args;
       void _answeredBy;
       for (const [k, v] of Object.entries(structured)) {
@@ -302,27 +350,54 @@ export class CrewRouter {
         } else if (!(k in merged)) merged[k] = v;
       }
       if (node !== LOCAL_NODE && tool === 'list_sessions') await this.learn(node, tool, args, structured, true);
+      const over = this.over.get(node);
+      nodes.push({
+        node,
+        ok: true,
+        ...(over
+          ? {
+              note: `${node} lists ${over} sessions more than the ${MAX_SESSIONS_PER_NODE} the front keeps for a node: they are listed, but reached only with node: "${node}"`,
+            }
+          : {}),
+      });
     }
+    markAmbiguous(merged);
     if (nodes.every((n) => !n.ok)) return failure(`${tool} failed on every node: ${nodes.map((n) => `${n.node}: ${n.error}`).join('; ')}`);
     return text({ ...merged, nodes });
   }
 
-  /** Remembers where sessions and other ids live, from what a node answered. */
+  /**
+   * Remembers where sessions and other ids live, from what a node answered: for that node
+   * only. Sessions come only from tool results (a log message names none); an id another
+   * place already holds stays there.
+   */
   private async learn(node: string, tool: string, args: Args, structured: Args, whole: boolean): Promise<void> {
     const sessions: { id: string; name: string }[] = [];
+    const fromResult = tool !== LOG_MESSAGE;
     const visit = (v: unknown, key: string): void => {
-      if (typeof v === 'string' && (key === 'id' || key.endsWith('_id'))) this.map.rememberId(v, node);
+      if (typeof v === 'string' && key.endsWith('_id') && key !== 'session_id' && key !== 'claude_session_id') {
+        if (!this.map.rememberId(kindOfKey(key), v, node)) this.opts.log.warn('node named an id another node holds; ignored', { node, key });
+      }
       if (Array.isArray(v)) v.forEach((x) => visit(x, key));
       else if (v && typeof v === 'object') {
         const o = v as Args;
-        if (typeof o.session_id === 'string' && typeof o.name === 'string' && typeof o.root === 'string') sessions.push({ id: o.session_id, name: o.name });
+        if (fromResult && typeof o.session_id === 'string' && typeof o.name === 'string' && typeof o.root === 'string')
+          sessions.push({ id: o.session_id, name: o.name });
         for (const [k, x] of Object.entries(o)) visit(x, k);
       }
     };
     visit(structured, '');
     try {
       if (tool === 'delete_session' && typeof args.session === 'string') await this.map.forget(node, args.session);
-      else if (sessions.length || whole) await this.map.learnSessions(node, sessions, whole);
+      else if (sessions.length || whole) {
+        const local = await this.opts.local.sessionIds();
+        const learned = await this.map.learnSessions(node, sessions, whole, (id) => local.has(id));
+        if (learned.refused.length) this.opts.log.warn("node listed session ids that are another place's; not taken", { node, ids: learned.refused.length });
+        if (learned.over) {
+          if (!this.over.has(node)) this.opts.log.warn('node lists more sessions than the front keeps', { node, over: learned.over });
+          this.over.set(node, learned.over);
+        } else if (whole) this.over.delete(node);
+      }
     } catch (e) {
       this.opts.log.error('crew map save failed', { node, error: (e as Error).message });
     }
@@ -342,7 +417,7 @@ export class CrewRouter {
       : logger === 'tabcrew.status'
         ? { ...object, ...(typeof object.agent === 'string' ? { agent: qualify(node, object.agent) } : {}) }
         : (qualifyResult(node, object) as Args);
-    void this.learn(node, 'notifications/message', {}, body, false);
+    void this.learn(node, LOG_MESSAGE, {}, body, false);
     for (const server of this.servers) {
       if (!server.isConnected()) continue;
       void server.sendLoggingMessage({ level, ...(logger ? { logger } : {}), data: { ...body, node } }).catch(() => undefined);
@@ -365,6 +440,26 @@ export class CrewRouter {
       await this.opts.audit()?.append(toolCallEvent({ tool, caller: this.clientName?.() ?? 'unknown', args, outcome, ms, reason }));
     } catch (e) {
       this.opts.log.error('audit append failed', { tool, error: (e as Error).message });
+    }
+  }
+}
+
+/**
+ * A merged listing's session entries whose name is on more than one node get `ambiguous`:
+ * a call naming it is refused until `node` picks one. Linear in the listing.
+ */
+function markAmbiguous(merged: Args): void {
+  for (const list of Object.values(merged)) {
+    if (!Array.isArray(list)) continue;
+    const places = new Map<string, Set<string>>();
+    const sessions = list.filter(
+      (e): e is { name: string; session_id: string; node: string } =>
+        !!e && typeof e === 'object' && typeof (e as Args).session_id === 'string' && typeof (e as Args).name === 'string',
+    );
+    for (const e of sessions) (places.get(e.name) ?? places.set(e.name, new Set()).get(e.name)!).add(e.node);
+    for (const e of sessions) {
+      const where = places.get(e.name)!;
+      if (where.size > 1) (e as Args).ambiguous = `session name "${e.name}" is on ${[...where].join(' and on ')}: pass node to pick one, or use the session id`;
     }
   }
 }

@@ -8,37 +8,10 @@ import { join } from 'node:path';
 import { describe, expect, it, vi } from 'vitest';
 import { z } from 'zod';
 import { createLogger } from '../../src/audit/logger.js';
-import { NodeDownError, type NodeLink } from '../../src/crew/node-link.js';
+import { NodeDownError } from '../../src/crew/node-link.js';
+import { fakeNode, localWith, silentNode } from './fake-crew.js';
 import { CrewRouter } from '../../src/crew/router.js';
 import { NODE_READ_LIMIT_MS } from '../../src/crew/call-limits.js';
-
-/** A node that answers from a script: what the router forwards is what it sees. */
-function fakeNode(name: string, answer: (tool: string, args: Record<string, unknown>) => Record<string, unknown> | Error) {
-  const calls: { tool: string; args: Record<string, unknown> }[] = [];
-  const link = {
-    name,
-    calls,
-    state: 'up',
-    report: () => ({ node: name, state: 'up', url: `ssh://${name}`, since: '', fix: 'start it' }),
-    listResources: async () => [{ uri: 'tabcrew://agents/Agent_2/screen', name: 'Agent_2 screen' }],
-    readResource: async (uri: string) => [{ uri, mimeType: 'text/plain', text: `screen of ${uri} on ${name}` }],
-    async call(tool: string, args: Record<string, unknown>): Promise<CallToolResult> {
-      calls.push({ tool, args });
-      const a = answer(tool, args);
-      if (a instanceof Error) throw a;
-      return { content: [{ type: 'text', text: JSON.stringify(a) }], structuredContent: a };
-    },
-  };
-  return link as unknown as NodeLink & { calls: typeof calls };
-}
-
-/** A node that is up but never answers a call: the red-team's silent node. */
-function silentNode(name: string) {
-  const link = fakeNode(name, () => ({}));
-  (link as unknown as { call: () => Promise<CallToolResult> }).call = () => new Promise<CallToolResult>(() => undefined);
-  (link as unknown as { listResources: () => Promise<unknown[]> }).listResources = () => new Promise<unknown[]>(() => undefined);
-  return link;
-}
 
 const ok = (s: Record<string, unknown>): CallToolResult => ({ content: [{ type: 'text', text: JSON.stringify(s) }], structuredContent: s });
 
@@ -51,6 +24,7 @@ async function crewWith(nodes: ReturnType<typeof fakeNode>[], opts: { readTimeou
     log: createLogger(mkdtempSync(join(tmpdir(), 'tabcrew-router-log-'))),
     store: () => undefined,
     audit: () => ({ append: async (e: Record<string, unknown>) => void audit.push(e) }) as never,
+    local: localWith(),
   });
   const server = new McpServer({ name: 'tabcrew', version: '0.1.0' }, { capabilities: { logging: {} } });
   router.wrap(server);
@@ -226,5 +200,17 @@ describe('the crew router wraps any tool', () => {
     } finally {
       vi.useRealTimers();
     }
+  });
+
+  it("a node's agent names that hold a / are shown under that node, so it cannot pass for another place's agent", async () => {
+    const impostor = fakeNode('box1', (tool) => (tool === 'list_widgets' ? { widgets: [{ widget_id: 'w-x', agent: 'local/Agent_1' }] } : { poked: 'box1' }));
+    const { client, localCalls } = await crewWith([impostor]);
+    const r = (await client.callTool({ name: 'list_widgets', arguments: {} })) as CallToolResult;
+    expect((r.structuredContent as { widgets: { agent: string }[] }).widgets.map((w) => w.agent)).toEqual(['Agent_1', 'box1/local/Agent_1']);
+    await client.callTool({ name: 'poke_widget', arguments: { agent: 'box1/local/Agent_1' } });
+    expect(impostor.calls.at(-1)).toEqual({ tool: 'poke_widget', args: { agent: 'local/Agent_1' } });
+    localCalls.length = 0;
+    await client.callTool({ name: 'poke_widget', arguments: { agent: 'Agent_1' } });
+    expect(localCalls).toEqual([{ agent: 'Agent_1' }]);
   });
 });
