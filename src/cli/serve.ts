@@ -42,14 +42,13 @@ export async function serve(config: Config, crew?: CrewOptions): Promise<void> {
         log,
         ready,
         store: () => opened?.store,
-        audit: () => opened?.audit,
         holdsRequest: async (id) => !!(await opened?.supervisor.holdsPermissionRequest(id)),
       })
     : undefined;
   const deps: ToolDeps = {
     log,
     ready,
-    routeTools: front && ((s) => front.router.wrap(s)),
+    routeTools: front && ((s, d) => front.router.wrap(s, d)),
     routeResource: front && ((uri) => front.router.readNodeResource(uri)),
     get supervisor() {
       return opened!.supervisor;

@@ -1,5 +1,4 @@
 import type { Logger } from '../audit/logger.js';
-import type { AuditLog } from '../audit/audit-log.js';
 import type { StateStore } from '../store/state-store.js';
 import { version } from '../version.js';
 import { localPlaces } from './local-places.js';
@@ -35,8 +34,6 @@ export function openFront(
     log: Logger;
     ready: Promise<void>;
     store: () => StateStore | undefined;
-    audit: () => Pick<AuditLog, 'append'> | undefined;
-    clientName?: () => string | undefined;
     /** Whether a permission request id is the local machine's (the supervisor knows). */
     holdsRequest: (id: string) => Promise<boolean>;
   },
@@ -60,9 +57,7 @@ export function openFront(
     links,
     log: deps.log,
     store: deps.store,
-    audit: deps.audit,
     ready: deps.ready,
-    clientName: deps.clientName,
     readTimeoutMs: crew.readTimeoutMs,
     local: localPlaces(deps.store, deps.holdsRequest),
   });

@@ -1,5 +1,5 @@
 import type { StateStore } from '../store/state-store.js';
-import type { IdKind, LocalPlaces } from './router.js';
+import type { IdKind, LocalPlaces } from './placement.js';
 
 /**
  * The front's own machine, as the router asks about it: its sessions and runs from its

@@ -1,59 +1,41 @@
 import { ResourceTemplate, type McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import type { CallToolResult, LoggingMessageNotification, ServerNotification } from '@modelcontextprotocol/sdk/types.js';
 import type { Logger } from '../audit/logger.js';
-import { toolCallEvent, type AuditLog, type AuditOutcome } from '../audit/audit-log.js';
+import type { AuditOutcome } from '../audit/audit-log.js';
+import { routeOf, type Route } from '../server/routing.js';
+import { recordCall, type CallRecorder } from '../server/tool-kit.js';
 import type { StateStore } from '../store/state-store.js';
 import { UserError } from '../supervisor/errors.js';
 import { DEFAULT_NODE_READ_TIMEOUT_MS, NODE_READ_LIMIT_MS, nodeCallLimit, seconds, TIMED_OUT, within } from './call-limits.js';
 import { CrewMap, MAX_SESSIONS_PER_NODE } from './crew-map.js';
-import { nodesNamedIn, qualify, qualifyResult, stripNode } from './names.js';
-import { ALL_NODES, LOCAL_NODE } from './node-spec.js';
+import { qualify, qualifyResult, stripNode } from './names.js';
+import { LOCAL_NODE } from './node-spec.js';
 import { NodeTimeoutError, type NodeLink } from './node-link.js';
+import { Placement, type IdKind, type LocalPlaces, type Target } from './placement.js';
 import { withNodeFields, withNodeParam } from './schemas.js';
 
-const LOG_MESSAGE = 'notifications/message';
+export type { IdKind, LocalPlaces } from './placement.js';
 
 /** Where a node's resources appear on the front. */
 const NODE_URI = 'tabcrew://nodes/';
 
-/** Arguments that aim a call at one thing: a read-only call with none of them is a listing, sent to every node. */
-const TARGET_KEYS = new Set(['session', 'agent', 'session_id', 'run', 'run_id', 'request_id', 'id', 'message_id', 'task', 'name']);
-
 type Args = Record<string, unknown>;
 type Extra = { _meta?: { progressToken?: string | number }; sendNotification: (n: ServerNotification) => Promise<void> };
 type LocalCall = (args: Args) => Promise<CallToolResult>;
-type Target = { kind: 'local' } | { kind: 'node'; node: string } | { kind: 'all' };
+/** A registered tool as the router sees it: its declared route and whether it only reads. */
+type Tool = { name: string; route: Route; readOnly: boolean };
 
 export interface CrewRouterOptions {
   links: Map<string, NodeLink>;
   log: Logger;
   /** The front's state, once open. */
   store: () => StateStore | undefined;
-  audit: () => Pick<AuditLog, 'append'> | undefined;
   ready?: Promise<void>;
-  clientName?: () => string | undefined;
   /** Each node's deadline in a crew-wide read (serve --node-read-timeout). */
   readTimeoutMs?: number;
   /** What the local machine holds: its sessions and ids are never a node's. */
   local: LocalPlaces;
 }
-
-/** Kinds of ids a node hands out that later calls name. */
-export type IdKind = 'run' | 'request';
-
-/** The local machine's side of "where does this live": read from its own state, never from a node. */
-export interface LocalPlaces {
-  /** How a ref names a local session: by its id, by its name, or not at all. */
-  session(ref: string): Promise<'id' | 'name' | undefined>;
-  /** Every local session id (a node may not claim one). */
-  sessionIds(): Promise<Set<string>>;
-  /** Whether a run or permission request id is the local machine's. */
-  holds(kind: IdKind, id: string): Promise<boolean>;
-}
-
-/** Which id kind an argument or result key carries. */
-const ID_KEYS: Record<string, IdKind> = { run_id: 'run', request_id: 'request' };
-const kindOfKey = (key: string): string => ID_KEYS[key] ?? key;
 
 /** A node's answer to one call: `timedOut` when it missed its limit (it may still be working). */
 type NodeAnswer = { r: CallToolResult; timedOut?: boolean };
@@ -77,8 +59,12 @@ const resultText = (r: CallToolResult): string =>
  */
 export class CrewRouter {
   readonly map: CrewMap;
+  private readonly placement: Placement;
   private loaded?: Promise<void>;
-  private clientName?: () => string | undefined;
+  /** Argument names that carry run and request ids, from the tools' routes: the keys learned from a node's answers. */
+  private readonly idKeys = new Map<string, IdKind>();
+  /** The tool that lists a node's every session (route `sessions: 'lists'`): how a (re)connected node is adopted. */
+  private listing?: string;
   /** The front's MCP servers (one per client session over HTTP): where nodes' log messages go. */
   private readonly servers = new Set<McpServer>();
   /** Nodes whose last whole list went past MAX_SESSIONS_PER_NODE: how many sessions were not kept. */
@@ -86,7 +72,7 @@ export class CrewRouter {
 
   constructor(private readonly opts: CrewRouterOptions) {
     this.map = new CrewMap(opts.store);
-    this.clientName = opts.clientName;
+    this.placement = new Placement(() => [...opts.links.keys()], this.map, opts.local);
   }
 
   private async ready(): Promise<void> {
@@ -95,13 +81,17 @@ export class CrewRouter {
     await this.loaded;
   }
 
-  wrap(server: McpServer): void {
+  /**
+   * Wraps a server's tool registration: each tool registered afterwards is routed by the
+   * route it declares (server/routing.ts), and its calls are recorded through `deps`, the
+   * server's own audit path.
+   */
+  wrap(server: McpServer, deps: CallRecorder): void {
     // The SDK's registerTool is generic over each tool's schemas; the wrapper only passes them through.
     type Config = { inputSchema?: unknown; outputSchema?: unknown; annotations?: { readOnlyHint?: boolean } };
     type Callback = (args: Args, extra: Extra) => Promise<CallToolResult>;
     this.registerNodeResources(server);
     const original = server.registerTool.bind(server) as unknown as (name: string, config: Config, cb: Callback) => unknown;
-    this.clientName ??= () => server.server.getClientVersion()?.name;
     this.servers.add(server);
     const closed = server.server.onclose;
     server.server.onclose = () => {
@@ -109,8 +99,8 @@ export class CrewRouter {
       closed?.();
     };
     (server as unknown as { registerTool: typeof original }).registerTool = (name, config, cb) => {
+      const tool = this.declared(name, config);
       const hadInput = config.inputSchema !== undefined;
-      const readOnly = config.annotations?.readOnlyHint === true;
       return original(
         name,
         {
@@ -121,10 +111,23 @@ export class CrewRouter {
         async (args: Args, extra: Extra): Promise<CallToolResult> => {
           // A tool registered without an input schema takes only `extra`.
           const local: LocalCall = (a) => (hadInput ? cb(a, extra) : (cb as unknown as (e: Extra) => Promise<CallToolResult>)(extra));
-          return this.route(name, readOnly, args ?? {}, extra, local);
+          return this.route(tool, args ?? {}, extra, local, deps);
         },
       );
     };
+  }
+
+  /** A tool's route, checked once at registration: a tool that declares none cannot be routed, so it is not registered. */
+  private declared(name: string, config: { annotations?: { readOnlyHint?: boolean } }): Tool {
+    const route = routeOf(config);
+    const readOnly = config.annotations?.readOnlyHint === true;
+    if (!route) {
+      throw new Error(`tool ${name} declares no route: add ...route({ targets, untargeted }) next to its schema (src/server/routing.ts, docs/extending.md)`);
+    }
+    if (route.untargeted === 'crew' && !readOnly) throw new Error(`tool ${name} changes things, so it cannot ask every node at once (untargeted: 'crew')`);
+    for (const [arg, kind] of Object.entries(route.targets)) if (kind === 'run' || kind === 'request') this.idKeys.set(arg, kind);
+    if (route.sessions === 'lists') this.listing ??= name;
+    return { name, route, readOnly };
   }
 
   /**
@@ -176,96 +179,29 @@ export class CrewRouter {
       .then((contents) => contents.map((c) => c.text ?? c.blob ?? '').join('\n'));
   }
 
-  /** Where a call goes: an explicit node, else a node named by an agent prefix or a known id, else a listing or local. */
-  private async target(tool: string, readOnly: boolean, node: unknown, args: Args): Promise<Target> {
-    if (typeof node === 'string') {
-      if (node === ALL_NODES) {
-        if (!readOnly) throw new UserError(`node "${ALL_NODES}" (every node) is for read-only tools; ${tool} changes things: name one node`);
-        return { kind: 'all' };
-      }
-      if (node === LOCAL_NODE) return { kind: 'local' };
-      if (!this.opts.links.has(node)) throw new UserError(`no node "${node}" in this crew; nodes: ${[LOCAL_NODE, ...this.opts.links.keys()].join(', ')}`);
-      return { kind: 'node', node };
-    }
-    const places = new Set<string>();
-    for (const n of nodesNamedIn(args)) {
-      if (n !== LOCAL_NODE && !this.opts.links.has(n))
-        throw new UserError(`"${n}/…" names no node of this crew; nodes: ${[LOCAL_NODE, ...this.opts.links.keys()].join(', ')}`);
-      places.add(n);
-    }
-    if (places.size > 1) throw new UserError(`the arguments name agents on several nodes (${[...places].join(', ')}); one call goes to one node`);
-    for (const [k, v] of Object.entries(args)) {
-      if (typeof v !== 'string') continue;
-      const place = k === 'session' || k === 'session_id' ? await this.placeOfSession(v) : k.endsWith('_id') ? await this.placeOfId(k, v) : undefined;
-      if (place !== undefined) places.add(place);
-    }
-    if (places.size > 1) throw new UserError(`the arguments name things on several nodes (${[...places].join(', ')}); one call goes to one node`);
-    const [place] = places;
-    if (place !== undefined) return place === LOCAL_NODE ? { kind: 'local' } : { kind: 'node', node: place };
-    const aimed = Object.entries(args).some(([k, v]) => TARGET_KEYS.has(k) && v !== undefined);
-    if (readOnly && !aimed && this.opts.links.size) return { kind: 'all' };
-    return { kind: 'local' };
-  }
-
-  /**
-   * Where a session lives. A local session id is the local machine's, whatever a node says;
-   * a name (or id) found in more than one place is refused as ambiguous, never guessed.
-   * Undefined: nobody knows it (the local tool then says so).
-   */
-  private async placeOfSession(ref: string): Promise<string | undefined> {
-    const local = await this.opts.local.session(ref);
-    if (local === 'id') return LOCAL_NODE;
-    const places = new Set<string>(local ? [LOCAL_NODE] : []);
-    const byId = this.map.nodeOfSessionId(ref);
-    if (byId !== undefined) places.add(byId);
-    for (const n of this.map.nodesOfSessionName(ref)) places.add(n);
-    if (places.size > 1) {
-      const where = [...places];
-      throw new UserError(
-        `session "${ref}" is ambiguous: there is one on ${where.join(' and on ')}. Pass node (${where.map((n) => `"${n}"`).join(' or ')}) to pick one, or use its session id (s-…).`,
-      );
-    }
-    return [...places][0];
-  }
-
-  /** Where a run or request id lives: the local machine's own first, else the one node that handed it out. */
-  private async placeOfId(key: string, id: string): Promise<string | undefined> {
-    const kind = ID_KEYS[key];
-    if (kind && (await this.opts.local.holds(kind, id))) return LOCAL_NODE;
-    return this.map.nodeOfId(kindOfKey(key), id);
-  }
-
-  private async route(tool: string, readOnly: boolean, all: Args, extra: Extra, local: LocalCall): Promise<CallToolResult> {
+  private async route(tool: Tool, all: Args, extra: Extra, local: LocalCall, deps: CallRecorder): Promise<CallToolResult> {
     await this.ready();
     const { node, ...args } = all;
+    const { route } = tool;
     let target: Target;
     try {
-      target = await this.target(tool, readOnly, node, args);
-      if (tool === 'create_session') await this.checkSessionName(target.kind === 'node' ? target.node : LOCAL_NODE, args.name);
+      target = await this.placement.target(tool.name, route, tool.readOnly, node, args);
+      if (route.sessions && typeof route.sessions === 'object' && 'creates' in route.sessions) {
+        await this.placement.checkNewSessionName(target.kind === 'node' ? target.node : LOCAL_NODE, args[route.sessions.creates]);
+      }
     } catch (e) {
       if (!(e instanceof UserError)) throw e;
-      await this.record(tool, all, 'refused', 0, e.message);
-      return failure(e.message);
+      return recordCall(deps, { tool: tool.name, args: all, outcome: 'refused', ms: 0, reason: e.message }, failure(e.message));
     }
-    if (target.kind === 'local') return local(args);
-    if (target.kind === 'node') return (await this.onNode(target.node, tool, args, extra, nodeCallLimit({ readOnly }))).r;
-    return this.everywhere(tool, args, extra, local);
-  }
-
-  private async checkSessionName(node: string, name: unknown): Promise<void> {
-    if (typeof name !== 'string') return;
-    const elsewhere = this.map.list().filter((s) => s.name === name && s.node !== node);
-    const localState = node === LOCAL_NODE ? undefined : await this.opts.store()?.read();
-    const onLocal = localState?.sessions.some((s) => s.name === name);
-    if (elsewhere.length || onLocal) {
-      throw new UserError(
-        `a session named "${name}" already exists on ${onLocal ? LOCAL_NODE : elsewhere[0].node}; session names are unique across the crew: pick another name`,
-      );
+    if (target.kind === 'local') return local(stripNode(LOCAL_NODE, args) as Args);
+    if (target.kind === 'node') {
+      return (await this.onNode(target.node, tool, args, extra, nodeCallLimit({ readOnly: tool.readOnly, waits: route.waits }), deps)).r;
     }
+    return this.everywhere(tool, args, extra, local, deps);
   }
 
   /** One call on one node, as the front shows it; recorded in the front's audit log. At `limitMs` it is given up on. */
-  private async onNode(node: string, tool: string, args: Args, extra: Extra, limitMs: number): Promise<NodeAnswer> {
+  private async onNode(node: string, tool: Tool, args: Args, extra: Extra, limitMs: number, deps: CallRecorder): Promise<NodeAnswer> {
     const started = Date.now();
     const link = this.opts.links.get(node)!;
     const forwarded = stripNode(node, args) as Args;
@@ -276,7 +212,7 @@ export class CrewRouter {
     try {
       // The link tells the node to stop at the limit; the race holds even for a link that never settles.
       const r = await within(
-        link.call(tool, forwarded, {
+        link.call(tool.name, forwarded, {
           timeoutMs: limitMs,
           onprogress:
             token === undefined
@@ -285,14 +221,14 @@ export class CrewRouter {
         }),
         limitMs,
       );
-      if (r === TIMED_OUT) throw new NodeTimeoutError(`node ${node}: ${tool} did not answer within ${seconds(limitMs)}`);
+      if (r === TIMED_OUT) throw new NodeTimeoutError(`node ${node}: ${tool.name} did not answer within ${seconds(limitMs)}`);
       if (r.isError) {
         outcome = 'refused';
         reason = resultText(r);
         answer = { r: failure(`node ${node}: ${reason}`) };
       } else {
         const structured = { ...(qualifyResult(node, r.structuredContent ?? {}) as Args), node };
-        await this.learn(node, tool, forwarded, r.structuredContent ?? {}, false);
+        await this.learn(node, tool.route, forwarded, r.structuredContent ?? {}, false);
         answer = { r: text(structured) };
       }
     } catch (e) {
@@ -304,8 +240,8 @@ export class CrewRouter {
         ...(timedOut ? { timedOut } : {}),
       };
     }
-    await this.record(tool, { ...args, node }, outcome, Date.now() - started, reason);
-    return answer;
+    const r = await recordCall(deps, { tool: tool.name, args: { ...args, node }, outcome, ms: Date.now() - started, reason }, answer.r);
+    return { ...answer, r };
   }
 
   private get readTimeout(): number {
@@ -321,12 +257,12 @@ export class CrewRouter {
    * failed call. Each node has the read deadline: one that never answers costs the call that
    * long and is reported as `timeout`, beside the others' answers.
    */
-  private async everywhere(tool: string, args: Args, extra: Extra, local: LocalCall): Promise<CallToolResult> {
+  private async everywhere(tool: Tool, args: Args, extra: Extra, local: LocalCall, deps: CallRecorder): Promise<CallToolResult> {
     const names = [LOCAL_NODE, ...this.opts.links.keys()];
     const answers = await Promise.all(
       names.map(async (n): Promise<NodeAnswer & { node: string }> => {
         if (n === LOCAL_NODE) return { node: n, r: await local(args) };
-        return { node: n, ...(await this.onNode(n, tool, args, { ...extra, _meta: undefined }, this.readTimeout)) };
+        return { node: n, ...(await this.onNode(n, tool, args, { ...extra, _meta: undefined }, this.readTimeout, deps)) };
       }),
     );
     const merged: Args = {};
@@ -349,7 +285,7 @@ export class CrewRouter {
           merged[k] = [...((merged[k] as unknown[]) ?? []), ...entries];
         } else if (!(k in merged)) merged[k] = v;
       }
-      if (node !== LOCAL_NODE && tool === 'list_sessions') await this.learn(node, tool, args, structured, true);
+      if (node !== LOCAL_NODE && tool.route.sessions === 'lists') await this.learn(node, tool.route, args, structured, true);
       const over = this.over.get(node);
       nodes.push({
         node,
@@ -362,33 +298,34 @@ export class CrewRouter {
       });
     }
     markAmbiguous(merged);
-    if (nodes.every((n) => !n.ok)) return failure(`${tool} failed on every node: ${nodes.map((n) => `${n.node}: ${n.error}`).join('; ')}`);
+    if (nodes.every((n) => !n.ok)) return failure(`${tool.name} failed on every node: ${nodes.map((n) => `${n.node}: ${n.error}`).join('; ')}`);
     return text({ ...merged, nodes });
   }
 
   /**
    * Remembers where sessions and other ids live, from what a node answered: for that node
-   * only. Sessions come only from tool results (a log message names none); an id another
-   * place already holds stays there.
+   * only. Ids are the values of the arguments tools declare as run or request targets;
+   * sessions (entries with session_id, name and root) come only from tool results, never
+   * from a log message; an id another place already holds stays there.
    */
-  private async learn(node: string, tool: string, args: Args, structured: Args, whole: boolean): Promise<void> {
+  private async learn(node: string, route: Route | undefined, args: Args, structured: Args, whole: boolean): Promise<void> {
     const sessions: { id: string; name: string }[] = [];
-    const fromResult = tool !== LOG_MESSAGE;
     const visit = (v: unknown, key: string): void => {
-      if (typeof v === 'string' && key.endsWith('_id') && key !== 'session_id' && key !== 'claude_session_id') {
-        if (!this.map.rememberId(kindOfKey(key), v, node)) this.opts.log.warn('node named an id another node holds; ignored', { node, key });
-      }
+      const kind = this.idKeys.get(key);
+      if (kind && typeof v === 'string' && !this.map.rememberId(kind, v, node))
+        this.opts.log.warn('node named an id another node holds; ignored', { node, key });
       if (Array.isArray(v)) v.forEach((x) => visit(x, key));
       else if (v && typeof v === 'object') {
         const o = v as Args;
-        if (fromResult && typeof o.session_id === 'string' && typeof o.name === 'string' && typeof o.root === 'string')
+        if (route && typeof o.session_id === 'string' && typeof o.name === 'string' && typeof o.root === 'string')
           sessions.push({ id: o.session_id, name: o.name });
         for (const [k, x] of Object.entries(o)) visit(x, k);
       }
     };
     visit(structured, '');
+    const deletes = route?.sessions && typeof route.sessions === 'object' && 'deletes' in route.sessions ? args[route.sessions.deletes] : undefined;
     try {
-      if (tool === 'delete_session' && typeof args.session === 'string') await this.map.forget(node, args.session);
+      if (typeof deletes === 'string') await this.map.forget(node, deletes);
       else if (sessions.length || whole) {
         const local = await this.opts.local.sessionIds();
         const learned = await this.map.learnSessions(node, sessions, whole, (id) => local.has(id));
@@ -417,7 +354,8 @@ export class CrewRouter {
       : logger === 'tabcrew.status'
         ? { ...object, ...(typeof object.agent === 'string' ? { agent: qualify(node, object.agent) } : {}) }
         : (qualifyResult(node, object) as Args);
-    void this.learn(node, LOG_MESSAGE, {}, body, false);
+    // A log message is not a tool result: it can name a request id of this node, never a session.
+    void this.learn(node, undefined, {}, body, false);
     for (const server of this.servers) {
       if (!server.isConnected()) continue;
       void server.sendLoggingMessage({ level, ...(logger ? { logger } : {}), data: { ...body, node } }).catch(() => undefined);
@@ -427,19 +365,13 @@ export class CrewRouter {
   /** After a node (re)connects: its sessions are the crew's again (a restarted front adopts them). */
   async adopt(link: NodeLink): Promise<void> {
     await this.ready();
+    const listing = this.listing;
+    if (!listing) return;
     try {
-      const r = await link.call('list_sessions', {}, { timeoutMs: this.readTimeout });
-      if (!r.isError) await this.learn(link.name, 'list_sessions', {}, (r.structuredContent ?? {}) as Args, true);
+      const r = await link.call(listing, {}, { timeoutMs: this.readTimeout });
+      if (!r.isError) await this.learn(link.name, { targets: {}, untargeted: 'crew', sessions: 'lists' }, {}, (r.structuredContent ?? {}) as Args, true);
     } catch (e) {
       this.opts.log.info('node adopt failed', { node: link.name, error: (e as Error).message });
-    }
-  }
-
-  private async record(tool: string, args: Args, outcome: AuditOutcome, ms: number, reason?: string): Promise<void> {
-    try {
-      await this.opts.audit()?.append(toolCallEvent({ tool, caller: this.clientName?.() ?? 'unknown', args, outcome, ms, reason }));
-    } catch (e) {
-      this.opts.log.error('audit append failed', { tool, error: (e as Error).message });
     }
   }
 }

@@ -9,6 +9,7 @@ import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { createLogger } from '../../src/audit/logger.js';
 import { CrewRouter } from '../../src/crew/router.js';
+import { route } from '../../src/server/routing.js';
 import { MAX_SESSIONS_PER_NODE } from '../../src/crew/crew-map.js';
 import { fakeNode, localWith } from './fake-crew.js';
 
@@ -28,15 +29,15 @@ const nodeListing = (name: string, sessions: Session[]) =>
   fakeNode(name, (tool) => (tool === 'list_sessions' ? { sessions } : tool === 'get_session_status' ? { ...sessions[0], on: name } : { on: name }));
 
 async function front(nodes: ReturnType<typeof fakeNode>[]) {
+  const log = createLogger(mkdtempSync(join(tmpdir(), 'tabcrew-ownership-log-')));
   const router = new CrewRouter({
     links: new Map(nodes.map((n) => [n.name, n])),
-    log: createLogger(mkdtempSync(join(tmpdir(), 'tabcrew-ownership-log-'))),
+    log,
     store: () => undefined,
-    audit: () => ({ append: async () => undefined }) as never,
     local: localWith({ sessions: [LOCAL], runs: ['r-local01'], requests: ['p-00000000000000aa'] }),
   });
   const server = new McpServer({ name: 'tabcrew', version: '0.1.0' }, { capabilities: { logging: {} } });
-  router.wrap(server);
+  router.wrap(server, { log });
   const localCalls: { tool: string; args: Record<string, unknown> }[] = [];
   const session = z.object({ session_id: z.string(), name: z.string(), root: z.string(), agents: z.array(z.string()) });
   const local =
@@ -47,17 +48,37 @@ async function front(nodes: ReturnType<typeof fakeNode>[]) {
     };
   server.registerTool(
     'list_sessions',
-    { inputSchema: {}, outputSchema: { sessions: z.array(session) }, annotations: { readOnlyHint: true } },
+    {
+      inputSchema: {},
+      outputSchema: { sessions: z.array(session) },
+      annotations: { readOnlyHint: true },
+      ...route({ targets: {}, untargeted: 'crew', sessions: 'lists' }),
+    },
     local('list_sessions', { sessions: [{ session_id: LOCAL.id, name: LOCAL.name, root: LOCAL.root, agents: LOCAL.agents }] }),
   );
-  server.registerTool('create_agent', { inputSchema: { session: z.string(), initial_task: z.string().optional() } }, local('create_agent'));
+  server.registerTool(
+    'create_agent',
+    {
+      inputSchema: { session: z.string(), initial_task: z.string().optional() },
+      ...route({ targets: { session: 'session' }, untargeted: 'here', waits: true }),
+    },
+    local('create_agent'),
+  );
   server.registerTool(
     'get_session_status',
-    { inputSchema: { session: z.string().optional() }, annotations: { readOnlyHint: true } },
+    { inputSchema: { session: z.string().optional() }, annotations: { readOnlyHint: true }, ...route({ targets: { session: 'session' }, untargeted: 'crew' }) },
     local('get_session_status'),
   );
-  server.registerTool('get_coordination', { inputSchema: { run_id: z.string() }, annotations: { readOnlyHint: true } }, local('get_coordination'));
-  server.registerTool('decide_permission', { inputSchema: { request_id: z.string(), decision: z.string() } }, local('decide_permission'));
+  server.registerTool(
+    'get_coordination',
+    { inputSchema: { run_id: z.string() }, annotations: { readOnlyHint: true }, ...route({ targets: { run_id: 'run' }, untargeted: 'here' }) },
+    local('get_coordination'),
+  );
+  server.registerTool(
+    'decide_permission',
+    { inputSchema: { request_id: z.string(), decision: z.string() }, ...route({ targets: { request_id: 'request' }, untargeted: 'here' }) },
+    local('decide_permission'),
+  );
   const [a, b] = InMemoryTransport.createLinkedPair();
   await server.connect(a);
   const client = new Client({ name: 't', version: '1' });

@@ -11,23 +11,24 @@ import { createLogger } from '../../src/audit/logger.js';
 import { NodeDownError } from '../../src/crew/node-link.js';
 import { fakeNode, localWith, silentNode } from './fake-crew.js';
 import { CrewRouter } from '../../src/crew/router.js';
+import { route } from '../../src/server/routing.js';
 import { NODE_READ_LIMIT_MS } from '../../src/crew/call-limits.js';
 
 const ok = (s: Record<string, unknown>): CallToolResult => ({ content: [{ type: 'text', text: JSON.stringify(s) }], structuredContent: s });
 
-/** A tool the router has never heard of, as another helper would add it. */
+/** Tools the router has never heard of, as another helper would add them: each declares its route. */
 async function crewWith(nodes: ReturnType<typeof fakeNode>[], opts: { readTimeoutMs?: number } = {}) {
   const audit: Record<string, unknown>[] = [];
+  const log = createLogger(mkdtempSync(join(tmpdir(), 'tabcrew-router-log-')));
   const router = new CrewRouter({
     ...opts,
     links: new Map(nodes.map((n) => [n.name, n])),
-    log: createLogger(mkdtempSync(join(tmpdir(), 'tabcrew-router-log-'))),
+    log,
     store: () => undefined,
-    audit: () => ({ append: async (e: Record<string, unknown>) => void audit.push(e) }) as never,
     local: localWith(),
   });
   const server = new McpServer({ name: 'tabcrew', version: '0.1.0' }, { capabilities: { logging: {} } });
-  router.wrap(server);
+  router.wrap(server, { log, audit: { append: async (e: Record<string, unknown>) => void audit.push(e) } as never, clientName: () => 't' });
   const localCalls: Record<string, unknown>[] = [];
   server.registerTool(
     'list_widgets',
@@ -36,6 +37,7 @@ async function crewWith(nodes: ReturnType<typeof fakeNode>[], opts: { readTimeou
       inputSchema: {},
       outputSchema: { widgets: z.array(z.object({ widget_id: z.string(), agent: z.string() })) },
       annotations: { readOnlyHint: true },
+      ...route({ targets: {}, untargeted: 'crew' }),
     },
     async (args) => {
       localCalls.push(args);
@@ -44,7 +46,12 @@ async function crewWith(nodes: ReturnType<typeof fakeNode>[], opts: { readTimeou
   );
   server.registerTool(
     'poke_widget',
-    { description: 'poke', inputSchema: { widget_id: z.string().optional(), agent: z.string().optional() }, outputSchema: { poked: z.string() } },
+    {
+      description: 'poke',
+      inputSchema: { widget_id: z.string().optional(), agent: z.string().optional() },
+      outputSchema: { poked: z.string() },
+      ...route({ targets: { widget_id: 'run', agent: 'agent' }, untargeted: 'here' }),
+    },
     async (args) => {
       localCalls.push(args);
       return ok({ poked: 'local' });
