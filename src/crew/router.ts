@@ -126,7 +126,11 @@ export class CrewRouter {
     }
     if (route.untargeted === 'crew' && !readOnly) throw new Error(`tool ${name} changes things, so it cannot ask every node at once (untargeted: 'crew')`);
     for (const [arg, kind] of Object.entries(route.targets)) if (kind === 'run' || kind === 'request') this.idKeys.set(arg, kind);
-    if (route.sessions === 'lists') this.listing ??= name;
+    if (route.sessions === 'lists' && !this.listing) {
+      this.listing = name;
+      // Nodes that came up before any server registered its tools (serve --no-stdio) are adopted now.
+      for (const link of this.opts.links.values()) if (link.state === 'up') void this.adopt(link);
+    }
     return { name, route, readOnly };
   }
 

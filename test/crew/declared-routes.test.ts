@@ -82,9 +82,10 @@ describe('routing by declaration', () => {
       },
       [box1],
     );
-    await call('list_sessions', {});
-    expect((await call('note', { session: 'app1' })).structuredContent).toEqual({ on: 'local' });
+    // Up before the tools were registered: adopted as soon as the listing tool is, so its sessions route at once.
+    await new Promise((r) => setTimeout(r, 20));
     expect((await call('peek', { where: 'app1' })).structuredContent).toEqual({ on: 'box1', node: 'box1' });
+    expect((await call('note', { session: 'app1' })).structuredContent).toEqual({ on: 'local' });
     expect(nodes[0].calls.map((c) => c.tool)).toEqual(['list_sessions', 'peek']);
   });
 
