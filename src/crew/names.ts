@@ -37,19 +37,6 @@ export function qualifyResult(node: string, value: unknown, key = ''): unknown {
   return value;
 }
 
-/** Nodes named by agent-name prefixes in a call's arguments (top level and one level down). */
-export function nodesNamedIn(args: Record<string, unknown>): Set<string> {
-  const found = new Set<string>();
-  const visit = (v: unknown, key: string): void => {
-    if (typeof v === 'string' && isAgentKey(key)) {
-      const { node } = splitAgent(v);
-      if (node) found.add(node);
-    } else if (Array.isArray(v)) v.forEach((x) => visit(x, key));
-  };
-  for (const [k, v] of Object.entries(args)) visit(v, k);
-  return found;
-}
-
 /** The arguments as the node itself understands them: its own agents' plain names. */
 export function stripNode(node: string, value: unknown, key = ''): unknown {
   if (typeof value === 'string') {

@@ -53,9 +53,11 @@ const resultText = (r: CallToolResult): string =>
 
 /**
  * The front's one hook into the MCP server: every tool registered after `wrap(server)` gets
- * an optional `node`, and its calls go to the local tools or, over the node's MCP session,
- * to the same tool on that node. Listings fan out to every node and are merged, each entry
- * naming its node; a node that cannot answer is reported beside the others' answers.
+ * an optional `node`, and its calls go, by the route the tool declares (server/routing.ts;
+ * placement.ts decides), to the local tools or, over the node's MCP session, to the same
+ * tool on that node. Crew-wide reads fan out to every node, each with its deadline, and are
+ * merged, each entry naming its node; a node that cannot answer is reported beside the
+ * others' answers.
  */
 export class CrewRouter {
   readonly map: CrewMap;
