@@ -54,12 +54,18 @@ export async function serve(config: Config, crew?: CrewOptions): Promise<void> {
   );
   // With --node: a front, routing calls to the nodes' own tabcrew over ssh (src/crew/).
   const front = crew?.nodes.length
-    ? openFront(crew, { runtimeDir: config.runtimeDir, log, ready, store: () => opened?.store, audit: () => opened?.audit })
+    ? openFront(crew, {
+        runtimeDir: config.runtimeDir,
+        log,
+        ready,
+        store: () => opened?.store,
+        holdsRequest: async (id) => !!(await opened?.supervisor.holdsPermissionRequest(id)),
+      })
     : undefined;
   const deps: ToolDeps = {
     log,
     ready,
-    routeTools: front && ((s) => front.router.wrap(s)),
+    routeTools: front && ((s, d) => front.router.wrap(s, d)),
     routeResource: front && ((uri) => front.router.readNodeResource(uri)),
     get supervisor() {
       return opened!.supervisor;

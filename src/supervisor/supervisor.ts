@@ -652,6 +652,11 @@ export class Supervisor {
     return this.permissions.pending(requestId);
   }
 
+  /** Whether a permission request id is this machine's (a front routes it here, never to a node). */
+  holdsPermissionRequest(requestId: string): Promise<boolean> {
+    return this.permissions.holds(requestId);
+  }
+
   decidePermission(input: { request_id: string; decision: 'allow' | 'deny'; reason?: string; by: string }): Promise<PermissionDecision> {
     return this.permissions.decide(input);
   }
