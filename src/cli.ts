@@ -21,6 +21,7 @@ import { setHandover } from './cli/handover.js';
 import type { Handover } from './server/handover-transport.js';
 import { crewOptionsFrom, doctorNodeCommand, nodesCommand, withNodeOptions } from './cli/nodes.js';
 import { claudeCodeHttpLine, configHttpCommand, dashboardCommand } from './cli/http-config.js';
+import { withStateDirs } from './cli/state-dirs.js';
 
 function positiveInt(value: string): number {
   const n = Number(value);
@@ -34,7 +35,7 @@ function withStateOptions(cmd: Command): Command {
   return withPriceOptions(cmd)
     .addOption(new Option('--backend <name>', 'terminal backend').choices(['auto', 'tmux', 'iterm2', 'pty']).default(d.backend).env('TABCREW_BACKEND'))
     .addOption(new Option('--state-dir <dir>', 'where the state is kept').default(d.stateDir).env('TABCREW_STATE_DIR'))
-    .addOption(new Option('--log-dir <dir>', 'where logs are written').default(d.logDir).env('TABCREW_LOG_DIR'))
+    .addOption(new Option('--log-dir <dir>', `where logs are written (default: ${d.logDir}; <state-dir>-logs with another --state-dir)`).env('TABCREW_LOG_DIR'))
     .addOption(
       new Option('--runtime-dir <dir>', 'plaintext files Claude Code reads (hook settings, hook spool)').default(d.runtimeDir).env('TABCREW_RUNTIME_DIR'),
     )
@@ -110,7 +111,7 @@ function withServerOptions(cmd: Command): Command {
 function configFrom(o: Record<string, unknown>): Config {
   const d = defaultConfig();
   const claudePath = (o.claudePath as string | undefined) ?? d.claudePath;
-  return withResolvedPaths({
+  const config = withResolvedPaths({
     backend: (o.backend as Config['backend']) ?? d.backend,
     maxAgents: (o.maxAgents as number) ?? d.maxAgents,
     maxSessions: (o.maxSessions as number) ?? d.maxSessions,
@@ -140,6 +141,7 @@ function configFrom(o: Record<string, unknown>): Config {
     httpBind: o.httpBind as string | undefined,
     noStdio: o.stdio === false,
   });
+  return withStateDirs(config, o);
 }
 
 const JSON_HELP = 'print JSON instead of a table';

@@ -19,8 +19,12 @@ export interface ToolDeps {
   audit?: Pick<AuditLog, 'append'>;
   /** The MCP client's name, for the audit record. */
   clientName?: () => string | undefined;
-  /** A front with nodes (src/crew/) wraps tool registration here to route calls; the tools never know. */
-  routeTools?: (server: McpServer) => void;
+  /**
+   * A front with nodes (src/crew/) wraps tool registration here to route calls by each
+   * tool's declared route (routing.ts); the tools' handlers never know. `deps` are the
+   * server's own, so a routed call is recorded as that server's calls are (recordCall).
+   */
+  routeTools?: (server: McpServer, deps: ToolDeps) => void;
   /** The same front reads a node's resource (tabcrew://nodes/…) for subscriptions; undefined for a local URI. */
   routeResource?: (uri: string) => Promise<string> | undefined;
 }
@@ -85,12 +89,30 @@ export async function run(
       result = { content: [{ type: 'text', text: `${tool} failed: ${err.message}` }], isError: true };
     }
   }
+  return recordCall(deps, { tool, args, outcome, ms: Date.now() - started, reason }, result);
+}
+
+/** What recordCall needs of a server's deps. */
+export type CallRecorder = Pick<ToolDeps, 'audit' | 'clientName' | 'log'>;
+
+/**
+ * The one audit path of a tool call, local or routed to a node: the call is on record
+ * (fsynced) before its result is returned; a call that could not be recorded is reported as
+ * an error rather than returned unrecorded.
+ */
+export async function recordCall(
+  deps: CallRecorder,
+  call: { tool: string; args: Record<string, unknown>; outcome: AuditOutcome; ms: number; reason?: string },
+  result: CallToolResult,
+): Promise<CallToolResult> {
   try {
-    await deps.audit?.append(toolCallEvent({ tool, caller: deps.clientName?.() ?? 'unknown', args, outcome, ms: Date.now() - started, reason }));
+    await deps.audit?.append(toolCallEvent({ ...call, caller: deps.clientName?.() ?? 'unknown' }));
   } catch (e) {
-    deps.log.error('audit append failed', { tool, error: (e as Error).message });
+    deps.log.error('audit append failed', { tool: call.tool, error: (e as Error).message });
     return {
-      content: [{ type: 'text', text: `${tool} ran (${outcome}) but could not be recorded in the audit log: ${(e as Error).message}. Check the log dir.` }],
+      content: [
+        { type: 'text', text: `${call.tool} ran (${call.outcome}) but could not be recorded in the audit log: ${(e as Error).message}. Check the log dir.` },
+      ],
       isError: true,
     };
   }

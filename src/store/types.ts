@@ -111,6 +111,24 @@ export const agentHealthMarksSchema = z.object({
   interruptedAt: isoTime.optional(),
 });
 
+const tokenCount = z.number().int().nonnegative();
+export const tokenTotalsSchema = z.object({ input: tokenCount, output: tokenCount, cache_read: tokenCount, cache_creation: tokenCount });
+
+/**
+ * The usage tabcrew has counted for an agent (supervisor/usage-ledger.ts): budgets and cost
+ * rest on it, not on the transcripts the agent can rewrite. Totals only grow.
+ */
+export const agentUsageLedgerSchema = z.object({
+  /** Every call counted, over all its conversations, per model. */
+  byModel: z.record(tokenTotalsSchema),
+  /** The last calls counted, by id: a call whose lines are read in two goes is counted once. */
+  recent: z.array(tokenTotalsSchema.extend({ id: z.string(), model: z.string() })),
+  /** Per conversation (Claude session id) still read: where its transcript was read up to, and its tokens. */
+  conversations: z.record(z.object({ offset: tokenCount, head: z.string(), tokens: tokenTotalsSchema })),
+  /** Times a transcript was found shortened or rewritten under tabcrew (it went on counting from byte 0). */
+  rewinds: tokenCount.optional(),
+});
+
 /** The agent's own git worktree (isolation: "worktree"). */
 export const agentWorktreeSchema = z.object({
   path: z.string().min(1),
@@ -152,6 +170,8 @@ export const agentRecordSchema = z.object({
   worktree: agentWorktreeSchema.optional(),
   /** Its Claude Code was stopped on purpose after --hibernate-after idle; the next message wakes it. */
   hibernated: z.object({ at: isoTime }).optional(),
+  /** Counted usage (supervisor/usage-ledger.ts); absent until first counted. */
+  usage: agentUsageLedgerSchema.optional(),
 });
 
 /** The last audit record at the time of a save: a shortened audit log shows against it. */
@@ -201,6 +221,8 @@ export type AgentRecord = z.infer<typeof agentRecordSchema>;
 export type AuditHead = z.infer<typeof auditHeadSchema>;
 export type AgentLimits = z.infer<typeof agentLimitsSchema>;
 export type AgentHold = z.infer<typeof agentHoldSchema>;
+export type TokenTotals = z.infer<typeof tokenTotalsSchema>;
+export type AgentUsageLedger = z.infer<typeof agentUsageLedgerSchema>;
 export type LimitName = (typeof LIMIT_NAMES)[number];
 export type CrewSession = z.infer<typeof crewSessionSchema>;
 export type StateV1 = z.infer<typeof stateV1Schema>;

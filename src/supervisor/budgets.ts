@@ -189,7 +189,7 @@ export class Budgets {
     if (limits.maxCostUsd === undefined && limits.maxTokens === undefined && limits.maxTotalCostUsd === undefined && limits.timeoutMinutes === undefined) {
       return undefined;
     }
-    const usage = await this.deps.usage.usageOf(agent, session);
+    const usage = await this.deps.usage.usageOf(agent);
     const crewCost = limits.maxTotalCostUsd === undefined ? null : (crew ?? (await this.deps.usage.crewUsage(state)).total).cost_usd;
     return reachedLimit({ limits, usage, crewCostUsd: crewCost, createdAt: agent.createdAt, now });
   }

@@ -135,6 +135,16 @@ export class PermissionBroker {
 
   // ---- internals --------------------------------------------------------------------
 
+  /** Whether request `id` is this machine's (pending or decided); reads only, changes nothing. */
+  async holds(id: string): Promise<boolean> {
+    if (!REQUEST_ID.test(id)) return false;
+    const state = await this.deps.store.read();
+    for (const { dir } of this.dirs(state)) {
+      if (readJson(requestPath(dir, id)) || readJson(decisionPath(dir, id))) return true;
+    }
+    return false;
+  }
+
   private async locate(id: string): Promise<{ pending: PendingPermission; dir: string }> {
     if (!REQUEST_ID.test(id)) {
       throw new UserError(`request_id "${id.slice(0, 80)}" is not a permission request id (p- and 16 hex digits): take it from list_pending_permissions.`);

@@ -10,6 +10,7 @@ import { lastOf, type Relauncher } from './relaunch.js';
 import { agentsIn, findSession, type Roster } from './roster.js';
 import { readTodo } from './todo.js';
 import { sumUsage, type CrewUsage, type UsageView } from './usage.js';
+import { conversationTokens, type UsageLedger } from './usage-ledger.js';
 import { worktreeStatus, type WorktreeStatus } from './worktrees.js';
 
 export interface AgentStatusView {
@@ -43,11 +44,11 @@ export interface SessionStatusView {
   crew_usage: UsageView;
 }
 
-const ZERO_TOKENS: Tokens = { input: 0, output: 0, cache_read: 0, cache_creation: 0 };
-
 export type StatusViewDeps = Pick<Services, 'config' | 'store' | 'backend' | 'observer'> & {
   roster: Pick<Roster, 'find'>;
   usage: CrewUsage;
+  /** Tokens of the current conversation, as tabcrew counted them. */
+  ledger: Pick<UsageLedger, 'count'>;
   relaunch: Pick<Relauncher, 'crashOf'>;
 };
 
@@ -73,6 +74,7 @@ export class StatusView {
       const live = statuses.get(agent.name)!;
       const watch = observer.watch(agent, session);
       const transcript = watch ? await watch.readTranscript().catch(() => undefined) : undefined;
+      const counted = await this.deps.ledger.count(agent.name).catch(() => undefined);
       const children = childrenOf(state, agent.name).map((c) => c.name);
       views.push({
         agent: agent.name,
@@ -80,13 +82,13 @@ export class StatusView {
         status_source: live.source,
         since: live.since ? new Date(live.since).toISOString() : agent.since,
         claude_session_id: agent.claudeSessionId,
-        tokens: transcript?.tokens ?? ZERO_TOKENS,
+        tokens: conversationTokens(counted, agent.claudeSessionId),
         ...(transcript?.lastReply !== undefined ? { last_reply: transcript.lastReply } : {}),
         tasks: todo?.byAgent.get(agent.name) ?? { open: 0, done: 0 },
         ...(agent.launch.role !== undefined ? { role: roleView(agent.launch) } : {}),
         ...(agent.parent ? { parent: agent.parent } : {}),
         ...(children.length ? { children } : {}),
-        usage: crew.agents.get(agent.name) ?? (await this.deps.usage.usageOf(agent, session, watch)),
+        usage: crew.agents.get(agent.name) ?? (await this.deps.usage.usageOf(agent)),
         health: await this.healthOf(agent, session, live, Date.now(), watch),
         ...(agent.hold ? { paused: agent.hold } : {}),
         ...(agent.worktree ? { worktree: await worktreeStatus(agent.worktree) } : {}),

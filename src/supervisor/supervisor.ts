@@ -28,6 +28,7 @@ import { findSession, realpathOrSelf, Roster } from './roster.js';
 import { Sessions } from './sessions.js';
 import { StatusView, type SessionStatusView } from './status-view.js';
 import { CrewUsage, UsageMeter } from './usage.js';
+import { UsageLedger } from './usage-ledger.js';
 
 export type { AgentStatusView, SessionStatusView } from './status-view.js';
 export type { CreateAgentInput } from './agents.js';
@@ -54,6 +55,8 @@ export class Supervisor {
   private readonly roles: RoleCatalogue;
   private readonly coordinator: Coordinator;
   private readonly permissions: PermissionBroker;
+  /** Usage counted into the state as transcripts grow (usage-ledger.ts). */
+  private readonly ledger: UsageLedger;
   /** What agents call through their own MCP server (supervisor/agent-desk.ts); the agent socket serves it. */
   readonly desk: AgentDesk;
 
@@ -68,11 +71,12 @@ export class Supervisor {
     // Read at start: a bad roles file stops tabcrew with what is wrong in it.
     this.roles = new RoleCatalogue(c.rolesFile ? loadRolesFile(c.rolesFile) : []);
     this.notices = new Notices(ctx);
-    const usage = new CrewUsage({ meter: new UsageMeter(loadPriceTable(c.pricesFile), claudeConfigDir(env)), observer });
+    this.ledger = new UsageLedger({ store: deps.store, claudeConfigDir: claudeConfigDir(env), log: deps.log, audit: deps.audit });
+    const usage = new CrewUsage({ meter: new UsageMeter(loadPriceTable(c.pricesFile), this.ledger) });
     const budgets = new Budgets({ ...ctx, usage, notices: this.notices, roster });
     this.agents = new AgentLifecycle({ ctx, roster, budgets, roles: this.roles, policy });
     const relaunch = new Relauncher({ ...ctx, roster, notices: this.notices, agents: this.agents });
-    this.status = new StatusView({ ...ctx, roster, usage, relaunch });
+    this.status = new StatusView({ ...ctx, roster, usage, ledger: this.ledger, relaunch });
     this.keeper = new Keeper({ ...ctx, usage, budgets, relaunch, status: this.status, notices: this.notices, roster, agents: this.agents });
     this.sessions = new Sessions({ ...ctx, policy, agents: this.agents });
     this.recovery = new Recovery({ ...ctx, roster, agents: this.agents });
@@ -148,6 +152,11 @@ export class Supervisor {
     return this.agents.sendMessage(name, input, progress);
   }
 
+  /** Counts what the agent's transcripts gained (its hooks ask over the agent socket); undefined: no such agent. */
+  countUsage(name: string): ReturnType<UsageLedger['count']> {
+    return this.ledger.count(name);
+  }
+
   listRoles(): { roles: Role[] } {
     return { roles: this.roles.list() };
   }
@@ -196,6 +205,8 @@ export class Supervisor {
 
   listPendingPermissions = (session?: string): Promise<PendingPermission[]> => this.permissions.list(session);
   pendingPermission = (requestId: string): Promise<PendingPermission> => this.permissions.pending(requestId);
+  /** Whether a permission request id is this machine's (a front routes it here, never to a node). */
+  holdsPermissionRequest = (requestId: string): Promise<boolean> => this.permissions.holds(requestId);
   decidePermission = (input: { request_id: string; decision: 'allow' | 'deny'; reason?: string; by: string }): Promise<PermissionDecision> =>
     this.permissions.decide(input);
   /** Calls `listener` for each permission request newly seen; returns an unsubscribe. */

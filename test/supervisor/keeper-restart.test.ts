@@ -64,7 +64,7 @@ async function crew(agent: Partial<AgentRecord>) {
   const keeper = (outcome: { ok: true } | { ok: false; reason: string }) => {
     const roster = new Roster(store);
     const notices = new Notices(ctx);
-    const usage = new CrewUsage({ meter: { agentUsage: async () => sumUsage([]) } as unknown as UsageMeter, observer });
+    const usage = new CrewUsage({ meter: { agentUsage: async () => sumUsage([]) } as unknown as UsageMeter });
     const agents = {
       relaunchAgent: async () => {
         relaunches.push(relaunches.length + 1);
@@ -74,7 +74,7 @@ async function crew(agent: Partial<AgentRecord>) {
     } as unknown as AgentLifecycle;
     const budgets = new Budgets({ ...ctx, usage, notices, roster });
     const relaunch = new Relauncher({ ...ctx, roster, notices, agents });
-    const status = new StatusView({ ...ctx, roster, usage, relaunch });
+    const status = new StatusView({ ...ctx, roster, usage, ledger: { count: async () => undefined }, relaunch });
     const k = new Keeper({ ...ctx, usage, budgets, relaunch, status, notices, roster, agents });
     views.set(k, status);
     const notes: Notice[] = [];

@@ -87,4 +87,16 @@ describe('the permission broker', () => {
     await expect(broker().pending('p-ffffffffffffffff')).rejects.toThrow(/no permission request p-ffffffffffffffff/);
     await expect(broker().pending('../x')).rejects.toThrow(/not a permission request id/);
   });
+
+  it("says which request ids are this machine's, pending or decided, changing nothing (a front routes them here)", async () => {
+    const dead = spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))'], { encoding: 'utf8' });
+    request(1, 'p-000000000000000d', Number(dead.stdout));
+    expect(await broker().holds('p-000000000000000b')).toBe(true);
+    expect(await broker().holds('p-000000000000000a')).toBe(true);
+    expect(await broker().holds('p-000000000000000d')).toBe(true);
+    // Unlike pending(), asking does not close a request whose hook died.
+    expect(existsSync(requestPath(dirOf(1), 'p-000000000000000d'))).toBe(true);
+    expect(await broker().holds('p-ffffffffffffffff')).toBe(false);
+    expect(await broker().holds('../x')).toBe(false);
+  });
 });

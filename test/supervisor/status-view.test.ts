@@ -54,7 +54,8 @@ async function crew(): Promise<{ view: StatusView; usageReads: string[] }> {
     backend: {} as TerminalBackend,
     observer,
     roster: new Roster(store),
-    usage: new CrewUsage({ meter, observer }),
+    usage: new CrewUsage({ meter }),
+    ledger: { count: async () => undefined },
     relaunch: { crashOf: () => undefined } as unknown as Relauncher,
   });
   return { view, usageReads };

@@ -6,7 +6,7 @@ import type { Logger } from '../../audit/logger.js';
 import { UserError } from '../../supervisor/errors.js';
 import type { Supervisor } from '../../supervisor/supervisor.js';
 import { AGENT_HANDLERS } from './handlers.js';
-import { AGENT_METHODS, MAX_REQUEST_BYTES, requestSchema, type AgentMethod, type AgentResponse } from './protocol.js';
+import { AGENT_METHODS, MAX_REQUEST_BYTES, requestSchema, UNAUDITED_METHODS, type AgentMethod, type AgentResponse } from './protocol.js';
 
 export interface AgentSocketDeps {
   path: string;
@@ -138,6 +138,7 @@ export class AgentSocket {
       response = { id, ok: false, error: outcome === 'failed' ? `${method} failed: ${err.message}` : err.message };
     }
     const ms = Date.now() - started;
+    if (UNAUDITED_METHODS.has(method) && outcome !== 'failed') return response;
     this.deps.log.info('agent call', { agent, method, outcome, ms });
     try {
       await this.deps.audit?.append(

@@ -3,6 +3,7 @@ import { MAX_ROLE_CHARS, MODEL_NAME, MODEL_NAME_HINT, PERMISSION_MODES } from '.
 import { confirmIfNeeded } from '../confirm.js';
 import { agentLimitInputs } from '../agent-limit-inputs.js';
 import { agentStatus, confirm, note, progressOf, run, sessionRef, type RegisterTool } from '../tool-kit.js';
+import { route } from '../routing.js';
 
 export const registerCreateAgent: RegisterTool = (server, deps) => {
   server.registerTool(
@@ -42,6 +43,7 @@ export const registerCreateAgent: RegisterTool = (server, deps) => {
         note,
       },
       annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: true },
+      ...route({ targets: { session: 'session' }, untargeted: 'here', waits: true }),
     },
     async (params, extra) =>
       run(

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { run, type RegisterTool } from '../tool-kit.js';
+import { route } from '../routing.js';
 
 export const registerCreateSession: RegisterTool = (server, deps) => {
   server.registerTool(
@@ -14,6 +15,7 @@ export const registerCreateSession: RegisterTool = (server, deps) => {
       },
       outputSchema: { session_id: z.string(), name: z.string(), root: z.string() },
       annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: false },
+      ...route({ targets: {}, untargeted: 'here', sessions: { creates: 'name' } }),
     },
     async (params) => run('create_session', deps, () => deps.supervisor.createSession(params), params),
   );

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { confirmIfNeeded } from '../confirm.js';
 import { confirm, run, type RegisterTool } from '../tool-kit.js';
+import { route } from '../routing.js';
 
 export const registerDecidePermission: RegisterTool = (server, deps) => {
   server.registerTool(
@@ -23,6 +24,7 @@ export const registerDecidePermission: RegisterTool = (server, deps) => {
         taken: z.boolean().describe("Whether the agent's hook took the answer within 5 s."),
       },
       annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: false },
+      ...route({ targets: { request_id: 'request' }, untargeted: 'here' }),
     },
     async (params) =>
       run(

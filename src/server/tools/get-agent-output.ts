@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { agentRef, note, run, type RegisterTool } from '../tool-kit.js';
+import { route } from '../routing.js';
 
 export const registerGetAgentOutput: RegisterTool = (server, deps) => {
   server.registerTool(
@@ -10,6 +11,7 @@ export const registerGetAgentOutput: RegisterTool = (server, deps) => {
       inputSchema: { agent: agentRef, lines: z.number().int().min(1).max(5000).default(100) },
       outputSchema: { agent: z.string(), screen: z.string(), last_reply: z.string().optional(), note },
       annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: false },
+      ...route({ targets: { agent: 'agent' }, untargeted: 'here' }),
     },
     async (params) => run('get_agent_output', deps, () => deps.supervisor.getAgentOutput(params.agent, params.lines), params),
   );

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { run, sessionRef, type RegisterTool } from '../tool-kit.js';
+import { route } from '../routing.js';
 
 export const pendingPermission = z.object({
   request_id: z.string(),
@@ -20,6 +21,7 @@ export const registerListPendingPermissions: RegisterTool = (server, deps) => {
       inputSchema: { session: sessionRef.optional() },
       outputSchema: { requests: z.array(pendingPermission) },
       annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: false },
+      ...route({ targets: { session: 'session' }, untargeted: 'crew' }),
     },
     async (args) => run('list_pending_permissions', deps, async () => ({ requests: await deps.supervisor.listPendingPermissions(args.session) }), args),
   );
