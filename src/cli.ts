@@ -20,7 +20,7 @@ import { longRunConfig, withLongRunOptions, withPriceOptions } from './cli/long-
 import { setHandover } from './cli/handover.js';
 import type { Handover } from './server/handover-transport.js';
 import { crewOptionsFrom, doctorNodeCommand, nodesCommand, withNodeOptions } from './cli/nodes.js';
-import { claudeCodeHttpLine, configHttpCommand, dashboardCommand } from './cli/http-config.js';
+import { claudeCodeHttpLine, claudeCodeHttpNote, configHttpCommand, dashboardCommand } from './cli/http-config.js';
 
 function positiveInt(value: string): number {
   const n = Number(value);
@@ -409,6 +409,7 @@ export function buildProgram(): Command {
     .action((opts: Record<string, unknown>) => {
       if (opts.http) {
         process.stdout.write(claudeCodeHttpLine(configFrom(opts), { scope: opts.scope as string, http: opts.http as string | true }) + '\n');
+        process.stderr.write(claudeCodeHttpNote(opts.scope as string));
         return;
       }
       process.exitCode = configClaudeCodeCommand(configFrom(opts), { scope: opts.scope as string, json: !!opts.json });
