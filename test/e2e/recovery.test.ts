@@ -10,6 +10,7 @@ import { isConversationRequest, startMockAnthropic, type MockAnthropic, type Rec
 import { CLI, startTabcrew, TEST_STATE_KEY, waitForExit, type Crew } from '../support/tabcrew.js';
 import { BACKENDS, terminalFixture, type TerminalFixture } from '../support/terminal-fixture.js';
 import { until as waitUntil } from '../support/until.js';
+import { tmuxSessionName } from '../../src/terminals/tmux.js';
 
 /** Agents come back, in their conversations, after the terminal and tabcrew restart. */
 const base = realpathSync(mkdtempSync(join(tmpdir(), 'tabcrew-recovery-')));
@@ -128,7 +129,8 @@ describe('recovery after restarts', () => {
   });
 });
 
+/** The tmux session of a tabcrew session: its name, then its id (`app-s-4k2x9q1m`). */
 async function sessionGroup(name = 'app'): Promise<string> {
   const { sessions } = await crew.ok('list_sessions');
-  return sessions.find((s: { name: string }) => s.name === name).session_id;
+  return tmuxSessionName(sessions.find((s: { name: string }) => s.name === name).session_id, name);
 }
