@@ -92,6 +92,8 @@ describe('recovery after restarts', () => {
     const real = await crew.ok('recover_session', { session: 'app' });
     expect(real.recovered).toEqual([expect.objectContaining({ agent: 'Agent_2', action: 'resumed', status: 'idle' })]);
     expect(crew.windows().sort()).toEqual(['Agent_1', 'Agent_2']);
+    // Each pane is titled as tabcrew titled it, whatever Claude Code sent at start (its kitty-graphics probe).
+    expect(crew.tmux('list-panes', '-a', '-F', '#{pane_title}').trim().split('\n').sort()).toEqual(['Agent_1', 'Agent_2']);
   });
 
   it('a tagged tab no agent owns is listed as an orphan and left alone', async () => {
