@@ -78,6 +78,15 @@ describe.each(BACKENDS)('agents come back after the terminal dies (%s)', (backen
     await c.ok('send_message_to_agent', { agent: 'Agent_2', message: `${backend}: what was the word?`, wait_for_reply: true });
     const req = await mock.waitFor((q) => isConversationRequest(q) && text(q).includes(`${backend}: what was the word?`), 30_000);
     expect(JSON.stringify(req.body.messages)).toContain(`remember ${backend} Agent_2-pear`);
+    // The last lines of content, not the blank rows Claude Code leaves above its input box.
+    await until(
+      'the reply in the last 10 lines of get_agent_output',
+      async () => {
+        const { screen } = await c.ok('get_agent_output', { agent: 'Agent_2', lines: 10 });
+        return screen.includes(`Noted: ${backend}: what was the word?`) ? screen : undefined;
+      },
+      15_000,
+    );
   });
 });
 
