@@ -3,6 +3,7 @@ import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { KeySource } from './store/keys.js';
 import { findOnPath } from './util/find-on-path.js';
+import { expandHome } from './util/home-path.js';
 
 export type BackendChoice = 'auto' | 'tmux' | 'iterm2' | 'pty';
 export type SecurityLevel = 'LOW' | 'MEDIUM' | 'HIGH';
@@ -130,9 +131,10 @@ export function withResolvedPaths(c: Config): Config {
   return {
     ...c,
     ...resolveClaudePath(c.claudePath),
-    stateDir: resolve(c.stateDir),
-    logDir: resolve(c.logDir),
-    runtimeDir: resolve(c.runtimeDir),
-    allowedRoots: c.allowedRoots.map((r) => resolve(r)),
+    // A JSON config or a quoted value reaches us with its ~ unexpanded.
+    stateDir: resolve(expandHome(c.stateDir)),
+    logDir: resolve(expandHome(c.logDir)),
+    runtimeDir: resolve(expandHome(c.runtimeDir)),
+    allowedRoots: c.allowedRoots.map((r) => resolve(expandHome(r))),
   };
 }

@@ -57,6 +57,7 @@ export async function launchAgent(
   });
   const tab = await ctx.backend.createTab({
     group: session.id,
+    groupTitle: session.name,
     cwd: launch.cwd,
     argv: launch.argv,
     env: launch.env,

@@ -3,6 +3,7 @@ import { readFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import type { AuditLog } from '../audit/audit-log.js';
 import type { Logger } from '../audit/logger.js';
+import { SCREEN_PADDING_ROWS, screenTail } from '../claude/screen-tail.js';
 import { removeAgentDir } from '../claude/launch.js';
 import { launchChoiceProblem } from '../claude/launch-options.js';
 import { recentTurns, type Turn } from '../claude/transcript.js';
@@ -501,7 +502,8 @@ export class Supervisor {
     const tab = agent.claudeSessionId ? findTab(agent, await this.ctx.backend.listTabs()) : undefined;
     if (!tab) return { agent: name, screen: '', ...lastReply, note: `${name} has no tab (${agent.status === 'cleared' ? 'cleared' : 'its tab is gone'}).` };
     try {
-      return { agent: name, screen: await this.ctx.backend.readScreen(tab, lines), ...lastReply };
+      const screen = await this.ctx.backend.readScreen(tab, lines + SCREEN_PADDING_ROWS);
+      return { agent: name, screen: screenTail(screen, lines), ...lastReply };
     } catch (e) {
       return { agent: name, screen: '', ...lastReply, note: `${name}'s tab could not be read: ${(e as Error).message}` };
     }
