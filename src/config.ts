@@ -26,6 +26,11 @@ export interface Config {
   securityLevel: SecurityLevel;
   /** How long create_agent waits for an agent to be ready before answering `starting`. */
   startTimeoutS: number;
+  /**
+   * Approve the person's ANTHROPIC_API_KEY in Claude Code's config before an agent starts, so
+   * it does not stop at "Do you want to use this API key?" (off: `serve --no-accept-api-key`).
+   */
+  acceptApiKey: boolean;
   /** Reconcile agents with the terminal when the server starts. */
   autoRecover: boolean;
   /** MEDIUM only: permit bypassPermissions. */
@@ -93,6 +98,7 @@ export function defaultConfig(): Config {
     tmuxSocket: 'tabcrew',
     securityLevel: 'MEDIUM',
     startTimeoutS: 90,
+    acceptApiKey: true,
     autoRecover: true,
     allowBypass: false,
     allowedRoots: [],

@@ -39,6 +39,10 @@ export const registerCreateAgent: RegisterTool = (server, deps) => {
         claude_session_id: z.string(),
         backend: z.string(),
         trust: z.string().optional().describe('How the folder-trust dialog was handled.'),
+        api_key: z
+          .string()
+          .optional()
+          .describe('How Claude Code\'s "Do you want to use this API key?" was settled for ANTHROPIC_API_KEY: already_approved or approved_by_tabcrew.'),
         note,
       },
       annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: true },
