@@ -24,7 +24,10 @@ export interface Config {
   claudeFromPackage?: boolean;
   tmuxSocket: string;
   securityLevel: SecurityLevel;
-  /** How long create_agent waits for an agent to be ready before answering `starting`. */
+  /**
+   * How long create_agent waits for an agent to be ready before answering `starting`. Under 60 s
+   * by default: clients with a fixed 60 s request timeout (the MCP Inspector CLI) give up then.
+   */
   startTimeoutS: number;
   /**
    * Approve the person's ANTHROPIC_API_KEY in Claude Code's config before an agent starts, so
@@ -97,7 +100,7 @@ export function defaultConfig(): Config {
     claudePath: 'claude',
     tmuxSocket: 'tabcrew',
     securityLevel: 'MEDIUM',
-    startTimeoutS: 90,
+    startTimeoutS: 45,
     acceptApiKey: true,
     autoRecover: true,
     allowBypass: false,

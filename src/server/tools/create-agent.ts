@@ -10,7 +10,7 @@ export const registerCreateAgent: RegisterTool = (server, deps) => {
     {
       title: 'Create agent',
       description:
-        'Launch a new Claude Code agent (Agent_N) in its own terminal tab in the session root, with the ADDER+ protocol in its system prompt. Returns when the agent is ready for input (progress is reported while it starts); on timeout it returns status "starting" with a note.',
+        'Launch a new Claude Code agent (Agent_N) in its own terminal tab in the session root, with the ADDER+ protocol in its system prompt. Returns when the agent is ready for input (progress is reported while it starts); after --start-timeout (45 s by default) it returns status "starting" with a note: follow it with get_session_status. A first-run dialog of Claude Code that tabcrew does not answer is an error naming the dialog and its fix.',
       inputSchema: {
         session: sessionRef,
         role: z
