@@ -66,7 +66,9 @@ describe("the README's quick start for an API-key user", () => {
     const registered = line.split(' -- ')[1].split(' ');
     expect(registered.slice(0, 3)).toEqual([process.execPath, CLI, 'serve']);
     // Only the test's own state, logs and tmux socket are added (startTabcrew), never the user's.
-    const crew = await startTabcrew({ env, args: registered.slice(3) });
+    // npm run test:claude-versions runs this on another Claude Code: the README's --claude-path.
+    const other = process.env.TABCREW_TEST_CLAUDE ? ['--claude-path', claudeBin] : [];
+    const crew = await startTabcrew({ env, args: [...registered.slice(3), ...other] });
     crews.push(crew);
 
     // "Create a tabcrew session on ~/code/app, start two agents, and have Agent_1 write the tests in TODO.md".
@@ -137,6 +139,21 @@ describe('first-run dialogs tabcrew does not answer', () => {
     expect(errorText(r)).toMatch(/"New MCP server found in this project" dialog: .*\.mcp\.json names MCP servers/);
     expect(errorText(r)).toMatch(/Fix: run `claude` once in a terminal in /);
     expect(() => readFileSync(join(root, '.claude', 'settings.local.json'))).toThrow();
+    expect(crew.windows()).toEqual([]);
+  });
+
+  it('a Claude Code never set up for this user: an error naming its first-run setup and the fix', async () => {
+    const home = makeClaudeHome({ apiKey: TEST_API_KEY, baseUrl: mock.url, extraConfig: { hasCompletedOnboarding: false } });
+    homes.push(home);
+    const root = join(base, 'never-set-up');
+    mkdirSync(root);
+    const crew = await startTabcrew({ env: home.env, args: ['--claude-path', claudeBin] });
+    crews.push(crew);
+    await crew.ok('create_session', { root, name: 'fresh' });
+    const r = await crew.call('create_agent', { session: 'fresh' });
+    expect(r.isError).toBe(true);
+    expect(errorText(r)).toMatch(/showed its first-run setup \("Welcome to Claude Code": theme, sign-in, security notes\)/);
+    expect(errorText(r)).toMatch(/Fix: run `claude` once in a terminal, finish the setup/);
     expect(crew.windows()).toEqual([]);
   });
 });
