@@ -13,7 +13,7 @@ export function claudeConfigFile(env: NodeJS.ProcessEnv): string {
   return env.CLAUDE_CONFIG_DIR ? join(env.CLAUDE_CONFIG_DIR, '.claude.json') : join(env.HOME ?? '', '.claude.json');
 }
 
-type ClaudeConfig = Record<string, unknown> & {
+export type ClaudeConfig = Record<string, unknown> & {
   hasCompletedOnboarding?: boolean;
   customApiKeyResponses?: { approved?: unknown; rejected?: unknown };
   projects?: Record<string, { hasTrustDialogAccepted?: boolean }>;

@@ -1,5 +1,5 @@
 import { dirname } from 'node:path';
-import { readClaudeConfig } from './claude-config.js';
+import { readClaudeConfig, type ClaudeConfig } from './claude-config.js';
 
 /**
  * Whether Claude Code already trusts `root` (its folder-trust dialog was accepted for it or
@@ -7,7 +7,12 @@ import { readClaudeConfig } from './claude-config.js';
  * unknown counts as untrusted.
  */
 export async function isTrusted(root: string, env: NodeJS.ProcessEnv): Promise<boolean> {
-  const projects = (await readClaudeConfig(env))?.projects ?? {};
+  return trustedIn(await readClaudeConfig(env), root);
+}
+
+/** isTrusted, on a config already read. */
+export function trustedIn(config: ClaudeConfig | undefined, root: string): boolean {
+  const projects = config?.projects ?? {};
   for (let dir = root; ; dir = dirname(dir)) {
     if (projects[dir]?.hasTrustDialogAccepted) return true;
     if (dirname(dir) === dir) return false;

@@ -2,8 +2,8 @@ import { agentSocketPath } from '../claude/agent-mcp-config.js';
 import { prepareLaunch } from '../claude/launch.js';
 import { newAgentSecret } from './agent-identity.js';
 import { classifyScreen, findInputBox, isFirstRunDialog, trustDialogKeys, type FirstRunDialog } from '../claude/screen.js';
-import { isTrusted } from '../claude/trust.js';
-import { apiKeyStatus, approveApiKey, claudeConfigFile, onboardingDone } from '../claude/claude-config.js';
+import { trustedIn } from '../claude/trust.js';
+import { apiKeyStatus, apiKeyStatusIn, approveApiKey, claudeConfigFile, readClaudeConfig } from '../claude/claude-config.js';
 import { firstRunDialogProblem, screenStateWords } from '../claude/first-run.js';
 import type { AgentRecord, SessionRecord } from '../store/types.js';
 import type { AgentWatch } from '../claude/watch.js';
@@ -126,7 +126,8 @@ async function waitReady(
   const started = Date.now();
   const deadline = started + ctx.config.startTimeoutS * 1000;
   let trust: AgentRecord['trust'] = 'already_trusted';
-  const dialogLikely = !(await isTrusted(root, ctx.env)) || (await apiKeyStatus(ctx.env)) === 'new' || !(await onboardingDone(ctx.env));
+  const config = await readClaudeConfig(ctx.env);
+  const dialogLikely = !trustedIn(config, root) || apiKeyStatusIn(config, ctx.env) === 'new' || config?.hasCompletedOnboarding !== true;
   let lastScreenCheck = started + (dialogLikely ? FIRST_CHECK_DIALOG_MS : FIRST_CHECK_MS) - SCREEN_CHECK_EVERY_MS;
   let lastKind = 'unknown';
   // The unanswered dialog the previous look saw: one frame of a screen being drawn is not a dialog.
