@@ -136,6 +136,12 @@ function withServerOptions(cmd: Command, o: { listRules?: boolean } = {}): Comma
         .default(d.startTimeoutS)
         .env('TABCREW_START_TIMEOUT'),
     )
+    .addOption(
+      new Option(
+        '--no-accept-api-key',
+        'leave Claude Code\'s "Do you want to use this API key?" to the person instead of approving ANTHROPIC_API_KEY for agents',
+      ).env('TABCREW_NO_ACCEPT_API_KEY'),
+    )
     .addOption(new Option('--allow-bypass', 'security level MEDIUM: allow permission_mode bypassPermissions').env('TABCREW_ALLOW_BYPASS'))
     .addOption(
       new Option('--allowed-root <dir...>', 'security level HIGH: session roots must lie under one of these')
@@ -201,6 +207,7 @@ function configFrom(o: Record<string, unknown>): Config {
     securityLevel: (o.securityLevel as Config['securityLevel']) ?? d.securityLevel,
     startTimeoutS: (o.startTimeout as number) ?? d.startTimeoutS,
     autoRecover: o.autoRecover !== false,
+    acceptApiKey: o.acceptApiKey !== false,
     allowBypass: !!o.allowBypass,
     // From the environment the list arrives as one string: colon-separated, like PATH.
     allowedRoots: (typeof o.allowedRoot === 'string' ? o.allowedRoot.split(':') : ((o.allowedRoot as string[]) ?? [])).filter(Boolean),

@@ -25,8 +25,16 @@ export interface Config {
   claudeFromPackage?: boolean;
   tmuxSocket: string;
   securityLevel: SecurityLevel;
-  /** How long create_agent waits for an agent to be ready before answering `starting`. */
+  /**
+   * How long create_agent waits for an agent to be ready before answering `starting`. Under 60 s
+   * by default: clients with a fixed 60 s request timeout (the MCP Inspector CLI) give up then.
+   */
   startTimeoutS: number;
+  /**
+   * Approve the person's ANTHROPIC_API_KEY in Claude Code's config before an agent starts, so
+   * it does not stop at "Do you want to use this API key?" (off: `serve --no-accept-api-key`).
+   */
+  acceptApiKey: boolean;
   /** Reconcile agents with the terminal when the server starts. */
   autoRecover: boolean;
   /** MEDIUM only: permit bypassPermissions. */
@@ -93,7 +101,8 @@ export function defaultConfig(): Config {
     claudePath: 'claude',
     tmuxSocket: 'tabcrew',
     securityLevel: 'MEDIUM',
-    startTimeoutS: 90,
+    startTimeoutS: 45,
+    acceptApiKey: true,
     autoRecover: true,
     allowBypass: false,
     allowedRoots: [],

@@ -8,6 +8,7 @@ import { keyIdOf } from '../store/crypto-codec.js';
 import { openKeys, StateKeyError } from '../store/keys.js';
 import { hasEncryptedState, openStateStore } from '../store/state-store.js';
 import { findOnPath } from '../util/find-on-path.js';
+import { checkClaudeFirstRun } from './doctor-claude-config.js';
 import { isVerifiedClaudeVersion, parseClaudeVersion, VERIFIED_CLAUDE_CODE_VERSIONS } from '../claude/versions.js';
 import { mayTighten, type PrivateDir } from './private-dirs.js';
 import { printJson, printTable } from './table.js';
@@ -384,10 +385,11 @@ async function checkKeyWithoutState(config: Config): Promise<Check> {
 
 export async function runChecks(config: Config): Promise<Check[]> {
   // Independent of each other: run side by side so a slow osascript does not add up.
-  const [tmux, iterm, claude, dirs, key] = await Promise.all([
+  const [tmux, iterm, claude, firstRun, dirs, key] = await Promise.all([
     checkTmux(config),
     checkITerm(config),
     checkClaude(config),
+    checkClaudeFirstRun(process.env),
     Promise.all([
       checkDir('state dir', config.stateDir, '--state-dir'),
       checkDir('log dir', config.logDir, '--log-dir'),
@@ -395,7 +397,7 @@ export async function runChecks(config: Config): Promise<Check[]> {
     ]),
     checkStateKey(config),
   ]);
-  return [checkNode(), ...tmux, ...iterm, ...claude, ...dirs, ...key];
+  return [checkNode(), ...tmux, ...iterm, ...claude, ...firstRun, ...dirs, ...key];
 }
 
 /** `tabcrew doctor`: exits 1 when any check fails; warnings alone do not fail it. */

@@ -290,7 +290,16 @@ export class Supervisor {
   async createAgent(
     input: CreateAgentInput,
     progress?: Progress,
-  ): Promise<{ agent: string; session_id: string; status: AgentStatus; claude_session_id: string; backend: string; note?: string; trust?: string }> {
+  ): Promise<{
+    agent: string;
+    session_id: string;
+    status: AgentStatus;
+    claude_session_id: string;
+    backend: string;
+    note?: string;
+    trust?: string;
+    api_key?: string;
+  }> {
     const problem = launchChoiceProblem(input);
     if (problem) throw new UserError(`${problem} Nothing was created.`);
     const role = input.role === undefined ? undefined : this.roles.resolve(input.role);
@@ -373,6 +382,7 @@ export class Supervisor {
         claude_session_id: agent.claudeSessionId!,
         backend: this.ctx.backend.name,
         ...(launched.trust ? { trust: launched.trust } : {}),
+        ...(launched.apiKey ? { api_key: launched.apiKey } : {}),
         ...(note ? { note } : {}),
       };
     });
@@ -872,7 +882,7 @@ export class Supervisor {
     peers: string[],
     resume: boolean,
     progress?: Progress,
-  ): Promise<{ status: AgentStatus; note?: string; trust?: AgentRecord['trust'] }> {
+  ): Promise<{ status: AgentStatus; note?: string; trust?: AgentRecord['trust']; apiKey?: AgentRecord['apiKey'] }> {
     const otherRoots = (await this.ctx.store.read()).sessions.filter((s) => s.id !== session.id).map((s) => s.root);
     const heartbeat = setInterval(() => {
       void this.ctx.store
@@ -907,6 +917,7 @@ export class Supervisor {
       a.tab = launched.tab;
       a.launchId = launched.launchId;
       a.trust = launched.trust;
+      a.apiKey = launched.apiKey;
       delete a.owner;
       // Launched again by a person (the keeper never launches one it gave up on): relaunches count afresh.
       if (a.relaunch?.gaveUp) delete a.relaunch;
@@ -918,7 +929,7 @@ export class Supervisor {
       throw new UserError(`${agent.name} (or its session) was deleted while it started; its tab was closed again.`);
     }
     this.ctx.log.info('agent launched', { agent: agent.name, ready: launched.ready, trust: launched.trust });
-    return { status, note: launched.note, trust: launched.trust };
+    return { status, note: launched.note, trust: launched.trust, apiKey: launched.apiKey };
   }
 
   /** Ends the agent's process and closes its tab; returns the transcript path, if any. */
