@@ -220,6 +220,10 @@ describe('the dashboard in a real browser', () => {
       timeout: 30_000,
     });
     await shot('reply-received');
+    // The reply shows (screen, status feed) before the call that waited for it returns and is on record.
+    await page.waitForFunction(() => !document.querySelector<HTMLButtonElement>('#message-form button[type=submit]')?.disabled, undefined, {
+      timeout: 180_000,
+    });
     const records = await tail(crew.dirs.logs, { limit: 10_000 });
     expect(records.some((r: any) => r.type === 'tool_call' && r.tool === 'send_message_to_agent' && r.caller === 'dashboard (http)')).toBe(true);
   });
@@ -227,9 +231,11 @@ describe('the dashboard in a real browser', () => {
   it('a long pasted message shows as the text pasted in the transcript, and the card shows whole words of the long reply', async () => {
     const message = Array.from({ length: 60 }, (_, i) => `${PASTE_MARK} line ${String(i).padStart(3, '0')} ${'y'.repeat(40)}`).join('\n');
     await page.locator('#message-form textarea').fill(message);
-    await page.locator('#message-form input[name=wait]').check();
+    await page.locator('#message-form input[name=wait]').uncheck();
     await page.locator('#message-form button[type=submit]').click();
     await page.locator('#last-reply', { hasText: 'Paragraph 12 of the long reply' }).waitFor({ timeout: 180_000 });
+    // Opening the agent again reads its transcript, now with this turn.
+    await page.locator('.agent[data-agent="Agent_1"]').click();
     await page.locator('#transcript', { hasText: `${PASTE_MARK} line 059` }).waitFor({ timeout: 30_000 });
     const transcript = (await page.locator('#transcript').textContent()) ?? '';
     expect(transcript).not.toContain('<pasted_content');
@@ -241,7 +247,16 @@ describe('the dashboard in a real browser', () => {
     expect(shown.endsWith('…')).toBe(true);
     expect(LONG_REPLY.startsWith(shown.slice(0, -1))).toBe(true);
     expect(LONG_REPLY[shown.length - 1]).toMatch(/\s/);
-    expect(await card.evaluate((e) => getComputedStyle(e).webkitLineClamp)).toBe('4');
+    // Drawn as whole lines, at most four: no line cut through the middle.
+    const box = await card.evaluate((e) => {
+      const cs = getComputedStyle(e);
+      return {
+        lines: (e.clientHeight - parseFloat(cs.paddingTop) - parseFloat(cs.paddingBottom)) / parseFloat(cs.lineHeight),
+        clipped: e.scrollHeight > e.clientHeight,
+      };
+    });
+    expect(box.clipped, JSON.stringify(box)).toBe(true);
+    expect(Math.abs(box.lines - 4), JSON.stringify(box)).toBeLessThan(0.05);
     await shot('long-paste-and-reply');
   });
 
