@@ -2,6 +2,7 @@ import { dirname, join, resolve } from 'node:path';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { findOnPath } from './util/find-on-path.js';
+import { expandHome } from './util/home-path.js';
 
 /** Where the state key comes from (--key-source; store/keys.ts reads it). Defined here, below the store, as every setting is. */
 export const KEY_SOURCES = ['auto', 'keychain', 'file', 'env'] as const;
@@ -27,8 +28,16 @@ export interface Config {
   claudeFromPackage?: boolean;
   tmuxSocket: string;
   securityLevel: SecurityLevel;
-  /** How long create_agent waits for an agent to be ready before answering `starting`. */
+  /**
+   * How long create_agent waits for an agent to be ready before answering `starting`. Under 60 s
+   * by default: clients with a fixed 60 s request timeout (the MCP Inspector CLI) give up then.
+   */
   startTimeoutS: number;
+  /**
+   * Approve the person's ANTHROPIC_API_KEY in Claude Code's config before an agent starts, so
+   * it does not stop at "Do you want to use this API key?" (off: `serve --no-accept-api-key`).
+   */
+  acceptApiKey: boolean;
   /** Reconcile agents with the terminal when the server starts. */
   autoRecover: boolean;
   /** MEDIUM only: permit bypassPermissions. */
@@ -95,7 +104,8 @@ export function defaultConfig(): Config {
     claudePath: 'claude',
     tmuxSocket: 'tabcrew',
     securityLevel: 'MEDIUM',
-    startTimeoutS: 90,
+    startTimeoutS: 45,
+    acceptApiKey: true,
     autoRecover: true,
     allowBypass: false,
     allowedRoots: [],
@@ -133,9 +143,10 @@ export function withResolvedPaths(c: Config): Config {
   return {
     ...c,
     ...resolveClaudePath(c.claudePath),
-    stateDir: resolve(c.stateDir),
-    logDir: resolve(c.logDir),
-    runtimeDir: resolve(c.runtimeDir),
-    allowedRoots: c.allowedRoots.map((r) => resolve(r)),
+    // A JSON config or a quoted value reaches us with its ~ unexpanded.
+    stateDir: resolve(expandHome(c.stateDir)),
+    logDir: resolve(expandHome(c.logDir)),
+    runtimeDir: resolve(expandHome(c.runtimeDir)),
+    allowedRoots: c.allowedRoots.map((r) => resolve(expandHome(r))),
   };
 }

@@ -1,6 +1,6 @@
 /**
- * The Claude Code releases tabcrew's e2e scenario (test/e2e/agents.test.ts and
- * recovery.test.ts, real CLI against the mock API) passed on, oldest first; what differs
+ * The Claude Code releases tabcrew's e2e scenario (test/e2e/agents.test.ts, recovery.test.ts
+ * and first-run.test.ts, real CLI against the mock API) passed on, oldest first; what differs
  * between them is in docs/claude-code-facts.md. `npm run test:claude-versions` runs the
  * scenario on each; CI runs the last one. Add a version here only after it passed there.
  */

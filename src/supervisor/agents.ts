@@ -4,14 +4,13 @@ import { launchChoiceProblem } from '../claude/launch-options.js';
 import type { RoleCatalogue } from '../claude/roles.js';
 import type { AgentRecord, AgentStatus, SessionRecord } from '../store/types.js';
 import type { TabInfo } from '../terminals/backend.js';
-import { findOnPath } from '../util/find-on-path.js';
 import { applyResume, limitsOf, type Budgets } from './budgets.js';
 import { callerAgent, checkChildLimits, descendantsOf, type Caller } from './children.js';
 import type { Progress, Services } from './context.js';
 import { checkMessage, deliver, type DeliveryResult } from './delivery.js';
 import { LimitError, UserError } from './errors.js';
 import { newClaudeSessionId } from './ids.js';
-import { launchOwned, stopAgentProcess, stopAndForget } from './lifecycle.js';
+import { checkClaude, launchOwned, stopAgentProcess, stopAndForget } from './lifecycle.js';
 import { findTab } from './observer.js';
 import { permissionModeFor, type PolicyOptions } from './policy.js';
 import { RateLimiter } from './rate-limit.js';
@@ -77,7 +76,16 @@ export class AgentLifecycle {
   async createAgent(
     input: CreateAgentInput,
     progress?: Progress,
-  ): Promise<{ agent: string; session_id: string; status: AgentStatus; claude_session_id: string; backend: string; note?: string; trust?: string }> {
+  ): Promise<{
+    agent: string;
+    session_id: string;
+    status: AgentStatus;
+    claude_session_id: string;
+    backend: string;
+    note?: string;
+    trust?: string;
+    api_key?: string;
+  }> {
     const problem = launchChoiceProblem(input);
     if (problem) throw new UserError(`${problem} Nothing was created.`);
     const role = input.role === undefined ? undefined : this.roles.resolve(input.role);
@@ -86,7 +94,7 @@ export class AgentLifecycle {
     if (isolated) await checkGitRoot(findSession(await this.ctx.store.read(), input.session).root);
     else findSession(await this.ctx.store.read(), input.session);
     const permissionMode = permissionModeFor(input.permission_mode, this.policy);
-    this.checkClaude();
+    checkClaude(this.ctx);
     const { config, owner } = this.ctx;
     // Reserve the name first, under the lock: two tabcrew processes never hand out one name.
     // The reservation carries this process as its owner until the tab is recorded, so no
@@ -159,6 +167,7 @@ export class AgentLifecycle {
         claude_session_id: agent.claudeSessionId!,
         backend: this.ctx.backend.name,
         ...(launched.trust ? { trust: launched.trust } : {}),
+        ...(launched.apiKey ? { api_key: launched.apiKey } : {}),
         ...(note ? { note } : {}),
       };
     });
@@ -236,7 +245,7 @@ export class AgentLifecycle {
     progress?: Progress,
   ): Promise<{ agent: string; claude_session_id: string; status: AgentStatus; note?: string }> {
     if (initialTask !== undefined) checkMessage(initialTask);
-    this.checkClaude();
+    checkClaude(this.ctx);
     return this.lock.run(name, async () => {
       const { agent, session } = await this.roster.find(name);
       if (agent.claudeSessionId) await stopAndForget(this.ctx, agent, session);
@@ -406,17 +415,6 @@ export class AgentLifecycle {
   }
 
   // ---- internals --------------------------------------------------------------------
-
-  /** Refuses before anything is created when the agents' launcher would not find Claude Code. */
-  private checkClaude(): void {
-    const { claudePath } = this.ctx.config;
-    if (!findOnPath(claudePath, this.ctx.env.PATH)) {
-      throw new UserError(
-        `Claude Code was not found ("${claudePath}" ${claudePath.includes('/') ? 'is not an executable file' : 'is not on PATH'}). ` +
-          'Install it (npm install -g @anthropic-ai/claude-code) or start tabcrew with --claude-path /path/to/claude.',
-      );
-    }
-  }
 
   private async sendMessageLocked(
     name: string,

@@ -44,7 +44,8 @@ export interface RunView {
 
 export type RunSummary = Pick<RunView, 'run_id' | 'session_id' | 'mode' | 'state' | 'created_at' | 'ended_at' | 'agents' | 'progress' | 'summary'>;
 
-const ZERO: Tokens = { input: 0, output: 0, cache_read: 0, cache_creation: 0 };
+/** The tokens of a step that has none on record. */
+export const ZERO: Tokens = { input: 0, output: 0, cache_read: 0, cache_creation: 0 };
 
 function resultOf(s: RunStep, now: number): RunResult {
   const status: RunResult['status'] = s.status === 'sending' ? 'working' : s.status;

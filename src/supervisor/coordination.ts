@@ -1,11 +1,11 @@
-import type { AgentWatch, Tokens } from '../claude/watch.js';
+import type { AgentWatch } from '../claude/watch.js';
 import type { RunRecord, RunStep } from '../store/runs.js';
 import type { State } from '../store/types.js';
 import { callerAgent, type Caller } from './children.js';
 import type { Progress, Services } from './context.js';
 import { checkRunInput, type CoordinateInput } from './coordination-input.js';
 import { consensusAnswerPrompt, consensusVotePrompt, parallelPrompt, sequentialPrompt } from './coordination-text.js';
-import { endRun, runProgress, runSummary, runView, type RunSummary, type RunView } from './coordination-view.js';
+import { endRun, runProgress, runSummary, runView, ZERO, type RunSummary, type RunView } from './coordination-view.js';
 import type { AgentLifecycle } from './agents.js';
 import { UserError } from './errors.js';
 import { newDeliveryId, newRunId } from './ids.js';
@@ -23,8 +23,6 @@ const POLL_MS = 100;
 const STATE_EVERY = 10;
 /** After a restart, how long a message that was being typed may take to show up in the hook spool. */
 const SENDING_GRACE_MS = 15_000;
-
-const ZERO: Tokens = { input: 0, output: 0, cache_read: 0, cache_creation: 0 };
 
 /**
  * coordinate_agents runs: one task to many agents (parallel), a pipeline (sequential), or

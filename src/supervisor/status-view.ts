@@ -1,4 +1,5 @@
 import { readFile, stat } from 'node:fs/promises';
+import { SCREEN_PADDING_ROWS, screenTail } from '../claude/screen-tail.js';
 import { recentTurns, type Turn } from '../claude/transcript.js';
 import type { AgentWatch, Tokens } from '../claude/watch.js';
 import type { AgentRecord, AgentStatus, SessionRecord, StatusSource } from '../store/types.js';
@@ -135,7 +136,8 @@ export class StatusView {
     const tab = agent.claudeSessionId ? findTab(agent, await this.deps.backend.listTabs()) : undefined;
     if (!tab) return { agent: name, screen: '', ...lastReply, note: `${name} has no tab (${agent.status === 'cleared' ? 'cleared' : 'its tab is gone'}).` };
     try {
-      return { agent: name, screen: await this.deps.backend.readScreen(tab, lines), ...lastReply };
+      const screen = await this.deps.backend.readScreen(tab, lines + SCREEN_PADDING_ROWS);
+      return { agent: name, screen: screenTail(screen, lines), ...lastReply };
     } catch (e) {
       return { agent: name, screen: '', ...lastReply, note: `${name}'s tab could not be read: ${(e as Error).message}` };
     }

@@ -31,6 +31,8 @@ type Caller = { kind: 'bearer' } | { kind: 'browser'; csrf: string };
 
 const TOOL_NAME = /^[a-z][a-z0-9_]{0,63}$/;
 
+const wantsStream = (req: IncomingMessage): boolean => /\btext\/event-stream\b/.test(req.headers.accept ?? '');
+
 /**
  * `serve --http`: MCP at /mcp (bearer token), the REST mirror and the dashboard's API under
  * /api (bearer token, or the dashboard's cookie plus a CSRF token for anything that changes
@@ -111,8 +113,9 @@ export async function startHttp(deps: ToolDeps, opts: HttpOptions): Promise<Http
         return sendJson(res, 200, { csrf: caller.kind === 'browser' ? caller.csrf : null });
       }
       if (path === '/api/events') return feed.add(res);
+      // The page's EventSource asks for a stream; a script gets the screen once (rest.ts).
       let m = /^\/api\/agents\/([^/]+)\/screen$/.exec(path);
-      if (m) return feed.screen(res, decodeURIComponent(m[1]));
+      if (m && wantsStream(req)) return feed.screen(res, decodeURIComponent(m[1]));
       m = /^\/api\/agents\/([^/]+)\/transcript$/.exec(path);
       if (m) {
         const text = await dashboard.readResource(`tabcrew://agents/${encodeURIComponent(decodeURIComponent(m[1]))}/transcript`);
@@ -122,7 +125,8 @@ export async function startHttp(deps: ToolDeps, opts: HttpOptions): Promise<Http
         const tools = await dashboard.listTools();
         return sendJson(res, 200, { tools: tools.map((t) => ({ name: t.name, title: t.title, inputSchema: t.inputSchema })) });
       }
-      if (await handleRest(path, res, rest, () => ({ uptime_s: Math.round((Date.now() - started) / 1000), http_mcp_sessions: mcp.size }))) return;
+      if (await handleRest(path, res, rest, () => ({ uptime_s: Math.round((Date.now() - started) / 1000), http_mcp_sessions: mcp.size }), url.searchParams))
+        return;
     }
     const tool = /^\/api\/tools\/([^/]+)$/.exec(path);
     if (req.method === 'POST' && tool) {
