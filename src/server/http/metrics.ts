@@ -46,6 +46,8 @@ export class CrewMetrics {
   private readonly turns: Histogram;
   private readonly deliveries: Histogram<'outcome'>;
   private readonly busySince = new Map<string, number>();
+  /** This server's agents counted as exited and not deleted yet (names are never reused). */
+  private readonly exited = new Set<string>();
   private readonly unlisten: (() => void)[] = [];
 
   constructor(
@@ -123,8 +125,15 @@ export class CrewMetrics {
     this.toolCalls.inc({ tool: c.tool, outcome: c.outcome });
     if (c.outcome !== 'ok' || !c.result) return;
     if (c.tool === 'create_agent') this.created.inc();
-    if (c.tool === 'delete_agent') this.ended.inc({ how: 'deleted' }, 1 + ((c.result.children_deleted as unknown[] | undefined)?.length ?? 0));
-    if (c.tool === 'delete_session') this.ended.inc({ how: 'deleted' }, (c.result.agents_deleted as unknown[] | undefined)?.length ?? 0);
+    const node = typeof c.result.node === 'string' ? c.result.node : HERE;
+    const names = (v: unknown): string[] => (Array.isArray(v) ? v.filter((x): x is string => typeof x === 'string') : []);
+    if (c.tool === 'delete_agent') this.deleted(node, [...names([c.result.agent]), ...names(c.result.children_deleted)]);
+    if (c.tool === 'delete_session') this.deleted(node, names(c.result.agents_deleted));
+  }
+
+  /** An agent counted as `exited` is not counted again when it is deleted. */
+  private deleted(node: string, agents: string[]): void {
+    for (const agent of agents) if (!this.exited.delete(`${node}\n${agent}`)) this.ended.inc({ how: 'deleted' });
   }
 
   private onStatus(c: StatusChange, at: number): void {
@@ -135,7 +144,12 @@ export class CrewMetrics {
       if (since !== undefined) this.turns.observe((at - since) / 1000);
       this.busySince.delete(key);
     } else if (!WAITING.includes(c.to) && c.to !== 'busy') this.busySince.delete(key);
-    if (c.to === 'exited' && c.from !== 'exited') this.ended.inc({ how: 'exited' });
+    // Relaunched after an exit: a later exit or deletion ends it again.
+    if (c.from === 'exited') this.exited.delete(`${HERE}\n${c.agent}`);
+    if (c.to === 'exited' && c.from !== 'exited' && !this.exited.has(`${HERE}\n${c.agent}`)) {
+      this.exited.add(`${HERE}\n${c.agent}`);
+      this.ended.inc({ how: 'exited' });
+    }
   }
 
   /** One look at the crew through the tools, written into the gauges. */
