@@ -89,17 +89,24 @@ function podSecurity(): Obj {
   return { runAsNonRoot: true, runAsUser: UID, runAsGroup: UID, fsGroup: UID, seccompProfile: { type: 'RuntimeDefault' } };
 }
 
+// POD_NAME and POD_IP are expanded by Kubernetes in args ($(VAR)), not by a shell.
 const env = (home: string): Obj[] => [
   { name: 'HOME', value: home },
   { name: 'TMPDIR', value: PATHS.tmp },
+  { name: 'POD_NAME', valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } },
+  { name: 'POD_IP', valueFrom: { fieldRef: { fieldPath: 'status.podIP' } } },
 ];
 
 const httpPort = (): Obj => ({ name: PORT_NAME, containerPort: PORT, protocol: 'TCP' });
 
 const probe = (): Obj => ({ tcpSocket: { port: PORT_NAME }, periodSeconds: 10, failureThreshold: 3 });
 
-/** Serve flags both kinds of pod share: HTTP on every address, TLS, no stdio, tmux, the dirs. */
-function serveArgs(stateDir: string, logDir: string, runtimeDir: string): string[] {
+/**
+ * Serve flags both kinds of pod share: HTTP on every address, TLS, no stdio, tmux, the dirs.
+ * The Host check admits loopback only unless told the names a pod is reached by: its IP (a
+ * Prometheus scrape) and, for a node, the name its SRV record gives (`hosts`).
+ */
+function serveArgs(stateDir: string, logDir: string, runtimeDir: string, hosts: string[]): string[] {
   return [
     'serve',
     '--no-stdio',
@@ -107,6 +114,7 @@ function serveArgs(stateDir: string, logDir: string, runtimeDir: string): string
     String(PORT),
     '--http-bind',
     '0.0.0.0',
+    ...['$(POD_IP)', ...hosts].flatMap((h) => ['--http-host', h]),
     '--tls-cert',
     `${PATHS.tls}/tls.crt`,
     '--tls-key',
@@ -173,7 +181,7 @@ function statefulSet(o: ManifestOptions): Obj {
               name: 'tabcrew',
               image: o.image,
               command: ['tabcrew'],
-              args: serveArgs(STATE_DIR, LOG_DIR, RUNTIME_DIR),
+              args: serveArgs(STATE_DIR, LOG_DIR, RUNTIME_DIR, [`$(POD_NAME).${NODE_NAME}.${o.namespace}.svc.cluster.local`]),
               env: env(PATHS.home),
               workingDir: PATHS.workspace,
               ports: [httpPort()],
@@ -240,11 +248,11 @@ function frontDeployment(o: ManifestOptions): Obj {
               image: o.image,
               command: ['tabcrew'],
               args: [
-                ...serveArgs(`${data}/state`, `${data}/logs`, `${data}/runtime`),
+                ...serveArgs(`${data}/state`, `${data}/logs`, `${data}/runtime`, []),
                 '--nodes-from',
                 `dns-srv:${srvName(o.namespace)}`,
                 '--node-token-file',
-                `${PATHS.tokenSecret}/token`,
+                `*=${PATHS.tokenSecret}/token`,
                 '--node-ca',
                 `${PATHS.tls}/ca.crt`,
               ],

@@ -84,6 +84,16 @@ describe('tabcrew k8s manifests', () => {
     expect(args[args.indexOf('--nodes-from') + 1]).toBe(`dns-srv:${srv}`);
     expect(srv).toBe('_tabcrew._tcp.tabcrew.crew.svc.cluster.local');
     expect(container.args.slice(0, 6)).toEqual(['serve', '--no-stdio', '--http', String(port.port), '--http-bind', '0.0.0.0']);
+    // The name the SRV target gives each pod (<pod>.<service>.<namespace>.svc.cluster.local)
+    // is one its Host check admits; Kubernetes expands $(POD_NAME) from the pod's own name.
+    const hosts = container.args.flatMap((a: string, i: number) => (container.args[i - 1] === '--http-host' ? [a] : []));
+    expect(hosts).toContain(`$(POD_NAME).${svc.metadata.name}.crew.svc.cluster.local`);
+    expect(hosts).toContain('$(POD_IP)');
+    expect(container.env).toContainEqual({ name: 'POD_NAME', valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } });
+    expect(container.env).toContainEqual({ name: 'POD_IP', valueFrom: { fieldRef: { fieldPath: 'status.podIP' } } });
+    // Every discovered node is reached with the one token file.
+    const tokenMount = front.spec.template.spec.containers[0].volumeMounts.find((m: Obj) => m.name === 'node-token');
+    expect(args[args.indexOf('--node-token-file') + 1]).toBe(`*=${tokenMount.mountPath}/token`);
     expect(selects(svc.spec.selector, sts.spec.template.metadata.labels)).toBe(true);
   });
 
