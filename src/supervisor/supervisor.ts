@@ -12,7 +12,7 @@ import type { Config } from '../config.js';
 import type { StateStore } from '../store/state-store.js';
 import type { AgentRecord, AgentStatus, SessionRecord, State, StatusSource } from '../store/types.js';
 import type { TabInfo, TerminalBackend } from '../terminals/backend.js';
-import type { Progress, SupervisorContext } from './context.js';
+import type { DeliveryTiming, Progress, SupervisorContext } from './context.js';
 import { checkMessage, deliver, type DeliveryResult } from './delivery.js';
 import { LimitError, UserError } from './errors.js';
 import { findOnPath } from '../util/find-on-path.js';
@@ -585,6 +585,13 @@ export class Supervisor {
   /** Calls `listener` for every status change the supervisor observes; returns an unsubscribe. */
   onStatusChange(listener: (c: StatusChange) => void): () => void {
     return this.ctx.observer.onChange(listener);
+  }
+
+  /** Calls `listener` as each delivery confirms or gives up, with its time from typing; returns an unsubscribe. */
+  onDelivery(listener: (d: DeliveryTiming) => void): () => void {
+    const listeners = (this.ctx.deliveries ??= new Set());
+    listeners.add(listener);
+    return () => listeners.delete(listener);
   }
 
   // ---- roles, helpers of their own, coordination runs --------------------------------
