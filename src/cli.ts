@@ -141,7 +141,7 @@ function withServerOptions(cmd: Command, o: { listRules?: boolean } = {}): Comma
     .addOption(
       new Option(
         '--no-accept-api-key',
-        'leave Claude Code\'s "Do you want to use this API key?" to the person instead of approving ANTHROPIC_API_KEY for agents',
+        'leave Claude Code\'s first-run questions to the person: neither approve ANTHROPIC_API_KEY for agents ("Do you want to use this API key?") nor record its first-run setup as completed',
       ).env('TABCREW_NO_ACCEPT_API_KEY'),
     )
     .addOption(new Option('--allow-bypass', 'security level MEDIUM: allow permission_mode bypassPermissions').env('TABCREW_ALLOW_BYPASS'))

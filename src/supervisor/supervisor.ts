@@ -383,6 +383,7 @@ export class Supervisor {
         backend: this.ctx.backend.name,
         ...(launched.trust ? { trust: launched.trust } : {}),
         ...(launched.apiKey ? { api_key: launched.apiKey } : {}),
+        ...(launched.onboarding ? { onboarding: launched.onboarding } : {}),
         ...(note ? { note } : {}),
       };
     });
@@ -889,7 +890,7 @@ export class Supervisor {
     peers: string[],
     resume: boolean,
     progress?: Progress,
-  ): Promise<{ status: AgentStatus; note?: string; trust?: AgentRecord['trust']; apiKey?: AgentRecord['apiKey'] }> {
+  ): Promise<{ status: AgentStatus; note?: string; trust?: AgentRecord['trust']; apiKey?: AgentRecord['apiKey']; onboarding?: AgentRecord['onboarding'] }> {
     const otherRoots = (await this.ctx.store.read()).sessions.filter((s) => s.id !== session.id).map((s) => s.root);
     const heartbeat = setInterval(() => {
       void this.ctx.store
@@ -925,6 +926,7 @@ export class Supervisor {
       a.launchId = launched.launchId;
       a.trust = launched.trust;
       a.apiKey = launched.apiKey;
+      a.onboarding = launched.onboarding;
       delete a.owner;
       // Launched again by a person (the keeper never launches one it gave up on): relaunches count afresh.
       if (a.relaunch?.gaveUp) delete a.relaunch;
@@ -936,7 +938,7 @@ export class Supervisor {
       throw new UserError(`${agent.name} (or its session) was deleted while it started; its tab was closed again.`);
     }
     this.ctx.log.info('agent launched', { agent: agent.name, ready: launched.ready, trust: launched.trust });
-    return { status, note: launched.note, trust: launched.trust, apiKey: launched.apiKey };
+    return { status, note: launched.note, trust: launched.trust, apiKey: launched.apiKey, onboarding: launched.onboarding };
   }
 
   /** Ends the agent's process and closes its tab; returns the transcript path, if any. */
