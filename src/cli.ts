@@ -23,6 +23,8 @@ import { crewOptionsFrom, doctorNodeCommand, nodesCommand, withNodeOptions } fro
 import { parseListenAddress } from './server/http/listen-address.js';
 import { claudeCodeHttpLine, claudeCodeHttpNote, configHttpCommand, dashboardCommand } from './cli/http-config.js';
 import { withStateDirs } from './cli/state-dirs.js';
+import { dnsLabel, imageRef, MAX_NODES, nodeCount } from './cli/k8s-inputs.js';
+import { DEFAULTS as K8S, manifestsYaml } from './cli/k8s-manifests.js';
 
 /** `--http [HOST:]PORT` checked as it is parsed: a bad one is a usage error (exit 2) before anything starts. */
 function httpAddress(value: string): string {
@@ -139,7 +141,7 @@ function withServerOptions(cmd: Command, o: { listRules?: boolean } = {}): Comma
     .addOption(
       new Option(
         '--no-accept-api-key',
-        'leave Claude Code\'s "Do you want to use this API key?" to the person instead of approving ANTHROPIC_API_KEY for agents',
+        'leave Claude Code\'s first-run questions to the person: neither approve ANTHROPIC_API_KEY for agents ("Do you want to use this API key?") nor record its first-run setup as completed',
       ).env('TABCREW_NO_ACCEPT_API_KEY'),
     )
     .addOption(new Option('--allow-bypass', 'security level MEDIUM: allow permission_mode bypassPermissions').env('TABCREW_ALLOW_BYPASS'))
@@ -528,6 +530,35 @@ export function buildProgram(): Command {
     .addHelpText('after', examples('tabcrew config http'))
     .action((opts: Record<string, unknown>) => {
       process.exitCode = configHttpCommand(configFrom(opts), { http: opts.http as string | undefined, json: !!opts.json });
+    });
+
+  const k8s = track(program.command('k8s').description('run the crew on Kubernetes (docs/kubernetes.md)'));
+  track(k8s.command('manifests').description('print the Kubernetes objects of a crew (multi-document YAML for kubectl apply -f -)'))
+    .addOption(new Option('--namespace <name>', 'the namespace every object goes in').argParser(dnsLabel('--namespace')).default(K8S.namespace))
+    .addOption(new Option('--nodes <n>', `node pods (1 to ${MAX_NODES})`).argParser(nodeCount).default(K8S.nodes))
+    .addOption(new Option('--image <ref>', 'the image with node 20+, tabcrew, Claude Code and tmux').argParser(imageRef).default(K8S.image))
+    .addOption(
+      new Option('--token-secret <name>', "an existing Secret (key `token`) with the nodes' bearer token; default: a new one is generated").argParser(
+        dnsLabel('--token-secret', 253),
+      ),
+    )
+    .addOption(
+      new Option('--tls-secret <name>', 'the kubernetes.io/tls Secret (tls.crt, tls.key, ca.crt) nodes serve with and the front trusts')
+        .argParser(dnsLabel('--tls-secret', 253))
+        .default(K8S.tlsSecret),
+    )
+    .addHelpText('after', examples('tabcrew k8s manifests --namespace crew --nodes 3 --image registry.example.com/tabcrew:1.0 | kubectl apply -f -'))
+    .action((opts: Record<string, unknown>) => {
+      process.stdout.write(
+        manifestsYaml({
+          namespace: opts.namespace as string,
+          nodes: opts.nodes as number,
+          image: opts.image as string,
+          tokenSecret: opts.tokenSecret as string | undefined,
+          tlsSecret: opts.tlsSecret as string,
+          storage: K8S.storage,
+        }),
+      );
     });
   return program;
 }

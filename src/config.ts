@@ -35,7 +35,8 @@ export interface Config {
   startTimeoutS: number;
   /**
    * Approve the person's ANTHROPIC_API_KEY in Claude Code's config before an agent starts, so
-   * it does not stop at "Do you want to use this API key?" (off: `serve --no-accept-api-key`).
+   * it does not stop at "Do you want to use this API key?", and with it record Claude Code's
+   * first-run setup as completed (off, both: `serve --no-accept-api-key`).
    */
   acceptApiKey: boolean;
   /** Reconcile agents with the terminal when the server starts. */

@@ -1,13 +1,13 @@
 import { randomBytes } from 'node:crypto';
-import { readFile, realpath, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { link, readFile, realpath, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import lockfile from 'proper-lockfile';
 
 /**
  * Claude Code's own config file (`~/.claude.json`, or `$CLAUDE_CONFIG_DIR/.claude.json`):
  * where it records what the person answered in its first-run dialogs. tabcrew reads it to
- * know which dialog an agent will meet, and writes one thing into it: the approval of the
- * API key the person gave tabcrew (see approveApiKey).
+ * know which dialog an agent will meet, and writes into it only what the person's API key
+ * settles: the key's approval and, with it, a finished first-run setup (see settleFirstRun).
  */
 export function claudeConfigFile(env: NodeJS.ProcessEnv): string {
   return env.CLAUDE_CONFIG_DIR ? join(env.CLAUDE_CONFIG_DIR, '.claude.json') : join(env.HOME ?? '', '.claude.json');
@@ -15,6 +15,7 @@ export function claudeConfigFile(env: NodeJS.ProcessEnv): string {
 
 export type ClaudeConfig = Record<string, unknown> & {
   hasCompletedOnboarding?: boolean;
+  lastOnboardingVersion?: string;
   customApiKeyResponses?: { approved?: unknown; rejected?: unknown };
   projects?: Record<string, { hasTrustDialogAccepted?: boolean }>;
 };
@@ -67,37 +68,133 @@ export async function onboardingDone(env: NodeJS.ProcessEnv): Promise<boolean> {
   return (await readClaudeConfig(env))?.hasCompletedOnboarding === true;
 }
 
+/** How Claude Code's first-run setup stands after settleFirstRun: absent when tabcrew left it alone. */
+export type OnboardingOutcome = 'already_completed' | 'completed_by_tabcrew';
+
+export interface FirstRunSettled {
+  /** The key's status after the call. */
+  status: ApiKeyStatus;
+  /** This call approved the key. */
+  approvedNow: boolean;
+  /** Set when the key is approved and completeOnboarding was asked for. */
+  onboarding?: OnboardingOutcome;
+  /** This call created the config file (a HOME that never ran Claude Code). */
+  created?: boolean;
+}
+
 /**
  * Records the key of `env` as approved, exactly as Claude Code does when the person answers
  * Yes (its tail appended to `customApiKeyResponses.approved`), so no agent stops at the
- * question. Only a `new` key: a key the person refused stays refused. Claude Code rewrites the
- * file while it runs; it does so under a proper-lockfile lock at `<file>.lock` and re-reads the
- * file under it, so tabcrew takes the same lock, re-reads, and replaces the file atomically.
- * A config that is missing or unreadable is left alone (Claude Code's own setup comes first).
- * Returns the key's status after the call, and whether this call approved it.
+ * question. Only a `new` key: a key the person refused stays refused.
+ *
+ * With `completeOnboarding`, and once the key is approved, also records Claude Code's
+ * first-run setup as finished the way Claude Code does at its end (`hasCompletedOnboarding:
+ * true`, `lastOnboardingVersion: <its version>`): with an approved key that setup asks
+ * nothing an agent needs (a theme, the sign-in it skips after a Yes to the key, security
+ * notes), yet it stops every agent, and offline it ends Claude Code at a connectivity check
+ * of api.anthropic.com. Only missing keys are written. A HOME that never ran Claude Code
+ * (no config file) gets a config holding just these keys; Claude Code adds its own at start.
+ *
+ * Claude Code rewrites the file while it runs; it does so under a proper-lockfile lock at
+ * `<file>.lock` and re-reads the file under it, so tabcrew takes the same lock, re-reads, and
+ * replaces the file atomically. A config that is unreadable is left alone, and a missing one
+ * is only created for completeOnboarding.
  */
-export async function approveApiKey(env: NodeJS.ProcessEnv): Promise<{ status: ApiKeyStatus; approvedNow: boolean }> {
+export async function settleFirstRun(
+  env: NodeJS.ProcessEnv,
+  opts: { completeOnboarding?: { version: () => Promise<string | undefined> } } = {},
+): Promise<FirstRunSettled> {
   const file = claudeConfigFile(env);
-  const before = await apiKeyStatus(env);
-  if (before !== 'new') return { status: before, approvedNow: false };
+  const before = await readConfigFile(file);
+  const status = apiKeyStatusIn(before.config, env);
+  const needed = (f: ConfigFile) => {
+    const s = apiKeyStatusIn(f.config, env);
+    if (f.state === 'unreadable' || s === 'none' || s === 'rejected') return false;
+    if (f.state === 'missing') return !!opts.completeOnboarding;
+    return s === 'new' || (!!opts.completeOnboarding && f.config?.hasCompletedOnboarding !== true);
+  };
+  if (!needed(before)) return unchanged(before, status, opts);
+  // Asked before the lock: Claude Code's own writes wait for it.
+  const version =
+    opts.completeOnboarding && before.config?.hasCompletedOnboarding !== true ? await opts.completeOnboarding.version().catch(() => undefined) : undefined;
   let release: () => Promise<void>;
   try {
     release = await lockfile.lock(file, { lockfilePath: `${file}.lock`, realpath: false, retries: { retries: 20, minTimeout: 50, maxTimeout: 500 } });
   } catch {
-    return { status: 'new', approvedNow: false };
+    return unchanged(before, status, opts);
   }
   try {
-    const config = await readClaudeConfig(env);
-    const status = apiKeyStatusIn(config, env);
-    if (!config || status !== 'new') return { status, approvedNow: false };
-    const responses = config.customApiKeyResponses ?? {};
-    const approved = Array.isArray(responses.approved) ? responses.approved : [];
-    const rejected = Array.isArray(responses.rejected) ? responses.rejected : [];
-    config.customApiKeyResponses = { ...responses, approved: [...approved, apiKeyTail(env.ANTHROPIC_API_KEY!)], rejected };
-    await replaceFile(file, JSON.stringify(config, null, 2));
-    return { status: 'approved', approvedNow: true };
+    const now = await readConfigFile(file);
+    if (!needed(now)) return unchanged(now, apiKeyStatusIn(now.config, env), opts);
+    const config: ClaudeConfig = now.config ?? {};
+    const approvedNow = apiKeyStatusIn(config, env) === 'new';
+    if (approvedNow) {
+      const responses = config.customApiKeyResponses ?? {};
+      const approved = Array.isArray(responses.approved) ? responses.approved : [];
+      const rejected = Array.isArray(responses.rejected) ? responses.rejected : [];
+      config.customApiKeyResponses = { ...responses, approved: [...approved, apiKeyTail(env.ANTHROPIC_API_KEY!)], rejected };
+    }
+    let onboarding: OnboardingOutcome | undefined;
+    if (opts.completeOnboarding) {
+      onboarding = config.hasCompletedOnboarding === true ? 'already_completed' : 'completed_by_tabcrew';
+      if (config.hasCompletedOnboarding !== true) {
+        config.hasCompletedOnboarding = true;
+        if (version && config.lastOnboardingVersion === undefined) config.lastOnboardingVersion = version;
+      }
+    }
+    const text = JSON.stringify(config, null, 2);
+    if (now.state === 'missing') await createFile(file, text);
+    else await replaceFile(file, text);
+    return { status: 'approved', approvedNow, ...(onboarding ? { onboarding } : {}), ...(now.state === 'missing' ? { created: true } : {}) };
   } finally {
     await release().catch(() => undefined);
+  }
+}
+
+/** settleFirstRun without the setup: the API key question alone. */
+export async function approveApiKey(env: NodeJS.ProcessEnv): Promise<{ status: ApiKeyStatus; approvedNow: boolean }> {
+  const { status, approvedNow } = await settleFirstRun(env);
+  return { status, approvedNow };
+}
+
+function unchanged(f: ConfigFile, status: ApiKeyStatus, opts: { completeOnboarding?: unknown }): FirstRunSettled {
+  const done = opts.completeOnboarding && status === 'approved' && f.config?.hasCompletedOnboarding === true;
+  return { status, approvedNow: false, ...(done ? { onboarding: 'already_completed' as const } : {}) };
+}
+
+interface ConfigFile {
+  state: 'ok' | 'missing' | 'unreadable';
+  config?: ClaudeConfig;
+}
+
+async function readConfigFile(file: string): Promise<ConfigFile> {
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (e) {
+    return { state: (e as NodeJS.ErrnoException).code === 'ENOENT' ? 'missing' : 'unreadable' };
+  }
+  try {
+    const parsed: unknown = JSON.parse(text);
+    return parsed && typeof parsed === 'object' && !Array.isArray(parsed) ? { state: 'ok', config: parsed as ClaudeConfig } : { state: 'unreadable' };
+  } catch {
+    return { state: 'unreadable' };
+  }
+}
+
+/** A new config, private as Claude Code makes it (0600), appearing whole or not at all. */
+async function createFile(file: string, text: string): Promise<void> {
+  const tmp = join(dirname(file), `.${basename(file)}.tabcrew-${randomBytes(6).toString('hex')}`);
+  try {
+    await writeFile(tmp, text, { mode: 0o600, flag: 'wx' });
+    // link, not rename: a config that appeared meanwhile (a Claude Code that ignored the lock) is never replaced.
+    await link(tmp, file).catch(async (e: NodeJS.ErrnoException) => {
+      // A file system without hard links: the lock is all there is.
+      if (e.code === 'EEXIST') throw e;
+      await rename(tmp, file);
+    });
+  } finally {
+    await rm(tmp, { force: true });
   }
 }
 

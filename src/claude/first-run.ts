@@ -9,14 +9,17 @@ export interface FirstRunContext {
   configFile: string;
   /** false under `serve --no-accept-api-key`. */
   acceptApiKey: boolean;
+  /** ANTHROPIC_API_KEY is in tabcrew's environment. */
+  hasApiKey: boolean;
 }
 
 /**
  * The error for an agent that stopped at a first-run dialog tabcrew does not answer: which
  * dialog, why tabcrew leaves it alone, and what the person does about it. tabcrew answers
- * only the folder trust (the caller asked for an agent in that folder) and the API key the
- * person gave it (approved in Claude Code's config before launch, so the question never
- * comes); every other answer would be a decision about the person's own setup or project.
+ * only the folder trust (the caller asked for an agent in that folder) and what the API key
+ * the person gave it settles (the key's approval and Claude Code's first-run setup, both
+ * recorded in Claude Code's config before launch, so neither comes); every other answer
+ * would be a decision about the person's own setup or project.
  */
 export function firstRunDialogProblem(dialog: FirstRunDialog, c: FirstRunContext): string {
   const runOnce = `run \`claude\` once in a terminal in ${c.root}, answer it there, quit, and create the agent again`;
@@ -30,12 +33,18 @@ export function firstRunDialogProblem(dialog: FirstRunDialog, c: FirstRunContext
             `which tabcrew leaves to you (serve --no-accept-api-key). Fix: run \`claude\` once in a terminal with that ANTHROPIC_API_KEY and choose Yes; ` +
             `or restart tabcrew without --no-accept-api-key (it then approves the key in ${c.configFile}); ` +
             `or, to use your Claude login instead, remove ANTHROPIC_API_KEY from tabcrew's environment.`;
-    case 'onboarding':
+    case 'onboarding': {
+      const finish = 'Fix: run `claude` once in a terminal, finish the setup';
+      const why = !c.hasApiKey
+        ? `without ANTHROPIC_API_KEY in tabcrew's environment it needs your sign-in, which tabcrew does not do for you. ${finish} (sign in), quit, and create the agent again; or give tabcrew an API key (ANTHROPIC_API_KEY)`
+        : !c.acceptApiKey
+          ? `tabcrew leaves it to you (serve --no-accept-api-key). ${finish}, quit, and create the agent again; or restart tabcrew without --no-accept-api-key (with the key approved it records the setup as completed in ${c.configFile})`
+          : `tabcrew records it as completed only with ANTHROPIC_API_KEY approved, and could not (a key you refused in Claude Code stays refused; a write failure is in tabcrew.log). ${finish}, quit, and create the agent again`;
       return (
         `Claude Code showed its first-run setup ("Welcome to Claude Code": theme, sign-in, security notes): it was never completed ` +
-        `for this user (${c.configFile} has no hasCompletedOnboarding), and tabcrew does not go through it for you. ` +
-        `Fix: run \`claude\` once in a terminal, finish the setup, quit, and create the agent again.`
+        `for this user (${c.configFile} has no hasCompletedOnboarding), and ${why}.`
       );
+    }
     case 'mcp_server_approval':
       return (
         `Claude Code stopped at its "New MCP server found in this project" dialog: ${join(c.root, '.mcp.json')} names MCP servers ` +

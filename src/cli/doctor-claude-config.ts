@@ -9,17 +9,28 @@ import type { Check } from './doctor.js';
 export async function checkClaudeFirstRun(env: NodeJS.ProcessEnv): Promise<Check[]> {
   const file = claudeConfigFile(env);
   const checks: Check[] = [];
-  checks.push(
-    (await onboardingDone(env))
-      ? { check: 'claude setup', status: 'ok', detail: `first-run setup completed (${file})` }
-      : {
-          check: 'claude setup',
-          status: 'warn',
-          detail: `Claude Code's first-run setup was never completed for this user (${file}): every agent would stop at it`,
-          fix: 'run `claude` once in a terminal and finish it (theme, sign-in or API key, security notes)',
-        },
-  );
   const key = await apiKeyStatus(env);
+  if (await onboardingDone(env)) {
+    checks.push({ check: 'claude setup', status: 'ok', detail: `first-run setup completed (${file})` });
+  } else if (key === 'new' || key === 'approved') {
+    checks.push({
+      check: 'claude setup',
+      status: 'ok',
+      detail:
+        `Claude Code's first-run setup was never completed for this user (${file}); tabcrew serve records it as completed, ` +
+        'with ANTHROPIC_API_KEY approved, before its first agent (unless --no-accept-api-key)',
+    });
+  } else {
+    checks.push({
+      check: 'claude setup',
+      status: 'warn',
+      detail: `Claude Code's first-run setup was never completed for this user (${file}): every agent would stop at it`,
+      fix:
+        key === 'none'
+          ? 'run `claude` once in a terminal and finish it (theme, sign-in, security notes); or give tabcrew an API key (ANTHROPIC_API_KEY): tabcrew serve then completes it'
+          : 'run `claude` once in a terminal and finish it (theme, sign-in or API key, security notes)',
+    });
+  }
   if (key === 'none') {
     checks.push({ check: 'claude api key', status: 'n/a', detail: 'no ANTHROPIC_API_KEY here: agents use your Claude login' });
   } else if (key === 'approved') {

@@ -22,6 +22,8 @@ export const STATUS_SOURCES = ['hook', 'terminal', 'screen', 'supervisor'] as co
 export const TRUST_OUTCOMES = ['already_trusted', 'accepted_by_tabcrew'] as const;
 /** How Claude Code's "Do you want to use this API key?" was settled for ANTHROPIC_API_KEY (claude/claude-config.ts). */
 export const API_KEY_OUTCOMES = ['already_approved', 'approved_by_tabcrew'] as const;
+/** How Claude Code's first-run setup ("Welcome to Claude Code") was settled for an approved ANTHROPIC_API_KEY (claude/claude-config.ts). */
+export const ONBOARDING_OUTCOMES = ['already_completed', 'completed_by_tabcrew'] as const;
 export const TAB_BACKENDS = ['tmux', 'iterm2', 'pty'] as const;
 
 const isoTime = z.string();
@@ -158,6 +160,8 @@ export const agentRecordSchema = z.object({
   trust: z.enum(TRUST_OUTCOMES).optional(),
   /** How the API-key question was settled at the last launch; absent without ANTHROPIC_API_KEY. */
   apiKey: z.enum(API_KEY_OUTCOMES).optional(),
+  /** How Claude Code's first-run setup was settled at the last launch; absent unless tabcrew approved or found approved ANTHROPIC_API_KEY. */
+  onboarding: z.enum(ONBOARDING_OUTCOMES).optional(),
   /** The supervisor launching it, from its reservation until its tab is recorded (see supervisor/owner.ts). */
   owner: agentOwnerSchema.optional(),
   /** sha256 (hex) of the agent's secret for this launch; the secret itself is only in the agent's runtime folder. */

@@ -168,6 +168,7 @@ export class AgentLifecycle {
         backend: this.ctx.backend.name,
         ...(launched.trust ? { trust: launched.trust } : {}),
         ...(launched.apiKey ? { api_key: launched.apiKey } : {}),
+        ...(launched.onboarding ? { onboarding: launched.onboarding } : {}),
         ...(note ? { note } : {}),
       };
     });

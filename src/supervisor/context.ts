@@ -9,6 +9,13 @@ import type { Owner } from './owner.js';
 /** Reports progress of a long operation (turned into MCP progress notifications). */
 export type Progress = (p: { progress: number; total?: number; message: string }) => void;
 
+/** A delivery's outcome and its time from typing to Claude Code's confirmation (or to giving up). */
+export interface DeliveryTiming {
+  agent: string;
+  outcome: 'confirmed' | 'unknown';
+  ms: number;
+}
+
 /**
  * The services the Supervisor makes once and hands out. No owner takes all of them: each
  * names the ones it uses (`Pick<Services, 'store' | 'log'>`), so its constructor says what
@@ -26,4 +33,6 @@ export interface Services {
   owner: Owner;
   /** Status changes and recovery actions are on record here. */
   audit?: Pick<AuditLog, 'append'>;
+  /** Told of every delivery as it confirms or gives up (Supervisor.onDelivery adds to it). */
+  deliveries?: Set<(d: DeliveryTiming) => void>;
 }

@@ -5,10 +5,10 @@ import type { AgentWatch } from '../claude/watch.js';
 import type { AgentStatus } from '../store/types.js';
 import type { TabHandle } from '../terminals/backend.js';
 import { sanitizeForTerminal } from '../terminals/sanitize.js';
-import type { Progress, Services } from './context.js';
+import type { DeliveryTiming, Progress, Services } from './context.js';
 
-/** What a delivery uses: the tab to type into, the log, and the observer for the agent's status. */
-type DeliveryServices = Pick<Services, 'backend' | 'log' | 'observer'>;
+/** What a delivery uses: the tab to type into, the log, the observer for the agent's status, and who hears of its timing. */
+type DeliveryServices = Pick<Services, 'backend' | 'log' | 'observer' | 'deliveries'>;
 import { UserError } from './errors.js';
 import { newDeliveryId } from './ids.js';
 import { sleep } from './timing.js';
@@ -88,6 +88,8 @@ export async function deliver(ctx: DeliveryServices, req: DeliveryRequest): Prom
   const tab = await waitForInputBox(ctx, req);
   await req.watch.refresh();
   const mark = req.watch.spool.mark;
+  const typed = Date.now();
+  const told = (outcome: DeliveryTiming['outcome']): void => ctx.deliveries?.forEach((l) => l({ agent: req.agent, outcome, ms: Date.now() - typed }));
   await ctx.backend.paste(tab, text);
   // Enter only once the TUI shows the text: an Enter that arrives while Claude Code is still
   // taking in the paste is absorbed.
@@ -115,6 +117,7 @@ export async function deliver(ctx: DeliveryServices, req: DeliveryRequest): Prom
     submitted ??= await waitForRecord(req.watch, mark, matches, CONFIRM_MS - SECOND_ENTER_AFTER_MS);
   }
   if (!submitted) {
+    told('unknown');
     ctx.log.warn('delivery unconfirmed', { agent: req.agent, delivery: deliveryId });
     return {
       agent: req.agent,
@@ -124,6 +127,7 @@ export async function deliver(ctx: DeliveryServices, req: DeliveryRequest): Prom
       note: 'Claude Code did not report the prompt within 10 s. Check get_agent_output before sending again: the text may be waiting in the input box.',
     };
   }
+  told('confirmed');
   ctx.log.info('delivery confirmed', { agent: req.agent, delivery: deliveryId });
   if (!req.waitForReply)
     return { agent: req.agent, delivery_id: deliveryId, delivered: 'confirmed', status: (await ctx.observer.observeOne(req.agent)).status };

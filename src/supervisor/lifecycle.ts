@@ -3,7 +3,8 @@ import { prepareLaunch } from '../claude/launch.js';
 import { newAgentSecret } from './agent-identity.js';
 import { classifyScreen, findInputBox, isFirstRunDialog, trustDialogKeys, type FirstRunDialog } from '../claude/screen.js';
 import { trustedIn } from '../claude/trust.js';
-import { apiKeyStatus, apiKeyStatusIn, approveApiKey, claudeConfigFile, readClaudeConfig } from '../claude/claude-config.js';
+import { apiKeyStatus, apiKeyStatusIn, claudeConfigFile, readClaudeConfig, settleFirstRun } from '../claude/claude-config.js';
+import { installedClaudeVersion } from '../claude/versions.js';
 import { firstRunDialogProblem, screenStateWords } from '../claude/first-run.js';
 import type { AgentRecord, SessionRecord } from '../store/types.js';
 import type { AgentWatch } from '../claude/watch.js';
@@ -29,6 +30,7 @@ export interface LaunchResult {
   failed?: boolean;
   trust?: AgentRecord['trust'];
   apiKey?: AgentRecord['apiKey'];
+  onboarding?: AgentRecord['onboarding'];
   note?: string;
 }
 
@@ -66,8 +68,8 @@ export async function launchAgent(
     baseEnv: ctx.env,
     agentMcp: { secret, socket: agentSocketPath(ctx.config.runtimeDir) },
   });
-  // Before the tab: Claude Code asks about the key before anything else, and no hook runs meanwhile.
-  const apiKey = await settleApiKey(ctx, agent.name);
+  // Before the tab: Claude Code asks about its setup and the key before anything else, and no hook runs meanwhile.
+  const { apiKey, onboarding } = await settleApiKey(ctx, agent.name);
   const tab = await ctx.backend.createTab({
     group: session.id,
     groupTitle: session.name,
@@ -81,26 +83,32 @@ export async function launchAgent(
   // A resumed conversation's spool still holds its previous runs (SessionEnd included):
   // readiness is judged only on what this launch reports.
   const ready = await waitReady(ctx, agent.name, tab, watch, launch.launchId, launch.cwd, opts.progress);
-  return { tab, launchId: launch.launchId, ...(apiKey ? { apiKey } : {}), ...ready };
+  return { tab, launchId: launch.launchId, ...(apiKey ? { apiKey } : {}), ...(onboarding ? { onboarding } : {}), ...ready };
 }
 
 /**
  * The person gave tabcrew ANTHROPIC_API_KEY, and its agents inherit it: unless told otherwise
  * (--no-accept-api-key), tabcrew records the key as approved in Claude Code's config, the way
- * Claude Code records a Yes, instead of typing into its dialog. A key the person refused stays
- * refused. Undefined when there is no key, or it is not approved (the dialog will then come).
+ * Claude Code records a Yes, instead of typing into its dialog; and, with the key approved,
+ * Claude Code's first-run setup as finished, the way Claude Code records its end (a HOME that
+ * never ran Claude Code gets a config with just that). A key the person refused stays refused,
+ * and its setup stays theirs. Both undefined when there is no key, or it is not approved.
  */
-async function settleApiKey(ctx: LaunchServices, name: string): Promise<AgentRecord['apiKey']> {
-  if (!ctx.env.ANTHROPIC_API_KEY?.trim()) return undefined;
-  if (!ctx.config.acceptApiKey) return (await apiKeyStatus(ctx.env)) === 'approved' ? 'already_approved' : undefined;
+async function settleApiKey(ctx: LaunchServices, name: string): Promise<Pick<LaunchResult, 'apiKey' | 'onboarding'>> {
+  if (!ctx.env.ANTHROPIC_API_KEY?.trim()) return {};
+  if (!ctx.config.acceptApiKey) return (await apiKeyStatus(ctx.env)) === 'approved' ? { apiKey: 'already_approved' } : {};
+  const file = claudeConfigFile(ctx.env);
   try {
-    const r = await approveApiKey(ctx.env);
-    if (r.approvedNow) ctx.log.info("ANTHROPIC_API_KEY approved in Claude Code's config", { agent: name, file: claudeConfigFile(ctx.env) });
+    const r = await settleFirstRun(ctx.env, { completeOnboarding: { version: () => installedClaudeVersion(ctx.config.claudePath, ctx.env) } });
+    if (r.approvedNow) ctx.log.info("ANTHROPIC_API_KEY approved in Claude Code's config", { agent: name, file });
+    if (r.onboarding === 'completed_by_tabcrew')
+      ctx.log.info("Claude Code's first-run setup recorded as completed", { agent: name, file, created: r.created === true });
     if (r.status === 'rejected') ctx.log.warn("ANTHROPIC_API_KEY was refused in Claude Code's config before: agents do not use it", { agent: name });
-    return r.approvedNow ? 'approved_by_tabcrew' : r.status === 'approved' ? 'already_approved' : undefined;
+    const apiKey = r.approvedNow ? 'approved_by_tabcrew' : r.status === 'approved' ? 'already_approved' : undefined;
+    return { ...(apiKey ? { apiKey } : {}), ...(r.onboarding ? { onboarding: r.onboarding } : {}) };
   } catch (e) {
     ctx.log.warn("could not approve ANTHROPIC_API_KEY in Claude Code's config", { agent: name, error: String(e) });
-    return undefined;
+    return {};
   }
 }
 
@@ -213,7 +221,7 @@ async function waitReady(
 }
 
 function firstRunContext(ctx: LaunchServices, root: string) {
-  return { root, configFile: claudeConfigFile(ctx.env), acceptApiKey: ctx.config.acceptApiKey };
+  return { root, configFile: claudeConfigFile(ctx.env), acceptApiKey: ctx.config.acceptApiKey, hasApiKey: !!ctx.env.ANTHROPIC_API_KEY?.trim() };
 }
 
 /** Why Claude Code ended before it was ready: its first-run setup gives up offline (2.1.197 exits 1), otherwise its last words. */
@@ -304,7 +312,7 @@ export async function launchOwned(
   session: SessionRecord,
   peers: string[],
   opts: { resume: boolean; progress?: Progress; policy: PolicyOptions },
-): Promise<{ status: AgentStatus; note?: string; trust?: AgentRecord['trust']; apiKey?: AgentRecord['apiKey'] }> {
+): Promise<{ status: AgentStatus; note?: string; trust?: AgentRecord['trust']; apiKey?: AgentRecord['apiKey']; onboarding?: AgentRecord['onboarding'] }> {
   const { resume, progress } = opts;
   const otherRoots = (await ctx.store.read()).sessions.filter((s) => s.id !== session.id).map((s) => s.root);
   const beat = heartbeat(ctx.store, ctx.owner, (state) => state.agents.filter((a) => a.name === agent.name));
@@ -338,6 +346,7 @@ export async function launchOwned(
     a.launchId = launched.launchId;
     a.trust = launched.trust;
     a.apiKey = launched.apiKey;
+    a.onboarding = launched.onboarding;
     delete a.owner;
     // Launched again by a person (the keeper never launches one it gave up on): relaunches count afresh.
     if (a.relaunch?.gaveUp) delete a.relaunch;
@@ -349,7 +358,7 @@ export async function launchOwned(
     throw new UserError(`${agent.name} (or its session) was deleted while it started; its tab was closed again.`);
   }
   ctx.log.info('agent launched', { agent: agent.name, ready: launched.ready, trust: launched.trust });
-  return { status, note: launched.note, trust: launched.trust, apiKey: launched.apiKey };
+  return { status, note: launched.note, trust: launched.trust, apiKey: launched.apiKey, onboarding: launched.onboarding };
 }
 
 /** Ends the agent's process and closes its tab; returns the transcript path, if any. */

@@ -12,7 +12,7 @@ import { AgentDesk } from './agent-desk.js';
 import { AgentLifecycle, type CreateAgentInput } from './agents.js';
 import { Budgets } from './budgets.js';
 import type { Caller } from './children.js';
-import type { Progress, Services } from './context.js';
+import type { DeliveryTiming, Progress, Services } from './context.js';
 import { Coordinator, type CoordinateInput } from './coordination.js';
 import type { RunSummary, RunView } from './coordination-view.js';
 import type { DeliveryResult } from './delivery.js';
@@ -64,7 +64,7 @@ export class Supervisor {
     const env = deps.env ?? process.env;
     const c = deps.config;
     const observer = new AgentObserver({ store: deps.store, backend: deps.backend, log: deps.log, runtimeDir: c.runtimeDir, env, audit: deps.audit });
-    const ctx: Services = { ...deps, env, observer, owner: new Owner() };
+    const ctx: Services = { ...deps, env, observer, owner: new Owner(), deliveries: new Set() };
     this.services = ctx;
     const roster = new Roster(deps.store);
     const policy = { level: c.securityLevel, allowBypass: c.allowBypass, allowedRoots: c.allowedRoots.map(realpathOrSelf) };
@@ -169,6 +169,13 @@ export class Supervisor {
   /** Calls `listener` for every status change the supervisor observes; returns an unsubscribe. */
   onStatusChange(listener: (c: StatusChange) => void): () => void {
     return this.services.observer.onChange(listener);
+  }
+
+  /** Calls `listener` as each delivery confirms or gives up, with its time from typing; returns an unsubscribe. */
+  onDelivery(listener: (d: DeliveryTiming) => void): () => void {
+    const listeners = this.services.deliveries!;
+    listeners.add(listener);
+    return () => listeners.delete(listener);
   }
 
   // ---- messages between agents (messages.ts) ---------------------------------------------

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import lockfile from 'proper-lockfile';
 import { afterEach, describe, expect, it } from 'vitest';
-import { apiKeyStatus, apiKeyTail, approveApiKey, claudeConfigFile, onboardingDone } from '../../src/claude/claude-config.js';
+import { apiKeyStatus, apiKeyTail, approveApiKey, claudeConfigFile, onboardingDone, settleFirstRun } from '../../src/claude/claude-config.js';
 
 const KEY = 'sk-ant-api03-abcdefghijklmnopqrstuvwxyz0123456789';
 const homes: string[] = [];
@@ -87,5 +87,77 @@ describe("Claude Code's API key approval", () => {
     expect(await onboardingDone(home())).toBe(false);
     expect(await onboardingDone(home({ hasCompletedOnboarding: false }))).toBe(false);
     expect(await onboardingDone(home({ hasCompletedOnboarding: true }))).toBe(true);
+  });
+});
+
+describe("Claude Code's first-run setup, completed with the person's API key", () => {
+  const completeOnboarding = { version: async () => '2.1.332' };
+
+  it('a HOME that never ran Claude Code gets a private config holding just a finished setup and the approved key', async () => {
+    const env = home();
+    expect(await settleFirstRun(env, { completeOnboarding })).toEqual({
+      status: 'approved',
+      approvedNow: true,
+      onboarding: 'completed_by_tabcrew',
+      created: true,
+    });
+    // Exactly what Claude Code writes at the end of its setup, and for a Yes to the key.
+    expect(read(env)).toEqual({
+      customApiKeyResponses: { approved: [apiKeyTail(KEY)], rejected: [] },
+      hasCompletedOnboarding: true,
+      lastOnboardingVersion: '2.1.332',
+    });
+    expect(statSync(join(env.HOME, '.claude.json')).mode & 0o777).toBe(0o600);
+    expect(readFileSync(join(env.HOME, '.claude.json'), 'utf8')).not.toContain(KEY);
+    expect(await settleFirstRun(env, { completeOnboarding })).toEqual({ status: 'approved', approvedNow: false, onboarding: 'already_completed' });
+  });
+
+  it('adds only the missing keys to a config Claude Code made, keeping the rest and a version it recorded', async () => {
+    const env = home({ numStartups: 2, lastOnboardingVersion: '2.1.197', customApiKeyResponses: { approved: [apiKeyTail(KEY)], rejected: [] } });
+    expect(await settleFirstRun(env, { completeOnboarding })).toEqual({ status: 'approved', approvedNow: false, onboarding: 'completed_by_tabcrew' });
+    expect(read(env)).toEqual({
+      numStartups: 2,
+      lastOnboardingVersion: '2.1.197',
+      hasCompletedOnboarding: true,
+      customApiKeyResponses: { approved: [apiKeyTail(KEY)], rejected: [] },
+    });
+  });
+
+  it('leaves the setup to the person without a key, with a key they refused, or a config it cannot read; and only when asked', async () => {
+    const keyless = { HOME: home().HOME };
+    expect(await settleFirstRun(keyless, { completeOnboarding })).toEqual({ status: 'none', approvedNow: false });
+    expect(() => statSync(join(keyless.HOME, '.claude.json'))).toThrow();
+
+    const refused = home({ customApiKeyResponses: { approved: [], rejected: [apiKeyTail(KEY)] } });
+    expect(await settleFirstRun(refused, { completeOnboarding })).toEqual({ status: 'rejected', approvedNow: false });
+    expect(read(refused).hasCompletedOnboarding).toBeUndefined();
+
+    const broken = home();
+    writeFileSync(join(broken.HOME, '.claude.json'), '{ "numStartups": ');
+    expect(await settleFirstRun(broken, { completeOnboarding })).toEqual({ status: 'new', approvedNow: false });
+    expect(readFileSync(join(broken.HOME, '.claude.json'), 'utf8')).toBe('{ "numStartups": ');
+
+    const keyOnly = home({});
+    expect(await settleFirstRun(keyOnly)).toEqual({ status: 'approved', approvedNow: true });
+    expect(read(keyOnly).hasCompletedOnboarding).toBeUndefined();
+  });
+
+  it("creates the config under Claude Code's lock, and never over one Claude Code wrote meanwhile", async () => {
+    const env = home();
+    const file = claudeConfigFile(env);
+    const release = await lockfile.lock(file, { lockfilePath: `${file}.lock`, realpath: false });
+    const settling = settleFirstRun(env, { completeOnboarding });
+    await new Promise((r) => setTimeout(r, 300));
+    expect(() => statSync(file)).toThrow();
+    writeFileSync(file, JSON.stringify({ firstStartTime: 'now' }), { mode: 0o600 });
+    await release();
+    expect(await settling).toMatchObject({ approvedNow: true, onboarding: 'completed_by_tabcrew' });
+    expect(read(env)).toMatchObject({ firstStartTime: 'now', hasCompletedOnboarding: true });
+  });
+
+  it('records no version when Claude Code does not tell its own', async () => {
+    const env = home();
+    await settleFirstRun(env, { completeOnboarding: { version: async () => undefined } });
+    expect(read(env)).toEqual({ customApiKeyResponses: { approved: [apiKeyTail(KEY)], rejected: [] }, hasCompletedOnboarding: true });
   });
 });

@@ -149,6 +149,20 @@ describe('tabcrew doctor', () => {
     }
   });
 
+  it('does not warn about a first-run setup never completed when ANTHROPIC_API_KEY is there: serve completes it with the key', async () => {
+    const keyHome = mkdtempSync(join(tmpdir(), 'tabcrew-doctor-setup-'));
+    try {
+      const r = await runCli(
+        ['doctor', '--json', '--claude-path', claude, ...dirs.flags],
+        testEnv(keyHome, { ANTHROPIC_API_KEY: 'sk-ant-doctor-0123456789abcdefghij' }),
+      );
+      const c = byName((JSON.parse(r.stdout) as { checks: Check[] }).checks);
+      expect(c['claude setup']).toMatchObject({ status: 'ok', detail: expect.stringContaining('tabcrew serve records it as completed') });
+    } finally {
+      rmSync(keyHome, { recursive: true, force: true });
+    }
+  });
+
   it("warns when Claude Code's first-run setup was never completed for this user", async () => {
     const r = await runCli(['doctor', '--json', '--claude-path', claude, ...dirs.flags], env);
     const c = byName((JSON.parse(r.stdout) as { checks: Check[] }).checks);

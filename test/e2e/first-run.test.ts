@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, realpathSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, realpathSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -9,16 +9,27 @@ import { isConversationRequest, startMockAnthropic, type MockAnthropic } from '.
 import { CLI, startTabcrew, type Crew } from '../support/tabcrew.js';
 
 /**
- * A newcomer's first hour, with real Claude Code against the mock API: a HOME whose Claude
- * Code was set up once (the setup itself needs api.anthropic.com, which a test cannot reach)
- * but has never seen the API key, nor the project folder. The README's quick start, as
- * written: register the server with the line `tabcrew config claude-code` prints, ask for a
- * session on ~/code/app, two agents, and a task for Agent_1. Nobody touches a tab.
+ * A newcomer's first hour, with real Claude Code against the mock API: a HOME that has never
+ * run Claude Code (no ~/.claude.json, no ~/.claude/), so it has never seen the API key, nor
+ * the project folder, and its first-run setup never ran (that setup would check
+ * api.anthropic.com, which a test cannot reach: offline Claude Code ends there). The README's
+ * quick start, as written: register the server with the line `tabcrew config claude-code`
+ * prints, ask for a session on ~/code/app, two agents, and a task for Agent_1. Nobody touches
+ * a tab.
  */
 const base = realpathSync(mkdtempSync(join(tmpdir(), 'tabcrew-first-run-')));
 let mock: MockAnthropic;
 const homes: ClaudeHome[] = [];
 const crews: Crew[] = [];
+
+/** Claude Code never run under this HOME; the key in the environment. */
+function neverRunHome(): ClaudeHome {
+  const home = makeClaudeHome({ apiKey: TEST_API_KEY, baseUrl: mock.url, neverRun: true });
+  homes.push(home);
+  expect(existsSync(join(home.home, '.claude.json'))).toBe(false);
+  expect(existsSync(join(home.home, '.claude'))).toBe(false);
+  return home;
+}
 
 /** Claude Code set up, the key in the environment, never approved; nothing trusted. */
 function newcomerHome(): ClaudeHome {
@@ -46,8 +57,8 @@ afterAll(async () => {
 });
 
 describe("the README's quick start for an API-key user", () => {
-  it('brings the first agent to idle in the normal start time, in a HOME that never saw the key, with no hand in the tab', async () => {
-    const home = newcomerHome();
+  it('brings the first agent to idle in the normal start time, in a HOME that never ran Claude Code, with no hand in the tab', async () => {
+    const home = neverRunHome();
     // No claude on PATH: the README's "npm install brings one", found by tabcrew itself.
     const path = home.env.PATH.split(delimiter)
       .filter((d) => {
@@ -78,15 +89,24 @@ describe("the README's quick start for an API-key user", () => {
     const started = Date.now();
     const first = await crew.ok('create_agent', { session: 'app' });
     const took = Date.now() - started;
-    expect(first).toMatchObject({ agent: 'Agent_1', status: 'idle', trust: 'accepted_by_tabcrew', api_key: 'approved_by_tabcrew' });
+    expect(first).toMatchObject({
+      agent: 'Agent_1',
+      status: 'idle',
+      trust: 'accepted_by_tabcrew',
+      api_key: 'approved_by_tabcrew',
+      onboarding: 'completed_by_tabcrew',
+    });
     expect(first.note).toBeUndefined();
     // The normal start: Claude Code is up in about a second; the trust dialog costs one early look.
     expect(took).toBeLessThan(20_000);
-    expect(claudeConfig(home).customApiKeyResponses.approved).toEqual([TEST_API_KEY.slice(-20)]); // how Claude Code records a Yes;
+    const version = /\d+\.\d+\.\d+/.exec(execFileSync(claudeBin, ['--version'], { env, encoding: 'utf8' }))![0];
+    // How Claude Code records the end of its setup, and a Yes to the key.
+    expect(claudeConfig(home)).toMatchObject({ hasCompletedOnboarding: true, lastOnboardingVersion: version });
+    expect(claudeConfig(home).customApiKeyResponses.approved).toEqual([TEST_API_KEY.slice(-20)]);
     expect(readFileSync(join(home.home, '.claude.json'), 'utf8')).not.toContain(TEST_API_KEY);
 
     const second = await crew.ok('create_agent', { session: 'app' });
-    expect(second).toMatchObject({ agent: 'Agent_2', status: 'idle', trust: 'already_trusted', api_key: 'already_approved' });
+    expect(second).toMatchObject({ agent: 'Agent_2', status: 'idle', trust: 'already_trusted', api_key: 'already_approved', onboarding: 'already_completed' });
 
     const asked = mock.waitFor((r) => isConversationRequest(r) && (mock.lastUserText(r) ?? '').includes('write the tests in TODO.md'), 60_000);
     await crew.ok('send_message_to_agent', { agent: 'Agent_1', message: 'Please write the tests in TODO.md' });
@@ -142,18 +162,20 @@ describe('first-run dialogs tabcrew does not answer', () => {
     expect(crew.windows()).toEqual([]);
   });
 
-  it('a Claude Code never set up for this user: an error naming its first-run setup and the fix', async () => {
-    const home = makeClaudeHome({ apiKey: TEST_API_KEY, baseUrl: mock.url, extraConfig: { hasCompletedOnboarding: false } });
-    homes.push(home);
+  it('serve --no-accept-api-key in a HOME that never ran Claude Code: an error naming its first-run setup and the fix; nothing written', async () => {
+    const home = neverRunHome();
     const root = join(base, 'never-set-up');
     mkdirSync(root);
-    const crew = await startTabcrew({ env: home.env, args: ['--claude-path', claudeBin] });
+    const crew = await startTabcrew({ env: home.env, args: ['--claude-path', claudeBin, '--no-accept-api-key'] });
     crews.push(crew);
     await crew.ok('create_session', { root, name: 'fresh' });
     const r = await crew.call('create_agent', { session: 'fresh' });
     expect(r.isError).toBe(true);
     expect(errorText(r)).toMatch(/showed its first-run setup \("Welcome to Claude Code": theme, sign-in, security notes\)/);
-    expect(errorText(r)).toMatch(/Fix: run `claude` once in a terminal, finish the setup/);
+    expect(errorText(r)).toMatch(/Fix: run `claude` once in a terminal, finish the setup, .* or restart tabcrew without --no-accept-api-key/);
+    // What Claude Code itself wrote at its start, and nothing of tabcrew's.
+    expect(claudeConfig(home).hasCompletedOnboarding).toBeUndefined();
+    expect(claudeConfig(home).customApiKeyResponses).toBeUndefined();
     expect(crew.windows()).toEqual([]);
   });
 });

@@ -9,6 +9,7 @@ import { feedAudit } from './feed-audit.js';
 import { InProcessClient } from './in-process.js';
 import { COOKIE, Logins } from './login.js';
 import { McpEndpoint } from './mcp-endpoint.js';
+import { CrewMetrics, METRICS_CALLER } from './metrics.js';
 import { RefusalRecorder } from './refusals.js';
 import { handleRest, sendToolResult } from './rest.js';
 import { dashboardFile, securityHeaders, sendDashboardFile } from './static.js';
@@ -51,6 +52,13 @@ export async function startHttp(deps: ToolDeps, opts: HttpOptions): Promise<Http
     feedAudit(() => deps.audit),
   );
   const feed = new LiveFeed(deps, feedTools);
+  // A scrape every 15 s reads as the feed does: recorded once in a window, not at every scrape.
+  const metricsTools = new InProcessClient(
+    deps,
+    METRICS_CALLER,
+    feedAudit(() => deps.audit),
+  );
+  const metrics = new CrewMetrics(deps, metricsTools);
   const logins = new Logins(opts.token);
   const refusals = new RefusalRecorder(() => deps.audit);
   const started = Date.now();
@@ -95,6 +103,10 @@ export async function startHttp(deps: ToolDeps, opts: HttpOptions): Promise<Http
       return;
     }
 
+    if (path === '/metrics' && req.method === 'GET') {
+      if (bearerOf(req) === undefined || authorize(req)?.kind !== 'bearer') return refuse(401, 'missing or wrong bearer token on /metrics');
+      return metrics.handle(res);
+    }
     if (path === '/mcp') {
       if (bearerOf(req) === undefined || authorize(req)?.kind !== 'bearer') return refuse(401, 'missing or wrong bearer token on /mcp');
       return mcp.handle(req, res);
@@ -170,8 +182,9 @@ export async function startHttp(deps: ToolDeps, opts: HttpOptions): Promise<Http
     async close() {
       removeEndpoint(opts.stateDir, process.pid);
       feed.close();
+      metrics.close();
       refusals.stop();
-      await Promise.all([mcp.close(), dashboard.close(), rest.close(), feedTools.close()]);
+      await Promise.all([mcp.close(), dashboard.close(), rest.close(), feedTools.close(), metricsTools.close()]);
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
     },

@@ -44,6 +44,12 @@ export const registerCreateAgent: RegisterTool = (server, deps) => {
           .string()
           .optional()
           .describe('How Claude Code\'s "Do you want to use this API key?" was settled for ANTHROPIC_API_KEY: already_approved or approved_by_tabcrew.'),
+        onboarding: z
+          .string()
+          .optional()
+          .describe(
+            'How Claude Code\'s first-run setup ("Welcome to Claude Code") was settled with the approved ANTHROPIC_API_KEY: already_completed or completed_by_tabcrew.',
+          ),
         note,
       },
       annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: true },
