@@ -1,3 +1,4 @@
+import type { TlsChoice } from './server/http/tls.js';
 import { dirname, join, resolve } from 'node:path';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
@@ -68,6 +69,10 @@ export interface Config {
   httpBind?: string;
   /** `--no-stdio`: HTTP only; the server runs until it is stopped. */
   noStdio?: boolean;
+  /** `--tls` / `--tls-cert` + `--tls-key`: serve https (src/server/http/tls.ts). */
+  tls?: TlsChoice;
+  /** `--http-host NAME`: more names the HTTP server is reached by (a node's DNS name). */
+  httpHosts?: string[];
 }
 
 /** The package root: where package.json is, whether running from src/ (tests) or dist/. */

@@ -4,7 +4,10 @@ import { hostForm } from '../server/http/guard.js';
 import { parseListenAddress } from '../server/http/listen-address.js';
 import { loginQuery } from '../server/http/login.js';
 import { loadOrCreateToken, tokenPath } from '../server/http/token.js';
+import { certFileOf, fingerprintOf } from '../server/http/tls.js';
 import { SERVER_NAME, shellQuote } from './config-claude.js';
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
 import { printJson } from './table.js';
 
 /** The base URL of `serve --http`: the address given, else the one a running server wrote into the state dir. */
@@ -64,5 +67,23 @@ export function dashboardCommand(config: Config, opts: { http?: string; json: bo
       'Open this link once in your browser (it works for 10 minutes, then only with a new tabcrew dashboard); the browser stays logged in.\n',
     );
   }
+  return 0;
+}
+
+/** `tabcrew config http --fingerprint`: the SHA-256 of the certificate `serve --http --tls` serves, which a front pins. */
+export function fingerprintCommand(config: Config, opts: { certFile?: string; json: boolean }): number {
+  const file = opts.certFile ? resolve(opts.certFile) : certFileOf({ selfSigned: true }, config.stateDir);
+  let pem: Buffer;
+  try {
+    pem = readFileSync(file);
+  } catch (e) {
+    process.stderr.write(
+      `tabcrew: no certificate at ${file} (${(e as NodeJS.ErrnoException).code ?? (e as Error).message}): start tabcrew serve --http PORT --tls once on this state dir (it makes one), or name yours with --cert FILE.\n`,
+    );
+    return 1;
+  }
+  const fingerprint = fingerprintOf(pem);
+  if (opts.json) printJson({ fingerprint, cert_file: file });
+  else process.stdout.write(fingerprint + '\n');
   return 0;
 }
