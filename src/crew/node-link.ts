@@ -211,6 +211,13 @@ export class NodeLink {
     this.heartbeat.unref();
   }
 
+  /** One ping out of turn; a failure drops the link. */
+  private probe(client: Client): void {
+    client.ping({ timeout: this.link.heartbeatMs ?? 5000 }).catch((e: unknown) => {
+      if (this.client === client && !this.closed) void this.drop(client, e);
+    });
+  }
+
   private stopHeartbeat(): void {
     if (this.heartbeat) clearInterval(this.heartbeat);
     this.heartbeat = undefined;
@@ -270,6 +277,8 @@ export class NodeLink {
       })) as CallToolResult;
     } catch (e) {
       if (isTimeout(e)) throw new NodeTimeoutError(`node ${this.name}: ${name} did not answer within ${seconds(opts.timeoutMs)}`);
+      // Over HTTP a failed request is the first sign of a node that went away: look now, not at the next heartbeat.
+      if (this.link.heartbeatMs) this.probe(client);
       throw new NodeDownError(`node ${this.name}: ${name} did not complete: ${(e as Error).message}. ${this.fix ?? this.link.trouble(e, '').fix}`);
     }
   }
