@@ -4,6 +4,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
+import { LoggingMessageNotificationSchema } from '@modelcontextprotocol/sdk/types.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CLI, startTabcrew, TEST_STATE_KEY, waitForExit, type Crew } from '../support/tabcrew.js';
 import { until as waitUntil } from '../support/until.js';
@@ -133,6 +134,31 @@ async function stopNode(name: string): Promise<void> {
   await exited;
 }
 
+const startFront = async (dirs?: Crew['dirs']): Promise<Crew> => {
+  const crew = await startTabcrew({
+    env: { ...env, HOME: base },
+    dirs,
+    args: [
+      '--claude-path',
+      standIn,
+      '--nodes-from',
+      `dns-srv:${SRV}`,
+      '--dns-server',
+      `127.0.0.1:${dnsPort}`,
+      '--nodes-refresh',
+      '1',
+      '--node-token-file',
+      `*=${tokenFile}`,
+      '--node-fingerprint-dir',
+      fpDir,
+    ],
+  });
+  crew.client.setNotificationHandler(LoggingMessageNotificationSchema, (n) => void logs.push({ logger: n.params.logger, data: n.params.data as never }));
+  return crew;
+};
+/** What the front's client heard as MCP log messages (its own and the nodes', forwarded). */
+const logs: { logger?: string; data: Record<string, unknown> }[] = [];
+
 type Outcome = { node: string; ok: boolean; error?: string; fix?: string };
 const listing = async (): Promise<{ sessions: { name: string; node: string; agents: string[] }[]; nodes: Outcome[] }> =>
   (await front.ok('list_sessions')) as never;
@@ -169,23 +195,7 @@ beforeAll(async () => {
   }
   dnsPort = await freePort();
   await startDns(NAMES);
-  front = await startTabcrew({
-    env: { ...env, HOME: base },
-    args: [
-      '--claude-path',
-      standIn,
-      '--nodes-from',
-      `dns-srv:${SRV}`,
-      '--dns-server',
-      `127.0.0.1:${dnsPort}`,
-      '--nodes-refresh',
-      '1',
-      '--node-token-file',
-      `*=${tokenFile}`,
-      '--node-fingerprint-dir',
-      fpDir,
-    ],
-  });
+  front = await startFront();
   for (const name of NAMES) await waitFor(name, true);
 }, 180_000);
 
@@ -233,6 +243,21 @@ describe('a crew over HTTPS, found by DNS SRV', () => {
     expect((await listing()).sessions.find((s) => s.name === 'app1')?.agents).toEqual(['tabcrew-1/Agent_1']);
   });
 
+  it("a node's status log messages reach the front's client over the HTTP link, and its agent's screen is a resource of the front", async () => {
+    await front.ok('send_message_to_agent', { agent: 'tabcrew-1/Agent_1', message: 'a second one' });
+    const change = await until('a tabcrew-1 status message', async () => {
+      await front.ok('get_session_status', { session: 'app1' });
+      return logs.find((l) => l.logger === 'tabcrew.status' && l.data.node === 'tabcrew-1' && l.data.agent === 'tabcrew-1/Agent_1');
+    });
+    expect(change.data).toMatchObject({ node: 'tabcrew-1', agent: 'tabcrew-1/Agent_1', session_id: expect.stringMatching(/^s-/) });
+    const uri = 'tabcrew://nodes/tabcrew-1/agents/Agent_1/screen';
+    expect((await front.client.listResources()).resources.map((r) => r.uri)).toContain(uri);
+    await until('the second reply on the screen', async () => {
+      const r = await front.client.readResource({ uri });
+      return /Stand-in reply 2/.test((r.contents[0] as { text: string }).text) ? true : undefined;
+    });
+  });
+
   it('a node that is stopped goes down without failing the others, and is up again when it is restarted', async () => {
     await stopNode('tabcrew-2');
     const down = await waitFor('tabcrew-2', false);
@@ -253,6 +278,19 @@ describe('a crew over HTTPS, found by DNS SRV', () => {
     expect(gone.error).toMatch(/no longer among the SRV records of _tabcrew._tcp.crew.test/);
     await startDns(NAMES);
     await waitFor('tabcrew-2', true);
+  }, 90_000);
+
+  it('a restarted front finds the nodes again and routes by the sessions it kept', async () => {
+    const dirs = front.dirs;
+    await front.disconnect();
+    front = await startFront(dirs);
+    const s = await until('tabcrew-1 answering for app1', async () => {
+      const r = await front.call('get_session_status', { session: 'app1' });
+      return r.isError ? undefined : r.structuredContent;
+    });
+    expect(s).toMatchObject({ node: 'tabcrew-1', name: 'app1' });
+    for (const name of NAMES) await waitFor(name, true);
+    expect((await listing()).sessions.find((x) => x.name === 'app1')?.agents).toEqual(['tabcrew-1/Agent_1']);
   }, 90_000);
 
   it('tabcrew nodes: a wrong token is refused naming the token file; a wrong pinned fingerprint names the expected and the seen one', async () => {
