@@ -1,4 +1,3 @@
-import type { TlsChoice } from './server/http/tls.js';
 import { dirname, join, resolve } from 'node:path';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
@@ -74,6 +73,9 @@ export interface Config {
   /** `--http-host NAME`: more names the HTTP server is reached by (a node's DNS name). */
   httpHosts?: string[];
 }
+
+/** `--tls` (self-signed, made once in the state dir) or `--tls-cert F --tls-key F` (yours). */
+export type TlsChoice = { selfSigned: true } | { certFile: string; keyFile: string };
 
 /** The package root: where package.json is, whether running from src/ (tests) or dist/. */
 export function packageRoot(): string {

@@ -1,3 +1,4 @@
+import type { TlsChoice } from '../../config.js';
 import { execFileSync } from 'node:child_process';
 import { X509Certificate } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync } from 'node:fs';
@@ -9,8 +10,7 @@ import { isIP } from 'node:net';
 export const SELF_SIGNED_CERT = 'http-tls-cert.pem';
 export const SELF_SIGNED_KEY = 'http-tls-key.pem';
 
-/** `--tls` (self-signed, made once) or `--tls-cert F --tls-key F` (yours). */
-export type TlsChoice = { selfSigned: true } | { certFile: string; keyFile: string };
+export type { TlsChoice };
 
 export interface TlsMaterial {
   cert: Buffer;
