@@ -325,10 +325,11 @@ export class NodeLink {
     this.retired = reason;
     if (this.timer) clearTimeout(this.timer);
     this.timer = undefined;
-    await this.disconnect();
+    // Said before the connection closes, so a call it cuts short says why.
     this.lastError = reason;
     this.fix = fix;
     this.set('down');
+    await this.disconnect();
   }
 
   /** A retired node is back (its SRV record returned): connect again. */

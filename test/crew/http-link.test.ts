@@ -152,6 +152,21 @@ describe('an https node link', () => {
     await until('the refusal in the node log', async () => (readAuditless() > before ? true : undefined), 5000, 100);
   });
 
+  it('plain http to a loopback node: up, with the token and no TLS', async () => {
+    const plainState = join(dir, 'plain-state');
+    const plain = await startHttp(deps, { bind: '127.0.0.1', port: 0, token: loadOrCreateToken(plainState), stateDir: plainState });
+    try {
+      const token = join(dir, 'plain.token');
+      writeFileSync(token, loadOrCreateToken(plainState) + '\n');
+      const l = link(parseNodeFlag(`plain=http://127.0.0.1:${plain.port}`, { tokenFiles: { plain: token } }) as HttpNodeSpec);
+      await l.connect();
+      expect(l.report()).toMatchObject({ state: 'up', url: `http://127.0.0.1:${plain.port}/mcp` });
+      await l.close();
+    } finally {
+      await plain.close();
+    }
+  });
+
   it('plain http is refused for a host that is not loopback, unless --node-insecure', () => {
     expect(() => parseNodeFlag('box=http://10.0.0.5:8787', { tokenFiles: { '*': tokenFile } })).toThrow(/plain http.*--node-insecure/);
     expect(parseNodeFlag('box=http://10.0.0.5:8787', { tokenFiles: { '*': tokenFile }, insecure: true })).toMatchObject({ transport: 'http', tls: false });

@@ -6,6 +6,8 @@ import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { LoggingMessageNotificationSchema } from '@modelcontextprotocol/sdk/types.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { claudeBin, makeClaudeHome } from '../support/claude-home.js';
+import { isConversationRequest, startMockAnthropic, type MockAnthropic, type RecordedRequest } from '../support/mock-anthropic.js';
 import { CLI, startTabcrew, TEST_STATE_KEY, waitForExit, type Crew } from '../support/tabcrew.js';
 import { until as waitUntil } from '../support/until.js';
 
@@ -15,7 +17,8 @@ import { until as waitUntil } from '../support/until.js';
  * self-signed certificate) on loopback ports; the front, given only
  * `--nodes-from dns-srv:… --dns-server`, the shared token file and a directory of pinned
  * fingerprints, finds them, routes to them, and follows them going and coming back. Agents
- * are the benchmark's stand-in (bench/stand-in-claude.mjs).
+ * are the benchmark's stand-in (bench/stand-in-claude.mjs), except on tabcrew-0: real Claude
+ * Code against the mock Anthropic API.
  */
 const run = promisify(execFile);
 const standIn = resolve(import.meta.dirname, '../../bench/stand-in-claude.mjs');
@@ -28,6 +31,9 @@ const fpDir = join(base, 'fingerprints');
 const until = <T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 60_000): Promise<T> => waitUntil(what, probe, timeoutMs, 300);
 
 let env: Record<string, string>;
+let mock: MockAnthropic;
+let claudeHome: ReturnType<typeof makeClaudeHome>;
+const API_KEY = 'sk-ant-test-0123456789abcdefghij';
 let dnsPort: number;
 let dns: ChildProcess | undefined;
 let front: Crew;
@@ -111,11 +117,14 @@ async function startNode(name: string): Promise<void> {
       '--runtime-dir',
       join(n.dir, 'run'),
       '--claude-path',
-      standIn,
+      name === 'tabcrew-0' ? claudeBin : standIn,
       '--start-timeout',
-      '20',
+      '60',
     ],
-    { env: { ...env, HOME: join(n.dir, 'home') }, stdio: ['ignore', 'ignore', 'pipe'] },
+    {
+      env: name === 'tabcrew-0' ? { ...claudeHome.env, TABCREW_KEY_SOURCE: 'env', TABCREW_STATE_KEY: TEST_STATE_KEY } : { ...env, HOME: join(n.dir, 'home') },
+      stdio: ['ignore', 'ignore', 'pipe'],
+    },
   );
   proc.stderr!.on('data', (d: Buffer) => (n.stderr += d.toString()));
   n.proc = proc;
@@ -175,6 +184,8 @@ beforeAll(async () => {
     if (v !== undefined && !/^(TMUX|TMUX_PANE|XDG_CONFIG_HOME|CLAUDECODE|CLAUDE_.*|TABCREW_.*|STAND_IN_.*|ANTHROPIC_.*)$/.test(k)) env[k] = v;
   }
   Object.assign(env, { TABCREW_KEY_SOURCE: 'env', TABCREW_STATE_KEY: TEST_STATE_KEY, STAND_IN_TURN_MS: '100', STAND_IN_START_MS: '100' });
+  mock = await startMockAnthropic({ reply: (req: RecordedRequest) => `Noted: ${(mock.lastUserText(req) ?? '').split('\n').pop()}` });
+  claudeHome = makeClaudeHome({ apiKey: API_KEY, baseUrl: mock.url, trustedDirs: [join(base, 'tabcrew-0', 'app')] });
   mkdirSync(join(base, 'secret'), { recursive: true, mode: 0o700 });
   writeFileSync(tokenFile, TOKEN + '\n', { mode: 0o600 });
   mkdirSync(fpDir);
@@ -218,6 +229,8 @@ afterAll(async () => {
     rmSync(join(process.env.TMUX_TMPDIR ?? '/tmp', `tmux-${process.getuid?.() ?? 0}`, socket), { force: true });
   }
   await stopDns();
+  await mock?.close();
+  claudeHome?.cleanup();
   rmSync(base, { recursive: true, force: true });
 }, 60_000);
 
@@ -242,6 +255,13 @@ describe('a crew over HTTPS, found by DNS SRV', () => {
     expect(panes).toContain('Agent_1');
     expect((await listing()).sessions.find((s) => s.name === 'app1')?.agents).toEqual(['tabcrew-1/Agent_1']);
   });
+
+  it('a real Claude Code agent on an HTTPS node answers a message through the front (mock API)', async () => {
+    expect(await front.ok('create_agent', { session: 'app0' })).toMatchObject({ agent: 'tabcrew-0/Agent_1', node: 'tabcrew-0', status: 'idle' });
+    const r = await front.ok('send_message_to_agent', { agent: 'tabcrew-0/Agent_1', message: 'remember https-plum', wait_for_reply: true });
+    expect(r).toMatchObject({ agent: 'tabcrew-0/Agent_1', delivered: 'confirmed', reply: 'Noted: remember https-plum' });
+    expect(mock.requests.some((q) => isConversationRequest(q) && (mock.lastUserText(q) ?? '').includes('remember https-plum'))).toBe(true);
+  }, 180_000);
 
   it("a node's status log messages reach the front's client over the HTTP link, and its agent's screen is a resource of the front", async () => {
     await front.ok('send_message_to_agent', { agent: 'tabcrew-1/Agent_1', message: 'a second one' });
@@ -274,8 +294,11 @@ describe('a crew over HTTPS, found by DNS SRV', () => {
 
   it('a node whose SRV record is removed goes down saying so, and comes back when the record returns', async () => {
     await startDns(['tabcrew-0', 'tabcrew-1']);
-    const gone = await waitFor('tabcrew-2', false);
-    expect(gone.error).toMatch(/no longer among the SRV records of _tabcrew._tcp.crew.test/);
+    // A listing in flight when the record goes may see the connection cut; the next says why.
+    await until('tabcrew-2 reported gone from the SRV records', async () => {
+      const o = await outcome('tabcrew-2');
+      return o && !o.ok && /no longer among the SRV records of _tabcrew._tcp.crew.test/.test(o.error ?? '') ? o : undefined;
+    });
     await startDns(NAMES);
     await waitFor('tabcrew-2', true);
   }, 90_000);
@@ -315,9 +338,37 @@ describe('a crew over HTTPS, found by DNS SRV', () => {
     expect(report.state).toBe('down');
     expect(report.last_error).toContain(`has SHA-256 fingerprint ${seen}, but ${wrong} is pinned`);
     expect(report.fix).toContain('tabcrew config http --fingerprint');
-    // And the right ones: up.
+    // And the right ones: up, and doctor --node says so.
     r = await nodesCmd('--node', `box=https://127.0.0.1:${port}`, '--node-token-file', `box=${tokenFile}`, '--node-fingerprint', `box=${seen}`);
     expect(r.code).toBe(0);
+    const doctor = JSON.parse(
+      (
+        await run(
+          process.execPath,
+          [
+            CLI,
+            'doctor',
+            '--json',
+            '--runtime-dir',
+            join(base, 'cli-run'),
+            '--node',
+            'box',
+            '--node',
+            `box=https://127.0.0.1:${port}`,
+            '--node-token-file',
+            `box=${tokenFile}`,
+            '--node-fingerprint',
+            `box=${seen}`,
+          ],
+          { env },
+        )
+      ).stdout,
+    ) as { ok: boolean; checks: { check: string; status: string; detail: string }[] };
+    expect(doctor.checks[0]).toMatchObject({
+      check: 'tabcrew',
+      status: 'ok',
+      detail: expect.stringContaining('matches the pinned fingerprint, token accepted'),
+    });
     expect(existsSync(join(base, 'cli-run'))).toBe(true);
   });
 });
