@@ -76,6 +76,8 @@ export async function serve(config: Config, crew?: CrewOptions): Promise<void> {
     },
   };
   if (config.noStdio && config.http === undefined) throw new Error('--no-stdio needs --http [HOST:]PORT: without either, nothing would reach this server.');
+  if (config.http === undefined && (config.tls || config.httpHosts?.length))
+    throw new Error('--tls, --tls-cert/--tls-key and --http-host are about the HTTP server: add --http [HOST:]PORT, or leave them out.');
   const http = await serveHttp(config, deps);
   const { server, close } = config.noStdio ? { server: undefined, close: () => undefined } : createServer(deps);
   const transport = config.noStdio
