@@ -152,6 +152,13 @@ describe('an https node link', () => {
     await until('the refusal in the node log', async () => (readAuditless() > before ? true : undefined), 5000, 100);
   });
 
+  it('version skew over HTTP: a node of another minor version (before 1.0) is refused, with the version to install', async () => {
+    const l = new NodeLink(spec(), { ssh: { controlDir: dir }, frontVersion: '0.99.0', reconnect: false, log });
+    links.push(l);
+    await l.connect();
+    expect(l.report()).toMatchObject({ state: 'refused', version, fix: expect.stringContaining('install tabcrew 0.99.0 on box') });
+  });
+
   it('plain http to a loopback node: up, with the token and no TLS', async () => {
     const plainState = join(dir, 'plain-state');
     const plain = await startHttp(deps, { bind: '127.0.0.1', port: 0, token: loadOrCreateToken(plainState), stateDir: plainState });
