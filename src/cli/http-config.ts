@@ -29,7 +29,14 @@ function baseUrl(config: Config, address: string | true | undefined): { url: str
 export function configHttpCommand(config: Config, opts: { http?: string; json: boolean }): number {
   const token = loadOrCreateToken(config.stateDir);
   const endpoint = opts.http ? baseUrl(config, opts.http) : readEndpoint(config.stateDir) ? baseUrl(config, undefined) : undefined;
-  const out = { url: endpoint ? `${endpoint.url}/mcp` : null, running: endpoint?.running ?? false, token, token_file: tokenPath(config.stateDir) };
+  const fingerprint = selfSignedFingerprint(config.stateDir);
+  const out = {
+    url: endpoint ? `${endpoint.url}/mcp` : null,
+    running: endpoint?.running ?? false,
+    token,
+    token_file: tokenPath(config.stateDir),
+    ...(fingerprint ? { fingerprint } : {}),
+  };
   if (opts.json) printJson(out);
   else {
     process.stdout.write(
@@ -38,6 +45,7 @@ export function configHttpCommand(config: Config, opts: { http?: string; json: b
         `Token file:   ${out.token_file} (0600; delete it and restart to change the token)`,
         `Token:        ${token}`,
         `Header:       Authorization: Bearer ${token}`,
+        ...(fingerprint ? [`TLS SHA-256:  ${fingerprint} (the self-signed certificate of --tls; a front pins it)`] : []),
         ...(endpoint ? [`Try:          curl -H 'Authorization: Bearer ${token}' ${endpoint.url}/api/health`] : []),
         '',
       ].join('\n'),
@@ -68,6 +76,15 @@ export function dashboardCommand(config: Config, opts: { http?: string; json: bo
     );
   }
   return 0;
+}
+
+/** The fingerprint of the self-signed certificate `serve --tls` made in this state dir, if it made one. */
+function selfSignedFingerprint(stateDir: string): string | undefined {
+  try {
+    return fingerprintOf(readFileSync(certFileOf({ selfSigned: true }, stateDir)));
+  } catch {
+    return undefined;
+  }
 }
 
 /** `tabcrew config http --fingerprint`: the SHA-256 of the certificate `serve --http --tls` serves, which a front pins. */

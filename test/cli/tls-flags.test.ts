@@ -2,6 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { loadTls } from '../../src/server/http/tls.js';
 import { runCli, testEnv } from './run-cli.js';
 
 const home = mkdtempSync(join(tmpdir(), 'tabcrew-tls-flags-'));
@@ -29,6 +30,15 @@ describe('TLS flags of serve and config http', () => {
     const r = await runCli(['config', 'http', '--fingerprint', '--state-dir', join(home, 'state')], env);
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(/no certificate at .*http-tls-cert\.pem.*tabcrew serve --http PORT --tls/);
+  });
+
+  it('config http --fingerprint prints the SHA-256 of the self-signed certificate, and config http shows it too', async () => {
+    const stateDir = join(home, 'fp-state');
+    const { fingerprint } = loadTls({ selfSigned: true }, stateDir);
+    const r = await runCli(['config', 'http', '--fingerprint', '--state-dir', stateDir], env);
+    expect(r).toMatchObject({ code: 0, stdout: `${fingerprint}\n` });
+    const all = await runCli(['config', 'http', '--json', '--state-dir', stateDir], env);
+    expect(JSON.parse(all.stdout)).toMatchObject({ fingerprint });
   });
 
   it('--http-host refuses a value that is not a host name', async () => {
