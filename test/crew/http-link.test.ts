@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -76,6 +76,8 @@ describe('serve --http --tls', () => {
     // The same value openssl computes.
     const out = execFileSync('openssl', ['x509', '-in', again.certFile, '-noout', '-fingerprint', '-sha256'], { encoding: 'utf8' });
     expect(out.trim().split('=')[1]).toBe(fingerprint);
+    // The key is the node's own: 0600.
+    expect(statSync(join(stateDir, 'http-tls-key.pem')).mode & 0o777).toBe(0o600);
   });
 });
 
