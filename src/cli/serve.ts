@@ -12,7 +12,7 @@ import { loadRolesFile } from '../claude/roles.js';
 import { HandoverTransport } from '../server/handover-transport.js';
 import { takeHandover } from './handover.js';
 import { openFront, type CrewOptions } from '../crew/front.js';
-import type { ToolDeps } from '../server/tool-kit.js';
+import { CallEvents, type ToolDeps } from '../server/tool-kit.js';
 import { serveHttp } from './serve-http.js';
 
 /**
@@ -68,6 +68,7 @@ export async function serve(config: Config, crew?: CrewOptions): Promise<void> {
     ready,
     routeTools: front && ((s, d) => front.router.wrap(s, d)),
     routeResource: front && ((uri) => front.router.readNodeResource(uri)),
+    calls: new CallEvents(),
     get supervisor() {
       return opened!.supervisor;
     },

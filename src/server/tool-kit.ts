@@ -27,6 +27,31 @@ export interface ToolDeps {
   routeTools?: (server: McpServer, deps: ToolDeps) => void;
   /** The same front reads a node's resource (tabcrew://nodes/…) for subscriptions; undefined for a local URI. */
   routeResource?: (uri: string) => Promise<string> | undefined;
+  /** Every recorded tool call is told here (recordCall), for `/metrics` (server/http/metrics.ts). */
+  calls?: CallEvents;
+}
+
+/** A tool call as recordCall saw it: no arguments, only what may be counted. */
+export interface RecordedCall {
+  tool: string;
+  outcome: AuditOutcome;
+  caller: string;
+  /** The tool's structuredContent when it succeeded. */
+  result?: Record<string, unknown>;
+}
+
+/** The tool calls of every server over one supervisor (stdio, HTTP, in-process), for whoever counts them. */
+export class CallEvents {
+  private readonly listeners = new Set<(call: RecordedCall) => void>();
+
+  on(listener: (call: RecordedCall) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  emit(call: RecordedCall): void {
+    for (const l of this.listeners) l(call);
+  }
 }
 
 export type RegisterTool = (server: McpServer, deps: ToolDeps) => void;
@@ -93,7 +118,7 @@ export async function run(
 }
 
 /** What recordCall needs of a server's deps. */
-export type CallRecorder = Pick<ToolDeps, 'audit' | 'clientName' | 'log'>;
+export type CallRecorder = Pick<ToolDeps, 'audit' | 'clientName' | 'log' | 'calls'>;
 
 /**
  * The one audit path of a tool call, local or routed to a node: the call is on record
@@ -105,8 +130,10 @@ export async function recordCall(
   call: { tool: string; args: Record<string, unknown>; outcome: AuditOutcome; ms: number; reason?: string },
   result: CallToolResult,
 ): Promise<CallToolResult> {
+  const caller = deps.clientName?.() ?? 'unknown';
+  deps.calls?.emit({ tool: call.tool, outcome: call.outcome, caller, result: result.isError ? undefined : result.structuredContent });
   try {
-    await deps.audit?.append(toolCallEvent({ ...call, caller: deps.clientName?.() ?? 'unknown' }));
+    await deps.audit?.append(toolCallEvent({ ...call, caller }));
   } catch (e) {
     deps.log.error('audit append failed', { tool: call.tool, error: (e as Error).message });
     return {

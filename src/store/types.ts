@@ -21,6 +21,10 @@ export const AGENT_STATUSES = ['starting', 'idle', 'busy', 'waiting_permission',
 /** Who set a status, in order of trust. */
 export const STATUS_SOURCES = ['hook', 'terminal', 'screen', 'supervisor'] as const;
 export const TRUST_OUTCOMES = ['already_trusted', 'accepted_by_tabcrew'] as const;
+/** How Claude Code's "Do you want to use this API key?" was settled for ANTHROPIC_API_KEY (claude/claude-config.ts). */
+export const API_KEY_OUTCOMES = ['already_approved', 'approved_by_tabcrew'] as const;
+/** How Claude Code's first-run setup ("Welcome to Claude Code") was settled for an approved ANTHROPIC_API_KEY (claude/claude-config.ts). */
+export const ONBOARDING_OUTCOMES = ['already_completed', 'completed_by_tabcrew'] as const;
 export const TAB_BACKENDS = ['tmux', 'iterm2', 'pty'] as const;
 
 const isoTime = z.string();
@@ -155,6 +159,10 @@ export const agentRecordSchema = z.object({
   launchId: z.string().optional(),
   /** How Claude Code's folder-trust dialog was handled at the last launch. */
   trust: z.enum(TRUST_OUTCOMES).optional(),
+  /** How the API-key question was settled at the last launch; absent without ANTHROPIC_API_KEY. */
+  apiKey: z.enum(API_KEY_OUTCOMES).optional(),
+  /** How Claude Code's first-run setup was settled at the last launch; absent unless tabcrew approved or found approved ANTHROPIC_API_KEY. */
+  onboarding: z.enum(ONBOARDING_OUTCOMES).optional(),
   /** The supervisor launching it, from its reservation until its tab is recorded (see supervisor/owner.ts). */
   owner: agentOwnerSchema.optional(),
   /** sha256 (hex) of the agent's secret for this launch; the secret itself is only in the agent's runtime folder. */

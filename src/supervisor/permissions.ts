@@ -7,7 +7,7 @@ import { agentDirFor } from '../claude/launch.js';
 import {
   PERMISSIONS_DIR,
   REQUEST_ID,
-  SUMMARY_CHARS,
+  approvalSummary,
   createOnce,
   decisionPath,
   readJson,
@@ -185,13 +185,14 @@ export class PermissionBroker {
   }
 
   private view(req: PermissionRequestFile, agent: string, sessionId: string): PendingPermission {
-    const summary = redact(String(req.input_summary ?? ''));
+    // The hook made it so already; made again here, the same way, from what the file says.
+    const summary = approvalSummary(String(req.input_summary ?? ''));
     return {
       request_id: req.request_id,
       agent,
       session_id: sessionId,
       tool: String(req.tool ?? 'unknown').slice(0, 200),
-      input_summary: summary.length > SUMMARY_CHARS + 1 ? `${summary.slice(0, SUMMARY_CHARS)}…` : summary,
+      input_summary: summary,
       since: String(req.since ?? ''),
     };
   }

@@ -3,6 +3,7 @@ import { readFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import type { AuditLog } from '../audit/audit-log.js';
 import type { Logger } from '../audit/logger.js';
+import { SCREEN_PADDING_ROWS, screenTail } from '../claude/screen-tail.js';
 import { removeAgentDir } from '../claude/launch.js';
 import { launchChoiceProblem } from '../claude/launch-options.js';
 import { recentTurns, type Turn } from '../claude/transcript.js';
@@ -11,7 +12,7 @@ import type { Config } from '../config.js';
 import type { StateStore } from '../store/state-store.js';
 import type { AgentRecord, AgentStatus, SessionRecord, State, StatusSource } from '../store/types.js';
 import type { TabInfo, TerminalBackend } from '../terminals/backend.js';
-import type { Progress, SupervisorContext } from './context.js';
+import type { DeliveryTiming, Progress, SupervisorContext } from './context.js';
 import { checkMessage, deliver, type DeliveryResult } from './delivery.js';
 import { LimitError, UserError } from './errors.js';
 import { findOnPath } from '../util/find-on-path.js';
@@ -289,7 +290,16 @@ export class Supervisor {
   async createAgent(
     input: CreateAgentInput,
     progress?: Progress,
-  ): Promise<{ agent: string; session_id: string; status: AgentStatus; claude_session_id: string; backend: string; note?: string; trust?: string }> {
+  ): Promise<{
+    agent: string;
+    session_id: string;
+    status: AgentStatus;
+    claude_session_id: string;
+    backend: string;
+    note?: string;
+    trust?: string;
+    api_key?: string;
+  }> {
     const problem = launchChoiceProblem(input);
     if (problem) throw new UserError(`${problem} Nothing was created.`);
     const role = input.role === undefined ? undefined : this.roles.resolve(input.role);
@@ -372,6 +382,8 @@ export class Supervisor {
         claude_session_id: agent.claudeSessionId!,
         backend: this.ctx.backend.name,
         ...(launched.trust ? { trust: launched.trust } : {}),
+        ...(launched.apiKey ? { api_key: launched.apiKey } : {}),
+        ...(launched.onboarding ? { onboarding: launched.onboarding } : {}),
         ...(note ? { note } : {}),
       };
     });
@@ -501,7 +513,8 @@ export class Supervisor {
     const tab = agent.claudeSessionId ? findTab(agent, await this.ctx.backend.listTabs()) : undefined;
     if (!tab) return { agent: name, screen: '', ...lastReply, note: `${name} has no tab (${agent.status === 'cleared' ? 'cleared' : 'its tab is gone'}).` };
     try {
-      return { agent: name, screen: await this.ctx.backend.readScreen(tab, lines), ...lastReply };
+      const screen = await this.ctx.backend.readScreen(tab, lines + SCREEN_PADDING_ROWS);
+      return { agent: name, screen: screenTail(screen, lines), ...lastReply };
     } catch (e) {
       return { agent: name, screen: '', ...lastReply, note: `${name}'s tab could not be read: ${(e as Error).message}` };
     }
@@ -573,6 +586,13 @@ export class Supervisor {
   /** Calls `listener` for every status change the supervisor observes; returns an unsubscribe. */
   onStatusChange(listener: (c: StatusChange) => void): () => void {
     return this.ctx.observer.onChange(listener);
+  }
+
+  /** Calls `listener` as each delivery confirms or gives up, with its time from typing; returns an unsubscribe. */
+  onDelivery(listener: (d: DeliveryTiming) => void): () => void {
+    const listeners = (this.ctx.deliveries ??= new Set());
+    listeners.add(listener);
+    return () => listeners.delete(listener);
   }
 
   // ---- roles, helpers of their own, coordination runs --------------------------------
@@ -870,7 +890,7 @@ export class Supervisor {
     peers: string[],
     resume: boolean,
     progress?: Progress,
-  ): Promise<{ status: AgentStatus; note?: string; trust?: AgentRecord['trust'] }> {
+  ): Promise<{ status: AgentStatus; note?: string; trust?: AgentRecord['trust']; apiKey?: AgentRecord['apiKey']; onboarding?: AgentRecord['onboarding'] }> {
     const otherRoots = (await this.ctx.store.read()).sessions.filter((s) => s.id !== session.id).map((s) => s.root);
     const heartbeat = setInterval(() => {
       void this.ctx.store
@@ -905,6 +925,8 @@ export class Supervisor {
       a.tab = launched.tab;
       a.launchId = launched.launchId;
       a.trust = launched.trust;
+      a.apiKey = launched.apiKey;
+      a.onboarding = launched.onboarding;
       delete a.owner;
       // Launched again by a person (the keeper never launches one it gave up on): relaunches count afresh.
       if (a.relaunch?.gaveUp) delete a.relaunch;
@@ -916,7 +938,7 @@ export class Supervisor {
       throw new UserError(`${agent.name} (or its session) was deleted while it started; its tab was closed again.`);
     }
     this.ctx.log.info('agent launched', { agent: agent.name, ready: launched.ready, trust: launched.trust });
-    return { status, note: launched.note, trust: launched.trust };
+    return { status, note: launched.note, trust: launched.trust, apiKey: launched.apiKey, onboarding: launched.onboarding };
   }
 
   /** Ends the agent's process and closes its tab; returns the transcript path, if any. */

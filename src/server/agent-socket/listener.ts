@@ -125,7 +125,9 @@ export class AgentSocket {
     let response: AgentResponse;
     try {
       const caller = await this.deps.supervisor.desk.authenticate(agent, secret);
-      if (!(method in AGENT_METHODS)) throw new UserError(`unknown method "${method}"; methods: ${Object.keys(AGENT_METHODS).join(', ')}.`);
+      // Own properties only: "toString" or "constructor" is no method, not Object.prototype's.
+      if (!Object.hasOwn(AGENT_METHODS, method) || !Object.hasOwn(AGENT_HANDLERS, method))
+        throw new UserError(`unknown method "${method}"; methods: ${Object.keys(AGENT_METHODS).join(', ')}.`);
       const m = method as AgentMethod;
       const p = AGENT_METHODS[m].safeParse(params);
       if (!p.success) throw new UserError(`${method}: ${p.error.issues.map((i) => `${i.path.join('.') || 'input'}: ${i.message}`).join('; ')}`);

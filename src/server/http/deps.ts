@@ -18,5 +18,6 @@ export function depsFor(base: ToolDeps, clientName?: () => string | undefined, a
     clientName,
     routeTools: base.routeTools,
     routeResource: base.routeResource,
+    calls: base.calls,
   };
 }

@@ -37,7 +37,8 @@ export const registerDecidePermission: RegisterTool = (server, deps) => {
             const pending = await deps.supervisor.pendingPermission(request_id);
             await confirmIfNeeded(server, deps, {
               tool: 'decide_permission',
-              target: `${pending.agent} ${pending.tool}: ${pending.input_summary.slice(0, 120)} (${request_id})`,
+              // The whole summary: what the person allows is what they are shown.
+              target: `${pending.agent} ${pending.tool}: ${pending.input_summary} (${request_id})`,
               accepted: [request_id],
               confirm: params.confirm,
             });

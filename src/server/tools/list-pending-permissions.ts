@@ -7,7 +7,7 @@ export const pendingPermission = z.object({
   agent: z.string(),
   session_id: z.string(),
   tool: z.string(),
-  input_summary: z.string().describe('The command, file or input of the call: redacted and cut short.'),
+  input_summary: z.string().describe('The command, file or input of the call: literal secrets redacted, code always shown; a long one cut, saying so.'),
   since: z.string(),
 });
 
