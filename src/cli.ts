@@ -21,7 +21,8 @@ import { setHandover } from './cli/handover.js';
 import type { Handover } from './server/handover-transport.js';
 import { crewOptionsFrom, doctorNodeCommand, nodesCommand, withNodeOptions } from './cli/nodes.js';
 import { parseListenAddress } from './server/http/listen-address.js';
-import { claudeCodeHttpLine, claudeCodeHttpNote, configHttpCommand, dashboardCommand } from './cli/http-config.js';
+import { claudeCodeHttpLine, claudeCodeHttpNote, configHttpCommand, dashboardCommand, fingerprintCommand } from './cli/http-config.js';
+import { tlsChoiceFrom } from './server/http/tls.js';
 import { withStateDirs } from './cli/state-dirs.js';
 import { dnsLabel, imageRef, MAX_NODES, nodeCount } from './cli/k8s-inputs.js';
 import { DEFAULTS as K8S, manifestsYaml } from './cli/k8s-manifests.js';
@@ -192,6 +193,15 @@ function withServerOptions(cmd: Command, o: { listRules?: boolean } = {}): Comma
   return cmd;
 }
 
+/** DNS names or addresses as they appear in a Host header (no port); the environment gives them comma-separated. */
+function hostNames(value: string, prev: string[] = []): string[] {
+  const names = value.split(',').map((v) => v.trim());
+  for (const name of names)
+    if (!/^(?:[A-Za-z0-9](?:[A-Za-z0-9.-]{0,252})|\[[0-9A-Fa-f:.]+\])$/.test(name))
+      throw new InvalidArgumentError(`"${name}" is not a host name: letters, digits, "." and "-" (an IPv6 address in brackets), without a port.`);
+  return [...prev, ...names];
+}
+
 /** Options a command did not declare keep their defaults. */
 function configFrom(o: Record<string, unknown>): Config {
   const d = defaultConfig();
@@ -226,6 +236,8 @@ function configFrom(o: Record<string, unknown>): Config {
     http: o.http as string | undefined,
     httpBind: o.httpBind as string | undefined,
     noStdio: o.stdio === false,
+    tls: tlsChoiceFrom({ tls: !!o.tls, tlsCert: o.tlsCert as string | undefined, tlsKey: o.tlsKey as string | undefined }),
+    httpHosts: (o.httpHost as string[] | undefined) ?? [],
   });
   return withStateDirs(config, o);
 }
@@ -328,6 +340,17 @@ export function buildProgram(): Command {
         .env('TABCREW_HTTP_BIND'),
     )
     .addOption(new Option('--no-stdio', 'with --http: no MCP on stdio; run until stopped (SIGINT/SIGTERM)'))
+    .addOption(
+      new Option('--tls', 'with --http: serve https with a self-signed certificate made on first start (needs openssl; docs/nodes.md)').env('TABCREW_TLS'),
+    )
+    .addOption(new Option('--tls-cert <file>', 'with --http: serve https with this PEM certificate (and --tls-key)').env('TABCREW_TLS_CERT'))
+    .addOption(new Option('--tls-key <file>', 'the PEM key of --tls-cert').env('TABCREW_TLS_KEY'))
+    .addOption(
+      new Option('--http-host <name>', "with --http: one more name this server is reached by, accepted in Host (repeatable; e.g. a node's DNS name)")
+        .argParser(hostNames)
+        .default([] as string[])
+        .env('TABCREW_HTTP_HOST'),
+    )
     // Words after the default command arrive here: most likely a mistyped command name.
     .allowExcessArguments(true)
     .addHelpText('after', examples('tabcrew serve --tmux-socket tabcrew'))
@@ -526,9 +549,15 @@ export function buildProgram(): Command {
   track(config.command('http').description('the HTTP endpoint of `serve --http` and its bearer token'))
     .addOption(new Option('--state-dir <dir>', 'where the state (and the token) is kept').default(defaultConfig().stateDir).env('TABCREW_STATE_DIR'))
     .addOption(new Option('--http <[host:]port>', 'the address, when no server is running yet').argParser(httpAddress))
+    .option('--fingerprint', "print only the SHA-256 fingerprint of the server's TLS certificate (what a front pins)")
+    .option('--cert <file>', 'with --fingerprint: the certificate given to serve --tls-cert (default: the self-signed one in the state dir)')
     .option('--json', JSON_HELP)
-    .addHelpText('after', examples('tabcrew config http'))
+    .addHelpText('after', examples('tabcrew config http', 'tabcrew config http --fingerprint > box1.sha256'))
     .action((opts: Record<string, unknown>) => {
+      if (opts.fingerprint) {
+        process.exitCode = fingerprintCommand(configFrom(opts), { certFile: opts.cert as string | undefined, json: !!opts.json });
+        return;
+      }
       process.exitCode = configHttpCommand(configFrom(opts), { http: opts.http as string | undefined, json: !!opts.json });
     });
 

@@ -81,7 +81,14 @@ export interface Config {
   httpBind?: string;
   /** `--no-stdio`: HTTP only; the server runs until it is stopped. */
   noStdio?: boolean;
+  /** `--tls` / `--tls-cert` + `--tls-key`: serve https (src/server/http/tls.ts). */
+  tls?: TlsChoice;
+  /** `--http-host NAME`: more names the HTTP server is reached by (a node's DNS name). */
+  httpHosts?: string[];
 }
+
+/** `--tls` (self-signed, made once in the state dir) or `--tls-cert F --tls-key F` (yours). */
+export type TlsChoice = { selfSigned: true } | { certFile: string; keyFile: string };
 
 /** The package root: where package.json is, whether running from src/ (tests) or dist/. */
 export function packageRoot(): string {

@@ -1,5 +1,5 @@
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
-import { getDefaultEnvironment, StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
+import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
 import {
   ErrorCode,
   LoggingMessageNotificationSchema,
@@ -10,8 +10,11 @@ import {
 import type { Logger } from '../audit/logger.js';
 import { UserError } from '../supervisor/errors.js';
 import { seconds } from './call-limits.js';
-import type { NodeSpec } from './node-spec.js';
-import { sshArgv, sshFix, type SshOptions } from './ssh-argv.js';
+import { HttpTransport } from './http-transport.js';
+import type { LinkTransport } from './link-transport.js';
+import { isHttpNode, type NodeSpec } from './node-spec.js';
+import type { SshOptions } from './ssh-argv.js';
+import { SshTransport } from './ssh-transport.js';
 import { compareVersions, type VersionVerdict } from './version-skew.js';
 
 export type LinkState = 'connecting' | 'up' | 'down' | 'refused';
@@ -41,7 +44,6 @@ const isTimeout = (e: unknown): boolean => e instanceof McpError && e.code === E
 
 const BACKOFF_MS = [1000, 2000, 4000, 8000, 15_000, 30_000];
 const HANDSHAKE_TIMEOUT_MS = 60_000;
-const STDERR_KEEP = 4000;
 
 export interface NodeLinkOptions {
   ssh: SshOptions;
@@ -55,16 +57,25 @@ export interface NodeLinkOptions {
   reconnect?: boolean;
 }
 
+/** The transport a node spec asks for: ssh stdio, or Streamable HTTP. */
+export function transportFor(spec: NodeSpec, ssh: SshOptions): LinkTransport {
+  return isHttpNode(spec) ? new HttpTransport(spec) : new SshTransport(spec, ssh);
+}
+
 /**
- * The front's MCP client session with one node: `ssh … <node command>` on stdio. The node's
- * tabcrew keeps its own state, audit, hooks and recovery; this only carries tool calls.
+ * The front's MCP client session with one node, over a LinkTransport (`ssh … <node command>`
+ * on stdio, or the node's `serve --http`). The node's tabcrew keeps its own state, audit,
+ * hooks and recovery; this only carries tool calls.
  */
 export class NodeLink {
   state: LinkState = 'down';
   version?: string;
   private verdict?: VersionVerdict;
   private client?: Client;
-  private stderr = '';
+  private transport?: Transport;
+  private readonly link: LinkTransport;
+  private heartbeat?: NodeJS.Timeout;
+  private retired?: string;
   private lastError?: string;
   private fix?: string;
   private since = new Date().toISOString();
@@ -76,14 +87,17 @@ export class NodeLink {
   constructor(
     readonly spec: NodeSpec,
     private readonly opts: NodeLinkOptions,
-  ) {}
+    link?: LinkTransport,
+  ) {
+    this.link = link ?? transportFor(spec, opts.ssh);
+  }
 
   get name(): string {
     return this.spec.name;
   }
 
   url(): string {
-    return `ssh://${this.spec.user ? `${this.spec.user}@` : ''}${this.spec.host}${this.spec.port ? `:${this.spec.port}` : ''}`;
+    return this.link.url();
   }
 
   report(): NodeReport {
@@ -111,20 +125,17 @@ export class NodeLink {
   }
 
   private async doConnect(): Promise<void> {
-    if (this.closed) return;
+    if (this.closed || this.retired) return;
     this.set('connecting');
-    this.stderr = '';
-    const argv = sshArgv(this.spec, this.opts.ssh, [this.spec.command ?? 'tabcrew serve']);
-    const transport = new StdioClientTransport({
-      command: this.opts.ssh.ssh ?? 'ssh',
-      args: argv,
-      // ssh needs the agent socket to use the user's keys; nothing else of ours goes to it.
-      env: { ...getDefaultEnvironment(), ...(process.env.SSH_AUTH_SOCK ? { SSH_AUTH_SOCK: process.env.SSH_AUTH_SOCK } : {}) },
-      stderr: 'pipe',
-    });
-    transport.stderr?.on('data', (d: Buffer) => {
-      this.stderr = (this.stderr + d.toString()).slice(-STDERR_KEEP);
-    });
+    let transport: Transport;
+    try {
+      transport = await this.link.open();
+    } catch (e) {
+      this.fail(e, (e as Error).message);
+      this.opts.log?.info('node connect failed', { node: this.name, error: this.lastError });
+      this.scheduleReconnect();
+      return;
+    }
     const client = new Client({ name: 'tabcrew-front', version: this.opts.frontVersion }, { capabilities: {} });
     client.setNotificationHandler(LoggingMessageNotificationSchema, (n) => this.opts.onLog?.(this, n.params));
     let up = false;
@@ -132,7 +143,8 @@ export class NodeLink {
       if (this.client === client) this.client = undefined;
       if (!up || this.closed) return;
       up = false;
-      this.fail(`connection to ${this.name} closed`);
+      this.stopHeartbeat();
+      this.fail(undefined, `connection to ${this.name} closed`);
       this.opts.log?.info('node down', { node: this.name, error: this.lastError });
       this.scheduleReconnect();
     };
@@ -140,9 +152,14 @@ export class NodeLink {
       await client.connect(transport, { timeout: HANDSHAKE_TIMEOUT_MS });
     } catch (e) {
       await client.close().catch(() => undefined);
-      this.fail((e as Error).message);
+      this.fail(e, (e as Error).message);
       this.opts.log?.info('node connect failed', { node: this.name, error: this.lastError });
       this.scheduleReconnect();
+      return;
+    }
+    if (this.closed || this.retired) {
+      await this.link.release?.(transport).catch(() => undefined);
+      await client.close().catch(() => undefined);
       return;
     }
     const info = client.getServerVersion();
@@ -152,34 +169,83 @@ export class NodeLink {
       this.lastError = this.verdict.note;
       this.fix = `install tabcrew ${this.opts.frontVersion} on ${this.name} (the front and its nodes must run compatible versions), or run the front at ${info?.version ?? 'the node version'}`;
       this.set('refused');
+      await this.link.release?.(transport).catch(() => undefined);
       await client.close().catch(() => undefined);
       return;
     }
     this.client = client;
+    this.transport = transport;
     up = true;
-    // From here on, what ssh prints is about this connection's end (the node's own stderr lines are skipped below).
-    this.stderr = '';
+    this.link.connected();
     this.attempt = 0;
     this.lastError = undefined;
     this.fix = undefined;
     this.set('up');
     this.opts.log?.info('node up', { node: this.name, version: this.version });
+    if (this.link.heartbeatMs) this.startHeartbeat(client, this.link.heartbeatMs);
     this.opts.onUp?.(this);
   }
 
-  /** ssh's own words, first: they say what was wrong (host key, auth, network). */
-  private fail(fallback: string): void {
-    const words = this.stderr
-      .split('\n')
-      .map((l) => l.trim())
-      .filter((l) => l && !/^@+$/.test(l) && !/^Warning: Permanently added/.test(l) && !l.startsWith('tabcrew:'));
-    this.lastError = words.length ? `${words.slice(0, 3).join(' ')}${fallback ? ` (${fallback})` : ''}` : fallback;
-    this.fix = sshFix(this.spec, this.stderr || fallback);
+  /**
+   * For a transport without a connection of its own (HTTP): a ping every interval; one that
+   * fails (the node is gone, restarted and forgot our session, refuses the token now) drops
+   * the link as a closed ssh channel does, and the reconnects begin.
+   */
+  private startHeartbeat(client: Client, everyMs: number): void {
+    this.stopHeartbeat();
+    let asking = false;
+    this.heartbeat = setInterval(() => {
+      if (this.client !== client) return this.stopHeartbeat();
+      if (asking) return;
+      asking = true;
+      client
+        .ping({ timeout: everyMs })
+        .then(
+          () => undefined,
+          (e: unknown) => {
+            if (this.client === client && !this.closed) void this.drop(client, e);
+          },
+        )
+        .finally(() => (asking = false));
+    }, everyMs);
+    this.heartbeat.unref();
+  }
+
+  /** One ping out of turn; a failure drops the link. */
+  private probe(client: Client): void {
+    client.ping({ timeout: this.link.heartbeatMs ?? 5000 }).catch((e: unknown) => {
+      if (this.client === client && !this.closed) void this.drop(client, e);
+    });
+  }
+
+  private stopHeartbeat(): void {
+    if (this.heartbeat) clearInterval(this.heartbeat);
+    this.heartbeat = undefined;
+  }
+
+  /** The link's connection is no good any more: down with the reason, its session ended, reconnects scheduled. */
+  private async drop(client: Client, cause: unknown): Promise<void> {
+    this.stopHeartbeat();
+    const transport = this.transport;
+    this.client = undefined;
+    this.transport = undefined;
+    this.fail(cause, `connection to ${this.name} lost`);
+    this.opts.log?.info('node down', { node: this.name, error: this.lastError });
+    client.onclose = undefined;
+    if (transport) await this.link.release?.(transport).catch(() => undefined);
+    await client.close().catch(() => undefined);
+    this.scheduleReconnect();
+  }
+
+  private fail(cause: unknown, fallback: string): void {
+    const t = this.link.trouble(cause, fallback);
+    this.lastError = t.error;
+    this.fix = t.fix;
     this.set('down');
   }
 
   private scheduleReconnect(): void {
-    if (this.closed || this.opts.reconnect === false || this.timer) return;
+    if (this.closed || this.retired || this.opts.reconnect === false || this.timer) return;
     const wait = BACKOFF_MS[Math.min(this.attempt++, BACKOFF_MS.length - 1)];
     this.timer = setTimeout(() => {
       this.timer = undefined;
@@ -211,7 +277,9 @@ export class NodeLink {
       })) as CallToolResult;
     } catch (e) {
       if (isTimeout(e)) throw new NodeTimeoutError(`node ${this.name}: ${name} did not answer within ${seconds(opts.timeoutMs)}`);
-      throw new NodeDownError(`node ${this.name}: ${name} did not complete: ${(e as Error).message}. ${this.fix ?? sshFix(this.spec, this.stderr)}`);
+      // Over HTTP a failed request is the first sign of a node that went away: look now, not at the next heartbeat.
+      if (this.link.heartbeatMs) this.probe(client);
+      throw new NodeDownError(`node ${this.name}: ${name} did not complete: ${(e as Error).message}. ${this.fix ?? this.link.trouble(e, '').fix}`);
     }
   }
 
@@ -249,11 +317,47 @@ export class NodeLink {
     return this.client;
   }
 
+  /**
+   * The node is no longer part of the crew (its SRV record went away): down, saying why, and
+   * no reconnects until `revive`.
+   */
+  async retire(reason: string, fix: string): Promise<void> {
+    this.retired = reason;
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = undefined;
+    // Said before the connection closes, so a call it cuts short says why.
+    this.lastError = reason;
+    this.fix = fix;
+    this.set('down');
+    await this.disconnect();
+  }
+
+  /** A retired node is back (its SRV record returned): connect again. */
+  revive(): Promise<void> {
+    if (!this.retired) return Promise.resolve();
+    this.retired = undefined;
+    this.attempt = 0;
+    return this.connect();
+  }
+
+  get isRetired(): boolean {
+    return this.retired !== undefined;
+  }
+
+  private async disconnect(): Promise<void> {
+    this.stopHeartbeat();
+    const c = this.client;
+    const t = this.transport;
+    this.client = undefined;
+    this.transport = undefined;
+    if (c) c.onclose = undefined;
+    if (t) await this.link.release?.(t).catch(() => undefined);
+    await c?.close().catch(() => undefined);
+  }
+
   async close(): Promise<void> {
     this.closed = true;
     if (this.timer) clearTimeout(this.timer);
-    const c = this.client;
-    this.client = undefined;
-    await c?.close().catch(() => undefined);
+    await this.disconnect();
   }
 }

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { chmodSync, lstatSync, mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { NodeSpec } from './node-spec.js';
+import type { SshNodeSpec } from './node-spec.js';
 
 export interface SshOptions {
   /** `ssh -F FILE` (--ssh-config / TABCREW_SSH_CONFIG); otherwise the user's ~/.ssh/config applies. */
@@ -86,7 +86,7 @@ export function controlDir(runtimeDir: string, host: ControlDirHost = thisHost()
 }
 
 /** The control socket's name for one connection: what ssh's %C hashes (user, host, port), plus the config file, in fewer characters. */
-export function controlSocketName(node: Pick<NodeSpec, 'user' | 'host' | 'port'>, configFile?: string): string {
+export function controlSocketName(node: Pick<SshNodeSpec, 'user' | 'host' | 'port'>, configFile?: string): string {
   return createHash('sha256')
     .update(JSON.stringify([configFile ?? null, node.user ?? null, node.host, node.port ?? null]))
     .digest('hex')
@@ -104,7 +104,7 @@ export function controlSocketName(node: Pick<NodeSpec, 'user' | 'host' | 'port'>
  * - ServerAlive*: a node that vanishes without a FIN (power loss) is noticed in ~15 s.
  * The user's ssh config still applies for everything not set here (user, key, proxy).
  */
-export function sshArgv(node: NodeSpec, opts: SshOptions, remote: string[]): string[] {
+export function sshArgv(node: SshNodeSpec, opts: SshOptions, remote: string[]): string[] {
   const argv = [
     ...(opts.configFile ? ['-F', opts.configFile] : []),
     '-T',
@@ -134,7 +134,7 @@ export function sshArgv(node: NodeSpec, opts: SshOptions, remote: string[]): str
 }
 
 /** What to tell a person about an ssh failure, from ssh's own words. */
-export function sshFix(node: NodeSpec, stderr: string): string {
+export function sshFix(node: SshNodeSpec, stderr: string): string {
   const target = `${node.user ? `${node.user}@` : ''}${node.host}${node.port ? ` -p ${node.port}` : ''}`;
   if (/REMOTE HOST IDENTIFICATION HAS CHANGED|Host key verification failed|host key .* differs|No .*host key is known/i.test(stderr)) {
     return `the host key of ${node.host} is not the one in known_hosts (or none is known): check with its administrator that the key changed on purpose, then update known_hosts (ssh-keygen -R ${node.host}; ssh ${target} once by hand). tabcrew never accepts a host key by itself.`;

@@ -1,4 +1,5 @@
 import { createServer as createHttpServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import type { ToolDeps } from '../tool-kit.js';
 import { BodyError, readJson, sendJson, sendUnauthorized } from './body.js';
@@ -20,6 +21,10 @@ export interface HttpOptions {
   port: number;
   token: string;
   stateDir: string;
+  /** Serve https with this certificate and key (--tls, --tls-cert/--tls-key). */
+  tls?: { cert: Buffer; key: Buffer };
+  /** More names this server is reached by (--http-host), accepted in Host and Origin. */
+  hosts?: string[];
 }
 
 export interface HttpServer {
@@ -63,7 +68,7 @@ export async function startHttp(deps: ToolDeps, opts: HttpOptions): Promise<Http
   const refusals = new RefusalRecorder(() => deps.audit);
   const started = Date.now();
   // The real port is known once listening (--http 0 picks one).
-  let hosts = new HostCheck(opts.bind, opts.port);
+  let hosts = new HostCheck(opts.bind, opts.port, opts.hosts);
 
   const authorize = (req: IncomingMessage): Caller | undefined => {
     const bearer = bearerOf(req);
@@ -156,14 +161,15 @@ export async function startHttp(deps: ToolDeps, opts: HttpOptions): Promise<Http
     sendJson(res, 404, { error: `no such route: ${req.method} ${path}` });
   };
 
-  const server = createHttpServer((req, res) => {
+  const onRequest = (req: IncomingMessage, res: ServerResponse): void => {
     handle(req, res).catch((e: Error) => {
       if (e instanceof BodyError) return sendJson(res, e.status, { error: e.message });
       deps.log.error('http request failed', { path: req.url?.split('?')[0], error: e.message, stack: e.stack });
       if (!res.headersSent) sendJson(res, 500, { error: `tabcrew could not answer: ${e.message}` });
       else res.end();
     });
-  });
+  };
+  const server = opts.tls ? createHttpsServer({ cert: opts.tls.cert, key: opts.tls.key }, onRequest) : createHttpServer(onRequest);
   // Streams (SSE, MCP's GET) stay open for as long as the page or client wants.
   server.requestTimeout = 0;
   server.headersTimeout = 30_000;
@@ -172,9 +178,9 @@ export async function startHttp(deps: ToolDeps, opts: HttpOptions): Promise<Http
     server.listen(opts.port, opts.bind, () => resolve());
   });
   const port = (server.address() as AddressInfo).port;
-  hosts = new HostCheck(opts.bind, port);
+  hosts = new HostCheck(opts.bind, port, opts.hosts);
   const shown = opts.bind === '0.0.0.0' || opts.bind === '::' ? '127.0.0.1' : hostForm(opts.bind);
-  const url = `http://${shown}:${port}`;
+  const url = `${opts.tls ? 'https' : 'http'}://${shown}:${port}`;
   writeEndpoint(opts.stateDir, { url, pid: process.pid });
   return {
     url,
