@@ -3,7 +3,29 @@
 import js from '@eslint/js';
 import prettier from 'eslint-config-prettier';
 import globals from 'globals';
+import { createNodeResolver, importX } from 'eslint-plugin-import-x';
 import tseslint from 'typescript-eslint';
+
+// The layers of DESIGN.md, top first: a file may import its own layer and the ones below it,
+// never one above (docs/architecture.md). Entry programs sit on top; crew and server share a layer.
+const LAYERS = [
+  ['src/cli.ts', 'src/cli', 'src/agent-mcp', 'src/hook.ts'],
+  ['src/server', 'src/crew'],
+  ['src/supervisor'],
+  ['src/claude'],
+  ['src/terminals'],
+  ['src/store', 'src/audit'],
+  ['src/config.ts', 'src/version.ts', 'src/util', 'src/git'],
+];
+const upwardImports = LAYERS.slice(1).flatMap((layer, i) =>
+  layer.map((target) => ({
+    target: `./${target}`,
+    from: LAYERS.slice(0, i + 1)
+      .flat()
+      .map((p) => `./${p}`),
+    message: 'this imports a layer above its own (docs/architecture.md "Layers"): move the shared piece down, or pass it in.',
+  })),
+);
 
 export default tseslint.config(
   { ignores: ['dist/', 'node_modules/', 'coverage/', 'state/', 'logs/', 'runtime/', '.ci/results.json'] },
@@ -19,6 +41,22 @@ export default tseslint.config(
       'no-control-regex': 'off',
       // A `while (true)` with bounded breaks reads better than a contrived condition.
       'no-constant-condition': ['error', { checkLoops: false }],
+    },
+  },
+  {
+    // No import circles, and nothing imports upward. Type-only imports may form a circle
+    // (they vanish at run time) but still may not point upward.
+    files: ['src/**/*.ts'],
+    plugins: { 'import-x': importX },
+    settings: {
+      // Imports name the built `.js` file; the source beside it is the `.ts` one.
+      'import-x/resolver-next': [createNodeResolver({ extensionAlias: { '.js': ['.ts', '.js'] } })],
+      'import-x/extensions': ['.ts', '.js'],
+      'import-x/parsers': { '@typescript-eslint/parser': ['.ts'] },
+    },
+    rules: {
+      'import-x/no-cycle': ['error', { ignoreExternal: true }],
+      'import-x/no-restricted-paths': ['error', { zones: upwardImports }],
     },
   },
   {

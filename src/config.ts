@@ -1,9 +1,12 @@
 import { dirname, join, resolve } from 'node:path';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import type { KeySource } from './store/keys.js';
 import { findOnPath } from './util/find-on-path.js';
 import { expandHome } from './util/home-path.js';
+
+/** Where the state key comes from (--key-source; store/keys.ts reads it). Defined here, below the store, as every setting is. */
+export const KEY_SOURCES = ['auto', 'keychain', 'file', 'env'] as const;
+export type KeySource = (typeof KEY_SOURCES)[number];
 
 export type BackendChoice = 'auto' | 'tmux' | 'iterm2' | 'pty';
 export type SecurityLevel = 'LOW' | 'MEDIUM' | 'HIGH';

@@ -46,7 +46,7 @@ export async function messagesCommand(config: Config, opts: { session?: string; 
 export async function messageShowCommand(config: Config, id: string, opts: { json: boolean }): Promise<number> {
   const stack = await openStack(config);
   try {
-    const m = await stack.supervisor.mail.show(id);
+    const m = await stack.supervisor.showMessage(id);
     await stack.audit.append({ type: 'message', action: 'shown', message_id: id, via: 'cli' });
     if (opts.json) printJson(m);
     else {

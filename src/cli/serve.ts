@@ -150,7 +150,7 @@ export async function serve(config: Config, crew?: CrewOptions): Promise<void> {
   // Agents' own MCP servers (agent-mcp) reach the supervisor here; queued messages are pushed from here on.
   const agentSocket = new AgentSocket({ path: agentSocketPath(config.runtimeDir), supervisor, log, audit: stack.audit });
   await agentSocket.start().catch((e: Error) => process.stderr.write(`tabcrew: warning: agents cannot reach this server: ${e.message}\n`));
-  supervisor.mail.start();
+  supervisor.startMessagePump();
   let recovering: Promise<unknown> = Promise.resolve();
   if (config.autoRecover && state.agents.length) {
     // After the handshake, so a client never times out waiting for agents to come back;
@@ -172,7 +172,7 @@ export async function serve(config: Config, crew?: CrewOptions): Promise<void> {
   // Coordination runs a stopped tabcrew left running: collected on, once agents are back.
   const resumed = recovering.then(() => supervisor.resumeRuns()).catch((e: Error) => log.error('coordination resume failed', { error: e.message }));
   // Budgets, health, relaunches and usage records run while the server does (docs/long-running.md).
-  supervisor.keeper.start();
+  supervisor.startKeeper();
   await closed;
   // A client that leaves at once leaves the recovery running: it uses the tabs, the state, the
   // audit log and the log, so it ends before they close (its agents then keep running, recorded).
@@ -182,9 +182,9 @@ export async function serve(config: Config, crew?: CrewOptions): Promise<void> {
       `tabcrew: the client left while agents were being recovered; finishing that first (at most --start-timeout, ${config.startTimeoutS} s)\n`,
     );
   await resumed;
-  await supervisor.keeper.stop();
+  await supervisor.stopKeeper();
   close();
-  supervisor.mail.stop();
+  supervisor.stopMessagePump();
   await agentSocket.close();
   await front?.close();
   await http?.close();

@@ -5,8 +5,9 @@ import { dirname, join, relative, resolve, isAbsolute } from 'node:path';
 import { keyIdOf, newStateKey, sodiumReady, STATE_KEY_BYTES, type StateKeys } from './crypto-codec.js';
 import { fsyncDir, writeTemp } from './files.js';
 
-export const KEY_SOURCES = ['auto', 'keychain', 'file', 'env'] as const;
-export type KeySource = (typeof KEY_SOURCES)[number];
+import { KEY_SOURCES, type KeySource } from '../config.js';
+
+export { KEY_SOURCES, type KeySource };
 export type ConcreteKeySource = Exclude<KeySource, 'auto'>;
 
 export const ENV_KEY = 'TABCREW_STATE_KEY';

@@ -1,5 +1,4 @@
 import { z } from 'zod';
-import type { TabHandle as TerminalTab } from '../terminals/backend.js';
 import { agentReportSchema, messageRecordSchema } from './message-types.js';
 import { runRecordSchema } from './runs.js';
 
@@ -236,11 +235,6 @@ export type LimitName = (typeof LIMIT_NAMES)[number];
 export type CrewSession = z.infer<typeof crewSessionSchema>;
 export type StateV1 = z.infer<typeof stateV1Schema>;
 export type State = z.infer<typeof stateSchema>;
-
-// The terminals layer hands out the tabs the state keeps: the two shapes must stay one.
-type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
-const tabShapesAgree: Same<TabHandle, TerminalTab> = true;
-void tabShapesAgree;
 
 export function emptyState(): State {
   return { version: STATE_VERSION, nextAgentNumber: 1, sessions: [], agents: [], generation: 0 };

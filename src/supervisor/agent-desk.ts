@@ -4,10 +4,11 @@ import { textProblem } from '../claude/launch-options.js';
 import type { AgentReport, MessageKind } from '../store/message-types.js';
 import type { AgentStatus } from '../store/types.js';
 import { secretMatches } from './agent-identity.js';
-import type { SupervisorContext } from './context.js';
+import type { Services } from './context.js';
 import { UserError } from './errors.js';
 import type { InboxMessage, MessageCenter, SendResult } from './messages.js';
 import { addEdit, claimEdit, completeEdit, editTodo, readTodo, todoItems } from './todo.js';
+import { agentOf } from './roster.js';
 
 /** An agent whose name and secret the supervisor checked; only `AgentDesk.authenticate` makes one. */
 export class VerifiedAgent {
@@ -41,13 +42,13 @@ export interface Peer {
  */
 export class AgentDesk {
   constructor(
-    private readonly ctx: SupervisorContext,
+    private readonly ctx: Pick<Services, 'audit' | 'config' | 'observer' | 'store'>,
     private readonly mail: MessageCenter,
   ) {}
 
   async authenticate(agent: string, secret: string): Promise<VerifiedAgent> {
     const state = await this.ctx.store.read();
-    const record = state.agents.find((a) => a.name === agent);
+    const record = agentOf(state, agent);
     if (!secretMatches(secret, record?.secretSha256) || !record) {
       await this.ctx.audit?.append({ type: 'refusal', what: 'agent_call', agent, reason: 'agent name and secret do not match' });
       throw new UserError(
@@ -88,7 +89,7 @@ export class AgentDesk {
     const problem = textProblem('note', input.note, 500);
     if (problem) throw new UserError(problem);
     await this.ctx.store.update((state) => {
-      const a = state.agents.find((x) => x.name === caller.agent);
+      const a = agentOf(state, caller.agent);
       if (!a) throw new UserError(`${caller.agent} was deleted; nothing was recorded.`);
       a.report = { state: input.state, note: input.note, at: new Date().toISOString() };
     });

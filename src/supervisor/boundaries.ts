@@ -5,7 +5,7 @@ import { BOUNDARIES_FILE, type BoundariesFile } from '../claude/boundary.js';
 import type { Config } from '../config.js';
 import type { StateStore } from '../store/state-store.js';
 import type { State } from '../store/types.js';
-import { realpathOrSelf } from './records.js';
+import { realpathOrSelf } from './roster.js';
 
 /**
  * The plaintext list of session roots that agents' PreToolUse hooks consult on every tool

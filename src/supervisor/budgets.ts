@@ -1,11 +1,17 @@
 import type { Config } from '../config.js';
-import type { AgentHold, AgentLimits, AgentRecord, LimitName, State } from '../store/types.js';
-import { UserError } from './errors.js';
-import type { UsageView } from './usage.js';
+import type { AgentHold, AgentLimits, AgentRecord, LimitName, SessionRecord, State } from '../store/types.js';
+import type { Services } from './context.js';
+import { LimitError, UserError } from './errors.js';
+import type { Notices } from './notices.js';
+import type { LiveStatus } from './observer.js';
+import { agentOf, sessionOf, type Roster } from './roster.js';
+import { escapeBusyTurn } from './turns.js';
+import type { CrewUsage, UsageView } from './usage.js';
 
 /*
  * Budgets: which limit an agent has reached, the words that name it, and what resume_agent
- * does to it. No clock or I/O here: the keeper and the supervisor pass what they observed.
+ * does to it. The functions take no clock and do no I/O (callers pass what they observed);
+ * `Budgets` at the end applies them: refuses messages, pauses agents, interrupts a turn.
  */
 
 /** An agent record's limits from create_agent's input; nothing when none is given. */
@@ -131,4 +137,81 @@ export function applyResume(state: State, agent: AgentRecord, raiseTo: number | 
   }
   delete agent.hold;
   return { limit: hold.limit, now: raiseTo ?? null };
+}
+
+export type BudgetsDeps = Pick<Services, 'config' | 'store' | 'backend' | 'log' | 'observer' | 'audit'> & {
+  usage: CrewUsage;
+  notices: Pick<Notices, 'tell'>;
+  roster: Pick<Roster, 'patchIfThere'>;
+};
+
+/** Holds agents to their limits: refuses a message past one, pauses at a turn's end, interrupts when asked to. */
+export class Budgets {
+  constructor(private readonly deps: BudgetsDeps) {}
+
+  /**
+   * Refuses a message to a paused agent, or to one that has reached a limit (it is paused
+   * now when it is idle; a busy one is paused by the keeper once its turn ends).
+   */
+  async admit(name: string): Promise<void> {
+    const state = await this.deps.store.read();
+    const agent = agentOf(state, name);
+    const session = agent && sessionOf(state, agent);
+    if (!agent || !session) return;
+    if (agent.hold) throw new LimitError(refusal(name, agent.hold));
+    const reached = await this.reached(agent, session, state, Date.now());
+    if (!reached) return;
+    const live = await this.deps.observer.observeOne(name);
+    if (live.status === 'idle') await this.pause(agent, session, reached);
+    throw new LimitError(refusal(name, reached));
+  }
+
+  /** The keeper's round: pauses an idle agent past a limit, interrupts a busy one created with interrupt: true. */
+  async checkBudget(agent: AgentRecord, session: SessionRecord, live: LiveStatus, state: State, crew: UsageView, now: number): Promise<void> {
+    if (agent.hold) return;
+    const reached = await this.reached(agent, session, state, now, crew);
+    if (!reached) {
+      if (agent.healthMarks?.interruptedAt) await this.deps.roster.patchIfThere(agent.name, (a) => a.healthMarks && delete a.healthMarks.interruptedAt);
+      return;
+    }
+    if (live.status === 'idle') return this.pause(agent, session, reached);
+    // Mid-turn: the turn is let finish, unless the agent was created with interrupt: true.
+    if (live.status === 'busy' && agent.limits?.interrupt && live.tab && !agent.healthMarks?.interruptedAt) {
+      const pressed = await escapeBusyTurn(this.deps.backend, live.tab, () =>
+        this.deps.roster.patchIfThere(agent.name, (a) => (a.healthMarks = { ...a.healthMarks, interruptedAt: new Date(now).toISOString() })),
+      );
+      if (pressed) await this.deps.audit?.append({ type: 'budget', action: 'interrupt', agent: agent.name, session: session.id, limit: reached.limit });
+    }
+  }
+
+  private async reached(agent: AgentRecord, session: SessionRecord, state: State, now: number, crew?: UsageView): Promise<Reached | undefined> {
+    const limits = effectiveLimits(agent, this.deps.config, state);
+    if (limits.maxCostUsd === undefined && limits.maxTokens === undefined && limits.maxTotalCostUsd === undefined && limits.timeoutMinutes === undefined) {
+      return undefined;
+    }
+    const usage = await this.deps.usage.usageOf(agent);
+    const crewCost = limits.maxTotalCostUsd === undefined ? null : (crew ?? (await this.deps.usage.crewUsage(state)).total).cost_usd;
+    return reachedLimit({ limits, usage, crewCostUsd: crewCost, createdAt: agent.createdAt, now });
+  }
+
+  private async pause(agent: AgentRecord, session: SessionRecord, reached: Reached): Promise<void> {
+    const held = await this.deps.store.update((state) => {
+      const a = agentOf(state, agent.name);
+      if (!a || a.hold || a.claudeSessionId !== agent.claudeSessionId) return false;
+      a.hold = { reason: reached.reason, limit: reached.limit, value: reached.value, used: reached.used, at: new Date().toISOString() };
+      if (a.healthMarks) delete a.healthMarks.interruptedAt;
+      return true;
+    });
+    if (!held) return;
+    await this.deps.audit?.append({ type: 'budget', action: 'pause', agent: agent.name, session: session.id, ...reached });
+    this.deps.log.info('agent paused', { agent: agent.name, ...reached });
+    await this.deps.observer.observeOne(agent.name);
+    this.deps.notices.tell({
+      agent: agent.name,
+      session_id: session.id,
+      reason: reached.reason,
+      message: `${agent.name} is paused: ${describeLimit(reached)}. It finished its turn and takes no more messages.`,
+      action: `resume_agent {agent: "${agent.name}", raise_to: N} raises ${reached.limit}; without raise_to it is lifted.`,
+    });
+  }
 }

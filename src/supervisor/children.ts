@@ -1,5 +1,6 @@
 import type { AgentRecord, State } from '../store/types.js';
 import { LimitError, UserError } from './errors.js';
+import { agentOf } from './roster.js';
 
 /**
  * Agents that start helpers of their own. A child records its parent; a top-level agent
@@ -15,12 +16,12 @@ export interface Caller {
 
 export function depthOf(state: State, name: string): number {
   let depth = 0;
-  let a = state.agents.find((x) => x.name === name);
+  let a = agentOf(state, name);
   // Bounded: a parent chain cannot be longer than the agents there are.
   for (let i = 0; a?.parent && i <= state.agents.length; i++) {
     depth++;
     const parent: string = a.parent;
-    a = state.agents.find((x) => x.name === parent);
+    a = agentOf(state, parent);
   }
   return depth;
 }
@@ -46,7 +47,7 @@ export function descendantsOf(state: State, name: string): string[] {
 /** The calling agent's record, checked to belong to the session it acts on. */
 export function callerAgent(state: State, caller: Caller, sessionId?: string): AgentRecord | undefined {
   if (!caller.agent) return undefined;
-  const me = state.agents.find((a) => a.name === caller.agent);
+  const me = agentOf(state, caller.agent);
   if (!me) throw new UserError(`the calling agent ${caller.agent} is not supervised by tabcrew (deleted?); nothing was done.`);
   if (sessionId !== undefined && me.sessionId !== sessionId) {
     throw new UserError(`${caller.agent} may act only within its own session; nothing was done. Name agents of your session, or omit the session.`);

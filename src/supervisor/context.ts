@@ -5,7 +5,6 @@ import type { StateStore } from '../store/state-store.js';
 import type { TerminalBackend } from '../terminals/backend.js';
 import type { AgentObserver } from './observer.js';
 import type { Owner } from './owner.js';
-import type { KeyedMutex } from './timing.js';
 
 /** Reports progress of a long operation (turned into MCP progress notifications). */
 export type Progress = (p: { progress: number; total?: number; message: string }) => void;
@@ -17,20 +16,23 @@ export interface DeliveryTiming {
   ms: number;
 }
 
-/** What the supervisor's parts share. */
-export interface SupervisorContext {
+/**
+ * The services the Supervisor makes once and hands out. No owner takes all of them: each
+ * names the ones it uses (`Pick<Services, 'store' | 'log'>`), so its constructor says what
+ * it depends on.
+ */
+export interface Services {
   config: Config;
   store: StateStore;
   backend: TerminalBackend;
   log: Logger;
   /** The environment agents inherit (the server's own). */
   env: NodeJS.ProcessEnv;
-  mutex: KeyedMutex;
   observer: AgentObserver;
   /** This supervisor, as it marks the agents it is launching. */
   owner: Owner;
   /** Status changes and recovery actions are on record here. */
   audit?: Pick<AuditLog, 'append'>;
-  /** Told of every delivery as it confirms or gives up (Supervisor.onDelivery). */
+  /** Told of every delivery as it confirms or gives up (Supervisor.onDelivery adds to it). */
   deliveries?: Set<(d: DeliveryTiming) => void>;
 }

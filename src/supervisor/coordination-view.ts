@@ -44,7 +44,8 @@ export interface RunView {
 
 export type RunSummary = Pick<RunView, 'run_id' | 'session_id' | 'mode' | 'state' | 'created_at' | 'ended_at' | 'agents' | 'progress' | 'summary'>;
 
-const ZERO: Tokens = { input: 0, output: 0, cache_read: 0, cache_creation: 0 };
+/** The tokens of a step that has none on record. */
+export const ZERO: Tokens = { input: 0, output: 0, cache_read: 0, cache_creation: 0 };
 
 function resultOf(s: RunStep, now: number): RunResult {
   const status: RunResult['status'] = s.status === 'sending' ? 'working' : s.status;
@@ -151,4 +152,43 @@ export function runView(run: RunRecord, _state: State, now: number): RunView {
     ...(run.cancelled ? { cancelled: true as const } : {}),
     ...(run.summary ? { summary: run.summary } : {}),
   };
+}
+
+/** A run in a list (list_runs, `tabcrew runs`): its view without the replies. */
+export function runSummary(v: RunView): RunSummary {
+  return {
+    run_id: v.run_id,
+    session_id: v.session_id,
+    mode: v.mode,
+    state: v.state,
+    created_at: v.created_at,
+    ...(v.ended_at ? { ended_at: v.ended_at } : {}),
+    agents: v.agents,
+    progress: v.progress,
+    ...(v.summary ? { summary: v.summary } : {}),
+  };
+}
+
+/** The MCP progress notification of a running run: how many steps settled, who replied last, who still works. */
+export function runProgress(run: RunRecord): { progress: number; total: number; message: string } {
+  const settled = run.steps.filter((s) => s.status === 'done' || s.status === 'failed' || s.status === 'skipped');
+  const waiting = run.steps.filter((s) => s.status === 'working' || s.status === 'sending').map((s) => s.agent);
+  const last = [...run.steps].filter((s) => s.endedAt).sort((a, b) => Date.parse(b.endedAt!) - Date.parse(a.endedAt!))[0];
+  const lastWord = last ? `${last.agent} ${last.status === 'done' ? (last.round === 2 ? 'voted' : 'replied') : 'failed'}; ` : '';
+  return {
+    progress: settled.length,
+    total: run.steps.length + (run.mode === 'consensus' && !run.steps.some((s) => s.round === 2) ? run.agents.length : 0),
+    message: `${lastWord}${settled.length} of ${run.steps.length} settled${waiting.length ? `; working: ${waiting.join(', ')}` : ''}`,
+  };
+}
+
+/** Ends a run's record: in a pipeline, the steps after a failed one are skipped; its outcome, summary and end time are set. */
+export function endRun(r: RunRecord, opts: { cancelled: boolean; now: number }): void {
+  if (r.mode === 'sequential') {
+    const failedAt = r.steps.findIndex((x) => x.status === 'failed');
+    if (failedAt >= 0) for (const x of r.steps.slice(failedAt + 1)) if (x.status === 'pending') x.status = 'skipped';
+  }
+  r.state = finalOutcome(r);
+  r.summary = summaryOf(r, opts);
+  r.endedAt = new Date(opts.now).toISOString();
 }

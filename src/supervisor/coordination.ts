@@ -1,42 +1,21 @@
-import { readFile } from 'node:fs/promises';
-import { classifyScreen } from '../claude/screen.js';
-import { findTurn } from '../claude/turn.js';
-import type { AgentWatch, Tokens } from '../claude/watch.js';
-import type { RunMode, RunRecord, RunStep } from '../store/runs.js';
+import type { AgentWatch } from '../claude/watch.js';
+import type { RunRecord, RunStep } from '../store/runs.js';
 import type { State } from '../store/types.js';
 import { callerAgent, type Caller } from './children.js';
-import type { Progress, SupervisorContext } from './context.js';
+import type { Progress, Services } from './context.js';
+import { checkRunInput, type CoordinateInput } from './coordination-input.js';
 import { consensusAnswerPrompt, consensusVotePrompt, parallelPrompt, sequentialPrompt } from './coordination-text.js';
-import { runView, type RunSummary, type RunView, finalOutcome, summaryOf } from './coordination-view.js';
-import { checkMessage, type DeliveryResult } from './delivery.js';
+import { endRun, runProgress, runSummary, runView, ZERO, type RunSummary, type RunView } from './coordination-view.js';
+import type { AgentLifecycle } from './agents.js';
 import { UserError } from './errors.js';
 import { newDeliveryId, newRunId } from './ids.js';
-import { HEARTBEAT_MS } from './owner.js';
-import { findSession } from './records.js';
+import { heartbeat } from './owner.js';
+import { agentAndSession, findSession } from './roster.js';
 import { sleep } from './timing.js';
+import { escapeBusyTurn, lookAtTurn, REPLY_WAIT_MS } from './turns.js';
 
-export interface CoordinateInput {
-  /** Optional only for an agent caller: its own session. */
-  session?: string;
-  mode: RunMode;
-  task: string;
-  agents?: string[];
-  spawn?: { count: number; role?: string; model?: string };
-  per_agent_tasks?: string[];
-  timeout_s?: number;
-  remove_spawned?: boolean;
-  wait?: boolean;
-}
+export type { CoordinateInput } from './coordination-input.js';
 
-/** What a run needs of the rest of the supervisor: typing a message, starting and removing agents. */
-export interface CoordinationPorts {
-  /** Types `message` with the given delivery id; returns once Claude Code reported it (or not). */
-  send(agent: string, message: string, deliveryId: string, idleWaitS: number): Promise<DeliveryResult>;
-  spawn(sessionId: string, spec: { role?: string; model?: string }, caller: Caller): Promise<string>;
-  remove(agent: string): Promise<void>;
-}
-
-export const DEFAULT_RUN_TIMEOUT_S = 600;
 /** Finished runs kept in the state (running ones are always kept). */
 const KEEP_FINISHED_RUNS = 50;
 const POLL_MS = 100;
@@ -44,10 +23,6 @@ const POLL_MS = 100;
 const STATE_EVERY = 10;
 /** After a restart, how long a message that was being typed may take to show up in the hook spool. */
 const SENDING_GRACE_MS = 15_000;
-/** Claude Code may write a turn's last transcript lines after its Stop hook (see delivery.ts readReply). */
-const REPLY_WAIT_MS = 5_000;
-
-const ZERO: Tokens = { input: 0, output: 0, cache_read: 0, cache_creation: 0 };
 
 /**
  * coordinate_agents runs: one task to many agents (parallel), a pipeline (sequential), or
@@ -63,33 +38,14 @@ export class Coordinator {
   private suspending = false;
 
   constructor(
-    private readonly ctx: SupervisorContext,
-    private readonly ports: CoordinationPorts,
+    private readonly ctx: Pick<Services, 'audit' | 'backend' | 'log' | 'observer' | 'owner' | 'store'>,
+    /** Types each step's message, starts the agents a run spawns and removes them after. */
+    private readonly agents: Pick<AgentLifecycle, 'sendMessage' | 'spawnAgent' | 'deleteAgent'>,
   ) {}
 
   async start(input: CoordinateInput, caller: Caller = {}, progress?: Progress): Promise<RunView> {
-    checkMessage(input.task);
-    for (const t of input.per_agent_tasks ?? []) checkMessage(t);
-    const timeoutS = input.timeout_s ?? DEFAULT_RUN_TIMEOUT_S;
     const state = await this.ctx.store.read();
-    const me = input.session === undefined ? callerAgent(state, caller) : undefined;
-    if (input.session === undefined && !me) throw new UserError('coordinate_agents needs a session: pass session (id or name).');
-    const session = findSession(state, input.session ?? me!.sessionId);
-    callerAgent(state, caller, session.id);
-    const listed = input.agents ?? [];
-    this.checkListed(state, session.id, listed, caller);
-    const total = listed.length + (input.spawn?.count ?? 0);
-    if (total === 0)
-      throw new UserError('name the agents to coordinate (agents: ["Agent_1", …]) or ask for new ones (spawn: { count: 3 }); nothing was started.');
-    if (input.mode === 'consensus' && total < 2) throw new UserError(`consensus needs at least 2 agents (got ${total}): add agents or spawn more.`);
-    if (input.per_agent_tasks) {
-      if (input.mode === 'consensus') throw new UserError('per_agent_tasks is for parallel and sequential runs; a consensus gives every agent the same task.');
-      if (input.per_agent_tasks.length !== total) {
-        throw new UserError(
-          `per_agent_tasks has ${input.per_agent_tasks.length} tasks for ${total} agents: give one per agent, in the order of agents then spawned ones.`,
-        );
-      }
-    }
+    const { session, listed, timeoutS } = checkRunInput(state, input, caller);
     const spawned = await this.spawnAll(session.id, input.spawn, caller);
     const agents = [...listed, ...spawned];
     const now = Date.now();
@@ -145,20 +101,7 @@ export class Coordinator {
     return (state.runs ?? [])
       .filter((r) => only === undefined || r.sessionId === only)
       .reverse()
-      .map((r) => {
-        const v = runView(r, state, Date.now());
-        return {
-          run_id: v.run_id,
-          session_id: v.session_id,
-          mode: v.mode,
-          state: v.state,
-          created_at: v.created_at,
-          ...(v.ended_at ? { ended_at: v.ended_at } : {}),
-          agents: v.agents,
-          progress: v.progress,
-          ...(v.summary ? { summary: v.summary } : {}),
-        };
-      });
+      .map((r) => runSummary(runView(r, state, Date.now())));
   }
 
   /**
@@ -239,14 +182,7 @@ export class Coordinator {
         }
       });
     this.live.set(id, { done, abort });
-    this.heartbeat ??= setInterval(() => {
-      const ids = new Set(this.live.keys());
-      void this.ctx.store
-        .update((s) => {
-          for (const r of s.runs ?? []) if (ids.has(r.id) && this.ctx.owner.isMine(r.owner)) r.owner = this.ctx.owner.stamp();
-        })
-        .catch(() => undefined);
-    }, HEARTBEAT_MS);
+    this.heartbeat ??= heartbeat(this.ctx.store, this.ctx.owner, (s) => (s.runs ?? []).filter((r) => this.live.has(r.id)));
     this.heartbeat.unref?.();
     return done;
   }
@@ -325,7 +261,7 @@ export class Coordinator {
       });
       try {
         const idleWaitS = Math.max(1, Math.min(300, Math.round((deadline - Date.now()) / 1000)));
-        await this.ports.send(step.agent, message, deliveryId, idleWaitS);
+        await this.agents.sendMessage(step.agent, { message, delivery_id: deliveryId, idle_wait_s: idleWaitS });
         await this.patchStep(id, i, (s) => (s.status = 'working'));
       } catch (e) {
         await this.settle(id, i, { status: 'failed', error: (e as Error).message });
@@ -370,18 +306,15 @@ export class Coordinator {
         const run = state.runs?.find((r) => r.id === id);
         if (!run || run.cancelled) return undefined;
         const step = run.steps[i];
-        const agent = state.agents.find((a) => a.name === step.agent);
-        const session = state.sessions.find((s) => s.id === agent?.sessionId);
-        if (!agent || !session) return { status: 'failed', error: `${step.agent} was deleted during the run.` };
-        const watch = this.ctx.observer.watch(agent, session);
+        const found = agentAndSession(state, step.agent);
+        if (!found) return { status: 'failed', error: `${step.agent} was deleted during the run.` };
+        const watch = this.ctx.observer.watch(found.agent, found.session);
         if (!watch) return { status: 'failed', error: `${step.agent}'s conversation was cleared during the run.` };
         looked = { step, watch };
       }
       const { step, watch } = looked;
-      await watch.refresh();
-      const records = watch.since(0);
-      const at = records.findIndex((r) => r.event === 'UserPromptSubmit' && r.delivery_id === step.deliveryId);
-      if (at < 0) {
+      const look = await lookAtTurn(watch, step.deliveryId, step.agent);
+      if (look.kind === 'unsent') {
         if (step.status === 'sending' && Date.now() > graceUntil) {
           return {
             status: 'failed',
@@ -390,16 +323,12 @@ export class Coordinator {
         }
         continue;
       }
-      const end = records.slice(at + 1).find((r) => r.event === 'Stop' || r.event === 'StopFailure' || r.event === 'SessionEnd');
-      if (!end) continue;
-      if (end.event === 'StopFailure') return { status: 'failed', error: `${step.agent}'s turn failed (${end.error ?? 'no reason given'}).` };
-      if (end.event === 'SessionEnd') return { status: 'failed', error: `${step.agent}'s Claude Code ended before it replied.` };
+      if (look.kind === 'running') continue;
+      if (look.kind === 'failed') return { status: 'failed', error: look.error };
       stoppedAt ??= Date.now();
-      const text = await readFile(watch.transcriptPath(), 'utf8').catch(() => '');
-      const turn = records[at].prompt_fp ? findTurn(text, records[at].prompt_fp) : undefined;
-      if (turn?.reply !== undefined) return { status: 'done', reply: turn.reply, tokens: turn.tokens };
+      if (look.turn?.reply !== undefined) return { status: 'done', reply: look.turn.reply, tokens: look.turn.tokens };
       if (Date.now() - stoppedAt > REPLY_WAIT_MS)
-        return { status: 'failed', error: `${step.agent}'s turn ended without a text reply in its transcript.`, tokens: turn?.tokens ?? ZERO };
+        return { status: 'failed', error: `${step.agent}'s turn ended without a text reply in its transcript.`, tokens: look.turn?.tokens ?? ZERO };
     }
   }
 
@@ -435,13 +364,7 @@ export class Coordinator {
     const ended = await this.ctx.store.update((s) => {
       const r = s.runs?.find((x) => x.id === id);
       if (!r || r.state !== 'running') return undefined;
-      if (r.mode === 'sequential') {
-        const failedAt = r.steps.findIndex((x) => x.status === 'failed');
-        if (failedAt >= 0) for (const x of r.steps.slice(failedAt + 1)) if (x.status === 'pending') x.status = 'skipped';
-      }
-      r.state = finalOutcome(r);
-      r.summary = summaryOf(r, { cancelled: aborted || !!r.cancelled, now });
-      r.endedAt = new Date(now).toISOString();
+      endRun(r, { cancelled: aborted || !!r.cancelled, now });
       delete r.owner;
       return structuredClone(r);
     });
@@ -457,7 +380,9 @@ export class Coordinator {
     this.ctx.log.info('coordination ended', { run: id, state: ended.state });
     if (ended.removeSpawned) {
       for (const agent of ended.spawned)
-        await this.ports.remove(agent).catch((e: Error) => this.ctx.log.warn('spawned agent not removed', { agent, error: e.message }));
+        await this.agents
+          .deleteAgent(agent, { cascade: true })
+          .catch((e: Error) => this.ctx.log.warn('spawned agent not removed', { agent, error: e.message }));
     }
   }
 
@@ -468,39 +393,21 @@ export class Coordinator {
       if (!progress) return;
       const run = await this.run(id).catch(() => undefined);
       if (!run) return;
-      const settled = run.steps.filter((s) => s.status === 'done' || s.status === 'failed' || s.status === 'skipped');
-      const waiting = run.steps.filter((s) => s.status === 'working' || s.status === 'sending').map((s) => s.agent);
-      const last = [...run.steps].filter((s) => s.endedAt).sort((a, b) => Date.parse(b.endedAt!) - Date.parse(a.endedAt!))[0];
-      const lastWord = last ? `${last.agent} ${last.status === 'done' ? (last.round === 2 ? 'voted' : 'replied') : 'failed'}; ` : '';
-      progress({
-        progress: settled.length,
-        total: run.steps.length + (run.mode === 'consensus' && !run.steps.some((s) => s.round === 2) ? run.agents.length : 0),
-        message: `${lastWord}${settled.length} of ${run.steps.length} settled${waiting.length ? `; working: ${waiting.join(', ')}` : ''}`,
-      });
+      progress(runProgress(run));
     };
-  }
-
-  private checkListed(state: State, sessionId: string, listed: string[], caller: Caller): void {
-    const seen = new Set<string>();
-    for (const name of listed) {
-      if (seen.has(name)) throw new UserError(`${name} is listed twice in agents: name each agent once.`);
-      seen.add(name);
-      if (name === caller.agent) throw new UserError(`${name} cannot be one of its own run's agents (it is busy waiting for them): leave it out.`);
-      const a = state.agents.find((x) => x.name === name);
-      if (!a) throw new UserError(`no agent named "${name}" (agents: ${state.agents.map((x) => x.name).join(', ') || 'none'}); nothing was started.`);
-      if (a.sessionId !== sessionId) throw new UserError(`${name} belongs to another session; a run coordinates agents of one session. Nothing was started.`);
-    }
   }
 
   private async spawnAll(sessionId: string, spawn: CoordinateInput['spawn'], caller: Caller): Promise<string[]> {
     if (!spawn?.count) return [];
     const made = await Promise.allSettled(
-      Array.from({ length: spawn.count }, () => this.ports.spawn(sessionId, { role: spawn.role, model: spawn.model }, caller)),
+      Array.from({ length: spawn.count }, () =>
+        this.agents.spawnAgent({ session: sessionId, role: spawn.role, model: spawn.model }, { caller }).then((c) => c.agent),
+      ),
     );
     const names = made.flatMap((m) => (m.status === 'fulfilled' ? [m.value] : []));
     const failed = made.find((m): m is PromiseRejectedResult => m.status === 'rejected');
     if (failed) {
-      for (const n of names) await this.ports.remove(n).catch(() => undefined);
+      for (const n of names) await this.agents.deleteAgent(n, { cascade: true }).catch(() => undefined);
       throw failed.reason instanceof Error ? failed.reason : new Error(String(failed.reason));
     }
     return names;
@@ -535,13 +442,7 @@ export class Coordinator {
   }
 
   private async interrupt(agent: string): Promise<boolean> {
-    try {
-      const { tab } = await this.ctx.observer.observeOne(agent);
-      if (!tab || classifyScreen(await this.ctx.backend.readScreen(tab, 60)) !== 'busy') return false;
-      await this.ctx.backend.sendKeys(tab, ['Escape']);
-      return true;
-    } catch {
-      return false;
-    }
+    const { tab } = await this.ctx.observer.observeOne(agent).catch(() => ({ tab: undefined }));
+    return !!tab && (await escapeBusyTurn(this.ctx.backend, tab).catch(() => false));
   }
 }

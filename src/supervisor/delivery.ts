@@ -5,10 +5,14 @@ import type { AgentWatch } from '../claude/watch.js';
 import type { AgentStatus } from '../store/types.js';
 import type { TabHandle } from '../terminals/backend.js';
 import { sanitizeForTerminal } from '../terminals/sanitize.js';
-import type { DeliveryTiming, Progress, SupervisorContext } from './context.js';
+import type { DeliveryTiming, Progress, Services } from './context.js';
+
+/** What a delivery uses: the tab to type into, the log, the observer for the agent's status, and who hears of its timing. */
+type DeliveryServices = Pick<Services, 'backend' | 'log' | 'observer' | 'deliveries'>;
 import { UserError } from './errors.js';
 import { newDeliveryId } from './ids.js';
 import { sleep } from './timing.js';
+import { endsTurn, readReply, waitForRecord } from './turns.js';
 
 export const MAX_MESSAGE_BYTES = 100 * 1024;
 
@@ -74,7 +78,7 @@ const CONFIRM_MS = 10_000;
  * and confirm by the UserPromptSubmit hook. An unconfirmed delivery is reported as
  * "unknown" and never retyped — retyping could make the agent do the work twice.
  */
-export async function deliver(ctx: SupervisorContext, req: DeliveryRequest): Promise<DeliveryResult> {
+export async function deliver(ctx: DeliveryServices, req: DeliveryRequest): Promise<DeliveryResult> {
   const deliveryId = req.deliveryId ?? newDeliveryId();
   const body = sanitizeForTerminal(req.message);
   const text = req.prependProtocol
@@ -130,16 +134,10 @@ export async function deliver(ctx: SupervisorContext, req: DeliveryRequest): Pro
 
   const after = req.watch.spool.records.indexOf(submitted) + 1;
   const started = Date.now();
-  const ended = await waitForRecord(
-    req.watch,
-    after,
-    (r) => r.event === 'Stop' || r.event === 'StopFailure' || r.event === 'SessionEnd',
-    req.timeoutS * 1000,
-    () => {
-      const s = Math.round((Date.now() - started) / 1000);
-      req.progress?.({ progress: s, total: req.timeoutS, message: `${req.agent} is working (${s} s)` });
-    },
-  );
+  const ended = await waitForRecord(req.watch, after, endsTurn, req.timeoutS * 1000, () => {
+    const s = Math.round((Date.now() - started) / 1000);
+    req.progress?.({ progress: s, total: req.timeoutS, message: `${req.agent} is working (${s} s)` });
+  });
   if (!ended) {
     return {
       agent: req.agent,
@@ -178,7 +176,7 @@ export function neutraliseCommandPrefix(text: string): string {
  * it, and text left in the box (an interrupted turn puts its prompt back) would be merged
  * with the message.
  */
-async function waitForInputBox(ctx: SupervisorContext, req: DeliveryRequest): Promise<TabHandle> {
+async function waitForInputBox(ctx: DeliveryServices, req: DeliveryRequest): Promise<TabHandle> {
   const deadline = Date.now() + req.idleWaitS * 1000;
   let clears = 0;
   let why: string;
@@ -235,7 +233,7 @@ export function holdsText(screen: string, text: string): boolean {
 }
 
 /** Reads the screen until `pred` holds or `timeoutMs` passes; true when it held. */
-async function waitForScreen(ctx: SupervisorContext, tab: TabHandle, pred: (screen: string) => boolean, timeoutMs: number): Promise<boolean> {
+async function waitForScreen(ctx: DeliveryServices, tab: TabHandle, pred: (screen: string) => boolean, timeoutMs: number): Promise<boolean> {
   const deadline = Date.now() + timeoutMs;
   for (let pause = SCREEN_POLL_FIRST_MS; ; pause = Math.min(pause * 2, SCREEN_POLL_MAX_MS)) {
     try {
@@ -248,47 +246,3 @@ async function waitForScreen(ctx: SupervisorContext, tab: TabHandle, pred: (scre
     await sleep(Math.min(pause, left));
   }
 }
-
-async function waitForRecord(
-  watch: AgentWatch,
-  from: number,
-  pred: (r: HookRecord) => boolean,
-  timeoutMs: number,
-  tick?: () => void,
-): Promise<HookRecord | undefined> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    await watch.refresh();
-    const hit = watch.since(from).find(pred);
-    if (hit) return hit;
-    if (Date.now() >= deadline) return undefined;
-    tick?.();
-    await sleep(100);
-  }
-}
-
-/**
- * Claude Code may append a turn's last transcript lines after its Stop hook (by tens of ms,
- * longer on a loaded machine): wait, bounded, until the transcript's latest turn is the one
- * this prompt started and has its reply.
- */
-async function readReply(watch: AgentWatch, fingerprint: string): Promise<{ reply?: string; why?: string }> {
-  const deadline = Date.now() + REPLY_WAIT_MS;
-  for (;;) {
-    const latest = await watch.readTranscript();
-    const ours = latest.lastPrompt !== undefined && promptFingerprint(latest.lastPrompt) === fingerprint;
-    if (ours && latest.lastReply !== undefined) return { reply: latest.lastReply };
-    if (Date.now() >= deadline) {
-      const why =
-        latest.lastPrompt === undefined
-          ? `no prompt in ${latest.path}`
-          : !ours
-            ? `its latest prompt is another one (${JSON.stringify(latest.lastPrompt.slice(0, 80))})`
-            : 'the turn has no text reply';
-      return { why };
-    }
-    await sleep(100);
-  }
-}
-
-const REPLY_WAIT_MS = 5000;

@@ -9,10 +9,18 @@ import { firstRunDialogProblem, screenStateWords } from '../claude/first-run.js'
 import type { AgentRecord, SessionRecord } from '../store/types.js';
 import type { AgentWatch } from '../claude/watch.js';
 import type { TabHandle } from '../terminals/backend.js';
-import type { Progress, SupervisorContext } from './context.js';
+import type { AgentStatus } from '../store/types.js';
+import { findOnPath } from '../util/find-on-path.js';
+import type { Progress, Services } from './context.js';
 import { findTab, tabTag } from './observer.js';
 import { boundariesPath } from './boundaries.js';
+import { heartbeat } from './owner.js';
+import { denyRulesFor, type PolicyOptions } from './policy.js';
+import { agentOf, setStatus } from './roster.js';
+import { UserError } from './errors.js';
 import { sleep } from './timing.js';
+
+type LaunchServices = Pick<Services, 'backend' | 'config' | 'env' | 'log' | 'observer' | 'store'>;
 
 export interface LaunchResult {
   tab: TabHandle;
@@ -28,7 +36,7 @@ export interface LaunchResult {
 
 /** Opens the agent's tab and starts (or resumes) its conversation; waits until it is ready. */
 export async function launchAgent(
-  ctx: SupervisorContext,
+  ctx: LaunchServices,
   agent: AgentRecord,
   session: SessionRecord,
   peers: string[],
@@ -86,7 +94,7 @@ export async function launchAgent(
  * never ran Claude Code gets a config with just that). A key the person refused stays refused,
  * and its setup stays theirs. Both undefined when there is no key, or it is not approved.
  */
-async function settleApiKey(ctx: SupervisorContext, name: string): Promise<Pick<LaunchResult, 'apiKey' | 'onboarding'>> {
+async function settleApiKey(ctx: LaunchServices, name: string): Promise<Pick<LaunchResult, 'apiKey' | 'onboarding'>> {
   if (!ctx.env.ANTHROPIC_API_KEY?.trim()) return {};
   if (!ctx.config.acceptApiKey) return (await apiKeyStatus(ctx.env)) === 'approved' ? { apiKey: 'already_approved' } : {};
   const file = claudeConfigFile(ctx.env);
@@ -124,7 +132,7 @@ const HOOK_POLL_MS = 100;
  * on two looks in a row, it ends the start as a failure that names it and its fix.
  */
 async function waitReady(
-  ctx: SupervisorContext,
+  ctx: LaunchServices,
   name: string,
   tab: TabHandle,
   watch: AgentWatch,
@@ -212,18 +220,18 @@ async function waitReady(
   };
 }
 
-function firstRunContext(ctx: SupervisorContext, root: string) {
+function firstRunContext(ctx: LaunchServices, root: string) {
   return { root, configFile: claudeConfigFile(ctx.env), acceptApiKey: ctx.config.acceptApiKey, hasApiKey: !!ctx.env.ANTHROPIC_API_KEY?.trim() };
 }
 
 /** Why Claude Code ended before it was ready: its first-run setup gives up offline (2.1.197 exits 1), otherwise its last words. */
-async function endedNote(ctx: SupervisorContext, tab: TabHandle, root: string): Promise<string> {
+async function endedNote(ctx: LaunchServices, tab: TabHandle, root: string): Promise<string> {
   const kind = classifyScreen(await ctx.backend.readScreen(tab, 60).catch(() => ''));
   if (isFirstRunDialog(kind)) return firstRunDialogProblem(kind, firstRunContext(ctx, root));
   return `Claude Code ended during start-up. ${await tail(ctx, tab)}`;
 }
 
-async function tail(ctx: SupervisorContext, tab: TabHandle): Promise<string> {
+async function tail(ctx: LaunchServices, tab: TabHandle): Promise<string> {
   try {
     // The whole screen: a terminal may print its own notice far below the program's last words.
     const lines = (await ctx.backend.readScreen(tab, 200)).split('\n').filter((l) => l.trim());
@@ -241,7 +249,7 @@ const EXIT_WAIT_MS = 8000;
  * and with text in the box Esc twice clears it. Esc twice on an EMPTY box would open the
  * rewind menu instead, hence the screen reads between steps.
  */
-async function readyForCommand(ctx: SupervisorContext, tab: TabHandle): Promise<boolean> {
+async function readyForCommand(ctx: LaunchServices, tab: TabHandle): Promise<boolean> {
   for (let step = 0; step < 3; step++) {
     const screen = await ctx.backend.readScreen(tab, 60);
     const kind = classifyScreen(screen);
@@ -263,7 +271,7 @@ async function readyForCommand(ctx: SupervisorContext, tab: TabHandle): Promise<
  * Asks Claude Code to exit (so it ends its session cleanly and flushes the transcript),
  * then closes the tab whether or not it did.
  */
-export async function stopAgentProcess(ctx: SupervisorContext, agent: AgentRecord, session: SessionRecord): Promise<void> {
+export async function stopAgentProcess(ctx: LaunchServices, agent: AgentRecord, session: SessionRecord): Promise<void> {
   // Found by tag, not by the stored handle: a crash during create_agent can leave a tab
   // whose handle never reached the state.
   if (!agent.claudeSessionId) return;
@@ -290,5 +298,86 @@ export async function stopAgentProcess(ctx: SupervisorContext, agent: AgentRecor
     if (live) await ctx.backend.closeTab(live);
   } catch (e) {
     ctx.log.warn('stopping agent: tab already gone or unreachable', { agent: agent.name, error: String(e) });
+  }
+}
+
+/**
+ * Launches the agent, owned by this supervisor (a heartbeat in its record keeps other
+ * tabcrews' recovery off it) until its tab is recorded. If the agent or its session was
+ * deleted meanwhile (by another call or another tabcrew), the new tab is closed again.
+ */
+export async function launchOwned(
+  ctx: LaunchServices & Pick<Services, 'owner'>,
+  agent: AgentRecord,
+  session: SessionRecord,
+  peers: string[],
+  opts: { resume: boolean; progress?: Progress; policy: PolicyOptions },
+): Promise<{ status: AgentStatus; note?: string; trust?: AgentRecord['trust']; apiKey?: AgentRecord['apiKey']; onboarding?: AgentRecord['onboarding'] }> {
+  const { resume, progress } = opts;
+  const otherRoots = (await ctx.store.read()).sessions.filter((s) => s.id !== session.id).map((s) => s.root);
+  const beat = heartbeat(ctx.store, ctx.owner, (state) => state.agents.filter((a) => a.name === agent.name));
+  let launched;
+  try {
+    launched = await launchAgent(ctx, agent, session, peers, { resume, progress, deny: denyRulesFor(otherRoots, opts.policy) });
+  } catch (e) {
+    await ctx.store
+      .update((state) => {
+        const a = agentOf(state, agent.name);
+        if (!a) return;
+        setStatus(a, { status: 'exited', source: 'terminal' });
+        delete a.owner;
+      })
+      .catch(() => undefined);
+    throw e;
+  } finally {
+    clearInterval(beat);
+  }
+  if (launched.failed) {
+    await ctx.backend.closeTab(launched.tab).catch(() => undefined);
+    throw new UserError(`${agent.name} could not start: ${launched.note}`);
+  }
+  const status: AgentStatus = launched.ready ? 'idle' : 'starting';
+  // Batched with other agents' launches that finish meanwhile (a recovery resumes many at once).
+  const kept = await ctx.store.updateBatched((state) => {
+    const a = agentOf(state, agent.name);
+    const s = state.sessions.find((x) => x.id === session.id);
+    if (!a || a.claudeSessionId !== agent.claudeSessionId || !s || s.deleting) return false;
+    a.tab = launched.tab;
+    a.launchId = launched.launchId;
+    a.trust = launched.trust;
+    a.apiKey = launched.apiKey;
+    a.onboarding = launched.onboarding;
+    delete a.owner;
+    // Launched again by a person (the keeper never launches one it gave up on): relaunches count afresh.
+    if (a.relaunch?.gaveUp) delete a.relaunch;
+    setStatus(a, { status, source: launched.ready ? 'hook' : 'supervisor' });
+    return true;
+  });
+  if (!kept) {
+    await stopAgentProcess(ctx, agent, session);
+    throw new UserError(`${agent.name} (or its session) was deleted while it started; its tab was closed again.`);
+  }
+  ctx.log.info('agent launched', { agent: agent.name, ready: launched.ready, trust: launched.trust });
+  return { status, note: launched.note, trust: launched.trust, apiKey: launched.apiKey, onboarding: launched.onboarding };
+}
+
+/** Ends the agent's process and closes its tab; returns the transcript path, if any. */
+export async function stopAndForget(ctx: LaunchServices, agent: AgentRecord, session: SessionRecord): Promise<string | undefined> {
+  const watch = ctx.observer.watch(agent, session);
+  await stopAgentProcess(ctx, agent, session);
+  if (!watch) return undefined;
+  await watch.refresh().catch(() => undefined);
+  ctx.observer.forget(watch.claudeSessionId);
+  return watch.transcriptPath();
+}
+
+/** Refuses before anything is created when the agents' launcher would not find Claude Code. */
+export function checkClaude(ctx: Pick<Services, 'config' | 'env'>): void {
+  const { claudePath } = ctx.config;
+  if (!findOnPath(claudePath, ctx.env.PATH)) {
+    throw new UserError(
+      `Claude Code was not found ("${claudePath}" ${claudePath.includes('/') ? 'is not an executable file' : 'is not on PATH'}). ` +
+        'Install it (npm install -g @anthropic-ai/claude-code) or start tabcrew with --claude-path /path/to/claude.',
+    );
   }
 }

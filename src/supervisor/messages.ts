@@ -1,12 +1,14 @@
 import { createHash, randomBytes } from 'node:crypto';
 import type { MessageKind, MessageRecord, Recipient } from '../store/message-types.js';
 import type { AgentRecord, SessionRecord, State } from '../store/types.js';
-import type { SupervisorContext } from './context.js';
+import type { AgentLifecycle } from './agents.js';
+import type { Services } from './context.js';
 import { checkMessage, deliver } from './delivery.js';
 import { UserError } from './errors.js';
 import { newDeliveryId } from './ids.js';
 import { needsScreen } from './observer.js';
 import { RateLimiter } from './rate-limit.js';
+import { agentAndSession, agentOf, sessionOf } from './roster.js';
 
 /** Every stored message together (text of messages not yet expired): the state must stay small enough to save often. */
 export const MAX_STORED_BYTES = 8 * 1024 * 1024;
@@ -95,11 +97,10 @@ export class MessageCenter {
   /** When the pump last had the observer look at an agent whose hooks leave doubt. */
   private readonly looked = new Map<string, number>();
   private unlisten?: () => void;
-  /** Starts a hibernated recipient again (supervisor.wakeAgent); its message is typed once it is idle. */
-  wake?: (name: string) => Promise<unknown>;
-
   constructor(
-    private readonly ctx: SupervisorContext,
+    private readonly ctx: Pick<Services, 'audit' | 'backend' | 'config' | 'log' | 'observer' | 'store'>,
+    /** Types a message under the recipient's lock; starts a hibernated recipient again (its message is typed once it is idle). */
+    private readonly agents: Pick<AgentLifecycle, 'withLock' | 'wakeAgent'>,
     private readonly ttlS = DEFAULT_MESSAGE_TTL_S,
   ) {
     this.limiter = new RateLimiter(ctx.config.rateLimitBurst, ctx.config.rateLimitPerMinute);
@@ -244,8 +245,8 @@ export class MessageCenter {
       const state = await this.ctx.store.read();
       for (const name of this.pending) {
         if (this.flushing.has(name)) continue;
-        const agent = state.agents.find((a) => a.name === name);
-        const session = agent && state.sessions.find((s) => s.id === agent.sessionId);
+        const agent = agentOf(state, name);
+        const session = agent && sessionOf(state, agent);
         if (!agent || !session) {
           this.pending.delete(name);
           continue;
@@ -253,10 +254,8 @@ export class MessageCenter {
         // The hook spool alone (a local file): the terminal is read only once the hooks say idle,
         // or when they have said busy for long (an Esc interrupt fires no hook: the observer's
         // screen check then finds the idle box, and its change event flushes).
-        const watch = this.ctx.observer.watch(agent, session);
-        if (!watch) continue;
-        await watch.refresh();
-        const hooks = watch.hookStatus(agent.launchId);
+        if (!agent.claudeSessionId) continue;
+        const hooks = await this.ctx.observer.hookStatus(agent, session);
         if (hooks?.status === 'idle') void this.flush(name);
         else if (needsScreen(hooks, Date.now()) && Date.now() - (this.looked.get(name) ?? 0) >= SCAN_MS) {
           this.looked.set(name, Date.now());
@@ -299,7 +298,7 @@ export class MessageCenter {
     if (this.flushing.has(name)) return;
     this.flushing.add(name);
     try {
-      await this.ctx.mutex.run(name, () => this.flushLocked(name));
+      await this.agents.withLock(name, () => this.flushLocked(name));
     } catch (e) {
       this.ctx.log.warn('message delivery failed', { agent: name, error: (e as Error).message });
     } finally {
@@ -310,8 +309,8 @@ export class MessageCenter {
   private async flushLocked(name: string): Promise<void> {
     const state = await this.ctx.store.read();
     const now = Date.now();
-    const agent = state.agents.find((a) => a.name === name);
-    const session = agent && state.sessions.find((s) => s.id === agent.sessionId);
+    const agent = agentOf(state, name);
+    const session = agent && sessionOf(state, agent);
     const next = nextQueued(state, name, now);
     if (!next) {
       this.pending.delete(name);
@@ -322,7 +321,7 @@ export class MessageCenter {
     if (agent.hold) return;
     if (agent.hibernated) {
       // Asleep on purpose: the message wakes it, with its conversation; the idle it reaches then flushes the queue.
-      void this.wake?.(name).catch((e: Error) => this.ctx.log.warn('could not wake an agent for its message', { agent: name, error: e.message }));
+      void this.agents.wakeAgent(name).catch((e: Error) => this.ctx.log.warn('could not wake an agent for its message', { agent: name, error: e.message }));
       return;
     }
     const watch = this.ctx.observer.watch(agent, session);
@@ -385,12 +384,8 @@ export class MessageCenter {
 
   /** The agent's status by its hooks alone (its spool is a local file: no terminal round trip). */
   private async hooks(state: State, name: string): Promise<string | undefined> {
-    const agent = state.agents.find((a) => a.name === name);
-    const session = agent && state.sessions.find((s) => s.id === agent.sessionId);
-    const watch = agent && session ? this.ctx.observer.watch(agent, session) : undefined;
-    if (!agent || !watch) return undefined;
-    await watch.refresh();
-    return watch.hookStatus(agent.launchId)?.status;
+    const found = agentAndSession(state, name);
+    return found && (await this.ctx.observer.hookStatus(found.agent, found.session))?.status;
   }
 
   /** Drops messages past their TTL; a recipient that never got one is on record as expired. */
@@ -414,7 +409,7 @@ function nextQueued(state: State, agent: string, now: number): MessageRecord | u
 
 /** The agents a message goes to: one of the sender's session, or all of it but the sender. */
 function resolveRecipients(state: State, sender: Sender, to: string): AgentRecord[] {
-  const session = state.sessions.find((s) => s.id === sender.sessionId);
+  const session = sessionOf(state, sender);
   if (!session) throw new UserError(`session ${sender.sessionId} no longer exists; nothing was sent.`);
   const peers = state.agents.filter((a) => a.sessionId === session.id && a.name !== sender.from);
   if (to === 'all') {

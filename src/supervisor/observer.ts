@@ -8,8 +8,7 @@ import { AgentWatch, claudeConfigDir } from '../claude/watch.js';
 import type { StateStore } from '../store/state-store.js';
 import type { AgentRecord, AgentStatus, SessionRecord, StatusSource } from '../store/types.js';
 import type { TabInfo, TerminalBackend } from '../terminals/backend.js';
-import { withHold } from './holds.js';
-import { handleOf, setStatus } from './records.js';
+import { agentOf, handleOf, sessionOf, setStatus } from './roster.js';
 
 export interface StatusChange {
   agent: string;
@@ -97,6 +96,27 @@ export interface ObserverDeps {
 }
 
 /**
+ * What the observer reports for an agent the supervisor holds on purpose: an idle agent
+ * with a budget or timeout hold is `paused` (it takes no messages until resume_agent).
+ * A hibernated agent without its tab is `hibernated`. Anything else stands as observed: a person may type into a paused agent's tab, and a
+ * held agent whose Claude Code died is dead, not paused.
+ */
+export function withHold(agent: AgentRecord, live: LiveStatus): LiveStatus {
+  // Asleep on purpose: no tab and no process is what hibernation looks like, not a loss.
+  if (agent.hibernated && (live.status === 'detached' || live.status === 'exited' || live.status === 'hibernated')) {
+    return { status: 'hibernated', source: 'supervisor', since: Date.parse(agent.hibernated.at) };
+  }
+  // Relaunches given up: the agent is dead until a person brings it back, whatever became of its tab.
+  if (agent.relaunch?.gaveUp && (live.status === 'detached' || live.status === 'exited')) {
+    return { status: 'exited', source: 'supervisor', since: Date.parse(agent.relaunch.lastAttemptAt) };
+  }
+  if (agent.hold && (live.status === 'idle' || live.status === 'paused')) {
+    return { ...live, status: 'paused', source: 'supervisor', since: Date.parse(agent.hold.at) };
+  }
+  return live;
+}
+
+/**
  * The one owner of "what is this agent doing": it keeps a watch (hook spool + transcript)
  * per conversation, re-finds each agent's tab by its tag, fuses hooks, terminal and screen
  * into a status, writes changes to the state, and tells listeners (and the audit log) about
@@ -120,6 +140,17 @@ export class AgentObserver {
       this.watches.set(id, watch);
     }
     return watch;
+  }
+
+  /**
+   * The agent's status by its hooks alone: its spool is a local file, so this costs no
+   * terminal round trip (mail's pump looks often; `observeOne` when the hooks leave doubt).
+   */
+  async hookStatus(agent: AgentRecord, session: SessionRecord): Promise<DerivedStatus | undefined> {
+    const watch = this.watch(agent, session);
+    if (!watch) return undefined;
+    await watch.refresh();
+    return watch.hookStatus(agent.launchId);
   }
 
   /** Drops the watch of a conversation that ended. */
@@ -188,8 +219,8 @@ export class AgentObserver {
   /** The live status of one agent, read from the state now. */
   async observeOne(name: string): Promise<LiveStatus> {
     const state = await this.deps.store.read();
-    const agent = state.agents.find((a) => a.name === name);
-    const session = agent && state.sessions.find((s) => s.id === agent.sessionId);
+    const agent = agentOf(state, name);
+    const session = agent && sessionOf(state, agent);
     if (!agent || !session) return { status: 'detached', source: 'supervisor' };
     return (await this.observe(session, [agent])).get(name)!;
   }
@@ -208,7 +239,7 @@ export class AgentObserver {
     const applied = await this.deps.store.updateBatched((state) => {
       const done: StatusChange[] = [];
       for (const was of changed) {
-        const a = state.agents.find((x) => x.name === was.name);
+        const a = agentOf(state, was.name);
         const s = live.get(was.name)!;
         if (!a || a.claudeSessionId !== was.claudeSessionId || a.status !== was.status || a.since !== was.since) continue;
         const moved = s.status !== a.status || s.source !== a.statusSource;

@@ -1,7 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
-import type { AgentRecord } from '../store/types.js';
+import type { StateStore } from '../store/state-store.js';
+import type { AgentRecord, State } from '../store/types.js';
 import { isProcessAlive } from '../util/process-alive.js';
 
 /**
@@ -53,4 +54,19 @@ export class Owner {
     const start = startTimeOf(o.pid);
     return !start || !o.pidStart || start === o.pidStart;
   }
+}
+
+/**
+ * Keeps this owner's claim on records alive while it works on them (an agent's launch, the
+ * coordination runs it collects): every HEARTBEAT_MS, each record `owned` picks that is still
+ * this owner's gets a fresh stamp. Stop it with clearInterval.
+ */
+export function heartbeat(store: Pick<StateStore, 'update'>, owner: Owner, owned: (state: State) => Iterable<{ owner?: LaunchOwner }>): NodeJS.Timeout {
+  return setInterval(() => {
+    void store
+      .update((state) => {
+        for (const r of owned(state)) if (owner.isMine(r.owner)) r.owner = owner.stamp();
+      })
+      .catch(() => undefined);
+  }, HEARTBEAT_MS);
 }

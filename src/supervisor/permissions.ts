@@ -20,7 +20,7 @@ import type { StateStore } from '../store/state-store.js';
 import type { State } from '../store/types.js';
 import { isProcessAlive } from '../util/process-alive.js';
 import { UserError } from './errors.js';
-import { findSession } from './records.js';
+import { findSession } from './roster.js';
 
 export interface PendingPermission {
   request_id: string;

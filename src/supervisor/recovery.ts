@@ -1,7 +1,16 @@
 import { existsSync } from 'node:fs';
-import type { AgentRecord, SessionRecord, State } from '../store/types.js';
+import type { AuditLog } from '../audit/audit-log.js';
+import type { AgentRecord, AgentStatus, SessionRecord, State } from '../store/types.js';
 import type { TabInfo } from '../terminals/backend.js';
+import { writeBoundaries } from './boundaries.js';
+import type { Progress, Services } from './context.js';
 import { findTab, parseTag } from './observer.js';
+import { findSession, handleOf, sessionOf, type Roster } from './roster.js';
+
+/*
+ * Recovery after a restart of tabcrew, the terminal app or the machine: planRecovery decides
+ * what becomes of each agent (pure), and Recovery carries the plan out.
+ */
 
 export type RecoveryStep =
   /** Its tab is alive: keep it as it is. */
@@ -52,7 +61,7 @@ export function planRecovery(state: State, tabs: readonly TabInfo[], onlySession
       steps.push({ kind: 'skip', agent, reason: 'another tabcrew process is launching it right now' });
       continue;
     }
-    const session = state.sessions.find((s) => s.id === agent.sessionId);
+    const session = sessionOf(state, agent);
     if (!session) {
       steps.push({ kind: 'fail', agent, reason: `its session ${agent.sessionId} no longer exists` });
       continue;
@@ -90,4 +99,126 @@ export function planRecovery(state: State, tabs: readonly TabInfo[], onlySession
     }
   }
   return { steps, orphans };
+}
+
+export interface RecoveredAgent {
+  agent: string;
+  claude_session_id: string;
+  status: AgentStatus;
+  action: (typeof RECOVERY_ACTIONS)[number];
+}
+
+export interface RecoveryReport {
+  recovered: RecoveredAgent[];
+  adopted: string[];
+  failed: { agent: string; reason: string }[];
+  orphans: Orphan[];
+  /** Orphan tabs closed because close_orphans was asked. */
+  closed_orphans?: string[];
+  /** Agents another live tabcrew is launching: left to it. */
+  skipped?: { agent: string; reason: string }[];
+  dry_run?: true;
+}
+
+/** What resuming one agent came to: resumed (or restarted), failed with a reason, or left to another tabcrew. */
+export type ResumeOutcome = RecoveredAgent | { agent: string; reason: string } | { agent: string; skipped: string };
+
+export type RecoveryDeps = Pick<Services, 'config' | 'store' | 'backend' | 'log' | 'owner' | 'audit'> & {
+  roster: Pick<Roster, 'patch'>;
+  /** Launches an agent again with --resume, under its lock (supervisor/agents.ts). */
+  agents: {
+    resume(agent: AgentRecord, session: SessionRecord, deadTab: TabInfo | undefined, progress?: Progress): Promise<ResumeOutcome>;
+    withLock<T>(name: string, work: () => Promise<T>): Promise<T>;
+  };
+};
+
+export class Recovery {
+  constructor(private readonly deps: RecoveryDeps) {}
+
+  /**
+   * Brings every agent back after a restart of tabcrew, the terminal app or the machine:
+   * a live tab is adopted as it is; a tab that is gone gets a new tab in the agent's root
+   * running `claude --resume <id>`, so the conversation continues; a root that is gone, or
+   * a resume Claude Code refuses, is reported as failed with the reason. Agents are resumed
+   * in parallel: each waits only for its own Claude Code to start.
+   */
+  async recover(input: { session?: string; dry_run?: boolean; close_orphans?: boolean } = {}, progress?: Progress): Promise<RecoveryReport> {
+    if (!input.dry_run) await writeBoundaries(this.deps.store, this.deps.config);
+    const state = await this.deps.store.read();
+    const only = input.session ? findSession(state, input.session).id : undefined;
+    const tabs = await this.deps.backend.listTabs();
+    const plan = planRecovery(state, tabs, only, (a) => !this.deps.owner.isMine(a.owner) && this.deps.owner.isLive(a.owner));
+    const report: RecoveryReport = { recovered: [], adopted: [], failed: [], orphans: plan.orphans, ...(input.dry_run ? { dry_run: true } : {}) };
+    const resumes: RecoveryStep[] = [];
+    for (const step of plan.steps) {
+      if (step.kind === 'fail') {
+        report.failed.push({ agent: step.agent.name, reason: step.reason });
+      } else if (step.kind === 'skip') {
+        (report.skipped ??= []).push({ agent: step.agent.name, reason: step.reason });
+      } else if (step.kind === 'adopt') {
+        report.adopted.push(step.agent.name);
+        if (!input.dry_run && step.tab.id !== step.agent.tab?.id) await this.deps.roster.patch(step.agent.name, (a) => (a.tab = handleOf(step.tab)));
+      } else if (input.dry_run) {
+        report.recovered.push({ agent: step.agent.name, claude_session_id: step.agent.claudeSessionId!, status: 'detached', action: 'would_resume' });
+      } else {
+        resumes.push(step);
+      }
+    }
+    let done = 0;
+    const outcomes = await Promise.all(
+      resumes.map(async (step) => {
+        if (step.kind !== 'resume') throw new Error('unreachable');
+        const outcome = await this.deps.agents.withLock(step.agent.name, () => this.deps.agents.resume(step.agent, step.session, step.deadTab, progress));
+        progress?.({
+          progress: ++done,
+          total: resumes.length,
+          message: `${step.agent.name}: ${'reason' in outcome ? 'failed' : 'skipped' in outcome ? 'skipped' : outcome.action}`,
+        });
+        return outcome;
+      }),
+    );
+    for (const outcome of outcomes) {
+      if ('skipped' in outcome) (report.skipped ??= []).push({ agent: outcome.agent, reason: outcome.skipped });
+      else if ('reason' in outcome) report.failed.push(outcome);
+      else report.recovered.push(outcome);
+    }
+    if (input.close_orphans && !input.dry_run) {
+      report.closed_orphans = [];
+      for (const o of report.orphans) {
+        const tab = tabs.find((t) => t.id === o.tab);
+        if (
+          tab &&
+          (await this.deps.backend.closeTab(tab).then(
+            () => true,
+            () => false,
+          ))
+        )
+          report.closed_orphans.push(o.tab);
+      }
+    }
+    if (!input.dry_run) {
+      // Appended together, in this order: the audit writer makes one fsync of the lot (group commit), not one per agent.
+      const audit = this.deps.audit;
+      const records: Parameters<AuditLog['append']>[0][] = [];
+      for (const a of report.adopted) records.push({ type: 'recovery', action: 'adopt', agent: a, outcome: 'ok' });
+      for (const r of report.recovered)
+        records.push({ type: 'recovery', action: r.action, agent: r.agent, outcome: 'ok', claude_session_id: r.claude_session_id });
+      for (const f of report.failed) records.push({ type: 'recovery', action: 'resume', agent: f.agent, outcome: 'failed', reason: f.reason });
+      for (const k of report.skipped ?? []) records.push({ type: 'recovery', action: 'resume', agent: k.agent, outcome: 'skipped', reason: k.reason });
+      for (const o of report.orphans) {
+        const closed = report.closed_orphans?.includes(o.tab);
+        records.push({ type: 'recovery', action: closed ? 'orphan_closed' : 'orphan_reported', outcome: 'ok', tab: o.tab, tag: o.tag, why: o.why });
+      }
+      await Promise.all(records.map((r) => audit?.append(r)));
+    }
+    this.deps.log.info('recovery', {
+      recovered: report.recovered.map((r) => r.agent),
+      adopted: report.adopted,
+      failed: report.failed,
+      skipped: report.skipped?.map((k) => k.agent) ?? [],
+      orphans: report.orphans.length,
+      dry_run: !!input.dry_run,
+    });
+    return report;
+  }
 }

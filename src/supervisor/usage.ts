@@ -1,8 +1,9 @@
 import { z } from 'zod';
 import { costOf, priceOf, type PriceTable } from '../claude/prices.js';
 import type { UsageTotals } from '../claude/transcript.js';
-import type { AgentRecord } from '../store/types.js';
+import type { AgentRecord, State } from '../store/types.js';
 import type { UsageLedger } from './usage-ledger.js';
+import { sessionOf } from './roster.js';
 
 /*
  * Tokens and cost of agents, sessions and the crew. Tokens are the ones tabcrew counted from the
@@ -122,5 +123,24 @@ export class UsageMeter {
   async agentUsage(agent: Pick<AgentRecord, 'name' | 'usage'>): Promise<UsageView> {
     const counted = (await this.ledger.count(agent.name).catch(() => undefined)) ?? agent.usage;
     return usageView(new Map(Object.entries(counted?.byModel ?? {})), this.prices);
+  }
+}
+
+/** Usage of one agent and of the whole crew, as the meter reads it (status views, budgets, the usage record). */
+export class CrewUsage {
+  constructor(private readonly deps: { meter: Pick<UsageMeter, 'agentUsage'> }) {}
+
+  /** What tabcrew has counted for it (usage-ledger.ts), not what its transcripts hold now. */
+  async usageOf(agent: AgentRecord): Promise<UsageView> {
+    return this.deps.meter.agentUsage(agent);
+  }
+
+  /** Every agent's usage and the crew's total. */
+  async crewUsage(state: State): Promise<{ agents: Map<string, UsageView>; total: UsageView }> {
+    const agents = new Map<string, UsageView>();
+    for (const a of state.agents) {
+      if (sessionOf(state, a)) agents.set(a.name, await this.usageOf(a));
+    }
+    return { agents, total: sumUsage([...agents.values()]) };
   }
 }

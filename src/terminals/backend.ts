@@ -6,6 +6,8 @@
  * supervisor can reason about cost: listing every tab is one call, whatever their number.
  */
 
+import type { TabHandle as StoredTab } from '../store/types.js';
+
 export type BackendName = 'tmux' | 'iterm2' | 'pty';
 
 /** A program to start in a new tab. Data only: a backend never passes it through a shell. */
@@ -87,3 +89,8 @@ export class TerminalError extends Error {
     this.name = 'TerminalError';
   }
 }
+
+// The state keeps the tabs this layer hands out (store/types.ts): the two shapes must stay one.
+type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
+const tabShapesAgree: Same<TabHandle, StoredTab> = true;
+void tabShapesAgree;

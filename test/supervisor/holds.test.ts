@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { AgentRecord } from '../../src/store/types.js';
-import { withHold } from '../../src/supervisor/holds.js';
+import { withHold } from '../../src/supervisor/observer.js';
 import { agentRecord } from '../support/records.js';
 
 const at = '2026-12-01T10:00:00.000Z';

@@ -7,12 +7,17 @@ import { defaultConfig } from '../../src/config.js';
 import { jsonCodec, StateStore } from '../../src/store/state-store.js';
 import type { AgentRecord, State } from '../../src/store/types.js';
 import type { TerminalBackend } from '../../src/terminals/backend.js';
-import type { SupervisorContext } from '../../src/supervisor/context.js';
-import { Keeper, type Notice } from '../../src/supervisor/keeper.js';
+import type { AgentLifecycle } from '../../src/supervisor/agents.js';
+import { Budgets } from '../../src/supervisor/budgets.js';
+import type { Services } from '../../src/supervisor/context.js';
+import { Keeper } from '../../src/supervisor/keeper.js';
+import { Notices, type Notice } from '../../src/supervisor/notices.js';
+import { Relauncher } from '../../src/supervisor/relaunch.js';
+import { Roster } from '../../src/supervisor/roster.js';
+import { StatusView } from '../../src/supervisor/status-view.js';
 import type { AgentObserver, LiveStatus } from '../../src/supervisor/observer.js';
 import type { Owner } from '../../src/supervisor/owner.js';
-import { KeyedMutex } from '../../src/supervisor/timing.js';
-import { sumUsage, type UsageMeter } from '../../src/supervisor/usage.js';
+import { CrewUsage, sumUsage, type UsageMeter } from '../../src/supervisor/usage.js';
 import { until } from '../support/until.js';
 import { agentRecord } from '../support/records.js';
 
@@ -44,36 +49,42 @@ async function crew(agent: Partial<AgentRecord>) {
     observeOne: async () => live,
   } as unknown as AgentObserver;
   const backend = { name: 'tmux', calls: 0, readScreen: async () => 'Error: the API went away', sendKeys: async () => undefined } as unknown as TerminalBackend;
-  const ctx: SupervisorContext = {
+  const ctx: Services = {
     config: { ...defaultConfig(), stuckAfterMs: 60_000 },
     store,
     backend,
     log: silentLogger,
     env: {},
-    mutex: new KeyedMutex(),
     observer,
     owner: {} as Owner,
   };
   const relaunches: number[] = [];
-  /** A new Keeper on the same store: what a restarted server starts with. */
+  const views = new WeakMap<Keeper, StatusView>();
+  /** A new Keeper on the same store, with new owners of budgets, relaunches and notices: what a restarted server starts with. */
   const keeper = (outcome: { ok: true } | { ok: false; reason: string }) => {
-    const k = new Keeper({
-      ctx,
-      meter: { agentUsage: async () => sumUsage([]) } as unknown as UsageMeter,
-      relaunch: async () => {
+    const roster = new Roster(store);
+    const notices = new Notices(ctx);
+    const usage = new CrewUsage({ meter: { agentUsage: async () => sumUsage([]) } as unknown as UsageMeter });
+    const agents = {
+      relaunchAgent: async () => {
         relaunches.push(relaunches.length + 1);
         return outcome;
       },
-      hibernate: async () => false,
-    });
-    const notices: Notice[] = [];
-    k.onNotice((x) => notices.push(x));
-    return { k, notices };
+      hibernateAgent: async () => false,
+    } as unknown as AgentLifecycle;
+    const budgets = new Budgets({ ...ctx, usage, notices, roster });
+    const relaunch = new Relauncher({ ...ctx, roster, notices, agents });
+    const status = new StatusView({ ...ctx, roster, usage, ledger: { count: async () => undefined }, relaunch });
+    const k = new Keeper({ ...ctx, usage, budgets, relaunch, status, notices, roster, agents });
+    views.set(k, status);
+    const notes: Notice[] = [];
+    notices.onNotice((x) => notes.push(x));
+    return { k, notices: notes };
   };
   const record = async (): Promise<AgentRecord> => (await store.read()).agents[0]!;
   const health = async (k: Keeper, now: number) => {
     const s = await store.read();
-    return k.healthOf(s.agents[0]!, s.sessions[0]!, live, now);
+    return views.get(k)!.healthOf(s.agents[0]!, s.sessions[0]!, live, now);
   };
   /** The agent's status now, in the record as the observer writes it, and live. */
   const setLive = async (l: LiveStatus): Promise<void> => {

@@ -6,11 +6,10 @@ import { silentLogger } from '../../src/audit/logger.js';
 import { defaultConfig } from '../../src/config.js';
 import type { AgentRecord } from '../../src/store/types.js';
 import type { TabHandle, TabInfo, TerminalBackend } from '../../src/terminals/backend.js';
-import type { SupervisorContext } from '../../src/supervisor/context.js';
+import type { Services } from '../../src/supervisor/context.js';
 import { stopAgentProcess } from '../../src/supervisor/lifecycle.js';
 import { AgentObserver, tabTag } from '../../src/supervisor/observer.js';
 import { Owner } from '../../src/supervisor/owner.js';
-import { KeyedMutex } from '../../src/supervisor/timing.js';
 
 const base = mkdtempSync(join(tmpdir(), 'tabcrew-lifecycle-'));
 afterAll(() => rmSync(base, { recursive: true, force: true }));
@@ -41,13 +40,12 @@ describe('stopping an agent', () => {
       { backend: 'tmux', id: '@7', tag: tabTag('Agent_1', ID), group: 's-1', title: 'Agent_1', alive: false },
       { backend: 'tmux', id: '@8', tag: 'someone else', group: 's-1', title: 'other', alive: true },
     ]);
-    const ctx: SupervisorContext = {
+    const ctx: Services = {
       config: { ...defaultConfig(), runtimeDir: base },
       store: undefined as never,
       backend,
       log: silentLogger,
       env: {},
-      mutex: new KeyedMutex(),
       observer: new AgentObserver({ store: undefined as never, backend, log: silentLogger, runtimeDir: base, env: {} }),
       owner: new Owner(),
     };

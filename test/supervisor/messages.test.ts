@@ -9,11 +9,12 @@ import type { AgentRecord } from '../../src/store/types.js';
 import type { TerminalBackend } from '../../src/terminals/backend.js';
 import { AgentDesk } from '../../src/supervisor/agent-desk.js';
 import { newAgentSecret, secretMatches } from '../../src/supervisor/agent-identity.js';
-import type { SupervisorContext } from '../../src/supervisor/context.js';
+import type { AgentLifecycle } from '../../src/supervisor/agents.js';
+import type { Services } from '../../src/supervisor/context.js';
+import { KeyedMutex } from '../../src/supervisor/timing.js';
 import { MessageCenter, quoteHeaders } from '../../src/supervisor/messages.js';
 import { AgentObserver } from '../../src/supervisor/observer.js';
 import { Owner } from '../../src/supervisor/owner.js';
-import { KeyedMutex } from '../../src/supervisor/timing.js';
 
 const base = mkdtempSync(join(tmpdir(), 'tabcrew-messages-'));
 afterAll(() => rmSync(base, { recursive: true, force: true }));
@@ -33,19 +34,18 @@ const noTabs: TerminalBackend = {
   dispose: async () => undefined,
 };
 
-async function setup(opts: { burst?: number; ttlS?: number } = {}) {
+async function setup(opts: { burst?: number; ttlS?: number; wake?: (name: string) => Promise<unknown> } = {}) {
   const d = join(base, `c${++n}`);
   mkdirSync(join(d, 'root'), { recursive: true });
   const store = new StateStore(join(d, 'state'), jsonCodec);
   const audit: Record<string, unknown>[] = [];
   const config = { ...defaultConfig(), runtimeDir: join(d, 'runtime'), rateLimitBurst: opts.burst ?? 6 };
-  const ctx: SupervisorContext = {
+  const ctx: Services = {
     config,
     store,
     backend: noTabs,
     log: silentLogger,
     env: {},
-    mutex: new KeyedMutex(),
     observer: new AgentObserver({ store, backend: noTabs, log: silentLogger, runtimeDir: config.runtimeDir, env: {} }),
     owner: new Owner(),
     audit: { append: async (e) => void audit.push(e) },
@@ -75,7 +75,12 @@ async function setup(opts: { burst?: number; ttlS?: number } = {}) {
       } satisfies AgentRecord);
     }
   });
-  const mail = new MessageCenter(ctx, opts.ttlS);
+  const lock = new KeyedMutex();
+  const agents = {
+    withLock: (name: string, work: () => Promise<unknown>) => lock.run(name, work),
+    wakeAgent: opts.wake ?? (async () => undefined),
+  } as unknown as Pick<AgentLifecycle, 'withLock' | 'wakeAgent'>;
+  const mail = new MessageCenter(ctx, agents, opts.ttlS);
   return { store, audit, mail, desk: new AgentDesk(ctx, mail), secrets };
 }
 
@@ -154,9 +159,8 @@ describe('the message store', () => {
 
 describe('recipients that take no messages now', () => {
   it('a paused recipient keeps its message queued; a hibernated one is woken for it and nothing is typed yet', async () => {
-    const { mail, store } = await setup();
     const woken: string[] = [];
-    mail.wake = async (name) => void woken.push(name);
+    const { mail, store } = await setup({ wake: async (name) => void woken.push(name) });
     await store.update((s) => {
       s.agents[1].hold = { reason: 'budget', limit: 'max_cost_usd', value: 1, used: 1.2, at: new Date().toISOString() };
       s.agents[0].hibernated = { at: new Date().toISOString() };

@@ -8,12 +8,11 @@ import { defaultConfig, type Config } from '../../src/config.js';
 import { jsonCodec, StateStore } from '../../src/store/state-store.js';
 import type { AgentRecord, State } from '../../src/store/types.js';
 import type { TabHandle, TabInfo, TabLaunch, TerminalBackend, TerminalKey } from '../../src/terminals/backend.js';
-import type { SupervisorContext } from '../../src/supervisor/context.js';
+import type { Services } from '../../src/supervisor/context.js';
 import { deliver } from '../../src/supervisor/delivery.js';
 import { AgentObserver } from '../../src/supervisor/observer.js';
 import { Owner } from '../../src/supervisor/owner.js';
 import { Supervisor } from '../../src/supervisor/supervisor.js';
-import { KeyedMutex } from '../../src/supervisor/timing.js';
 import { agentRecord } from '../support/records.js';
 
 const base = mkdtempSync(join(tmpdir(), 'tabcrew-races-'));
@@ -187,10 +186,9 @@ describe('races between tool calls and between tabcrew processes', () => {
       backend: term.backend,
       log: silentLogger,
       env: {},
-      mutex: new KeyedMutex(),
       owner: new Owner(),
       observer: { observeOne: async () => ({ status: 'idle', source: 'hook', tab }) },
-    } as unknown as SupervisorContext;
+    } as unknown as Services;
     const result = await deliver(ctx, {
       agent: 'Agent_1',
       sessionName: 'app',

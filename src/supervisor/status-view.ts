@@ -1,0 +1,179 @@
+import { readFile, stat } from 'node:fs/promises';
+import { SCREEN_PADDING_ROWS, screenTail } from '../claude/screen-tail.js';
+import { recentTurns, type Turn } from '../claude/transcript.js';
+import type { AgentWatch, Tokens } from '../claude/watch.js';
+import type { AgentRecord, AgentStatus, SessionRecord, StatusSource } from '../store/types.js';
+import { childrenOf } from './children.js';
+import type { Services } from './context.js';
+import { assessHealth, type Health } from './health.js';
+import { findTab, type LiveStatus } from './observer.js';
+import { lastOf, type Relauncher } from './relaunch.js';
+import { agentsIn, findSession, type Roster } from './roster.js';
+import { readTodo } from './todo.js';
+import { sumUsage, type CrewUsage, type UsageView } from './usage.js';
+import { conversationTokens, type UsageLedger } from './usage-ledger.js';
+import { worktreeStatus, type WorktreeStatus } from './worktrees.js';
+
+export interface AgentStatusView {
+  agent: string;
+  status: AgentStatus;
+  status_source: StatusSource;
+  since: string;
+  claude_session_id: string | null;
+  tokens: Tokens;
+  last_reply?: string;
+  tasks: { open: number; done: number };
+  /** Its role: a catalogue id with its title, or the caller's own text (custom). */
+  role?: { id?: string; title: string; custom: boolean };
+  /** The agent that spawned it, and the ones it spawned: the session's tree. */
+  parent?: string;
+  children?: string[];
+  /** Tokens per model and cost (supervisor/usage.ts), health, and why it is paused. */
+  usage: UsageView;
+  health: Health;
+  paused?: { reason: string; limit: string; value: number; used: number; at: string };
+  worktree?: WorktreeStatus;
+}
+
+export interface SessionStatusView {
+  session_id: string;
+  name: string;
+  root: string;
+  agents: AgentStatusView[];
+  todo: { path: string; open: number; done: number } | null;
+  usage: UsageView;
+  crew_usage: UsageView;
+}
+
+export type StatusViewDeps = Pick<Services, 'config' | 'store' | 'backend' | 'observer'> & {
+  roster: Pick<Roster, 'find'>;
+  usage: CrewUsage;
+  /** Tokens of the current conversation, as tabcrew counted them. */
+  ledger: Pick<UsageLedger, 'count'>;
+  relaunch: Pick<Relauncher, 'crashOf'>;
+};
+
+/**
+ * What get_session_status, get_agent_output and get_agent_transcript show of an agent,
+ * assembled here and nowhere else: its live status (the observer's), tokens and last reply,
+ * tasks, role, tree, usage and cost, health and hold. Each agent's watch is taken once per
+ * call, and the crew's usage is read once per session status (each agent's comes from it).
+ */
+export class StatusView {
+  constructor(private readonly deps: StatusViewDeps) {}
+
+  async getSessionStatus(sessionRef: string): Promise<SessionStatusView> {
+    const { store, observer } = this.deps;
+    const state = await store.read();
+    const session = findSession(state, sessionRef);
+    const agents = agentsIn(state, session.id);
+    const statuses = await observer.observe(session, agents);
+    const todo = await readTodo(session.root);
+    const crew = await this.deps.usage.crewUsage(await store.read());
+    const views: AgentStatusView[] = [];
+    for (const agent of agents) {
+      const live = statuses.get(agent.name)!;
+      const watch = observer.watch(agent, session);
+      const transcript = watch ? await watch.readTranscript().catch(() => undefined) : undefined;
+      const counted = await this.deps.ledger.count(agent.name).catch(() => undefined);
+      const children = childrenOf(state, agent.name).map((c) => c.name);
+      views.push({
+        agent: agent.name,
+        status: live.status,
+        status_source: live.source,
+        since: live.since ? new Date(live.since).toISOString() : agent.since,
+        claude_session_id: agent.claudeSessionId,
+        tokens: conversationTokens(counted, agent.claudeSessionId),
+        ...(transcript?.lastReply !== undefined ? { last_reply: transcript.lastReply } : {}),
+        tasks: todo?.byAgent.get(agent.name) ?? { open: 0, done: 0 },
+        ...(agent.launch.role !== undefined ? { role: roleView(agent.launch) } : {}),
+        ...(agent.parent ? { parent: agent.parent } : {}),
+        ...(children.length ? { children } : {}),
+        usage: crew.agents.get(agent.name) ?? (await this.deps.usage.usageOf(agent)),
+        health: await this.healthOf(agent, session, live, Date.now(), watch),
+        ...(agent.hold ? { paused: agent.hold } : {}),
+        ...(agent.worktree ? { worktree: await worktreeStatus(agent.worktree) } : {}),
+      });
+    }
+    return {
+      session_id: session.id,
+      name: session.name,
+      root: session.root,
+      agents: views,
+      todo: todo ? { path: todo.path, open: todo.open, done: todo.done } : null,
+      usage: sumUsage(views.map((v) => v.usage)),
+      crew_usage: crew.total,
+    };
+  }
+
+  /** Health: stuck, waiting long or crashed, from the live status, the last progress and the relaunch record. */
+  async healthOf(
+    agent: AgentRecord,
+    session: SessionRecord,
+    live: LiveStatus,
+    now = Date.now(),
+    watch = this.deps.observer.watch(agent, session),
+  ): Promise<Health> {
+    const { config } = this.deps;
+    // A status read off the screen is dated "now" at every look; the record keeps when it began.
+    const recorded = agent.status === live.status ? Date.parse(agent.since) : Infinity;
+    return assessHealth({
+      status: live.status,
+      statusSince: Math.min(live.since ?? Infinity, recorded, now),
+      lastProgressAt: await lastProgress(watch),
+      now,
+      stuckAfterMs: config.stuckAfterMs,
+      waitingAfterMs: config.waitingAfterMs,
+      crash: this.deps.relaunch.crashOf(agent, session, live),
+    });
+  }
+
+  async getAgentOutput(name: string, lines = 100): Promise<{ agent: string; screen: string; last_reply?: string; note?: string }> {
+    const { agent, session } = await this.deps.roster.find(name);
+    const watch = this.deps.observer.watch(agent, session);
+    const transcript = watch ? await watch.readTranscript().catch(() => undefined) : undefined;
+    const lastReply = transcript?.lastReply !== undefined ? { last_reply: transcript.lastReply } : {};
+    const tab = agent.claudeSessionId ? findTab(agent, await this.deps.backend.listTabs()) : undefined;
+    if (!tab) return { agent: name, screen: '', ...lastReply, note: `${name} has no tab (${agent.status === 'cleared' ? 'cleared' : 'its tab is gone'}).` };
+    try {
+      const screen = await this.deps.backend.readScreen(tab, lines + SCREEN_PADDING_ROWS);
+      return { agent: name, screen: screenTail(screen, lines), ...lastReply };
+    } catch (e) {
+      return { agent: name, screen: '', ...lastReply, note: `${name}'s tab could not be read: ${(e as Error).message}` };
+    }
+  }
+
+  /** The last `turns` prompts of the agent's conversation with their replies. */
+  async getAgentTranscript(name: string, turns = 10): Promise<{ agent: string; claude_session_id: string | null; turns: Turn[] }> {
+    const { agent, session } = await this.deps.roster.find(name);
+    const watch = this.deps.observer.watch(agent, session);
+    if (!watch) return { agent: name, claude_session_id: null, turns: [] };
+    await watch.refresh();
+    let text = '';
+    try {
+      text = await readFile(watch.transcriptPath(), 'utf8');
+    } catch {
+      // no transcript yet: the conversation has no message
+    }
+    return { agent: name, claude_session_id: agent.claudeSessionId, turns: recentTurns(text, turns) };
+  }
+}
+
+function roleView(launch: AgentRecord['launch']): { id?: string; title: string; custom: boolean } {
+  if (launch.roleTitle) return { id: launch.role, title: launch.roleTitle, custom: false };
+  return { title: launch.role ?? '', custom: true };
+}
+
+/** The newest progress signal of the conversation: its latest hook record or transcript write. */
+async function lastProgress(watch: AgentWatch | undefined): Promise<number | undefined> {
+  if (!watch) return undefined;
+  const last = lastOf(watch.spool.records, (r) => r.session_id === watch.claudeSessionId);
+  let written: number | undefined;
+  try {
+    written = (await stat(watch.transcriptPath())).mtimeMs;
+  } catch {
+    // no transcript yet
+  }
+  const times = [last?.ts, written].filter((t): t is number => t !== undefined);
+  return times.length ? Math.max(...times) : undefined;
+}
