@@ -60,6 +60,9 @@ export interface Config {
   usageRecordEveryMs: number;
   /** Idle this long: the agent's Claude Code is stopped (hibernated) until its next message. */
   hibernateAfterMs?: number;
+  /** `serve --merge-check "CMD"`: run by /bin/sh -c in a temporary worktree of each merged tree before the base moves (docs/review-and-merge.md). */
+  mergeCheck?: string;
+  mergeCheckTimeoutMs?: number;
   /** Desktop notifications (osascript / notify-send) when an agent needs a person. */
   notify?: boolean;
   /** `serve --http [HOST:]PORT`: also serve MCP, the REST mirror and the dashboard over HTTP. */

@@ -42,6 +42,7 @@ import type { Health } from './health.js';
 import { Keeper, type Notice } from './keeper.js';
 import { addWorktree, checkGitRoot, checkRemovable, removeWorktree, worktreeStatus, type WorktreeStatus } from './worktrees.js';
 import { sumUsage, UsageMeter, type UsageView } from './usage.js';
+import { ReviewDesk } from './review/review-desk.js';
 
 export interface AgentStatusView {
   agent: string;
@@ -134,6 +135,9 @@ export class Supervisor {
   /** Budgets, health, relaunches, usage records (docs/long-running.md); `serve` starts its timer. */
   readonly keeper: Keeper;
 
+  /** Review wing: changes per agent, the merge queue (supervisor/review/, docs/review-and-merge.md). */
+  readonly review: ReviewDesk;
+
   constructor(deps: { config: Config; store: StateStore; backend: TerminalBackend; log: Logger; env?: NodeJS.ProcessEnv; audit?: Pick<AuditLog, 'append'> }) {
     const env = deps.env ?? process.env;
     const observer = new AgentObserver({ store: deps.store, backend: deps.backend, log: deps.log, runtimeDir: deps.config.runtimeDir, env, audit: deps.audit });
@@ -154,6 +158,16 @@ export class Supervisor {
     });
     const meter = new UsageMeter(loadPriceTable(c.pricesFile), claudeConfigDir(env));
     this.keeper = new Keeper({ ctx: this.ctx, meter, relaunch: (name) => this.relaunchAgent(name), hibernate: (name) => this.hibernateAgent(name) });
+    // ---- review wing (supervisor/review/): constructed here, reached as supervisor.review ----
+    this.review = new ReviewDesk({
+      store: deps.store,
+      runtimeDir: c.runtimeDir,
+      log: deps.log,
+      audit: deps.audit,
+      env,
+      tell: async (sessionId, agent, text) => void (await this.mail.send({ from: 'supervisor', sessionId }, { to: agent, message: text, kind: 'note' })),
+      ...(c.mergeCheck ? { mergeCheck: { command: c.mergeCheck, timeoutMs: c.mergeCheckTimeoutMs ?? 10 * 60_000 } } : {}),
+    });
   }
 
   /** Messages of a session (no text): list_messages and `tabcrew messages`. */
