@@ -1,4 +1,5 @@
-import { isAbsolute, normalize, relative, sep } from 'node:path';
+import { lstat } from 'node:fs/promises';
+import { isAbsolute, join, normalize, relative, sep } from 'node:path';
 import { GitError, runGit } from '../../git/run-git.js';
 import { UserError } from '../errors.js';
 
@@ -119,16 +120,35 @@ export async function changesBetween(cwd: string, a: string, b: string, paths: s
  */
 export async function patchSince(cwd: string, from: string, paths: string[], maxBytes: number): Promise<{ patch: string; truncated: boolean }> {
   const specs = paths.map(literal);
-  const parts = [await git(cwd, ['diff', '--no-renames', from, '--', ...specs], 'write the diff')];
-  let size = Buffer.byteLength(parts[0]!);
+  let whole: string;
+  try {
+    whole = await git(cwd, ['diff', '--no-renames', from, '--', ...specs], 'write the diff');
+  } catch (e) {
+    // The runner stops git past 8 MB of output.
+    if (e instanceof GitError && e.code === null && /wrote more than/u.test(e.message)) {
+      throw new UserError(
+        'the diff is larger than tabcrew reads at once (8 MB); pass path to see one file or folder, or leave patch off for the list of files.',
+      );
+    }
+    throw e;
+  }
+  const parts = [whole];
+  let size = Buffer.byteLength(whole);
   for (const file of await untrackedFiles(cwd, specs)) {
     if (size > maxBytes) break;
+    // A new file larger than what is left would be cut anyway: not read at all.
+    const st = await lstat(join(cwd, file)).catch(() => undefined);
+    if (!st || st.size > maxBytes - size + 4096) {
+      size = maxBytes + 1;
+      break;
+    }
     // --no-index exits 1 when the files differ, which is the answer here.
     const p = await git(cwd, ['diff', '--no-index', '--', '/dev/null', file], 'write the diff of a new file', [1]);
     parts.push(p);
     size += Buffer.byteLength(p);
   }
-  return cutPatch(parts.join(''), maxBytes);
+  const cut = cutPatch(parts.join(''), maxBytes);
+  return size > maxBytes ? { ...cut, truncated: true } : cut;
 }
 
 /** The text cut to at most maxBytes, at a line end when there is one. */

@@ -65,6 +65,17 @@ describe('get_agent_changes of a worktree agent', () => {
     expect(c.patch!.endsWith('\n')).toBe(true);
   });
 
+  it('a new file larger than max_bytes is not read into the patch, which says it was cut', async () => {
+    const w = world();
+    const a = await w.addAgent('Agent_1');
+    write(a.worktree!.path, 'small.txt', 'small\n');
+    write(a.worktree!.path, 'zz-huge.txt', 'x'.repeat(20_000_000));
+    const c = await w.desk.changes('Agent_1', { patch: true, max_bytes: 4096 });
+    expect(c.truncated).toBe(true);
+    expect(c.patch).toContain('+small');
+    expect(c.patch).not.toContain('xxxx');
+  });
+
   it('a path that is absolute, leads outside, or looks like an option or pathspec magic is refused or taken literally', async () => {
     const w = world();
     await w.addAgent('Agent_1');
