@@ -43,6 +43,7 @@ import { Keeper, type Notice } from './keeper.js';
 import { addWorktree, checkGitRoot, checkRemovable, removeWorktree, worktreeStatus, type WorktreeStatus } from './worktrees.js';
 import { sumUsage, UsageMeter, type UsageView } from './usage.js';
 import { ReviewDesk } from './review/review-desk.js';
+import type { Overlap } from './review/overlaps.js';
 
 export interface AgentStatusView {
   agent: string;
@@ -73,6 +74,8 @@ export interface SessionStatusView {
   todo: { path: string; open: number; done: number } | null;
   usage: UsageView;
   crew_usage: UsageView;
+  /** Paths two agents of the session changed (supervisor/review/overlaps.ts). */
+  overlaps: Overlap[];
 }
 
 export type { StatusChange } from './observer.js';
@@ -267,6 +270,7 @@ export class Supervisor {
       todo: todo ? { path: todo.path, open: todo.open, done: todo.done } : null,
       usage: sumUsage(views.map((v) => v.usage)),
       crew_usage: crew.total,
+      overlaps: await this.review.overlaps(session, agents), // review wing
     };
   }
 

@@ -72,6 +72,10 @@ describe('review and merge of a crew', () => {
     await agentWrites(one, join(tree(one), 'shared.txt'), 'apple');
     await agentWrites(two, join(tree(two), 'shared.txt'), 'pear');
 
+    // Both changed shared.txt: get_session_status lists the overlap.
+    const status = await crew.ok('get_session_status', { session: 'repo' });
+    expect(status.overlaps).toEqual([{ path: 'shared.txt', agents: [one, two], since: expect.any(String) }]);
+
     // Before a commit: the change is in the working tree only, and merging it is refused by name.
     const dirty = await crew.ok('get_agent_changes', { agent: one, patch: true });
     expect(dirty).toMatchObject({ isolation: 'worktree', base_branch: 'main', branch: `tabcrew/${one}`, commits_ahead: 0, uncommitted: ['shared.txt'] });

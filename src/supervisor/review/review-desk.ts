@@ -9,6 +9,7 @@ import { checkPath } from './git-diff.js';
 import { runMergeCheck } from './merge-check.js';
 import { MergeQueue, type MergeEntry } from './merge-queue.js';
 import { MergeRefused, mergeAgent, type MergeInput, type MergeOutcome } from './merge.js';
+import { OverlapWatch, type Overlap } from './overlaps.js';
 
 /*
  * The review wing's one owner: what each agent changed, and the merge queue that brings a
@@ -33,8 +34,16 @@ export const MAX_PATCH_BYTES = 4 * 1024 * 1024;
 
 export class ReviewDesk {
   private readonly queue = new MergeQueue();
+  private readonly overlapWatch: OverlapWatch;
 
-  constructor(private readonly deps: ReviewDeps) {}
+  constructor(private readonly deps: ReviewDeps) {
+    this.overlapWatch = new OverlapWatch(deps.runtimeDir);
+  }
+
+  /** Paths two or more agents of the session have changed (get_session_status). */
+  async overlaps(session: SessionRecord, agents: AgentRecord[]): Promise<Overlap[]> {
+    return this.overlapWatch.overlaps(session, agents);
+  }
 
   private async find(name: string): Promise<{ agent: AgentRecord; session: SessionRecord; peers: AgentRecord[] }> {
     const state = await this.deps.store.read();
