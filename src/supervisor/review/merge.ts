@@ -113,6 +113,16 @@ async function commitUncommitted(agent: AgentRecord, files: string[], message: s
   return (await commitOf(tree.path, 'HEAD'))!;
 }
 
+/** A message to an agent; the merge's outcome never depends on it (a rate limit, a session gone): true, or why not. */
+async function tellSafely(deps: MergeDeps, agent: string, text: string): Promise<true | string> {
+  try {
+    await deps.tell(agent, text);
+    return true;
+  } catch (e) {
+    return (e as Error).message;
+  }
+}
+
 export async function mergeAgent(session: SessionRecord, agent: AgentRecord, input: MergeInput, deps: MergeDeps): Promise<MergeOutcome> {
   const tree = agent.worktree;
   if (!tree) {
@@ -181,11 +191,15 @@ export async function mergeAgent(session: SessionRecord, agent: AgentRecord, inp
     await audit('conflict', { base_before: base.commit, conflicts: merged.conflicts.length, dry_run: input.dry_run === true });
     let asked = '';
     if (input.on_conflict === 'ask_agent' && !input.dry_run) {
-      await deps.tell(
+      const sent = await tellSafely(
+        deps,
         agent.name,
         `Merging your branch ${tree.branch} into ${base.branch} conflicts in: ${list(merged.conflicts, 50)}. ${base.branch} is at ${base.commit}. Please merge it into your branch (git merge ${base.commit}), resolve the conflicts, commit, and say when you are done; the merge will then be tried again.`,
       );
-      asked = ` ${agent.name} was asked to merge ${base.branch} into its branch and resolve them.`;
+      asked =
+        sent === true
+          ? ` ${agent.name} was asked to merge ${base.branch} into its branch and resolve them.`
+          : ` ${agent.name} could not be asked (${sent}); tell it yourself.`;
     }
     throw new MergeRefused(
       `${tree.branch} conflicts with ${base.branch} (at ${base.commit.slice(0, 12)}) in: ${list(merged.conflicts, 50)}. Nothing was merged; ${base.branch} is unchanged.${asked || ` Pass on_conflict: "ask_agent" to have ${agent.name} merge ${base.branch} and resolve them, then merge again.`}`,
@@ -271,11 +285,13 @@ export async function mergeAgent(session: SessionRecord, agent: AgentRecord, inp
     if (!peerTip) continue;
     const upToDate = (await gitOr(root, ['merge-base', '--is-ancestor', commit, peerTip], 'compare branches')) !== undefined;
     if (upToDate) continue;
-    await deps.tell(
+    const sent = await tellSafely(
+      deps,
       peer.name,
       `${agent.name}'s work was merged into ${base.branch}, which is now at ${commit}. Your branch ${peer.worktree.branch} is behind it: merge ${base.branch} into your branch (git merge ${commit}) before your own work is merged.`,
     );
-    told.push(peer.name);
+    if (sent === true) told.push(peer.name);
+    else out.note = [out.note, `${peer.name} is behind ${base.branch} now but could not be told (${sent}).`].filter(Boolean).join(' ');
   }
   if (told.length) {
     out.told_behind = told;

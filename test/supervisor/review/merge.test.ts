@@ -45,6 +45,17 @@ describe('merge_agent_work', () => {
     ]);
   });
 
+  it('a message that cannot be sent (rate limit) after main moved does not turn the landed merge into a refusal', async () => {
+    const w = world({ tellFails: 'rate limit reached' });
+    await agentWithCommit(w, 'Agent_1', 'a.txt', 'a\n');
+    await agentWithCommit(w, 'Agent_2', 'b.txt', 'b\n');
+    const r = await w.desk.merge('Agent_1', {});
+    expect(r.merged).toBe(true);
+    expect(w.head()).toBe(r.commit);
+    expect(r.told_behind).toBeUndefined();
+    expect(r.note).toMatch(/Agent_2 is behind main now but could not be told \(rate limit reached\)/);
+  });
+
   it('squash makes one commit on main with the message given', async () => {
     const w = world();
     const before = w.head();

@@ -43,7 +43,7 @@ export interface World {
   head(ref?: string): string;
 }
 
-export function world(opts: { mergeCheck?: string } = {}): World {
+export function world(opts: { mergeCheck?: string; tellFails?: string } = {}): World {
   const dir = realpathSync(mkdtempSync(join(tmpdir(), 'tabcrew-review-')));
   made.push(dir);
   const root = join(dir, 'repo');
@@ -64,7 +64,10 @@ export function world(opts: { mergeCheck?: string } = {}): World {
     runtimeDir,
     log: silentLogger,
     audit: { append: async (e) => void audit.push(e as Record<string, unknown>) } as never,
-    tell: async (_s, agent, text) => void told.push({ agent, text }),
+    tell: async (_s, agent, text) => {
+      if (opts.tellFails) throw new Error(opts.tellFails);
+      told.push({ agent, text });
+    },
     env: process.env,
     ...(opts.mergeCheck ? { mergeCheck: { command: opts.mergeCheck, timeoutMs: 30_000 } } : {}),
   });
