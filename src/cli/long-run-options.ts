@@ -65,6 +65,11 @@ export function withLongRunOptions(cmd: Command): Command {
         .argParser(duration)
         .env('TABCREW_MERGE_CHECK_TIMEOUT'),
     )
+    .addOption(
+      new Option('--no-tell-agents-on-overlap', 'do not message two agents that changed the same file (the overlap is still listed and logged)').env(
+        'TABCREW_NO_TELL_AGENTS_ON_OVERLAP',
+      ),
+    )
     .addOption(new Option('--notify', 'also show a desktop notification when an agent needs a person').env('TABCREW_NOTIFY'))
     .addOption(
       new Option('--usage-record-every <duration>', 'how often the audit log gets a usage record')
@@ -88,6 +93,7 @@ type LongRunConfig = Pick<
   | 'notify'
   | 'mergeCheck'
   | 'mergeCheckTimeoutMs'
+  | 'tellAgentsOnOverlap'
 >;
 
 export function longRunConfig(o: Record<string, unknown>): LongRunConfig {
@@ -105,5 +111,6 @@ export function longRunConfig(o: Record<string, unknown>): LongRunConfig {
     notify: !!o.notify,
     mergeCheck: typeof o.mergeCheck === 'string' && o.mergeCheck.trim() ? o.mergeCheck : undefined,
     mergeCheckTimeoutMs: num(o.mergeCheckTimeout, duration),
+    tellAgentsOnOverlap: o.tellAgentsOnOverlap !== false,
   };
 }

@@ -126,10 +126,13 @@ export async function serve(config: Config, crew?: CrewOptions): Promise<void> {
   void recovering.then(() => supervisor.resumeRuns()).catch((e: Error) => log.error('coordination resume failed', { error: e.message }));
   // Budgets, health, relaunches and usage records run while the server does (docs/long-running.md).
   supervisor.keeper.start();
+  // New overlaps between agents' changes are announced while the server runs (docs/review-and-merge.md).
+  supervisor.review.start();
   await closed;
   await supervisor.keeper.stop();
   close();
   supervisor.mail.stop();
+  supervisor.review.stop();
   await agentSocket.close();
   await front?.close();
   await http?.close();

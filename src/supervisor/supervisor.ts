@@ -169,6 +169,7 @@ export class Supervisor {
       audit: deps.audit,
       env,
       tell: async (sessionId, agent, text) => void (await this.mail.send({ from: 'supervisor', sessionId }, { to: agent, message: text, kind: 'note' })),
+      tellOnOverlap: c.tellAgentsOnOverlap !== false,
       ...(c.mergeCheck ? { mergeCheck: { command: c.mergeCheck, timeoutMs: c.mergeCheckTimeoutMs ?? 10 * 60_000 } } : {}),
     });
   }

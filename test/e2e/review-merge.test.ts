@@ -1,3 +1,4 @@
+import { LoggingMessageNotificationSchema } from '@modelcontextprotocol/sdk/types.js';
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, realpathSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -21,6 +22,7 @@ const repo = join(base, 'repo');
 let mock: MockAnthropic;
 let home: ReturnType<typeof makeClaudeHome>;
 let crew: Crew;
+const logs: { logger?: string; data: any }[] = [];
 
 const text = (req: RecordedRequest): string => mock.lastUserText(req) ?? '';
 const git = (cwd: string, ...args: string[]): string => execFileSync('git', ['-C', cwd, ...args], { encoding: 'utf8' }).trim();
@@ -51,6 +53,7 @@ beforeAll(async () => {
     env: home.env,
     args: ['--claude-path', claudeBin, '--merge-check', 'test ! -e BREAKS_BUILD || { echo "BREAKS_BUILD is here"; exit 4; }'],
   });
+  crew.client.setNotificationHandler(LoggingMessageNotificationSchema, async (n) => void logs.push({ logger: n.params.logger, data: n.params.data }));
   await crew.ok('create_session', { root: repo, name: 'repo' });
 }, 120_000);
 
@@ -75,6 +78,13 @@ describe('review and merge of a crew', () => {
     // Both changed shared.txt: get_session_status lists the overlap.
     const status = await crew.ok('get_session_status', { session: 'repo' });
     expect(status.overlaps).toEqual([{ path: 'shared.txt', agents: [one, two], since: expect.any(String) }]);
+    await until('the overlap log message', async () => (logs.some((l) => l.logger === 'tabcrew.overlap') ? true : undefined), 30_000);
+    expect(logs.filter((l) => l.logger === 'tabcrew.overlap').map((l) => l.data)).toEqual([
+      { session_id: expect.any(String), path: 'shared.txt', agents: [one, two], since: expect.any(String) },
+    ]);
+    // Each agent is told, once, the file and the other agent.
+    await mock.waitFor((q) => isConversationRequest(q) && text(q).includes(`${two} has also changed shared.txt`), 60_000);
+    await mock.waitFor((q) => isConversationRequest(q) && text(q).includes(`${one} has also changed shared.txt`), 60_000);
 
     // Before a commit: the change is in the working tree only, and merging it is refused by name.
     const dirty = await crew.ok('get_agent_changes', { agent: one, patch: true });

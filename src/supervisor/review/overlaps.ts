@@ -32,12 +32,25 @@ async function pathsOf(session: SessionRecord, agent: AgentRecord, runtimeDir: s
   return [...tracked, ...(await untrackedFiles(tree.path))];
 }
 
+/** A pair of agents newly seen to have changed one path. */
+export interface NewOverlap {
+  session_id: string;
+  path: string;
+  agents: [string, string];
+  since: string;
+}
+
 export class OverlapWatch {
   /** `session\0path` → when first seen overlapping. */
   private readonly firstSeen = new Map<string, number>();
+  /** `session\0path\0a\0b`: pairs already announced (once per pair and path while this server runs). */
+  private readonly announced = new Set<string>();
   private readonly cache = new Map<string, { at: number; overlaps: Overlap[] }>();
 
-  constructor(private readonly runtimeDir: string) {}
+  constructor(
+    private readonly runtimeDir: string,
+    private readonly onNew: (o: NewOverlap) => void = () => undefined,
+  ) {}
 
   async overlaps(session: SessionRecord, agents: AgentRecord[]): Promise<Overlap[]> {
     const cached = this.cache.get(session.id);
@@ -56,7 +69,16 @@ export class OverlapWatch {
       const key = `${session.id}\0${path}`;
       live.add(key);
       if (!this.firstSeen.has(key)) this.firstSeen.set(key, now);
-      overlaps.push({ path, agents: names, since: new Date(this.firstSeen.get(key)!).toISOString() });
+      const since = new Date(this.firstSeen.get(key)!).toISOString();
+      overlaps.push({ path, agents: names, since });
+      for (let i = 0; i < names.length; i++) {
+        for (let j = i + 1; j < names.length; j++) {
+          const pair = `${key}\0${names[i]}\0${names[j]}`;
+          if (this.announced.has(pair)) continue;
+          this.announced.add(pair);
+          this.onNew({ session_id: session.id, path, agents: [names[i]!, names[j]!], since });
+        }
+      }
     }
     for (const key of this.firstSeen.keys()) if (key.startsWith(`${session.id}\0`) && !live.has(key)) this.firstSeen.delete(key);
     this.cache.set(session.id, { at: now, overlaps });

@@ -9,7 +9,7 @@ import { checkPath } from './git-diff.js';
 import { runMergeCheck } from './merge-check.js';
 import { MergeQueue, type MergeEntry } from './merge-queue.js';
 import { MergeRefused, mergeAgent, type MergeInput, type MergeOutcome } from './merge.js';
-import { OverlapWatch, type Overlap } from './overlaps.js';
+import { OverlapWatch, type NewOverlap, type Overlap } from './overlaps.js';
 
 /*
  * The review wing's one owner: what each agent changed, and the merge queue that brings a
@@ -28,16 +28,74 @@ export interface ReviewDeps {
   mergeCheck?: { command: string; timeoutMs: number };
   /** The environment the merge check's small one is taken from. */
   env: NodeJS.ProcessEnv;
+  /** `--tell-agents-on-overlap` (default on): each agent of a new overlap gets one message naming the file and the other agent. */
+  tellOnOverlap?: boolean;
 }
+
+/** How often `serve` looks for new overlaps in every session. */
+const OVERLAP_POLL_MS = 10_000;
 
 export const MAX_PATCH_BYTES = 4 * 1024 * 1024;
 
 export class ReviewDesk {
   private readonly queue = new MergeQueue();
   private readonly overlapWatch: OverlapWatch;
+  private readonly overlapListeners = new Set<(o: NewOverlap) => void>();
+  private timer?: NodeJS.Timeout;
+  private polling = false;
 
   constructor(private readonly deps: ReviewDeps) {
-    this.overlapWatch = new OverlapWatch(deps.runtimeDir);
+    this.overlapWatch = new OverlapWatch(deps.runtimeDir, (o) => void this.announce(o));
+  }
+
+  /** New overlaps (MCP log message tabcrew.overlap); returns the unsubscribe. */
+  onOverlap(listener: (o: NewOverlap) => void): () => void {
+    this.overlapListeners.add(listener);
+    return () => this.overlapListeners.delete(listener);
+  }
+
+  /** Looks for new overlaps in every session now and then (only `serve` does). */
+  start(everyMs = OVERLAP_POLL_MS): void {
+    if (this.timer) return;
+    this.timer = setInterval(() => void this.poll(), everyMs);
+    this.timer.unref();
+  }
+
+  stop(): void {
+    clearInterval(this.timer);
+    this.timer = undefined;
+  }
+
+  private async poll(): Promise<void> {
+    if (this.polling) return;
+    this.polling = true;
+    try {
+      const state = await this.deps.store.read();
+      for (const session of state.sessions) {
+        await this.overlapWatch.overlaps(
+          session,
+          state.agents.filter((a) => a.sessionId === session.id),
+        );
+      }
+    } catch (e) {
+      this.deps.log.warn('overlap poll failed', { error: (e as Error).message });
+    } finally {
+      this.polling = false;
+    }
+  }
+
+  private async announce(o: NewOverlap): Promise<void> {
+    for (const l of this.overlapListeners) l(o);
+    await this.deps.audit?.append({ type: 'overlap', session: o.session_id, path: o.path, agents: o.agents });
+    if (this.deps.tellOnOverlap === false) return;
+    const [a, b] = o.agents;
+    for (const [to, other] of [
+      [a, b],
+      [b, a],
+    ]) {
+      const text = `${other} has also changed ${o.path}. Before you go on with it, agree with ${other} (send_message) who changes what there, so your work merges without conflicts.`;
+      await this.deps.tell(o.session_id, to, text).catch((e: Error) => this.deps.log.warn('overlap message not sent', { agent: to, error: e.message }));
+    }
   }
 
   /** Paths two or more agents of the session have changed (get_session_status). */
