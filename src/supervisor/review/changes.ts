@@ -83,6 +83,8 @@ export async function baseOf(root: string, agent: Pick<AgentRecord, 'name' | 'wo
   const branch = await checkedOutBranch(root);
   const commit = await commitOf(root, 'HEAD');
   if (!commit) throw new UserError(`the session root ${root} has no commit yet; commit something first.`);
+  // An agent sharing the root works on whatever the root has checked out: that is its base.
+  if (!agent.worktree) return { branch: branch ?? null, commit };
   return {
     branch: branch ?? null,
     commit,

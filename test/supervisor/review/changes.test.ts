@@ -143,5 +143,6 @@ describe('get_agent_changes of an agent that shares the session root', () => {
     ]);
     expect(c.patch).toContain('+TWO');
     expect(c.patch).not.toContain('+b');
+    expect(c.note).not.toMatch(/predates/);
   });
 });
