@@ -20,6 +20,16 @@ const VERSION = '__VERSION__';
 /** { initialize, tools, supportedProtocolVersions, latestProtocolVersion, serveOptions }, from the build. */
 const HANDSHAKE = '__HANDSHAKE__';
 
+// An error nothing caught ends tabcrew with one line. Node's own report quotes the source
+// line it came from, and in the bundle that line is most of a megabyte of minified code.
+for (const event of ['uncaughtException', 'unhandledRejection']) {
+  process.on(event, (e) => {
+    const at = /\n\s+at (.+)/.exec(e?.stack ?? '')?.[1];
+    process.stderr.write(`tabcrew: internal error: ${e?.message ?? String(e)}${at ? ` (at ${at})` : ''}\n`);
+    process.exit(1);
+  });
+}
+
 const args = process.argv.slice(2);
 if (args.length === 1 && (args[0] === '--version' || args[0] === '-V')) {
   process.stdout.write(`${VERSION}\n`);
@@ -162,7 +172,7 @@ function fastHandshake(h) {
     // After the answers above are on their way out: the bundle blocks this thread while it loads.
     setImmediate(() =>
       runBundle({ input, answered }).catch((e) => {
-        process.stderr.write(`tabcrew: ${e.stack ?? e.message}\n`);
+        process.stderr.write(`tabcrew: ${e.message}\n`);
         process.exit(1);
       }),
     );

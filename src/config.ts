@@ -3,6 +3,7 @@ import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { KeySource } from './store/keys.js';
 import { findOnPath } from './util/find-on-path.js';
+import { expandHome } from './util/home-path.js';
 
 export type BackendChoice = 'auto' | 'tmux' | 'iterm2' | 'pty';
 export type SecurityLevel = 'LOW' | 'MEDIUM' | 'HIGH';
@@ -24,8 +25,17 @@ export interface Config {
   claudeFromPackage?: boolean;
   tmuxSocket: string;
   securityLevel: SecurityLevel;
-  /** How long create_agent waits for an agent to be ready before answering `starting`. */
+  /**
+   * How long create_agent waits for an agent to be ready before answering `starting`. Under 60 s
+   * by default: clients with a fixed 60 s request timeout (the MCP Inspector CLI) give up then.
+   */
   startTimeoutS: number;
+  /**
+   * Approve the person's ANTHROPIC_API_KEY in Claude Code's config before an agent starts, so
+   * it does not stop at "Do you want to use this API key?", and with it record Claude Code's
+   * first-run setup as completed (off, both: `serve --no-accept-api-key`).
+   */
+  acceptApiKey: boolean;
   /** Reconcile agents with the terminal when the server starts. */
   autoRecover: boolean;
   /** MEDIUM only: permit bypassPermissions. */
@@ -97,7 +107,8 @@ export function defaultConfig(): Config {
     claudePath: 'claude',
     tmuxSocket: 'tabcrew',
     securityLevel: 'MEDIUM',
-    startTimeoutS: 90,
+    startTimeoutS: 45,
+    acceptApiKey: true,
     autoRecover: true,
     allowBypass: false,
     allowedRoots: [],
@@ -135,9 +146,10 @@ export function withResolvedPaths(c: Config): Config {
   return {
     ...c,
     ...resolveClaudePath(c.claudePath),
-    stateDir: resolve(c.stateDir),
-    logDir: resolve(c.logDir),
-    runtimeDir: resolve(c.runtimeDir),
-    allowedRoots: c.allowedRoots.map((r) => resolve(r)),
+    // A JSON config or a quoted value reaches us with its ~ unexpanded.
+    stateDir: resolve(expandHome(c.stateDir)),
+    logDir: resolve(expandHome(c.logDir)),
+    runtimeDir: resolve(expandHome(c.runtimeDir)),
+    allowedRoots: c.allowedRoots.map((r) => resolve(expandHome(r))),
   };
 }

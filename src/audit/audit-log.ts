@@ -6,5 +6,5 @@
  */
 export { GENESIS, HEAD_FILE, canonical, sha256, auditFileFor, type ChainHead } from './chain.js';
 export * from './events.js';
-export { AuditLog, type AuditLogOptions } from './writer.js';
+export { AuditLog, AuditLogOfAnotherStateError, type AuditLogOptions } from './writer.js';
 export { verify, tail, type VerifyOptions, type VerifyResult, type BadRecord, type GapReport, type TailOptions } from './verify.js';

@@ -20,7 +20,7 @@ export const LOCK_FILE = 'audit.lock';
 const FILE_RE = /^audit-\d{4}-\d{2}-\d{2}\.jsonl$/;
 const HEX64 = /^[0-9a-f]{64}$/;
 /** Fields the log sets; an event may not carry them. */
-export const RESERVED = ['seq', 'ts', 'pid', 'prev', 'hash', 'mac'] as const;
+export const RESERVED = ['seq', 'ts', 'pid', 'prev', 'hash', 'mac', 'kid'] as const;
 
 /** A point in the chain: the record with this seq has this hash. seq 0 is the empty log. */
 export interface ChainHead {
@@ -283,13 +283,24 @@ export function readHeadFile(dir: string): HeadRead {
   }
 }
 
+/**
+ * The key id of another audit key this log is kept with (its head file's, or its last
+ * record's), or undefined when it is this key's log, unkeyed, or empty. Each state has its
+ * own audit key: another key id means another state's log.
+ */
+export function foreignKeyId(head: HeadRead, last: Record<string, unknown> | undefined, key: AuditKey): string | undefined {
+  if (head.kind === 'ok' && head.head.kid !== undefined && head.head.kid !== key.id) return head.head.kid;
+  if (typeof last?.kid === 'string' && last.kid !== key.id) return last.kid;
+  return undefined;
+}
+
 /** Why a head file read with this key cannot be trusted, or undefined when it can. */
 export function headMacProblem(head: HeadFile, key: AuditKey | undefined, logKeyed: boolean): string | undefined {
   if (!key) return undefined;
   if (head.mac === undefined) return logKeyed ? `${HEAD_FILE} carries no MAC although the log is keyed: it was rewritten without the audit key` : undefined;
   if (!macEqual(head.mac, key.headMac(head))) {
     return head.kid && head.kid !== key.id
-      ? `${HEAD_FILE} was MAC'd with another audit key (key id ${head.kid}, this is ${key.id})`
+      ? `${HEAD_FILE} was MAC'd with another audit key (key id ${head.kid}; this state's is ${key.id}): another state dir wrote to this log dir (another --state-dir with the same --log-dir?); give each state its own --log-dir`
       : `${HEAD_FILE} does not match its MAC: it was edited without the audit key`;
   }
   return undefined;

@@ -205,9 +205,7 @@ export async function verify(logDir: string, opts: VerifyOptions = {}): Promise<
       if (rec.seq !== expectSeq) return fail(name, lineNo, `seq is ${String(rec.seq)}, expected ${expectSeq}`);
       if (key) {
         if (rec.mac !== undefined) {
-          if (!macEqual(rec.mac, key.recordMac(hash))) {
-            return fail(name, lineNo, 'does not match its MAC: the record was forged or written with another audit key');
-          }
+          if (!macEqual(rec.mac, key.recordMac(hash))) return fail(name, lineNo, macMismatch(rec, snap.head, key));
           keyedSeen = true;
         } else if (keyedSeen) {
           return fail(name, lineNo, 'carries no MAC although earlier records do: it was written without the audit key (forged)');
@@ -269,6 +267,24 @@ export async function verify(logDir: string, opts: VerifyOptions = {}): Promise<
 }
 
 const auditFileNone = '(no audit file)';
+
+/**
+ * A record whose MAC this key does not make: written under another audit key when it names
+ * one (its `kid`; before records carried one, the head file's), else forged. Each state has
+ * its own audit key, so another key is another state writing to this log dir. A forger can
+ * name another key too: either way the record is not this state's, and verify fails.
+ */
+function macMismatch(rec: Record<string, unknown>, head: HeadRead, key: AuditKey): string {
+  if (rec.kid === key.id) return "does not match its MAC: the record was forged (it names this state's audit key, whose MAC it does not carry)";
+  const named = typeof rec.kid === 'string' ? rec.kid : head.kind === 'ok' && head.head.kid !== key.id ? head.head.kid : undefined;
+  if (named === undefined) {
+    return 'does not match its MAC: the record was forged (or written under another audit key by a tabcrew that did not yet put key ids in records)';
+  }
+  return (
+    `written under another audit key (key id ${named}; this state's is ${key.id}): another state dir wrote to this log dir (another --state-dir with the same --log-dir?). ` +
+    "Not a forgery by itself, but these records are not this state's to vouch for: give each state its own --log-dir (docs/audit.md)"
+  );
+}
 
 function gapReport(rec: Record<string, unknown>, file: string, line: number): GapReport {
   return {

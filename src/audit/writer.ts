@@ -7,6 +7,7 @@ import {
   canonical,
   type ChainHead,
   findRecordHash,
+  foreignKeyId,
   HEAD_FILE,
   headMacProblem,
   listAuditFiles,
@@ -40,6 +41,23 @@ export interface AuditLogOptions {
   expected?: ChainHead;
   /** The operational log: a gap is reported there as an error. */
   log?: Logger;
+}
+
+/** The log dir holds the audit log of another state (another audit key): this state may not write into it. */
+export class AuditLogOfAnotherStateError extends Error {
+  override name = 'AuditLogOfAnotherStateError';
+  constructor(
+    readonly dir: string,
+    readonly otherKeyId: string,
+    readonly keyId: string,
+  ) {
+    super(
+      `The audit log in ${dir} is another state's: it is kept with audit key id ${otherKeyId}, and this state's is ${keyId}. ` +
+        "Two states never share one audit chain (each would make the other's records look forged). " +
+        'Give this state a log dir of its own with --log-dir (without one, a --state-dir keeps its logs in <state dir>-logs); ' +
+        `or, if the other state is gone for good, move its audit-*.jsonl and ${HEAD_FILE} out of ${dir}.`,
+    );
+  }
 }
 
 interface Pending {
@@ -170,6 +188,10 @@ export class AuditLog {
     let newest = files.at(-1);
     const state = readTailState(this.dir, files);
     const headRead = readHeadFile(this.dir);
+    // Two states in one log dir would each break the other's chain for good (each takes the
+    // other's records for a forgery): the log stays the first state's, and this one is told.
+    const foreign = this.key && foreignKeyId(headRead, state.last, this.key);
+    if (foreign) throw new AuditLogOfAnotherStateError(this.dir, foreign, this.key!.id);
     const gaps = this.findGaps(files, state, headRead);
     const chunks: { file: string; data: string }[] = [];
     const push = (file: string, data: string): void => {
@@ -190,7 +212,8 @@ export class AuditLog {
       // files in name order, and the chain must read the same way.
       if (newest && newest > file) file = newest;
       newest = file;
-      const body = { ...event, seq: ++seq, ts, pid: process.pid, prev };
+      // `kid` names the key a record is MAC'd with: verify tells another state's record from a forged one.
+      const body = { ...event, seq: ++seq, ts, pid: process.pid, prev, ...(this.key ? { kid: this.key.id } : {}) };
       const hash = sha256(canonical(body));
       const record = (this.key ? { ...body, hash, mac: this.key.recordMac(hash) } : { ...body, hash }) as AuditRecord;
       push(file, `${canonical(record)}\n`);

@@ -43,13 +43,27 @@ export function configHttpCommand(config: Config, opts: { http?: string; json: b
   return 0;
 }
 
+/**
+ * The name Claude Code knows the HTTP server by: not the stdio entry's, which `claude mcp add`
+ * refuses to overwrite ("already exists"); with its own name both can be registered.
+ */
+export const HTTP_SERVER_NAME = `${SERVER_NAME}-http`;
+
 /** `tabcrew config claude-code --http`: the line that registers the running HTTP server with Claude Code. */
 export function claudeCodeHttpLine(config: Config, opts: { scope: string; http: string | true }): string {
   const { url } = baseUrl(config, opts.http);
   const token = loadOrCreateToken(config.stateDir);
-  return ['claude', 'mcp', 'add', '--transport', 'http', '-s', opts.scope, SERVER_NAME, `${url}/mcp`, '--header', `Authorization: Bearer ${token}`]
+  return ['claude', 'mcp', 'add', '--transport', 'http', '-s', opts.scope, HTTP_SERVER_NAME, `${url}/mcp`, '--header', `Authorization: Bearer ${token}`]
     .map(shellQuote)
     .join(' ');
+}
+
+/** What the person is told beside that line (stderr: stdout is the line alone). */
+export function claudeCodeHttpNote(scope: string): string {
+  return (
+    `Registers tabcrew over HTTP as "${HTTP_SERVER_NAME}", beside the stdio entry "${SERVER_NAME}" (claude mcp add refuses a name that exists). ` +
+    `To keep only the HTTP one, run claude mcp remove -s ${scope} ${SERVER_NAME} first.\n`
+  );
 }
 
 /** `tabcrew dashboard`: a one-time login link for the running server's dashboard. */

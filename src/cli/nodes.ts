@@ -1,7 +1,8 @@
 import { resolve } from 'node:path';
-import { Option, type Command } from 'commander';
+import { InvalidArgumentError, Option, type Command } from 'commander';
 import type { Config } from '../config.js';
 import { sshOptionsFor, type CrewOptions } from '../crew/front.js';
+import { DEFAULT_NODE_READ_TIMEOUT_MS } from '../crew/call-limits.js';
 import { doctorNode } from '../crew/doctor-node.js';
 import { NodeLink } from '../crew/node-link.js';
 import { collectNodes, DEFAULT_NODE_COMMAND } from '../crew/node-spec.js';
@@ -22,7 +23,19 @@ export function withNodeOptions(cmd: Command): Command {
         .default(DEFAULT_NODE_COMMAND)
         .env('TABCREW_NODE_COMMAND'),
     )
-    .addOption(new Option('--ssh-config <file>', 'ssh -F FILE for the nodes (default: your ~/.ssh/config)').env('TABCREW_SSH_CONFIG'));
+    .addOption(new Option('--ssh-config <file>', 'ssh -F FILE for the nodes (default: your ~/.ssh/config)').env('TABCREW_SSH_CONFIG'))
+    .addOption(
+      new Option('--node-read-timeout <seconds>', "each node's share of a crew-wide read: a node slower than this is reported as timeout, the others answer")
+        .argParser(positiveSeconds)
+        .default(DEFAULT_NODE_READ_TIMEOUT_MS / 1000)
+        .env('TABCREW_NODE_READ_TIMEOUT'),
+    );
+}
+
+function positiveSeconds(value: string): number {
+  const n = Number(value);
+  if (!Number.isFinite(n) || n <= 0 || n > 3600) throw new InvalidArgumentError('must be a number of seconds above 0 (at most 3600), e.g. 5 or 0.5.');
+  return n;
 }
 
 /** Validated at start: a bad --node or nodes file stops tabcrew with a message naming it. */
@@ -32,6 +45,7 @@ export function crewOptionsFrom(o: Record<string, unknown>): CrewOptions {
   return {
     nodes: collectNodes(flags, file, (o.nodeCommand as string | undefined) ?? DEFAULT_NODE_COMMAND),
     sshConfig: o.sshConfig === undefined ? undefined : resolve(o.sshConfig as string),
+    readTimeoutMs: o.nodeReadTimeout === undefined ? undefined : Math.round((o.nodeReadTimeout as number) * 1000),
   };
 }
 
@@ -50,7 +64,7 @@ export async function nodesCommand(config: Config, crew: CrewOptions, opts: { js
       let sessions: number | undefined;
       if (link.state === 'up') {
         try {
-          const r = await link.call('list_sessions', {});
+          const r = await link.call('list_sessions', {}, { timeoutMs: crew.readTimeoutMs ?? DEFAULT_NODE_READ_TIMEOUT_MS });
           const list = ((r.structuredContent as { sessions?: { agents: string[] }[] } | undefined)?.sessions ?? []) as { agents: string[] }[];
           sessions = list.length;
           agents = list.reduce((n, s) => n + s.agents.length, 0);

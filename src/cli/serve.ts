@@ -1,17 +1,18 @@
+import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js';
 import { packageRoot, type Config } from '../config.js';
 import { createServer } from '../server/server.js';
 import { writeBoundaries } from '../supervisor/boundaries.js';
 import { findOnPath } from '../util/find-on-path.js';
 import { openStack, type Stack } from './stack.js';
-import { createLogger } from '../audit/logger.js';
+import { closeLogger, createLogger } from '../audit/logger.js';
 import { agentSocketPath } from '../claude/agent-mcp-config.js';
 import { AgentSocket } from '../server/agent-socket/listener.js';
 import { loadRolesFile } from '../claude/roles.js';
 import { HandoverTransport } from '../server/handover-transport.js';
 import { takeHandover } from './handover.js';
 import { openFront, type CrewOptions } from '../crew/front.js';
-import type { ToolDeps } from '../server/tool-kit.js';
+import { CallEvents, type ToolDeps } from '../server/tool-kit.js';
 import { serveHttp } from './serve-http.js';
 
 /**
@@ -26,24 +27,47 @@ const AUTO_REASON = {
 } as const;
 
 export async function serve(config: Config, crew?: CrewOptions): Promise<void> {
-  // A bad roles file stops tabcrew here, before the handshake, saying what is wrong in it.
-  if (config.rolesFile) loadRolesFile(config.rolesFile);
+  // dist/cli.js may have answered initialize and tools/list already (scripts/cli-entry.mjs).
+  const handover = config.noStdio ? undefined : takeHandover();
+  // A bad roles file stops tabcrew here, before the handshake, saying what is wrong in it;
+  // once the entry has answered the handshake, the client hears it like a state that fails (below).
+  let badRoles: Error | undefined;
+  try {
+    if (config.rolesFile) loadRolesFile(config.rolesFile);
+  } catch (e) {
+    if (!handover) throw e;
+    badRoles = e as Error;
+  }
   const log = createLogger(config.logDir);
   // The handshake and tools/list do not need the state: they are answered while it opens
   // (decrypting it loads libsodium), and tool calls wait for it.
   let opened: Stack | undefined;
-  const ready = openStack(config, { log }).then((s) => {
-    opened = s;
-  });
+  // A state that cannot be opened (a wrong key, most often) fails every tool call with this
+  // message: the client has its tool list already and shows what went wrong where it is used.
+  const ready = (badRoles ? Promise.reject(badRoles) : openStack(config, { log })).then(
+    (s) => {
+      opened = s;
+    },
+    (e: Error) => {
+      throw new Error(`tabcrew could not start, so no tool can run: ${e.message}`);
+    },
+  );
   // With --node: a front, routing calls to the nodes' own tabcrew over ssh (src/crew/).
   const front = crew?.nodes.length
-    ? openFront(crew, { runtimeDir: config.runtimeDir, log, ready, store: () => opened?.store, audit: () => opened?.audit })
+    ? openFront(crew, {
+        runtimeDir: config.runtimeDir,
+        log,
+        ready,
+        store: () => opened?.store,
+        holdsRequest: async (id) => !!(await opened?.supervisor.holdsPermissionRequest(id)),
+      })
     : undefined;
   const deps: ToolDeps = {
     log,
     ready,
-    routeTools: front && ((s) => front.router.wrap(s)),
+    routeTools: front && ((s, d) => front.router.wrap(s, d)),
     routeResource: front && ((uri) => front.router.readNodeResource(uri)),
+    calls: new CallEvents(),
     get supervisor() {
       return opened!.supervisor;
     },
@@ -54,8 +78,6 @@ export async function serve(config: Config, crew?: CrewOptions): Promise<void> {
   if (config.noStdio && config.http === undefined) throw new Error('--no-stdio needs --http [HOST:]PORT: without either, nothing would reach this server.');
   const http = await serveHttp(config, deps);
   const { server, close } = config.noStdio ? { server: undefined, close: () => undefined } : createServer(deps);
-  // dist/cli.js may have answered initialize and tools/list already (scripts/cli-entry.mjs).
-  const handover = config.noStdio ? undefined : takeHandover();
   const transport = config.noStdio
     ? undefined
     : handover
@@ -76,8 +98,27 @@ export async function serve(config: Config, crew?: CrewOptions): Promise<void> {
   });
   if (server && transport) await server.connect(transport);
   front?.start();
-  // An unreadable state stops the server here, with the store's message (cli.ts prints it).
-  await ready;
+  try {
+    await ready;
+  } catch (e) {
+    // Without stdio nobody is waiting for an answer: the message goes to stderr (cli.ts).
+    if (!server) throw e;
+    // The handshake may have been answered already (by the entry): exiting now would show the
+    // client only "connection closed". Stay up until it leaves, answering every tool call
+    // with the reason (deps.ready), and tell it once as an MCP log message.
+    const message = (e as Error).message;
+    log.error('start-up failed', { error: message });
+    process.stderr.write(`tabcrew: ${message}\n`);
+    tellClient(server, message);
+    await closed;
+    close();
+    await front?.close();
+    await http?.close();
+    log.info('client disconnected after a failed start');
+    await closeLogger(log);
+    process.exitCode = 1;
+    return;
+  }
   const stack = opened!;
   const { supervisor, backend } = stack;
   // Agents' PreToolUse hooks consult it: a server that starts writes it from the state.
@@ -93,7 +134,7 @@ export async function serve(config: Config, crew?: CrewOptions): Promise<void> {
   const why = config.backend === 'auto' ? `chosen by --backend auto: ${AUTO_REASON[backend.name]}` : 'from --backend';
   const where = backend.name === 'tmux' ? `, tmux socket "${config.tmuxSocket}"` : backend.name === 'pty' ? '; PTY tabs end with this server' : '';
   process.stderr.write(
-    `tabcrew: serving MCP on ${config.noStdio ? 'HTTP only' : 'stdio'}; backend ${backend.name} (${why}${where}); ${state.sessions.length} sessions and ${state.agents.length} agents in ${config.stateDir}\n`,
+    `tabcrew: serving MCP on ${config.noStdio ? 'HTTP only' : 'stdio'}; backend ${backend.name} (${why}${where}); ${state.sessions.length} sessions and ${state.agents.length} agents in ${config.stateDir}; logs in ${config.logDir}\n`,
   );
   // iTerm2's Automation consent blocks the first Apple event: ask now, so a refusal is
   // reported at start with where to allow it, not in the middle of a tool call.
@@ -119,16 +160,27 @@ export async function serve(config: Config, crew?: CrewOptions): Promise<void> {
           );
         }
       },
-      (e: Error) => log.error('recovery failed', { error: e.message, stack: e.stack }),
+      (e: Error) => {
+        log.error('recovery failed', { error: e.message, stack: e.stack });
+        process.stderr.write(`tabcrew: recovery failed: ${e.message}\n`);
+      },
     );
   }
   // Coordination runs a stopped tabcrew left running: collected on, once agents are back.
-  void recovering.then(() => supervisor.resumeRuns()).catch((e: Error) => log.error('coordination resume failed', { error: e.message }));
+  const resumed = recovering.then(() => supervisor.resumeRuns()).catch((e: Error) => log.error('coordination resume failed', { error: e.message }));
   // Budgets, health, relaunches and usage records run while the server does (docs/long-running.md).
   supervisor.keeper.start();
   // New overlaps between agents' changes are announced while the server runs (docs/review-and-merge.md).
   supervisor.review.start();
   await closed;
+  // A client that leaves at once leaves the recovery running: it uses the tabs, the state, the
+  // audit log and the log, so it ends before they close (its agents then keep running, recorded).
+  const pending = await Promise.race([resumed.then(() => false), new Promise<true>((r) => setTimeout(() => r(true), 200).unref())]);
+  if (pending)
+    process.stderr.write(
+      `tabcrew: the client left while agents were being recovered; finishing that first (at most --start-timeout, ${config.startTimeoutS} s)\n`,
+    );
+  await resumed;
   await supervisor.keeper.stop();
   close();
   supervisor.mail.stop();
@@ -139,4 +191,15 @@ export async function serve(config: Config, crew?: CrewOptions): Promise<void> {
   log.info('client disconnected; exiting, agents keep running');
   await supervisor.suspendRuns();
   await stack.close();
+}
+
+/** The reason a start failed, as an MCP log message: at once, or once the client has initialized. */
+function tellClient(server: McpServer, message: string): void {
+  const send = (): void => void server.sendLoggingMessage({ level: 'error', logger: 'tabcrew', data: message }).catch(() => undefined);
+  if (server.server.getClientVersion()) return send();
+  const before = server.server.oninitialized;
+  server.server.oninitialized = () => {
+    before?.();
+    send();
+  };
 }

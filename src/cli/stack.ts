@@ -1,5 +1,5 @@
 import { AuditLog } from '../audit/audit-log.js';
-import { createLogger, type Logger } from '../audit/logger.js';
+import { closeLogger, createLogger, type Logger } from '../audit/logger.js';
 import type { Config } from '../config.js';
 import { openStateStore, type StateStore } from '../store/state-store.js';
 import { Supervisor } from '../supervisor/supervisor.js';
@@ -47,11 +47,7 @@ export async function openStack(config: Config, opts: { log?: ReturnType<typeof 
     async close() {
       await backend.dispose();
       await audit.close();
-      await new Promise<void>((resolve) => {
-        log.on('finish', () => resolve());
-        log.end();
-        setTimeout(resolve, 500).unref();
-      });
+      await closeLogger(log);
     },
   };
 }

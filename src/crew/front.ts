@@ -1,16 +1,18 @@
 import type { Logger } from '../audit/logger.js';
-import type { AuditLog } from '../audit/audit-log.js';
 import type { StateStore } from '../store/state-store.js';
 import { version } from '../version.js';
+import { localPlaces } from './local-places.js';
 import { NodeLink } from './node-link.js';
 import type { NodeSpec } from './node-spec.js';
 import { CrewRouter } from './router.js';
 import { controlDir } from './ssh-argv.js';
 
-/** What `serve` is told about the crew: --node, --nodes-file, --node-command, --ssh-config. */
+/** What `serve` is told about the crew: --node, --nodes-file, --node-command, --ssh-config, --node-read-timeout. */
 export interface CrewOptions {
   nodes: NodeSpec[];
   sshConfig?: string;
+  /** Each node's deadline in a crew-wide read (--node-read-timeout); crew/call-limits.ts has the default. */
+  readTimeoutMs?: number;
 }
 
 export interface Front {
@@ -32,8 +34,8 @@ export function openFront(
     log: Logger;
     ready: Promise<void>;
     store: () => StateStore | undefined;
-    audit: () => Pick<AuditLog, 'append'> | undefined;
-    clientName?: () => string | undefined;
+    /** Whether a permission request id is the local machine's (the supervisor knows). */
+    holdsRequest: (id: string) => Promise<boolean>;
   },
 ): Front {
   const links = new Map<string, NodeLink>();
@@ -51,7 +53,14 @@ export function openFront(
       }),
     );
   }
-  router = new CrewRouter({ links, log: deps.log, store: deps.store, audit: deps.audit, ready: deps.ready, clientName: deps.clientName });
+  router = new CrewRouter({
+    links,
+    log: deps.log,
+    store: deps.store,
+    ready: deps.ready,
+    readTimeoutMs: crew.readTimeoutMs,
+    local: localPlaces(deps.store, deps.holdsRequest),
+  });
   return {
     router,
     links,

@@ -1,8 +1,15 @@
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { getDefaultEnvironment, StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
-import { LoggingMessageNotificationSchema, type CallToolResult, type LoggingMessageNotification } from '@modelcontextprotocol/sdk/types.js';
+import {
+  ErrorCode,
+  LoggingMessageNotificationSchema,
+  McpError,
+  type CallToolResult,
+  type LoggingMessageNotification,
+} from '@modelcontextprotocol/sdk/types.js';
 import type { Logger } from '../audit/logger.js';
 import { UserError } from '../supervisor/errors.js';
+import { seconds } from './call-limits.js';
 import type { NodeSpec } from './node-spec.js';
 import { sshArgv, sshFix, type SshOptions } from './ssh-argv.js';
 import { compareVersions, type VersionVerdict } from './version-skew.js';
@@ -24,6 +31,13 @@ export interface NodeReport {
 export class NodeDownError extends UserError {
   override name = 'NodeDownError';
 }
+
+/** A node that did not answer within the call's limit: it may still be working on it. */
+export class NodeTimeoutError extends NodeDownError {
+  override name = 'NodeTimeoutError';
+}
+
+const isTimeout = (e: unknown): boolean => e instanceof McpError && e.code === ErrorCode.RequestTimeout;
 
 const BACKOFF_MS = [1000, 2000, 4000, 8000, 15_000, 30_000];
 const HANDSHAKE_TIMEOUT_MS = 60_000;
@@ -182,31 +196,33 @@ export class NodeLink {
     return this.connect();
   }
 
+  /** One tool call; `timeoutMs` is sized to the tool by the caller (crew/call-limits.ts), and the node is told to stop at it. */
   async call(
     name: string,
     args: Record<string, unknown>,
-    opts: { onprogress?: (p: { progress: number; total?: number; message?: string }) => void } = {},
+    opts: { timeoutMs: number; onprogress?: (p: { progress: number; total?: number; message?: string }) => void },
   ): Promise<CallToolResult> {
     const client = this.upClient();
     try {
       return (await client.callTool({ name, arguments: args }, undefined, {
-        timeout: 3_600_000,
-        resetTimeoutOnProgress: true,
+        timeout: opts.timeoutMs,
+        maxTotalTimeout: opts.timeoutMs,
         onprogress: opts.onprogress,
       })) as CallToolResult;
     } catch (e) {
+      if (isTimeout(e)) throw new NodeTimeoutError(`node ${this.name}: ${name} did not answer within ${seconds(opts.timeoutMs)}`);
       throw new NodeDownError(`node ${this.name}: ${name} did not complete: ${(e as Error).message}. ${this.fix ?? sshFix(this.spec, this.stderr)}`);
     }
   }
 
   /** The node's resources (its own URIs), for the front's listing. */
-  async listResources(): Promise<{ uri: string; name: string; mimeType?: string }[]> {
+  async listResources(timeoutMs: number): Promise<{ uri: string; name: string; mimeType?: string }[]> {
     const client = this.upClient();
     const out: { uri: string; name: string; mimeType?: string }[] = [];
     let cursor: string | undefined;
     // Bounded: a node lists a few resources per agent; 20 pages is far past any crew.
     for (let page = 0; page < 20; page++) {
-      const r = await client.listResources(cursor ? { cursor } : undefined);
+      const r = await client.listResources(cursor ? { cursor } : undefined, { timeout: timeoutMs });
       out.push(...r.resources.map((x) => ({ uri: x.uri, name: x.name, ...(x.mimeType ? { mimeType: x.mimeType } : {}) })));
       cursor = r.nextCursor;
       if (!cursor) break;
@@ -214,11 +230,12 @@ export class NodeLink {
     return out;
   }
 
-  async readResource(uri: string): Promise<{ uri: string; mimeType?: string; text?: string; blob?: string }[]> {
+  async readResource(uri: string, timeoutMs: number): Promise<{ uri: string; mimeType?: string; text?: string; blob?: string }[]> {
     const client = this.upClient();
     try {
-      return (await client.readResource({ uri })).contents as { uri: string; mimeType?: string; text?: string; blob?: string }[];
+      return (await client.readResource({ uri }, { timeout: timeoutMs })).contents as { uri: string; mimeType?: string; text?: string; blob?: string }[];
     } catch (e) {
+      if (isTimeout(e)) throw new NodeTimeoutError(`node ${this.name}: reading ${uri} did not answer within ${seconds(timeoutMs)}`);
       throw new NodeDownError(`node ${this.name}: reading ${uri} failed: ${(e as Error).message}`);
     }
   }

@@ -295,8 +295,7 @@ export async function openKeys(opts: KeyOptions & { mayCreate: boolean; stateDir
       const also = source === 'auto' ? ` (nor does ${platform === 'darwin' ? 'the macOS Keychain or ' : ''}${ENV_KEY})` : '';
       const keychainNote = keychainProblem ? ` ${keychainProblem.message}` : '';
       throw new StateKeyError(
-        `The state in ${opts.stateDir ?? 'the state dir'} is encrypted, but ${store.where} holds no key${also}.${keychainNote} ` +
-          `Give the key it was written with: --key-source keychain|file|env, --key-file <path>, or ${ENV_KEY}=<base64>.`,
+        `The state in ${opts.stateDir ?? 'the state dir'} is encrypted, but ${store.where} holds no key${also}.${keychainNote} ${keyHelp({ ...opts, env, platform })}`,
       );
     }
     current = await store.create(newStateKey());
@@ -305,6 +304,40 @@ export async function openKeys(opts: KeyOptions & { mayCreate: boolean; stateDir
   let next = await store.get('next');
   if (next && keyIdOf(next) === keyIdOf(current)) next = null;
   return { store, current, next, created };
+}
+
+/**
+ * Where tabcrew looked for the state key (the source, and the HOME the default key file and
+ * the Keychain belong to) and how to give it the right one, for the messages of a missing or
+ * wrong key. The usual cause: the state was made under one HOME, and an MCP client starts
+ * tabcrew under another (its own HOME, another user, a sandbox), where that key is not.
+ */
+export function keyHelp(opts: KeyOptions): string {
+  const env = opts.env ?? process.env;
+  const platform = opts.platform ?? process.platform;
+  const source = opts.keySource ?? 'auto';
+  const home = env.HOME || homedir();
+  const file = resolve(opts.keyFile ?? defaultKeyFile(env));
+  const xdg = env.XDG_CONFIG_HOME && isAbsolute(env.XDG_CONFIG_HOME) ? env.XDG_CONFIG_HOME : undefined;
+  const fileWhere = opts.keyFile
+    ? `the key file ${file} (--key-file)`
+    : `the key file ${file} (the default under ${xdg ? `XDG_CONFIG_HOME=${xdg}` : `HOME=${home}`})`;
+  const keychainWhere = `the macOS Keychain of this user (HOME=${home})`;
+  const envWhere = `${ENV_KEY} (${env[ENV_KEY] ? 'set' : 'not set'})`;
+  const looked =
+    source === 'env'
+      ? [envWhere]
+      : source === 'keychain'
+        ? [keychainWhere]
+        : source === 'file'
+          ? [fileWhere]
+          : [envWhere, ...(platform === 'darwin' ? [keychainWhere] : []), fileWhere];
+  return (
+    `tabcrew looked (--key-source ${source}) in: ${looked.join('; ')}. ` +
+    'A state made while tabcrew ran under another HOME has its key there, and an MCP client may start tabcrew with a HOME of its own. ' +
+    `Fix: give the key this state was written with — --key-file <that HOME>/.config/tabcrew/state.key, or ${ENV_KEY}=<its base64> ` +
+    "in the client's MCP server config (or --key-source keychain|file|env) — or give this HOME a state of its own: --state-dir <dir>."
+  );
 }
 
 /** Re-reads both slots of the store a running tabcrew already uses (after another process rotated). */

@@ -5,7 +5,7 @@ import lockfile from 'proper-lockfile';
 import { jsonCodec, StateDecodeError, type DecodeFailure, type StateCodec } from './codec.js';
 import { ENCRYPTED_STATE_FILE, EncryptedCodec, keyIdOf, sodiumReady } from './crypto-codec.js';
 import { fileIdentity, fsyncDir, linkOrCopy, readIfExists, renameIfExists, replaceFile, scrub, tightenMode, writeTemp } from './files.js';
-import { ENV_KEY, openKeys, reloadKeys, type KeyOptions } from './keys.js';
+import { ENV_KEY, keyHelp, openKeys, reloadKeys, type KeyOptions } from './keys.js';
 import { MARK_SUFFIX, openMark, sealMark } from './mark.js';
 import { emptyState, STATE_VERSION, type State } from './types.js';
 import { parseState } from './validate.js';
@@ -46,6 +46,8 @@ export interface StateStoreOptions {
   /** How long a crashed holder's lock blocks the others; proper-lockfile's `stale`, at least 2000 ms. */
   lockStaleMs?: number;
   beforeSave?: BeforeSave;
+  /** Where the key was looked for and how to give another (keys.ts keyHelp), for a wrong-key message. */
+  keyHelp?: string;
 }
 
 export interface AcceptRollbackResult {
@@ -392,8 +394,8 @@ export class StateStore {
       case 'wrong-key':
         return new StateUnreadableError(
           `${head} The key tabcrew was given is ${this.codec.keyDescription?.() ?? 'another one'}. ` +
-            `Give the key this state was written with: --key-source keychain|file|env, --key-file <path>, or ${ENV_KEY}=<base64>. ` +
-            '(A key id is a keyed hash that names a key without revealing it.)',
+            (this.options.keyHelp ?? `Give the key this state was written with: --key-source keychain|file|env, --key-file <path>, or ${ENV_KEY}=<base64>.`) +
+            ' (A key id is a keyed hash that names a key without revealing it.)',
           file,
           e.kind,
         );
@@ -531,7 +533,7 @@ export async function openStateStore(opts: OpenStateStoreOptions): Promise<State
   const dir = resolve(opts.dir);
   const keys = await openKeys({ ...opts, stateDir: dir, mayCreate: !(await hasEncryptedState(dir)) });
   const codec = await EncryptedCodec.create(keys, { where: keys.store.where, reload: () => reloadKeys(keys.store) });
-  const store = new StateStore(dir, codec, { lockStaleMs: opts.lockStaleMs, beforeSave: opts.beforeSave });
+  const store = new StateStore(dir, codec, { lockStaleMs: opts.lockStaleMs, beforeSave: opts.beforeSave, keyHelp: keyHelp(opts) });
   if (keys.created) {
     store.notices.push(
       `Created a new state key in ${keys.store.where} (key id ${keyIdOf(keys.current)}). Without it the state cannot be read: keep a copy somewhere safe.`,

@@ -212,7 +212,10 @@ export class Coordinator {
   async suspend(): Promise<void> {
     this.suspending = true;
     for (const l of this.live.values()) l.abort.abort();
-    await Promise.race([this.settled(), sleep(5_000)]);
+    // Cleared once settled: the timer would otherwise hold the exiting process for 5 s.
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([this.settled(), new Promise<void>((r) => (timer = setTimeout(r, 5_000)))]);
+    clearTimeout(timer);
   }
 
   /** Resolves when every run this process drives has ended (tests, shutdown). */

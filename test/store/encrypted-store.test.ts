@@ -163,7 +163,8 @@ describe('the encrypted state store', () => {
     expect(e.reason).toBe('wrong-key');
     expect(e.message).toContain(`${join(p.dir, 'state.enc')} was written with a different key (key id ${realId})`);
     expect(e.message).toContain(`the key file ${other.keyFile} (key id ${keyIdOf(new Uint8Array(Buffer.alloc(32, 9)))}`);
-    expect(e.message).toMatch(/--key-source keychain\|file\|env, --key-file <path>, or TABCREW_STATE_KEY/);
+    expect(e.message).toContain(`tabcrew looked (--key-source file) in: the key file ${other.keyFile} (--key-file).`);
+    expect(e.message).toMatch(/Fix: give the key this state was written with — --key-file .*, or TABCREW_STATE_KEY=.* --state-dir <dir>/);
     expect(allFiles(p.dir)).toEqual(before);
   });
 

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { keyIdOf, sodiumReady } from '../../src/store/crypto-codec.js';
-import { defaultKeyFile, openKeys, type SecurityRunner } from '../../src/store/keys.js';
+import { defaultKeyFile, keyHelp, openKeys, type SecurityRunner } from '../../src/store/keys.js';
 
 const base = mkdtempSync(join(tmpdir(), 'tabcrew-keys-'));
 afterAll(() => rmSync(base, { recursive: true, force: true }));
@@ -105,6 +105,33 @@ describe('state key sources', () => {
       /is encrypted, but the key file .* holds no key.*--key-source/,
     );
     expect(existsSync(keyFile)).toBe(false);
+  });
+
+  it('a missing key under another HOME: the message names the sources tried, the HOME looked under, and the fixes', async () => {
+    const home = fresh();
+    const message = await openKeys({ env: { HOME: home }, platform: 'darwin', security: fakeKeychain().run, stateDir: fresh(), mayCreate: false }).then(
+      () => '',
+      (e: Error) => e.message,
+    );
+    expect(message).toContain(
+      `tabcrew looked (--key-source auto) in: TABCREW_STATE_KEY (not set); the macOS Keychain of this user (HOME=${home}); ` +
+        `the key file ${join(home, '.config', 'tabcrew', 'state.key')} (the default under HOME=${home}).`,
+    );
+    expect(message).toContain('A state made while tabcrew ran under another HOME has its key there');
+    expect(message).toContain(
+      "Fix: give the key this state was written with — --key-file <that HOME>/.config/tabcrew/state.key, or TABCREW_STATE_KEY=<its base64> in the client's MCP server config",
+    );
+    expect(message).toContain('or give this HOME a state of its own: --state-dir <dir>.');
+  });
+
+  it('the key help names XDG_CONFIG_HOME when that chose the key file, and the file given with --key-file as such', () => {
+    expect(keyHelp({ env: { HOME: '/h', XDG_CONFIG_HOME: '/x' }, platform: 'linux' })).toContain(
+      'in: TABCREW_STATE_KEY (not set); the key file /x/tabcrew/state.key (the default under XDG_CONFIG_HOME=/x).',
+    );
+    expect(keyHelp({ keySource: 'file', keyFile: '/k/state.key', env: { HOME: '/h' } })).toContain(
+      '(--key-source file) in: the key file /k/state.key (--key-file).',
+    );
+    expect(keyHelp({ keySource: 'env', env: { TABCREW_STATE_KEY: 'x' } })).toContain('(--key-source env) in: TABCREW_STATE_KEY (set).');
   });
 
   it('says the Keychain is macOS-only when it is forced elsewhere', async () => {

@@ -9,6 +9,7 @@ import { feedAudit } from './feed-audit.js';
 import { InProcessClient } from './in-process.js';
 import { COOKIE, Logins } from './login.js';
 import { McpEndpoint } from './mcp-endpoint.js';
+import { CrewMetrics, METRICS_CALLER } from './metrics.js';
 import { RefusalRecorder } from './refusals.js';
 import { handleRest, sendToolResult } from './rest.js';
 import { dashboardFile, securityHeaders, sendDashboardFile } from './static.js';
@@ -31,6 +32,8 @@ type Caller = { kind: 'bearer' } | { kind: 'browser'; csrf: string };
 
 const TOOL_NAME = /^[a-z][a-z0-9_]{0,63}$/;
 
+const wantsStream = (req: IncomingMessage): boolean => /\btext\/event-stream\b/.test(req.headers.accept ?? '');
+
 /**
  * `serve --http`: MCP at /mcp (bearer token), the REST mirror and the dashboard's API under
  * /api (bearer token, or the dashboard's cookie plus a CSRF token for anything that changes
@@ -49,6 +52,13 @@ export async function startHttp(deps: ToolDeps, opts: HttpOptions): Promise<Http
     feedAudit(() => deps.audit),
   );
   const feed = new LiveFeed(deps, feedTools);
+  // A scrape every 15 s reads as the feed does: recorded once in a window, not at every scrape.
+  const metricsTools = new InProcessClient(
+    deps,
+    METRICS_CALLER,
+    feedAudit(() => deps.audit),
+  );
+  const metrics = new CrewMetrics(deps, metricsTools);
   const logins = new Logins(opts.token);
   const refusals = new RefusalRecorder(() => deps.audit);
   const started = Date.now();
@@ -93,6 +103,10 @@ export async function startHttp(deps: ToolDeps, opts: HttpOptions): Promise<Http
       return;
     }
 
+    if (path === '/metrics' && req.method === 'GET') {
+      if (bearerOf(req) === undefined || authorize(req)?.kind !== 'bearer') return refuse(401, 'missing or wrong bearer token on /metrics');
+      return metrics.handle(res);
+    }
     if (path === '/mcp') {
       if (bearerOf(req) === undefined || authorize(req)?.kind !== 'bearer') return refuse(401, 'missing or wrong bearer token on /mcp');
       return mcp.handle(req, res);
@@ -111,8 +125,9 @@ export async function startHttp(deps: ToolDeps, opts: HttpOptions): Promise<Http
         return sendJson(res, 200, { csrf: caller.kind === 'browser' ? caller.csrf : null });
       }
       if (path === '/api/events') return feed.add(res);
+      // The page's EventSource asks for a stream; a script gets the screen once (rest.ts).
       let m = /^\/api\/agents\/([^/]+)\/screen$/.exec(path);
-      if (m) return feed.screen(res, decodeURIComponent(m[1]));
+      if (m && wantsStream(req)) return feed.screen(res, decodeURIComponent(m[1]));
       m = /^\/api\/agents\/([^/]+)\/transcript$/.exec(path);
       if (m) {
         const text = await dashboard.readResource(`tabcrew://agents/${encodeURIComponent(decodeURIComponent(m[1]))}/transcript`);
@@ -122,7 +137,8 @@ export async function startHttp(deps: ToolDeps, opts: HttpOptions): Promise<Http
         const tools = await dashboard.listTools();
         return sendJson(res, 200, { tools: tools.map((t) => ({ name: t.name, title: t.title, inputSchema: t.inputSchema })) });
       }
-      if (await handleRest(path, res, rest, () => ({ uptime_s: Math.round((Date.now() - started) / 1000), http_mcp_sessions: mcp.size }))) return;
+      if (await handleRest(path, res, rest, () => ({ uptime_s: Math.round((Date.now() - started) / 1000), http_mcp_sessions: mcp.size }), url.searchParams))
+        return;
     }
     const tool = /^\/api\/tools\/([^/]+)$/.exec(path);
     if (req.method === 'POST' && tool) {
@@ -166,8 +182,9 @@ export async function startHttp(deps: ToolDeps, opts: HttpOptions): Promise<Http
     async close() {
       removeEndpoint(opts.stateDir, process.pid);
       feed.close();
+      metrics.close();
       refusals.stop();
-      await Promise.all([mcp.close(), dashboard.close(), rest.close(), feedTools.close()]);
+      await Promise.all([mcp.close(), dashboard.close(), rest.close(), feedTools.close(), metricsTools.close()]);
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
     },
