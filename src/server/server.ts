@@ -51,12 +51,14 @@ export function createServer(deps: ToolDeps): { server: McpServer; close(): void
         subscriptions.nudge();
       });
       // Two agents of a session changed the same path (supervisor/review/overlaps.ts).
-      unlistenOverlaps = deps.supervisor.review.onOverlap((overlap) => {
-        if (server.isConnected()) {
-          void server.sendLoggingMessage({ level: 'warning', logger: 'tabcrew.overlap', data: overlap }).catch(() => undefined);
-        }
-        subscriptions.nudge();
-      });
+      // (A front's stand-in supervisor in tests may have no review wing.)
+      unlistenOverlaps =
+        (deps.supervisor.review as typeof deps.supervisor.review | undefined)?.onOverlap((overlap) => {
+          if (server.isConnected()) {
+            void server.sendLoggingMessage({ level: 'warning', logger: 'tabcrew.overlap', data: overlap }).catch(() => undefined);
+          }
+          subscriptions.nudge();
+        }) ?? unlistenOverlaps;
     },
     () => undefined,
   );

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { route } from '../routing.js';
 import { agentRef, run, type RegisterTool } from '../tool-kit.js';
 import { agentChangesShape } from './review-schemas.js';
 
@@ -17,6 +18,7 @@ export const registerGetAgentChanges: RegisterTool = (server, deps) => {
       },
       outputSchema: agentChangesShape,
       annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: false },
+      ...route({ targets: { agent: 'agent' }, untargeted: 'here' }),
     },
     async (params) => run('get_agent_changes', deps, async () => ({ ...(await deps.supervisor.review.changes(params.agent, params)) }), params),
   );

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { route } from '../routing.js';
 import { run, sessionRef, type RegisterTool } from '../tool-kit.js';
 import { mergeEntry } from './review-schemas.js';
 
@@ -12,6 +13,7 @@ export const registerListMerges: RegisterTool = (server, deps) => {
       inputSchema: { session: sessionRef },
       outputSchema: { session_id: z.string(), merges: z.array(mergeEntry) },
       annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: false },
+      ...route({ targets: { session: 'session' }, untargeted: 'here' }),
     },
     async (params) => run('list_merges', deps, async () => ({ ...(await deps.supervisor.review.listMerges(params.session)) }), params),
   );

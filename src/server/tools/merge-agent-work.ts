@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { route } from '../routing.js';
 import { confirmIfNeeded } from '../confirm.js';
 import { agentRef, confirm, run, type RegisterTool } from '../tool-kit.js';
 import { mergeOutcomeShape } from './review-schemas.js';
@@ -21,6 +22,8 @@ export const registerMergeAgentWork: RegisterTool = (server, deps) => {
       },
       outputSchema: mergeOutcomeShape,
       annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: false, openWorldHint: false },
+      // A --merge-check can take minutes: the node gets long to answer.
+      ...route({ targets: { agent: 'agent' }, untargeted: 'here', waits: true }),
     },
     async (params) =>
       run(
