@@ -171,5 +171,9 @@ describe('review and merge of a crew', () => {
       files: [expect.objectContaining({ path: 'BREAKS_BUILD', status: 'A' })],
     });
     expect(rows.find((r: any) => r.agent === four)).toMatchObject({ attributed_by: 'hooks' });
+    const table = await runCli(['changes', '--agent', three, '--patch', ...flags], testEnv(home.env.HOME!));
+    expect(table.code).toBe(0);
+    expect(table.stdout).toMatch(new RegExp(`${three}\\s+tabcrew/${three}\\s+main\\s+1\\s+0\\s+1\\s+\\+1 -0\\s+0`));
+    expect(table.stdout).toContain('+yes');
   }, 400_000);
 });
