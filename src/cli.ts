@@ -14,6 +14,7 @@ import { KEY_SOURCES, type KeySource } from './store/keys.js';
 import { keyRotateCommand } from './cli/key-rotate.js';
 import { stateAcceptRollbackCommand } from './cli/state-accept-rollback.js';
 import { auditTailCommand, auditVerifyCommand } from './cli/audit.js';
+import { changesCommand } from './cli/changes.js';
 import { messageShowCommand, messagesCommand, parseDuration } from './cli/messages.js';
 import { runsCommand, runShowCommand } from './cli/runs.js';
 import { longRunConfig, withLongRunOptions, withPriceOptions } from './cli/long-run-options.js';
@@ -428,6 +429,21 @@ export function buildProgram(): Command {
         return;
       }
       process.exitCode = await doctorCommand(configFrom(opts), { json: !!opts.json });
+    });
+
+  track(withStateOptions(program.command('changes').description("what each agent changed: its branch against the session's base branch, files and +/-")))
+    .option('--session <session>', 'only this session (id or name)')
+    .option('--agent <agent>', 'only this agent')
+    .option('--patch', 'also print the diffs')
+    .option('--json', JSON_HELP)
+    .addHelpText('after', examples('tabcrew changes --session app', 'tabcrew changes --agent Agent_2 --patch'))
+    .action(async (opts: Record<string, unknown>) => {
+      process.exitCode = await changesCommand(configFrom(opts), {
+        session: opts.session as string | undefined,
+        agent: opts.agent as string | undefined,
+        patch: !!opts.patch,
+        json: !!opts.json,
+      });
     });
 
   const messages = track(

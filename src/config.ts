@@ -73,6 +73,11 @@ export interface Config {
   usageRecordEveryMs: number;
   /** Idle this long: the agent's Claude Code is stopped (hibernated) until its next message. */
   hibernateAfterMs?: number;
+  /** `serve --merge-check "CMD"`: run by /bin/sh -c in a temporary worktree of each merged tree before the base moves (docs/review-and-merge.md). */
+  mergeCheck?: string;
+  mergeCheckTimeoutMs?: number;
+  /** Each agent of a new overlap (two agents changed one path) gets one message naming the file and the other agent; default on. */
+  tellAgentsOnOverlap?: boolean;
   /** Desktop notifications (osascript / notify-send) when an agent needs a person. */
   notify?: boolean;
   /** `serve --http [HOST:]PORT`: also serve MCP, the REST mirror and the dashboard over HTTP. */

@@ -30,6 +30,17 @@ export interface HookRecord {
   decision?: 'deny' | 'allow';
   /** PostToolUse(Failure): fingerprint of the call's input, matched by a waiting PermissionRequest hook (permission-hold.ts). */
   input_fp?: string;
+  /** PostToolUse of a tool that writes one file (FILE_TOOLS): that file, as the agent named it (review/hook-files.ts). */
+  file_path?: string;
+}
+
+/** The tools whose input names the one file they write; an agent without a worktree is credited with it. */
+export const FILE_TOOLS: ReadonlySet<string> = new Set(['Write', 'Edit', 'MultiEdit', 'NotebookEdit']);
+
+function filePathOf(toolInput: unknown): string | undefined {
+  if (!toolInput || typeof toolInput !== 'object') return undefined;
+  const i = toolInput as { file_path?: unknown; notebook_path?: unknown };
+  return str(i.file_path, 4096) ?? str(i.notebook_path, 4096);
 }
 
 /**
@@ -63,6 +74,10 @@ export function toHookRecord(input: Record<string, unknown>, now = Date.now(), l
   if (event === 'SessionEnd') rec.reason = str(input.reason);
   if (typeof input.tool_name === 'string') rec.tool_name = str(input.tool_name);
   if (event === 'PostToolUse' || event === 'PostToolUseFailure') rec.input_fp = inputFingerprint(input.tool_input);
+  if (event === 'PostToolUse' && FILE_TOOLS.has(rec.tool_name ?? '')) {
+    const file = filePathOf(input.tool_input);
+    if (file) rec.file_path = file;
+  }
   if (event === 'Notification') rec.notification_type = str(input.notification_type);
   if (event === 'UserPromptSubmit' && typeof input.prompt === 'string') {
     rec.prompt_fp = promptFingerprint(input.prompt);

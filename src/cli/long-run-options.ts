@@ -54,6 +54,22 @@ export function withLongRunOptions(cmd: Command): Command {
         .argParser(duration)
         .env('TABCREW_HIBERNATE_AFTER'),
     )
+    .addOption(
+      new Option(
+        '--merge-check <command>',
+        'before merge_agent_work moves the base branch, run this command (by /bin/sh -c) in a temporary worktree of the merged tree; a failure refuses the merge',
+      ).env('TABCREW_MERGE_CHECK'),
+    )
+    .addOption(
+      new Option('--merge-check-timeout <duration>', 'stop --merge-check after this long (it then counts as failed)')
+        .argParser(duration)
+        .env('TABCREW_MERGE_CHECK_TIMEOUT'),
+    )
+    .addOption(
+      new Option('--no-tell-agents-on-overlap', 'do not message two agents that changed the same file (the overlap is still listed and logged)').env(
+        'TABCREW_NO_TELL_AGENTS_ON_OVERLAP',
+      ),
+    )
     .addOption(new Option('--notify', 'also show a desktop notification when an agent needs a person').env('TABCREW_NOTIFY'))
     .addOption(
       new Option('--usage-record-every <duration>', 'how often the audit log gets a usage record')
@@ -75,6 +91,9 @@ type LongRunConfig = Pick<
   | 'usageRecordEveryMs'
   | 'hibernateAfterMs'
   | 'notify'
+  | 'mergeCheck'
+  | 'mergeCheckTimeoutMs'
+  | 'tellAgentsOnOverlap'
 >;
 
 export function longRunConfig(o: Record<string, unknown>): LongRunConfig {
@@ -90,5 +109,8 @@ export function longRunConfig(o: Record<string, unknown>): LongRunConfig {
     usageRecordEveryMs: num(o.usageRecordEvery, duration) ?? d.usageRecordEveryMs,
     hibernateAfterMs: num(o.hibernateAfter, duration),
     notify: !!o.notify,
+    mergeCheck: typeof o.mergeCheck === 'string' && o.mergeCheck.trim() ? o.mergeCheck : undefined,
+    mergeCheckTimeoutMs: num(o.mergeCheckTimeout, duration),
+    tellAgentsOnOverlap: o.tellAgentsOnOverlap !== false,
   };
 }

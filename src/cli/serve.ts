@@ -173,6 +173,8 @@ export async function serve(config: Config, crew?: CrewOptions): Promise<void> {
   const resumed = recovering.then(() => supervisor.resumeRuns()).catch((e: Error) => log.error('coordination resume failed', { error: e.message }));
   // Budgets, health, relaunches and usage records run while the server does (docs/long-running.md).
   supervisor.startKeeper();
+  // New overlaps between agents' changes are announced while the server runs (docs/review-and-merge.md).
+  supervisor.startOverlapWatch();
   await closed;
   // A client that leaves at once leaves the recovery running: it uses the tabs, the state, the
   // audit log and the log, so it ends before they close (its agents then keep running, recorded).
@@ -185,6 +187,7 @@ export async function serve(config: Config, crew?: CrewOptions): Promise<void> {
   await supervisor.stopKeeper();
   close();
   supervisor.stopMessagePump();
+  supervisor.stopOverlapWatch();
   await agentSocket.close();
   await front?.close();
   await http?.close();

@@ -25,6 +25,7 @@ export function createServer(deps: ToolDeps): { server: McpServer; close(): void
   let unlisten = (): void => undefined;
   let unlistenPermissions = (): void => undefined;
   let unlistenNotices = (): void => undefined;
+  let unlistenOverlaps = (): void => undefined;
   void (deps.ready ?? Promise.resolve()).then(
     () => {
       unlisten = deps.supervisor.onStatusChange((change) => {
@@ -49,6 +50,15 @@ export function createServer(deps: ToolDeps): { server: McpServer; close(): void
         }
         subscriptions.nudge();
       });
+      // Two agents of a session changed the same path (supervisor/review/overlaps.ts).
+      // (A front's stand-in supervisor in tests may have no review wing.)
+      unlistenOverlaps =
+        (deps.supervisor.review as typeof deps.supervisor.review | undefined)?.onOverlap((overlap) => {
+          if (server.isConnected()) {
+            void server.sendLoggingMessage({ level: 'warning', logger: 'tabcrew.overlap', data: overlap }).catch(() => undefined);
+          }
+          subscriptions.nudge();
+        }) ?? unlistenOverlaps;
     },
     () => undefined,
   );
@@ -58,6 +68,7 @@ export function createServer(deps: ToolDeps): { server: McpServer; close(): void
       unlisten();
       unlistenPermissions();
       unlistenNotices();
+      unlistenOverlaps();
       subscriptions.stop();
     },
   };

@@ -27,6 +27,10 @@ export const TOOL_RISK: Record<string, Risk> = {
   cancel_coordination: 'MEDIUM',
   // Only `allow` is confirmed (server/tools/decide-permission.ts): a deny takes nothing from the person.
   decide_permission: 'HIGH',
+  get_agent_changes: 'LOW',
+  list_merges: 'LOW',
+  // A dry run is not confirmed (server/tools/merge-agent-work.ts): it changes nothing.
+  merge_agent_work: 'HIGH',
 };
 
 export interface PolicyOptions {

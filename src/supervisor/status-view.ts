@@ -12,6 +12,8 @@ import { agentsIn, findSession, type Roster } from './roster.js';
 import { readTodo } from './todo.js';
 import { sumUsage, type CrewUsage, type UsageView } from './usage.js';
 import { conversationTokens, type UsageLedger } from './usage-ledger.js';
+import type { Overlap } from './review/overlaps.js';
+import type { ReviewDesk } from './review/review-desk.js';
 import { worktreeStatus, type WorktreeStatus } from './worktrees.js';
 
 export interface AgentStatusView {
@@ -43,6 +45,8 @@ export interface SessionStatusView {
   todo: { path: string; open: number; done: number } | null;
   usage: UsageView;
   crew_usage: UsageView;
+  /** Paths two agents of the session changed (supervisor/review/overlaps.ts). */
+  overlaps: Overlap[];
 }
 
 export type StatusViewDeps = Pick<Services, 'config' | 'store' | 'backend' | 'observer'> & {
@@ -50,6 +54,8 @@ export type StatusViewDeps = Pick<Services, 'config' | 'store' | 'backend' | 'ob
   usage: CrewUsage;
   /** Tokens of the current conversation, as tabcrew counted them. */
   ledger: Pick<UsageLedger, 'count'>;
+  /** The review wing: paths two agents of a session changed. */
+  review: Pick<ReviewDesk, 'overlaps'>;
   relaunch: Pick<Relauncher, 'crashOf'>;
 };
 
@@ -103,6 +109,7 @@ export class StatusView {
       todo: todo ? { path: todo.path, open: todo.open, done: todo.done } : null,
       usage: sumUsage(views.map((v) => v.usage)),
       crew_usage: crew.total,
+      overlaps: await this.deps.review.overlaps(session, agents),
     };
   }
 

@@ -29,6 +29,7 @@ import { Sessions } from './sessions.js';
 import { StatusView, type SessionStatusView } from './status-view.js';
 import { CrewUsage, UsageMeter } from './usage.js';
 import { UsageLedger } from './usage-ledger.js';
+import { ReviewDesk } from './review/review-desk.js';
 
 export type { AgentStatusView, SessionStatusView } from './status-view.js';
 export type { CreateAgentInput } from './agents.js';
@@ -60,6 +61,9 @@ export class Supervisor {
   /** What agents call through their own MCP server (supervisor/agent-desk.ts); the agent socket serves it. */
   readonly desk: AgentDesk;
 
+  /** Review wing: changes per agent, the merge queue (supervisor/review/, docs/review-and-merge.md). */
+  readonly review: ReviewDesk;
+
   constructor(deps: { config: Config; store: StateStore; backend: TerminalBackend; log: Logger; env?: NodeJS.ProcessEnv; audit?: Pick<AuditLog, 'append'> }) {
     const env = deps.env ?? process.env;
     const c = deps.config;
@@ -76,11 +80,21 @@ export class Supervisor {
     const budgets = new Budgets({ ...ctx, usage, notices: this.notices, roster });
     this.agents = new AgentLifecycle({ ctx, roster, budgets, roles: this.roles, policy });
     const relaunch = new Relauncher({ ...ctx, roster, notices: this.notices, agents: this.agents });
-    this.status = new StatusView({ ...ctx, roster, usage, ledger: this.ledger, relaunch });
-    this.keeper = new Keeper({ ...ctx, usage, budgets, relaunch, status: this.status, notices: this.notices, roster, agents: this.agents });
     this.sessions = new Sessions({ ...ctx, policy, agents: this.agents });
     this.recovery = new Recovery({ ...ctx, roster, agents: this.agents });
     this.mail = new MessageCenter(ctx, this.agents, c.messageTtlS);
+    this.review = new ReviewDesk({
+      store: deps.store,
+      runtimeDir: c.runtimeDir,
+      log: deps.log,
+      audit: deps.audit,
+      env,
+      tell: async (sessionId, agent, text) => void (await this.mail.send({ from: 'supervisor', sessionId }, { to: agent, message: text, kind: 'note' })),
+      tellOnOverlap: c.tellAgentsOnOverlap !== false,
+      ...(c.mergeCheck ? { mergeCheck: { command: c.mergeCheck, timeoutMs: c.mergeCheckTimeoutMs ?? 10 * 60_000 } } : {}),
+    });
+    this.status = new StatusView({ ...ctx, roster, usage, ledger: this.ledger, relaunch, review: this.review });
+    this.keeper = new Keeper({ ...ctx, usage, budgets, relaunch, status: this.status, notices: this.notices, roster, agents: this.agents });
     this.desk = new AgentDesk(ctx, this.mail);
     this.coordinator = new Coordinator(ctx, this.agents);
     this.permissions = new PermissionBroker({ store: deps.store, runtimeDir: c.runtimeDir, log: deps.log, audit: deps.audit });
@@ -108,6 +122,15 @@ export class Supervisor {
   /** Budgets, health, relaunches, usage records (docs/long-running.md), on a timer. */
   startKeeper(): void {
     this.keeper.start();
+  }
+
+  /** New overlaps between agents' changes, announced as they appear (docs/review-and-merge.md). */
+  startOverlapWatch(): void {
+    this.review.start();
+  }
+
+  stopOverlapWatch(): void {
+    this.review.stop();
   }
 
   stopKeeper(): Promise<void> {

@@ -18,4 +18,15 @@ describe('hook records', () => {
     expect(deliveryIdIn(`${header}\nhello`)).toBe('d-abc123def4');
     expect(deliveryIdIn('delivery d-abc123def4 without a header')).toBeUndefined();
   });
+
+  it("carry the file a Write/Edit/MultiEdit/NotebookEdit wrote, never a file's content or another tool's input", () => {
+    const post = (tool_name: string, tool_input: unknown) => toHookRecord({ hook_event_name: 'PostToolUse', session_id: 'x', tool_name, tool_input });
+    expect(post('Write', { file_path: '/r/a.ts', content: 'secret body' }).file_path).toBe('/r/a.ts');
+    expect(JSON.stringify(post('Write', { file_path: '/r/a.ts', content: 'secret body' }))).not.toContain('secret');
+    expect(post('Edit', { file_path: '/r/b.ts', old_string: 'x', new_string: 'y' }).file_path).toBe('/r/b.ts');
+    expect(post('MultiEdit', { file_path: '/r/c.ts', edits: [] }).file_path).toBe('/r/c.ts');
+    expect(post('NotebookEdit', { notebook_path: '/r/n.ipynb', new_source: '' }).file_path).toBe('/r/n.ipynb');
+    expect(post('Read', { file_path: '/r/a.ts' }).file_path).toBeUndefined();
+    expect(post('Bash', { command: 'echo > f' }).file_path).toBeUndefined();
+  });
 });

@@ -36,13 +36,16 @@ describe('the tool contract', () => {
       'decide_permission',
       'delete_agent',
       'delete_session',
+      'get_agent_changes',
       'get_agent_output',
       'get_coordination',
       'get_session_status',
+      'list_merges',
       'list_messages',
       'list_pending_permissions',
       'list_roles',
       'list_sessions',
+      'merge_agent_work',
       'recover_session',
       'resume_agent',
       'send_message_to_agent',
@@ -60,6 +63,7 @@ describe('the tool contract', () => {
   it('offers resource templates for screens, transcripts, TODO.md and status, with subscriptions', async () => {
     const { resourceTemplates } = await crew.client.listResourceTemplates();
     expect(resourceTemplates.map((t) => t.uriTemplate).sort()).toEqual([
+      'tabcrew://agents/{agent}/changes',
       'tabcrew://agents/{agent}/screen',
       'tabcrew://agents/{agent}/transcript',
       'tabcrew://permissions/pending',

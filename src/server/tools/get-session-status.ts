@@ -39,6 +39,11 @@ const sessionStatus = {
   todo: z.object({ path: z.string(), open: z.number(), done: z.number() }).nullable(),
   usage: usageViewSchema.describe("This session's agents together."),
   crew_usage: usageViewSchema.describe('Every agent of every session.'),
+  overlaps: z
+    .array(z.object({ path: z.string(), agents: z.array(z.string()), since: z.string() }))
+    .describe(
+      'Paths two or more agents of the session changed (worktree branches and working trees, or the files hooks say an agent wrote); since: when first seen.',
+    ),
 };
 
 const optional = <T extends Record<string, z.ZodTypeAny>>(shape: T) =>

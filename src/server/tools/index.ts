@@ -20,6 +20,9 @@ import { registerListRoles } from './list-roles.js';
 import { registerCoordinateAgents } from './coordinate-agents.js';
 import { registerGetCoordination } from './get-coordination.js';
 import { registerCancelCoordination } from './cancel-coordination.js';
+import { registerGetAgentChanges } from './get-agent-changes.js';
+import { registerMergeAgentWork } from './merge-agent-work.js';
+import { registerListMerges } from './list-merges.js';
 
 export function registerTools(server: McpServer, deps: ToolDeps): void {
   for (const register of [
@@ -43,6 +46,9 @@ export function registerTools(server: McpServer, deps: ToolDeps): void {
     registerDecidePermission,
     registerResumeAgent,
     registerWakeAgent,
+    registerGetAgentChanges,
+    registerMergeAgentWork,
+    registerListMerges,
   ]) {
     register(server, deps);
   }

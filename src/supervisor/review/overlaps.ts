@@ -1,0 +1,87 @@
+import { existsSync } from 'node:fs';
+import type { AgentRecord, SessionRecord } from '../../store/types.js';
+import { baseOf, commitOf } from './changes.js';
+import { git, untrackedFiles } from './git-diff.js';
+import { filesWrittenBy } from './hook-files.js';
+
+/*
+ * Overlaps while they happen: a path two agents of one session have both changed — a worktree
+ * agent's branch and working tree against where it left the base, an agent sharing the root
+ * by the files its hooks say it wrote. Listed by get_session_status; `since` is when this
+ * server first saw the overlap. Read at most every few seconds per session: every worktree
+ * agent costs a handful of git runs.
+ */
+
+export interface Overlap {
+  path: string;
+  agents: string[];
+  since: string;
+}
+
+const FRESH_MS = 3000;
+
+async function pathsOf(session: SessionRecord, agent: AgentRecord, runtimeDir: string): Promise<string[]> {
+  const tree = agent.worktree;
+  if (!tree) return (await filesWrittenBy(runtimeDir, agent, session.root)).map((f) => f.path);
+  if (!existsSync(tree.path)) return [];
+  const base = await baseOf(session.root, agent);
+  const tip = await commitOf(tree.path, 'HEAD');
+  if (!tip) return [];
+  const mergeBase = (await git(session.root, ['merge-base', base.commit, tip], 'find where the branch left its base')).trim();
+  const tracked = (await git(tree.path, ['diff', '--name-only', '--no-renames', '-z', mergeBase, '--'], 'list the changed files')).split('\0').filter(Boolean);
+  return [...tracked, ...(await untrackedFiles(tree.path))];
+}
+
+/** A pair of agents newly seen to have changed one path. */
+export interface NewOverlap {
+  session_id: string;
+  path: string;
+  agents: [string, string];
+  since: string;
+}
+
+export class OverlapWatch {
+  /** `session\0path` → when first seen overlapping. */
+  private readonly firstSeen = new Map<string, number>();
+  /** `session\0path\0a\0b`: pairs already announced (once per pair and path while this server runs). */
+  private readonly announced = new Set<string>();
+  private readonly cache = new Map<string, { at: number; overlaps: Overlap[] }>();
+
+  constructor(
+    private readonly runtimeDir: string,
+    private readonly onNew: (o: NewOverlap) => void = () => undefined,
+  ) {}
+
+  async overlaps(session: SessionRecord, agents: AgentRecord[]): Promise<Overlap[]> {
+    const cached = this.cache.get(session.id);
+    if (cached && Date.now() - cached.at < FRESH_MS) return cached.overlaps;
+    const byPath = new Map<string, string[]>();
+    for (const agent of agents) {
+      // An agent whose git cannot be read (a branch gone, a base deleted) has no say in overlaps.
+      const paths = await pathsOf(session, agent, this.runtimeDir).catch(() => []);
+      for (const p of new Set(paths)) byPath.set(p, [...(byPath.get(p) ?? []), agent.name]);
+    }
+    const now = Date.now();
+    const overlaps: Overlap[] = [];
+    const live = new Set<string>();
+    for (const [path, names] of [...byPath].sort(([a], [b]) => (a < b ? -1 : 1))) {
+      if (names.length < 2) continue;
+      const key = `${session.id}\0${path}`;
+      live.add(key);
+      if (!this.firstSeen.has(key)) this.firstSeen.set(key, now);
+      const since = new Date(this.firstSeen.get(key)!).toISOString();
+      overlaps.push({ path, agents: names, since });
+      for (let i = 0; i < names.length; i++) {
+        for (let j = i + 1; j < names.length; j++) {
+          const pair = `${key}\0${names[i]}\0${names[j]}`;
+          if (this.announced.has(pair)) continue;
+          this.announced.add(pair);
+          this.onNew({ session_id: session.id, path, agents: [names[i]!, names[j]!], since });
+        }
+      }
+    }
+    for (const key of this.firstSeen.keys()) if (key.startsWith(`${session.id}\0`) && !live.has(key)) this.firstSeen.delete(key);
+    this.cache.set(session.id, { at: now, overlaps });
+    return overlaps;
+  }
+}

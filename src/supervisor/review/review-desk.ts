@@ -1,0 +1,195 @@
+import type { AuditLog } from '../../audit/audit-log.js';
+import type { Logger } from '../../audit/logger.js';
+import type { StateStore } from '../../store/state-store.js';
+import type { AgentRecord, SessionRecord } from '../../store/types.js';
+import { UserError } from '../errors.js';
+import { findSession } from '../roster.js';
+import { sharedRootChanges, worktreeChanges, type AgentChanges, type ChangesOptions } from './changes.js';
+import { checkPath } from './git-diff.js';
+import { runMergeCheck } from './merge-check.js';
+import { MergeQueue, type MergeEntry } from './merge-queue.js';
+import { MergeRefused, mergeAgent, type MergeInput, type MergeOutcome } from './merge.js';
+import { OverlapWatch, type NewOverlap, type Overlap } from './overlaps.js';
+
+/*
+ * The review wing's one owner: what each agent changed, and the merge queue that brings a
+ * worktree agent's branch into the session's base branch (docs/review-and-merge.md).
+ */
+
+export interface ReviewDeps {
+  store: Pick<StateStore, 'read'>;
+  /** Where agents' hook spools are (attribution of an agent without a worktree). */
+  runtimeDir: string;
+  log: Logger;
+  audit?: Pick<AuditLog, 'append'>;
+  /** Sends an agent of the session a tabcrew message. */
+  tell: (sessionId: string, agent: string, text: string) => Promise<void>;
+  /** `serve --merge-check "CMD"`. */
+  mergeCheck?: { command: string; timeoutMs: number };
+  /** The environment the merge check's small one is taken from. */
+  env: NodeJS.ProcessEnv;
+  /** `--tell-agents-on-overlap` (default on): each agent of a new overlap gets one message naming the file and the other agent. */
+  tellOnOverlap?: boolean;
+}
+
+/** How often `serve` looks for new overlaps in every session. */
+const OVERLAP_POLL_MS = 10_000;
+
+export const MAX_PATCH_BYTES = 4 * 1024 * 1024;
+
+export class ReviewDesk {
+  private readonly queue = new MergeQueue();
+  private readonly overlapWatch: OverlapWatch;
+  private readonly overlapListeners = new Set<(o: NewOverlap) => void>();
+  private timer?: NodeJS.Timeout;
+  private polling = false;
+
+  constructor(private readonly deps: ReviewDeps) {
+    this.overlapWatch = new OverlapWatch(deps.runtimeDir, (o) => void this.announce(o));
+  }
+
+  /** New overlaps (MCP log message tabcrew.overlap); returns the unsubscribe. */
+  onOverlap(listener: (o: NewOverlap) => void): () => void {
+    this.overlapListeners.add(listener);
+    return () => this.overlapListeners.delete(listener);
+  }
+
+  /** Looks for new overlaps in every session now and then (only `serve` does). */
+  start(everyMs = OVERLAP_POLL_MS): void {
+    if (this.timer) return;
+    this.timer = setInterval(() => void this.poll(), everyMs);
+    this.timer.unref();
+  }
+
+  stop(): void {
+    clearInterval(this.timer);
+    this.timer = undefined;
+  }
+
+  private async poll(): Promise<void> {
+    if (this.polling) return;
+    this.polling = true;
+    try {
+      const state = await this.deps.store.read();
+      for (const session of state.sessions) {
+        await this.overlapWatch.overlaps(
+          session,
+          state.agents.filter((a) => a.sessionId === session.id),
+        );
+      }
+    } catch (e) {
+      this.deps.log.warn('overlap poll failed', { error: (e as Error).message });
+    } finally {
+      this.polling = false;
+    }
+  }
+
+  private async announce(o: NewOverlap): Promise<void> {
+    for (const l of this.overlapListeners) l(o);
+    await this.deps.audit?.append({ type: 'overlap', session: o.session_id, path: o.path, agents: o.agents });
+    if (this.deps.tellOnOverlap === false) return;
+    const [a, b] = o.agents;
+    for (const [to, other] of [
+      [a, b],
+      [b, a],
+    ]) {
+      const text = `${other} has also changed ${o.path}. Before you go on with it, agree with ${other} (send_message) who changes what there, so your work merges without conflicts.`;
+      await this.deps.tell(o.session_id, to, text).catch((e: Error) => this.deps.log.warn('overlap message not sent', { agent: to, error: e.message }));
+    }
+  }
+
+  /** Paths two or more agents of the session have changed (get_session_status). */
+  async overlaps(session: SessionRecord, agents: AgentRecord[]): Promise<Overlap[]> {
+    return this.overlapWatch.overlaps(session, agents);
+  }
+
+  private async find(name: string): Promise<{ agent: AgentRecord; session: SessionRecord; peers: AgentRecord[] }> {
+    const state = await this.deps.store.read();
+    const agent = state.agents.find((a) => a.name === name);
+    if (!agent) {
+      const known = state.agents.map((a) => a.name).join(', ') || 'none';
+      throw new UserError(`no agent named "${name}" (agents: ${known}). Agent names look like Agent_1.`);
+    }
+    const session = state.sessions.find((s) => s.id === agent.sessionId);
+    if (!session) throw new UserError(`${name} belongs to session ${agent.sessionId}, which no longer exists.`);
+    return { agent, session, peers: state.agents.filter((a) => a.sessionId === session.id && a.name !== name) };
+  }
+
+  async changes(name: string, opts: ChangesOptions = {}): Promise<AgentChanges> {
+    const path = opts.path === undefined ? undefined : checkPath(opts.path);
+    const maxBytes = Math.min(opts.max_bytes ?? 256 * 1024, MAX_PATCH_BYTES);
+    const { agent, session } = await this.find(name);
+    const o = { ...opts, path, max_bytes: maxBytes };
+    return agent.worktree ? worktreeChanges(session, agent, o) : sharedRootChanges(session, agent, this.deps.runtimeDir, o);
+  }
+
+  /** Every agent's changes in a session (tabcrew changes without --agent). */
+  async sessionChanges(
+    sessionRef: string,
+    opts: ChangesOptions = {},
+  ): Promise<{ session_id: string; agents: (AgentChanges | { agent: string; error: string })[] }> {
+    const state = await this.deps.store.read();
+    const session = findSession(state, sessionRef);
+    const agents = [];
+    for (const a of state.agents.filter((x) => x.sessionId === session.id)) {
+      agents.push(await this.changes(a.name, opts).catch((e: Error) => ({ agent: a.name, error: e.message })));
+    }
+    return { session_id: session.id, agents };
+  }
+
+  async merge(name: string, input: MergeInput): Promise<MergeOutcome & { merge_id: string }> {
+    const { session } = await this.find(name);
+    const audit = async (event: Record<string, unknown>) => void (await this.deps.audit?.append({ ...event, type: 'merge' }));
+    await audit({ action: 'queued', agent: name, session: session.id, dry_run: input.dry_run === true });
+    let id = '';
+    const outcome = await this.queue
+      .enqueue(
+        session.id,
+        name,
+        { dry_run: input.dry_run },
+        async () => {
+          // Read again at the head of the queue: an earlier merge may have moved the base.
+          const fresh = await this.find(name);
+          const check = this.deps.mergeCheck;
+          return mergeAgent(fresh.session, fresh.agent, input, {
+            peers: fresh.peers,
+            audit,
+            tell: (agent, text) => this.deps.tell(session.id, agent, text),
+            ...(check ? { check: (root: string, commit: string) => runMergeCheck(root, commit, check.command, check.timeoutMs, this.deps.env) } : {}),
+          });
+        },
+        (entry, r) => {
+          id = entry.merge_id;
+          settle(entry, r);
+        },
+      )
+      .catch(async (e: Error) => {
+        await audit({ action: e instanceof UserError ? 'refused' : 'failed', agent: name, session: session.id, reason: e.message });
+        throw e;
+      });
+    this.deps.log.info('merge', { agent: name, session: session.id, merged: outcome.merged, commit: outcome.commit });
+    return { merge_id: id, ...outcome };
+  }
+
+  async listMerges(sessionRef: string): Promise<{ session_id: string; merges: MergeEntry[] }> {
+    const session = findSession(await this.deps.store.read(), sessionRef);
+    return { session_id: session.id, merges: this.queue.list(session.id) };
+  }
+}
+
+function settle(entry: MergeEntry, r: { ok: MergeOutcome } | { error: Error }): void {
+  if ('ok' in r) {
+    Object.assign(entry, {
+      base_branch: r.ok.base_branch,
+      base_before: r.ok.base_before,
+      ...(r.ok.commit ? { commit: r.ok.commit, base_after: r.ok.base_after } : {}),
+    });
+    return;
+  }
+  entry.state = r.error instanceof UserError ? 'refused' : 'failed';
+  entry.reason = r.error.message.slice(0, 2000);
+  if (r.error instanceof MergeRefused) {
+    if (r.error.detail.conflicts) entry.conflicts = r.error.detail.conflicts;
+    if (r.error.detail.base_before) entry.base_before = r.error.detail.base_before;
+  }
+}
