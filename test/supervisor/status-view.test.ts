@@ -57,6 +57,7 @@ async function crew(): Promise<{ view: StatusView; usageReads: string[] }> {
     usage: new CrewUsage({ meter }),
     ledger: { count: async () => undefined },
     relaunch: { crashOf: () => undefined } as unknown as Relauncher,
+    review: { overlaps: async () => [] },
   });
   return { view, usageReads };
 }
