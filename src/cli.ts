@@ -104,7 +104,30 @@ function withServerOptions(cmd: Command): Command {
       )
         .argParser(positiveInt)
         .env('TABCREW_PERMISSION_TIMEOUT'),
+    )
+    .addOption(
+      new Option('--sandbox <mode>', 'run each agent in the OS sandbox (bubblewrap / Seatbelt): auto when it works, on or refuse (default: auto; on at HIGH)')
+        .choices(['off', 'auto', 'on'])
+        .env('TABCREW_SANDBOX'),
+    )
+    .addOption(
+      new Option('--sandbox-allow <path...>', "paths every agent's sandbox shows too, read-only (PATH:rw for read-write)")
+        .default([] as string[])
+        .env('TABCREW_SANDBOX_ALLOW'),
+    )
+    .addOption(
+      new Option('--sandbox-program <path>', 'the bwrap (Linux) or sandbox-exec (macOS) to run agents in (default: on PATH)').env('TABCREW_SANDBOX_PROGRAM'),
     );
+}
+
+/** A colon-separated list from the environment, like PATH; a `rw` or `ro` entry belongs to the path before it (`/a:rw:/b`). */
+export function splitPathList(s: string): string[] {
+  const out: string[] = [];
+  for (const part of s.split(':')) {
+    if ((part === 'rw' || part === 'ro') && out.length) out[out.length - 1] += `:${part}`;
+    else if (part) out.push(part);
+  }
+  return out;
 }
 
 /** Options a command did not declare keep their defaults. */
@@ -140,6 +163,9 @@ function configFrom(o: Record<string, unknown>): Config {
     http: o.http as string | undefined,
     httpBind: o.httpBind as string | undefined,
     noStdio: o.stdio === false,
+    ...(o.sandbox !== undefined ? { sandbox: o.sandbox as Config['sandbox'] } : {}),
+    sandboxAllow: typeof o.sandboxAllow === 'string' ? splitPathList(o.sandboxAllow) : ((o.sandboxAllow as string[]) ?? []),
+    ...(o.sandboxProgram !== undefined ? { sandboxProgram: resolve(o.sandboxProgram as string) } : {}),
   });
   return withStateDirs(config, o);
 }

@@ -68,6 +68,17 @@ export interface Config {
   httpBind?: string;
   /** `--no-stdio`: HTTP only; the server runs until it is stopped. */
   noStdio?: boolean;
+  /** Run every agent in the OS sandbox (claude/sandbox.ts): off, auto (when it works), on (refuse without). Absent: auto, or on at HIGH. */
+  sandbox?: 'off' | 'auto' | 'on';
+  /** `--sandbox-allow`: paths every agent's sandbox shows too (`DIR`, or `DIR:rw` read-write). */
+  sandboxAllow: string[];
+  /** `--sandbox-program`: the bwrap (Linux) or sandbox-exec (macOS) to use; default: found on PATH. */
+  sandboxProgram?: string;
+}
+
+/** The sandbox mode in force: the flag, else `on` at security level HIGH and `auto` below it. */
+export function sandboxMode(c: Pick<Config, 'sandbox' | 'securityLevel'>): 'off' | 'auto' | 'on' {
+  return c.sandbox ?? (c.securityLevel === 'HIGH' ? 'on' : 'auto');
 }
 
 /** The package root: where package.json is, whether running from src/ (tests) or dist/. */
@@ -105,6 +116,7 @@ export function defaultConfig(): Config {
     stuckAfterMs: 10 * 60_000,
     waitingAfterMs: 10 * 60_000,
     usageRecordEveryMs: 15 * 60_000,
+    sandboxAllow: [],
   };
 }
 

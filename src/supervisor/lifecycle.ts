@@ -10,6 +10,7 @@ import type { Progress, SupervisorContext } from './context.js';
 import { findTab, tabTag } from './observer.js';
 import { boundariesPath } from './boundaries.js';
 import { sleep } from './timing.js';
+import { sandboxSetup } from './sandbox-choice.js';
 
 export interface LaunchResult {
   tab: TabHandle;
@@ -19,6 +20,7 @@ export interface LaunchResult {
   failed?: boolean;
   trust?: AgentRecord['trust'];
   note?: string;
+  sandbox: NonNullable<AgentRecord['sandbox']>;
 }
 
 /** Opens the agent's tab and starts (or resumes) its conversation; waits until it is ready. */
@@ -54,6 +56,7 @@ export async function launchAgent(
     runtimeDir: ctx.config.runtimeDir,
     baseEnv: ctx.env,
     agentMcp: { secret, socket: agentSocketPath(ctx.config.runtimeDir) },
+    sandbox: sandboxSetup(ctx.config, ctx.env),
   });
   const tab = await ctx.backend.createTab({
     group: session.id,
@@ -67,7 +70,7 @@ export async function launchAgent(
   // A resumed conversation's spool still holds its previous runs (SessionEnd included):
   // readiness is judged only on what this launch reports.
   const ready = await waitReady(ctx, agent.name, tab, watch, launch.launchId, session.root, opts.progress);
-  return { tab, launchId: launch.launchId, ...ready };
+  return { tab, launchId: launch.launchId, sandbox: launch.sandbox ?? { kind: 'none' }, ...ready };
 }
 
 // Hooks are the primary signal; the terminal is looked at only when they are late (each
@@ -95,7 +98,7 @@ async function waitReady(
   launchId: string,
   root: string,
   progress?: Progress,
-): Promise<Omit<LaunchResult, 'tab' | 'launchId'>> {
+): Promise<Omit<LaunchResult, 'tab' | 'launchId' | 'sandbox'>> {
   const started = Date.now();
   const deadline = started + ctx.config.startTimeoutS * 1000;
   let trust: AgentRecord['trust'] = 'already_trusted';

@@ -17,6 +17,7 @@ import { LimitError, UserError } from './errors.js';
 import { findOnPath } from '../util/find-on-path.js';
 import { newClaudeSessionId, newSessionId } from './ids.js';
 import { launchAgent, stopAgentProcess } from './lifecycle.js';
+import { checkSandbox } from './sandbox-choice.js';
 import { AgentObserver, findTab, type StatusChange } from './observer.js';
 import { HEARTBEAT_MS, Owner } from './owner.js';
 import { checkRoot, permissionModeFor, denyRulesFor, type PolicyOptions } from './policy.js';
@@ -62,6 +63,8 @@ export interface AgentStatusView {
   health: Health;
   paused?: { reason: string; limit: string; value: number; used: number; at: string };
   worktree?: WorktreeStatus;
+  /** The OS sandbox of its last launch and what it shows (claude/sandbox.ts). */
+  sandbox?: AgentRecord['sandbox'];
 }
 
 export interface SessionStatusView {
@@ -109,6 +112,8 @@ export interface CreateAgentInput {
   interrupt?: boolean;
   /** "worktree": the agent works in its own git worktree on branch tabcrew/<agent> (supervisor/worktrees.ts). */
   isolation?: 'none' | 'worktree';
+  /** Paths its OS sandbox shows too (supervisor/sandbox-choice.ts): `DIR` or `DIR:rw`. */
+  sandbox_extra_paths?: string[];
 }
 
 const ZERO_TOKENS: Tokens = { input: 0, output: 0, cache_read: 0, cache_creation: 0 };
@@ -242,6 +247,7 @@ export class Supervisor {
         ...(agent.parent ? { parent: agent.parent } : {}),
         ...(childrenOf(state, agent.name).length ? { children: childrenOf(state, agent.name).map((c) => c.name) } : {}),
         ...(await this.keeper.statusExtras(agent, session, live)),
+        ...(agent.sandbox ? { sandbox: agent.sandbox } : {}),
       });
     }
     const crew = await this.keeper.crewUsage(await this.ctx.store.read());
@@ -295,6 +301,7 @@ export class Supervisor {
     else findSession(await this.ctx.store.read(), input.session);
     const permissionMode = permissionModeFor(input.permission_mode, this.policy);
     this.checkClaude();
+    checkSandbox(this.ctx.config, this.ctx.env, input.sandbox_extra_paths);
     const { config, owner } = this.ctx;
     // Reserve the name first, under the lock: two tabcrew processes never hand out one name.
     // The reservation carries this process as its owner until the tab is recorded, so no
@@ -317,6 +324,7 @@ export class Supervisor {
           ...(role && !role.custom ? { roleTitle: role.title, roleGuidance: role.guidance } : {}),
           model: input.model,
           permissionMode,
+          ...(input.sandbox_extra_paths?.length ? { sandboxExtraPaths: input.sandbox_extra_paths } : {}),
         },
         claudeSessionId: newClaudeSessionId(),
         pastClaudeSessionIds: [],
@@ -896,6 +904,7 @@ export class Supervisor {
       a.tab = launched.tab;
       a.launchId = launched.launchId;
       a.trust = launched.trust;
+      a.sandbox = launched.sandbox;
       delete a.owner;
       // Launched again by a person (the keeper never launches one it gave up on): relaunches count afresh.
       if (a.relaunch?.gaveUp) delete a.relaunch;
