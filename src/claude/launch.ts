@@ -165,7 +165,7 @@ async function sandboxed(
     claudeSessionId: input.claudeSessionId,
     home,
     claudeConfigDir: configDir,
-    claudeConfigFile: configFile,
+    ...(existsSync(configFile) ? { claudeConfigFile: configFile } : {}),
     agentDir: realpathOr(agentDir),
     sharedDir: sharedRuntimeDir(runtimeDir),
     runtimeDir,

@@ -5,7 +5,7 @@
  */
 import { execFileSync } from 'node:child_process';
 import { existsSync, lstatSync, readlinkSync, realpathSync } from 'node:fs';
-import { mkdir, open, writeFile } from 'node:fs/promises';
+import { mkdir, open } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { findOnPath } from '../util/find-on-path.js';
 import { CLAUDE_PRIVATE_DIRS, CLAUDE_PRIVATE_FILES, LINUX_SYSTEM, MACOS_SYSTEM, type SandboxInput, type SandboxKind, type SandboxMode } from './sandbox.js';
@@ -127,7 +127,7 @@ export function programPaths(claudePath: string, packageRoot: string, nodePath =
 
 /**
  * Creates what the rules bind that Claude Code would otherwise create itself inside the
- * sandbox (too late to be bound): its config dir and file, this agent's transcript and
+ * sandbox (too late to be bound): its config dir, this agent's transcript and
  * file-history folders, and the private files shown empty.
  */
 export async function prepareSandboxPaths(input: SandboxInput): Promise<void> {
@@ -137,8 +137,6 @@ export async function prepareSandboxPaths(input: SandboxInput): Promise<void> {
   await mkdir(join(input.claudeConfigDir, 'file-history', input.claudeSessionId), { recursive: true, mode: 0o700 });
   for (const f of CLAUDE_PRIVATE_FILES) await (await open(join(input.claudeConfigDir, f), 'a', 0o600)).close();
   await mkdir(input.sharedDir, { recursive: true, mode: 0o700 });
-  // A first run: Claude Code writes its config file itself, which a bind cannot follow.
-  if (!existsSync(input.claudeConfigFile)) await writeFile(input.claudeConfigFile, '{}\n', { mode: 0o600, flag: 'wx' }).catch(() => undefined);
 }
 
 export { realOr as realpathOr };

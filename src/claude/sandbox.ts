@@ -72,8 +72,11 @@ export interface SandboxInput {
   home: string;
   /** $CLAUDE_CONFIG_DIR or ~/.claude. */
   claudeConfigDir: string;
-  /** ~/.claude.json ($CLAUDE_CONFIG_DIR/.claude.json when that is set). */
-  claudeConfigFile: string;
+  /**
+   * ~/.claude.json ($CLAUDE_CONFIG_DIR/.claude.json when that is set), when it exists: a
+   * file is bound, so one Claude Code creates inside the sandbox stays there (lost at exit).
+   */
+  claudeConfigFile?: string;
   /** This agent's runtime folder (settings, hook spool, permission requests, secret). */
   agentDir: string;
   /** The runtime dir's folder every agent may read: the boundaries file and the agent socket. */
@@ -144,7 +147,7 @@ export function sandboxRules(input: SandboxInput): SandboxRules {
 
   add('empty', input.home, 'home');
   add('write', input.claudeConfigDir, 'claude config');
-  add('write', input.claudeConfigFile, 'claude config');
+  if (input.claudeConfigFile) add('write', input.claudeConfigFile, 'claude config');
   for (const d of CLAUDE_PRIVATE_DIRS) add('empty', join(input.claudeConfigDir, d), 'other projects of claude');
   for (const f of CLAUDE_PRIVATE_FILES) add('empty', join(input.claudeConfigDir, f), 'other projects of claude', { file: true });
   const cwd = input.worktree ?? input.root;
