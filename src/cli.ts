@@ -53,7 +53,7 @@ function withStateOptions(cmd: Command): Command {
 /** Options of the commands that start agents (`serve`, `recover`): the state's plus the rules. */
 function withServerOptions(cmd: Command): Command {
   const d = defaultConfig();
-  return withLongRunOptions(withStateOptions(cmd))
+  return withSandboxOptions(withLongRunOptions(withStateOptions(cmd)))
     .addOption(new Option('--max-agents <n>', 'most agents at once').argParser(positiveInt).default(d.maxAgents).env('TABCREW_MAX_AGENTS'))
     .addOption(new Option('--max-sessions <n>', 'most sessions at once').argParser(positiveInt).default(d.maxSessions).env('TABCREW_MAX_SESSIONS'))
     .addOption(
@@ -104,7 +104,12 @@ function withServerOptions(cmd: Command): Command {
       )
         .argParser(positiveInt)
         .env('TABCREW_PERMISSION_TIMEOUT'),
-    )
+    );
+}
+
+/** The OS sandbox of agents (claude/sandbox.ts): for the commands that start agents, and doctor. */
+function withSandboxOptions(cmd: Command): Command {
+  return cmd
     .addOption(
       new Option('--sandbox <mode>', 'run each agent in the OS sandbox (bubblewrap / Seatbelt): auto when it works, on or refuse (default: auto; on at HIGH)')
         .choices(['off', 'auto', 'on'])
@@ -314,7 +319,13 @@ export function buildProgram(): Command {
 
   track(
     withNodeOptions(
-      withStateOptions(program.command('doctor').description('check Node.js, the terminal backend, Claude Code and the directories; exits 1 if a check fails')),
+      withSandboxOptions(
+        withStateOptions(
+          program
+            .command('doctor')
+            .description('check Node.js, the terminal backend, Claude Code, the OS sandbox and the directories; exits 1 if a check fails'),
+        ),
+      ),
     ),
   )
     .option('--json', JSON_HELP)

@@ -11,6 +11,7 @@ import { findOnPath } from '../util/find-on-path.js';
 import { isVerifiedClaudeVersion, parseClaudeVersion, VERIFIED_CLAUDE_CODE_VERSIONS } from '../claude/versions.js';
 import { mayTighten, type PrivateDir } from './private-dirs.js';
 import { printJson, printTable } from './table.js';
+import { checkSandbox } from './doctor-sandbox.js';
 
 export type CheckStatus = 'ok' | 'warn' | 'fail' | 'skipped' | 'n/a';
 
@@ -386,7 +387,7 @@ export async function runChecks(config: Config): Promise<Check[]> {
     ]),
     checkStateKey(config),
   ]);
-  return [checkNode(), ...tmux, ...iterm, ...claude, ...dirs, ...key];
+  return [checkNode(), ...tmux, ...iterm, ...claude, ...checkSandbox(config), ...dirs, ...key];
 }
 
 /** `tabcrew doctor`: exits 1 when any check fails; warnings alone do not fail it. */
