@@ -157,6 +157,39 @@ describe.skipIf(!bwrapWorks)('the OS sandbox (bubblewrap), hook off', () => {
   });
 });
 
+describe.skipIf(!bwrapWorks)('worktree agents in the sandbox', () => {
+  it("a worktree agent commits on its own branch but cannot write the main checkout or another agent's worktree", async () => {
+    const w1 = await crew.ok('create_agent', { session: 'own', isolation: 'worktree', permission_mode: 'bypassPermissions' });
+    const w2 = await crew.ok('create_agent', { session: 'own', isolation: 'worktree', permission_mode: 'bypassPermissions' });
+    const status = await crew.ok('get_session_status', { session: 'own' });
+    const tree = (name: string) => status.agents.find((a: { agent: string }) => a.agent === name).worktree.path as string;
+    const [tree1, tree2] = [tree(w1.agent), tree(w2.agent)];
+    const bash = (id: string, command: string) => ({ id, name: 'Bash', input: { command, description: 'Run a command' } });
+    const script: MockReplySpec['toolUse'][] = [
+      bash('toolu_write_other_tree', `echo planted > '${tree1}/planted.txt'`),
+      bash('toolu_write_main', `echo planted > '${own}/planted.txt'`),
+      bash('toolu_own_commit', `echo w2 > w2.txt && git add w2.txt && git -c user.name=a -c user.email=a@example.com commit -qm w2 && git log --format=%s -1`),
+    ];
+    mock.setReply((req) => {
+      if (!isConversationRequest(req)) return 'title';
+      const answered = toolResults(lastUserContent(req))[0];
+      if (!answered) return mock.lastUserText(req)?.includes('try the worktrees') ? { text: 'Trying.', toolUse: script[0] } : 'Finished.';
+      const next = script[script.findIndex((x) => x!.id === answered.tool_use_id) + 1];
+      return next ? { text: 'Trying.', toolUse: next } : 'Finished.';
+    });
+    const sent = await crew.ok('send_message_to_agent', { agent: w2.agent, message: 'try the worktrees', wait_for_reply: true, timeout_s: 240 });
+    expect(sent).toMatchObject({ delivered: 'confirmed', reply: 'Finished.' });
+    const results = new Map<string, ToolResult>();
+    for (const req of mock.conversationRequests()) for (const r of toolResults(lastUserContent(req))) results.set(r.tool_use_id, r);
+    for (const id of ['toolu_write_other_tree', 'toolu_write_main']) expect(textOf(results.get(id)!), id).toMatch(/Read-only file system/);
+    expect(existsSync(join(tree1, 'planted.txt'))).toBe(false);
+    expect(existsSync(join(own, 'planted.txt'))).toBe(false);
+    const commit = results.get('toolu_own_commit')!;
+    expect(commit.is_error, textOf(commit)).toBeFalsy();
+    expect(git(tree2, 'log', '--format=%s', '-1').trim()).toBe('w2');
+  });
+});
+
 describe.skipIf(!bwrapWorks)('--sandbox on without bubblewrap', () => {
   let bare: Crew | undefined;
   let bareHome: ReturnType<typeof makeClaudeHome> | undefined;
