@@ -28,16 +28,19 @@ export function sandboxSetup(config: Config, env: NodeJS.ProcessEnv): AgentSandb
 export function checkSandbox(config: Config, env: NodeJS.ProcessEnv, extraPaths: string[] = []): void {
   sandboxSetup(config, env);
   const own = { stateDir: config.stateDir, logDir: config.logDir, runtimeDir: config.runtimeDir, keyFile: config.keyFile ?? defaultKeyFile(env) };
-  for (const spec of extraPaths) {
-    let path: string;
-    try {
-      path = parseSharedPath(spec).path;
-    } catch (e) {
-      throw new UserError(`sandbox_extra_paths: ${(e as Error).message}; give absolute paths (DIR, or DIR:rw to share it read-write). Nothing was created.`);
-    }
-    if (!existsSync(path)) throw new UserError(`sandbox_extra_paths: ${path} does not exist; nothing was created.`);
-    const problem = sharedPathProblem(path, own);
-    if (problem) throw new UserError(`sandbox_extra_paths: ${problem} Nothing was created.`);
-    if (path === '/') throw new UserError('sandbox_extra_paths: / would show the whole file system; share the folders the agent needs. Nothing was created.');
+  for (const spec of config.sandboxAllow) checkShared(spec, '--sandbox-allow', own);
+  for (const spec of extraPaths) checkShared(spec, 'sandbox_extra_paths', own);
+}
+
+function checkShared(spec: string, what: string, own: Parameters<typeof sharedPathProblem>[1]): void {
+  let path: string;
+  try {
+    path = parseSharedPath(spec).path;
+  } catch (e) {
+    throw new UserError(`${what}: ${(e as Error).message}; give absolute paths (DIR, or DIR:rw to share it read-write). Nothing was created.`);
   }
+  const problem = sharedPathProblem(path, own);
+  if (problem) throw new UserError(`${what}: ${problem} Nothing was created.`);
+  if (!existsSync(path)) throw new UserError(`${what}: ${path} does not exist; nothing was created.`);
+  if (path === '/') throw new UserError(`${what}: / would show the whole file system; share the folders the agent needs. Nothing was created.`);
 }

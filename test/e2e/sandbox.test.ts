@@ -29,6 +29,9 @@ const base = realpathSync(mkdtempSync(join(tmpdir(), 'tabcrew-sandbox-')));
 const own = join(base, 'own');
 const other = join(base, 'app[1]');
 const SECRET = 'the-secret-of-session-b';
+// Shared by the person: with every agent (--sandbox-allow, read-only), and with one agent (sandbox_extra_paths, read-write).
+const allowed = join(base, 'shared-docs');
+const cache = join(base, 'cache');
 let mock: MockAnthropic;
 let home: ReturnType<typeof makeClaudeHome>;
 let crew: Crew;
@@ -44,12 +47,15 @@ beforeAll(async () => {
   if (!bwrapWorks) return;
   mkdirSync(own);
   writeFileSync(join(own, 'notes.txt'), 'own notes\n');
+  mkdirSync(allowed);
+  writeFileSync(join(allowed, 'guide.txt'), 'the shared guide\n');
+  mkdirSync(cache);
   git(own, 'init', '-q');
   git(own, 'add', '.');
   git(own, 'commit', '-qm', 'start');
   mock = await startMockAnthropic();
   home = mockedHome(mock, [own, other]);
-  crew = await startTabcrew({ env: home.env, args: ['--claude-path', claudeBin, '--security-level', 'LOW', '--sandbox', 'on'] });
+  crew = await startTabcrew({ env: home.env, args: ['--claude-path', claudeBin, '--security-level', 'LOW', '--sandbox', 'on', '--sandbox-allow', allowed] });
 });
 
 afterAll(() => tearDown([crew], mock, home, base));
@@ -187,6 +193,35 @@ describe.skipIf(!bwrapWorks)('worktree agents in the sandbox', () => {
     const commit = results.get('toolu_own_commit')!;
     expect(commit.is_error, textOf(commit)).toBeFalsy();
     expect(git(tree2, 'log', '--format=%s', '-1').trim()).toBe('w2');
+  });
+});
+
+describe.skipIf(!bwrapWorks)('what a person shares', () => {
+  it('--sandbox-allow is shown read-only to every agent, sandbox_extra_paths DIR:rw read-write to one, and status lists both', async () => {
+    const agent = await crew.ok('create_agent', { session: 'own', permission_mode: 'bypassPermissions', sandbox_extra_paths: [`${cache}:rw`] });
+    const bash = (id: string, command: string) => ({ id, name: 'Bash', input: { command, description: 'Run a command' } });
+    const script: MockReplySpec['toolUse'][] = [
+      bash('toolu_shared_read', `cat '${allowed}/guide.txt' && echo cached > '${cache}/c.txt' && echo written`),
+      bash('toolu_shared_write', `echo no > '${allowed}/x.txt'`),
+    ];
+    mock.setReply((req) => {
+      if (!isConversationRequest(req)) return 'title';
+      const answered = toolResults(lastUserContent(req))[0];
+      if (!answered) return mock.lastUserText(req)?.includes('use the shared paths') ? { text: 'Trying.', toolUse: script[0] } : 'Finished.';
+      const next = script[script.findIndex((x) => x!.id === answered.tool_use_id) + 1];
+      return next ? { text: 'Trying.', toolUse: next } : 'Finished.';
+    });
+    await crew.ok('send_message_to_agent', { agent: agent.agent, message: 'use the shared paths', wait_for_reply: true, timeout_s: 240 });
+    const results = new Map<string, ToolResult>();
+    for (const req of mock.conversationRequests()) for (const r of toolResults(lastUserContent(req))) results.set(r.tool_use_id, r);
+    expect(textOf(results.get('toolu_shared_read')!)).toMatch(/the shared guide[\s\S]*written/);
+    expect(readFileSync(join(cache, 'c.txt'), 'utf8')).toBe('cached\n');
+    expect(textOf(results.get('toolu_shared_write')!)).toMatch(/Read-only file system/);
+    expect(existsSync(join(allowed, 'x.txt'))).toBe(false);
+    const status = await crew.ok('get_session_status', { session: 'own' });
+    const mine = status.agents.find((a: { agent: string }) => a.agent === agent.agent);
+    expect(mine.sandbox.paths.read).toContain(allowed);
+    expect(mine.sandbox.paths.write).toContain(cache);
   });
 });
 
