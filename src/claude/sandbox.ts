@@ -6,8 +6,8 @@
  * sandbox-host.ts and passed in.
  *
  * The rule list is an allow list: the sandbox starts from nothing, and shows
- *  1. the system, read-only (/usr, /etc, /bin, /lib…: never /home, /root, /tmp, /mnt, /srv
- *     or any other top-level folder where projects live);
+ *  1. the system, read-only (/usr, /etc, /bin, /lib…: never /home, /root, /tmp, /mnt, /srv,
+ *     /opt or any other top-level folder where projects live);
  *  2. the programs the agent runs, read-only: node, Claude Code, tabcrew's package;
  *  3. HOME as an empty private folder, with Claude Code's own config shown read-write in it
  *     (~/.claude.json, ~/.claude), except the parts that hold other projects' data
@@ -114,8 +114,11 @@ export const CLAUDE_PRIVATE_DIRS = [
 ];
 export const CLAUDE_PRIVATE_FILES = ['history.jsonl'];
 
-/** Top-level folders that are the system on Linux: programs, libraries, /etc. Never where people keep projects. */
-export const LINUX_SYSTEM = ['/usr', '/bin', '/sbin', '/lib', '/lib32', '/lib64', '/libx32', '/etc', '/opt', '/nix', '/sys'];
+/**
+ * Top-level folders that are the system on Linux: programs, libraries, /etc. Not /opt:
+ * people keep projects there too, and a folder shown here shows every session root in it.
+ */
+export const LINUX_SYSTEM = ['/usr', '/bin', '/sbin', '/lib', '/lib32', '/lib64', '/libx32', '/etc', '/nix', '/sys'];
 /** The same on macOS (/etc, /tmp and /var are links into /private). */
 export const MACOS_SYSTEM = ['/usr', '/bin', '/sbin', '/System', '/Library', '/Applications', '/opt', '/nix', '/private/etc', '/dev'];
 
