@@ -1,12 +1,34 @@
 import { defineConfig } from 'vitest/config';
 
+// Unit-level files run two at a time; the e2e files (real Claude Code, tmux, sshd, chromium)
+// run after them, two at a time where they mostly wait on agents, and the few that measure
+// races, drive dialogs or keep both cores busy (crash-safety's 200 operations) alone, last.
+const alone = ['test/e2e/two-servers.test.ts', 'test/e2e/permissions.test.ts', 'test/e2e/crash-safety.test.ts'];
+
 export default defineConfig({
   test: {
-    include: ['test/**/*.test.ts'],
-    // Real Claude Code agents and tmux servers: files run one after another on a 2-core
-    // machine, and each step may legitimately take seconds.
-    fileParallelism: false,
     testTimeout: 180_000,
     hookTimeout: 120_000,
+    maxWorkers: 2,
+    minWorkers: 1,
+    projects: [
+      {
+        extends: true,
+        test: { name: 'unit', include: ['test/**/*.test.ts'], exclude: ['test/e2e/**'], sequence: { groupOrder: 0 } },
+      },
+      {
+        extends: true,
+        test: { name: 'e2e', include: ['test/e2e/**/*.test.ts'], exclude: alone, sequence: { groupOrder: 1 } },
+      },
+      {
+        extends: true,
+        test: {
+          name: 'e2e-alone',
+          include: alone,
+          poolOptions: { forks: { singleFork: true } },
+          sequence: { groupOrder: 2 },
+        },
+      },
+    ],
   },
 });

@@ -69,7 +69,12 @@ async function runBundle(handover) {
 function isPlainServe(argv, options) {
   let i = argv[0] === 'serve' ? 1 : 0;
   // A front with nodes gives every tool a `node` (src/crew/): its tool list is not the build's.
-  if (process.env.TABCREW_NODES_FILE !== undefined || argv.some((a) => /^--(node|nodes-file|no-stdio)(=|$)/.test(a))) return false;
+  if (
+    process.env.TABCREW_NODES_FILE !== undefined ||
+    process.env.TABCREW_NODES_FROM !== undefined ||
+    argv.some((a) => /^--(node|nodes-file|nodes-from|no-stdio)(=|$)/.test(a))
+  )
+    return false;
   const valid = (o, v) => v !== undefined && (!o.choices || o.choices.includes(v));
   for (const o of Object.values(options)) if (o.env && process.env[o.env] !== undefined && o.choices && !o.choices.includes(process.env[o.env])) return false;
   while (i < argv.length) {

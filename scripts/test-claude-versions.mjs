@@ -14,7 +14,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
-const SCENARIO = ['test/e2e/agents.test.ts', 'test/e2e/recovery.test.ts'];
+const SCENARIO = ['test/e2e/agents.test.ts', 'test/e2e/recovery.test.ts', 'test/e2e/first-run.test.ts'];
 const VERSION = /^\d+\.\d+\.\d+$/;
 
 function run(cmd, args, opts = {}) {

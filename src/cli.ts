@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 import { resolve } from 'node:path';
-import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
+import { Command, CommanderError, Help, InvalidArgumentError, Option } from 'commander';
 import { defaultConfig, withResolvedPaths, type Config } from './config.js';
 import { agentsCommand } from './cli/agents.js';
 import { configClaudeCodeCommand, configClaudeDesktopCommand } from './cli/config-claude.js';
@@ -20,8 +20,31 @@ import { longRunConfig, withLongRunOptions, withPriceOptions } from './cli/long-
 import { setHandover } from './cli/handover.js';
 import type { Handover } from './server/handover-transport.js';
 import { crewOptionsFrom, doctorNodeCommand, nodesCommand, withNodeOptions } from './cli/nodes.js';
-import { claudeCodeHttpLine, configHttpCommand, dashboardCommand } from './cli/http-config.js';
+import { parseListenAddress } from './server/http/listen-address.js';
+import { claudeCodeHttpLine, claudeCodeHttpNote, configHttpCommand, dashboardCommand, fingerprintCommand } from './cli/http-config.js';
+import { tlsChoiceFrom } from './server/http/tls.js';
 import { withStateDirs } from './cli/state-dirs.js';
+import { dnsLabel, imageRef, MAX_NODES, nodeCount } from './cli/k8s-inputs.js';
+import { DEFAULTS as K8S, manifestsYaml } from './cli/k8s-manifests.js';
+
+/** `--http [HOST:]PORT` checked as it is parsed: a bad one is a usage error (exit 2) before anything starts. */
+function httpAddress(value: string): string {
+  try {
+    parseListenAddress(value);
+  } catch (e) {
+    throw new InvalidArgumentError((e as Error).message);
+  }
+  return value;
+}
+
+function httpBindAddress(value: string): string {
+  try {
+    parseListenAddress('0', value);
+  } catch (e) {
+    throw new InvalidArgumentError((e as Error).message);
+  }
+  return value;
+}
 
 function positiveInt(value: string): number {
   const n = Number(value);
@@ -29,10 +52,49 @@ function positiveInt(value: string): number {
   return n;
 }
 
-/** Where the state, logs and tabs are: every command that reads what `serve` wrote needs these. */
-function withStateOptions(cmd: Command): Command {
+// --help headings. A command's own flags come first, under the usual heading; the flags every
+// command shares follow under theirs. A shared flag a command has no use for is still taken
+// (one set of flags fits every command) but left out of its help.
+const OWN_OPTIONS = 'Options:';
+const STATE_OPTIONS = 'Shared options (the same in every command):';
+const SERVER_RULES = 'Rules of the server:';
+const NODE_OPTIONS = 'Nodes of the crew (docs/nodes.md):';
+/** Shared flags only the commands that touch tabs or costs use. */
+const TERMINAL_FLAGS = ['--backend', '--tmux-socket', '--runtime-dir', '--claude-path', '--prices-file'];
+
+/** Own options first: commander orders headings by the first option added, and the shared ones are added first. */
+function ownOptionsFirst<T extends Command | Option>(this: Help, unsorted: T[], visible: T[], getGroup: (item: T) => string): Map<string, T[]> {
+  const groups = Help.prototype.groupItems.call<Help, [T[], T[], (item: T) => string], Map<string, T[]>>(this, unsorted, visible, getGroup);
+  const own = groups.get(OWN_OPTIONS);
+  return own ? new Map([[OWN_OPTIONS, own], ...[...groups].filter(([heading]) => heading !== OWN_OPTIONS)]) : groups;
+}
+
+/** Hides `flags` from the command's help (they are still taken) and says so in one line. */
+function unlist(cmd: Command, which: (o: Option) => boolean, note: string): Command {
+  const hidden = cmd.options.filter(which);
+  for (const o of hidden) o.hideHelp();
+  return hidden.length ? cmd.addHelpText('after', `\n${wrap(note)}`) : cmd;
+}
+
+/** Words to lines of at most `width` characters, as commander wraps its own help. */
+function wrap(text: string, width = 80): string {
+  const lines: string[] = [];
+  for (const word of text.split(' ')) {
+    const last = lines.length - 1;
+    if (last >= 0 && lines[last].length + 1 + word.length <= width) lines[last] += ` ${word}`;
+    else lines.push(word);
+  }
+  return lines.join('\n');
+}
+
+/**
+ * Where the state, logs and tabs are: every command that reads what `serve` wrote needs these.
+ * `terminal: false`: a command that reads only the state and the logs.
+ */
+function withStateOptions(cmd: Command, o: { terminal?: boolean } = {}): Command {
   const d = defaultConfig();
-  return withPriceOptions(cmd)
+  cmd.optionsGroup(STATE_OPTIONS);
+  withPriceOptions(cmd)
     .addOption(new Option('--backend <name>', 'terminal backend').choices(['auto', 'tmux', 'iterm2', 'pty']).default(d.backend).env('TABCREW_BACKEND'))
     .addOption(new Option('--state-dir <dir>', 'where the state is kept').default(d.stateDir).env('TABCREW_STATE_DIR'))
     .addOption(new Option('--log-dir <dir>', `where logs are written (default: ${d.logDir}; <state-dir>-logs with another --state-dir)`).env('TABCREW_LOG_DIR'))
@@ -48,12 +110,21 @@ function withStateOptions(cmd: Command): Command {
         .env('TABCREW_KEY_SOURCE'),
     )
     .addOption(new Option('--key-file <path>', 'the state key file (default ~/.config/tabcrew/state.key)').env('TABCREW_KEY_FILE'));
+  cmd.optionsGroup(OWN_OPTIONS);
+  if (o.terminal === false) {
+    unlist(cmd, (x) => TERMINAL_FLAGS.includes(x.long ?? ''), `It also takes ${TERMINAL_FLAGS.join(', ')} (unused here): one set of flags fits every command.`);
+  }
+  return cmd;
 }
 
-/** Options of the commands that start agents (`serve`, `recover`): the state's plus the rules. */
-function withServerOptions(cmd: Command): Command {
+/**
+ * Options of the commands that start agents (`serve`, `recover`): the state's plus the rules.
+ * `listRules: false`: taken, so `recover` accepts serve's flags, but only serve's help lists them.
+ */
+function withServerOptions(cmd: Command, o: { listRules?: boolean } = {}): Command {
   const d = defaultConfig();
-  return withSandboxOptions(withLongRunOptions(withStateOptions(cmd)))
+  withStateOptions(cmd).optionsGroup(SERVER_RULES);
+  withLongRunOptions(cmd)
     .addOption(new Option('--max-agents <n>', 'most agents at once').argParser(positiveInt).default(d.maxAgents).env('TABCREW_MAX_AGENTS'))
     .addOption(new Option('--max-sessions <n>', 'most sessions at once').argParser(positiveInt).default(d.maxSessions).env('TABCREW_MAX_SESSIONS'))
     .addOption(
@@ -67,6 +138,12 @@ function withServerOptions(cmd: Command): Command {
         .argParser(positiveInt)
         .default(d.startTimeoutS)
         .env('TABCREW_START_TIMEOUT'),
+    )
+    .addOption(
+      new Option(
+        '--no-accept-api-key',
+        'leave Claude Code\'s first-run questions to the person: neither approve ANTHROPIC_API_KEY for agents ("Do you want to use this API key?") nor record its first-run setup as completed',
+      ).env('TABCREW_NO_ACCEPT_API_KEY'),
     )
     .addOption(new Option('--allow-bypass', 'security level MEDIUM: allow permission_mode bypassPermissions').env('TABCREW_ALLOW_BYPASS'))
     .addOption(
@@ -105,6 +182,25 @@ function withServerOptions(cmd: Command): Command {
         .argParser(positiveInt)
         .env('TABCREW_PERMISSION_TIMEOUT'),
     );
+  withSandboxOptions(cmd);
+  cmd.optionsGroup(OWN_OPTIONS);
+  if (o.listRules === false) {
+    unlist(
+      cmd,
+      (x) => x.helpGroupHeading === SERVER_RULES,
+      "It also takes serve's rules (--max-agents, --security-level, …: see tabcrew serve --help): one set of flags fits both.",
+    );
+  }
+  return cmd;
+}
+
+/** DNS names or addresses as they appear in a Host header (no port); the environment gives them comma-separated. */
+function hostNames(value: string, prev: string[] = []): string[] {
+  const names = value.split(',').map((v) => v.trim());
+  for (const name of names)
+    if (!/^(?:[A-Za-z0-9](?:[A-Za-z0-9.-]{0,252})|\[[0-9A-Fa-f:.]+\])$/.test(name))
+      throw new InvalidArgumentError(`"${name}" is not a host name: letters, digits, "." and "-" (an IPv6 address in brackets), without a port.`);
+  return [...prev, ...names];
 }
 
 /** The OS sandbox of agents (claude/sandbox.ts): for the commands that start agents, and doctor. */
@@ -152,6 +248,7 @@ function configFrom(o: Record<string, unknown>): Config {
     securityLevel: (o.securityLevel as Config['securityLevel']) ?? d.securityLevel,
     startTimeoutS: (o.startTimeout as number) ?? d.startTimeoutS,
     autoRecover: o.autoRecover !== false,
+    acceptApiKey: o.acceptApiKey !== false,
     allowBypass: !!o.allowBypass,
     // From the environment the list arrives as one string: colon-separated, like PATH.
     allowedRoots: (typeof o.allowedRoot === 'string' ? o.allowedRoot.split(':') : ((o.allowedRoot as string[]) ?? [])).filter(Boolean),
@@ -171,6 +268,8 @@ function configFrom(o: Record<string, unknown>): Config {
     ...(o.sandbox !== undefined ? { sandbox: o.sandbox as Config['sandbox'] } : {}),
     sandboxAllow: typeof o.sandboxAllow === 'string' ? splitPathList(o.sandboxAllow) : ((o.sandboxAllow as string[]) ?? []),
     ...(o.sandboxProgram !== undefined ? { sandboxProgram: resolve(o.sandboxProgram as string) } : {}),
+    tls: tlsChoiceFrom({ tls: !!o.tls, tlsCert: o.tlsCert as string | undefined, tlsKey: o.tlsKey as string | undefined }),
+    httpHosts: (o.httpHost as string[] | undefined) ?? [],
   });
   return withStateDirs(config, o);
 }
@@ -206,9 +305,9 @@ function reportCommand(
   name: string,
   description: string,
   run: (config: Config, o: { session?: string; json: boolean }) => number | Promise<number>,
-  o: { session?: boolean; examples: string[] },
+  o: { session?: boolean; examples: string[]; terminal?: boolean },
 ): Command {
-  const cmd = track(withStateOptions(parent.command(name).description(description)));
+  const cmd = track(withStateOptions(parent.command(name).description(description), { terminal: o.terminal }));
   if (o.session) cmd.option('--session <session>', 'only this session (id or name)');
   return cmd
     .option('--json', JSON_HELP)
@@ -248,19 +347,42 @@ export function buildProgram(): Command {
     new Command('tabcrew')
       .description('Supervise a crew of Claude Code agents, each in its own terminal tab, over MCP.')
       .version(version)
-      .showSuggestionAfterError(),
+      .showSuggestionAfterError()
+      // Set before any subcommand is made: they inherit it.
+      .configureHelp({ groupItems: ownOptionsFirst }),
   );
   const commandNames = (): string[] => program.commands.map((c) => c.name());
 
   const serveCmd = track(
-    withNodeOptions(withServerOptions(program.command('serve', { isDefault: true }).description('run the MCP server on stdio (the default)'))),
+    withNodeOptions(
+      withServerOptions(program.command('serve', { isDefault: true }).description('run the MCP server on stdio (the default)')).optionsGroup(NODE_OPTIONS),
+    ).optionsGroup(OWN_OPTIONS),
   );
   program.addHelpText('after', () => commonServeOptions(serveCmd));
   serveCmd
     .addOption(new Option('--no-auto-recover', 'do not bring agents back when the server starts').env('TABCREW_NO_AUTO_RECOVER'))
-    .addOption(new Option('--http <[host:]port>', 'also serve MCP (at /mcp), the REST mirror and the dashboard over HTTP (docs/http.md)').env('TABCREW_HTTP'))
-    .addOption(new Option('--http-bind <address>', 'listen on this address instead of 127.0.0.1 (reachable from other machines)').env('TABCREW_HTTP_BIND'))
+    .addOption(
+      new Option('--http <[host:]port>', 'also serve MCP (at /mcp), the REST mirror and the dashboard over HTTP (docs/http.md)')
+        .argParser(httpAddress)
+        .env('TABCREW_HTTP'),
+    )
+    .addOption(
+      new Option('--http-bind <address>', 'listen on this address instead of 127.0.0.1 (reachable from other machines)')
+        .argParser(httpBindAddress)
+        .env('TABCREW_HTTP_BIND'),
+    )
     .addOption(new Option('--no-stdio', 'with --http: no MCP on stdio; run until stopped (SIGINT/SIGTERM)'))
+    .addOption(
+      new Option('--tls', 'with --http: serve https with a self-signed certificate made on first start (needs openssl; docs/nodes.md)').env('TABCREW_TLS'),
+    )
+    .addOption(new Option('--tls-cert <file>', 'with --http: serve https with this PEM certificate (and --tls-key)').env('TABCREW_TLS_CERT'))
+    .addOption(new Option('--tls-key <file>', 'the PEM key of --tls-cert').env('TABCREW_TLS_KEY'))
+    .addOption(
+      new Option('--http-host <name>', "with --http: one more name this server is reached by, accepted in Host (repeatable; e.g. a node's DNS name)")
+        .argParser(hostNames)
+        .default([] as string[])
+        .env('TABCREW_HTTP_HOST'),
+    )
     // Words after the default command arrive here: most likely a mistyped command name.
     .allowExcessArguments(true)
     .addHelpText('after', examples('tabcrew serve --tmux-socket tabcrew'))
@@ -301,7 +423,9 @@ export function buildProgram(): Command {
   );
 
   track(
-    withServerOptions(program.command('recover').description('bring agents back after a restart: adopt live tabs, resume conversations whose tabs are gone')),
+    withServerOptions(program.command('recover').description('bring agents back after a restart: adopt live tabs, resume conversations whose tabs are gone'), {
+      listRules: false,
+    }),
   )
     .option('--session <session>', 'only this session (id or name)')
     .option('--dry-run', 'report what would be done, change nothing')
@@ -382,7 +506,7 @@ export function buildProgram(): Command {
     });
   track(program.command('dashboard').description('print a one-time link that logs this browser into the dashboard of the running `serve --http`'))
     .addOption(new Option('--state-dir <dir>', 'where the state (and the token) is kept').default(defaultConfig().stateDir).env('TABCREW_STATE_DIR'))
-    .option('--http <[host:]port>', 'the server address (default: the running one)')
+    .addOption(new Option('--http <[host:]port>', 'the server address (default: the running one)').argParser(httpAddress))
     .option('--json', JSON_HELP)
     .addHelpText('after', examples('tabcrew dashboard'))
     .action((opts: Record<string, unknown>) => {
@@ -391,17 +515,22 @@ export function buildProgram(): Command {
 
   const key = track(program.command('key').description('the key the state is encrypted with'));
   reportCommand(key, 'rotate', 're-encrypt the state under a new key (crash-safe; run again to finish an interrupted rotation)', keyRotateCommand, {
+    terminal: false,
     examples: ['tabcrew key rotate'],
   });
 
   const state = track(program.command('state').description('the state file itself'));
   reportCommand(state, 'accept-rollback', 'accept an older state as the newest, after tabcrew refused it as a rollback', stateAcceptRollbackCommand, {
+    terminal: false,
     examples: ['tabcrew state accept-rollback'],
   });
 
   const audit = track(program.command('audit').description('the tamper-evident audit log'));
-  reportCommand(audit, 'verify', 'check the hash chain; exits 1 naming the first bad record', auditVerifyCommand, { examples: ['tabcrew audit verify'] });
-  track(withStateOptions(audit.command('tail').description('the latest audit records, oldest first')))
+  reportCommand(audit, 'verify', 'check the hash chain; exits 1 naming the first bad record', auditVerifyCommand, {
+    examples: ['tabcrew audit verify'],
+    terminal: false,
+  });
+  track(withStateOptions(audit.command('tail').description('the latest audit records, oldest first'), { terminal: false }))
     .option('--agent <agent>', 'only records about this agent')
     .option('--session <session>', 'only records about this session (id)')
     .addOption(new Option('--limit <n>', 'how many records').argParser(positiveInt).default(50))
@@ -442,23 +571,61 @@ export function buildProgram(): Command {
       new Option('--claude-path <path>', 'the Claude Code executable the server should use').default(defaultConfig().claudePath).env('TABCREW_CLAUDE_PATH'),
     )
     .option('--json', JSON_HELP)
-    .option('--http [[host:]port]', 'register the running `serve --http` (or the one at this address) over HTTP instead of stdio')
+    .addOption(
+      new Option('--http [[host:]port]', 'register the running `serve --http` (or the one at this address) over HTTP instead of stdio').argParser(httpAddress),
+    )
     .addOption(new Option('--state-dir <dir>', 'the state of the HTTP server (its token)').default(defaultConfig().stateDir).env('TABCREW_STATE_DIR'))
     .addHelpText('after', examples('tabcrew config claude-code', 'tabcrew config claude-code --http'))
     .action((opts: Record<string, unknown>) => {
       if (opts.http) {
         process.stdout.write(claudeCodeHttpLine(configFrom(opts), { scope: opts.scope as string, http: opts.http as string | true }) + '\n');
+        process.stderr.write(claudeCodeHttpNote(opts.scope as string));
         return;
       }
       process.exitCode = configClaudeCodeCommand(configFrom(opts), { scope: opts.scope as string, json: !!opts.json });
     });
   track(config.command('http').description('the HTTP endpoint of `serve --http` and its bearer token'))
     .addOption(new Option('--state-dir <dir>', 'where the state (and the token) is kept').default(defaultConfig().stateDir).env('TABCREW_STATE_DIR'))
-    .option('--http <[host:]port>', 'the address, when no server is running yet')
+    .addOption(new Option('--http <[host:]port>', 'the address, when no server is running yet').argParser(httpAddress))
+    .option('--fingerprint', "print only the SHA-256 fingerprint of the server's TLS certificate (what a front pins)")
+    .option('--cert <file>', 'with --fingerprint: the certificate given to serve --tls-cert (default: the self-signed one in the state dir)')
     .option('--json', JSON_HELP)
-    .addHelpText('after', examples('tabcrew config http'))
+    .addHelpText('after', examples('tabcrew config http', 'tabcrew config http --fingerprint > box1.sha256'))
     .action((opts: Record<string, unknown>) => {
+      if (opts.fingerprint) {
+        process.exitCode = fingerprintCommand(configFrom(opts), { certFile: opts.cert as string | undefined, json: !!opts.json });
+        return;
+      }
       process.exitCode = configHttpCommand(configFrom(opts), { http: opts.http as string | undefined, json: !!opts.json });
+    });
+
+  const k8s = track(program.command('k8s').description('run the crew on Kubernetes (docs/kubernetes.md)'));
+  track(k8s.command('manifests').description('print the Kubernetes objects of a crew (multi-document YAML for kubectl apply -f -)'))
+    .addOption(new Option('--namespace <name>', 'the namespace every object goes in').argParser(dnsLabel('--namespace')).default(K8S.namespace))
+    .addOption(new Option('--nodes <n>', `node pods (1 to ${MAX_NODES})`).argParser(nodeCount).default(K8S.nodes))
+    .addOption(new Option('--image <ref>', 'the image with node 20+, tabcrew, Claude Code and tmux').argParser(imageRef).default(K8S.image))
+    .addOption(
+      new Option('--token-secret <name>', "an existing Secret (key `token`) with the nodes' bearer token; default: a new one is generated").argParser(
+        dnsLabel('--token-secret', 253),
+      ),
+    )
+    .addOption(
+      new Option('--tls-secret <name>', 'the kubernetes.io/tls Secret (tls.crt, tls.key, ca.crt) nodes serve with and the front trusts')
+        .argParser(dnsLabel('--tls-secret', 253))
+        .default(K8S.tlsSecret),
+    )
+    .addHelpText('after', examples('tabcrew k8s manifests --namespace crew --nodes 3 --image registry.example.com/tabcrew:1.0 | kubectl apply -f -'))
+    .action((opts: Record<string, unknown>) => {
+      process.stdout.write(
+        manifestsYaml({
+          namespace: opts.namespace as string,
+          nodes: opts.nodes as number,
+          image: opts.image as string,
+          tokenSecret: opts.tokenSecret as string | undefined,
+          tlsSecret: opts.tlsSecret as string,
+          storage: K8S.storage,
+        }),
+      );
     });
   return program;
 }

@@ -3,6 +3,7 @@ import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { KeySource } from './store/keys.js';
 import { findOnPath } from './util/find-on-path.js';
+import { expandHome } from './util/home-path.js';
 
 export type BackendChoice = 'auto' | 'tmux' | 'iterm2' | 'pty';
 export type SecurityLevel = 'LOW' | 'MEDIUM' | 'HIGH';
@@ -24,8 +25,17 @@ export interface Config {
   claudeFromPackage?: boolean;
   tmuxSocket: string;
   securityLevel: SecurityLevel;
-  /** How long create_agent waits for an agent to be ready before answering `starting`. */
+  /**
+   * How long create_agent waits for an agent to be ready before answering `starting`. Under 60 s
+   * by default: clients with a fixed 60 s request timeout (the MCP Inspector CLI) give up then.
+   */
   startTimeoutS: number;
+  /**
+   * Approve the person's ANTHROPIC_API_KEY in Claude Code's config before an agent starts, so
+   * it does not stop at "Do you want to use this API key?", and with it record Claude Code's
+   * first-run setup as completed (off, both: `serve --no-accept-api-key`).
+   */
+  acceptApiKey: boolean;
   /** Reconcile agents with the terminal when the server starts. */
   autoRecover: boolean;
   /** MEDIUM only: permit bypassPermissions. */
@@ -68,6 +78,10 @@ export interface Config {
   httpBind?: string;
   /** `--no-stdio`: HTTP only; the server runs until it is stopped. */
   noStdio?: boolean;
+  /** `--tls` / `--tls-cert` + `--tls-key`: serve https (src/server/http/tls.ts). */
+  tls?: TlsChoice;
+  /** `--http-host NAME`: more names the HTTP server is reached by (a node's DNS name). */
+  httpHosts?: string[];
   /** Run every agent in the OS sandbox (claude/sandbox.ts): off, auto (when it works), on (refuse without). Absent: auto, or on at HIGH. */
   sandbox?: 'off' | 'auto' | 'on';
   /** `--sandbox-allow`: paths every agent's sandbox shows too (`DIR`, or `DIR:rw` read-write). */
@@ -80,6 +94,9 @@ export interface Config {
 export function sandboxMode(c: Pick<Config, 'sandbox' | 'securityLevel'>): 'off' | 'auto' | 'on' {
   return c.sandbox ?? (c.securityLevel === 'HIGH' ? 'on' : 'auto');
 }
+
+/** `--tls` (self-signed, made once in the state dir) or `--tls-cert F --tls-key F` (yours). */
+export type TlsChoice = { selfSigned: true } | { certFile: string; keyFile: string };
 
 /** The package root: where package.json is, whether running from src/ (tests) or dist/. */
 export function packageRoot(): string {
@@ -103,7 +120,8 @@ export function defaultConfig(): Config {
     claudePath: 'claude',
     tmuxSocket: 'tabcrew',
     securityLevel: 'MEDIUM',
-    startTimeoutS: 90,
+    startTimeoutS: 45,
+    acceptApiKey: true,
     autoRecover: true,
     allowBypass: false,
     allowedRoots: [],
@@ -142,9 +160,10 @@ export function withResolvedPaths(c: Config): Config {
   return {
     ...c,
     ...resolveClaudePath(c.claudePath),
-    stateDir: resolve(c.stateDir),
-    logDir: resolve(c.logDir),
-    runtimeDir: resolve(c.runtimeDir),
-    allowedRoots: c.allowedRoots.map((r) => resolve(r)),
+    // A JSON config or a quoted value reaches us with its ~ unexpanded.
+    stateDir: resolve(expandHome(c.stateDir)),
+    logDir: resolve(expandHome(c.logDir)),
+    runtimeDir: resolve(expandHome(c.runtimeDir)),
+    allowedRoots: c.allowedRoots.map((r) => resolve(expandHome(r))),
   };
 }

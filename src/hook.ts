@@ -13,6 +13,9 @@
  * (claude/permission-hold.ts), when TABCREW_PERMISSIONS is set; without a decision it
  * prints nothing and the dialog stays with the person at the tab.
  *
+ * For PreToolUse and Stop it asks the supervisor to count the agent's usage before going on
+ * (claude/usage-nudge.ts), so a tool cannot erase usage from the transcript before it is counted.
+ *
  * It must never disturb the agent otherwise: it prints nothing else (a UserPromptSubmit
  * hook's stdout is added to the conversation), always exits 0, and imports nothing heavy.
  */
@@ -22,9 +25,12 @@ import { dirname, join } from 'node:path';
 import { boundaryVerdict } from './claude/boundary.js';
 import { toHookRecord } from './claude/hook-record.js';
 import { holdPermission } from './claude/permission-hold.js';
+import { askToCount, COUNT_AT } from './claude/usage-nudge.js';
 
 // A Write of a big file arrives whole in tool_input: the guard must see all of it.
 const MAX_INPUT = 64 * 1024 * 1024;
+// Claude Code allows a hook 10 s; a supervisor that does not answer in 3 s is not waited for.
+const COUNT_TIMEOUT_MS = 3000;
 
 async function readInput(): Promise<{ input: Record<string, unknown>; unreadable?: string }> {
   const chunks: Buffer[] = [];
@@ -50,7 +56,7 @@ function hookFiles(): string[] {
   const dist = dirname(hook);
   return [
     hook,
-    ...['boundary.js', 'hook-record.js', 'permission-hold.js', 'permission-files.js'].map((f) => join(dist, 'claude', f)),
+    ...['boundary.js', 'hook-record.js', 'permission-hold.js', 'permission-files.js', 'usage-nudge.js'].map((f) => join(dist, 'claude', f)),
     join(dist, 'audit', 'redact.js'),
   ];
 }
@@ -87,10 +93,18 @@ async function main(): Promise<void> {
       // A lost record costs a status update, never the call.
     }
   }
+  await countUsage(input);
   if (reason) {
     process.stdout.write(JSON.stringify({ hookSpecificOutput: { hookEventName: 'PreToolUse', permissionDecision: 'deny', permissionDecisionReason: reason } }));
   }
   if (input.hook_event_name === 'PermissionRequest' && process.env.TABCREW_PERMISSIONS && !unreadable) await answerPermission(input, spool);
+}
+
+/** Before a tool runs and at a turn's end, the supervisor counts the transcript (claude/usage-nudge.ts). */
+async function countUsage(input: Record<string, unknown>): Promise<void> {
+  const { TABCREW_SOCKET: socket, TABCREW_SECRET_FILE: secretFile, TABCREW_AGENT: agent } = process.env;
+  if (!socket || !secretFile || !agent || !COUNT_AT.has(String(input.hook_event_name))) return;
+  await askToCount({ socket, agent, secretFile, timeoutMs: COUNT_TIMEOUT_MS });
 }
 
 async function answerPermission(input: Record<string, unknown>, spool: string | undefined): Promise<void> {

@@ -7,6 +7,9 @@
  * pattern either starts with a literal or with a look-behind that stops it from starting
  * again inside the run it is already scanning (that is what turns `\w{1,N}` from O(n·N)
  * into O(n) on inputs such as "-eyJ-eyJ-eyJ…"). Tests time a 1 MB adversarial input.
+ *
+ * A command a person is asked to approve goes through `redactKeepingCode` instead: the same
+ * rules, but a redaction there only ever replaces literal text that cannot be code.
  */
 
 const PLACEHOLDER = /^\[REDACTED:[a-z0-9_]{1,40}\]$/;
@@ -86,6 +89,8 @@ const TOKEN_RULES: TokenRule[] = [
   { kind: 'stripe_key', re: /(?<![A-Za-z0-9_])(?:(?:sk|rk)_(?:live|test)_[0-9A-Za-z]{10,1024}|whsec_[0-9A-Za-z]{20,1024})/g },
   { kind: 'aws_access_key', re: /(?<![A-Za-z0-9])(?:AKIA|ASIA|ABIA|ACCA)[A-Z0-9]{16}(?![A-Za-z0-9])/g },
   { kind: 'npm_token', re: /(?<![A-Za-z0-9_])npm_[A-Za-z0-9]{36}(?![A-Za-z0-9])/g },
+  // tabcrew's own HTTP token (server/http/token.ts): "tc_" and 32 random bytes in base64url.
+  { kind: 'tabcrew_token', re: /(?<![A-Za-z0-9_-])tc_[A-Za-z0-9_-]{43}(?![A-Za-z0-9_-])/g },
 ];
 
 const SLACK_WEBHOOK = /(hooks\.slack\.com\/(?:services|workflows|triggers)\/)([A-Za-z0-9_/-]{8,1024})/gi;
@@ -148,7 +153,53 @@ function bareValueIsSecret(value: string, prose: boolean): boolean {
   return true;
 }
 
-function redactAssignment(m: string, key: string, sep: string, sepWord: string, groups: (string | undefined)[]): string {
+// ---- commands shown for approval -------------------------------------------------------------
+//
+// A summary a person approves must show every piece of code, so there a redaction replaces
+// only a literal token that cannot be code: never whitespace, a quote, or anything a shell
+// acts on ($, backticks, pipes, ;, &, redirections, parentheses, braces, backslashes). A
+// value that starts with such a character ("$(curl …|sh)") is left whole; one that continues
+// with it loses only its literal start ("abc$(id)" → "[REDACTED:…]$(id)").
+//
+// Whitespace decides what is a word, and quotes can hide it at any nesting level (eval,
+// sh -c), so the only values redacted there are those glued to the word that names them
+// (`KEY=x`, `"token":"x"`, `<password>x</password>`, a URL's password) or the argument of a
+// word that cannot be an assignment (`--password x`, `Authorization: Bearer x`, each after
+// whitespace): a value after a space could be the command an assignment prefix runs
+// (`X="password:" reboot`), so `password: x` and `PASSWORD= x` are shown as they are.
+// "↵" and "\uFFFD" are how an approval summary shows a line break and a control character.
+const SHELL_ACTIVE = /[\s"'`$\\|&;<>(){}↵\uFFFD]/;
+
+/** The literal start of a value: up to the first whitespace or shell-active character. */
+function literalLead(value: string): string {
+  const i = value.search(SHELL_ACTIVE);
+  return i === -1 ? value : value.slice(0, i);
+}
+
+interface Mode {
+  /** Approval summaries: redact only literal tokens, keep every piece of code visible. */
+  keepCode: boolean;
+}
+
+const PLAIN: Mode = { keepCode: false };
+const KEEP_CODE: Mode = { keepCode: true };
+
+/** The replacement of `value`, which ends `m`: the placeholder, or in keepCode only its literal start replaced (undefined: leave m). */
+function replaceTail(m: string, value: string, kind: string, mode: Mode): string | undefined {
+  const head = m.slice(0, m.length - value.length);
+  if (!mode.keepCode) return head + placeholder(kind);
+  const lead = literalLead(value);
+  // "password=input()": a call, not a value; "${TOKEN:-$(id)}": punctuation, not a value.
+  if (!/[\p{L}\p{N}]/u.test(lead) || value[lead.length] === '(') return undefined;
+  return head + placeholder(kind) + value.slice(lead.length);
+}
+
+/** Whether the text before `offset` ends a word: a value there is an argument, never glued to an assignment. */
+function atWordStart(whole: string, offset: number): boolean {
+  return offset === 0 || /\s/.test(whole[offset - 1]);
+}
+
+function redactAssignment(m: string, key: string, sep: string, sepWord: string, groups: (string | undefined)[], mode: Mode): string {
   // groups: [\" open, content, " open, content, ' open, content, ` open, content, bare]
   let open = '';
   let value: string | undefined;
@@ -167,10 +218,15 @@ function redactAssignment(m: string, key: string, sep: string, sepWord: string, 
   if (!/[\p{L}\p{N}]/u.test(value)) return m;
   const prose = /^(?:is|was|are)$/i.test(sepWord);
   if (bare && !bareValueIsSecret(value, prose)) return m;
-  return key + sep + open + placeholder(kindOfKey(key));
+  // In a command a value after a space is a word of its own (see above); one in backticks is code.
+  if (mode.keepCode && (/[ \t]$/.test(sep) || open === '`')) return m;
+  return replaceTail(m, value, kindOfKey(key), mode) ?? m;
 }
 
-function redactPrivateKeys(s: string): string {
+/** A private key block's body in an approval summary: base64 lines only, each long enough that it is no command. */
+const KEY_BODY_TOKEN = /^[A-Za-z0-9+/=]{16,}$/;
+
+function redactPrivateKeys(s: string, mode: Mode): string {
   if (!s.includes('-----BEGIN')) return s;
   const header = /-----BEGIN[A-Z0-9 ]{0,48}PRIVATE KEY(?: BLOCK)?-----/y;
   const footer = /-----END[A-Z0-9 ]{0,48}PRIVATE KEY(?: BLOCK)?-----/y;
@@ -198,6 +254,26 @@ function redactPrivateKeys(s: string): string {
       continue;
     }
     const bodyStart = j + h[0].length;
+    if (mode.keepCode) {
+      // Header and footer stay; the run of base64 lines after the header becomes one placeholder.
+      body.lastIndex = bodyStart;
+      const run = body.exec(s)![0];
+      const tokens = run.split(/(?:\s|\\[nr])+/).filter(Boolean);
+      const lead = /^(?:\s|\\[nr])*/.exec(run)![0];
+      let n = 0;
+      while (n < tokens.length && KEY_BODY_TOKEN.test(tokens[n])) n++;
+      if (n === 0) {
+        out += s.slice(i, bodyStart);
+        i = bodyStart;
+        continue;
+      }
+      // Up to the end of the last long base64 token (a short last line stays shown).
+      let end = bodyStart + lead.length;
+      for (let k = 0; k < n; k++) end = s.indexOf(tokens[k], end) + tokens[k].length;
+      out += s.slice(i, bodyStart + lead.length) + placeholder('private_key');
+      i = end;
+      continue;
+    }
     let stop = -1;
     const e = nextEnd(bodyStart);
     if (e !== -1 && e - bodyStart <= 65536) {
@@ -216,31 +292,51 @@ function redactPrivateKeys(s: string): string {
   return out + s.slice(i);
 }
 
-function onePass(input: string): string {
-  let s = redactPrivateKeys(input);
+function onePass(input: string, mode: Mode): string {
+  let s = redactPrivateKeys(input, mode);
   for (const rule of TOKEN_RULES) {
+    // Token alphabets hold no shell-active character: a whole token is literal.
     s = s.replace(rule.re, (m) => (rule.accept && !rule.accept(m) ? m : placeholder(rule.kind)));
   }
   s = s.replace(SLACK_WEBHOOK, (_m, host: string) => host + placeholder('slack_webhook'));
   s = s.replace(AUTH_HEADER, (m, key: string, sep: string, scheme: string | undefined, gap: string | undefined, value: string) => {
     if (isPlaceholder(value) || /^(?:bearer|basic|token|digest|negotiate|apikey)$/i.test(value)) return m;
     const kind = scheme?.toLowerCase() === 'bearer' ? 'bearer_token' : 'authorization';
-    return key + sep + (scheme ? scheme + gap : '') + placeholder(kind);
+    // keepCode: the value is glued to the separator, or follows a scheme word that follows a space.
+    if (mode.keepCode && (scheme ? !/[ \t]$/.test(sep) : /[ \t]\\?["']?$/.test(sep))) return m;
+    return replaceTail(m, value, kind, mode) ?? m;
   });
-  s = s.replace(BEARER, (m, lead: string, value: string) => (isPlaceholder(value) || !hasDigitAndLetter(value) ? m : lead + placeholder('bearer_token')));
-  s = s.replace(FLAG, (m, key: string, gap: string, dq, dv, sq, sv, bare) => {
+  s = s.replace(BEARER, (m, lead: string, value: string, offset: number, whole: string) => {
+    if (isPlaceholder(value) || !hasDigitAndLetter(value)) return m;
+    if (mode.keepCode && !atWordStart(whole, offset)) return m;
+    return lead + placeholder('bearer_token');
+  });
+  s = s.replace(FLAG, (m, key: string, _gap: string, _dq, dv, _sq, sv, bare, offset: number, whole: string) => {
     const value = (dv ?? sv ?? bare) as string;
     if (isPlaceholder(value)) return m;
     if (bare !== undefined && !bareValueIsSecret(value, false)) return m;
-    return key + gap + ((dq ?? sq ?? '') as string) + placeholder(kindOfKey(key));
+    // `X=--password reboot` runs reboot: a flag's argument only when the flag starts a word.
+    if (mode.keepCode && !atWordStart(whole, offset)) return m;
+    return replaceTail(m, value, kindOfKey(key), mode) ?? m;
   });
-  s = s.replace(XML, (m, key: string, value: string) => (isPlaceholder(value) ? m : `<${key}>${placeholder(kindOfKey(key))}`));
+  s = s.replace(XML, (m, key: string, value: string) => (isPlaceholder(value) ? m : (replaceTail(m, value, kindOfKey(key), mode) ?? m)));
   s = s.replace(ASSIGN, (m, key: string, sep: string, sepWord: string, ...rest: unknown[]) =>
-    redactAssignment(m, key, sep, sepWord, rest.slice(0, 9) as (string | undefined)[]),
+    redactAssignment(m, key, sep, sepWord, rest.slice(0, 9) as (string | undefined)[], mode),
   );
   s = s.replace(URL_CREDENTIALS, (m, scheme: string, user: string, pass: string) =>
-    isPlaceholder(pass) ? m : `${scheme}${user}:${placeholder('url_password')}@`,
+    isPlaceholder(pass) || (mode.keepCode && literalLead(pass) !== pass) ? m : `${scheme}${user}:${placeholder('url_password')}@`,
   );
+  return s;
+}
+
+function redactWith(text: string, mode: Mode): string {
+  if (typeof text !== 'string') return text;
+  let s = text;
+  for (let i = 0; i < 4; i++) {
+    const next = onePass(s, mode);
+    if (next === s) return s;
+    s = next;
+  }
   return s;
 }
 
@@ -250,14 +346,17 @@ function onePass(input: string): string {
  * nothing changes (in practice one, plus the pass that confirms it).
  */
 export function redact(text: string): string {
-  if (typeof text !== 'string') return text;
-  let s = text;
-  for (let i = 0; i < 4; i++) {
-    const next = onePass(s);
-    if (next === s) return s;
-    s = next;
-  }
-  return s;
+  return redactWith(text, PLAIN);
+}
+
+/**
+ * Redaction for a command (or any tool input) a person is asked to approve: literal secret
+ * values go, while command substitutions, backticks, pipes, `;`, `&&`, redirections, process
+ * substitution, here-documents and every word that could run stay as they are. Where the two
+ * conflict, the code is shown (see "commands shown for approval" above). Idempotent.
+ */
+export function redactKeepingCode(text: string): string {
+  return redactWith(text, KEEP_CODE);
 }
 
 /** True when `key` names a secret (so its value is redacted whatever it looks like). */
@@ -277,7 +376,11 @@ export function redactValue(value: unknown, key?: string): unknown {
   return walk(value, key, 0, new WeakSet());
 }
 
+/** Fields that hold a command shown to a person for approval: redacted the same way wherever they are written. */
+const APPROVAL_TEXT_KEYS = new Set(['input_summary']);
+
 function walk(value: unknown, key: string | undefined, depth: number, seen: WeakSet<object>): unknown {
+  if (key !== undefined && APPROVAL_TEXT_KEYS.has(key) && typeof value === 'string') return redactKeepingCode(value);
   if (key !== undefined && isSecretKey(key)) {
     if (typeof value === 'string') {
       if (value === '' || isPlaceholder(value) || isPwdPath(key, value)) return value;

@@ -22,6 +22,11 @@ export function agentSocketPath(runtimeDir: string): string {
   return join(sharedRuntimeDir(runtimeDir), 'tabcrew.sock');
 }
 
+/** The agent's secret, in its runtime folder (0600): agent-mcp and the hook read it from there. */
+export function agentSecretPath(agentDir: string): string {
+  return join(agentDir, 'agent-secret');
+}
+
 /**
  * Writes the agent's secret (0600) and the MCP config that starts `tabcrew agent-mcp` for it,
  * and returns the config's path for `--mcp-config`. The secret travels by file: not in argv
@@ -29,7 +34,7 @@ export function agentSocketPath(runtimeDir: string): string {
  * The config names only where the secret is.
  */
 export async function writeAgentMcpConfig(agentDir: string, opts: { agent: string; secret: string; socket: string }): Promise<string> {
-  const secretFile = join(agentDir, 'agent-secret');
+  const secretFile = agentSecretPath(agentDir);
   await writeFile(secretFile, opts.secret, { mode: 0o600 });
   const config = {
     mcpServers: {

@@ -4,7 +4,7 @@ import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { packageRoot } from '../config.js';
-import { writeAgentMcpConfig } from './agent-mcp-config.js';
+import { agentSecretPath, writeAgentMcpConfig } from './agent-mcp-config.js';
 import { agentSettings } from './settings.js';
 import { PERMISSIONS_DIR } from './permission-files.js';
 import { renderAdderPrompt } from './prompt.js';
@@ -136,6 +136,11 @@ export async function prepareLaunch(input: AgentLaunchInput): Promise<AgentLaunc
   env.TABCREW_LAUNCH = launchId;
   env.TABCREW_PERMISSIONS = join(agentDir, PERMISSIONS_DIR);
   if (input.permissionTimeoutS) env.TABCREW_PERMISSION_TIMEOUT = String(input.permissionTimeoutS);
+  if (input.agentMcp) {
+    // The hook asks the supervisor to count usage before a tool runs (claude/usage-nudge.ts): where, not the secret.
+    env.TABCREW_SOCKET = input.agentMcp.socket;
+    env.TABCREW_SECRET_FILE = agentSecretPath(agentDir);
+  }
   if (input.boundariesFile) {
     env.TABCREW_BOUNDARIES = input.boundariesFile;
     env.TABCREW_SESSION = input.sessionId ?? '';

@@ -1,7 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { linkSync, readFileSync, readlinkSync, renameSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { redact } from '../audit/redact.js';
+import { redactKeepingCode } from '../audit/redact.js';
 
 /**
  * The files through which an agent's PermissionRequest hook (claude/permission-hold.ts) and
@@ -21,8 +21,8 @@ import { redact } from '../audit/redact.js';
 
 export const REQUEST_ID = /^p-[0-9a-f]{16}$/;
 export const PERMISSIONS_DIR = 'permissions';
-/** The redacted one-line summary of a tool call is cut here. */
-export const SUMMARY_CHARS = 300;
+/** The redacted one-line summary of a tool call is cut here, and says so. */
+export const SUMMARY_CHARS = 2000;
 
 export interface PermissionRequestFile {
   v: 1;
@@ -75,7 +75,12 @@ export function inputFingerprint(input: unknown): string {
     .slice(0, 32);
 }
 
-/** What a person needs to judge the call, redacted and short: the command, the file, or the input as JSON. */
+/**
+ * What a person needs to judge the call, short and on one line: the command, the file, or
+ * the input as JSON. Literal secret values are redacted; code never is (redactKeepingCode:
+ * `$(…)`, backticks, pipes, `;`, here-documents stay), a line break shows as "↵" so a second
+ * command never reads as an argument of the first, and a cut says how much is not shown.
+ */
 export function summarizeToolInput(input: unknown): string {
   const o = input && typeof input === 'object' ? (input as Record<string, unknown>) : {};
   const pick = (k: string): string | undefined => (typeof o[k] === 'string' ? (o[k] as string) : undefined);
@@ -87,13 +92,26 @@ export function summarizeToolInput(input: unknown): string {
       text = '';
     }
   }
-  // Redacted whole before it is cut, so a secret split by the cut is still recognised.
-  const flat = redact(text)
-    .replace(/[\p{Cc}]+/gu, ' ')
-    .trim();
-  const short = flat.length > SUMMARY_CHARS ? `${flat.slice(0, SUMMARY_CHARS)}…` : flat;
-  return short;
+  return approvalSummary(text);
 }
+
+/**
+ * The one way a summary for approval is made (by the hook, and again by the supervisor over
+ * what the hook's file says): redacted whole before it is cut, so a secret split by the cut
+ * is still recognised. Idempotent, so a summary passed through it again stays the same.
+ */
+export function approvalSummary(text: string): string {
+  const flat = redactKeepingCode(text)
+    .replace(/\r?\n/g, ' ↵ ')
+    .replace(/\t/g, ' ')
+    .replace(/[\p{Cc}]/gu, '\uFFFD')
+    .trim();
+  if (flat.length <= SUMMARY_CHARS + CUT_NOTE_ROOM) return flat;
+  return `${flat.slice(0, SUMMARY_CHARS)}… [${flat.length - SUMMARY_CHARS} more characters not shown]`;
+}
+
+/** A summary already cut carries its note; this much longer is still taken as whole. */
+const CUT_NOTE_ROOM = 48;
 
 /** Writes a whole file atomically (temp + rename), 0600. */
 export function writePrivateFile(path: string, data: unknown): void {

@@ -16,7 +16,30 @@
  */
 
 export type ScreenState =
-  'trust_dialog' | 'api_key_prompt' | 'bypass_warning' | 'onboarding' | 'permission_prompt' | 'rewind_menu' | 'exited' | 'busy' | 'idle' | 'unknown';
+  | 'trust_dialog'
+  | 'api_key_prompt'
+  | 'bypass_warning'
+  | 'mcp_server_approval'
+  | 'external_imports'
+  | 'onboarding'
+  | 'permission_prompt'
+  | 'rewind_menu'
+  | 'exited'
+  | 'busy'
+  | 'idle'
+  | 'unknown';
+
+/**
+ * The dialogs Claude Code can show before its input box, on a first run or in a new place
+ * (docs/claude-code-facts.md#first-run-dialogs). None fires a hook: while one is shown, an
+ * agent looks merely slow unless its screen is read.
+ */
+export const FIRST_RUN_DIALOGS = ['trust_dialog', 'api_key_prompt', 'bypass_warning', 'mcp_server_approval', 'external_imports', 'onboarding'] as const;
+export type FirstRunDialog = (typeof FIRST_RUN_DIALOGS)[number];
+
+export function isFirstRunDialog(state: ScreenState): state is FirstRunDialog {
+  return (FIRST_RUN_DIALOGS as readonly string[]).includes(state);
+}
 
 // Trust dialog ("Accessing workspace: … Quick safety check … ❯ 1. Yes, I trust this folder  2. No, exit"), observed on
 // 2.1.197. 2.1.332 shows it unnumbered with "No, exit" first, under the cursor: Enter there refuses (trustDialogKeys).
@@ -25,12 +48,22 @@ const TRUST_DIALOG = /Yes, I trust this folder|Quick safety check: Is this a pro
 const TRUST_OPTION = /^\s*(❯\s*)?(?:\d+\.\s*)?(Yes, I trust this folder|No, exit)\s*$/;
 // After "No, exit" in the trust dialog: "Claude Code didn't start because this folder isn't trusted.", observed on 2.1.332.
 const TRUST_REFUSED = /didn.t start because this folder isn.t trusted/;
-// "Detected a custom API key in your environment … Do you want to use this API key?" (default "2. No"), observed on 2.1.197.
+// "Detected a custom API key in your environment … Do you want to use this API key?" (default "2. No"), observed on 2.1.197;
+// 2.1.332: the same, unnumbered ("  Yes" / "❯ No (recommended)").
 const API_KEY_PROMPT = /Detected a custom API key in your environment|Do you want to use this API key\?/;
-// "WARNING: Claude Code running in Bypass Permissions mode … 1. No, exit  2. Yes, I accept", observed on 2.1.197.
+// "WARNING: Claude Code running in Bypass Permissions mode … 1. No, exit  2. Yes, I accept", observed on 2.1.197 (2.1.332: unnumbered).
 const BYPASS_WARNING = /running in Bypass Permissions mode[\s\S]*Yes, I accept/;
-// First-run onboarding splash "Welcome to Claude Code v2.1.197" (without the ╭ box of the main screen), observed on 2.1.197.
-const ONBOARDING = /^\s*Welcome to Claude Code v\d/m;
+// A project's .mcp.json names a server never approved: "New MCP server found in this project: demo … ❯ 1. Use this MCP
+// server …  3. Continue without using this MCP server", observed on 2.1.197; 2.1.332: unnumbered, cursor on "Continue without";
+// several at once: "3 new MCP servers found in this project" (2.1.332 binary).
+const MCP_SERVER_APPROVAL = /\b[Nn]ew MCP servers? found in this project\b/;
+// A CLAUDE.md importing files outside the root: "Allow external CLAUDE.md file imports? … External imports: …", observed on
+// 2.1.197 (cursor on "1. Yes, allow external imports") and 2.1.332 (unnumbered, cursor on "No, disable external imports").
+const EXTERNAL_IMPORTS = /Allow external CLAUDE\.md file imports\?/;
+// First-run onboarding splash "Welcome to Claude Code v2.1.197" (without the ╭ box of the main screen), observed on 2.1.197
+// and 2.1.332 (there followed by the connectivity check's error offline); its theme step asks "Choose the text style that
+// looks best with your terminal" (2.1.332 binary).
+const ONBOARDING = /^\s*Welcome to Claude Code v\d|Choose the text style that looks best with your terminal/m;
 // Tool permission dialog: "Do you want to proceed?" / "Do you want to create new.txt?" / "… make this edit to …?", observed on 2.1.197.
 const PERMISSION_QUESTION = /^\s*Do you want to (?:proceed|create|make this edit|make these edits|allow|run|fetch|use)\b.*\?\s*$/m;
 // The permission dialog's first option line " ❯ 1. Yes" (the cursor may sit on another option), observed on 2.1.197.
@@ -115,6 +148,8 @@ export function classifyScreen(text: string): ScreenState {
     if (TRUST_DIALOG.test(bottom)) return 'trust_dialog';
     if (API_KEY_PROMPT.test(bottom)) return 'api_key_prompt';
     if (BYPASS_WARNING.test(bottom)) return 'bypass_warning';
+    if (MCP_SERVER_APPROVAL.test(bottom)) return 'mcp_server_approval';
+    if (EXTERNAL_IMPORTS.test(bottom)) return 'external_imports';
     const tail = ls.slice(-25).join('\n');
     if (PERMISSION_QUESTION.test(tail) && PERMISSION_OPTION.test(tail)) return 'permission_prompt';
     if (REWIND_MENU.test(bottom)) return 'rewind_menu';

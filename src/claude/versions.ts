@@ -1,6 +1,11 @@
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+
+const execFileAsync = promisify(execFile);
+
 /**
- * The Claude Code releases tabcrew's e2e scenario (test/e2e/agents.test.ts and
- * recovery.test.ts, real CLI against the mock API) passed on, oldest first; what differs
+ * The Claude Code releases tabcrew's e2e scenario (test/e2e/agents.test.ts, recovery.test.ts
+ * and first-run.test.ts, real CLI against the mock API) passed on, oldest first; what differs
  * between them is in docs/claude-code-facts.md. `npm run test:claude-versions` runs the
  * scenario on each; CI runs the last one. Add a version here only after it passed there.
  */
@@ -13,4 +18,14 @@ export function parseClaudeVersion(output: string): string | undefined {
 
 export function isVerifiedClaudeVersion(version: string): boolean {
   return (VERIFIED_CLAUDE_CODE_VERSIONS as readonly string[]).includes(version);
+}
+
+/** The version `claudePath --version` reports, or undefined when it does not answer within 10 s. */
+export async function installedClaudeVersion(claudePath: string, env: NodeJS.ProcessEnv): Promise<string | undefined> {
+  try {
+    const { stdout } = await execFileAsync(claudePath, ['--version'], { env, timeout: 10_000, encoding: 'utf8' });
+    return parseClaudeVersion(stdout);
+  } catch {
+    return undefined;
+  }
 }

@@ -8,6 +8,7 @@ import { keyIdOf } from '../store/crypto-codec.js';
 import { openKeys, StateKeyError } from '../store/keys.js';
 import { hasEncryptedState, openStateStore } from '../store/state-store.js';
 import { findOnPath } from '../util/find-on-path.js';
+import { checkClaudeFirstRun } from './doctor-claude-config.js';
 import { isVerifiedClaudeVersion, parseClaudeVersion, VERIFIED_CLAUDE_CODE_VERSIONS } from '../claude/versions.js';
 import { mayTighten, type PrivateDir } from './private-dirs.js';
 import { printJson, printTable } from './table.js';
@@ -27,6 +28,8 @@ export interface Check {
 export const CLAUDE_FLAGS = ['--session-id', '--resume', '--name', '--append-system-prompt', '--settings', '--model', '--permission-mode'] as const;
 
 const MIN_NODE_MAJOR = 20;
+/** What Claude Code's npm package declares (engines.node); tabcrew itself needs only MIN_NODE_MAJOR. */
+const CLAUDE_NODE_MAJOR = 22;
 const TMUX_TESTED = '3.3a';
 const ITERM_BUNDLE_ID = 'com.googlecode.iterm2';
 const CLAUDE_INSTALL = 'npm install -g @anthropic-ai/claude-code';
@@ -70,12 +73,19 @@ function firstLine(s: string): string {
 
 export function checkNode(version = process.versions.node): Check {
   const major = Number(version.split('.')[0]);
+  if (major >= CLAUDE_NODE_MAJOR) return { check: 'node', status: 'ok', detail: `v${version} (${process.execPath})` };
   return major >= MIN_NODE_MAJOR
-    ? { check: 'node', status: 'ok', detail: `v${version} (${process.execPath})` }
+    ? {
+        check: 'node',
+        status: 'ok',
+        detail:
+          `v${version} (${process.execPath}): supported, and what the test suite runs on. ` +
+          `Claude Code's npm package declares Node ${CLAUDE_NODE_MAJOR}+ (npm install warns EBADENGINE), but the native binary it installs does not use Node, so it runs here too`,
+      }
     : {
         check: 'node',
         status: 'fail',
-        detail: `v${version} is too old: tabcrew needs Node.js ${MIN_NODE_MAJOR} or later`,
+        detail: `v${version} is too old: tabcrew needs Node.js ${MIN_NODE_MAJOR} or later (${CLAUDE_NODE_MAJOR} is what Claude Code's npm package asks for)`,
         fix: `install Node.js ${MIN_NODE_MAJOR}+ (https://nodejs.org, or nvm install ${MIN_NODE_MAJOR}), then reinstall tabcrew with it`,
       };
 }
@@ -376,10 +386,11 @@ async function checkKeyWithoutState(config: Config): Promise<Check> {
 
 export async function runChecks(config: Config): Promise<Check[]> {
   // Independent of each other: run side by side so a slow osascript does not add up.
-  const [tmux, iterm, claude, dirs, key] = await Promise.all([
+  const [tmux, iterm, claude, firstRun, dirs, key] = await Promise.all([
     checkTmux(config),
     checkITerm(config),
     checkClaude(config),
+    checkClaudeFirstRun(process.env),
     Promise.all([
       checkDir('state dir', config.stateDir, '--state-dir'),
       checkDir('log dir', config.logDir, '--log-dir'),
@@ -387,7 +398,7 @@ export async function runChecks(config: Config): Promise<Check[]> {
     ]),
     checkStateKey(config),
   ]);
-  return [checkNode(), ...tmux, ...iterm, ...claude, ...checkSandbox(config), ...dirs, ...key];
+  return [checkNode(), ...tmux, ...iterm, ...claude, ...firstRun, ...checkSandbox(config), ...dirs, ...key];
 }
 
 /** `tabcrew doctor`: exits 1 when any check fails; warnings alone do not fail it. */

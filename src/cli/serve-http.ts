@@ -2,6 +2,7 @@ import type { Config } from '../config.js';
 import { startHttp, type HttpServer } from '../server/http/http-server.js';
 import { parseListenAddress } from '../server/http/listen-address.js';
 import { loadOrCreateToken, tokenPath } from '../server/http/token.js';
+import { loadTls } from '../server/http/tls.js';
 import type { ToolDeps } from '../server/tool-kit.js';
 
 /** `serve --http`: the HTTP server beside (or instead of) stdio, over the same supervisor. Nothing here writes to stdout. */
@@ -9,8 +10,10 @@ export async function serveHttp(config: Config, deps: ToolDeps): Promise<HttpSer
   if (config.http === undefined) return undefined;
   const where = parseListenAddress(config.http, config.httpBind);
   const token = loadOrCreateToken(config.stateDir);
-  const http = await startHttp(deps, { bind: where.bind, port: where.port, token, stateDir: config.stateDir });
-  if (where.exposed) {
+  const hosts = config.httpHosts ?? [];
+  const tls = config.tls ? loadTls(config.tls, config.stateDir, [...(where.exposed ? [where.bind] : []), ...hosts]) : undefined;
+  const http = await startHttp(deps, { bind: where.bind, port: where.port, token, stateDir: config.stateDir, tls, hosts });
+  if (where.exposed && !tls) {
     process.stderr.write(
       `tabcrew: warning: --http-bind ${where.bind}: the crew is reachable from other machines (bearer token still required, but traffic is not encrypted: put TLS in front of it)\n`,
     );
@@ -18,5 +21,7 @@ export async function serveHttp(config: Config, deps: ToolDeps): Promise<HttpSer
   process.stderr.write(
     `tabcrew: serving MCP over HTTP at ${http.url}/mcp (bearer token in ${tokenPath(config.stateDir)}; tabcrew dashboard prints a login link)\n`,
   );
+  if (tls)
+    process.stderr.write(`tabcrew: TLS certificate ${tls.certFile}, SHA-256 fingerprint ${tls.fingerprint} (tabcrew config http --fingerprint prints it)\n`);
   return http;
 }

@@ -13,7 +13,7 @@ import { loadRolesFile } from '../claude/roles.js';
 import { HandoverTransport } from '../server/handover-transport.js';
 import { takeHandover } from './handover.js';
 import { openFront, type CrewOptions } from '../crew/front.js';
-import type { ToolDeps } from '../server/tool-kit.js';
+import { CallEvents, type ToolDeps } from '../server/tool-kit.js';
 import { serveHttp } from './serve-http.js';
 
 /**
@@ -54,14 +54,22 @@ export async function serve(config: Config, crew?: CrewOptions): Promise<void> {
     },
   );
   // With --node: a front, routing calls to the nodes' own tabcrew over ssh (src/crew/).
-  const front = crew?.nodes.length
-    ? openFront(crew, { runtimeDir: config.runtimeDir, log, ready, store: () => opened?.store, audit: () => opened?.audit })
-    : undefined;
+  const front =
+    crew?.nodes.length || crew?.discovery
+      ? openFront(crew, {
+          runtimeDir: config.runtimeDir,
+          log,
+          ready,
+          store: () => opened?.store,
+          holdsRequest: async (id) => !!(await opened?.supervisor.holdsPermissionRequest(id)),
+        })
+      : undefined;
   const deps: ToolDeps = {
     log,
     ready,
-    routeTools: front && ((s) => front.router.wrap(s)),
+    routeTools: front && ((s, d) => front.router.wrap(s, d)),
     routeResource: front && ((uri) => front.router.readNodeResource(uri)),
+    calls: new CallEvents(),
     get supervisor() {
       return opened!.supervisor;
     },
@@ -70,6 +78,8 @@ export async function serve(config: Config, crew?: CrewOptions): Promise<void> {
     },
   };
   if (config.noStdio && config.http === undefined) throw new Error('--no-stdio needs --http [HOST:]PORT: without either, nothing would reach this server.');
+  if (config.http === undefined && (config.tls || config.httpHosts?.length))
+    throw new Error('--tls, --tls-cert/--tls-key and --http-host are about the HTTP server: add --http [HOST:]PORT, or leave them out.');
   const http = await serveHttp(config, deps);
   const { server, close } = config.noStdio ? { server: undefined, close: () => undefined } : createServer(deps);
   const transport = config.noStdio
@@ -139,7 +149,7 @@ export async function serve(config: Config, crew?: CrewOptions): Promise<void> {
   await backend.preflight?.().catch((e: Error) => process.stderr.write(`tabcrew: warning: ${e.message}\n`));
   if (front)
     process.stderr.write(
-      `tabcrew: front of ${front.links.size} nodes: ${[...front.links.values()].map((l) => `${l.name} (${l.url()})`).join(', ')}; tabcrew nodes shows their state\n`,
+      `tabcrew: front of ${front.links.size} nodes: ${[...front.links.values()].map((l) => `${l.name} (${l.url()})`).join(', ')}${crew?.discovery ? `; more from DNS SRV ${crew.discovery.srv} every ${crew.discovery.refreshMs / 1000} s` : ''}; tabcrew nodes shows their state\n`,
     );
   log.info('server started', { backend: backend.name, sessions: state.sessions.length, agents: state.agents.length });
   // Agents' own MCP servers (agent-mcp) reach the supervisor here; queued messages are pushed from here on.

@@ -1,7 +1,7 @@
 import { execFile } from 'node:child_process';
 import { version } from '../version.js';
 import { NodeLink } from './node-link.js';
-import type { NodeSpec } from './node-spec.js';
+import type { HttpNodeSpec, SshNodeSpec } from './node-spec.js';
 import { sshArgv, sshFix, type SshOptions } from './ssh-argv.js';
 
 export interface NodeCheck {
@@ -11,7 +11,7 @@ export interface NodeCheck {
   fix?: string;
 }
 
-function overSsh(node: NodeSpec, ssh: SshOptions, remote: string[], timeoutMs = 20_000): Promise<{ ok: boolean; out: string; err: string; code?: number }> {
+function overSsh(node: SshNodeSpec, ssh: SshOptions, remote: string[], timeoutMs = 20_000): Promise<{ ok: boolean; out: string; err: string; code?: number }> {
   return new Promise((resolve) => {
     execFile(ssh.ssh ?? 'ssh', sshArgv(node, ssh, remote), { timeout: timeoutMs, encoding: 'utf8', maxBuffer: 1 << 20 }, (e, out, err) => {
       const code = e ? (typeof (e as NodeJS.ErrnoException).code === 'number' ? ((e as unknown as { code: number }).code as number) : 255) : 0;
@@ -27,7 +27,7 @@ const first = (s: string): string => s.split('\n').find((l) => l.trim() && !/^@+
  * command, as the front makes it), tmux and Claude Code on the node's PATH. ssh exits 255
  * for its own failures; any other status is the remote command's.
  */
-export async function doctorNode(node: NodeSpec, ssh: SshOptions): Promise<NodeCheck[]> {
+export async function doctorNode(node: SshNodeSpec, ssh: SshOptions): Promise<NodeCheck[]> {
   const checks: NodeCheck[] = [];
   const reach = await overSsh(node, ssh, ['true']);
   if (!reach.ok) {
@@ -84,4 +84,33 @@ export async function doctorNode(node: NodeSpec, ssh: SshOptions): Promise<NodeC
         },
   );
   return checks;
+}
+
+/**
+ * `tabcrew doctor --node N` for a node reached over HTTP: the one check the front can make
+ * from here is the link itself (reachable, certificate, token, version); tmux and Claude Code
+ * are the node's own `tabcrew doctor`.
+ */
+export async function doctorHttpNode(node: HttpNodeSpec, ssh: SshOptions): Promise<NodeCheck[]> {
+  const link = new NodeLink(node, { ssh, frontVersion: version, reconnect: false });
+  await link.connect();
+  const r = link.report();
+  await link.close();
+  const skipped = (check: string): NodeCheck => ({ check, status: 'skipped', detail: `run tabcrew doctor on ${node.name} itself (reached over HTTP)` });
+  if (r.state !== 'up')
+    return [
+      { check: 'tabcrew', status: 'fail', detail: r.last_error ?? `${node.url} did not answer`, fix: r.fix ?? `check tabcrew serve --http on ${node.name}` },
+      skipped('tmux'),
+      skipped('claude'),
+    ];
+  return [
+    {
+      check: 'tabcrew',
+      status: r.version_note ? 'warn' : 'ok',
+      detail: `tabcrew ${r.version} answers at ${node.url}${node.tls ? `, certificate ${node.trust.kind === 'ca' ? 'verified by the CA' : 'matches the pinned fingerprint'}` : ''}, token accepted${r.version_note ? `; ${r.version_note}` : ''}`,
+      ...(r.version_note ? { fix: `install tabcrew ${version} on ${node.name}` } : {}),
+    },
+    skipped('tmux'),
+    skipped('claude'),
+  ];
 }

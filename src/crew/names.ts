@@ -12,8 +12,13 @@ export function isAgentKey(key: string): boolean {
   return AGENT_KEY.test(key);
 }
 
+/**
+ * Always prefixed, even a name that already holds a `/`: a node that calls an agent
+ * `local/Agent_1` or `box2/Agent_1` is shown as `box1/local/Agent_1`, never as another
+ * place's agent. Stripping the prefix gives the node its own name back.
+ */
 export function qualify(node: string, name: string): string {
-  return name.includes('/') ? name : `${node}/${name}`;
+  return `${node}/${name}`;
 }
 
 /** `box1/Agent_3` → { node: 'box1', name: 'Agent_3' }; a plain name has no node. */
@@ -30,19 +35,6 @@ export function qualifyResult(node: string, value: unknown, key = ''): unknown {
     return Object.fromEntries(Object.entries(value as Record<string, unknown>).map(([k, v]) => [k, qualifyResult(node, v, k)]));
   }
   return value;
-}
-
-/** Nodes named by agent-name prefixes in a call's arguments (top level and one level down). */
-export function nodesNamedIn(args: Record<string, unknown>): Set<string> {
-  const found = new Set<string>();
-  const visit = (v: unknown, key: string): void => {
-    if (typeof v === 'string' && isAgentKey(key)) {
-      const { node } = splitAgent(v);
-      if (node) found.add(node);
-    } else if (Array.isArray(v)) v.forEach((x) => visit(x, key));
-  };
-  for (const [k, v] of Object.entries(args)) visit(v, k);
-  return found;
 }
 
 /** The arguments as the node itself understands them: its own agents' plain names. */

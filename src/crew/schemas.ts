@@ -20,6 +20,7 @@ export const nodeOutcome = z.object({
   ok: z.boolean(),
   error: z.string().optional(),
   fix: z.string().optional(),
+  note: z.string().optional(),
 });
 
 type Shape = ZodRawShape;
@@ -40,7 +41,12 @@ export function withNodeParam(input: unknown): Shape | unknown {
 function withNodeEntries(t: ZodTypeAny): ZodTypeAny {
   if (t instanceof z.ZodOptional) return withNodeEntries(t.unwrap()).optional();
   if (t instanceof z.ZodArray && t.element instanceof z.ZodObject) {
-    return z.array((t.element as z.ZodObject<Shape>).extend({ node: z.string().optional() }));
+    return z.array(
+      (t.element as z.ZodObject<Shape>).extend({
+        node: z.string().optional(),
+        ambiguous: z.string().optional().describe('Set when this session name is on more than one node: pass node to pick one.'),
+      }),
+    );
   }
   return t;
 }

@@ -32,13 +32,16 @@ export async function confirmIfNeeded(
       `${req.tool} on ${req.target} was not confirmed (the person chose ${answer.action === 'accept' ? 'not to allow it' : answer.action}); nothing was done.`,
     );
   }
+  // What to repeat is the first accepted form: the target's name, or for a permission request
+  // (whose target shows the whole command) its id.
+  const expected = req.accepted[0] ?? req.target;
   if (req.confirm === undefined) {
     throw new UserError(
-      `At security level HIGH, ${req.tool} needs confirmation and this client cannot ask the person: call it again with confirm: "${req.target}". Nothing was done.`,
+      `At security level HIGH, ${req.tool} needs confirmation and this client cannot ask the person: call it again with confirm: "${expected}". Nothing was done.`,
     );
   }
   if (!req.accepted.includes(req.confirm)) {
-    throw new UserError(`confirm "${req.confirm}" does not match the target "${req.target}"; nothing was done.`);
+    throw new UserError(`confirm "${req.confirm}" does not match the target "${expected}"; nothing was done.`);
   }
 }
 

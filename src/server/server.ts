@@ -16,7 +16,7 @@ export function createServer(deps: ToolDeps): { server: McpServer; close(): void
   const server = new McpServer({ name: 'tabcrew', version }, { instructions: INSTRUCTIONS, capabilities: { logging: {} } });
   // Not a copy ({ ...deps }): that would read the supervisor getter before the state is open.
   deps.clientName ??= () => server.server.getClientVersion()?.name;
-  deps.routeTools?.(server);
+  deps.routeTools?.(server, deps);
   registerTools(server, deps);
   const readLocal = registerResources(server, deps);
   const subscriptions = new Subscriptions(server, (uri) => deps.routeResource?.(uri) ?? readLocal(uri), deps.log);

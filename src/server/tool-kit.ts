@@ -19,10 +19,39 @@ export interface ToolDeps {
   audit?: Pick<AuditLog, 'append'>;
   /** The MCP client's name, for the audit record. */
   clientName?: () => string | undefined;
-  /** A front with nodes (src/crew/) wraps tool registration here to route calls; the tools never know. */
-  routeTools?: (server: McpServer) => void;
+  /**
+   * A front with nodes (src/crew/) wraps tool registration here to route calls by each
+   * tool's declared route (routing.ts); the tools' handlers never know. `deps` are the
+   * server's own, so a routed call is recorded as that server's calls are (recordCall).
+   */
+  routeTools?: (server: McpServer, deps: ToolDeps) => void;
   /** The same front reads a node's resource (tabcrew://nodes/…) for subscriptions; undefined for a local URI. */
   routeResource?: (uri: string) => Promise<string> | undefined;
+  /** Every recorded tool call is told here (recordCall), for `/metrics` (server/http/metrics.ts). */
+  calls?: CallEvents;
+}
+
+/** A tool call as recordCall saw it: no arguments, only what may be counted. */
+export interface RecordedCall {
+  tool: string;
+  outcome: AuditOutcome;
+  caller: string;
+  /** The tool's structuredContent when it succeeded. */
+  result?: Record<string, unknown>;
+}
+
+/** The tool calls of every server over one supervisor (stdio, HTTP, in-process), for whoever counts them. */
+export class CallEvents {
+  private readonly listeners = new Set<(call: RecordedCall) => void>();
+
+  on(listener: (call: RecordedCall) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  emit(call: RecordedCall): void {
+    for (const l of this.listeners) l(call);
+  }
 }
 
 export type RegisterTool = (server: McpServer, deps: ToolDeps) => void;
@@ -85,12 +114,32 @@ export async function run(
       result = { content: [{ type: 'text', text: `${tool} failed: ${err.message}` }], isError: true };
     }
   }
+  return recordCall(deps, { tool, args, outcome, ms: Date.now() - started, reason }, result);
+}
+
+/** What recordCall needs of a server's deps. */
+export type CallRecorder = Pick<ToolDeps, 'audit' | 'clientName' | 'log' | 'calls'>;
+
+/**
+ * The one audit path of a tool call, local or routed to a node: the call is on record
+ * (fsynced) before its result is returned; a call that could not be recorded is reported as
+ * an error rather than returned unrecorded.
+ */
+export async function recordCall(
+  deps: CallRecorder,
+  call: { tool: string; args: Record<string, unknown>; outcome: AuditOutcome; ms: number; reason?: string },
+  result: CallToolResult,
+): Promise<CallToolResult> {
+  const caller = deps.clientName?.() ?? 'unknown';
+  deps.calls?.emit({ tool: call.tool, outcome: call.outcome, caller, result: result.isError ? undefined : result.structuredContent });
   try {
-    await deps.audit?.append(toolCallEvent({ tool, caller: deps.clientName?.() ?? 'unknown', args, outcome, ms: Date.now() - started, reason }));
+    await deps.audit?.append(toolCallEvent({ ...call, caller }));
   } catch (e) {
-    deps.log.error('audit append failed', { tool, error: (e as Error).message });
+    deps.log.error('audit append failed', { tool: call.tool, error: (e as Error).message });
     return {
-      content: [{ type: 'text', text: `${tool} ran (${outcome}) but could not be recorded in the audit log: ${(e as Error).message}. Check the log dir.` }],
+      content: [
+        { type: 'text', text: `${call.tool} ran (${call.outcome}) but could not be recorded in the audit log: ${(e as Error).message}. Check the log dir.` },
+      ],
       isError: true,
     };
   }

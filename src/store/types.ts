@@ -21,6 +21,10 @@ export const AGENT_STATUSES = ['starting', 'idle', 'busy', 'waiting_permission',
 /** Who set a status, in order of trust. */
 export const STATUS_SOURCES = ['hook', 'terminal', 'screen', 'supervisor'] as const;
 export const TRUST_OUTCOMES = ['already_trusted', 'accepted_by_tabcrew'] as const;
+/** How Claude Code's "Do you want to use this API key?" was settled for ANTHROPIC_API_KEY (claude/claude-config.ts). */
+export const API_KEY_OUTCOMES = ['already_approved', 'approved_by_tabcrew'] as const;
+/** How Claude Code's first-run setup ("Welcome to Claude Code") was settled for an approved ANTHROPIC_API_KEY (claude/claude-config.ts). */
+export const ONBOARDING_OUTCOMES = ['already_completed', 'completed_by_tabcrew'] as const;
 export const TAB_BACKENDS = ['tmux', 'iterm2', 'pty'] as const;
 
 const isoTime = z.string();
@@ -120,6 +124,24 @@ export const agentHealthMarksSchema = z.object({
   interruptedAt: isoTime.optional(),
 });
 
+const tokenCount = z.number().int().nonnegative();
+export const tokenTotalsSchema = z.object({ input: tokenCount, output: tokenCount, cache_read: tokenCount, cache_creation: tokenCount });
+
+/**
+ * The usage tabcrew has counted for an agent (supervisor/usage-ledger.ts): budgets and cost
+ * rest on it, not on the transcripts the agent can rewrite. Totals only grow.
+ */
+export const agentUsageLedgerSchema = z.object({
+  /** Every call counted, over all its conversations, per model. */
+  byModel: z.record(tokenTotalsSchema),
+  /** The last calls counted, by id: a call whose lines are read in two goes is counted once. */
+  recent: z.array(tokenTotalsSchema.extend({ id: z.string(), model: z.string() })),
+  /** Per conversation (Claude session id) still read: where its transcript was read up to, and its tokens. */
+  conversations: z.record(z.object({ offset: tokenCount, head: z.string(), tokens: tokenTotalsSchema })),
+  /** Times a transcript was found shortened or rewritten under tabcrew (it went on counting from byte 0). */
+  rewinds: tokenCount.optional(),
+});
+
 /** The agent's own git worktree (isolation: "worktree"). */
 export const agentWorktreeSchema = z.object({
   path: z.string().min(1),
@@ -145,6 +167,10 @@ export const agentRecordSchema = z.object({
   launchId: z.string().optional(),
   /** How Claude Code's folder-trust dialog was handled at the last launch. */
   trust: z.enum(TRUST_OUTCOMES).optional(),
+  /** How the API-key question was settled at the last launch; absent without ANTHROPIC_API_KEY. */
+  apiKey: z.enum(API_KEY_OUTCOMES).optional(),
+  /** How Claude Code's first-run setup was settled at the last launch; absent unless tabcrew approved or found approved ANTHROPIC_API_KEY. */
+  onboarding: z.enum(ONBOARDING_OUTCOMES).optional(),
   /** The supervisor launching it, from its reservation until its tab is recorded (see supervisor/owner.ts). */
   owner: agentOwnerSchema.optional(),
   /** sha256 (hex) of the agent's secret for this launch; the secret itself is only in the agent's runtime folder. */
@@ -161,6 +187,8 @@ export const agentRecordSchema = z.object({
   worktree: agentWorktreeSchema.optional(),
   /** Its Claude Code was stopped on purpose after --hibernate-after idle; the next message wakes it. */
   hibernated: z.object({ at: isoTime }).optional(),
+  /** Counted usage (supervisor/usage-ledger.ts); absent until first counted. */
+  usage: agentUsageLedgerSchema.optional(),
   sandbox: agentSandboxSchema.optional(),
 });
 
@@ -211,6 +239,8 @@ export type AgentRecord = z.infer<typeof agentRecordSchema>;
 export type AuditHead = z.infer<typeof auditHeadSchema>;
 export type AgentLimits = z.infer<typeof agentLimitsSchema>;
 export type AgentHold = z.infer<typeof agentHoldSchema>;
+export type TokenTotals = z.infer<typeof tokenTotalsSchema>;
+export type AgentUsageLedger = z.infer<typeof agentUsageLedgerSchema>;
 export type LimitName = (typeof LIMIT_NAMES)[number];
 export type CrewSession = z.infer<typeof crewSessionSchema>;
 export type StateV1 = z.infer<typeof stateV1Schema>;

@@ -10,6 +10,13 @@ import type { KeyedMutex } from './timing.js';
 /** Reports progress of a long operation (turned into MCP progress notifications). */
 export type Progress = (p: { progress: number; total?: number; message: string }) => void;
 
+/** A delivery's outcome and its time from typing to Claude Code's confirmation (or to giving up). */
+export interface DeliveryTiming {
+  agent: string;
+  outcome: 'confirmed' | 'unknown';
+  ms: number;
+}
+
 /** What the supervisor's parts share. */
 export interface SupervisorContext {
   config: Config;
@@ -24,4 +31,6 @@ export interface SupervisorContext {
   owner: Owner;
   /** Status changes and recovery actions are on record here. */
   audit?: Pick<AuditLog, 'append'>;
+  /** Told of every delivery as it confirms or gives up (Supervisor.onDelivery). */
+  deliveries?: Set<(d: DeliveryTiming) => void>;
 }

@@ -5,7 +5,7 @@ import type { AgentWatch } from '../claude/watch.js';
 import type { AgentStatus } from '../store/types.js';
 import type { TabHandle } from '../terminals/backend.js';
 import { sanitizeForTerminal } from '../terminals/sanitize.js';
-import type { Progress, SupervisorContext } from './context.js';
+import type { DeliveryTiming, Progress, SupervisorContext } from './context.js';
 import { UserError } from './errors.js';
 import { newDeliveryId } from './ids.js';
 import { sleep } from './timing.js';
@@ -84,6 +84,8 @@ export async function deliver(ctx: SupervisorContext, req: DeliveryRequest): Pro
   const tab = await waitForInputBox(ctx, req);
   await req.watch.refresh();
   const mark = req.watch.spool.mark;
+  const typed = Date.now();
+  const told = (outcome: DeliveryTiming['outcome']): void => ctx.deliveries?.forEach((l) => l({ agent: req.agent, outcome, ms: Date.now() - typed }));
   await ctx.backend.paste(tab, text);
   // Enter only once the TUI shows the text: an Enter that arrives while Claude Code is still
   // taking in the paste is absorbed.
@@ -111,6 +113,7 @@ export async function deliver(ctx: SupervisorContext, req: DeliveryRequest): Pro
     submitted ??= await waitForRecord(req.watch, mark, matches, CONFIRM_MS - SECOND_ENTER_AFTER_MS);
   }
   if (!submitted) {
+    told('unknown');
     ctx.log.warn('delivery unconfirmed', { agent: req.agent, delivery: deliveryId });
     return {
       agent: req.agent,
@@ -120,6 +123,7 @@ export async function deliver(ctx: SupervisorContext, req: DeliveryRequest): Pro
       note: 'Claude Code did not report the prompt within 10 s. Check get_agent_output before sending again: the text may be waiting in the input box.',
     };
   }
+  told('confirmed');
   ctx.log.info('delivery confirmed', { agent: req.agent, delivery: deliveryId });
   if (!req.waitForReply)
     return { agent: req.agent, delivery_id: deliveryId, delivered: 'confirmed', status: (await ctx.observer.observeOne(req.agent)).status };

@@ -103,8 +103,9 @@ export class Keeper {
     return agent.worktree?.path ?? session.root;
   }
 
-  async usageOf(agent: AgentRecord, session: SessionRecord): Promise<UsageView> {
-    return this.deps.meter.agentUsage(agent, this.cwdOf(agent, session), this.deps.ctx.observer.watch(agent, session));
+  /** What tabcrew has counted for it (usage-ledger.ts), not what its transcripts hold now. */
+  async usageOf(agent: AgentRecord): Promise<UsageView> {
+    return this.deps.meter.agentUsage(agent);
   }
 
   /** Every agent's usage and the crew's total. */
@@ -112,7 +113,7 @@ export class Keeper {
     const agents = new Map<string, UsageView>();
     for (const a of state.agents) {
       const s = state.sessions.find((x) => x.id === a.sessionId);
-      if (s) agents.set(a.name, await this.usageOf(a, s));
+      if (s) agents.set(a.name, await this.usageOf(a));
     }
     return { agents, total: sumUsage([...agents.values()]) };
   }
@@ -124,7 +125,7 @@ export class Keeper {
     live: LiveStatus,
   ): Promise<{ usage: UsageView; health: Health; paused?: AgentHold; worktree?: WorktreeStatus }> {
     return {
-      usage: await this.usageOf(agent, session),
+      usage: await this.usageOf(agent),
       health: await this.healthOf(agent, session, live),
       ...(agent.hold ? { paused: agent.hold } : {}),
       ...(agent.worktree ? { worktree: await worktreeStatus(agent.worktree) } : {}),
@@ -206,7 +207,7 @@ export class Keeper {
     if (limits.maxCostUsd === undefined && limits.maxTokens === undefined && limits.maxTotalCostUsd === undefined && limits.timeoutMinutes === undefined) {
       return undefined;
     }
-    const usage = await this.usageOf(agent, session);
+    const usage = await this.usageOf(agent);
     const crewCost = limits.maxTotalCostUsd === undefined ? null : (crew ?? (await this.crewUsage(state)).total).cost_usd;
     return reachedLimit({ limits, usage, crewCostUsd: crewCost, createdAt: agent.createdAt, now });
   }

@@ -1,8 +1,11 @@
 import { agentSocketPath } from '../claude/agent-mcp-config.js';
 import { prepareLaunch } from '../claude/launch.js';
 import { newAgentSecret } from './agent-identity.js';
-import { classifyScreen, findInputBox, trustDialogKeys } from '../claude/screen.js';
-import { isTrusted } from '../claude/trust.js';
+import { classifyScreen, findInputBox, isFirstRunDialog, trustDialogKeys, type FirstRunDialog } from '../claude/screen.js';
+import { trustedIn } from '../claude/trust.js';
+import { apiKeyStatus, apiKeyStatusIn, claudeConfigFile, readClaudeConfig, settleFirstRun } from '../claude/claude-config.js';
+import { installedClaudeVersion } from '../claude/versions.js';
+import { firstRunDialogProblem, screenStateWords } from '../claude/first-run.js';
 import type { AgentRecord, SessionRecord } from '../store/types.js';
 import type { AgentWatch } from '../claude/watch.js';
 import type { TabHandle } from '../terminals/backend.js';
@@ -19,6 +22,8 @@ export interface LaunchResult {
   /** Claude Code ended (or its tab closed) before it was ready. */
   failed?: boolean;
   trust?: AgentRecord['trust'];
+  apiKey?: AgentRecord['apiKey'];
+  onboarding?: AgentRecord['onboarding'];
   note?: string;
   sandbox: NonNullable<AgentRecord['sandbox']>;
 }
@@ -39,6 +44,9 @@ export async function launchAgent(
     const a = state.agents.find((x) => x.name === agent.name && x.claudeSessionId === claudeSessionId);
     if (a) a.secretSha256 = sha256;
   });
+  // Before the tab: Claude Code asks about its setup and the key before anything else, and no hook runs meanwhile.
+  // Before the launch too: the config file this may create is one the agent's sandbox must show.
+  const { apiKey, onboarding } = await settleApiKey(ctx, agent.name);
   const launch = await prepareLaunch({
     agent: agent.name,
     sessionName: session.name,
@@ -60,6 +68,7 @@ export async function launchAgent(
   });
   const tab = await ctx.backend.createTab({
     group: session.id,
+    groupTitle: session.name,
     cwd: launch.cwd,
     argv: launch.argv,
     env: launch.env,
@@ -69,16 +78,50 @@ export async function launchAgent(
   ctx.log.info('agent tab created', { agent: agent.name, session: session.id, tab: tab.id, resume: opts.resume });
   // A resumed conversation's spool still holds its previous runs (SessionEnd included):
   // readiness is judged only on what this launch reports.
-  const ready = await waitReady(ctx, agent.name, tab, watch, launch.launchId, session.root, opts.progress);
-  return { tab, launchId: launch.launchId, sandbox: launch.sandbox ?? { kind: 'none' }, ...ready };
+  const ready = await waitReady(ctx, agent.name, tab, watch, launch.launchId, launch.cwd, opts.progress);
+  return {
+    tab,
+    launchId: launch.launchId,
+    sandbox: launch.sandbox ?? { kind: 'none' },
+    ...(apiKey ? { apiKey } : {}),
+    ...(onboarding ? { onboarding } : {}),
+    ...ready,
+  };
+}
+
+/**
+ * The person gave tabcrew ANTHROPIC_API_KEY, and its agents inherit it: unless told otherwise
+ * (--no-accept-api-key), tabcrew records the key as approved in Claude Code's config, the way
+ * Claude Code records a Yes, instead of typing into its dialog; and, with the key approved,
+ * Claude Code's first-run setup as finished, the way Claude Code records its end (a HOME that
+ * never ran Claude Code gets a config with just that). A key the person refused stays refused,
+ * and its setup stays theirs. Both undefined when there is no key, or it is not approved.
+ */
+async function settleApiKey(ctx: SupervisorContext, name: string): Promise<Pick<LaunchResult, 'apiKey' | 'onboarding'>> {
+  if (!ctx.env.ANTHROPIC_API_KEY?.trim()) return {};
+  if (!ctx.config.acceptApiKey) return (await apiKeyStatus(ctx.env)) === 'approved' ? { apiKey: 'already_approved' } : {};
+  const file = claudeConfigFile(ctx.env);
+  try {
+    const r = await settleFirstRun(ctx.env, { completeOnboarding: { version: () => installedClaudeVersion(ctx.config.claudePath, ctx.env) } });
+    if (r.approvedNow) ctx.log.info("ANTHROPIC_API_KEY approved in Claude Code's config", { agent: name, file });
+    if (r.onboarding === 'completed_by_tabcrew')
+      ctx.log.info("Claude Code's first-run setup recorded as completed", { agent: name, file, created: r.created === true });
+    if (r.status === 'rejected') ctx.log.warn("ANTHROPIC_API_KEY was refused in Claude Code's config before: agents do not use it", { agent: name });
+    const apiKey = r.approvedNow ? 'approved_by_tabcrew' : r.status === 'approved' ? 'already_approved' : undefined;
+    return { ...(apiKey ? { apiKey } : {}), ...(r.onboarding ? { onboarding: r.onboarding } : {}) };
+  } catch (e) {
+    ctx.log.warn("could not approve ANTHROPIC_API_KEY in Claude Code's config", { agent: name, error: String(e) });
+    return {};
+  }
 }
 
 // Hooks are the primary signal; the terminal is looked at only when they are late (each
-// look is a round trip: ~200 ms under osascript). A root Claude Code has never trusted
-// shows its trust dialog, and no hook, right away: look early there. Elsewhere a late
-// hook means a slow start (a loaded machine) far more often than a dead one.
-const FIRST_CHECK_UNTRUSTED_MS = 2500;
-const FIRST_CHECK_TRUSTED_MS = 8000;
+// look is a round trip: ~200 ms under osascript). A root Claude Code has never trusted, a
+// key it has not approved or a setup never completed shows a dialog, and no hook, right
+// away: look early there. Elsewhere a late hook means a slow start (a loaded machine) far
+// more often than a dead one.
+const FIRST_CHECK_DIALOG_MS = 2500;
+const FIRST_CHECK_MS = 8000;
 const SCREEN_CHECK_EVERY_MS = 2000;
 // How often the hook spool is looked at while an agent starts (a stat, and a read when it grew):
 // a recovery of sixteen agents waits for the last one to be noticed, on average half of this.
@@ -87,8 +130,9 @@ const HOOK_POLL_MS = 100;
 /**
  * Ready means Claude Code's SessionStart hook has fired and its screen is not a dialog.
  * A never-trusted root shows the folder-trust dialog first; the caller asked for an agent
- * in that root, so tabcrew answers it with its default ("Yes, I trust this folder") and
- * records that it did. Other first-run screens are not answered: they are reported.
+ * in that root, so tabcrew answers it with "Yes, I trust this folder" and records that it
+ * did. Any other first-run dialog (claude/screen.ts FIRST_RUN_DIALOGS) is not answered: seen
+ * on two looks in a row, it ends the start as a failure that names it and its fix.
  */
 async function waitReady(
   ctx: SupervisorContext,
@@ -102,9 +146,12 @@ async function waitReady(
   const started = Date.now();
   const deadline = started + ctx.config.startTimeoutS * 1000;
   let trust: AgentRecord['trust'] = 'already_trusted';
-  const firstCheck = (await isTrusted(root, ctx.env)) ? FIRST_CHECK_TRUSTED_MS : FIRST_CHECK_UNTRUSTED_MS;
-  let lastScreenCheck = started + firstCheck - SCREEN_CHECK_EVERY_MS;
+  const config = await readClaudeConfig(ctx.env);
+  const dialogLikely = !trustedIn(config, root) || apiKeyStatusIn(config, ctx.env) === 'new' || config?.hasCompletedOnboarding !== true;
+  let lastScreenCheck = started + (dialogLikely ? FIRST_CHECK_DIALOG_MS : FIRST_CHECK_MS) - SCREEN_CHECK_EVERY_MS;
   let lastKind = 'unknown';
+  // The unanswered dialog the previous look saw: one frame of a screen being drawn is not a dialog.
+  let pending: FirstRunDialog | undefined;
   while (Date.now() < deadline) {
     await watch.refresh();
     const hooks = watch.hookStatus(launchId);
@@ -122,7 +169,7 @@ async function waitReady(
           trust,
           note: "The agent's tab closed during start-up: Claude Code could not start. Check --claude-path and the log.",
         };
-      if (!live.alive) return { ready: false, failed: true, trust, note: `Claude Code ended during start-up. ${await tail(ctx, tab)}` };
+      if (!live.alive) return { ready: false, failed: true, trust, note: await endedNote(ctx, tab, root) };
     }
     if (hooks?.status === 'idle' || hooks?.status === 'busy' || due) {
       lastScreenCheck = Date.now();
@@ -137,12 +184,21 @@ async function waitReady(
           note: "The agent's tab closed during start-up: Claude Code could not start. Check --claude-path and the log.",
         };
       }
-      lastKind = classifyScreen(screen);
-      if (lastKind === 'trust_dialog') {
-        // Enter only with the cursor on "Yes" (2.1.332 puts "No, exit" first); an arrow move is
-        // followed by another look at the next turn of the loop, not after SCREEN_CHECK_EVERY_MS.
-        const keys = trustDialogKeys(screen);
-        if (keys) await ctx.backend.sendKeys(tab, keys);
+      const kind = classifyScreen(screen);
+      lastKind = kind;
+      // Enter only with the cursor on "Yes" (2.1.332 puts "No, exit" first).
+      const keys = kind === 'trust_dialog' ? trustDialogKeys(screen) : undefined;
+      if (isFirstRunDialog(kind) && !keys) {
+        if (pending === kind) {
+          ctx.log.warn('agent stopped at a first-run dialog', { agent: name, dialog: kind });
+          return { ready: false, failed: true, trust, note: firstRunDialogProblem(kind, firstRunContext(ctx, root)) };
+        }
+        pending = kind;
+        lastScreenCheck = Date.now() - SCREEN_CHECK_EVERY_MS + 500;
+      } else if (keys) {
+        pending = undefined;
+        // An arrow move is followed by another look at the next turn of the loop, not after SCREEN_CHECK_EVERY_MS.
+        await ctx.backend.sendKeys(tab, keys);
         if (keys?.[0] === 'Enter') {
           trust = 'accepted_by_tabcrew';
           ctx.log.info('folder trust dialog accepted', { agent: name });
@@ -151,16 +207,31 @@ async function waitReady(
         }
       } else if (hooks && hooks.status !== 'starting') {
         return { ready: true, trust };
+      } else {
+        pending = undefined;
       }
     }
     await sleep(HOOK_POLL_MS);
   }
-  const what = lastKind === 'unknown' ? 'no hook event yet' : `its screen shows ${lastKind.replace('_', ' ')}`;
+  const what = lastKind === 'unknown' ? 'no hook event yet' : `its screen shows ${screenStateWords(lastKind)}`;
   return {
     ready: false,
     trust,
-    note: `${name} was not ready after ${ctx.config.startTimeoutS} s (${what}); it may still be starting. Check get_session_status or get_agent_output.`,
+    note:
+      `${name} was not ready after ${ctx.config.startTimeoutS} s (${what}) and is still starting: ` +
+      `get_session_status shows it idle once Claude Code is up, get_agent_output shows its screen meanwhile.`,
   };
+}
+
+function firstRunContext(ctx: SupervisorContext, root: string) {
+  return { root, configFile: claudeConfigFile(ctx.env), acceptApiKey: ctx.config.acceptApiKey, hasApiKey: !!ctx.env.ANTHROPIC_API_KEY?.trim() };
+}
+
+/** Why Claude Code ended before it was ready: its first-run setup gives up offline (2.1.197 exits 1), otherwise its last words. */
+async function endedNote(ctx: SupervisorContext, tab: TabHandle, root: string): Promise<string> {
+  const kind = classifyScreen(await ctx.backend.readScreen(tab, 60).catch(() => ''));
+  if (isFirstRunDialog(kind)) return firstRunDialogProblem(kind, firstRunContext(ctx, root));
+  return `Claude Code ended during start-up. ${await tail(ctx, tab)}`;
 }
 
 async function tail(ctx: SupervisorContext, tab: TabHandle): Promise<string> {

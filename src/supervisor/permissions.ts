@@ -7,7 +7,7 @@ import { agentDirFor } from '../claude/launch.js';
 import {
   PERMISSIONS_DIR,
   REQUEST_ID,
-  SUMMARY_CHARS,
+  approvalSummary,
   createOnce,
   decisionPath,
   readJson,
@@ -136,6 +136,16 @@ export class PermissionBroker {
 
   // ---- internals --------------------------------------------------------------------
 
+  /** Whether request `id` is this machine's (pending or decided); reads only, changes nothing. */
+  async holds(id: string): Promise<boolean> {
+    if (!REQUEST_ID.test(id)) return false;
+    const state = await this.deps.store.read();
+    for (const { dir } of this.dirs(state)) {
+      if (readJson(requestPath(dir, id)) || readJson(decisionPath(dir, id))) return true;
+    }
+    return false;
+  }
+
   private async locate(id: string): Promise<{ pending: PendingPermission; dir: string }> {
     if (!REQUEST_ID.test(id)) {
       throw new UserError(`request_id "${id.slice(0, 80)}" is not a permission request id (p- and 16 hex digits): take it from list_pending_permissions.`);
@@ -176,13 +186,14 @@ export class PermissionBroker {
   }
 
   private view(req: PermissionRequestFile, agent: string, sessionId: string): PendingPermission {
-    const summary = redact(String(req.input_summary ?? ''));
+    // The hook made it so already; made again here, the same way, from what the file says.
+    const summary = approvalSummary(String(req.input_summary ?? ''));
     return {
       request_id: req.request_id,
       agent,
       session_id: sessionId,
       tool: String(req.tool ?? 'unknown').slice(0, 200),
-      input_summary: summary.length > SUMMARY_CHARS + 1 ? `${summary.slice(0, SUMMARY_CHARS)}…` : summary,
+      input_summary: summary,
       since: String(req.since ?? ''),
     };
   }

@@ -1,12 +1,14 @@
 import { realpath, stat } from 'node:fs/promises';
 import { isAbsolute, relative, sep } from 'node:path';
 import type { SessionRecord } from '../store/types.js';
+import { expandHome } from '../util/home-path.js';
 import { UserError } from './errors.js';
 
-/** Checks a session root and returns its realpath. */
-export async function resolveRoot(root: string): Promise<string> {
+/** Checks a session root (a leading `~` is the server's HOME) and returns its realpath. */
+export async function resolveRoot(given: string, home?: string): Promise<string> {
+  const root = expandHome(given, home);
   if (!isAbsolute(root)) {
-    throw new UserError(`root "${root}" is not an absolute path: give the full path, e.g. /home/me/project.`);
+    throw new UserError(`root "${root}" is not an absolute path: give the full path, e.g. /home/me/project (a leading ~/ is the server's HOME).`);
   }
   let real: string;
   try {

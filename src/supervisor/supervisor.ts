@@ -3,6 +3,7 @@ import { readFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import type { AuditLog } from '../audit/audit-log.js';
 import type { Logger } from '../audit/logger.js';
+import { SCREEN_PADDING_ROWS, screenTail } from '../claude/screen-tail.js';
 import { removeAgentDir } from '../claude/launch.js';
 import { launchChoiceProblem } from '../claude/launch-options.js';
 import { recentTurns, type Turn } from '../claude/transcript.js';
@@ -11,7 +12,7 @@ import type { Config } from '../config.js';
 import type { StateStore } from '../store/state-store.js';
 import type { AgentRecord, AgentStatus, SessionRecord, State, StatusSource } from '../store/types.js';
 import type { TabInfo, TerminalBackend } from '../terminals/backend.js';
-import type { Progress, SupervisorContext } from './context.js';
+import type { DeliveryTiming, Progress, SupervisorContext } from './context.js';
 import { checkMessage, deliver, type DeliveryResult } from './delivery.js';
 import { LimitError, UserError } from './errors.js';
 import { findOnPath } from '../util/find-on-path.js';
@@ -43,6 +44,7 @@ import type { Health } from './health.js';
 import { Keeper, type Notice } from './keeper.js';
 import { addWorktree, checkGitRoot, checkRemovable, removeWorktree, worktreeStatus, type WorktreeStatus } from './worktrees.js';
 import { sumUsage, UsageMeter, type UsageView } from './usage.js';
+import { conversationTokens, UsageLedger } from './usage-ledger.js';
 
 export interface AgentStatusView {
   agent: string;
@@ -116,7 +118,6 @@ export interface CreateAgentInput {
   sandbox_extra_paths?: string[];
 }
 
-const ZERO_TOKENS: Tokens = { input: 0, output: 0, cache_read: 0, cache_creation: 0 };
 const SESSION_NAME = /^[^\p{Cc}[\]]{1,64}$/u;
 
 /**
@@ -138,6 +139,8 @@ export class Supervisor {
 
   /** Budgets, health, relaunches, usage records (docs/long-running.md); `serve` starts its timer. */
   readonly keeper: Keeper;
+  /** Usage counted into the state as transcripts grow; agents' hooks ask for a count over the agent socket. */
+  readonly usage: UsageLedger;
 
   constructor(deps: { config: Config; store: StateStore; backend: TerminalBackend; log: Logger; env?: NodeJS.ProcessEnv; audit?: Pick<AuditLog, 'append'> }) {
     const env = deps.env ?? process.env;
@@ -157,7 +160,8 @@ export class Supervisor {
       spawn: async (sessionId, spec, caller) => (await this.spawnAgent({ session: sessionId, ...spec }, { caller })).agent,
       remove: async (agent) => void (await this.deleteAgent(agent, { cascade: true })),
     });
-    const meter = new UsageMeter(loadPriceTable(c.pricesFile), claudeConfigDir(env));
+    this.usage = new UsageLedger({ store: deps.store, claudeConfigDir: claudeConfigDir(env), log: deps.log, audit: deps.audit });
+    const meter = new UsageMeter(loadPriceTable(c.pricesFile), this.usage);
     this.keeper = new Keeper({ ctx: this.ctx, meter, relaunch: (name) => this.relaunchAgent(name), hibernate: (name) => this.hibernateAgent(name) });
   }
 
@@ -234,13 +238,14 @@ export class Supervisor {
       const live = statuses.get(agent.name)!;
       const watch = this.ctx.observer.watch(agent, session);
       const transcript = watch ? await watch.readTranscript().catch(() => undefined) : undefined;
+      const counted = await this.usage.count(agent.name).catch(() => undefined);
       views.push({
         agent: agent.name,
         status: live.status,
         status_source: live.source,
         since: live.since ? new Date(live.since).toISOString() : agent.since,
         claude_session_id: agent.claudeSessionId,
-        tokens: transcript?.tokens ?? ZERO_TOKENS,
+        tokens: conversationTokens(counted, agent.claudeSessionId),
         ...(transcript?.lastReply !== undefined ? { last_reply: transcript.lastReply } : {}),
         tasks: todo?.byAgent.get(agent.name) ?? { open: 0, done: 0 },
         ...(agent.launch.role !== undefined ? { role: this.roleView(agent.launch) } : {}),
@@ -291,7 +296,16 @@ export class Supervisor {
   async createAgent(
     input: CreateAgentInput,
     progress?: Progress,
-  ): Promise<{ agent: string; session_id: string; status: AgentStatus; claude_session_id: string; backend: string; note?: string; trust?: string }> {
+  ): Promise<{
+    agent: string;
+    session_id: string;
+    status: AgentStatus;
+    claude_session_id: string;
+    backend: string;
+    note?: string;
+    trust?: string;
+    api_key?: string;
+  }> {
     const problem = launchChoiceProblem(input);
     if (problem) throw new UserError(`${problem} Nothing was created.`);
     const role = input.role === undefined ? undefined : this.roles.resolve(input.role);
@@ -376,6 +390,8 @@ export class Supervisor {
         claude_session_id: agent.claudeSessionId!,
         backend: this.ctx.backend.name,
         ...(launched.trust ? { trust: launched.trust } : {}),
+        ...(launched.apiKey ? { api_key: launched.apiKey } : {}),
+        ...(launched.onboarding ? { onboarding: launched.onboarding } : {}),
         ...(note ? { note } : {}),
       };
     });
@@ -505,7 +521,8 @@ export class Supervisor {
     const tab = agent.claudeSessionId ? findTab(agent, await this.ctx.backend.listTabs()) : undefined;
     if (!tab) return { agent: name, screen: '', ...lastReply, note: `${name} has no tab (${agent.status === 'cleared' ? 'cleared' : 'its tab is gone'}).` };
     try {
-      return { agent: name, screen: await this.ctx.backend.readScreen(tab, lines), ...lastReply };
+      const screen = await this.ctx.backend.readScreen(tab, lines + SCREEN_PADDING_ROWS);
+      return { agent: name, screen: screenTail(screen, lines), ...lastReply };
     } catch (e) {
       return { agent: name, screen: '', ...lastReply, note: `${name}'s tab could not be read: ${(e as Error).message}` };
     }
@@ -577,6 +594,13 @@ export class Supervisor {
   /** Calls `listener` for every status change the supervisor observes; returns an unsubscribe. */
   onStatusChange(listener: (c: StatusChange) => void): () => void {
     return this.ctx.observer.onChange(listener);
+  }
+
+  /** Calls `listener` as each delivery confirms or gives up, with its time from typing; returns an unsubscribe. */
+  onDelivery(listener: (d: DeliveryTiming) => void): () => void {
+    const listeners = (this.ctx.deliveries ??= new Set());
+    listeners.add(listener);
+    return () => listeners.delete(listener);
   }
 
   // ---- roles, helpers of their own, coordination runs --------------------------------
@@ -654,6 +678,11 @@ export class Supervisor {
 
   pendingPermission(requestId: string): Promise<PendingPermission> {
     return this.permissions.pending(requestId);
+  }
+
+  /** Whether a permission request id is this machine's (a front routes it here, never to a node). */
+  holdsPermissionRequest(requestId: string): Promise<boolean> {
+    return this.permissions.holds(requestId);
   }
 
   decidePermission(input: { request_id: string; decision: 'allow' | 'deny'; reason?: string; by: string }): Promise<PermissionDecision> {
@@ -869,7 +898,7 @@ export class Supervisor {
     peers: string[],
     resume: boolean,
     progress?: Progress,
-  ): Promise<{ status: AgentStatus; note?: string; trust?: AgentRecord['trust'] }> {
+  ): Promise<{ status: AgentStatus; note?: string; trust?: AgentRecord['trust']; apiKey?: AgentRecord['apiKey']; onboarding?: AgentRecord['onboarding'] }> {
     const otherRoots = (await this.ctx.store.read()).sessions.filter((s) => s.id !== session.id).map((s) => s.root);
     const heartbeat = setInterval(() => {
       void this.ctx.store
@@ -905,6 +934,8 @@ export class Supervisor {
       a.launchId = launched.launchId;
       a.trust = launched.trust;
       a.sandbox = launched.sandbox;
+      a.apiKey = launched.apiKey;
+      a.onboarding = launched.onboarding;
       delete a.owner;
       // Launched again by a person (the keeper never launches one it gave up on): relaunches count afresh.
       if (a.relaunch?.gaveUp) delete a.relaunch;
@@ -916,7 +947,7 @@ export class Supervisor {
       throw new UserError(`${agent.name} (or its session) was deleted while it started; its tab was closed again.`);
     }
     this.ctx.log.info('agent launched', { agent: agent.name, ready: launched.ready, trust: launched.trust });
-    return { status, note: launched.note, trust: launched.trust };
+    return { status, note: launched.note, trust: launched.trust, apiKey: launched.apiKey, onboarding: launched.onboarding };
   }
 
   /** Ends the agent's process and closes its tab; returns the transcript path, if any. */

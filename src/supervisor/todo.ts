@@ -10,12 +10,30 @@ export interface TodoSummary {
   path: string;
   open: number;
   done: number;
-  /** Per agent named in an item (`Agent_N`): its open and done items. */
+  /** Per agent that claimed an item (`(Agent_N)` at its end): its open and done items. */
   byAgent: Map<string, { open: number; done: number }>;
 }
 
 const ITEM = /^\s*[-*+]\s+\[( |x|X)\]\s+(.*)$/;
 const AGENT = /\bAgent_[1-9][0-9]*\b/g;
+// A claim is what claim_task writes: agent names in parentheses at the very end of an item,
+// "(Agent_2)" (or "(Agent_1, Agent_2)"). A name anywhere else in the text ("review Agent_2's
+// patch") is not a claim, and add_task refuses a text that ends like one, so no task text an
+// agent adds can make an item another agent's.
+const CLAIM_AT_END = /\((Agent_[1-9][0-9]{0,5}(?:[ \t]{0,4},[ \t]{0,4}Agent_[1-9][0-9]{0,5}){0,20})\)$/;
+
+/** An item's text split into the task and the agents whose claims end it. */
+export function splitClaims(text: string): { task: string; owners: string[] } {
+  let task = text.trimEnd();
+  const owners: string[] = [];
+  for (let i = 0; i < 50; i++) {
+    const m = CLAIM_AT_END.exec(task);
+    if (!m) break;
+    owners.unshift(...(m[1].match(AGENT) ?? []));
+    task = task.slice(0, m.index).trimEnd();
+  }
+  return { task, owners: [...new Set(owners)] };
+}
 
 export function parseTodo(text: string, path: string): TodoSummary {
   const summary: TodoSummary = { path, open: 0, done: 0, byAgent: new Map() };
@@ -25,7 +43,7 @@ export function parseTodo(text: string, path: string): TodoSummary {
     const done = m[1] !== ' ';
     if (done) summary.done++;
     else summary.open++;
-    for (const agent of new Set(m[2].match(AGENT) ?? [])) {
+    for (const agent of splitClaims(m[2]).owners) {
       const counts = summary.byAgent.get(agent) ?? { open: 0, done: 0 };
       if (done) counts.done++;
       else counts.open++;
@@ -62,7 +80,7 @@ export function todoItems(text: string): TodoItem[] {
   text.split('\n').forEach((raw, line) => {
     const m = ITEM.exec(raw.replace(/\r$/, ''));
     if (!m) return;
-    items.push({ number: items.length + 1, line, done: m[1] !== ' ', text: m[2].trim(), owners: [...new Set(m[2].match(AGENT) ?? [])] });
+    items.push({ number: items.length + 1, line, done: m[1] !== ' ', text: m[2].trim(), owners: splitClaims(m[2]).owners });
   });
   return items;
 }
@@ -80,11 +98,7 @@ export function findItem(items: TodoItem[], ref: string): TodoItem {
     if (!hit) throw new UserError(`TODO.md has no item ${r} (it has ${items.length}). Items: ${list()}.`);
     return hit;
   }
-  const bare = (t: string): string =>
-    t
-      .replace(/\s*\(Agent_[1-9][0-9]*\)\s*$/, '')
-      .trim()
-      .toLowerCase();
+  const bare = (t: string): string => splitClaims(t).task.trim().toLowerCase();
   const exact = items.filter((i) => bare(i.text) === bare(r) || i.text.toLowerCase() === r.toLowerCase());
   if (exact.length === 1) return exact[0];
   const part = items.filter((i) => i.text.toLowerCase().includes(r.toLowerCase()));
@@ -170,6 +184,12 @@ export function completeEdit(agent: string, ref: string, note?: string): TodoEdi
 }
 
 export function addEdit(taskText: string): TodoEdit<{ task: string; number: number }> {
+  const claimed = splitClaims(taskText).owners;
+  if (claimed.length) {
+    throw new UserError(
+      `a task cannot end with "(${claimed.join(', ')})": that marks a claim in TODO.md, and an agent claims only for itself, with claim_task. Add the task without it (write "for ${claimed[0]}" if it is meant for them), then claim it if it is yours.`,
+    );
+  }
   return (text, items) => {
     const body = text.endsWith('\n') || text === '' ? text : `${text}\n`;
     return { text: `${body}- [ ] ${taskText.trim()}\n`, result: { task: taskText.trim(), number: items.length + 1 } };

@@ -1,11 +1,12 @@
 import { z } from 'zod';
 import { costOf, priceOf, type PriceTable } from '../claude/prices.js';
-import { TranscriptReader, transcriptPath, type UsageTotals } from '../claude/transcript.js';
-import type { AgentWatch } from '../claude/watch.js';
+import type { UsageTotals } from '../claude/transcript.js';
+import type { AgentRecord } from '../store/types.js';
+import type { UsageLedger } from './usage-ledger.js';
 
 /*
- * Tokens and cost of agents, sessions and the crew. Tokens come from the transcripts (every
- * conversation the agent has had, not only the current one); cost from the price table.
+ * Tokens and cost of agents, sessions and the crew. Tokens are the ones tabcrew counted from the
+ * transcripts (every conversation the agent has had; usage-ledger.ts); cost from the price table.
  */
 
 const tokenFields = {
@@ -104,42 +105,22 @@ function combine(models: ModelUsage[]): UsageView {
 export const ZERO_USAGE: UsageView = combine([]);
 
 /**
- * Reads an agent's usage: the current conversation through its watch (incrementally), and
- * earlier conversations (before a clear or a new conversation) from their transcripts once.
+ * An agent's usage as tabcrew counted it (supervisor/usage-ledger.ts), never as its transcripts
+ * read now: an agent that empties its transcript does not get its tokens back. Each look
+ * counts first, so budgets, status and the audit log's usage record show the same figures.
  */
 export class UsageMeter {
-  private readonly past = new Map<string, TranscriptReader>();
-
   constructor(
     private readonly prices: PriceTable,
-    private readonly claudeConfigDir: string,
+    private readonly ledger: UsageLedger,
   ) {}
 
   get table(): PriceTable {
     return this.prices;
   }
 
-  async agentUsage(agent: { pastClaudeSessionIds: string[] }, cwd: string, watch: AgentWatch | undefined): Promise<UsageView> {
-    const byModel = new Map<string, UsageTotals>();
-    const add = (m: ReadonlyMap<string, UsageTotals>): void => {
-      for (const [model, t] of m) {
-        const was = byModel.get(model) ?? { input: 0, output: 0, cache_read: 0, cache_creation: 0 };
-        byModel.set(model, {
-          input: was.input + t.input,
-          output: was.output + t.output,
-          cache_read: was.cache_read + t.cache_read,
-          cache_creation: was.cache_creation + t.cache_creation,
-        });
-      }
-    };
-    if (watch) add((await watch.readTranscript().catch(() => undefined))?.byModel ?? new Map());
-    for (const id of agent.pastClaudeSessionIds) {
-      const path = transcriptPath(this.claudeConfigDir, cwd, id);
-      let reader = this.past.get(path);
-      if (!reader) this.past.set(path, (reader = new TranscriptReader(path)));
-      await reader.refresh().catch(() => 0);
-      add(reader.usageByModel);
-    }
-    return usageView(byModel, this.prices);
+  async agentUsage(agent: Pick<AgentRecord, 'name' | 'usage'>): Promise<UsageView> {
+    const counted = (await this.ledger.count(agent.name).catch(() => undefined)) ?? agent.usage;
+    return usageView(new Map(Object.entries(counted?.byModel ?? {})), this.prices);
   }
 }

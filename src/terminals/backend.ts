@@ -12,6 +12,8 @@ export type BackendName = 'tmux' | 'iterm2' | 'pty';
 export interface TabLaunch {
   /** Tab group: tabs of one tabcrew session share one (a tmux session, an iTerm2 window). */
   group: string;
+  /** What a person knows the group by (the tabcrew session's name): part of the tmux session's name. */
+  groupTitle?: string;
   /** Absolute working directory of the program. */
   cwd: string;
   /** Program and its arguments, exec'd as they are. */

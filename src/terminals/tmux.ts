@@ -24,6 +24,15 @@ export interface TmuxBackendOptions {
 const TIMEOUT_MS = 10_000;
 const MAX_BUFFER = 64 * 1024 * 1024;
 const TAG_OPTION = '@tabcrew_tag';
+/** The group a tmux session holds (a session option): its name is for people and may change with tabcrew versions. */
+const GROUP_OPTION = '@tabcrew_group';
+/** The title tabcrew gave a pane, which KEEP_TITLE puts back whenever the program changes it. */
+const TITLE_OPTION = '@tabcrew_title';
+// A program in the pane can set its title (OSC 0/2, and in tmux before 3.4 any APC: Claude
+// Code's kitty-graphics probe `ESC _ Gi=31,s=1,… ESC \` became the title "Gi=31,s=1,…").
+// A pane hook puts tabcrew's title back; the comparison keeps it from running again on its
+// own change. A constant: the title itself is read from the option, never put in the string.
+const KEEP_TITLE = `if-shell -F '#{!=:#{pane_title},#{${TITLE_OPTION}}}' 'select-pane -T "#{${TITLE_OPTION}}"'`;
 // A detached session has no client to take its size from; a TUI needs room.
 const NEW_SESSION_SIZE = ['-x', '200', '-y', '50'];
 const KEYS: ReadonlySet<string> = new Set<TerminalKey>(['Enter', 'Escape', 'C-c', 'C-u', 'BSpace', 'Down', 'Up']);
@@ -77,7 +86,8 @@ export class TmuxBackend implements TerminalBackend {
     // `set-option -w` without a target would configure the wrong window. A unique
     // placeholder name lets the rest of the same command list target the new window.
     const placeholder = `tabcrew-new-${randomHex(8)}`;
-    const target = `=${launch.group}:=${placeholder}`;
+    const session = tmuxSessionName(launch.group, launch.groupTitle);
+    const target = `=${session}:=${placeholder}`;
     const program = ['--', '/bin/bash', launcher, specDir];
     const print = ['-P', '-F', '#{window_id} #{pane_id} #{pane_pid}'];
     const configure: TmuxCommand[] = [
@@ -86,10 +96,14 @@ export class TmuxBackend implements TerminalBackend {
       ['set-option', '-w', '-t', target, 'automatic-rename', 'off'],
       ['set-option', '-w', '-t', target, 'allow-rename', 'off'],
       ['set-option', '-w', '-t', target, '--', TAG_OPTION, launch.tag],
+      ['set-option', '-t', target, '--', GROUP_OPTION, launch.group],
+      ['set-option', '-w', '-t', target, '--', TITLE_OPTION, launch.title],
+      ['set-hook', '-p', '-t', target, 'pane-title-changed', KEEP_TITLE],
+      ['select-pane', '-t', target, '-T', `#{${TITLE_OPTION}}`],
       ['rename-window', '-t', target, '--', formatLiteral(launch.title)],
     ];
-    const inExistingGroup: TmuxCommand[] = [['new-window', '-d', '-t', `=${launch.group}:`, '-n', placeholder, ...print, ...program], ...configure];
-    const inNewGroup: TmuxCommand[] = [['new-session', '-d', '-s', launch.group, ...NEW_SESSION_SIZE, '-n', placeholder, ...print, ...program], ...configure];
+    const inExistingGroup: TmuxCommand[] = [['new-window', '-d', '-t', `=${session}:`, '-n', placeholder, ...print, ...program], ...configure];
+    const inNewGroup: TmuxCommand[] = [['new-session', '-d', '-s', session, ...NEW_SESSION_SIZE, '-n', placeholder, ...print, ...program], ...configure];
 
     // One round trip in the common cases: a group this process has used gets a new window,
     // an unknown one (usually a new session) is created with it. Tabs of one group that does
@@ -98,7 +112,7 @@ export class TmuxBackend implements TerminalBackend {
     // per tab saved, and the tmux server handles one creation, not sixteen racing ones.
     let stdout: string;
     try {
-      stdout = await this.#createWindow(launch.group, inExistingGroup, inNewGroup);
+      stdout = await this.#createWindow(session, inExistingGroup, inNewGroup);
     } catch (err) {
       await removeLaunchSpec(specDir);
       throw err;
@@ -249,6 +263,7 @@ export class TmuxBackend implements TerminalBackend {
       '#{pane_dead_status}',
       '#{pane_dead_signal}',
       '#{window_name}',
+      `#{${GROUP_OPTION}}`,
       `#{${TAG_OPTION}}`,
     ];
     let stdout: string;
@@ -264,7 +279,7 @@ export class TmuxBackend implements TerminalBackend {
     for (const record of stdout.split(`${RS}${nonce}\n`)) {
       const parts = record.split(FS);
       if (parts.length < fields.length) continue;
-      const [server, id, pane, pid, group, dead, status, signal, name] = parts;
+      const [server, id, pane, pid, session, dead, status, signal, name, group] = parts;
       const tag = parts.slice(fields.length - 1).join(FS);
       // A window linked into several sessions is listed once per session.
       if (seen.has(pane)) continue;
@@ -275,7 +290,8 @@ export class TmuxBackend implements TerminalBackend {
         pane,
         pid: Number(pid),
         tag: tag === '' ? null : tag,
-        group: unvis(group),
+        // A tmux session made before tabcrew named them for people is named by its group.
+        group: group || unvis(session),
         title: unvis(name),
         alive: dead !== '1',
       };
@@ -381,6 +397,21 @@ function checkedId(value: string | undefined, pattern: RegExp, what: string): st
 /** The pane to type into or read: the handle's pane, else the window's active pane. */
 function paneTarget(tab: TabHandle): string {
   return tab.pane !== undefined ? checkedId(tab.pane, /^%\d+$/, 'tmux pane id') : checkedId(tab.id, /^@\d+$/, 'tmux window id');
+}
+
+/**
+ * The tmux session of a group: its title for people first (`app-s-4k2x9q1m`), reduced to
+ * what tmux keeps as it is in a name and a target; the group (unique) after it.
+ */
+export function tmuxSessionName(group: string, title?: string): string {
+  const readable = (title ?? '')
+    .normalize('NFKD')
+    .replace(/[^A-Za-z0-9_-]+/g, '-')
+    .replace(/-{2,}/g, '-')
+    .replace(/^-|-$/g, '')
+    .slice(0, 32)
+    .replace(/-$/, '');
+  return readable ? `${readable}-${group}` : group;
 }
 
 function capture(target: string, lines: number): TmuxCommand {

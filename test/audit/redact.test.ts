@@ -64,6 +64,16 @@ describe('redact', () => {
     expect(redact('AKIAIOSFODNN7EXAMPLE')).toBe('[REDACTED:aws_access_key]');
   });
 
+  it('redacts a bare tabcrew HTTP token (tc_ and 43 base64url characters), wherever it stands', () => {
+    const token = `tc_${Buffer.alloc(32, 0xfb).toString('base64url')}`;
+    expect(token).toMatch(/^tc_[A-Za-z0-9_-]{43}$/);
+    expect(redact(`curl -H x ${token} http://127.0.0.1:8787/api`)).toBe('curl -H x [REDACTED:tabcrew_token] http://127.0.0.1:8787/api');
+    expect(redact(`"${token}"`)).toBe('"[REDACTED:tabcrew_token]"');
+    expect(redact(`${token}\n`)).toBe('[REDACTED:tabcrew_token]\n');
+    // Not a token: shorter, or part of a longer word.
+    expect(redact('tc_short tc_ the_tc_thing')).toBe('tc_short tc_ the_tc_thing');
+  });
+
   it('leaves ordinary text alone: code, paths, UUIDs, git SHAs, long words, talk about passwords', () => {
     for (const text of BENIGN) expect(redact(text)).toBe(text);
   });

@@ -1,6 +1,7 @@
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import { createServer } from 'node:net';
 import { join, resolve } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 
@@ -59,5 +60,60 @@ describe('the hook program', () => {
       encoding: 'utf8',
     });
     expect(JSON.parse(out).hookSpecificOutput.permissionDecision).toBe('deny');
+  });
+});
+
+describe('the hook asks for a usage count (claude/usage-nudge.ts)', () => {
+  const socket = join(base, 'count.sock');
+  const secretFile = join(runtime, 'agent-secret');
+  writeFileSync(secretFile, 'the-secret\n', { mode: 0o600 });
+  const spawnHook = (event: string, sock = socket): Promise<{ code: number | null; at: number }> =>
+    new Promise((done) => {
+      const child = spawn(process.execPath, [HOOK], {
+        env: { PATH: process.env.PATH!, HOME: base, TABCREW_EVENTS: spool, TABCREW_AGENT: 'Agent_1', TABCREW_SOCKET: sock, TABCREW_SECRET_FILE: secretFile },
+        stdio: ['pipe', 'ignore', 'ignore'],
+      });
+      child.stdin.end(JSON.stringify({ session_id: 'c', cwd: own, hook_event_name: event, tool_name: 'Bash', tool_input: { command: 'true' } }));
+      child.on('exit', (code) => done({ code, at: Date.now() }));
+    });
+
+  it('at PreToolUse and Stop it asks over the agent socket as its agent, and ends only after the answer (the tool runs after)', async () => {
+    const asked: { line: Record<string, unknown>; at: number }[] = [];
+    let answeredAt = 0;
+    const server = createServer((conn) => {
+      conn.setEncoding('utf8');
+      conn.on('data', (d: string) => {
+        asked.push({ line: JSON.parse(d.trim()) as Record<string, unknown>, at: Date.now() });
+        // A slow count: the hook must wait for it.
+        setTimeout(() => {
+          answeredAt = Date.now();
+          conn.end(JSON.stringify({ id: 1, ok: true, result: { counted: true } }) + '\n');
+        }, 400);
+      });
+    });
+    await new Promise<void>((r) => server.listen(socket, r));
+    try {
+      for (const event of ['PreToolUse', 'Stop']) {
+        const { code, at } = await spawnHook(event);
+        expect(code).toBe(0);
+        expect(at).toBeGreaterThanOrEqual(answeredAt);
+      }
+      expect(asked.map((a) => a.line)).toEqual([
+        { id: 1, agent: 'Agent_1', secret: 'the-secret', method: 'count_usage', params: {} },
+        { id: 1, agent: 'Agent_1', secret: 'the-secret', method: 'count_usage', params: {} },
+      ]);
+      await spawnHook('UserPromptSubmit');
+      await spawnHook('PostToolUse');
+      expect(asked).toHaveLength(2);
+    } finally {
+      await new Promise((r) => server.close(r));
+    }
+  });
+
+  it('with no supervisor on the socket it goes on at once', async () => {
+    const started = Date.now();
+    const { code, at } = await spawnHook('PreToolUse', join(base, 'nobody.sock'));
+    expect(code).toBe(0);
+    expect(at - started).toBeLessThan(2500);
   });
 });

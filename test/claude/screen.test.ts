@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { readFileSync, readdirSync } from 'node:fs';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { classifyScreen, findInputBox, trustDialogKeys, type ScreenState } from '../../src/claude/screen.js';
+import { classifyScreen, findInputBox, isFirstRunDialog, trustDialogKeys, type ScreenState } from '../../src/claude/screen.js';
 
 const dir = join(dirname(fileURLToPath(import.meta.url)), '..', 'fixtures', 'screens');
 const screen = (name: string) => readFileSync(join(dir, name), 'utf8');
@@ -34,8 +34,15 @@ const expected: Record<string, ScreenState> = {
   'permission_prompt_bash.txt': 'permission_prompt',
   'permission_prompt_write.txt': 'permission_prompt',
   'api_key_prompt.txt': 'api_key_prompt',
+  'api_key_prompt_2.1.332.txt': 'api_key_prompt', // unnumbered, "❯ No (recommended)"
   'bypass_warning.txt': 'bypass_warning',
+  'bypass_warning_2.1.332.txt': 'bypass_warning', // unnumbered
+  'mcp_server_approval.txt': 'mcp_server_approval', // a project .mcp.json server never approved
+  'mcp_server_approval_2.1.332.txt': 'mcp_server_approval',
+  'external_imports.txt': 'external_imports', // a CLAUDE.md importing a file outside the root
+  'external_imports_2.1.332.txt': 'external_imports',
   'onboarding_offline_error.txt': 'onboarding',
+  'onboarding_offline_error_2.1.332.txt': 'onboarding', // a HOME without .claude.json, no route to api.anthropic.com
   'rewind_menu.txt': 'rewind_menu',
   'exited.txt': 'exited',
 };
@@ -121,5 +128,29 @@ describe('trustDialogKeys', () => {
     expect(trustDialogKeys(screen('idle.txt'))).toBeUndefined();
     expect(trustDialogKeys(screen('permission_prompt_bash.txt'))).toBeUndefined();
     expect(trustDialogKeys(screen('trust_dialog_2.1.332.txt').replace(' ❯ No, exit', '   No, exit'))).toBeUndefined();
+  });
+});
+
+describe('first-run dialogs', () => {
+  it('every dialog Claude Code shows before its input box is one of FIRST_RUN_DIALOGS, on both verified versions', () => {
+    for (const file of readdirSync(dir).filter((f) =>
+      /^(trust_dialog|api_key_prompt|bypass_warning|mcp_server_approval|external_imports|onboarding)/.test(f),
+    )) {
+      expect(isFirstRunDialog(classifyScreen(screen(file))), file).toBe(true);
+    }
+    for (const file of ['idle_startup.txt', 'idle_startup_2.1.332.txt', 'busy.txt', 'permission_prompt_bash.txt', 'trust_refused_2.1.332.txt']) {
+      expect(isFirstRunDialog(classifyScreen(screen(file))), file).toBe(false);
+    }
+  });
+
+  it('does not take words of a dialog quoted in the conversation for the dialog', () => {
+    const quoted = screen('idle.txt').replace('❯ ', '❯ Detected a custom API key in your environment. New MCP server found in this project: x ');
+    expect(classifyScreen(quoted)).toBe('idle');
+  });
+
+  it('gives no trust-dialog keys on any other dialog: tabcrew answers none of them', () => {
+    for (const file of ['api_key_prompt_2.1.332.txt', 'mcp_server_approval.txt', 'external_imports.txt', 'bypass_warning_2.1.332.txt']) {
+      expect(trustDialogKeys(screen(file)), file).toBeUndefined();
+    }
   });
 });

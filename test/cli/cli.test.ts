@@ -65,6 +65,69 @@ describe('help, version and usage errors', () => {
     expect(a.stdout).toBe(b.stdout);
   });
 
+  /** The flags a --help lists, in order, by the heading they stand under. */
+  const listedFlags = (help: string): { heading: string; flag: string }[] => {
+    const out: { heading: string; flag: string }[] = [];
+    let heading = '';
+    for (const line of help.split('\n')) {
+      if (/^\S.*:$/.test(line)) heading = line;
+      const m = /^ {2}(?:-\w, )?(--[\w-]+)/.exec(line);
+      if (m && heading !== 'Examples:') out.push({ heading, flag: m[1]! });
+    }
+    return out;
+  };
+  const SERVE_ONLY = ['--max-agents', '--max-sessions', '--rate-limit-burst', '--rate-limit-per-minute', '--message-ttl', '--max-children', '--allow-bypass'];
+
+  it.each([
+    ['status', ['--session', '--json']],
+    ['recover', ['--session', '--dry-run', '--close-orphans', '--json']],
+    ['audit verify', ['--json']],
+  ])('%s --help lists its own flags first, then the shared ones, and no serve-only flag', async (name, own) => {
+    const r = await runCli([...name.split(' '), '--help'], env);
+    expect(r.code).toBe(0);
+    const flags = listedFlags(r.stdout);
+    expect(flags.slice(0, own.length).map((f) => f.flag)).toEqual(own);
+    expect(flags[0]!.heading).toBe('Options:');
+    for (const f of SERVE_ONLY) expect(flags.map((x) => x.flag)).not.toContain(f);
+    expect(flags.length).toBeLessThanOrEqual(own.length + 11);
+  });
+
+  it('audit verify --help lists no terminal flags: it reads the log and the state only', async () => {
+    const flags = listedFlags((await runCli(['audit', 'verify', '--help'], env)).stdout).map((f) => f.flag);
+    for (const f of ['--backend', '--tmux-socket', '--claude-path', '--runtime-dir', '--prices-file']) expect(flags).not.toContain(f);
+    for (const f of ['--state-dir', '--log-dir', '--key-source', '--key-file']) expect(flags).toContain(f);
+  });
+
+  it('serve --help still lists every flag of serve, its own first', async () => {
+    const flags = listedFlags((await runCli(['serve', '--help'], env)).stdout).map((f) => f.flag);
+    expect(flags[0]).toBe('--no-auto-recover');
+    for (const f of [...SERVE_ONLY, '--state-dir', '--backend', '--http', '--node']) expect(flags).toContain(f);
+  });
+
+  it('a serve-only flag given to recover is still taken (one set of flags fits every command)', async () => {
+    const r = await runCli(['recover', '--dry-run', '--json', '--max-agents', '3', ...empty.flags], env);
+    expect(r.code, r.stderr).toBe(0);
+  });
+
+  it.each([['serve'], ['config', 'claude-code'], ['config', 'http'], ['dashboard']])(
+    '%s --http abc exits 2 with the usage line, before anything starts',
+    async (...cmd) => {
+      const r = await runCli([...cmd, '--http', 'abc', ...(cmd[0] === 'serve' ? empty.flags : [])], env);
+      expect(r.code).toBe(2);
+      expect(r.stderr).toContain('--http "abc" is not [HOST:]PORT');
+      expect(r.stderr).toMatch(new RegExp(`^usage: tabcrew ${cmd.join(' ')} `, 'm'));
+    },
+  );
+
+  it('TABCREW_HTTP=abc is refused the same way, and --http-bind that is no IP address too', async () => {
+    const r = await runCli(['serve', ...empty.flags], { ...env, TABCREW_HTTP: 'abc' });
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/^usage: tabcrew serve /m);
+    const b = await runCli(['serve', '--http', '0', '--http-bind', 'example.com', ...empty.flags], env);
+    expect(b.code).toBe(2);
+    expect(b.stderr).toContain('--http-bind "example.com" is not an IP address');
+  });
+
   it('recover --help describes --dry-run and --json', async () => {
     const r = await runCli(['recover', '--help'], env);
     expect(r.code).toBe(0);

@@ -156,6 +156,19 @@ describe('tabcrew config claude-code', () => {
     expect(r.stdout.trim()).toBe(`claude mcp add -s user tabcrew -- ${process.execPath} ${CLI} serve`);
   });
 
+  it('the --http line runs after the stdio one: Claude Code then has both, tabcrew and tabcrew-http', async () => {
+    const stdio = await runCli(['config', 'claude-code'], env);
+    const http = await runCli(['config', 'claude-code', '--http', '8787', '--state-dir', join(home, 'state')], env);
+    expect(http.code, http.stderr).toBe(0);
+    expect(http.stdout).toMatch(/^claude mcp add --transport http -s user tabcrew-http http:\/\/127\.0\.0\.1:8787\/mcp --header 'Authorization: Bearer tc_/);
+    expect(http.stderr).toMatch(/tabcrew-http.*beside.*claude mcp remove -s user tabcrew/s);
+    // As the person would: paste both lines into a shell (the real claude, this HOME).
+    for (const line of [stdio.stdout, http.stdout]) execFileSync('sh', ['-c', line.trim()], { env, stdio: 'pipe', timeout: 60_000 });
+    const servers = JSON.parse(readFileSync(join(home, '.claude.json'), 'utf8')).mcpServers;
+    expect(servers.tabcrew).toMatchObject({ type: 'stdio', command: process.execPath });
+    expect(servers['tabcrew-http']).toMatchObject({ type: 'http', url: 'http://127.0.0.1:8787/mcp' });
+  });
+
   it('shell-quotes a path a shell would split', async () => {
     const dir = join(home, "my bin's");
     mkdirSync(dir);

@@ -121,6 +121,54 @@ describe('tabcrew doctor', () => {
     expect(c['claude version'].fix).toMatch(/npm install -g @anthropic-ai\/claude-code@\d+\.\d+\.\d+/);
   });
 
+  it('warns about an ANTHROPIC_API_KEY Claude Code has not approved, before any agent meets its question', async () => {
+    const keyHome = mkdtempSync(join(tmpdir(), 'tabcrew-doctor-key-'));
+    try {
+      const key = 'sk-ant-doctor-0123456789abcdefghij';
+      const config = (approved: string[]) =>
+        writeFileSync(join(keyHome, '.claude.json'), JSON.stringify({ hasCompletedOnboarding: true, customApiKeyResponses: { approved, rejected: [] } }));
+      const doctor = async () => {
+        const r = await runCli(['doctor', '--json', '--claude-path', claude, ...dirs.flags], testEnv(keyHome, { ANTHROPIC_API_KEY: key }));
+        expect(r.code, r.stdout + r.stderr).toBe(0);
+        return byName((JSON.parse(r.stdout) as { checks: Check[] }).checks);
+      };
+      config([]);
+      let c = await doctor();
+      expect(c['claude setup'].status).toBe('ok');
+      expect(c['claude api key']).toMatchObject({
+        status: 'warn',
+        detail: expect.stringContaining('Do you want to use this API key?'),
+        fix: expect.stringContaining('--no-accept-api-key'),
+      });
+      expect(JSON.stringify(c)).not.toContain(key.slice(-20));
+      config([key.slice(-20)]);
+      c = await doctor();
+      expect(c['claude api key'].status).toBe('ok');
+    } finally {
+      rmSync(keyHome, { recursive: true, force: true });
+    }
+  });
+
+  it('does not warn about a first-run setup never completed when ANTHROPIC_API_KEY is there: serve completes it with the key', async () => {
+    const keyHome = mkdtempSync(join(tmpdir(), 'tabcrew-doctor-setup-'));
+    try {
+      const r = await runCli(
+        ['doctor', '--json', '--claude-path', claude, ...dirs.flags],
+        testEnv(keyHome, { ANTHROPIC_API_KEY: 'sk-ant-doctor-0123456789abcdefghij' }),
+      );
+      const c = byName((JSON.parse(r.stdout) as { checks: Check[] }).checks);
+      expect(c['claude setup']).toMatchObject({ status: 'ok', detail: expect.stringContaining('tabcrew serve records it as completed') });
+    } finally {
+      rmSync(keyHome, { recursive: true, force: true });
+    }
+  });
+
+  it("warns when Claude Code's first-run setup was never completed for this user", async () => {
+    const r = await runCli(['doctor', '--json', '--claude-path', claude, ...dirs.flags], env);
+    const c = byName((JSON.parse(r.stdout) as { checks: Check[] }).checks);
+    expect(c['claude setup']).toMatchObject({ status: 'warn', fix: expect.stringContaining('run `claude` once') });
+  });
+
   it('fails when the state dir is a file, and names the flag to choose another', async () => {
     const file = join(home, 'not-a-dir');
     writeFileSync(file, '');

@@ -142,6 +142,23 @@ describe('the entry answers the MCP handshake before the server has loaded', () 
     for (const m of all) expect(m.jsonrpc).toBe('2.0');
   });
 
+  it('a front that finds its nodes by DNS (--nodes-from or TABCREW_NODES_FROM) answers its handshake itself, with `node` on every tool', async () => {
+    const discovery = ['--dns-server', '127.0.0.1:9', '--node-token-file', '*=/nonexistent/token', '--node-fingerprint-dir', '/nonexistent'];
+    for (const [env, args] of [
+      [{}, ['--nodes-from', 'dns-srv:_tabcrew._tcp.crew.test', ...discovery]],
+      [{ TABCREW_NODES_FROM: 'dns-srv:_tabcrew._tcp.crew.test' }, discovery],
+    ] as [Record<string, string>, string[]][]) {
+      const s = serve(env, args);
+      s.send(initialize(1, '2025-06-18'));
+      await s.answer(1);
+      s.send(initialized, toolsList(2));
+      const tools = (await s.answer(2)).result.tools as { name: string; inputSchema: { properties?: Record<string, unknown> } }[];
+      expect(await s.stop()).toBe(0);
+      expect(tools.filter((t) => !t.inputSchema.properties?.node).map((t) => t.name)).toEqual([]);
+      expect(s.log()).not.toContain('handshake answered by the entry');
+    }
+  });
+
   it('a command line that is not a plain serve gets the full CLI, with no handshake before its usage error', async () => {
     for (const args of [['--no-such-option'], ['--backend', 'nope']]) {
       const s = serve({}, args);

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { CrewMap } from '../../src/crew/crew-map.js';
+import { CrewMap, MAX_SESSIONS_PER_NODE } from '../../src/crew/crew-map.js';
 import type { StateStore } from '../../src/store/state-store.js';
 
 /** A store that only counts writes: what the map costs per answer a node gives. */
@@ -62,5 +62,47 @@ describe('the crew map', () => {
       { id: 's-2', name: 'b', node: 'n2' },
       { id: 's-5', name: 'e', node: 'n1' },
     ]);
+  });
+
+  it("learning a flood of one node's sessions is linear and kept to the cap; the rest is counted", async () => {
+    const s = countingStore();
+    const map = new CrewMap(() => s.store);
+    await map.load();
+    await map.learnSessions('n2', [{ id: 's-other', name: 'other' }], true);
+    const flood = Array.from({ length: 40_000 }, (_, i) => ({ id: `s-${i}`, name: `f${i}` }));
+    const started = performance.now();
+    const first = await map.learnSessions('n1', flood, true);
+    const again = await map.learnSessions('n1', flood, false);
+    expect(performance.now() - started).toBeLessThan(1000);
+    expect(first).toEqual({ over: 40_000 - MAX_SESSIONS_PER_NODE, refused: [] });
+    expect(again.over).toBe(40_000 - MAX_SESSIONS_PER_NODE);
+    expect(map.list()).toHaveLength(MAX_SESSIONS_PER_NODE + 1);
+    expect(s.writes()).toBe(2);
+  });
+
+  it('an id another node or the local machine holds is refused, not taken over', async () => {
+    const s = countingStore();
+    const map = new CrewMap(() => s.store);
+    await map.load();
+    await map.learnSessions('n1', [{ id: 's-1', name: 'a' }], true);
+    const learned = await map.learnSessions(
+      'n2',
+      [
+        { id: 's-1', name: 'stolen' },
+        { id: 's-local', name: 'mine' },
+        { id: 's-2', name: 'b' },
+      ],
+      true,
+      (id) => id === 's-local',
+    );
+    expect(learned.refused).toEqual(['s-1', 's-local']);
+    expect(map.nodeOfSessionId('s-1')).toBe('n1');
+    expect(map.list()).toEqual([
+      { id: 's-1', name: 'a', node: 'n1' },
+      { id: 's-2', name: 'b', node: 'n2' },
+    ]);
+    expect(map.rememberId('run', 'r-1', 'n1')).toBe(true);
+    expect(map.rememberId('run', 'r-1', 'n2')).toBe(false);
+    expect(map.nodeOfId('run', 'r-1')).toBe('n1');
   });
 });

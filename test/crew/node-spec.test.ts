@@ -41,10 +41,45 @@ describe('node specs', () => {
     expect(() => readNodesFile(join(dir, 'none.yaml'))).toThrow(/cannot be read/);
   });
 
+  it('--node NAME=https://host:port is an http node with its token file and pinned fingerprint; nodes file paths are relative to it', () => {
+    const fp = 'ab'.repeat(32);
+    const FP = 'AB:'.repeat(31) + 'AB';
+    expect(parseNodeFlag('box=https://box1.lan:8787', { tokenFiles: { '*': '/t' }, fingerprints: { box: fp } })).toEqual({
+      transport: 'http',
+      name: 'box',
+      url: 'https://box1.lan:8787/mcp',
+      host: 'box1.lan',
+      port: 8787,
+      tls: true,
+      tokenFile: '/t',
+      trust: { kind: 'fingerprint', fingerprint: FP, from: '--node-fingerprint box=…' },
+    });
+    expect(parseNodeFlag('box=https://[::1]:8787/mcp', { tokenFiles: { box: '/t' }, caFile: '/ca.pem' })).toMatchObject({
+      host: '::1',
+      url: 'https://[::1]:8787/mcp',
+      trust: { kind: 'ca', caFile: '/ca.pem' },
+    });
+    expect(() => parseNodeFlag('box=https://box1:8787', { fingerprints: { box: fp } })).toThrow(/--node-token-file box=FILE/);
+    expect(() => parseNodeFlag('box=https://box1:8787', { tokenFiles: { '*': '/t' } })).toThrow(/--node-fingerprint box=SHA256.*--node-ca FILE/);
+    expect(() => parseNodeFlag('box=https://box1:8787', { tokenFiles: { '*': '/t' }, fingerprints: { box: 'nope' } })).toThrow(/not a SHA-256 fingerprint/);
+    for (const bad of ['box=https://-x:1', 'box=https://h:1/other', 'box=https://u@h:1', 'box=https://h:0'])
+      expect(() => parseNodeFlag(bad, { tokenFiles: { '*': '/t' }, caFile: '/c' }), bad).toThrow(/--node/);
+    const dir = mkdtempSync(join(tmpdir(), 'tabcrew-nodes-file-'));
+    const file = join(dir, 'nodes.yaml');
+    writeFileSync(
+      file,
+      `nodes:\n  - name: box1\n    url: https://box1:8787\n    token_file: secrets/box1.token\n    fingerprint: "sha256 Fingerprint=${FP}"\n`,
+    );
+    expect(readNodesFile(file)).toEqual([
+      expect.objectContaining({ name: 'box1', tokenFile: join(dir, 'secrets/box1.token'), trust: expect.objectContaining({ fingerprint: FP }) }),
+    ]);
+  });
+
   it('ssh runs in batch mode, verifies host keys, multiplexes, and gets the host after --', () => {
     const argv = sshArgv({ name: 'b', user: 'dev', host: 'box1', port: 2222 }, { controlDir: '/run/cm', configFile: '/etc/cfg' }, ['tabcrew serve']);
     expect(argv.slice(0, 2)).toEqual(['-F', '/etc/cfg']);
-    for (const o of ['BatchMode=yes', 'StrictHostKeyChecking=yes', 'ControlMaster=auto', 'ControlPath=/run/cm/%C']) expect(argv).toContain(o);
+    for (const o of ['BatchMode=yes', 'StrictHostKeyChecking=yes', 'ControlMaster=auto']) expect(argv).toContain(o);
+    expect(argv).toContainEqual(expect.stringMatching(/^ControlPath=\/run\/cm\/[0-9a-f]{16}$/));
     expect(argv.slice(-3)).toEqual(['--', 'box1', 'tabcrew serve']);
   });
 

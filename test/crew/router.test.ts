@@ -5,45 +5,30 @@ import { LoggingMessageNotificationSchema, type CallToolResult } from '@modelcon
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { z } from 'zod';
 import { createLogger } from '../../src/audit/logger.js';
-import { NodeDownError, type NodeLink } from '../../src/crew/node-link.js';
+import { NodeDownError } from '../../src/crew/node-link.js';
+import { fakeNode, localWith, silentNode } from './fake-crew.js';
 import { CrewRouter } from '../../src/crew/router.js';
-
-/** A node that answers from a script: what the router forwards is what it sees. */
-function fakeNode(name: string, answer: (tool: string, args: Record<string, unknown>) => Record<string, unknown> | Error) {
-  const calls: { tool: string; args: Record<string, unknown> }[] = [];
-  const link = {
-    name,
-    calls,
-    state: 'up',
-    report: () => ({ node: name, state: 'up', url: `ssh://${name}`, since: '', fix: 'start it' }),
-    listResources: async () => [{ uri: 'tabcrew://agents/Agent_2/screen', name: 'Agent_2 screen' }],
-    readResource: async (uri: string) => [{ uri, mimeType: 'text/plain', text: `screen of ${uri} on ${name}` }],
-    async call(tool: string, args: Record<string, unknown>): Promise<CallToolResult> {
-      calls.push({ tool, args });
-      const a = answer(tool, args);
-      if (a instanceof Error) throw a;
-      return { content: [{ type: 'text', text: JSON.stringify(a) }], structuredContent: a };
-    },
-  };
-  return link as unknown as NodeLink & { calls: typeof calls };
-}
+import { route } from '../../src/server/routing.js';
+import { NODE_READ_LIMIT_MS } from '../../src/crew/call-limits.js';
 
 const ok = (s: Record<string, unknown>): CallToolResult => ({ content: [{ type: 'text', text: JSON.stringify(s) }], structuredContent: s });
 
-/** A tool the router has never heard of, as another helper would add it. */
-async function crewWith(nodes: ReturnType<typeof fakeNode>[]) {
+/** Tools the router has never heard of, as another helper would add them: each declares its route. */
+async function crewWith(nodes: ReturnType<typeof fakeNode>[], opts: { readTimeoutMs?: number } = {}) {
   const audit: Record<string, unknown>[] = [];
+  const log = createLogger(mkdtempSync(join(tmpdir(), 'tabcrew-router-log-')));
   const router = new CrewRouter({
+    ...opts,
     links: new Map(nodes.map((n) => [n.name, n])),
-    log: createLogger(mkdtempSync(join(tmpdir(), 'tabcrew-router-log-'))),
+    log,
     store: () => undefined,
-    audit: () => ({ append: async (e: Record<string, unknown>) => void audit.push(e) }) as never,
+    local: localWith(),
   });
   const server = new McpServer({ name: 'tabcrew', version: '0.1.0' }, { capabilities: { logging: {} } });
-  router.wrap(server);
+  router.wrap(server, { log, audit: { append: async (e: Record<string, unknown>) => void audit.push(e) } as never, clientName: () => 't' });
   const localCalls: Record<string, unknown>[] = [];
   server.registerTool(
     'list_widgets',
@@ -52,6 +37,7 @@ async function crewWith(nodes: ReturnType<typeof fakeNode>[]) {
       inputSchema: {},
       outputSchema: { widgets: z.array(z.object({ widget_id: z.string(), agent: z.string() })) },
       annotations: { readOnlyHint: true },
+      ...route({ targets: {}, untargeted: 'crew' }),
     },
     async (args) => {
       localCalls.push(args);
@@ -60,7 +46,12 @@ async function crewWith(nodes: ReturnType<typeof fakeNode>[]) {
   );
   server.registerTool(
     'poke_widget',
-    { description: 'poke', inputSchema: { widget_id: z.string().optional(), agent: z.string().optional() }, outputSchema: { poked: z.string() } },
+    {
+      description: 'poke',
+      inputSchema: { widget_id: z.string().optional(), agent: z.string().optional() },
+      outputSchema: { poked: z.string() },
+      ...route({ targets: { widget_id: 'run', agent: 'agent' }, untargeted: 'here' }),
+    },
     async (args) => {
       localCalls.push(args);
       return ok({ poked: 'local' });
@@ -176,5 +167,57 @@ describe('the crew router wraps any tool', () => {
     await expect(router.readNodeResource('tabcrew://nodes/box1/agents/Agent_2/screen')).resolves.toBe('screen of tabcrew://agents/Agent_2/screen on box1');
     expect(router.readNodeResource('tabcrew://agents/Agent_1/screen')).toBeUndefined();
     await expect(router.readNodeResource('tabcrew://nodes/box9/agents/Agent_2/screen')).rejects.toThrow(/names no node of this crew; nodes: box1/);
+  });
+
+  it('a node that never answers costs a crew-wide read its deadline: reported as timeout while the others answer', async () => {
+    const { client, audit } = await crewWith([box1(), silentNode('mute')], { readTimeoutMs: 300 });
+    const started = Date.now();
+    const r = (await client.callTool({ name: 'list_widgets', arguments: {} })) as CallToolResult;
+    const took = Date.now() - started;
+    expect(took).toBeLessThan(2000);
+    expect(took).toBeGreaterThanOrEqual(290);
+    const out = r.structuredContent as { widgets: unknown[]; nodes: { node: string; ok: boolean; error?: string; fix?: string }[] };
+    expect(out.widgets).toHaveLength(2);
+    expect(out.nodes.slice(0, 2)).toEqual([
+      { node: 'local', ok: true },
+      { node: 'box1', ok: true },
+    ]);
+    expect(out.nodes[2]).toMatchObject({ node: 'mute', ok: false, error: 'timeout' });
+    expect(out.nodes[2].fix).toMatch(/mute did not answer within 0\.3 s.*tabcrew doctor --node mute.*--node-read-timeout/);
+    expect(audit.find((e) => (e.args as Record<string, unknown>).node === 'mute')).toMatchObject({ outcome: 'failed' });
+  });
+
+  it("a silent node's resources are left out of resources/list after the deadline", async () => {
+    const { client } = await crewWith([box1(), silentNode('mute')], { readTimeoutMs: 300 });
+    const started = Date.now();
+    const { resources } = await client.listResources();
+    expect(Date.now() - started).toBeLessThan(2000);
+    expect(resources.map((r) => r.uri)).toContain('tabcrew://nodes/box1/agents/Agent_2/screen');
+  });
+
+  it('a call to one silent node fails at its limit, saying it may still be working and what to check', async () => {
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
+    try {
+      const { client } = await crewWith([silentNode('mute')]);
+      const call = client.callTool({ name: 'list_widgets', arguments: { node: 'mute' } }) as Promise<CallToolResult>;
+      await vi.advanceTimersByTimeAsync(NODE_READ_LIMIT_MS + 10);
+      const r = await call;
+      expect(r.isError).toBe(true);
+      expect(JSON.stringify(r.content)).toContain('node mute: list_widgets did not answer within 15 s; it may still be working on it');
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+
+  it("a node's agent names that hold a / are shown under that node, so it cannot pass for another place's agent", async () => {
+    const impostor = fakeNode('box1', (tool) => (tool === 'list_widgets' ? { widgets: [{ widget_id: 'w-x', agent: 'local/Agent_1' }] } : { poked: 'box1' }));
+    const { client, localCalls } = await crewWith([impostor]);
+    const r = (await client.callTool({ name: 'list_widgets', arguments: {} })) as CallToolResult;
+    expect((r.structuredContent as { widgets: { agent: string }[] }).widgets.map((w) => w.agent)).toEqual(['Agent_1', 'box1/local/Agent_1']);
+    await client.callTool({ name: 'poke_widget', arguments: { agent: 'box1/local/Agent_1' } });
+    expect(impostor.calls.at(-1)).toEqual({ tool: 'poke_widget', args: { agent: 'local/Agent_1' } });
+    localCalls.length = 0;
+    await client.callTool({ name: 'poke_widget', arguments: { agent: 'Agent_1' } });
+    expect(localCalls).toEqual([{ agent: 'Agent_1' }]);
   });
 });

@@ -28,6 +28,9 @@ const DASHBOARD_REPLY = 'Hello from the mock, answering the dashboard.';
 const PERMISSION_PROMPT = 'make the dashboard file';
 const FANOUT_PROMPT = 'Name one prime number.';
 const FANOUT_REPLY = 'Seven is prime.';
+const PASTE_MARK = 'LONG-PASTE-MARK';
+// Long enough that a card shows only its start: whole words, then "…".
+const LONG_REPLY = Array.from({ length: 12 }, (_, i) => `Paragraph ${i + 1} of the long reply explains one more step of the change in plain words.`).join('\n');
 let mock: MockAnthropic;
 let home: ReturnType<typeof makeClaudeHome>;
 let crew: Crew;
@@ -47,6 +50,7 @@ beforeAll(async () => {
         return { text: 'Running it.', toolUse: { id: 'toolu_dash', name: 'Bash', input: { command: 'touch from-dashboard.txt', description: 'Make a file' } } };
       }
       if (text.includes(FANOUT_PROMPT)) return FANOUT_REPLY;
+      if (text.includes(PASTE_MARK)) return LONG_REPLY;
       return /dashboard says hi/.test(text) ? DASHBOARD_REPLY : DEFAULT_REPLY;
     },
   });
@@ -115,10 +119,26 @@ describe('MCP over Streamable HTTP', () => {
     const one = await (await get(`/api/sessions/${sessions.sessions[0].session_id}`, auth())).json();
     expect(one.agents.map((a: any) => a.status)).toEqual(['idle', 'idle']);
     expect(one.agents[0].last_reply).toContain(DEFAULT_REPLY);
+    // One agent: what get_session_status says of it; its screen at its own path.
     const agent = await (await get('/api/agents/Agent_1', auth())).json();
-    expect(agent).toMatchObject({ agent: 'Agent_1' });
-    expect(agent.screen.length).toBeGreaterThan(0);
+    const { agent: name, status, status_source, claude_session_id } = one.agents[0];
+    expect(agent).toMatchObject({ agent: name, status, status_source, claude_session_id, session_id: one.session_id, session: 'web' });
+    expect(agent.tokens).toBeDefined();
+    const screen = await (await get('/api/agents/Agent_1/screen?lines=40', auth())).json();
+    expect(screen).toMatchObject({ agent: 'Agent_1' });
+    expect(screen.screen.length).toBeGreaterThan(0);
     expect((await get('/api/agents/Agent_9', auth())).status).toBe(404);
+    expect((await get('/api/agents/Agent_9/screen', auth())).status).toBe(404);
+  });
+
+  it('names every object inherits are no dashboard file: a plain 404 that names no path', async () => {
+    for (const name of ['constructor', '__proto__', 'toString']) {
+      const res = await get(`/assets/${name}`);
+      expect(res.status).toBe(404);
+      const body = await res.text();
+      expect(body).not.toContain(resolve(import.meta.dirname, '../..'));
+      expect(body).not.toMatch(/npm run build in \//);
+    }
   });
 
   it('a request without the token, with a wrong token, a wrong Host or a wrong Origin is refused without detail', async () => {
@@ -200,8 +220,52 @@ describe('the dashboard in a real browser', () => {
       timeout: 30_000,
     });
     await shot('reply-received');
+    // The reply shows (screen, status feed) before the call that waited for it returns and is on record.
+    await page.waitForFunction(() => !document.querySelector<HTMLButtonElement>('#message-form button[type=submit]')?.disabled, undefined, {
+      timeout: 180_000,
+    });
     const records = await tail(crew.dirs.logs, { limit: 10_000 });
     expect(records.some((r: any) => r.type === 'tool_call' && r.tool === 'send_message_to_agent' && r.caller === 'dashboard (http)')).toBe(true);
+  });
+
+  it('a long pasted message shows as the text pasted in the transcript, and the card shows whole words of the long reply', async () => {
+    const message = Array.from({ length: 60 }, (_, i) => `${PASTE_MARK} line ${String(i).padStart(3, '0')} ${'y'.repeat(40)}`).join('\n');
+    await page.locator('#message-form textarea').fill(message);
+    await page.locator('#message-form input[name=wait]').uncheck();
+    await page.locator('#message-form button[type=submit]').click();
+    await page.locator('#last-reply', { hasText: 'Paragraph 12 of the long reply' }).waitFor({ timeout: 180_000 });
+    // Opening the agent again reads its transcript, now with this turn.
+    await page.locator('.agent[data-agent="Agent_1"]').click();
+    await page.locator('#transcript', { hasText: `${PASTE_MARK} line 059` }).waitFor({ timeout: 30_000 });
+    const transcript = (await page.locator('#transcript').textContent()) ?? '';
+    expect(transcript).not.toContain('<pasted_content');
+    expect(transcript).not.toContain('[ADDER+');
+    // The card: the reply's start, cut at a word and marked, drawn as whole lines.
+    const card = page.locator('.agent[data-agent="Agent_1"] .reply-excerpt');
+    await card.filter({ hasText: 'Paragraph 1 of the long reply' }).waitFor({ timeout: 30_000 });
+    const shown = (await card.textContent()) ?? '';
+    expect(shown.endsWith('…')).toBe(true);
+    expect(LONG_REPLY.startsWith(shown.slice(0, -1))).toBe(true);
+    expect(LONG_REPLY[shown.length - 1]).toMatch(/\s/);
+    // Drawn as whole lines, at most four: no line cut through the middle.
+    const box = await card.evaluate((e) => {
+      const cs = getComputedStyle(e);
+      return {
+        lines: (e.clientHeight - parseFloat(cs.paddingTop) - parseFloat(cs.paddingBottom)) / parseFloat(cs.lineHeight),
+        clipped: e.scrollHeight > e.clientHeight,
+      };
+    });
+    expect(box.clipped, JSON.stringify(box)).toBe(true);
+    expect(Math.abs(box.lines - 4), JSON.stringify(box)).toBeLessThan(0.05);
+    await shot('long-paste-and-reply');
+  });
+
+  it("Claude Code's footer glyphs (⏵⏵) are drawn with characters the page's fonts have", async () => {
+    const { screen } = await (await get('/api/agents/Agent_1/screen', auth())).json();
+    const rows = await page.waitForFunction(() => document.querySelector('#terminal .xterm-rows')?.textContent ?? '', undefined, { timeout: 30_000 });
+    const text = String(await rows.jsonValue());
+    for (const glyph of ['⏵', '⏺', '⎿', '⏸']) expect(text).not.toContain(glyph);
+    if (screen.includes('⏵⏵')) expect(text).toContain('▸▸');
   });
 
   it('panels for tools this tabcrew lacks say so', async () => {

@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { tail } from '../../src/audit/audit-log.js';
+import { transcriptPath } from '../../src/claude/transcript.js';
 import { claudeBin, makeClaudeHome } from '../support/claude-home.js';
 import { mockedHome, tearDown } from '../support/e2e-world.js';
 import { hostileRepo } from '../support/hostile-repo.js';
@@ -52,6 +53,11 @@ beforeAll(async () => {
       if (isConversationRequest(req) && text(req).includes('run-bash')) {
         return { text: 'Running.', toolUse: { name: 'Bash', input: { command: `touch ${join(base, 'never-approved')}`, description: 'touch' } }, usage: USAGE };
       }
+      // "erase-transcript" plays an agent that empties its own transcript with its Bash tool.
+      if (isConversationRequest(req) && text(req).includes('erase-transcript')) {
+        const transcript = transcriptPath(join(home.home, '.claude'), root, sessionIdOf(req)!);
+        return { text: 'Erasing.', toolUse: { name: 'Bash', input: { command: `: > '${transcript}'`, description: 'erase' } }, usage: USAGE };
+      }
       const write = /write-file (\S+) (\S+)/.exec(text(req));
       if (isConversationRequest(req) && write)
         return { text: 'Writing.', toolUse: { name: 'Write', input: { file_path: write[1], content: `${write[2]}\n` } }, usage: USAGE };
@@ -63,7 +69,7 @@ beforeAll(async () => {
   writeFileSync(prices, JSON.stringify({ [MODEL]: PRICE }));
   crew = await startTabcrew({
     env: home.env,
-    args: ['--claude-path', claudeBin, '--prices-file', prices, '--usage-record-every', '2s', '--stuck-after', '8s', '--waiting-after', '5s'],
+    args: ['--claude-path', claudeBin, '--prices-file', prices, '--allow-bypass', '--usage-record-every', '2s', '--stuck-after', '8s', '--waiting-after', '5s'],
   });
   crew.client.setNotificationHandler(LoggingMessageNotificationSchema, async (n) => void notices.push({ logger: n.params.logger, data: n.params.data }));
   await crew.ok('create_session', { root, name: 'app' });
@@ -137,6 +143,35 @@ describe('cost, budgets and crashes of a long-running crew', () => {
     const again = await crew.ok('send_message_to_agent', { agent: c.agent, message: 'after the raise', wait_for_reply: true });
     expect(again.reply).toBe('Noted: after the raise');
     await crew.ok('delete_agent', { agent: c.agent });
+  });
+
+  it('an agent that empties its own transcript in every turn is still paused at its max_tokens', async () => {
+    // Each turn is two calls of 18,000 tokens: the one that runs the Bash tool, and the answer after it.
+    const e = await crew.ok('create_agent', { session: 'app', model: MODEL, permission_mode: 'bypassPermissions', max_tokens: 60_000 });
+    const transcript = transcriptPath(join(home.home, '.claude'), root, e.claude_session_id);
+    for (const turn of [1, 2]) {
+      const sent = await crew.ok('send_message_to_agent', { agent: e.agent, message: `erase-transcript, turn ${turn}`, wait_for_reply: true });
+      expect(sent.delivered).toBe('confirmed');
+    }
+    expect(mock.conversationRequests(e.claude_session_id)).toHaveLength(4);
+    // The tool did run: what the transcript holds now is only what was written after the last emptying.
+    expect(readFileSync(transcript, 'utf8')).not.toContain('turn 1');
+    const refused = await crew.call('send_message_to_agent', { agent: e.agent, message: 'erase-transcript, turn 3' });
+    expect(refused.isError).toBe(true);
+    expect(JSON.stringify(refused.content)).toMatch(/paused: its tokens reached max_tokens \(60000; used 72000\)/);
+    expect(mock.conversationRequests(e.claude_session_id)).toHaveLength(4);
+    const paused = await until('the agent paused', async () => {
+      const s = await agentStatus(e.agent);
+      return s.status === 'paused' ? s : undefined;
+    });
+    expect(paused.paused).toMatchObject({ reason: 'budget', limit: 'max_tokens', value: 60_000 });
+    // Status and cost show the counted figures, not the emptied transcript's.
+    expect(paused.usage.total_tokens).toBe(72_000);
+    expect(paused.usage.cost_usd).toBeCloseTo(4 * CALL_USD, 6);
+    expect(paused.tokens.input).toBe(40_000);
+    const rewound = await tail(crew.dirs.logs, { type: 'budget', agent: e.agent, limit: 10 });
+    expect(rewound.some((r: any) => r.action === 'transcript_rewound')).toBe(true);
+    await crew.ok('delete_agent', { agent: e.agent });
   });
 
   it('a busy agent without progress for --stuck-after is stuck, and the client is told', async () => {

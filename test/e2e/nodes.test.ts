@@ -7,6 +7,7 @@ import { LoggingMessageNotificationSchema, ResourceUpdatedNotificationSchema } f
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { claudeBin, makeClaudeHome } from '../support/claude-home.js';
 import { isConversationRequest, startMockAnthropic, type MockAnthropic, type RecordedRequest } from '../support/mock-anthropic.js';
+import { pickControlDir } from '../../src/crew/ssh-argv.js';
 import { sshLab, type SshHost, type SshLab } from '../support/ssh-hosts.js';
 import { CLI, startTabcrew, TEST_STATE_KEY, type Crew } from '../support/tabcrew.js';
 import { until as waitUntil } from '../support/until.js';
@@ -216,6 +217,38 @@ describe('a crew over OpenSSH behind one front', () => {
     const doctor = JSON.parse((await run(process.execPath, [CLI, 'doctor', '--node', 'box2', ...common], { timeout: 120_000 })).stdout);
     const byCheck = Object.fromEntries((doctor.checks as { check: string; status: string }[]).map((c) => [c.check, c.status]));
     expect(byCheck).toMatchObject({ ssh: 'ok', tabcrew: 'ok', tmux: 'ok' });
+  });
+
+  it("nodes are reached with a runtime dir of 50 or 80 characters, and with a Mac's temp dir length, through ssh's control sockets", async () => {
+    /** A directory under base whose path is exactly `n` characters. */
+    const ofLength = (n: number, what: string): string => {
+      const dir = join(base, what + 'x'.repeat(n - base.length - 1 - what.length));
+      expect(dir).toHaveLength(n);
+      return dir;
+    };
+    // A Mac's per-user temp dir: /var/folders/<2>/<30>/T is 48 characters.
+    const macTmp = ofLength(48, 'T');
+    mkdirSync(macTmp);
+    const cases = [
+      { runtime: ofLength(50, 'rt50-'), env: process.env },
+      { runtime: ofLength(80, 'rt80-'), env: process.env },
+      { runtime: ofLength(80, 'rt80m-'), env: { ...process.env, TMPDIR: macTmp } },
+    ];
+    for (const c of cases) {
+      const args = [CLI, 'nodes', '--nodes-file', nodesFile, '--ssh-config', lab.sshConfig, '--runtime-dir', c.runtime, '--json'];
+      const r = await run(process.execPath, args, { timeout: 120_000, env: c.env }).catch((e: { stdout: string }) => e);
+      const nodes = JSON.parse(r.stdout).nodes as { node: string; state: string; last_error?: string }[];
+      expect(
+        nodes.map((n) => [n.node, n.state, n.last_error]),
+        `runtime dir ${c.runtime.length} characters, TMPDIR ${c.env.TMPDIR ?? tmpdir()}`,
+      ).toEqual([
+        ['box1', 'up', undefined],
+        ['box2', 'up', undefined],
+      ]);
+      // A fallback under the system temp dir is not under base: removed here (its masters end with the lab).
+      const dir = pickControlDir(c.runtime, { platform: process.platform, tmpdir: c.env.TMPDIR ?? tmpdir(), uid: process.getuid!() }).dir;
+      if (!dir.startsWith(base)) rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('a host key that changed is refused with the ssh error, never accepted', async () => {

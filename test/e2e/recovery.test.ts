@@ -10,6 +10,7 @@ import { isConversationRequest, startMockAnthropic, type MockAnthropic, type Rec
 import { CLI, startTabcrew, TEST_STATE_KEY, waitForExit, type Crew } from '../support/tabcrew.js';
 import { BACKENDS, terminalFixture, type TerminalFixture } from '../support/terminal-fixture.js';
 import { until as waitUntil } from '../support/until.js';
+import { tmuxSessionName } from '../../src/terminals/tmux.js';
 
 /** Agents come back, in their conversations, after the terminal and tabcrew restart. */
 const base = realpathSync(mkdtempSync(join(tmpdir(), 'tabcrew-recovery-')));
@@ -77,6 +78,15 @@ describe.each(BACKENDS)('agents come back after the terminal dies (%s)', (backen
     await c.ok('send_message_to_agent', { agent: 'Agent_2', message: `${backend}: what was the word?`, wait_for_reply: true });
     const req = await mock.waitFor((q) => isConversationRequest(q) && text(q).includes(`${backend}: what was the word?`), 30_000);
     expect(JSON.stringify(req.body.messages)).toContain(`remember ${backend} Agent_2-pear`);
+    // The last lines of content, not the blank rows Claude Code leaves above its input box.
+    await until(
+      'the reply in the last 10 lines of get_agent_output',
+      async () => {
+        const { screen } = await c.ok('get_agent_output', { agent: 'Agent_2', lines: 10 });
+        return screen.includes(`Noted: ${backend}: what was the word?`) ? screen : undefined;
+      },
+      15_000,
+    );
   });
 });
 
@@ -91,6 +101,8 @@ describe('recovery after restarts', () => {
     const real = await crew.ok('recover_session', { session: 'app' });
     expect(real.recovered).toEqual([expect.objectContaining({ agent: 'Agent_2', action: 'resumed', status: 'idle' })]);
     expect(crew.windows().sort()).toEqual(['Agent_1', 'Agent_2']);
+    // Each pane is titled as tabcrew titled it, whatever Claude Code sent at start (its kitty-graphics probe).
+    expect(crew.tmux('list-panes', '-a', '-F', '#{pane_title}').trim().split('\n').sort()).toEqual(['Agent_1', 'Agent_2']);
   });
 
   it('a tagged tab no agent owns is listed as an orphan and left alone', async () => {
@@ -128,7 +140,8 @@ describe('recovery after restarts', () => {
   });
 });
 
+/** The tmux session of a tabcrew session: its name, then its id (`app-s-4k2x9q1m`). */
 async function sessionGroup(name = 'app'): Promise<string> {
   const { sessions } = await crew.ok('list_sessions');
-  return sessions.find((s: { name: string }) => s.name === name).session_id;
+  return tmuxSessionName(sessions.find((s: { name: string }) => s.name === name).session_id, name);
 }

@@ -82,6 +82,13 @@ describe('the tool contract', () => {
     expect(status).toMatchObject({ session_id: s.session_id, agents: [], todo: null });
   });
 
+  it('creates a session on ~/code/app: the ~ is the server HOME', async () => {
+    mkdirSync(join(base, 'code', 'app'), { recursive: true });
+    const s = await crew.ok('create_session', { root: '~/code/app', name: 'tilde' });
+    expect(s).toMatchObject({ name: 'tilde', root: join(base, 'code', 'app') });
+    await crew.ok('delete_session', { session: 'tilde' });
+  });
+
   it('refuses a root inside another session root, naming that session', async () => {
     mkdirSync(join(base, 'app', 'sub'));
     const r = await crew.call('create_session', { root: join(base, 'app', 'sub') });

@@ -14,6 +14,16 @@ describe('session roots', () => {
     expect(await resolveRoot(join(base, 'link'))).toBe(await resolveRoot(join(base, 'real')));
   });
 
+  it('a leading ~ or ~/ is the server\'s HOME, as in the README\'s "a session on ~/code/app"', async () => {
+    mkdirSync(join(base, 'code', 'app'), { recursive: true });
+    expect(await resolveRoot('~/code/app', base)).toBe(await resolveRoot(join(base, 'code', 'app')));
+    expect(await resolveRoot('~', base)).toBe(await resolveRoot(base));
+    expect(await resolveRoot('~/code/app', base + '/')).toBe(await resolveRoot(join(base, 'code', 'app')));
+    // Another user's home is not guessed: refused, and the message says what ~/ means.
+    await expect(resolveRoot('~root/app', base)).rejects.toThrow(/not an absolute path.*a leading ~\/ is the server's HOME/);
+    await expect(resolveRoot('~/nope', base)).rejects.toThrow(new RegExp(`root ${base}/nope does not exist`));
+  });
+
   it('must be absolute, existing directories, and the error says what to do', async () => {
     await expect(resolveRoot('relative/dir')).rejects.toThrow(/not an absolute path/);
     await expect(resolveRoot(join(base, 'missing'))).rejects.toThrow(/does not exist/);

@@ -2,7 +2,7 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { addEdit, claimEdit, completeEdit, editTodo } from '../../src/supervisor/todo.js';
+import { addEdit, claimEdit, completeEdit, editTodo, todoItems } from '../../src/supervisor/todo.js';
 
 const base = mkdtempSync(join(tmpdir(), 'tabcrew-todo-'));
 afterAll(() => rmSync(base, { recursive: true, force: true }));
@@ -42,6 +42,21 @@ describe('agents editing TODO.md through tabcrew', () => {
     await expect(editTodo(r.root, r.locks, completeEdit('Agent_1', '1'))).rejects.toThrow(/claimed by Agent_2/);
     await editTodo(r.root, r.locks, completeEdit('Agent_2', '1', 'all green'));
     expect(r.read()).toBe('- [x] Write tests (Agent_2)\n  - note Agent_2: all green\n- [ ] Next\n');
+  });
+
+  it('add_task of a text ending in "(Agent_2)" is refused, so Agent_1 cannot make an item look claimed by Agent_2', async () => {
+    const r = root('# TODO\n\n');
+    for (const text of ['Deploy to prod (Agent_2)', 'Deploy to prod (Agent_2)  ', 'Deploy (Agent_1, Agent_2)', 'Deploy (Agent_3) (Agent_2)']) {
+      expect(() => addEdit(text), text).toThrow(/cannot end with "\(Agent_[0-9, Agent_]+\)": that marks a claim in TODO.md.*claim_task/);
+    }
+    expect(r.read()).toBe('# TODO\n\n');
+    // A name elsewhere in the text is no claim: Agent_2 may still claim it, and nobody else owns it.
+    await editTodo(r.root, r.locks, addEdit('Review the patch of Agent_2 (Agent_2) first'), { create: true });
+    await editTodo(r.root, r.locks, addEdit('Deploy to prod (Agent_2'), { create: true });
+    expect(todoItems(r.read()).map((i) => i.owners)).toEqual([[], []]);
+    expect(await editTodo(r.root, r.locks, claimEdit('Agent_1', '2'))).toMatchObject({ task: 'Deploy to prod (Agent_2 (Agent_1)' });
+    expect(todoItems(r.read()).map((i) => i.owners)).toEqual([[], ['Agent_1']]);
+    expect(await editTodo(r.root, r.locks, claimEdit('Agent_3', '1'))).toMatchObject({ number: 1 });
   });
 
   it('add_task appends an open item, creating TODO.md when there is none; claim needs the file', async () => {

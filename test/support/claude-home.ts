@@ -39,6 +39,8 @@ export interface ClaudeHomeOptions {
   trustedDirs?: string[];
   /** Extra keys merged into `.claude.json`. */
   extraConfig?: Record<string, unknown>;
+  /** A HOME that has never run Claude Code: no `.claude.json` (nor `.claude/`) at all. */
+  neverRun?: boolean;
 }
 
 /** Developer variables that must not leak into a test's Claude Code. */
@@ -66,7 +68,7 @@ export function makeClaudeHome(opts: ClaudeHomeOptions): ClaudeHome {
     projects,
     ...opts.extraConfig,
   };
-  writeFileSync(join(home, '.claude.json'), JSON.stringify(config, null, 2));
+  if (!opts.neverRun) writeFileSync(join(home, '.claude.json'), JSON.stringify(config, null, 2));
 
   const env: Record<string, string> = {};
   for (const [k, v] of Object.entries(process.env)) {

@@ -8,8 +8,9 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { TerminalError } from '../../src/terminals/backend.js';
-import { TmuxBackend } from '../../src/terminals/tmux.js';
-import { FOREVER, killTmuxServer, launcher, makeScratch, node, printing, runEnvDump, screenContaining, tmuxSocket } from './fixtures.js';
+import { execFileSync } from 'node:child_process';
+import { TmuxBackend, tmuxSessionName } from '../../src/terminals/tmux.js';
+import { FOREVER, killTmuxServer, launcher, makeScratch, node, printing, runEnvDump, screenContaining, tmuxSocket, waitFor } from './fixtures.js';
 
 // A tmux server of this file's own; the user's default server is never touched.
 const socket = tmuxSocket('tabcrew-test');
@@ -21,6 +22,8 @@ const launch = launcher({ group: 's-test01', cwd: workDir, title: 'test tab' });
 const LEAK = 'TABCREW_TEST_NOT_GIVEN';
 
 const printer = (text: string) => backend.createTab(launch({ argv: printing(text) }));
+/** tmux on this file's server, as a person at the terminal would run it. */
+const tmux = (...args: string[]): string => execFileSync('tmux', ['-L', socket, ...args], { encoding: 'utf8' });
 
 beforeAll(() => {
   // The tmux server inherits the environment of the test process that starts it.
@@ -61,6 +64,49 @@ describe('TmuxBackend', { timeout: 30_000 }, () => {
     const listed = (await backend.listTabs()).find((t) => t.id === tab.id);
     expect(listed).toEqual({ ...tab, tag, group: 's-listed', title, alive: true });
     expect(existsSync(join(workDir, 'pwned'))).toBe(false);
+    await backend.closeTab(tab);
+  });
+
+  it("a tab's tmux session is named after its group's title, then the group; listTabs still gives the group", async () => {
+    const tab = await backend.createTab(launch({ argv: [node, '-e', FOREVER], group: 's-named01', groupTitle: 'My app: v2.0 / café' }));
+    const session = tmux('display-message', '-p', '-t', tab.pane!, '#{session_name}').trim();
+    expect(session).toBe('My-app-v2-0-cafe-s-named01');
+    expect((await backend.listTabs()).find((t) => t.id === tab.id)?.group).toBe('s-named01');
+    // A second tab of the group goes to the same tmux session.
+    const second = await backend.createTab(launch({ argv: [node, '-e', FOREVER], group: 's-named01', groupTitle: 'My app: v2.0 / café' }));
+    expect(tmux('display-message', '-p', '-t', second.pane!, '#{session_name}').trim()).toBe(session);
+    await backend.closeTab(tab);
+    await backend.closeTab(second);
+  });
+
+  it('tmux session names: only letters, digits, _ and -; a title with none of them leaves the group alone', () => {
+    expect(tmuxSessionName('s-1', 'a.b:c')).toBe('a-b-c-s-1');
+    expect(tmuxSessionName('s-1', '***')).toBe('s-1');
+    expect(tmuxSessionName('s-1')).toBe('s-1');
+    expect(tmuxSessionName('s-1', 'x'.repeat(100))).toBe(`${'x'.repeat(32)}-s-1`);
+  });
+
+  it('a tagged window in a tmux session named by its group alone (older tabcrew) is listed with that group and its tag', async () => {
+    tmux('new-session', '-d', '-s', 's-old01', '-x', '80', '-y', '20', 'sleep 60');
+    tmux('set-option', '-w', '-t', 's-old01:', '@tabcrew_tag', 'tabcrew:Agent_1:old');
+    const listed = (await backend.listTabs()).find((t) => t.tag === 'tabcrew:Agent_1:old');
+    expect(listed).toMatchObject({ group: 's-old01', alive: true });
+    await backend.closeTab(listed!);
+  });
+
+  it("the pane keeps tabcrew's title when its program sets another (Claude Code's kitty-graphics probe, OSC 2)", async () => {
+    // What Claude Code writes at start: an APC that tmux 3.3 takes for a title; then a plain title change.
+    const program = `setTimeout(() => process.stdout.write('\\x1b_Gi=31,s=1,v=1,a=q,t=d,f=24;AAAA\\x1b\\\\'), 300);
+      setTimeout(() => process.stdout.write('\\x1b]2;something else\\x07'), 600);
+      setTimeout(() => console.log('titles sent'), 900); ${FOREVER}`;
+    const title = 'Agent_7 #{pane_id} "q" \\;';
+    const tab = await backend.createTab(launch({ argv: [node, '-e', program], title }));
+    await screenContaining(backend, tab, 'titles sent');
+    const paneTitle = () => tmux('display-message', '-p', '-t', tab.pane!, '#{pane_title}').replace(/\n$/, '');
+    await waitFor('the title back', () => (paneTitle() === title ? true : undefined), 3000);
+    await new Promise((r) => setTimeout(r, 300));
+    expect(paneTitle()).toBe(title);
+    expect((await backend.listTabs()).find((t) => t.id === tab.id)?.title).toBe(title);
     await backend.closeTab(tab);
   });
 

@@ -23,4 +23,6 @@ export const AGENT_HANDLERS: Handlers = {
   coordinate_agents: (_desk, caller, p, s) => s.coordinate({ ...p, wait: false }, { caller: { agent: caller.agent } }),
   get_coordination: (_desk, caller, p, s) => s.getCoordination(p.run_id, { caller: { agent: caller.agent } }),
   cancel_coordination: (_desk, caller, p, s) => s.cancelCoordination(p.run_id, { interrupt: p.interrupt, caller: { agent: caller.agent } }),
+  // Its own usage only; the answer says nothing the agent could not count itself.
+  count_usage: async (_desk, caller, _p, s) => ((await s.usage.count(caller.agent)) ? { counted: true } : { counted: false }),
 };

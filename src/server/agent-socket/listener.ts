@@ -6,7 +6,7 @@ import type { Logger } from '../../audit/logger.js';
 import { UserError } from '../../supervisor/errors.js';
 import type { Supervisor } from '../../supervisor/supervisor.js';
 import { AGENT_HANDLERS } from './handlers.js';
-import { AGENT_METHODS, MAX_REQUEST_BYTES, requestSchema, type AgentMethod, type AgentResponse } from './protocol.js';
+import { AGENT_METHODS, MAX_REQUEST_BYTES, requestSchema, UNAUDITED_METHODS, type AgentMethod, type AgentResponse } from './protocol.js';
 
 export interface AgentSocketDeps {
   path: string;
@@ -125,7 +125,9 @@ export class AgentSocket {
     let response: AgentResponse;
     try {
       const caller = await this.deps.supervisor.desk.authenticate(agent, secret);
-      if (!(method in AGENT_METHODS)) throw new UserError(`unknown method "${method}"; methods: ${Object.keys(AGENT_METHODS).join(', ')}.`);
+      // Own properties only: "toString" or "constructor" is no method, not Object.prototype's.
+      if (!Object.hasOwn(AGENT_METHODS, method) || !Object.hasOwn(AGENT_HANDLERS, method))
+        throw new UserError(`unknown method "${method}"; methods: ${Object.keys(AGENT_METHODS).join(', ')}.`);
       const m = method as AgentMethod;
       const p = AGENT_METHODS[m].safeParse(params);
       if (!p.success) throw new UserError(`${method}: ${p.error.issues.map((i) => `${i.path.join('.') || 'input'}: ${i.message}`).join('; ')}`);
@@ -138,6 +140,7 @@ export class AgentSocket {
       response = { id, ok: false, error: outcome === 'failed' ? `${method} failed: ${err.message}` : err.message };
     }
     const ms = Date.now() - started;
+    if (UNAUDITED_METHODS.has(method) && outcome !== 'failed') return response;
     this.deps.log.info('agent call', { agent, method, outcome, ms });
     try {
       await this.deps.audit?.append(

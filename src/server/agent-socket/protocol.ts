@@ -79,7 +79,15 @@ export const AGENT_METHODS = {
   }),
   get_coordination: z.object({ run_id: RUN_ID }),
   cancel_coordination: z.object({ run_id: RUN_ID, interrupt: z.boolean().optional().describe("Also stop the agents' running turns (one Escape each).") }),
+  /** Not a tool: the agent's hook asks for its usage to be counted now (claude/usage-nudge.ts). */
+  count_usage: z.object({}),
 } as const;
+
+/**
+ * Methods neither audited nor logged per call: the hook calls count_usage before every tool
+ * the agent runs, and it changes nothing but a counter that only grows.
+ */
+export const UNAUDITED_METHODS: ReadonlySet<string> = new Set(['count_usage']);
 
 export type AgentMethod = keyof typeof AGENT_METHODS;
 export type AgentParams<M extends AgentMethod> = z.infer<(typeof AGENT_METHODS)[M]>;

@@ -25,7 +25,7 @@ export class HostCheck {
   constructor(bind: string, port: number, extraHosts: readonly string[] = []) {
     const names = new Set([...LOOPBACK_NAMES, ...(isLoopback(bind) || bind === '0.0.0.0' || bind === '::' ? [] : [hostForm(bind)]), ...extraHosts]);
     this.hosts = new Set([...names].map((n) => `${n}:${port}`.toLowerCase()));
-    this.origins = new Set([...this.hosts].map((h) => `http://${h}`));
+    this.origins = new Set([...this.hosts].flatMap((h) => [`http://${h}`, `https://${h}`]));
   }
 
   /** Null when the request may go on; otherwise what was wrong (for the log, never the client). */

@@ -1,4 +1,5 @@
 import { createServer as createHttpServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import type { ToolDeps } from '../tool-kit.js';
 import { BodyError, readJson, sendJson, sendUnauthorized } from './body.js';
@@ -9,6 +10,7 @@ import { feedAudit } from './feed-audit.js';
 import { InProcessClient } from './in-process.js';
 import { COOKIE, Logins } from './login.js';
 import { McpEndpoint } from './mcp-endpoint.js';
+import { CrewMetrics, METRICS_CALLER } from './metrics.js';
 import { RefusalRecorder } from './refusals.js';
 import { handleRest, sendToolResult } from './rest.js';
 import { dashboardFile, securityHeaders, sendDashboardFile } from './static.js';
@@ -19,6 +21,10 @@ export interface HttpOptions {
   port: number;
   token: string;
   stateDir: string;
+  /** Serve https with this certificate and key (--tls, --tls-cert/--tls-key). */
+  tls?: { cert: Buffer; key: Buffer };
+  /** More names this server is reached by (--http-host), accepted in Host and Origin. */
+  hosts?: string[];
 }
 
 export interface HttpServer {
@@ -30,6 +36,8 @@ export interface HttpServer {
 type Caller = { kind: 'bearer' } | { kind: 'browser'; csrf: string };
 
 const TOOL_NAME = /^[a-z][a-z0-9_]{0,63}$/;
+
+const wantsStream = (req: IncomingMessage): boolean => /\btext\/event-stream\b/.test(req.headers.accept ?? '');
 
 /**
  * `serve --http`: MCP at /mcp (bearer token), the REST mirror and the dashboard's API under
@@ -49,11 +57,18 @@ export async function startHttp(deps: ToolDeps, opts: HttpOptions): Promise<Http
     feedAudit(() => deps.audit),
   );
   const feed = new LiveFeed(deps, feedTools);
+  // A scrape every 15 s reads as the feed does: recorded once in a window, not at every scrape.
+  const metricsTools = new InProcessClient(
+    deps,
+    METRICS_CALLER,
+    feedAudit(() => deps.audit),
+  );
+  const metrics = new CrewMetrics(deps, metricsTools);
   const logins = new Logins(opts.token);
   const refusals = new RefusalRecorder(() => deps.audit);
   const started = Date.now();
   // The real port is known once listening (--http 0 picks one).
-  let hosts = new HostCheck(opts.bind, opts.port);
+  let hosts = new HostCheck(opts.bind, opts.port, opts.hosts);
 
   const authorize = (req: IncomingMessage): Caller | undefined => {
     const bearer = bearerOf(req);
@@ -93,6 +108,10 @@ export async function startHttp(deps: ToolDeps, opts: HttpOptions): Promise<Http
       return;
     }
 
+    if (path === '/metrics' && req.method === 'GET') {
+      if (bearerOf(req) === undefined || authorize(req)?.kind !== 'bearer') return refuse(401, 'missing or wrong bearer token on /metrics');
+      return metrics.handle(res);
+    }
     if (path === '/mcp') {
       if (bearerOf(req) === undefined || authorize(req)?.kind !== 'bearer') return refuse(401, 'missing or wrong bearer token on /mcp');
       return mcp.handle(req, res);
@@ -111,8 +130,9 @@ export async function startHttp(deps: ToolDeps, opts: HttpOptions): Promise<Http
         return sendJson(res, 200, { csrf: caller.kind === 'browser' ? caller.csrf : null });
       }
       if (path === '/api/events') return feed.add(res);
+      // The page's EventSource asks for a stream; a script gets the screen once (rest.ts).
       let m = /^\/api\/agents\/([^/]+)\/screen$/.exec(path);
-      if (m) return feed.screen(res, decodeURIComponent(m[1]));
+      if (m && wantsStream(req)) return feed.screen(res, decodeURIComponent(m[1]));
       m = /^\/api\/agents\/([^/]+)\/transcript$/.exec(path);
       if (m) {
         const text = await dashboard.readResource(`tabcrew://agents/${encodeURIComponent(decodeURIComponent(m[1]))}/transcript`);
@@ -122,7 +142,8 @@ export async function startHttp(deps: ToolDeps, opts: HttpOptions): Promise<Http
         const tools = await dashboard.listTools();
         return sendJson(res, 200, { tools: tools.map((t) => ({ name: t.name, title: t.title, inputSchema: t.inputSchema })) });
       }
-      if (await handleRest(path, res, rest, () => ({ uptime_s: Math.round((Date.now() - started) / 1000), http_mcp_sessions: mcp.size }))) return;
+      if (await handleRest(path, res, rest, () => ({ uptime_s: Math.round((Date.now() - started) / 1000), http_mcp_sessions: mcp.size }), url.searchParams))
+        return;
     }
     const tool = /^\/api\/tools\/([^/]+)$/.exec(path);
     if (req.method === 'POST' && tool) {
@@ -140,14 +161,15 @@ export async function startHttp(deps: ToolDeps, opts: HttpOptions): Promise<Http
     sendJson(res, 404, { error: `no such route: ${req.method} ${path}` });
   };
 
-  const server = createHttpServer((req, res) => {
+  const onRequest = (req: IncomingMessage, res: ServerResponse): void => {
     handle(req, res).catch((e: Error) => {
       if (e instanceof BodyError) return sendJson(res, e.status, { error: e.message });
       deps.log.error('http request failed', { path: req.url?.split('?')[0], error: e.message, stack: e.stack });
       if (!res.headersSent) sendJson(res, 500, { error: `tabcrew could not answer: ${e.message}` });
       else res.end();
     });
-  });
+  };
+  const server = opts.tls ? createHttpsServer({ cert: opts.tls.cert, key: opts.tls.key }, onRequest) : createHttpServer(onRequest);
   // Streams (SSE, MCP's GET) stay open for as long as the page or client wants.
   server.requestTimeout = 0;
   server.headersTimeout = 30_000;
@@ -156,9 +178,9 @@ export async function startHttp(deps: ToolDeps, opts: HttpOptions): Promise<Http
     server.listen(opts.port, opts.bind, () => resolve());
   });
   const port = (server.address() as AddressInfo).port;
-  hosts = new HostCheck(opts.bind, port);
+  hosts = new HostCheck(opts.bind, port, opts.hosts);
   const shown = opts.bind === '0.0.0.0' || opts.bind === '::' ? '127.0.0.1' : hostForm(opts.bind);
-  const url = `http://${shown}:${port}`;
+  const url = `${opts.tls ? 'https' : 'http'}://${shown}:${port}`;
   writeEndpoint(opts.stateDir, { url, pid: process.pid });
   return {
     url,
@@ -166,8 +188,9 @@ export async function startHttp(deps: ToolDeps, opts: HttpOptions): Promise<Http
     async close() {
       removeEndpoint(opts.stateDir, process.pid);
       feed.close();
+      metrics.close();
       refusals.stop();
-      await Promise.all([mcp.close(), dashboard.close(), rest.close(), feedTools.close()]);
+      await Promise.all([mcp.close(), dashboard.close(), rest.close(), feedTools.close(), metricsTools.close()]);
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
     },

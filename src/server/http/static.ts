@@ -3,17 +3,20 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { packageRoot } from '../../config.js';
 
-const TYPES: Record<string, string> = {
-  'index.html': 'text/html; charset=utf-8',
-  'app.js': 'text/javascript; charset=utf-8',
-  'app.css': 'text/css; charset=utf-8',
-  'xterm.css': 'text/css; charset=utf-8',
-};
+// A Map, not an object literal: "/assets/constructor" or "/assets/__proto__" must find
+// nothing rather than what every object inherits.
+const TYPES = new Map<string, string>([
+  ['index.html', 'text/html; charset=utf-8'],
+  ['app.js', 'text/javascript; charset=utf-8'],
+  ['app.css', 'text/css; charset=utf-8'],
+  ['xterm.css', 'text/css; charset=utf-8'],
+]);
 
 /** The dashboard's files, built into dist/dashboard by scripts/bundle.mjs: a fixed list, so no path from a URL reaches the file system. */
 export function dashboardFile(path: string): string | undefined {
-  const name = path === '/' ? 'index.html' : path.replace(/^\/assets\//, '');
-  return TYPES[name] && (path === '/' || path.startsWith('/assets/')) ? name : undefined;
+  if (path === '/') return 'index.html';
+  const name = path.startsWith('/assets/') ? path.slice('/assets/'.length) : undefined;
+  return name !== undefined && TYPES.has(name) ? name : undefined;
 }
 
 // Every script and style is served from here: no CDN, nothing inline but the styles xterm.js sets.
@@ -34,10 +37,11 @@ export async function sendDashboardFile(res: ServerResponse, name: string): Prom
   try {
     body = await readFile(join(packageRoot(), 'dist', 'dashboard', name));
   } catch {
+    // Anyone who passes the Host check may ask: the answer names no path on this machine.
     res.writeHead(404, { 'content-type': 'text/plain; charset=utf-8' });
-    res.end(`The dashboard file ${name} is missing: run npm run build in ${packageRoot()}.\n`);
+    res.end(`The dashboard file ${name} is missing: run npm run build where tabcrew is installed.\n`);
     return;
   }
-  res.writeHead(200, { 'content-type': TYPES[name], 'cache-control': 'no-cache', ...SECURITY_HEADERS });
+  res.writeHead(200, { 'content-type': TYPES.get(name)!, 'cache-control': 'no-cache', ...SECURITY_HEADERS });
   res.end(body);
 }

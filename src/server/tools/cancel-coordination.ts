@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { run, type RegisterTool } from '../tool-kit.js';
 import { runId, runOutputSchema } from '../coordination-schema.js';
+import { route } from '../routing.js';
 
 export const registerCancelCoordination: RegisterTool = (server, deps) => {
   server.registerTool(
@@ -12,6 +13,7 @@ export const registerCancelCoordination: RegisterTool = (server, deps) => {
       inputSchema: { run_id: runId, interrupt: z.boolean().default(false).describe("Interrupt the agents' running turns.") },
       outputSchema: runOutputSchema,
       annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: true, openWorldHint: false },
+      ...route({ targets: { run_id: 'run' }, untargeted: 'here' }),
     },
     async (params) =>
       run('cancel_coordination', deps, async () => ({ ...(await deps.supervisor.cancelCoordination(params.run_id, { interrupt: params.interrupt })) }), params),

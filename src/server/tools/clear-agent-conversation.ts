@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { agentRef, run, type RegisterTool } from '../tool-kit.js';
+import { route } from '../routing.js';
 
 export const registerClearAgentConversation: RegisterTool = (server, deps) => {
   server.registerTool(
@@ -11,6 +12,7 @@ export const registerClearAgentConversation: RegisterTool = (server, deps) => {
       inputSchema: { agent: agentRef },
       outputSchema: { agent: z.string(), status: z.literal('cleared'), transcript_path: z.string().optional() },
       annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: true, openWorldHint: false },
+      ...route({ targets: { agent: 'agent' }, untargeted: 'here', waits: true }),
     },
     async (params) => run('clear_agent_conversation', deps, () => deps.supervisor.clearAgentConversation(params.agent), params),
   );

@@ -5,6 +5,7 @@ import type { Progress } from '../../supervisor/context.js';
 import { confirm, agentRef, run, sessionRef, type Extra, type RegisterTool } from '../tool-kit.js';
 import { runOutputSchema } from '../coordination-schema.js';
 import { confirmIfNeeded } from '../confirm.js';
+import { route } from '../routing.js';
 
 /** Every settled agent is worth a progress notification of its own: not throttled like a wait's heartbeat. */
 function everyProgress(extra: Extra): Progress | undefined {
@@ -54,6 +55,7 @@ export const registerCoordinateAgents: RegisterTool = (server, deps) => {
       },
       outputSchema: runOutputSchema,
       annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: true },
+      ...route({ targets: { session: 'session', agents: 'agent' }, untargeted: 'here', waits: true }),
     },
     async ({ confirm, ...params }, extra) =>
       run(

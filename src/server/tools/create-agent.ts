@@ -3,6 +3,7 @@ import { MAX_ROLE_CHARS, MODEL_NAME, MODEL_NAME_HINT, PERMISSION_MODES } from '.
 import { confirmIfNeeded } from '../confirm.js';
 import { agentLimitInputs } from '../agent-limit-inputs.js';
 import { agentStatus, confirm, note, progressOf, run, sessionRef, type RegisterTool } from '../tool-kit.js';
+import { route } from '../routing.js';
 
 export const registerCreateAgent: RegisterTool = (server, deps) => {
   server.registerTool(
@@ -10,7 +11,7 @@ export const registerCreateAgent: RegisterTool = (server, deps) => {
     {
       title: 'Create agent',
       description:
-        'Launch a new Claude Code agent (Agent_N) in its own terminal tab in the session root, with the ADDER+ protocol in its system prompt. Returns when the agent is ready for input (progress is reported while it starts); on timeout it returns status "starting" with a note.',
+        'Launch a new Claude Code agent (Agent_N) in its own terminal tab in the session root, with the ADDER+ protocol in its system prompt. Returns when the agent is ready for input (progress is reported while it starts); after --start-timeout (45 s by default) it returns status "starting" with a note: follow it with get_session_status. A first-run dialog of Claude Code that tabcrew does not answer is an error naming the dialog and its fix.',
       inputSchema: {
         session: sessionRef,
         role: z
@@ -46,9 +47,20 @@ export const registerCreateAgent: RegisterTool = (server, deps) => {
         claude_session_id: z.string(),
         backend: z.string(),
         trust: z.string().optional().describe('How the folder-trust dialog was handled.'),
+        api_key: z
+          .string()
+          .optional()
+          .describe('How Claude Code\'s "Do you want to use this API key?" was settled for ANTHROPIC_API_KEY: already_approved or approved_by_tabcrew.'),
+        onboarding: z
+          .string()
+          .optional()
+          .describe(
+            'How Claude Code\'s first-run setup ("Welcome to Claude Code") was settled with the approved ANTHROPIC_API_KEY: already_completed or completed_by_tabcrew.',
+          ),
         note,
       },
       annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: true },
+      ...route({ targets: { session: 'session' }, untargeted: 'here', waits: true }),
     },
     async (params, extra) =>
       run(

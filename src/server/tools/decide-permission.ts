@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { confirmIfNeeded } from '../confirm.js';
 import { confirm, run, type RegisterTool } from '../tool-kit.js';
+import { route } from '../routing.js';
 
 export const registerDecidePermission: RegisterTool = (server, deps) => {
   server.registerTool(
@@ -23,6 +24,7 @@ export const registerDecidePermission: RegisterTool = (server, deps) => {
         taken: z.boolean().describe("Whether the agent's hook took the answer within 5 s."),
       },
       annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: false },
+      ...route({ targets: { request_id: 'request' }, untargeted: 'here' }),
     },
     async (params) =>
       run(
@@ -35,7 +37,8 @@ export const registerDecidePermission: RegisterTool = (server, deps) => {
             const pending = await deps.supervisor.pendingPermission(request_id);
             await confirmIfNeeded(server, deps, {
               tool: 'decide_permission',
-              target: `${pending.agent} ${pending.tool}: ${pending.input_summary.slice(0, 120)} (${request_id})`,
+              // The whole summary: what the person allows is what they are shown.
+              target: `${pending.agent} ${pending.tool}: ${pending.input_summary} (${request_id})`,
               accepted: [request_id],
               confirm: params.confirm,
             });

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { askToCascade, confirmIfNeeded } from '../confirm.js';
 import { agentRef, confirm, run, type RegisterTool } from '../tool-kit.js';
+import { route } from '../routing.js';
 
 export const registerDeleteAgent: RegisterTool = (server, deps) => {
   server.registerTool(
@@ -27,6 +28,7 @@ export const registerDeleteAgent: RegisterTool = (server, deps) => {
         worktree: z.object({ removed: z.boolean(), branch_deleted: z.boolean(), kept_dirty: z.literal(true).optional() }).optional(),
       },
       annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: false, openWorldHint: false },
+      ...route({ targets: { agent: 'agent' }, untargeted: 'here', waits: true }),
     },
     async (params) =>
       run(

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { confirmIfNeeded } from '../confirm.js';
 import { confirm, run, sessionRef, type RegisterTool } from '../tool-kit.js';
+import { route } from '../routing.js';
 
 export const registerDeleteSession: RegisterTool = (server, deps) => {
   server.registerTool(
@@ -11,6 +12,7 @@ export const registerDeleteSession: RegisterTool = (server, deps) => {
       inputSchema: { session: sessionRef, confirm },
       outputSchema: { session_id: z.string(), deleted: z.literal(true), agents_deleted: z.array(z.string()) },
       annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: false, openWorldHint: false },
+      ...route({ targets: { session: 'session' }, untargeted: 'here', waits: true, sessions: { deletes: 'session' } }),
     },
     async (params) =>
       run(

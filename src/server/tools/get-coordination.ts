@@ -1,5 +1,6 @@
 import { run, type RegisterTool } from '../tool-kit.js';
 import { runId, runOutputSchema } from '../coordination-schema.js';
+import { route } from '../routing.js';
 
 export const registerGetCoordination: RegisterTool = (server, deps) => {
   server.registerTool(
@@ -10,6 +11,7 @@ export const registerGetCoordination: RegisterTool = (server, deps) => {
       inputSchema: { run_id: runId },
       outputSchema: runOutputSchema,
       annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: false },
+      ...route({ targets: { run_id: 'run' }, untargeted: 'here' }),
     },
     async (params) => run('get_coordination', deps, async () => ({ ...(await deps.supervisor.getCoordination(params.run_id)) }), params),
   );

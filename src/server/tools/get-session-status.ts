@@ -7,6 +7,7 @@ import { agentSandboxSchema } from '../../store/types.js';
 import { healthSchema } from '../../supervisor/health.js';
 import { usageViewSchema } from '../../supervisor/usage.js';
 import { agentStatus, run, sessionRef, type RegisterTool, type ToolDeps } from '../tool-kit.js';
+import { route } from '../routing.js';
 
 const tokens = z.object({ input: z.number(), output: z.number(), cache_read: z.number(), cache_creation: z.number() });
 
@@ -79,6 +80,7 @@ export const registerGetSessionStatus: RegisterTool = (server, deps) => {
         sessions: z.array(z.object(sessionStatus)).optional().describe('Without session: the status of every session.'),
       },
       annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: false },
+      ...route({ targets: { session: 'session' }, untargeted: 'crew' }),
     },
     async (params) =>
       run(

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { MESSAGE_KINDS, RECIPIENT_STATES } from '../../store/message-types.js';
 import { agentRef, run, sessionRef, type RegisterTool } from '../tool-kit.js';
+import { route } from '../routing.js';
 
 export const registerListMessages: RegisterTool = (server, deps) => {
   server.registerTool(
@@ -34,6 +35,7 @@ export const registerListMessages: RegisterTool = (server, deps) => {
         ),
       },
       annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: false },
+      ...route({ targets: { session: 'session', agent: 'agent' }, untargeted: 'crew' }),
     },
     async (args) => run('list_messages', deps, async () => ({ ...(await deps.supervisor.listMessages(args)) }), args),
   );

@@ -1,12 +1,13 @@
 import { z } from 'zod';
 import { run, sessionRef, type RegisterTool } from '../tool-kit.js';
+import { route } from '../routing.js';
 
 export const pendingPermission = z.object({
   request_id: z.string(),
   agent: z.string(),
   session_id: z.string(),
   tool: z.string(),
-  input_summary: z.string().describe('The command, file or input of the call: redacted and cut short.'),
+  input_summary: z.string().describe('The command, file or input of the call: literal secrets redacted, code always shown; a long one cut, saying so.'),
   since: z.string(),
 });
 
@@ -20,6 +21,7 @@ export const registerListPendingPermissions: RegisterTool = (server, deps) => {
       inputSchema: { session: sessionRef.optional() },
       outputSchema: { requests: z.array(pendingPermission) },
       annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: false },
+      ...route({ targets: { session: 'session' }, untargeted: 'crew' }),
     },
     async (args) => run('list_pending_permissions', deps, async () => ({ requests: await deps.supervisor.listPendingPermissions(args.session) }), args),
   );

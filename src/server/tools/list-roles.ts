@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { run, type RegisterTool } from '../tool-kit.js';
+import { route } from '../routing.js';
 
 export const registerListRoles: RegisterTool = (server, deps) => {
   server.registerTool(
@@ -11,6 +12,7 @@ export const registerListRoles: RegisterTool = (server, deps) => {
       inputSchema: {},
       outputSchema: { roles: z.array(z.object({ id: z.string(), title: z.string(), guidance: z.string() })) },
       annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: false },
+      ...route({ targets: {}, untargeted: 'crew' }),
     },
     async () => run('list_roles', deps, async () => deps.supervisor.listRoles()),
   );

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { run, type RegisterTool } from '../tool-kit.js';
+import { route } from '../routing.js';
 
 export const registerListSessions: RegisterTool = (server, deps) => {
   server.registerTool(
@@ -12,6 +13,7 @@ export const registerListSessions: RegisterTool = (server, deps) => {
         sessions: z.array(z.object({ session_id: z.string(), name: z.string(), root: z.string(), agents: z.array(z.string()) })),
       },
       annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: false },
+      ...route({ targets: {}, untargeted: 'crew', sessions: 'lists' }),
     },
     async () => run('list_sessions', deps, () => deps.supervisor.listSessions()),
   );

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { ORPHAN_KINDS, RECOVERY_ACTIONS } from '../../supervisor/recovery.js';
 import { agentStatus, progressOf, run, sessionRef, type RegisterTool } from '../tool-kit.js';
+import { route } from '../routing.js';
 
 export const registerRecoverSession: RegisterTool = (server, deps) => {
   server.registerTool(
@@ -31,6 +32,7 @@ export const registerRecoverSession: RegisterTool = (server, deps) => {
         dry_run: z.boolean().optional(),
       },
       annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: true, openWorldHint: true },
+      ...route({ targets: { session: 'session' }, untargeted: 'here', waits: true }),
     },
     async (input, extra) => run('recover_session', deps, async () => ({ ...(await deps.supervisor.recover(input, progressOf(extra))) }), input),
   );

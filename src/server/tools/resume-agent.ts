@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { LIMIT_NAMES } from '../../store/types.js';
 import { agentRef, agentStatus, run, type RegisterTool } from '../tool-kit.js';
+import { route } from '../routing.js';
 
 export const registerResumeAgent: RegisterTool = (server, deps) => {
   server.registerTool(
@@ -20,6 +21,7 @@ export const registerResumeAgent: RegisterTool = (server, deps) => {
         raised_to: z.number().nullable().describe('Its new value; null when it was lifted.'),
       },
       annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: false },
+      ...route({ targets: { agent: 'agent' }, untargeted: 'here' }),
     },
     async (params) => run('resume_agent', deps, async () => ({ ...(await deps.supervisor.resumeAgent(params.agent, params.raise_to)) }), params),
   );

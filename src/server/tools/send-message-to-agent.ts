@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { DELIVERY_OUTCOMES } from '../../supervisor/delivery.js';
 import { agentRef, agentStatus, note, progressOf, run, type RegisterTool } from '../tool-kit.js';
+import { route } from '../routing.js';
 
 export const registerSendMessageToAgent: RegisterTool = (server, deps) => {
   server.registerTool(
@@ -26,6 +27,7 @@ export const registerSendMessageToAgent: RegisterTool = (server, deps) => {
         note,
       },
       annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: true },
+      ...route({ targets: { agent: 'agent' }, untargeted: 'here', waits: true }),
     },
     async (params, extra) => {
       const { agent, ...input } = params;

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { agentRef, agentStatus, note, progressOf, run, type RegisterTool } from '../tool-kit.js';
+import { route } from '../routing.js';
 
 export const registerStartNewAgentConversation: RegisterTool = (server, deps) => {
   server.registerTool(
@@ -11,6 +12,7 @@ export const registerStartNewAgentConversation: RegisterTool = (server, deps) =>
       inputSchema: { agent: agentRef, initial_task: z.string().optional().describe('First message once the agent is ready.') },
       outputSchema: { agent: z.string(), claude_session_id: z.string(), status: agentStatus, note },
       annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: false, openWorldHint: true },
+      ...route({ targets: { agent: 'agent' }, untargeted: 'here', waits: true }),
     },
     async (params, extra) =>
       run('start_new_agent_conversation', deps, () => deps.supervisor.startNewAgentConversation(params.agent, params.initial_task, progressOf(extra)), params),

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { agentRef, agentStatus, progressOf, run, type RegisterTool } from '../tool-kit.js';
+import { route } from '../routing.js';
 
 export const registerWakeAgent: RegisterTool = (server, deps) => {
   server.registerTool(
@@ -11,6 +12,7 @@ export const registerWakeAgent: RegisterTool = (server, deps) => {
       inputSchema: { agent: agentRef },
       outputSchema: { agent: z.string(), status: agentStatus, claude_session_id: z.string().nullable(), woke: z.boolean() },
       annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: true, openWorldHint: true },
+      ...route({ targets: { agent: 'agent' }, untargeted: 'here', waits: true }),
     },
     async (params, extra) => run('wake_agent', deps, async () => ({ ...(await deps.supervisor.wakeAgent(params.agent, progressOf(extra))) }), params),
   );

@@ -3,6 +3,7 @@
 // Text from agents is only ever set as textContent, never as HTML.
 import { Terminal } from '@xterm/xterm';
 import { FitAddon } from '@xterm/addon-fit';
+import { displayable, excerpt, promptText } from './text.js';
 
 const $ = (id) => document.getElementById(id);
 const state = { csrf: null, sessions: [], tools: new Map(), selected: null, screenSource: null, term: null, fit: null };
@@ -121,7 +122,7 @@ function agentCard(a, session) {
     el('div', { class: 'muted small' }, `from ${a.status_source} · ${ago(a.since)}`),
     el('div', { class: 'small' }, tokensOf(a), ' ', cost, ' ', health),
     a.tasks && a.tasks.open + a.tasks.done ? el('div', { class: 'small' }, 'tasks ', progress(a.tasks.done, a.tasks.open)) : null,
-    el('div', { class: 'reply-excerpt' }, a.last_reply ? a.last_reply.slice(0, 160) : '—'),
+    el('div', { class: 'reply-excerpt' }, a.last_reply ? displayable(excerpt(a.last_reply, 400)) : '—'),
   );
 }
 
@@ -182,7 +183,7 @@ function updateAgentMeta() {
   if (!found) return;
   const { a, s } = found;
   $('agent-meta').textContent = `${s.name} · ${a.status} (from ${a.status_source}, ${ago(a.since)}) · ${tokensOf(a)}`;
-  if (a.last_reply !== undefined) $('last-reply').textContent = a.last_reply;
+  if (a.last_reply !== undefined) $('last-reply').textContent = displayable(a.last_reply);
 }
 
 function selectAgent(name) {
@@ -217,25 +218,29 @@ function selectAgent(name) {
   source.addEventListener('screen', (ev) => {
     const d = JSON.parse(ev.data);
     state.term.reset();
-    state.term.write(d.screen.replace(/\n+$/, ''));
+    state.term.write(displayable(d.screen).replace(/\n+$/, ''));
     $('screen-note').textContent = d.note ?? '';
-    if (d.last_reply !== undefined) $('last-reply').textContent = d.last_reply;
+    if (d.last_reply !== undefined) $('last-reply').textContent = displayable(d.last_reply);
   });
   source.addEventListener('gone', (ev) => ($('screen-note').textContent = JSON.parse(ev.data).error));
   void loadTranscript(name);
 }
-
-/** The prompt as the person wrote it: without the one-line ADDER+ header tabcrew put before it. */
-const promptText = (prompt) => (prompt ?? '').replace(/^\[ADDER\+[^\]]*\]\s*/, '');
 
 async function loadTranscript(name) {
   try {
     const t = await api(`/api/agents/${encodeURIComponent(name)}/transcript`);
     if (state.selected !== name) return;
     $('transcript').replaceChildren(
-      ...(t.turns ?? []).map((turn) =>
-        el('details', { class: 'turn' }, el('summary', {}, promptText(turn.prompt).slice(0, 120) || '(prompt)'), el('pre', {}, turn.reply ?? '')),
-      ),
+      ...(t.turns ?? []).map((turn) => {
+        const prompt = displayable(promptText(turn.prompt));
+        return el(
+          'details',
+          { class: 'turn' },
+          el('summary', {}, excerpt(prompt.split('\n')[0], 120) || '(prompt)'),
+          el('pre', { class: 'prompt' }, prompt),
+          el('pre', {}, displayable(turn.reply ?? '')),
+        );
+      }),
     );
     if (!t.turns?.length) $('transcript').append(el('p', { class: 'muted' }, 'No turns yet.'));
   } catch (e) {
@@ -271,7 +276,7 @@ async function sendMessage(ev) {
     const r = await tool('send_message_to_agent', { agent, message, wait_for_reply: wait });
     form.message.value = '';
     toast(`${agent}: delivery ${r.delivered}`);
-    if (r.reply !== undefined && state.selected === agent) $('last-reply').textContent = r.reply;
+    if (r.reply !== undefined && state.selected === agent) $('last-reply').textContent = displayable(r.reply);
     void loadTranscript(agent);
   } catch (e) {
     toast(e.message, 'error');
@@ -421,7 +426,7 @@ function showFanout(run, n, started) {
             .join(' · '),
         ),
       ),
-      el('pre', {}, r.reply ?? r.error ?? ''),
+      el('pre', {}, displayable(r.reply ?? r.error ?? '')),
     ),
   );
   const waiting = names.filter((a) => !results.some((r) => r.agent === a)).map((a, i) => pendingResult(i, a));
@@ -458,6 +463,7 @@ async function refreshPermissions() {
           'div',
           { class: 'permission', 'data-id': id, 'data-agent': p.agent },
           el('div', {}, el('strong', {}, p.agent), ' wants to run ', el('code', {}, p.tool), el('span', { class: 'muted small' }, ` · ${ago(p.since)}`)),
+          // Exactly the summary the person approves: no glyph replaced.
           el('pre', {}, p.input_summary ?? ''),
           el(
             'div',

@@ -1,0 +1,143 @@
+import type { AuditLog } from '../audit/audit-log.js';
+import type { Logger } from '../audit/logger.js';
+import { transcriptPath } from '../claude/transcript.js';
+import { readUsageSince, type CallUsage, type UsageRead } from '../claude/transcript-usage.js';
+import type { StateStore } from '../store/state-store.js';
+import type { AgentRecord, AgentUsageLedger, SessionRecord, TokenTotals } from '../store/types.js';
+import { KeyedMutex } from './timing.js';
+
+/*
+ * The usage budgets and cost rest on, counted by tabcrew into the agent's record (encrypted
+ * state) as the transcript grows. The transcript is the agent's to write; the ledger is not:
+ * emptying, shortening or rewriting a transcript after it was counted changes nothing, and
+ * totals only grow. Counted at every PreToolUse and Stop of the agent (its hook asks over the
+ * agent socket and waits: the call's line is in the transcript then, and no tool has run
+ * yet), at every keeper round and at every status read. docs/long-running.md#counted-usage.
+ */
+
+/** Calls remembered by id: lines of one call read in two goes, or read again, count once. */
+export const RECENT_CALLS = 32;
+
+const FIELDS = ['input', 'output', 'cache_read', 'cache_creation'] as const;
+
+export const zeroTotals = (): TokenTotals => ({ input: 0, output: 0, cache_read: 0, cache_creation: 0 });
+
+export function emptyLedger(): AgentUsageLedger {
+  return { byModel: {}, recent: [], conversations: {} };
+}
+
+/** Tokens counted for one conversation while it is the agent's (zero when none were). */
+export function conversationTokens(ledger: AgentUsageLedger | undefined, conversation: string | null): TokenTotals {
+  const tokens = conversation ? ledger?.conversations[conversation]?.tokens : undefined;
+  return tokens ? { ...tokens } : zeroTotals();
+}
+
+/**
+ * Adds one read of one conversation's transcript to the ledger (mutates it). A call seen again
+ * adds only what its line reports beyond what was counted for it (the last line of a call is
+ * the one to trust, and may report more output); nothing ever lowers a total. A conversation
+ * that is no longer the agent's (`past`) is dropped once a read finds nothing new.
+ */
+export function addRead(ledger: AgentUsageLedger, conversation: string, read: UsageRead, opts: { past?: boolean } = {}): void {
+  const was = ledger.conversations[conversation];
+  const conv = (ledger.conversations[conversation] ??= { offset: 0, head: read.cursor.head, tokens: zeroTotals() });
+  for (const call of read.calls) addCall(ledger, conv.tokens, call);
+  // Another process may have read further meanwhile: a cursor only moves back on a rewind.
+  if (read.rewound || read.cursor.offset >= conv.offset) {
+    conv.offset = read.cursor.offset;
+    conv.head = read.cursor.head;
+  }
+  if (read.rewound) ledger.rewinds = (ledger.rewinds ?? 0) + 1;
+  if (opts.past && was && !read.rewound && read.calls.length === 0 && read.cursor.offset === was.offset) delete ledger.conversations[conversation];
+}
+
+function addCall(ledger: AgentUsageLedger, conversationTokens: TokenTotals, call: CallUsage): void {
+  const i = ledger.recent.findIndex((r) => r.id === call.id);
+  const prev = i >= 0 ? ledger.recent.splice(i, 1)[0]! : undefined;
+  const model = prev?.model ?? call.model;
+  const kept = { id: call.id, model, ...zeroTotals() };
+  const totals = (ledger.byModel[model] ??= zeroTotals());
+  for (const f of FIELDS) {
+    const before = prev?.[f] ?? 0;
+    kept[f] = Math.max(before, call[f]);
+    const delta = kept[f] - before;
+    totals[f] += delta;
+    conversationTokens[f] += delta;
+  }
+  ledger.recent.push(kept);
+  if (ledger.recent.length > RECENT_CALLS) ledger.recent.splice(0, ledger.recent.length - RECENT_CALLS);
+}
+
+export interface UsageLedgerDeps {
+  store: StateStore;
+  /** Where agents' Claude Code keeps transcripts ($CLAUDE_CONFIG_DIR or ~/.claude). */
+  claudeConfigDir: string;
+  log: Logger;
+  audit?: Pick<AuditLog, 'append'>;
+}
+
+type Countable = Pick<AgentRecord, 'name' | 'sessionId' | 'claudeSessionId' | 'pastClaudeSessionIds' | 'worktree' | 'usage'>;
+
+export class UsageLedger {
+  private readonly mutex = new KeyedMutex();
+
+  constructor(private readonly deps: UsageLedgerDeps) {}
+
+  /** Counts what the agent's transcripts gained since the last count; returns its ledger (undefined: no such agent). */
+  async count(name: string): Promise<AgentUsageLedger | undefined> {
+    return this.mutex.run(name, async () => {
+      const state = await this.deps.store.read();
+      const agent = state.agents.find((a) => a.name === name);
+      const session = agent && state.sessions.find((s) => s.id === agent.sessionId);
+      if (!agent || !session) return undefined;
+      return this.countAgent(agent, session);
+    });
+  }
+
+  private async countAgent(agent: Countable, session: SessionRecord): Promise<AgentUsageLedger> {
+    const ledger = agent.usage;
+    // The transcript's place is computed, never taken from the hook spool: the agent can write that.
+    const cwd = agent.worktree?.path ?? session.root;
+    const ids = new Set<string>(Object.keys(ledger?.conversations ?? {}));
+    if (agent.claudeSessionId) ids.add(agent.claudeSessionId);
+    // Counted for the first time: the conversations it had before (an agent of an older tabcrew).
+    if (!ledger) for (const id of agent.pastClaudeSessionIds) ids.add(id);
+    const reads: { id: string; read: UsageRead }[] = [];
+    for (const id of ids) {
+      const cursor = ledger?.conversations[id];
+      try {
+        reads.push({ id, read: await readUsageSince(transcriptPath(this.deps.claudeConfigDir, cwd, id), cursor) });
+      } catch (e) {
+        this.deps.log.warn('usage: transcript unreadable', { agent: agent.name, claude_session_id: id, error: (e as Error).message });
+      }
+    }
+    const changed = reads.filter(({ id, read }) => {
+      const was = ledger?.conversations[id];
+      return !was || read.calls.length > 0 || read.rewound || read.cursor.offset !== was.offset || id !== agent.claudeSessionId;
+    });
+    if (!changed.length && ledger) return ledger;
+    const updated = await this.deps.store.updateBatched((state) => {
+      const a = state.agents.find((x) => x.name === agent.name);
+      if (!a) return undefined;
+      const l = (a.usage ??= emptyLedger());
+      for (const { id, read } of changed) addRead(l, id, read, { past: id !== a.claudeSessionId });
+      return structuredClone(l);
+    });
+    for (const { id, read } of changed.filter((c) => c.read.rewound)) {
+      this.deps.log.warn('usage: transcript shortened or rewritten; what was counted stays counted', {
+        agent: agent.name,
+        claude_session_id: id,
+        how: read.rewound,
+      });
+      await this.deps.audit?.append({
+        type: 'budget',
+        action: 'transcript_rewound',
+        agent: agent.name,
+        session: session.id,
+        claude_session_id: id,
+        how: read.rewound,
+      });
+    }
+    return updated ?? ledger ?? emptyLedger();
+  }
+}
