@@ -11,7 +11,7 @@ import { renderAdderPrompt } from './prompt.js';
 import { sharedRuntimeDir } from './agent-mcp-config.js';
 import { bwrapArgv, parseSharedPath, sandboxPaths, sandboxRules, type SandboxInput, type SandboxKind } from './sandbox.js';
 import { seatbeltArgv } from './sandbox-seatbelt.js';
-import { prepareSandboxPaths, programPaths, realpathOr, systemPaths } from './sandbox-host.js';
+import { ensureClaudeConfigFile, prepareSandboxPaths, programPaths, realpathOr, systemPaths } from './sandbox-host.js';
 import { claudeConfigDir } from './watch.js';
 
 export interface AgentLaunchInput {
@@ -162,6 +162,7 @@ async function sandboxed(
   const home = realpathOr(env.HOME || homedir());
   const configDir = realpathOr(claudeConfigDir(env));
   const configFile = env.CLAUDE_CONFIG_DIR ? join(configDir, '.claude.json') : join(home, '.claude.json');
+  await ensureClaudeConfigFile(configFile);
   const runtimeDir = realpathOr(input.runtimeDir);
   const keyFile = setup.keyFile && existsSync(setup.keyFile) ? realpathOr(setup.keyFile) : undefined;
   const sandboxInput: SandboxInput = {
@@ -170,7 +171,7 @@ async function sandboxed(
     claudeSessionId: input.claudeSessionId,
     home,
     claudeConfigDir: configDir,
-    ...(existsSync(configFile) ? { claudeConfigFile: configFile } : {}),
+    claudeConfigFile: configFile,
     agentDir: realpathOr(agentDir),
     sharedDir: sharedRuntimeDir(runtimeDir),
     runtimeDir,

@@ -5,7 +5,7 @@
  */
 import { execFileSync } from 'node:child_process';
 import { existsSync, lstatSync, readlinkSync, realpathSync } from 'node:fs';
-import { mkdir, open } from 'node:fs/promises';
+import { mkdir, open, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { findOnPath } from '../util/find-on-path.js';
 import { CLAUDE_PRIVATE_DIRS, CLAUDE_PRIVATE_FILES, LINUX_SYSTEM, MACOS_SYSTEM, type SandboxInput, type SandboxKind, type SandboxMode } from './sandbox.js';
@@ -137,6 +137,18 @@ export async function prepareSandboxPaths(input: SandboxInput): Promise<void> {
   await mkdir(join(input.claudeConfigDir, 'file-history', input.claudeSessionId), { recursive: true, mode: 0o700 });
   for (const f of CLAUDE_PRIVATE_FILES) await (await open(join(input.claudeConfigDir, f), 'a', 0o600)).close();
   await mkdir(input.sharedDir, { recursive: true, mode: 0o700 });
+}
+
+/**
+ * A HOME that never ran Claude Code has no config file; the one Claude Code would write
+ * inside the sandbox would stay in its private HOME. So an empty one (`{}`, which Claude
+ * Code reads as "nothing set yet") is made first, for the sandbox to show and Claude Code
+ * to fill. Never replaces a file.
+ */
+export async function ensureClaudeConfigFile(file: string): Promise<void> {
+  await writeFile(file, '{}\n', { mode: 0o600, flag: 'wx' }).catch((e: NodeJS.ErrnoException) => {
+    if (e.code !== 'EEXIST') throw e;
+  });
 }
 
 export { realOr as realpathOr };

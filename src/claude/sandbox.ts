@@ -72,10 +72,7 @@ export interface SandboxInput {
   home: string;
   /** $CLAUDE_CONFIG_DIR or ~/.claude. */
   claudeConfigDir: string;
-  /**
-   * ~/.claude.json ($CLAUDE_CONFIG_DIR/.claude.json when that is set), when it exists: a
-   * file is bound, so one Claude Code creates inside the sandbox stays there (lost at exit).
-   */
+  /** ~/.claude.json ($CLAUDE_CONFIG_DIR/.claude.json when that is set); must exist (a file is bound). */
   claudeConfigFile?: string;
   /** This agent's runtime folder (settings, hook spool, permission requests, secret). */
   agentDir: string;
