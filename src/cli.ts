@@ -183,6 +183,7 @@ function withServerOptions(cmd: Command, o: { listRules?: boolean } = {}): Comma
         .argParser(positiveInt)
         .env('TABCREW_PERMISSION_TIMEOUT'),
     );
+  withSandboxOptions(cmd);
   cmd.optionsGroup(OWN_OPTIONS);
   if (o.listRules === false) {
     unlist(
@@ -201,6 +202,34 @@ function hostNames(value: string, prev: string[] = []): string[] {
     if (!/^(?:[A-Za-z0-9](?:[A-Za-z0-9.-]{0,252})|\[[0-9A-Fa-f:.]+\])$/.test(name))
       throw new InvalidArgumentError(`"${name}" is not a host name: letters, digits, "." and "-" (an IPv6 address in brackets), without a port.`);
   return [...prev, ...names];
+}
+
+/** The OS sandbox of agents (claude/sandbox.ts): for the commands that start agents, and doctor. */
+function withSandboxOptions(cmd: Command): Command {
+  return cmd
+    .addOption(
+      new Option('--sandbox <mode>', 'run each agent in the OS sandbox (bubblewrap / Seatbelt): auto when it works, on or refuse (default: auto; on at HIGH)')
+        .choices(['off', 'auto', 'on'])
+        .env('TABCREW_SANDBOX'),
+    )
+    .addOption(
+      new Option('--sandbox-allow <path...>', "paths every agent's sandbox shows too, read-only (PATH:rw for read-write)")
+        .default([] as string[])
+        .env('TABCREW_SANDBOX_ALLOW'),
+    )
+    .addOption(
+      new Option('--sandbox-program <path>', 'the bwrap (Linux) or sandbox-exec (macOS) to run agents in (default: on PATH)').env('TABCREW_SANDBOX_PROGRAM'),
+    );
+}
+
+/** A colon-separated list from the environment, like PATH; a `rw` or `ro` entry belongs to the path before it (`/a:rw:/b`). */
+export function splitPathList(s: string): string[] {
+  const out: string[] = [];
+  for (const part of s.split(':')) {
+    if ((part === 'rw' || part === 'ro') && out.length) out[out.length - 1] += `:${part}`;
+    else if (part) out.push(part);
+  }
+  return out;
 }
 
 /** Options a command did not declare keep their defaults. */
@@ -237,6 +266,9 @@ function configFrom(o: Record<string, unknown>): Config {
     http: o.http as string | undefined,
     httpBind: o.httpBind as string | undefined,
     noStdio: o.stdio === false,
+    ...(o.sandbox !== undefined ? { sandbox: o.sandbox as Config['sandbox'] } : {}),
+    sandboxAllow: typeof o.sandboxAllow === 'string' ? splitPathList(o.sandboxAllow) : ((o.sandboxAllow as string[]) ?? []),
+    ...(o.sandboxProgram !== undefined ? { sandboxProgram: resolve(o.sandboxProgram as string) } : {}),
     tls: tlsChoiceFrom({ tls: !!o.tls, tlsCert: o.tlsCert as string | undefined, tlsKey: o.tlsKey as string | undefined }),
     httpHosts: (o.httpHost as string[] | undefined) ?? [],
   });
@@ -412,7 +444,13 @@ export function buildProgram(): Command {
 
   track(
     withNodeOptions(
-      withStateOptions(program.command('doctor').description('check Node.js, the terminal backend, Claude Code and the directories; exits 1 if a check fails')),
+      withSandboxOptions(
+        withStateOptions(
+          program
+            .command('doctor')
+            .description('check Node.js, the terminal backend, Claude Code, the OS sandbox and the directories; exits 1 if a check fails'),
+        ),
+      ),
     ),
   )
     .option('--json', JSON_HELP)

@@ -90,6 +90,17 @@ export interface Config {
   tls?: TlsChoice;
   /** `--http-host NAME`: more names the HTTP server is reached by (a node's DNS name). */
   httpHosts?: string[];
+  /** Run every agent in the OS sandbox (claude/sandbox.ts): off, auto (when it works), on (refuse without). Absent: auto, or on at HIGH. */
+  sandbox?: 'off' | 'auto' | 'on';
+  /** `--sandbox-allow`: paths every agent's sandbox shows too (`DIR`, or `DIR:rw` read-write). */
+  sandboxAllow: string[];
+  /** `--sandbox-program`: the bwrap (Linux) or sandbox-exec (macOS) to use; default: found on PATH. */
+  sandboxProgram?: string;
+}
+
+/** The sandbox mode in force: the flag, else `on` at security level HIGH and `auto` below it. */
+export function sandboxMode(c: Pick<Config, 'sandbox' | 'securityLevel'>): 'off' | 'auto' | 'on' {
+  return c.sandbox ?? (c.securityLevel === 'HIGH' ? 'on' : 'auto');
 }
 
 /** `--tls` (self-signed, made once in the state dir) or `--tls-cert F --tls-key F` (yours). */
@@ -131,6 +142,7 @@ export function defaultConfig(): Config {
     stuckAfterMs: 10 * 60_000,
     waitingAfterMs: 10 * 60_000,
     usageRecordEveryMs: 15 * 60_000,
+    sandboxAllow: [],
   };
 }
 

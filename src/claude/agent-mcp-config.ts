@@ -7,9 +7,19 @@ export const AGENT_MCP_SERVER = 'tabcrew';
 /** Permission rule allowing every tool of that server, so using one never opens a dialog. */
 export const AGENT_MCP_ALLOW = `mcp__${AGENT_MCP_SERVER}`;
 
+/**
+ * The runtime dir's folder that every agent's sandbox shows (read-only): the supervisor's
+ * socket and the boundaries file. A folder, not the two files, because both are replaced
+ * while agents run (a server restart makes a new socket, a session change a new file), and
+ * a sandbox that showed the files would keep showing the old ones.
+ */
+export function sharedRuntimeDir(runtimeDir: string): string {
+  return join(runtimeDir, 'shared');
+}
+
 /** The supervisor's socket for agents; in the private runtime dir (0700), itself 0600. */
 export function agentSocketPath(runtimeDir: string): string {
-  return join(runtimeDir, 'tabcrew.sock');
+  return join(sharedRuntimeDir(runtimeDir), 'tabcrew.sock');
 }
 
 /** The agent's secret, in its runtime folder (0600): agent-mcp and the hook read it from there. */

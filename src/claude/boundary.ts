@@ -7,7 +7,7 @@ import { dirname, isAbsolute, join, resolve, sep } from 'node:path';
  * agent, so it uses node:fs and node:path only.
  */
 
-/** What the supervisor writes to `<runtimeDir>/boundaries.json` (see supervisor/boundaries.ts). */
+/** What the supervisor writes to `<runtimeDir>/shared/boundaries.json` (see supervisor/boundaries.ts). */
 export interface BoundariesFile {
   version: 1;
   /** Every session tabcrew has, with its root (a realpath). */
@@ -19,7 +19,8 @@ export interface BoundariesFile {
   protected?: string[];
 }
 
-export const BOUNDARIES_FILE = 'boundaries.json';
+/** In the runtime dir's folder that agents' sandboxes show (agent-mcp-config.ts: sharedRuntimeDir). */
+export const BOUNDARIES_FILE = 'shared/boundaries.json';
 
 export interface PathContext {
   /** The tool call's working directory (the hook input's `cwd`). */

@@ -1,4 +1,6 @@
+import { existsSync } from 'node:fs';
 import { mkdir, rm, writeFile } from 'node:fs/promises';
+import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { packageRoot } from '../config.js';
@@ -6,6 +8,11 @@ import { agentSecretPath, writeAgentMcpConfig } from './agent-mcp-config.js';
 import { agentSettings } from './settings.js';
 import { PERMISSIONS_DIR } from './permission-files.js';
 import { renderAdderPrompt } from './prompt.js';
+import { sharedRuntimeDir } from './agent-mcp-config.js';
+import { bwrapArgv, parseSharedPath, sandboxPaths, sandboxRules, type SandboxInput, type SandboxKind } from './sandbox.js';
+import { seatbeltArgv } from './sandbox-seatbelt.js';
+import { ensureClaudeConfigFile, prepareSandboxPaths, programPaths, realpathOr, systemPaths } from './sandbox-host.js';
+import { claudeConfigDir } from './watch.js';
 
 export interface AgentLaunchInput {
   agent: string;
@@ -34,6 +41,27 @@ export interface AgentLaunchInput {
   baseEnv: NodeJS.ProcessEnv;
   /** This launch's secret and the supervisor's socket: the agent gets tabcrew's agent tools (agent-mcp). */
   agentMcp?: { secret: string; socket: string };
+  /** Run the whole Claude Code process tree in this OS sandbox (sandbox.ts); absent: none. */
+  sandbox?: AgentSandboxSetup;
+  /** Paths this agent's sandbox shows too (create_agent's sandbox_extra_paths): `DIR` or `DIR:rw`. */
+  sandboxExtraPaths?: string[];
+}
+
+export interface AgentSandboxSetup {
+  kind: SandboxKind;
+  program: string;
+  /** tabcrew's own files, hidden from the agent. */
+  stateDir: string;
+  logDir: string;
+  keyFile?: string;
+  /** --sandbox-allow: shown to every agent (`DIR` or `DIR:rw`). */
+  allow: string[];
+}
+
+/** What an agent's sandbox shows, for its status; system folders and programs left out. */
+export interface AgentSandbox {
+  kind: SandboxKind;
+  paths: { read: string[]; write: string[]; hidden: string[] };
 }
 
 export interface AgentLaunch {
@@ -45,6 +73,7 @@ export interface AgentLaunch {
   eventsFile: string;
   /** Unique per launch; hook records carry it (see HookRecord.launch). */
   launchId: string;
+  sandbox?: AgentSandbox;
 }
 
 /**
@@ -116,7 +145,57 @@ export async function prepareLaunch(input: AgentLaunchInput): Promise<AgentLaunc
     env.TABCREW_BOUNDARIES = input.boundariesFile;
     env.TABCREW_SESSION = input.sessionId ?? '';
   }
-  return { argv, env, cwd: input.worktree?.path ?? input.root, agentDir, eventsFile, launchId };
+  const cwd = input.worktree?.path ?? input.root;
+  if (!input.sandbox) return { argv, env, cwd, agentDir, eventsFile, launchId };
+  const boxed = await sandboxed(input, input.sandbox, agentDir, argv, env);
+  return { argv: boxed.argv, env, cwd, agentDir, eventsFile, launchId, sandbox: boxed.sandbox };
+}
+
+/** Wraps Claude Code's argv in the platform's sandbox, built from the agent's rule list. */
+async function sandboxed(
+  input: AgentLaunchInput,
+  setup: AgentSandboxSetup,
+  agentDir: string,
+  argv: string[],
+  env: Record<string, string>,
+): Promise<{ argv: string[]; sandbox: AgentSandbox }> {
+  const home = realpathOr(env.HOME || homedir());
+  const configDir = realpathOr(claudeConfigDir(env));
+  const configFile = env.CLAUDE_CONFIG_DIR ? join(configDir, '.claude.json') : join(home, '.claude.json');
+  await ensureClaudeConfigFile(configFile);
+  const runtimeDir = realpathOr(input.runtimeDir);
+  const keyFile = setup.keyFile && existsSync(setup.keyFile) ? realpathOr(setup.keyFile) : undefined;
+  const sandboxInput: SandboxInput = {
+    root: realpathOr(input.root),
+    ...(input.worktree ? { worktree: realpathOr(input.worktree.path), gitCommonDir: join(realpathOr(input.root), '.git') } : {}),
+    claudeSessionId: input.claudeSessionId,
+    home,
+    claudeConfigDir: configDir,
+    claudeConfigFile: configFile,
+    agentDir: realpathOr(agentDir),
+    sharedDir: sharedRuntimeDir(runtimeDir),
+    runtimeDir,
+    stateDir: realpathOr(setup.stateDir),
+    logDir: realpathOr(setup.logDir),
+    ...(keyFile ? { keyFile } : {}),
+    ...(env.TMUX_TMPDIR ? { tmuxDir: realpathOr(env.TMUX_TMPDIR) } : {}),
+    system: systemPaths(setup.kind),
+    programs: programPaths(input.claudePath, packageRoot()),
+    shared: [...setup.allow, ...(input.sandboxExtraPaths ?? [])].map(parseSharedPath).map((s) => ({ ...s, path: realpathOr(s.path) })),
+  };
+  await prepareSandboxPaths(sandboxInput);
+  const rules = sandboxRules(sandboxInput);
+  // A link to Claude Code (node_modules/.bin, ~/.local/bin) may lie where the sandbox shows nothing.
+  const command = [realpathOr(argv[0]), ...argv.slice(1)];
+  if (setup.kind === 'bubblewrap') {
+    env.TMPDIR = '/tmp';
+  } else {
+    // Seatbelt has no private /tmp: the agent's own folder holds its temporary files.
+    env.TMPDIR = join(agentDir, 'tmp');
+    await mkdir(env.TMPDIR, { recursive: true, mode: 0o700 });
+  }
+  const wrapped = setup.kind === 'bubblewrap' ? bwrapArgv(setup.program, rules, command) : seatbeltArgv(setup.program, rules, command);
+  return { argv: wrapped, sandbox: { kind: setup.kind, paths: sandboxPaths(rules) } };
 }
 
 export async function removeAgentDir(runtimeDir: string, claudeSessionId: string): Promise<void> {

@@ -1,5 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { linkSync, readFileSync, renameSync, unlinkSync, writeFileSync } from 'node:fs';
+import { linkSync, readFileSync, readlinkSync, renameSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { redactKeepingCode } from '../audit/redact.js';
 
@@ -39,6 +39,11 @@ export interface PermissionRequestFile {
   since: string;
   /** The waiting hook process. */
   pid: number;
+  /**
+   * Its PID namespace (Linux `/proc/self/ns/pid`, e.g. `pid:[4026532176]`). A hook in an
+   * agent's sandbox has its own: there `pid` names no process the supervisor can see.
+   */
+  pid_ns?: string;
   /** Seconds the hook waits before leaving the dialog to the tab (--permission-timeout); absent: no limit of its own. */
   timeout_s?: number;
 }
@@ -161,4 +166,23 @@ export function hookDecisionOutput(decision: 'allow' | 'deny', message?: string)
       decision: decision === 'allow' ? { behavior: 'allow' } : { behavior: 'deny', ...(message ? { message } : {}) },
     },
   };
+}
+
+/** This process's PID namespace on Linux; undefined elsewhere. */
+export function pidNamespace(): string | undefined {
+  try {
+    return readlinkSync('/proc/self/ns/pid');
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Whether the hook that wrote `req` is still waiting, by its pid. A hook in another PID
+ * namespace (a sandboxed agent) cannot be looked up by pid: it counts as waiting, and its
+ * request ends when the hook removes it or its agent's tab is gone.
+ */
+export function holderAlive(req: Pick<PermissionRequestFile, 'pid' | 'pid_ns'>, alive: (pid: number) => boolean, ownNs = pidNamespace()): boolean {
+  if (req.pid_ns && req.pid_ns !== ownNs) return true;
+  return alive(req.pid);
 }

@@ -13,6 +13,7 @@ import {
   type CloseReason,
   type PermissionDecisionFile,
   type PermissionRequestFile,
+  pidNamespace,
 } from './permission-files.js';
 
 /**
@@ -69,6 +70,7 @@ export async function holdPermission(input: Record<string, unknown>, opts: HoldO
     input_fp: fp,
     since: new Date().toISOString(),
     pid: process.pid,
+    ...(pidNamespace() ? { pid_ns: pidNamespace() } : {}),
     ...(opts.timeoutS ? { timeout_s: opts.timeoutS } : {}),
   };
   const reqFile = requestPath(opts.dir, id);

@@ -12,6 +12,7 @@ import { checkClaudeFirstRun } from './doctor-claude-config.js';
 import { isVerifiedClaudeVersion, parseClaudeVersion, VERIFIED_CLAUDE_CODE_VERSIONS } from '../claude/versions.js';
 import { mayTighten, type PrivateDir } from './private-dirs.js';
 import { printJson, printTable } from './table.js';
+import { checkSandbox } from './doctor-sandbox.js';
 
 export type CheckStatus = 'ok' | 'warn' | 'fail' | 'skipped' | 'n/a';
 
@@ -397,7 +398,7 @@ export async function runChecks(config: Config): Promise<Check[]> {
     ]),
     checkStateKey(config),
   ]);
-  return [checkNode(), ...tmux, ...iterm, ...claude, ...firstRun, ...dirs, ...key];
+  return [checkNode(), ...tmux, ...iterm, ...claude, ...firstRun, ...checkSandbox(config), ...dirs, ...key];
 }
 
 /** `tabcrew doctor`: exits 1 when any check fails; warnings alone do not fail it. */

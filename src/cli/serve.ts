@@ -1,6 +1,7 @@
 import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js';
-import { packageRoot, type Config } from '../config.js';
+import { packageRoot, sandboxMode, type Config } from '../config.js';
+import { chooseSandbox } from '../claude/sandbox-host.js';
 import { createServer } from '../server/server.js';
 import { writeBoundaries } from '../supervisor/boundaries.js';
 import { findOnPath } from '../util/find-on-path.js';
@@ -126,6 +127,10 @@ export async function serve(config: Config, crew?: CrewOptions): Promise<void> {
   const { supervisor, backend } = stack;
   // Agents' PreToolUse hooks consult it: a server that starts writes it from the state.
   await writeBoundaries(stack.store, config).catch((e: Error) => process.stderr.write(`tabcrew: warning: ${e.message}\n`));
+  // Which OS sandbox agents get (claude/sandbox.ts), said once: decided here, not at the first create_agent.
+  const box = chooseSandbox(sandboxMode(config), { program: config.sandboxProgram });
+  process.stderr.write(`tabcrew: ${box.refusal ?? box.summary}\n`);
+  log.info('sandbox', { summary: box.refusal ?? box.summary });
   if (config.claudeFromPackage) {
     process.stderr.write(`tabcrew: no claude on PATH; agents run the Claude Code of this checkout, ${config.claudePath} (--claude-path chooses another)\n`);
   } else if (!findOnPath(config.claudePath)) {

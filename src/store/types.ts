@@ -55,6 +55,14 @@ export const launchOptionsSchema = z.object({
   roleGuidance: z.string().optional(),
   model: z.string().optional(),
   permissionMode: z.string().optional(),
+  /** Paths its sandbox shows besides the usual ones (create_agent sandbox_extra_paths): `DIR` or `DIR:rw`. */
+  sandboxExtraPaths: z.array(z.string()).optional(),
+});
+
+/** The OS sandbox of an agent's last launch (claude/sandbox.ts); kind none: it ran without one. */
+export const agentSandboxSchema = z.object({
+  kind: z.enum(['bubblewrap', 'seatbelt', 'none']),
+  paths: z.object({ read: z.array(z.string()), write: z.array(z.string()), hidden: z.array(z.string()) }).optional(),
 });
 
 /** Which tabcrew process is launching or running an agent, so that no other one launches it too. */
@@ -180,6 +188,7 @@ export const agentRecordSchema = z.object({
   hibernated: z.object({ at: isoTime }).optional(),
   /** Counted usage (supervisor/usage-ledger.ts); absent until first counted. */
   usage: agentUsageLedgerSchema.optional(),
+  sandbox: agentSandboxSchema.optional(),
 });
 
 /** The last audit record at the time of a save: a shortened audit log shows against it. */

@@ -11,6 +11,7 @@ import { checkMessage, deliver, type DeliveryResult } from './delivery.js';
 import { LimitError, UserError } from './errors.js';
 import { newClaudeSessionId } from './ids.js';
 import { checkClaude, launchOwned, stopAgentProcess, stopAndForget } from './lifecycle.js';
+import { checkSandbox } from './sandbox-choice.js';
 import { findTab } from './observer.js';
 import { permissionModeFor, type PolicyOptions } from './policy.js';
 import { RateLimiter } from './rate-limit.js';
@@ -33,6 +34,8 @@ export interface CreateAgentInput {
   interrupt?: boolean;
   /** "worktree": the agent works in its own git worktree on branch tabcrew/<agent> (supervisor/worktrees.ts). */
   isolation?: 'none' | 'worktree';
+  /** Paths its OS sandbox shows too (supervisor/sandbox-choice.ts): `DIR` or `DIR:rw`. */
+  sandbox_extra_paths?: string[];
 }
 
 export type AgentServices = Pick<Services, 'config' | 'store' | 'backend' | 'log' | 'env' | 'observer' | 'owner' | 'audit'>;
@@ -95,6 +98,7 @@ export class AgentLifecycle {
     else findSession(await this.ctx.store.read(), input.session);
     const permissionMode = permissionModeFor(input.permission_mode, this.policy);
     checkClaude(this.ctx);
+    checkSandbox(this.ctx.config, this.ctx.env, input.sandbox_extra_paths);
     const { config, owner } = this.ctx;
     // Reserve the name first, under the lock: two tabcrew processes never hand out one name.
     // The reservation carries this process as its owner until the tab is recorded, so no
@@ -117,6 +121,7 @@ export class AgentLifecycle {
           ...(role && !role.custom ? { roleTitle: role.title, roleGuidance: role.guidance } : {}),
           model: input.model,
           permissionMode,
+          ...(input.sandbox_extra_paths?.length ? { sandboxExtraPaths: input.sandbox_extra_paths } : {}),
         },
         claudeSessionId: newClaudeSessionId(),
         pastClaudeSessionIds: [],

@@ -1,5 +1,5 @@
 import { mkdir } from 'node:fs/promises';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import writeFileAtomic from 'write-file-atomic';
 import { BOUNDARIES_FILE, type BoundariesFile } from '../claude/boundary.js';
 import type { Config } from '../config.js';
@@ -37,7 +37,7 @@ export async function writeBoundaries(store: Pick<StateStore, 'init' | 'exclusiv
   const file = boundariesPath(runtimeDir);
   await store.init();
   try {
-    await mkdir(runtimeDir, { recursive: true, mode: 0o700 });
+    await mkdir(dirname(file), { recursive: true, mode: 0o700 });
     await store.exclusive(async () => {
       const state = await store.read();
       await writeFileAtomic(file, JSON.stringify(boundariesOf(state, dirs)) + '\n', { mode: 0o600 });

@@ -19,6 +19,7 @@ import { denyRulesFor, type PolicyOptions } from './policy.js';
 import { agentOf, setStatus } from './roster.js';
 import { UserError } from './errors.js';
 import { sleep } from './timing.js';
+import { sandboxSetup } from './sandbox-choice.js';
 
 type LaunchServices = Pick<Services, 'backend' | 'config' | 'env' | 'log' | 'observer' | 'store'>;
 
@@ -32,6 +33,7 @@ export interface LaunchResult {
   apiKey?: AgentRecord['apiKey'];
   onboarding?: AgentRecord['onboarding'];
   note?: string;
+  sandbox: NonNullable<AgentRecord['sandbox']>;
 }
 
 /** Opens the agent's tab and starts (or resumes) its conversation; waits until it is ready. */
@@ -50,6 +52,9 @@ export async function launchAgent(
     const a = state.agents.find((x) => x.name === agent.name && x.claudeSessionId === claudeSessionId);
     if (a) a.secretSha256 = sha256;
   });
+  // Before the tab: Claude Code asks about its setup and the key before anything else, and no hook runs meanwhile.
+  // Before the launch too: the config file this may create is one the agent's sandbox must show.
+  const { apiKey, onboarding } = await settleApiKey(ctx, agent.name);
   const launch = await prepareLaunch({
     agent: agent.name,
     sessionName: session.name,
@@ -67,9 +72,8 @@ export async function launchAgent(
     runtimeDir: ctx.config.runtimeDir,
     baseEnv: ctx.env,
     agentMcp: { secret, socket: agentSocketPath(ctx.config.runtimeDir) },
+    sandbox: sandboxSetup(ctx.config, ctx.env),
   });
-  // Before the tab: Claude Code asks about its setup and the key before anything else, and no hook runs meanwhile.
-  const { apiKey, onboarding } = await settleApiKey(ctx, agent.name);
   const tab = await ctx.backend.createTab({
     group: session.id,
     groupTitle: session.name,
@@ -83,7 +87,14 @@ export async function launchAgent(
   // A resumed conversation's spool still holds its previous runs (SessionEnd included):
   // readiness is judged only on what this launch reports.
   const ready = await waitReady(ctx, agent.name, tab, watch, launch.launchId, launch.cwd, opts.progress);
-  return { tab, launchId: launch.launchId, ...(apiKey ? { apiKey } : {}), ...(onboarding ? { onboarding } : {}), ...ready };
+  return {
+    tab,
+    launchId: launch.launchId,
+    sandbox: launch.sandbox ?? { kind: 'none' },
+    ...(apiKey ? { apiKey } : {}),
+    ...(onboarding ? { onboarding } : {}),
+    ...ready,
+  };
 }
 
 /**
@@ -139,7 +150,7 @@ async function waitReady(
   launchId: string,
   root: string,
   progress?: Progress,
-): Promise<Omit<LaunchResult, 'tab' | 'launchId'>> {
+): Promise<Omit<LaunchResult, 'tab' | 'launchId' | 'sandbox'>> {
   const started = Date.now();
   const deadline = started + ctx.config.startTimeoutS * 1000;
   let trust: AgentRecord['trust'] = 'already_trusted';
@@ -345,6 +356,7 @@ export async function launchOwned(
     a.tab = launched.tab;
     a.launchId = launched.launchId;
     a.trust = launched.trust;
+    a.sandbox = launched.sandbox;
     a.apiKey = launched.apiKey;
     a.onboarding = launched.onboarding;
     delete a.owner;

@@ -15,6 +15,7 @@ import {
   requestPath,
   type PermissionDecisionFile,
   type PermissionRequestFile,
+  holderAlive,
 } from '../claude/permission-files.js';
 import type { StateStore } from '../store/state-store.js';
 import type { State } from '../store/types.js';
@@ -156,7 +157,7 @@ export class PermissionBroker {
       if (decided) throw this.closedError(id, dir);
       if (!req) continue;
       const pending = this.view(req, agent.name, agent.sessionId);
-      if (!isProcessAlive(req.pid)) {
+      if (!holderAlive(req, isProcessAlive)) {
         await this.closeGone(pending, dir);
         throw new UserError(
           `permission request ${id} (${agent.name}, ${pending.tool}) is no longer waiting: its hook ended. ${agent.name}'s own dialog, if still open, is answered at its tab.`,
@@ -219,7 +220,7 @@ export class PermissionBroker {
         const req = readJson<PermissionRequestFile>(join(dir, name));
         if (!req || req.request_id !== id) continue;
         const pending = this.view(req, agent.name, agent.sessionId);
-        if (!isProcessAlive(req.pid)) {
+        if (!holderAlive(req, isProcessAlive)) {
           await this.closeGone(pending, dir);
           continue;
         }

@@ -35,6 +35,8 @@ export interface AgentStatusView {
   health: Health;
   paused?: { reason: string; limit: string; value: number; used: number; at: string };
   worktree?: WorktreeStatus;
+  /** The OS sandbox of its last launch and what it shows (claude/sandbox.ts). */
+  sandbox?: AgentRecord['sandbox'];
 }
 
 export interface SessionStatusView {
@@ -99,6 +101,7 @@ export class StatusView {
         health: await this.healthOf(agent, session, live, Date.now(), watch),
         ...(agent.hold ? { paused: agent.hold } : {}),
         ...(agent.worktree ? { worktree: await worktreeStatus(agent.worktree) } : {}),
+        ...(agent.sandbox ? { sandbox: agent.sandbox } : {}),
       });
     }
     return {

@@ -46,7 +46,7 @@ describe('session boundaries (security level MEDIUM)', () => {
     mkdirSync(other);
     writeFileSync(join(other, 'secret.txt'), `${SECRET}\n`);
     await crew.ok('create_session', { root: other, name: 'b' });
-    const boundaries = JSON.parse(readFileSync(join(crew.dirs.runtime, 'boundaries.json'), 'utf8'));
+    const boundaries = JSON.parse(readFileSync(join(crew.dirs.runtime, 'shared', 'boundaries.json'), 'utf8'));
     expect(boundaries.sessions.map((s: { root: string }) => s.root)).toEqual([own, other]);
 
     const script: MockReplySpec['toolUse'][] = [
@@ -88,7 +88,7 @@ describe('session boundaries (security level MEDIUM)', () => {
 
   it('a deleted session is no longer a boundary', async () => {
     await crew.ok('delete_session', { session: 'b' });
-    const boundaries = JSON.parse(readFileSync(join(crew.dirs.runtime, 'boundaries.json'), 'utf8'));
+    const boundaries = JSON.parse(readFileSync(join(crew.dirs.runtime, 'shared', 'boundaries.json'), 'utf8'));
     expect(boundaries.sessions.map((s: { name: string }) => s.name)).toEqual(['own']);
   });
 });

@@ -192,7 +192,7 @@ describe('the agent socket refuses what an agent may not do', () => {
     const secret = agentSecret(crew.dirs.runtime, ids.Agent_1);
     expect(secret).toMatch(/^[A-Za-z0-9_-]{43}$/);
     expect(statSync(join(crew.dirs.runtime, 'agents', ids.Agent_1, 'agent-secret')).mode & 0o777).toBe(0o600);
-    expect(statSync(join(crew.dirs.runtime, 'tabcrew.sock')).mode & 0o777).toBe(0o600);
+    expect(statSync(join(crew.dirs.runtime, 'shared', 'tabcrew.sock')).mode & 0o777).toBe(0o600);
     expect(execFileSync('ps', ['-eo', 'args'], { encoding: 'utf8' })).not.toContain(secret);
     expect(crew.tmux('show-environment', '-g')).not.toContain(secret);
     expect(readFileSync(join(crew.dirs.logs, 'tabcrew.log'), 'utf8')).not.toContain(secret);

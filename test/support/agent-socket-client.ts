@@ -8,7 +8,7 @@ export function agentCall(
   req: { agent: string; secret: string; method: string; params?: Record<string, unknown> },
 ): Promise<{ ok: boolean; result?: any; error?: string }> {
   return new Promise((resolve, reject) => {
-    const conn = connect(join(runtimeDir, 'tabcrew.sock'));
+    const conn = connect(join(runtimeDir, 'shared', 'tabcrew.sock'));
     let buf = '';
     const timer = setTimeout(() => {
       conn.destroy();

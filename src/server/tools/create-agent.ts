@@ -31,6 +31,13 @@ export const registerCreateAgent: RegisterTool = (server, deps) => {
           .describe(
             '"worktree": its own git worktree on a new branch tabcrew/<agent> under <root>/.tabcrew/worktrees/ (the root must be the top of a git repository).',
           ),
+        sandbox_extra_paths: z
+          .array(z.string().min(1).max(4096))
+          .max(32)
+          .optional()
+          .describe(
+            "Paths this agent's OS sandbox shows besides its root (see get_session_status sandbox): absolute, existing; read-only, or DIR:rw for read-write. E.g. a package cache, ~/.gitconfig, the ssh agent socket.",
+          ),
         confirm: confirm,
       },
       outputSchema: {

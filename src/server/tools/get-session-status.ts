@@ -3,6 +3,7 @@ import { agentHoldSchema, STATUS_SOURCES } from '../../store/types.js';
 import { UserError } from '../../supervisor/errors.js';
 import type { SessionStatusView } from '../../supervisor/supervisor.js';
 import { worktreeStatusSchema } from '../../supervisor/worktrees.js';
+import { agentSandboxSchema } from '../../store/types.js';
 import { healthSchema } from '../../supervisor/health.js';
 import { usageViewSchema } from '../../supervisor/usage.js';
 import { agentStatus, run, sessionRef, type RegisterTool, type ToolDeps } from '../tool-kit.js';
@@ -34,6 +35,11 @@ const sessionStatus = {
       worktree: worktreeStatusSchema
         .optional()
         .describe('The agent\'s own git worktree (isolation "worktree"): branch, commits ahead of its base, uncommitted files.'),
+      sandbox: agentSandboxSchema
+        .optional()
+        .describe(
+          "The OS sandbox its Claude Code ran in at its last launch (bubblewrap, seatbelt or none) and what it shows besides the system and programs: paths read-only, read-write, and hidden (tabcrew's own, other projects' Claude Code data).",
+        ),
     }),
   ),
   todo: z.object({ path: z.string(), open: z.number(), done: z.number() }).nullable(),

@@ -1,0 +1,249 @@
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, realpathSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { claudeBin, makeClaudeHome } from '../support/claude-home.js';
+import { mockedHome, tearDown } from '../support/e2e-world.js';
+import { isConversationRequest, lastUserContent, startMockAnthropic, type MockAnthropic, type MockReplySpec } from '../support/mock-anthropic.js';
+import { startTabcrew, type Crew } from '../support/tabcrew.js';
+import { until } from '../support/until.js';
+
+/**
+ * The OS sandbox (bubblewrap) with the real Claude Code: an agent started before session B
+ * exists is made, by a scripted model, to reach B's files, tabcrew's own folders and
+ * another agent's runtime folder in ways no command reader can see (a path built at run
+ * time, a script that opens the file itself, `cd ..`, a symlink). Security level LOW: the
+ * PreToolUse boundary hook is off, so what stops each call is the sandbox.
+ */
+const bwrapWorks = (() => {
+  try {
+    execFileSync('bwrap', ['--ro-bind', '/', '/', '--unshare-pid', '--proc', '/proc', '--dev', '/dev', '--', 'true'], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+})();
+
+const base = realpathSync(mkdtempSync(join(tmpdir(), 'tabcrew-sandbox-')));
+const own = join(base, 'own');
+const other = join(base, 'app[1]');
+const SECRET = 'the-secret-of-session-b';
+// Shared by the person: with every agent (--sandbox-allow, read-only), and with one agent (sandbox_extra_paths, read-write).
+const allowed = join(base, 'shared-docs');
+const cache = join(base, 'cache');
+let mock: MockAnthropic;
+let home: ReturnType<typeof makeClaudeHome>;
+let crew: Crew;
+
+type ToolResult = { type: 'tool_result'; tool_use_id: string; is_error?: boolean; content: unknown };
+const toolResults = (content: unknown): ToolResult[] => (Array.isArray(content) ? content.filter((b) => b?.type === 'tool_result') : []);
+const textOf = (r: ToolResult): string =>
+  typeof r.content === 'string' ? r.content : Array.isArray(r.content) ? r.content.map((b: { text?: string }) => b.text ?? '').join('') : '';
+const git = (cwd: string, ...args: string[]) =>
+  execFileSync('git', ['-c', 'user.name=t', '-c', 'user.email=t@example.com', ...args], { cwd, encoding: 'utf8' });
+
+beforeAll(async () => {
+  if (!bwrapWorks) return;
+  mkdirSync(own);
+  writeFileSync(join(own, 'notes.txt'), 'own notes\n');
+  mkdirSync(allowed);
+  writeFileSync(join(allowed, 'guide.txt'), 'the shared guide\n');
+  mkdirSync(cache);
+  git(own, 'init', '-q');
+  git(own, 'add', '.');
+  git(own, 'commit', '-qm', 'start');
+  mock = await startMockAnthropic();
+  home = mockedHome(mock, [own, other]);
+  crew = await startTabcrew({ env: home.env, args: ['--claude-path', claudeBin, '--security-level', 'LOW', '--sandbox', 'on', '--sandbox-allow', allowed] });
+});
+
+afterAll(() => tearDown([crew], mock, home, base));
+
+describe.skipIf(!bwrapWorks)('the OS sandbox (bubblewrap), hook off', () => {
+  it("an agent started before session B cannot reach B's files, tabcrew's folders or another agent's, by any route, and still does its own work", async () => {
+    await crew.ok('create_session', { root: own, name: 'own' });
+    // Bypass: Claude Code itself asks about nothing, so the sandbox alone stands in the way.
+    const agent = await crew.ok('create_agent', { session: 'own', permission_mode: 'bypassPermissions' });
+    expect(agent.status).toBe('idle');
+
+    // Session B, and an agent of it, appear only now.
+    mkdirSync(other);
+    writeFileSync(join(other, 'secret.txt'), `${SECRET}\n`);
+    await crew.ok('create_session', { root: other, name: 'b' });
+    const agentB = await crew.ok('create_agent', { session: 'b' });
+    const bDir = join(crew.dirs.runtime, 'agents', agentB.claude_session_id);
+    const bSecret = readFileSync(join(bDir, 'agent-secret'), 'utf8');
+    expect(bSecret.length).toBeGreaterThan(10);
+    const stateEntries = readdirSync(crew.dirs.state);
+    const logEntries = readdirSync(crew.dirs.logs);
+    expect(stateEntries.length).toBeGreaterThan(0);
+    expect(logEntries.length).toBeGreaterThan(0);
+
+    const python = existsSync('/usr/bin/python3')
+      ? `python3 -c 'print(open("${other}/secret.txt").read())'`
+      : `node -e 'console.log(require("fs").readFileSync("${other}/secret.txt","utf8"))'`;
+    const bash = (id: string, command: string) => ({ id, name: 'Bash', input: { command, description: 'Run a command' } });
+    const attempts: MockReplySpec['toolUse'][] = [
+      { id: 'toolu_read_b', name: 'Read', input: { file_path: join(other, 'secret.txt') } },
+      bash('toolu_cat_b', `cat '${other}/secret.txt'`),
+      // The path exists only once the shell has run: no reader of the command sees it.
+      bash('toolu_built_b', `cat "$(printf '%s/%s' '${base}' 'app[1]')/secret.txt"`),
+      bash('toolu_script_b', python),
+      bash('toolu_cd_up', `cd .. && cat 'app[1]/secret.txt'`),
+      bash('toolu_relative_b', `cat 'app[1]/secret.txt' ../'app[1]'/secret.txt`),
+      bash('toolu_symlink_b', `ln -s '${other}' link-to-b && cat link-to-b/secret.txt`),
+      bash('toolu_state', `ls -A '${crew.dirs.state}'; cat '${crew.dirs.state}'/*`),
+      bash('toolu_logs', `ls -A '${crew.dirs.logs}'; cat '${crew.dirs.logs}'/*`),
+      bash('toolu_agents', `ls -A '${join(crew.dirs.runtime, 'agents')}'`),
+      bash('toolu_agent_b', `cat '${bDir}/agent-secret'`),
+    ];
+    const ownWork: MockReplySpec['toolUse'][] = [
+      { id: 'toolu_read_own', name: 'Read', input: { file_path: join(own, 'notes.txt') } },
+      bash(
+        'toolu_own_work',
+        `echo mine > mine.txt && git add mine.txt && git -c user.name=a -c user.email=a@example.com commit -qm mine && git log --format=%s -1 && node -e 'console.log("node says", 6*7)'`,
+      ),
+    ];
+    const script = [...attempts, ...ownWork];
+    mock.setReply((req) => {
+      if (!isConversationRequest(req)) return 'title';
+      const answered = toolResults(lastUserContent(req))[0];
+      if (!answered) return mock.lastUserText(req)?.includes('probe the sandbox') ? { text: 'Trying.', toolUse: script[0] } : 'Finished.';
+      const next = script[script.findIndex((s) => s!.id === answered.tool_use_id) + 1];
+      return next ? { text: 'Trying.', toolUse: next } : 'Finished.';
+    });
+    const sent = await crew.ok('send_message_to_agent', { agent: agent.agent, message: 'probe the sandbox', wait_for_reply: true, timeout_s: 240 });
+    expect(sent).toMatchObject({ delivered: 'confirmed', reply: 'Finished.' });
+
+    const results = new Map<string, ToolResult>();
+    for (const req of mock.conversationRequests()) for (const r of toolResults(lastUserContent(req))) results.set(r.tool_use_id, r);
+    for (const a of attempts) {
+      const r = results.get(a!.id!);
+      expect(r, a!.id).toBeDefined();
+      const text = textOf(r!);
+      expect(text, a!.id).not.toContain(SECRET);
+      expect(text, a!.id).not.toContain(bSecret);
+    }
+    for (const id of [
+      'toolu_read_b',
+      'toolu_cat_b',
+      'toolu_built_b',
+      'toolu_script_b',
+      'toolu_cd_up',
+      'toolu_relative_b',
+      'toolu_symlink_b',
+      'toolu_agent_b',
+    ]) {
+      expect(textOf(results.get(id)!), id).toMatch(/No such file|not exist|ENOENT|FileNotFoundError/i);
+    }
+    // tabcrew's folders show empty: none of their files is even named.
+    for (const [id, names] of [
+      ['toolu_state', stateEntries],
+      ['toolu_logs', logEntries],
+      ['toolu_agents', [agentB.claude_session_id]],
+    ] as const) {
+      for (const name of names) expect(textOf(results.get(id)!), `${id} ${name}`).not.toContain(name);
+    }
+    // B's content never reached the model, in any request.
+    for (const req of mock.requests) expect(req.rawBody).not.toContain(SECRET);
+
+    // Its own work: read, write, commit, node.
+    expect(textOf(results.get('toolu_read_own')!)).toContain('own notes');
+    const work = results.get('toolu_own_work')!;
+    expect(work.is_error, textOf(work)).toBeFalsy();
+    expect(textOf(work)).toContain('node says 42');
+    expect(git(own, 'log', '--format=%s', '-1').trim()).toBe('mine');
+
+    await until('the sandbox line on stderr', async () => (crew.stderr().includes('every agent runs in bubblewrap') ? true : undefined), 10_000, 100);
+    const status = await crew.ok('get_session_status', { session: 'own' });
+    expect(status.agents[0].sandbox.kind).toBe('bubblewrap');
+    expect(status.agents[0].sandbox.paths.write).toContain(own);
+    expect(status.agents[0].sandbox.paths.hidden).toEqual(expect.arrayContaining([realpathSync(crew.dirs.state), realpathSync(crew.dirs.logs)]));
+  });
+});
+
+describe.skipIf(!bwrapWorks)('worktree agents in the sandbox', () => {
+  it("a worktree agent commits on its own branch but cannot write the main checkout or another agent's worktree", async () => {
+    const w1 = await crew.ok('create_agent', { session: 'own', isolation: 'worktree', permission_mode: 'bypassPermissions' });
+    const w2 = await crew.ok('create_agent', { session: 'own', isolation: 'worktree', permission_mode: 'bypassPermissions' });
+    const status = await crew.ok('get_session_status', { session: 'own' });
+    const tree = (name: string) => status.agents.find((a: { agent: string }) => a.agent === name).worktree.path as string;
+    const [tree1, tree2] = [tree(w1.agent), tree(w2.agent)];
+    const bash = (id: string, command: string) => ({ id, name: 'Bash', input: { command, description: 'Run a command' } });
+    const script: MockReplySpec['toolUse'][] = [
+      bash('toolu_write_other_tree', `echo planted > '${tree1}/planted.txt'`),
+      bash('toolu_write_main', `echo planted > '${own}/planted.txt'`),
+      bash('toolu_own_commit', `echo w2 > w2.txt && git add w2.txt && git -c user.name=a -c user.email=a@example.com commit -qm w2 && git log --format=%s -1`),
+    ];
+    mock.setReply((req) => {
+      if (!isConversationRequest(req)) return 'title';
+      const answered = toolResults(lastUserContent(req))[0];
+      if (!answered) return mock.lastUserText(req)?.includes('try the worktrees') ? { text: 'Trying.', toolUse: script[0] } : 'Finished.';
+      const next = script[script.findIndex((x) => x!.id === answered.tool_use_id) + 1];
+      return next ? { text: 'Trying.', toolUse: next } : 'Finished.';
+    });
+    const sent = await crew.ok('send_message_to_agent', { agent: w2.agent, message: 'try the worktrees', wait_for_reply: true, timeout_s: 240 });
+    expect(sent).toMatchObject({ delivered: 'confirmed', reply: 'Finished.' });
+    const results = new Map<string, ToolResult>();
+    for (const req of mock.conversationRequests()) for (const r of toolResults(lastUserContent(req))) results.set(r.tool_use_id, r);
+    for (const id of ['toolu_write_other_tree', 'toolu_write_main']) expect(textOf(results.get(id)!), id).toMatch(/Read-only file system/);
+    expect(existsSync(join(tree1, 'planted.txt'))).toBe(false);
+    expect(existsSync(join(own, 'planted.txt'))).toBe(false);
+    const commit = results.get('toolu_own_commit')!;
+    expect(commit.is_error, textOf(commit)).toBeFalsy();
+    expect(git(tree2, 'log', '--format=%s', '-1').trim()).toBe('w2');
+  });
+});
+
+describe.skipIf(!bwrapWorks)('what a person shares', () => {
+  it('--sandbox-allow is shown read-only to every agent, sandbox_extra_paths DIR:rw read-write to one, and status lists both', async () => {
+    const agent = await crew.ok('create_agent', { session: 'own', permission_mode: 'bypassPermissions', sandbox_extra_paths: [`${cache}:rw`] });
+    const bash = (id: string, command: string) => ({ id, name: 'Bash', input: { command, description: 'Run a command' } });
+    const script: MockReplySpec['toolUse'][] = [
+      bash('toolu_shared_read', `cat '${allowed}/guide.txt' && echo cached > '${cache}/c.txt' && echo written`),
+      bash('toolu_shared_write', `echo no > '${allowed}/x.txt'`),
+    ];
+    mock.setReply((req) => {
+      if (!isConversationRequest(req)) return 'title';
+      const answered = toolResults(lastUserContent(req))[0];
+      if (!answered) return mock.lastUserText(req)?.includes('use the shared paths') ? { text: 'Trying.', toolUse: script[0] } : 'Finished.';
+      const next = script[script.findIndex((x) => x!.id === answered.tool_use_id) + 1];
+      return next ? { text: 'Trying.', toolUse: next } : 'Finished.';
+    });
+    await crew.ok('send_message_to_agent', { agent: agent.agent, message: 'use the shared paths', wait_for_reply: true, timeout_s: 240 });
+    const results = new Map<string, ToolResult>();
+    for (const req of mock.conversationRequests()) for (const r of toolResults(lastUserContent(req))) results.set(r.tool_use_id, r);
+    expect(textOf(results.get('toolu_shared_read')!)).toMatch(/the shared guide[\s\S]*written/);
+    expect(readFileSync(join(cache, 'c.txt'), 'utf8')).toBe('cached\n');
+    expect(textOf(results.get('toolu_shared_write')!)).toMatch(/Read-only file system/);
+    expect(existsSync(join(allowed, 'x.txt'))).toBe(false);
+    const status = await crew.ok('get_session_status', { session: 'own' });
+    const mine = status.agents.find((a: { agent: string }) => a.agent === agent.agent);
+    expect(mine.sandbox.paths.read).toContain(allowed);
+    expect(mine.sandbox.paths.write).toContain(cache);
+  });
+});
+
+describe.skipIf(!bwrapWorks)('--sandbox on without bubblewrap', () => {
+  let bare: Crew | undefined;
+  let bareHome: ReturnType<typeof makeClaudeHome> | undefined;
+  afterAll(async () => {
+    await bare?.stop();
+    bareHome?.cleanup();
+  });
+
+  it('refuses to start an agent, and says how to install it', async () => {
+    bareHome = makeClaudeHome({ apiKey: 'sk-ant-test-0123456789abcdefghij', baseUrl: 'http://127.0.0.1:9' });
+    bare = await startTabcrew({ env: bareHome.env, args: ['--claude-path', claudeBin, '--sandbox', 'on', '--sandbox-program', join(base, 'no-such-bwrap')] });
+    await bare.ok('create_session', { root: own, name: 'own' });
+    const r = await bare.call('create_agent', { session: 'own' });
+    expect(r.isError).toBe(true);
+    const text = JSON.stringify(r.content);
+    expect(text).toContain('--sandbox on');
+    expect(text).toContain('apt-get install bubblewrap');
+    expect(text).toContain('unprivileged_userns_clone');
+    expect(bare.windows()).toEqual([]);
+    await until('the sandbox line on stderr', async () => (bare!.stderr().includes('no-such-bwrap') ? true : undefined), 10_000, 100);
+  });
+});
