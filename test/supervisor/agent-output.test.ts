@@ -46,7 +46,7 @@ describe('get_agent_output', () => {
       s.agents.push(agentRecord({ tab: { backend: 'tmux', id: '@1' } }));
       s.nextAgentNumber = 2;
     });
-    const config = { ...defaultConfig(), stateDir: state, runtimeDir: join(base, 'runtime'), logDir: state };
+    const config = { ...defaultConfig(), stateDir: state, runtimeDir: join(base, 'runtime'), logDir: state, sandbox: 'off' as const };
     const sup = new Supervisor({ config, store, backend: terminal(), log: silentLogger, env: process.env });
     const { screen } = await sup.getAgentOutput('Agent_1', 8);
     expect(screen.split('\n')).toHaveLength(8);

@@ -75,6 +75,8 @@ async function supervisor(agents: AgentRecord[], extra: Partial<Config> = {}): P
     logDir: d.state,
     claudePath: process.execPath,
     startTimeoutS: 1,
+    // These tests run in the real HOME: no sandbox, which would make ~/.claude.json for itself.
+    sandbox: 'off',
     ...extra,
   };
   return { sup: new Supervisor({ config, store, backend: fakeTerminal(), log: silentLogger, env: process.env }), store };

@@ -55,7 +55,16 @@ function fakeTerminal(opts: { screens?: () => string; gate?: Promise<void> } = {
 }
 
 function config(d: ReturnType<typeof dirs>, extra: Partial<Config> = {}): Config {
-  return { ...defaultConfig(), stateDir: d.state, runtimeDir: d.runtime, logDir: d.state, claudePath: process.execPath, startTimeoutS: 1, ...extra };
+  return {
+    ...defaultConfig(),
+    stateDir: d.state,
+    runtimeDir: d.runtime,
+    logDir: d.state,
+    claudePath: process.execPath,
+    startTimeoutS: 1,
+    sandbox: 'off',
+    ...extra,
+  }; // the real HOME: no sandbox, which would make ~/.claude.json for itself
 }
 
 const tabbedAgent = (extra: Partial<AgentRecord>): AgentRecord =>
