@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { route } from '../routing.js';
 import { agentRef, run, type RegisterTool } from '../tool-kit.js';
-import { agentChangesShape } from './review-schemas.js';
+import { agentChangesShape } from '../review-schemas.js';
 
 export const registerGetAgentChanges: RegisterTool = (server, deps) => {
   server.registerTool(

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { route } from '../routing.js';
 import { run, sessionRef, type RegisterTool } from '../tool-kit.js';
-import { mergeEntry } from './review-schemas.js';
+import { mergeEntry } from '../review-schemas.js';
 
 export const registerListMerges: RegisterTool = (server, deps) => {
   server.registerTool(

@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { route } from '../routing.js';
 import { confirmIfNeeded } from '../confirm.js';
 import { agentRef, confirm, run, type RegisterTool } from '../tool-kit.js';
-import { mergeOutcomeShape } from './review-schemas.js';
+import { mergeOutcomeShape } from '../review-schemas.js';
 
 export const registerMergeAgentWork: RegisterTool = (server, deps) => {
   server.registerTool(

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { MERGE_STATES } from '../../supervisor/review/merge-queue.js';
+import { MERGE_STATES } from '../supervisor/review/merge-queue.js';
 
 /** Output shapes of the review tools (get_agent_changes, merge_agent_work, list_merges). */
 
