@@ -52,8 +52,14 @@ export class OverlapWatch {
     private readonly onNew: (o: NewOverlap) => void = () => undefined,
   ) {}
 
-  async overlaps(session: SessionRecord, agents: AgentRecord[]): Promise<Overlap[]> {
-    const cached = this.cache.get(session.id);
+  /**
+   * `shared: false` (the background look for new overlaps) reads afresh and leaves nothing for
+   * status calls: a status call just after an agent's turn must not get what a look before
+   * that turn saw. Status calls share one read per FRESH_MS.
+   */
+  async overlaps(session: SessionRecord, agents: AgentRecord[], opts: { shared?: boolean } = {}): Promise<Overlap[]> {
+    const shared = opts.shared !== false;
+    const cached = shared ? this.cache.get(session.id) : undefined;
     if (cached && Date.now() - cached.at < FRESH_MS) return cached.overlaps;
     const byPath = new Map<string, string[]>();
     for (const agent of agents) {
@@ -81,7 +87,7 @@ export class OverlapWatch {
       }
     }
     for (const key of this.firstSeen.keys()) if (key.startsWith(`${session.id}\0`) && !live.has(key)) this.firstSeen.delete(key);
-    this.cache.set(session.id, { at: now, overlaps });
+    if (shared) this.cache.set(session.id, { at: now, overlaps });
     return overlaps;
   }
 }

@@ -75,6 +75,7 @@ export class ReviewDesk {
         await this.overlapWatch.overlaps(
           session,
           state.agents.filter((a) => a.sessionId === session.id),
+          { shared: false },
         );
       }
     } catch (e) {
