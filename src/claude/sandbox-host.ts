@@ -114,10 +114,11 @@ export function programPaths(claudePath: string, packageRoot: string, nodePath =
   out.add(dirname(dirname(node)));
   const claude = realOr(claudePath.includes('/') ? claudePath : (findOnPath(claudePath) ?? claudePath));
   if (claude.startsWith('/')) {
-    // The package it belongs to (npm: …/@anthropic-ai/claude-code/bin/claude.exe), else its folder.
+    // The package it belongs to (npm: …/@anthropic-ai/claude-code/bin/claude.exe), else the
+    // program file alone: its folder may be HOME or a root, which the sandbox keeps out of sight.
     let dir = dirname(claude);
     for (let i = 0; i < 3 && !existsSync(join(dir, 'package.json')); i++) dir = dirname(dir);
-    out.add(existsSync(join(dir, 'package.json')) ? dir : dirname(claude));
+    out.add(existsSync(join(dir, 'package.json')) ? dir : claude);
   }
   out.add(realOr(packageRoot));
   const modules = join(packageRoot, 'node_modules');

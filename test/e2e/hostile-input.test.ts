@@ -34,6 +34,9 @@ const TOOLS = [
   'coordinate_agents',
   'get_coordination',
   'cancel_coordination',
+  'get_agent_changes',
+  'merge_agent_work',
+  'list_merges',
 ];
 
 const nasty = fc.oneof(

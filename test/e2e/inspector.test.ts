@@ -80,7 +80,7 @@ describe('the MCP Inspector (CLI mode)', () => {
     await inspectWith(serve, 60_000, 'tools/call', '--tool-name', 'create_session', '--tool-arg', `root=${join(base, 'slow')}`, 'name=slow');
     // Given more than 60 s here, so that it is the Inspector's own timeout that would end the call ("Request timed out").
     const result = await inspectWith(serve, 120_000, 'tools/call', '--tool-name', 'create_agent', '--tool-arg', 'session=slow');
-    expect(result.isError).toBeFalsy();
+    expect(result.isError, JSON.stringify(result.content)).toBeFalsy();
     expect(result.structuredContent).toMatchObject({ agent: 'Agent_1', status: 'starting' });
     expect(result.structuredContent.note).toMatch(/not ready after 45 s .*still starting: get_session_status shows it idle once Claude Code is up/);
   });
