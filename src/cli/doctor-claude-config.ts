@@ -1,5 +1,5 @@
 import { apiKeyStatus, claudeConfigFile, onboardingDone } from '../claude/claude-config.js';
-import type { Check } from './doctor.js';
+import type { Check } from './doctor-check.js';
 
 /**
  * What Claude Code will ask every agent before its input box, read from its own config: its

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { sandboxMode, type Config } from '../config.js';
 import { BWRAP_FIX, chooseSandbox, sandboxKindFor } from '../claude/sandbox-host.js';
-import type { Check } from './doctor.js';
+import type { Check } from './doctor-check.js';
 
 /** A sysctl's value, or undefined where this kernel has none. */
 function sysctl(name: string, read = (f: string) => readFileSync(f, 'utf8')): string | undefined {

@@ -13,16 +13,9 @@ import { isVerifiedClaudeVersion, parseClaudeVersion, VERIFIED_CLAUDE_CODE_VERSI
 import { mayTighten, type PrivateDir } from './private-dirs.js';
 import { printJson, printTable } from './table.js';
 import { checkSandbox } from './doctor-sandbox.js';
+import type { Check, CheckStatus } from './doctor-check.js';
 
-export type CheckStatus = 'ok' | 'warn' | 'fail' | 'skipped' | 'n/a';
-
-export interface Check {
-  check: string;
-  status: CheckStatus;
-  detail: string;
-  /** What to do about it; set whenever status is fail or warn. */
-  fix?: string;
-}
+export type { Check, CheckStatus } from './doctor-check.js';
 
 /** Every flag src/claude/launch.ts passes to Claude Code: a Claude Code without one cannot run an agent. */
 export const CLAUDE_FLAGS = ['--session-id', '--resume', '--name', '--append-system-prompt', '--settings', '--model', '--permission-mode'] as const;
