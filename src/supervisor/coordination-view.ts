@@ -169,12 +169,19 @@ export function runSummary(v: RunView): RunSummary {
   };
 }
 
-/** The MCP progress notification of a running run: how many steps settled, who replied last, who still works. */
+/** How many settled agents a progress notice names. */
+const NAMED = 8;
+
+/** The MCP progress notification of a running run: how many steps settled, who replied (latest first), who still works. */
 export function runProgress(run: RunRecord): { progress: number; total: number; message: string } {
   const settled = run.steps.filter((s) => s.status === 'done' || s.status === 'failed' || s.status === 'skipped');
   const waiting = run.steps.filter((s) => s.status === 'working' || s.status === 'sending').map((s) => s.agent);
-  const last = [...run.steps].filter((s) => s.endedAt).sort((a, b) => Date.parse(b.endedAt!) - Date.parse(a.endedAt!))[0];
-  const lastWord = last ? `${last.agent} ${last.status === 'done' ? (last.round === 2 ? 'voted' : 'replied') : 'failed'}; ` : '';
+  // Every settled agent is named, latest first (at most NAMED): steps that end together are saved in
+  // one batch, so a notice naming only the latest would never name the others.
+  const ended = [...run.steps].filter((s) => s.endedAt).sort((a, b) => Date.parse(b.endedAt!) - Date.parse(a.endedAt!));
+  const word = (s: (typeof ended)[number]) => `${s.agent} ${s.status === 'done' ? (s.round === 2 ? 'voted' : 'replied') : 'failed'}`;
+  const more = ended.length > NAMED ? `, ${ended.length - NAMED} more` : '';
+  const lastWord = ended.length ? `${ended.slice(0, NAMED).map(word).join(', ')}${more}; ` : '';
   return {
     progress: settled.length,
     total: run.steps.length + (run.mode === 'consensus' && !run.steps.some((s) => s.round === 2) ? run.agents.length : 0),

@@ -73,9 +73,15 @@ describe.each(BACKENDS)('a session of real Claude Code agents (%s)', (backend) =
     if (fixture.osascriptRuns) {
       // Each osascript run costs 100–300 ms on a Mac: count them.
       expect(Math.max(...runsPerCreate)).toBeLessThanOrEqual(2);
-      const before = fixture.osascriptRuns();
-      await crew.ok('get_session_status', { session: sessionId });
-      expect(fixture.osascriptRuns() - before).toBe(1);
+      // One status call is one run; the keeper's own round (every 3 s) may land inside a window
+      // and add its run, so the fewest of three windows is the status call's own cost.
+      const perStatus: number[] = [];
+      for (let i = 0; i < 3; i++) {
+        const before = fixture.osascriptRuns();
+        await crew.ok('get_session_status', { session: sessionId });
+        perStatus.push(fixture.osascriptRuns() - before);
+      }
+      expect(Math.min(...perStatus)).toBe(1);
     }
   });
 
