@@ -2,8 +2,8 @@ import { defineConfig } from 'vitest/config';
 
 // Unit-level files run two at a time; the e2e files (real Claude Code, tmux, sshd, chromium)
 // run after them, two at a time where they mostly wait on agents, and the few that measure
-// races, drive dialogs or keep both cores busy (crash-safety's 200 operations) alone, last.
-const alone = ['test/e2e/two-servers.test.ts', 'test/e2e/permissions.test.ts', 'test/e2e/crash-safety.test.ts'];
+// races, drive dialogs, keep both cores busy (crash-safety's 200 operations) or script a long turn (sandbox) alone, last.
+const alone = ['test/e2e/two-servers.test.ts', 'test/e2e/permissions.test.ts', 'test/e2e/crash-safety.test.ts', 'test/e2e/sandbox.test.ts'];
 
 export default defineConfig({
   test: {
