@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { packageRoot } from '../config.js';
 import { agentSecretPath, writeAgentMcpConfig } from './agent-mcp-config.js';
+import { findPerl } from './hook-commands.js';
 import { agentSettings } from './settings.js';
 import { PERMISSIONS_DIR } from './permission-files.js';
 import { renderAdderPrompt } from './prompt.js';
@@ -93,9 +94,10 @@ export async function prepareLaunch(input: AgentLaunchInput): Promise<AgentLaunc
   await mkdir(agentDir, { recursive: true, mode: 0o700 });
   const bypass = input.permissionMode === 'bypassPermissions';
   const settingsFile = join(agentDir, 'settings.json');
+  const runner = { node: process.execPath, hook: join(packageRoot(), 'dist', 'hook.cjs'), perl: findPerl() };
   await writeFile(
     settingsFile,
-    JSON.stringify(agentSettings({ bypass, deny: input.deny, agentTools: !!input.agentMcp, permissionTimeoutS: input.permissionTimeoutS }), null, 2),
+    JSON.stringify(agentSettings({ bypass, deny: input.deny, agentTools: !!input.agentMcp, permissionTimeoutS: input.permissionTimeoutS, runner }), null, 2),
     { mode: 0o600 },
   );
   const eventsFile = join(agentDir, 'events.jsonl');
@@ -129,7 +131,7 @@ export async function prepareLaunch(input: AgentLaunchInput): Promise<AgentLaunc
     if (v !== undefined && !WITHHELD.some((re) => re.test(k))) env[k] = v;
   }
   env.TABCREW_NODE = process.execPath;
-  env.TABCREW_HOOK = join(packageRoot(), 'dist', 'hook.js');
+  env.TABCREW_HOOK = runner.hook;
   env.TABCREW_EVENTS = eventsFile;
   env.TABCREW_AGENT = input.agent;
   const launchId = randomUUID();

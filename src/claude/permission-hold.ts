@@ -15,6 +15,7 @@ import {
   type PermissionRequestFile,
   pidNamespace,
 } from './permission-files.js';
+import { spoolRecord } from './events.js';
 
 /**
  * The PermissionRequest side of the hook program: Claude Code 2.1.332 shows its permission
@@ -163,12 +164,13 @@ class SpoolTail {
 
   answeredElsewhere(claudeSession: string | undefined, fp: string): boolean {
     for (const line of this.fresh()) {
-      let r: { event?: string; session_id?: string; input_fp?: string };
+      let r: { event?: string; session_id?: string; input_fp?: string } | undefined;
       try {
-        r = JSON.parse(line) as typeof r;
+        r = spoolRecord(JSON.parse(line));
       } catch {
         continue;
       }
+      if (!r) continue;
       if (claudeSession && r.session_id !== claudeSession) continue;
       if ((r.event === 'PostToolUse' || r.event === 'PostToolUseFailure') && r.input_fp === fp) return true;
       if (r.event && TURN_MOVED_ON.has(r.event)) return true;
