@@ -121,8 +121,13 @@ export default {
       report('hook_cpu_per_turn_ms', round(median(turns)), 'ms', {
         detail: `${lines.length} hook processes a turn (UserPromptSubmit, PreToolUse, PostToolUse, Stop; ${programs(hooks, turn)}); min ${Math.min(...turns)}, max ${Math.max(...turns)}`,
       });
+      // Each event alone, ten times over (one 10 ms tick would round a 1 ms hook to 0 or 10).
+      const each = lines.map((line, i) => {
+        const ms = childrenCpuMs(Array(10).fill(line).join('\n'), env, root) / 10;
+        return `${turn[i]?.[0] ?? i} ${round(ms, 1)} ms`;
+      });
       report('hook_cpu_per_turn_vs_node_ratio', ratios.length ? round(median(ratios), 2) : null, 'x', {
-        detail: `node -e 0: median ${round(median(nodes))} ms CPU`,
+        detail: `node -e 0: median ${round(median(nodes))} ms CPU; per event: ${each.join(', ')}`,
       });
     } finally {
       await server.close();
