@@ -5,9 +5,10 @@ import { toHookRecord, type HookRecord } from './hook-record.js';
  * One parsed spool line as a record. The node hook writes records (hook-record.ts); the hooks
  * that decide nothing write Claude Code's own hook JSON wrapped as
  * `{"launch","ts_s","hook"}` (claude/hook-commands.ts), and the record is derived here, the
- * same way the hook would have. Their time is known to the second: `ts` is the latest instant
- * of that second that is not after `notAfterMs` (the spool's last change), so a live read is
- * as exact as the file's mtime and a record read later is never dated after it happened.
+ * same way the hook would have. Their time is known to the second (perl's `time`; a clock with
+ * milliseconds would cost the hook 5 ms of module loading): `ts` is the latest instant of that
+ * second that is not after `notAfterMs` (the spool's last change), so a record read as it
+ * arrives is dated as exactly as the file's mtime, and one read later at most 999 ms late.
  */
 export function spoolRecord(parsed: unknown, notAfterMs = Date.now()): HookRecord | undefined {
   if (!parsed || typeof parsed !== 'object') return undefined;
