@@ -32,7 +32,7 @@ export function countsOf(changes) {
  * DOM, `openAgent(name)` opens an agent's panel; the rest are the page's own helpers.
  */
 export function initReview({ tool, el, toast, confirmByName, openAgent }) {
-  /** agent → { at, changes?, error?, status } */
+  /** agent → { at, status, finished, changes?, error? } */
   const known = new Map();
   const due = new Set();
   let sessions = [];
@@ -73,6 +73,8 @@ export function initReview({ tool, el, toast, confirmByName, openAgent }) {
   const readyList = el('div', { id: 'review-ready-list' }, el('p', { class: 'muted' }, 'No agent has unmerged commits.'));
   document.getElementById('side').prepend(el('section', { class: 'panel', id: 'review-ready' }, el('h2', {}, 'Ready for review'), readyList));
   showTab('agent');
+  // The feed sends a picture only when something changed: a quiet crew is looked at again too.
+  setInterval(() => update(sessions), MIN_GAP_MS);
 
   function showTab(which, load = true) {
     tab = which;
@@ -91,12 +93,13 @@ export function initReview({ tool, el, toast, confirmByName, openAgent }) {
     const names = new Set();
     for (const a of list.flatMap((s) => s.agents ?? [])) {
       names.add(a.agent);
-      const k = known.get(a.agent);
-      const finished = k && WORKING.has(k.status) && !WORKING.has(a.status);
-      if (k) k.status = a.status;
-      if (!k) known.set(a.agent, { at: 0, status: a.status });
-      const wait = !k ? 0 : k.error ? ERROR_BACKOFF_MS : finished ? MIN_GAP_MS : REFRESH_MS;
-      if (now - (k?.at ?? 0) >= wait) due.add(a.agent);
+      const k = known.get(a.agent) ?? { at: 0, status: a.status, finished: true };
+      known.set(a.agent, k);
+      // A turn ended: read again soon (kept until read, so a quick second turn is not lost).
+      if (WORKING.has(k.status) && !WORKING.has(a.status)) k.finished = true;
+      k.status = a.status;
+      const wait = k.error ? ERROR_BACKOFF_MS : k.finished ? MIN_GAP_MS : REFRESH_MS;
+      if (now - k.at >= wait) due.add(a.agent);
     }
     for (const name of known.keys()) if (!names.has(name)) known.delete(name);
     renderReady();
@@ -113,6 +116,7 @@ export function initReview({ tool, el, toast, confirmByName, openAgent }) {
         const k = known.get(name);
         if (!k) continue;
         k.at = Date.now();
+        k.finished = false;
         try {
           k.changes = await tool('get_agent_changes', { agent: name });
           delete k.error;
@@ -193,7 +197,8 @@ export function initReview({ tool, el, toast, confirmByName, openAgent }) {
   async function loadChanges() {
     const agent = selected;
     if (!agent) return;
-    summary.textContent = 'Reading the changes…';
+    // Read again, the tab keeps what it shows until the answer is there.
+    if (!summary.textContent) summary.textContent = 'Reading the changes…';
     try {
       const c = await tool('get_agent_changes', { agent, patch: true });
       if (selected !== agent) return;
@@ -275,19 +280,24 @@ export function initReview({ tool, el, toast, confirmByName, openAgent }) {
       // Typing the agent's name above is the person's confirmation, which security level HIGH asks for.
       const r = await tool('merge_agent_work', { agent, confirm: agent });
       outcome.className = 'review-outcome ok';
+      // Built by el(), which leaves the absent parts out (replaceChildren would write a null as "null").
       outcome.replaceChildren(
         el(
-          'p',
+          'div',
           {},
-          el('strong', {}, 'Merged: '),
-          `${r.base_branch} is now at `,
-          el('code', { class: 'review-commit' }, r.commit ?? ''),
-          ` (was ${String(r.base_before).slice(0, 12)})`,
+          el(
+            'p',
+            {},
+            el('strong', {}, 'Merged: '),
+            `${r.base_branch} is now at `,
+            el('code', { class: 'review-commit' }, r.commit ?? ''),
+            ` (was ${String(r.base_before).slice(0, 12)})`,
+          ),
+          r.root_checkout_updated ? el('p', { class: 'small' }, "The root's checkout holds it.") : null,
+          r.told_behind?.length ? el('p', { class: 'small' }, `Told they are behind: ${r.told_behind.join(', ')}`) : null,
+          checkView(r.check),
+          r.note ? el('p', { class: 'small muted' }, r.note) : null,
         ),
-        r.root_checkout_updated ? el('p', { class: 'small' }, "The root's checkout holds it.") : null,
-        r.told_behind?.length ? el('p', { class: 'small' }, `Told they are behind: ${r.told_behind.join(', ')}`) : null,
-        checkView(r.check),
-        r.note ? el('p', { class: 'small muted' }, r.note) : null,
       );
       toast(`${agent} merged into ${r.base_branch}`);
     } catch (e) {
