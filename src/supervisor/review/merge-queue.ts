@@ -80,10 +80,10 @@ export class MergeQueue {
       .then(async () => {
         try {
           // A merge another process left half done on this base is put right before this one looks at it.
-          await this.recover(sessionId);
-          await this.patch(id, { state: 'running', started_at: new Date().toISOString() });
+          await this.recover(sessionId).catch(() => undefined);
           let ok: T;
           try {
+            await this.patch(id, { state: 'running', started_at: new Date().toISOString() });
             ok = await work({ merge_id: id, moving: (move) => this.patch(id, { moving: move }) });
           } catch (e) {
             await this.finish(id, settle({ error: e as Error }));
