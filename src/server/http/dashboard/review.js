@@ -5,12 +5,16 @@
 // agents and from git is only ever set as text.
 import { commentMessage, renderDiff } from './diff-view.js';
 
-/** An agent's counts are read again at most this often while nothing happens to it. */
-const REFRESH_MS = 60_000;
+/**
+ * An agent's counts are read again this often while nothing happens to it: its files change in
+ * its turns (whose ends are read at once) or by a merge; each read is a tool call on record in
+ * the audit log, so an open page does not read a crew of 32 every minute.
+ */
+const REFRESH_MS = 5 * 60_000;
 /** …and at most this often when it finishes turns quickly one after another. */
 const MIN_GAP_MS = 5_000;
 /** After a refusal (no git repository at the root, say) it is asked again this much later. */
-const ERROR_BACKOFF_MS = 5 * 60_000;
+const ERROR_BACKOFF_MS = 10 * 60_000;
 /** A turn is under way in these: when an agent leaves them it has finished a turn. */
 const WORKING = new Set(['busy', 'starting', 'waiting_permission']);
 
