@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { agentReportSchema, messageRecordSchema } from './message-types.js';
+import { mergeRecordSchema } from './merges.js';
 import { runRecordSchema } from './runs.js';
 
 /*
@@ -222,6 +223,8 @@ export const stateSchema = z.object({
   messages: z.array(messageRecordSchema).optional(),
   /** coordinate_agents runs, newest last (see store/runs.ts). */
   runs: z.array(runRecordSchema).optional(),
+  /** merge_agent_work calls of every session, oldest first, a bounded history per session (see store/merges.ts). */
+  merges: z.array(mergeRecordSchema).optional(),
   /** Crew-wide limits raised at run time (resume_agent raise_to on a max_total_cost pause). */
   crewLimits: z.object({ maxTotalCostUsd: z.number().positive().optional() }).optional(),
   /** Only on a front with nodes: which session lives on which node. */

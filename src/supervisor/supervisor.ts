@@ -85,6 +85,7 @@ export class Supervisor {
     this.mail = new MessageCenter(ctx, this.agents, c.messageTtlS);
     this.review = new ReviewDesk({
       store: deps.store,
+      owner: ctx.owner,
       runtimeDir: c.runtimeDir,
       log: deps.log,
       audit: deps.audit,

@@ -4,9 +4,12 @@
 import { Terminal } from '@xterm/xterm';
 import { FitAddon } from '@xterm/addon-fit';
 import { displayable, excerpt, promptText } from './text.js';
+import { initReview } from './review.js';
 
 const $ = (id) => document.getElementById(id);
 const state = { csrf: null, sessions: [], tools: new Map(), selected: null, screenSource: null, term: null, fit: null };
+/** The review parts (review.js): counts on the cards, the Changes tab, the ready list. */
+let review = null;
 
 function el(tag, attrs = {}, ...children) {
   const e = document.createElement(tag);
@@ -121,6 +124,7 @@ function agentCard(a, session) {
     el('div', { class: 'agent-head' }, el('strong', {}, a.agent), el('span', { class: `status ${STATUS_CLASS[a.status] ?? ''}` }, a.status.replace('_', ' '))),
     el('div', { class: 'muted small' }, `from ${a.status_source} · ${ago(a.since)}`),
     el('div', { class: 'small' }, tokensOf(a), ' ', cost, ' ', health),
+    review?.card(a),
     a.tasks && a.tasks.open + a.tasks.done ? el('div', { class: 'small' }, 'tasks ', progress(a.tasks.done, a.tasks.open)) : null,
     el('div', { class: 'reply-excerpt' }, a.last_reply ? displayable(excerpt(a.last_reply, 400)) : '—'),
   );
@@ -159,6 +163,7 @@ function renderSessions() {
   else if (state.sessions.length) select.value = state.sessions[0].session_id;
   document.querySelector('#fanout-form input[name=root]').disabled = select.value !== '';
   if (state.selected) updateAgentMeta();
+  review?.update(state.sessions);
 }
 
 function findAgent(name) {
@@ -194,6 +199,7 @@ function selectAgent(name) {
   $('last-reply').textContent = '';
   $('transcript').replaceChildren();
   updateAgentMeta();
+  review?.select(name);
   if (!state.term) {
     state.term = new Terminal({
       cols: 120,
@@ -260,6 +266,7 @@ function closeAgent() {
   state.screenSource?.close();
   state.screenSource = null;
   $('agent-panel').hidden = true;
+  review?.select(null);
   document.querySelectorAll('.agent.selected').forEach((c) => c.classList.remove('selected'));
 }
 
@@ -551,6 +558,7 @@ async function start() {
   const { tools } = await api('/api/tools');
   state.tools = new Map(tools.map((t) => [t.name, t]));
   $('fanout-note').textContent = unavailable($('fanout'), ['coordinate_agents']);
+  review = initReview({ tool, el, toast, confirmByName, openAgent: selectAgent });
   void refreshPermissions();
   connect();
 }
