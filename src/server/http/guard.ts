@@ -34,11 +34,6 @@ export class HostCheck {
     if (origin !== undefined && !this.origins.has(origin.toLowerCase())) return `Origin "${origin.slice(0, 100)}" is not this server`;
     return null;
   }
-
-  /** This server's own origin, as a browser on this machine sees it. */
-  get allowedHosts(): string[] {
-    return [...this.hosts];
-  }
 }
 
 /** The bearer token of an Authorization header, if it has one. */
