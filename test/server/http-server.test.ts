@@ -20,8 +20,10 @@ import type { ToolDeps } from '../../src/server/tool-kit.js';
 const run = promisify(execFile);
 const dir = mkdtempSync(join(tmpdir(), 'tabcrew-http-server-'));
 const TOKEN = `tc_${'s'.repeat(43)}`;
+const audited: Record<string, unknown>[] = [];
 const deps = {
   log: createLogger(join(dir, 'logs')),
+  audit: { append: async (e: Record<string, unknown>) => (audited.push(e), e) },
   // A state that never opens: the handshake, the refusals and the streams' start need none.
   ready: new Promise<void>(() => undefined),
   get supervisor(): never {
@@ -72,6 +74,15 @@ describe('serve --http on a real socket', () => {
       }
     }
     expect((await raw('/api/health', { headers: bearer })).status).toBe(200);
+    // On record: why, what was asked, and from where.
+    expect(audited[0]).toMatchObject({
+      type: 'refusal',
+      what: 'http_request',
+      reason: 'Host "evil.example.com" is not this server',
+      method: 'GET',
+      path: '/',
+      remote: '127.0.0.1',
+    });
   });
 
   it('a body sent in chunks with no length is cut off at the limit with 413 on /mcp and /api', async () => {
