@@ -1,4 +1,3 @@
-import type { ServerResponse } from 'node:http';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import { AGENT_STATUSES, type AgentStatus } from '../../store/types.js';
@@ -192,11 +191,14 @@ export class CrewMetrics {
     }
   }
 
-  async handle(res: ServerResponse): Promise<void> {
+  /** A scrape: the crew looked at now, in the text format (served with `contentType`). */
+  async scrape(): Promise<string> {
     await this.look();
-    const text = await this.registry.metrics();
-    res.writeHead(200, { 'content-type': this.registry.contentType, 'cache-control': 'no-store', 'content-length': String(Buffer.byteLength(text)) });
-    res.end(text);
+    return this.registry.metrics();
+  }
+
+  get contentType(): string {
+    return this.registry.contentType;
   }
 
   close(): void {
