@@ -15,6 +15,7 @@ import { takeHandover } from './handover.js';
 import { openFront, type CrewOptions } from '../crew/front.js';
 import { CallEvents, type ToolDeps } from '../server/tool-kit.js';
 import { serveHttp } from './serve-http.js';
+import { keepStdoutForProtocol } from '../util/stdout-guard.js';
 
 /**
  * Runs the stdio MCP server until the client disconnects. Agents are not stopped on exit:
@@ -30,6 +31,7 @@ const AUTO_REASON = {
 export async function serve(config: Config, crew?: CrewOptions): Promise<void> {
   // dist/cli.js may have answered initialize and tools/list already (scripts/cli-entry.mjs).
   const handover = config.noStdio ? undefined : takeHandover();
+  if (!config.noStdio) keepStdoutForProtocol();
   // A bad roles file stops tabcrew here, before the handshake, saying what is wrong in it;
   // once the entry has answered the handshake, the client hears it like a state that fails (below).
   let badRoles: Error | undefined;
