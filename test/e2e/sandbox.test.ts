@@ -245,6 +245,23 @@ describe.skipIf(!bwrapWorks)('a read-only role in the sandbox', () => {
   });
 });
 
+describe.skipIf(!bwrapWorks)('the documentation role', () => {
+  it('in dontAsk mode a documentation_writer agent writes Markdown files and is refused any other', async () => {
+    const agent = await crew.ok('create_agent', { session: 'own', role: 'documentation_writer', permission_mode: 'dontAsk' });
+    script('document it', [
+      { id: 'toolu_doc_md', name: 'Write', input: { file_path: join(own, 'docs', 'guide.md'), content: '# Guide\n' } },
+      { id: 'toolu_doc_py', name: 'Write', input: { file_path: join(own, 'tool.py'), content: 'print(1)\n' } },
+    ]);
+    await crew.ok('send_message_to_agent', { agent: agent.agent, message: 'document it', wait_for_reply: true, timeout_s: 120 });
+    await until('the last call to reach the model', async () => resultsById().get('toolu_doc_py'), 60_000);
+    const results = resultsById();
+    expect(results.get('toolu_doc_md')!.is_error, textOf(results.get('toolu_doc_md')!)).toBeFalsy();
+    expect(readFileSync(join(own, 'docs', 'guide.md'), 'utf8')).toBe('# Guide\n');
+    expect(results.get('toolu_doc_py')!.is_error).toBe(true);
+    expect(existsSync(join(own, 'tool.py'))).toBe(false);
+  });
+});
+
 describe.skipIf(!bwrapWorks)('worktree agents in the sandbox', () => {
   it("a worktree agent commits on its own branch but cannot write the main checkout or another agent's worktree", async () => {
     const w1 = await crew.ok('create_agent', { session: 'own', isolation: 'worktree', permission_mode: 'bypassPermissions' });
