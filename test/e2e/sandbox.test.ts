@@ -171,12 +171,16 @@ describe.skipIf(!bwrapWorks)('the OS sandbox (bubblewrap), hook off', () => {
   });
 });
 
-/** Scripts the mock: `trigger` starts `script`, each tool result asks for the next call, then "Finished.". */
-function script(trigger: string, calls: MockReplySpec['toolUse'][]): void {
+/** Scripts the mock: a message holding a trigger starts its calls, each tool result asks for the next one, then "Finished.". */
+function script(byTrigger: Record<string, MockReplySpec['toolUse'][]>): void {
   mock.setReply((req) => {
     if (!isConversationRequest(req)) return 'title';
     const answered = toolResults(lastUserContent(req))[0];
-    if (!answered) return mock.lastUserText(req)?.includes(trigger) ? { text: 'Trying.', toolUse: calls[0] } : 'Finished.';
+    if (!answered) {
+      const calls = Object.entries(byTrigger).find(([trigger]) => mock.lastUserText(req)?.includes(trigger))?.[1];
+      return calls ? { text: 'Trying.', toolUse: calls[0] } : 'Finished.';
+    }
+    const calls = Object.values(byTrigger).find((c) => c.some((x) => x!.id === answered.tool_use_id)) ?? [];
     const next = calls[calls.findIndex((x) => x!.id === answered.tool_use_id) + 1];
     return next ? { text: 'Trying.', toolUse: next } : 'Finished.';
   });
@@ -208,7 +212,7 @@ describe.skipIf(!bwrapWorks)('recovery of a sandboxed agent', () => {
     expect(argv[0]).toMatch(/bwrap$/);
     expect(argv).toEqual(expect.arrayContaining(['--unshare-pid', '--resume', firstAgentSession]));
 
-    script('probe again', [bash('toolu_after_recovery', `cat '${other}/secret.txt'`)]);
+    script({ 'probe again': [bash('toolu_after_recovery', `cat '${other}/secret.txt'`)] });
     await crew.ok('send_message_to_agent', { agent: 'Agent_1', message: 'probe again', wait_for_reply: true, timeout_s: 120 });
     const req = await mock.waitFor((q) => toolResults(lastUserContent(q)).some((t) => t.tool_use_id === 'toolu_after_recovery'), 60_000);
     // The earlier conversation travels with the next request: the first probe and its last call.
@@ -219,15 +223,32 @@ describe.skipIf(!bwrapWorks)('recovery of a sandboxed agent', () => {
   });
 });
 
-describe.skipIf(!bwrapWorks)('a read-only role in the sandbox', () => {
-  it('a code_reviewer agent reads its root but cannot write it: Write is denied and `echo > file` meets a read-only root', async () => {
-    const agent = await crew.ok('create_agent', { session: 'own', role: 'code_reviewer', permission_mode: 'bypassPermissions' });
-    script('review it', [
-      { id: 'toolu_review_write', name: 'Write', input: { file_path: join(own, 'review.txt'), content: 'planted' } },
-      bash('toolu_review_echo', `echo planted > review-notes.txt`),
-      bash('toolu_review_read', `cat notes.txt`),
+describe.skipIf(!bwrapWorks)('roles in the sandbox', () => {
+  // Both agents start at once: a start is what costs here.
+  let reviewer: string;
+  let writer: string;
+  beforeAll(async () => {
+    if (!bwrapWorks) return;
+    const [r, w] = await Promise.all([
+      crew.ok('create_agent', { session: 'own', role: 'code_reviewer', permission_mode: 'bypassPermissions' }),
+      crew.ok('create_agent', { session: 'own', role: 'documentation_writer', permission_mode: 'dontAsk' }),
     ]);
-    await crew.ok('send_message_to_agent', { agent: agent.agent, message: 'review it', wait_for_reply: true, timeout_s: 120 });
+    [reviewer, writer] = [r.agent, w.agent];
+    script({
+      'review it': [
+        { id: 'toolu_review_write', name: 'Write', input: { file_path: join(own, 'review.txt'), content: 'planted' } },
+        bash('toolu_review_echo', `echo planted > review-notes.txt`),
+        bash('toolu_review_read', `cat notes.txt`),
+      ],
+      'document it': [
+        { id: 'toolu_doc_md', name: 'Write', input: { file_path: join(own, 'docs', 'guide.md'), content: '# Guide\n' } },
+        { id: 'toolu_doc_py', name: 'Write', input: { file_path: join(own, 'tool.py'), content: 'print(1)\n' } },
+      ],
+    });
+  });
+
+  it('a code_reviewer agent reads its root but cannot write it: Write is denied and `echo > file` meets a read-only root', async () => {
+    await crew.ok('send_message_to_agent', { agent: reviewer, message: 'review it', wait_for_reply: true, timeout_s: 120 });
     await until('the last call to reach the model', async () => resultsById().get('toolu_review_read'), 60_000);
     const results = resultsById();
     const write = results.get('toolu_review_write')!;
@@ -238,21 +259,14 @@ describe.skipIf(!bwrapWorks)('a read-only role in the sandbox', () => {
     expect(existsSync(join(own, 'review-notes.txt'))).toBe(false);
     expect(textOf(results.get('toolu_review_read')!)).toContain('own notes');
 
-    const mine = (await crew.ok('get_session_status', { session: 'own' })).agents.find((a: { agent: string }) => a.agent === agent.agent);
+    const mine = (await crew.ok('get_session_status', { session: 'own' })).agents.find((a: { agent: string }) => a.agent === reviewer);
     expect(mine.role).toMatchObject({ id: 'code_reviewer', read_only: true });
     expect(mine.sandbox.paths.read).toContain(own);
     expect(mine.sandbox.paths.write).not.toContain(own);
   });
-});
 
-describe.skipIf(!bwrapWorks)('the documentation role', () => {
   it('in dontAsk mode a documentation_writer agent writes Markdown files and is refused any other', async () => {
-    const agent = await crew.ok('create_agent', { session: 'own', role: 'documentation_writer', permission_mode: 'dontAsk' });
-    script('document it', [
-      { id: 'toolu_doc_md', name: 'Write', input: { file_path: join(own, 'docs', 'guide.md'), content: '# Guide\n' } },
-      { id: 'toolu_doc_py', name: 'Write', input: { file_path: join(own, 'tool.py'), content: 'print(1)\n' } },
-    ]);
-    await crew.ok('send_message_to_agent', { agent: agent.agent, message: 'document it', wait_for_reply: true, timeout_s: 120 });
+    await crew.ok('send_message_to_agent', { agent: writer, message: 'document it', wait_for_reply: true, timeout_s: 120 });
     await until('the last call to reach the model', async () => resultsById().get('toolu_doc_py'), 60_000);
     const results = resultsById();
     expect(results.get('toolu_doc_md')!.is_error, textOf(results.get('toolu_doc_md')!)).toBeFalsy();
