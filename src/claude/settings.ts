@@ -31,7 +31,14 @@ export function permissionHookTimeoutS(permissionTimeoutS?: number): number {
   return permissionTimeoutS ? permissionTimeoutS + 30 : 86_400;
 }
 
-export function agentSettings(opts: { bypass: boolean; deny?: string[]; agentTools?: boolean; permissionTimeoutS?: number }): Record<string, unknown> {
+export function agentSettings(opts: {
+  bypass: boolean;
+  deny?: string[];
+  /** Rules that let tools run without asking (a role's, claude/roles.ts). */
+  allow?: string[];
+  agentTools?: boolean;
+  permissionTimeoutS?: number;
+}): Record<string, unknown> {
   const hooks: Record<string, unknown> = {};
   for (const event of HOOK_EVENTS) {
     const timeout = event === 'PermissionRequest' ? permissionHookTimeoutS(opts.permissionTimeoutS) : 10;
@@ -43,7 +50,8 @@ export function agentSettings(opts: { bypass: boolean; deny?: string[]; agentToo
   const permissions: Record<string, string[]> = {};
   if (opts.deny?.length) permissions.deny = opts.deny;
   // tabcrew's own agent tools speak for this agent only and are checked by the supervisor.
-  if (opts.agentTools) permissions.allow = [AGENT_MCP_ALLOW];
+  const allow = [...(opts.agentTools ? [AGENT_MCP_ALLOW] : []), ...(opts.allow ?? [])];
+  if (allow.length) permissions.allow = allow;
   if (Object.keys(permissions).length) settings.permissions = permissions;
   return settings;
 }

@@ -54,6 +54,8 @@ export const launchOptionsSchema = z.object({
   /** Set when `role` is a catalogue id: what it meant at launch, so a resume renders the same prompt. */
   roleTitle: z.string().optional(),
   roleGuidance: z.string().optional(),
+  /** The role's Claude Code permission rules at launch (claude/roles.ts effectivePermissions), kept like its guidance. */
+  rolePermissions: z.object({ read_only: z.boolean(), allow: z.array(z.string()), deny: z.array(z.string()) }).optional(),
   model: z.string().optional(),
   permissionMode: z.string().optional(),
   /** Paths its sandbox shows besides the usual ones (create_agent sandbox_extra_paths): `DIR` or `DIR:rw`. */

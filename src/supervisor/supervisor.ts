@@ -2,7 +2,7 @@ import type { AuditLog } from '../audit/audit-log.js';
 import type { Logger } from '../audit/logger.js';
 import type { Turn } from '../claude/transcript.js';
 import { loadPriceTable } from '../claude/prices.js';
-import { loadRolesFile, RoleCatalogue, type Role } from '../claude/roles.js';
+import { loadRolesFile, RoleCatalogue } from '../claude/roles.js';
 import { claudeConfigDir } from '../claude/watch.js';
 import type { Config } from '../config.js';
 import type { StateStore } from '../store/state-store.js';
@@ -181,8 +181,8 @@ export class Supervisor {
     return this.ledger.count(name);
   }
 
-  listRoles(): { roles: Role[] } {
-    return { roles: this.roles.list() };
+  listRoles(): { roles: ReturnType<RoleCatalogue['view']> } {
+    return { roles: this.roles.view() };
   }
 
   /** Calls `listener` when an agent needs a person (budget, stuck, crashed, …; supervisor/notices.ts). */
