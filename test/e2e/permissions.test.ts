@@ -101,7 +101,7 @@ describe('permission requests answered over MCP', () => {
 
     const again = await crew.call('decide_permission', { request_id: request.request_id, decision: 'deny' });
     expect(again.isError).toBe(true);
-    expect(JSON.stringify(again.content)).toMatch(/already decided \(allow, by tabcrew-tests/);
+    expect(JSON.stringify(again.content)).toMatch(/already answered \(allow, by tabcrew-tests/);
   }, 300_000);
 
   it('a request still pending when tabcrew restarts is listed by the new server, and deny makes the denial reach the model', async () => {
@@ -157,10 +157,10 @@ describe('permission requests answered over MCP', () => {
   it('a decision for an unknown or malformed request id is refused', async () => {
     const unknown = await crew.call('decide_permission', { request_id: 'p-0123456789abcdef', decision: 'allow' });
     expect(unknown.isError).toBe(true);
-    expect(JSON.stringify(unknown.content)).toMatch(/no permission request p-0123456789abcdef.*list_pending_permissions/);
+    expect(JSON.stringify(unknown.content)).toMatch(/no request p-0123456789abcdef.*list_pending_requests/);
     const malformed = await crew.call('decide_permission', { request_id: '../../etc/passwd', decision: 'deny' });
     expect(malformed.isError).toBe(true);
-    expect(JSON.stringify(malformed.content)).toMatch(/not a permission request id/);
+    expect(JSON.stringify(malformed.content)).toMatch(/not a request id/);
   });
 
   it('every request and decision is in the audit log, with tool, agent, decision and who, never the secret', async () => {
