@@ -158,7 +158,8 @@ export async function holdPermission(input: Record<string, unknown>, opts: HoldO
 /** What the model reads as the call's error: a denied call, a rejected plan (with its feedback), a declined question. */
 export function denyMessage(kind: RequestKind, tool: string, d: { reason?: string; by: string }): string {
   const by = d.by.replace(/[\p{Cc}]/gu, ' ').slice(0, 100);
-  const reason = d.reason?.replace(/[^\P{Cc}\n]/gu, ' ').slice(0, 2000);
+  // A plan's feedback may run over lines; a reason is one line.
+  const reason = d.reason?.replace(kind === 'plan' ? /[^\P{Cc}\n]/gu : /[\p{Cc}]/gu, ' ').slice(0, kind === 'plan' ? 2000 : 500);
   const who = `The person supervising this agent (through tabcrew, ${by})`;
   if (kind === 'plan') return `${who} rejected the plan${reason ? `. Their feedback: ${reason}` : '.'} Stay in plan mode and revise it.`;
   if (kind === 'question') return `${who} declined to answer${reason ? `: ${reason}` : '.'}`;
