@@ -46,7 +46,15 @@ const CALLS: Record<string, { id: string; command: string }> = {
   'make the slow file': { id: 'toolu_slow', command: 'touch slow.txt && echo slow-output-4715' },
 };
 
-const QUESTION = { question: 'Which color?', header: 'Color', options: [{ label: 'Red', description: 'warm' }, { label: 'Blue', description: 'cool' }], multiSelect: false };
+const QUESTION = {
+  question: 'Which color?',
+  header: 'Color',
+  options: [
+    { label: 'Red', description: 'warm' },
+    { label: 'Blue', description: 'cool' },
+  ],
+  multiSelect: false,
+};
 const PLAN_TEXT = '# Plan\n\n1. Make a.txt\n2. Make <b>b.txt</b>\n';
 
 /**
@@ -56,10 +64,12 @@ const PLAN_TEXT = '# Plan\n\n1. Make a.txt\n2. Make <b>b.txt</b>\n';
  */
 function questionOrPlan(req: RecordedRequest): MockReplySpec | undefined {
   const text = lastUserText(req) ?? '';
-  if (text.includes('ask me a question')) return { text: 'A question.', toolUse: { id: 'toolu_ask', name: 'AskUserQuestion', input: { questions: [QUESTION] } } };
+  if (text.includes('ask me a question'))
+    return { text: 'A question.', toolUse: { id: 'toolu_ask', name: 'AskUserQuestion', input: { questions: [QUESTION] } } };
   const draft = /draft plan (\d)/.exec(text)?.[1];
   const planPath = [...JSON.stringify(req.body.messages).matchAll(/(\/[^"\s\\]+\/\.claude\/plans\/[\w.-]+\.md)/g)].at(-1)?.[1];
-  if (draft && planPath) return { text: 'Writing the plan.', toolUse: { id: `toolu_pw${draft}`, name: 'Write', input: { file_path: planPath, content: PLAN_TEXT } } };
+  if (draft && planPath)
+    return { text: 'Writing the plan.', toolUse: { id: `toolu_pw${draft}`, name: 'Write', input: { file_path: planPath, content: PLAN_TEXT } } };
   const wrote = toolResults(lastUserContent(req)).find((r) => /^toolu_pw\d$/.test(r.tool_use_id));
   if (wrote) return { text: 'Done planning.', toolUse: { id: wrote.tool_use_id.replace('pw', 'pe'), name: 'ExitPlanMode', input: {} } };
   return undefined;
@@ -237,11 +247,24 @@ describe('questions and plan approvals answered over MCP', () => {
       kind: 'question',
       agent,
       tool: 'AskUserQuestion',
-      questions: [{ question: 'Which color?', header: 'Color', options: [{ label: 'Red', description: 'warm' }, { label: 'Blue', description: 'cool' }], multi_select: false }],
+      questions: [
+        {
+          question: 'Which color?',
+          header: 'Color',
+          options: [
+            { label: 'Red', description: 'warm' },
+            { label: 'Blue', description: 'cool' },
+          ],
+          multi_select: false,
+        },
+      ],
     });
     expect(await statusOf(agent, 'waiting_answer')).toBe('waiting_answer');
     for (let i = 0; i < 20 && !logs.some((l) => l.logger === 'tabcrew.requests'); i++) await new Promise((r) => setTimeout(r, 250));
-    expect(logs).toContainEqual({ logger: 'tabcrew.requests', data: expect.objectContaining({ request_id: request.request_id, kind: 'question', answer_with: 'answer_request' }) });
+    expect(logs).toContainEqual({
+      logger: 'tabcrew.requests',
+      data: expect.objectContaining({ request_id: request.request_id, kind: 'question', answer_with: 'answer_request' }),
+    });
     // list_pending_permissions keeps to permission dialogs.
     expect((await crew.ok('list_pending_permissions', {})).requests).toEqual([]);
 
