@@ -66,6 +66,7 @@ function questionOrPlan(req: RecordedRequest): MockReplySpec | undefined {
   const text = lastUserText(req) ?? '';
   if (text.includes('ask me a question'))
     return { text: 'A question.', toolUse: { id: 'toolu_ask', name: 'AskUserQuestion', input: { questions: [QUESTION] } } };
+  if (text.includes('ask me again')) return { text: 'Again.', toolUse: { id: 'toolu_ask_tab', name: 'AskUserQuestion', input: { questions: [QUESTION] } } };
   const draft = /draft plan (\d)/.exec(text)?.[1];
   const planPath = [...JSON.stringify(req.body.messages).matchAll(/(\/[^"\s\\]+\/\.claude\/plans\/[\w.-]+\.md)/g)].at(-1)?.[1];
   if (draft && planPath)
@@ -274,6 +275,35 @@ describe('questions and plan approvals answered over MCP', () => {
     expect(textOf(toolResults(lastUserContent(next)).find((r) => r.tool_use_id === 'toolu_ask')!)).toContain('"Which color?"="Blue"');
     const again = await crew.call('answer_request', { request_id: request.request_id, choose: 'Red' });
     expect(JSON.stringify(again.content)).toMatch(/already answered \(allow, by tabcrew-tests/);
+  }, 300_000);
+
+  it('a question answered at the tab first closes its request, and answer_request is told so', async () => {
+    await crew.ok('send_message_to_agent', { agent, message: 'ask me again' });
+    const request = await waitForRequest('question');
+    // The person at the tab presses Enter on Claude Code's own question ("1. Red" is selected).
+    const panes = crew.tmux('list-panes', '-a', '-F', '#{pane_id}').trim().split('\n');
+    // The question's own footer: its text stays on screen once answered.
+    const shown = (pane: string): boolean => /Which color\?[\s\S]*Enter to select/.test(crew.tmux('capture-pane', '-p', '-t', pane));
+    let pane: string | undefined;
+    for (let i = 0; i < 100 && !pane; i++) {
+      pane = panes.find(shown);
+      if (!pane) await new Promise((r) => setTimeout(r, 200));
+    }
+    for (let press = 0; press < 4 && pane && shown(pane); press++) {
+      crew.tmux('send-keys', '-t', pane, 'Enter');
+      for (let i = 0; i < 25 && shown(pane); i++) await new Promise((r) => setTimeout(r, 200));
+    }
+    const next = await mock.waitFor(resultFor('toolu_ask_tab'), 120_000);
+    expect(textOf(toolResults(lastUserContent(next)).find((r) => r.tool_use_id === 'toolu_ask_tab')!)).toContain('"Which color?"="Red"');
+    let left: unknown[] = [request];
+    for (let i = 0; i < 60 && left.length; i++) {
+      await new Promise((r) => setTimeout(r, 500));
+      left = (await crew.ok('list_pending_requests', {})).requests;
+    }
+    expect(left).toEqual([]);
+    const late = await crew.call('answer_request', { request_id: request.request_id, choose: 'Blue' });
+    expect(late.isError).toBe(true);
+    expect(JSON.stringify(late.content)).toMatch(/can no longer be answered: it was answered at the agent's tab/);
   }, 300_000);
 
   it('a plan shows as waiting_plan_approval with its text; rejected, its feedback reaches the model; approved, the model hears so', async () => {
