@@ -69,6 +69,7 @@ describe('the tool contract', () => {
       'tabcrew://agents/{agent}/screen',
       'tabcrew://agents/{agent}/transcript',
       'tabcrew://permissions/pending',
+      'tabcrew://requests/pending',
       'tabcrew://sessions/{session}/status',
       'tabcrew://sessions/{session}/todo',
     ]);
