@@ -197,7 +197,7 @@ async function waitForInputBox(ctx: DeliveryServices, req: DeliveryRequest): Pro
       }
       why = box?.text ? 'its input box holds text that could not be cleared' : `its screen shows ${kind.replace(/_/g, ' ')}`;
     } else if (status === 'busy' || isWaitingOnPerson(status) || status === 'starting') {
-      why = `it stayed ${status.replace('_', ' ')}`;
+      why = `it stayed ${status.replace(/_/g, ' ')}`;
     } else {
       throw new UserError(`${req.agent} is ${status}; nothing was typed. ${remedy(status)}`);
     }
