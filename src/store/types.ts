@@ -17,7 +17,25 @@ import { runRecordSchema } from './runs.js';
 /** The newest state version this tabcrew reads and the one it writes. */
 export const STATE_VERSION = 2;
 
-export const AGENT_STATUSES = ['starting', 'idle', 'busy', 'waiting_permission', 'exited', 'detached', 'cleared', 'paused', 'hibernated'] as const;
+export const AGENT_STATUSES = [
+  'starting',
+  'idle',
+  'busy',
+  'waiting_permission',
+  'waiting_answer',
+  'waiting_plan_approval',
+  'exited',
+  'detached',
+  'cleared',
+  'paused',
+  'hibernated',
+] as const;
+/** An agent whose Claude Code waits for a person: a permission dialog, a question, a plan to approve. */
+export const WAITING_STATUSES = ['waiting_permission', 'waiting_answer', 'waiting_plan_approval'] as const;
+
+export function isWaitingOnPerson(status: string): boolean {
+  return (WAITING_STATUSES as readonly string[]).includes(status);
+}
 /** Who set a status, in order of trust. */
 export const STATUS_SOURCES = ['hook', 'terminal', 'screen', 'supervisor'] as const;
 export const TRUST_OUTCOMES = ['already_trusted', 'accepted_by_tabcrew'] as const;

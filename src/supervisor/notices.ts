@@ -11,7 +11,18 @@ import type { AgentObserver } from './observer.js';
  */
 
 /** Why a person is told about an agent, with what to do about it. */
-export const NOTICE_REASONS = ['permission', 'budget', 'timeout', 'stuck', 'waiting_long', 'crashed', 'relaunched', 'coordination_finished'] as const;
+export const NOTICE_REASONS = [
+  'permission',
+  'question',
+  'plan_approval',
+  'budget',
+  'timeout',
+  'stuck',
+  'waiting_long',
+  'crashed',
+  'relaunched',
+  'coordination_finished',
+] as const;
 
 export interface Notice {
   agent: string;
@@ -20,6 +31,12 @@ export interface Notice {
   message: string;
   action: string;
 }
+
+const WAITING: Partial<Record<string, { reason: Notice['reason']; what: string }>> = {
+  waiting_permission: { reason: 'permission', what: 'a permission answer' },
+  waiting_answer: { reason: 'question', what: 'an answer to its question' },
+  waiting_plan_approval: { reason: 'plan_approval', what: 'its plan to be approved' },
+};
 
 export interface NoticesDeps {
   config: Pick<Config, 'notify'>;
@@ -37,15 +54,16 @@ export class Notices {
       if (desktop) this.listeners.add(desktop);
       else deps.log.warn('--notify: no notify-send (Linux) or osascript (macOS) on PATH; notices go to the MCP client only');
     }
-    // A permission dialog waits for a person (the status is the observer's; the notice is ours).
+    // A permission dialog, a question or a plan waits for a person (the status is the observer's; the notice is ours).
     deps.observer.onChange((c) => {
-      if (c.to !== 'waiting_permission') return;
+      const waiting = WAITING[c.to];
+      if (!waiting) return;
       this.tell({
         agent: c.agent,
         session_id: c.session_id,
-        reason: 'permission',
-        message: `${c.agent} is waiting for a permission answer.`,
-        action: `Answer the dialog in ${c.agent}'s tab (get_agent_output shows it).`,
+        reason: waiting.reason,
+        message: `${c.agent} is waiting for ${waiting.what}.`,
+        action: `Answer it with answer_request (list_pending_requests shows it), or in ${c.agent}'s tab (get_agent_output shows it).`,
       });
     });
   }

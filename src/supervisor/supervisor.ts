@@ -21,7 +21,8 @@ import { MessageCenter, type MessageSummary } from './messages.js';
 import { Notices, type Notice } from './notices.js';
 import { AgentObserver, type StatusChange } from './observer.js';
 import { Owner } from './owner.js';
-import { PermissionBroker, type PendingPermission, type PermissionDecision } from './permissions.js';
+import { PermissionBroker, type PendingPermission, type PendingRequest, type PermissionDecision } from './permissions.js';
+import type { QuestionAnswer, RequestKind } from '../claude/request-kinds.js';
 import { Recovery, type RecoveryReport } from './recovery.js';
 import { Relauncher } from './relaunch.js';
 import { findSession, realpathOrSelf, Roster } from './roster.js';
@@ -234,13 +235,20 @@ export class Supervisor {
 
   // ---- permission requests (permissions.ts) and recovery (recovery.ts) -------------------
 
-  listPendingPermissions = (session?: string): Promise<PendingPermission[]> => this.permissions.list(session);
-  pendingPermission = (requestId: string): Promise<PendingPermission> => this.permissions.pending(requestId);
+  /** Permission dialogs only (list_pending_permissions); listPendingRequests has questions and plans too. */
+  listPendingPermissions = (session?: string): Promise<PendingPermission[]> => this.permissions.list(session, 'permission');
+  listPendingRequests = (session?: string, kind?: RequestKind): Promise<PendingRequest[]> => this.permissions.list(session, kind);
+  pendingPermission = (requestId: string): Promise<PendingRequest> => this.permissions.pending(requestId);
   /** Whether a permission request id is this machine's (a front routes it here, never to a node). */
   holdsPermissionRequest = (requestId: string): Promise<boolean> => this.permissions.holds(requestId);
-  decidePermission = (input: { request_id: string; decision: 'allow' | 'deny'; reason?: string; by: string }): Promise<PermissionDecision> =>
-    this.permissions.decide(input);
-  /** Calls `listener` for each permission request newly seen; returns an unsubscribe. */
+  decidePermission = (input: {
+    request_id: string;
+    decision: 'allow' | 'deny';
+    reason?: string;
+    answers?: QuestionAnswer[];
+    by: string;
+  }): Promise<PermissionDecision> => this.permissions.decide(input);
+  /** Calls `listener` for each request (permission, question, plan) newly seen; returns an unsubscribe. */
   onPermissionRequest = (listener: (p: PendingPermission) => void): (() => void) => this.permissions.onRequest(listener);
 
   /** Brings every agent back after a restart (supervisor/recovery.ts). */

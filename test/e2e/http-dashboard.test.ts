@@ -27,6 +27,19 @@ const root = join(base, 'app');
 const DASHBOARD_REPLY = 'Hello from the mock, answering the dashboard.';
 const PERMISSION_PROMPT = 'make the dashboard file';
 const FANOUT_PROMPT = 'Name one prime number.';
+const QUESTION_PROMPT = 'ask the dashboard a question';
+const QUESTION = {
+  question: 'Which color?',
+  header: 'Color',
+  options: [
+    { label: 'Red', description: 'warm' },
+    { label: 'Blue', description: 'cool' },
+  ],
+  multiSelect: false,
+};
+const PLAN_PROMPT = 'plan for the dashboard';
+// Markup in a plan is text on the page, never HTML.
+const PLAN_TEXT = '# Plan\n\n1. Make a.txt\n2. Show <img src=x onerror=alert(1)> as text\n';
 const FANOUT_REPLY = 'Seven is prime.';
 const PASTE_MARK = 'LONG-PASTE-MARK';
 // Long enough that a card shows only its start: whole words, then "…".
@@ -44,8 +57,18 @@ beforeAll(async () => {
     reply: (req) => {
       if (!isConversationRequest(req)) return 'title';
       const content = lastUserContent(req);
-      if (Array.isArray(content) && content.some((b: any) => b?.type === 'tool_result')) return 'Done.';
+      const results = Array.isArray(content) ? content.filter((b: any) => b?.type === 'tool_result') : [];
+      // The plan's Write ran: the model asks to leave plan mode (ExitPlanMode takes no argument).
+      if (results.some((b: any) => b.tool_use_id === 'toolu_dash_plan_write'))
+        return { text: 'Planned.', toolUse: { id: 'toolu_dash_plan', name: 'ExitPlanMode', input: {} } };
+      if (results.length) return 'Done.';
       const text = mock.lastUserText(req) ?? '';
+      if (text.includes(QUESTION_PROMPT))
+        return { text: 'A question.', toolUse: { id: 'toolu_dash_ask', name: 'AskUserQuestion', input: { questions: [QUESTION] } } };
+      const planPath = /create your plan at (\S+?\.md)/.exec(JSON.stringify(req.body.messages))?.[1];
+      if (text.includes(PLAN_PROMPT) && planPath) {
+        return { text: 'Planning.', toolUse: { id: 'toolu_dash_plan_write', name: 'Write', input: { file_path: planPath, content: PLAN_TEXT } } };
+      }
       if (text.includes(PERMISSION_PROMPT)) {
         return { text: 'Running it.', toolUse: { id: 'toolu_dash', name: 'Bash', input: { command: 'touch from-dashboard.txt', description: 'Make a file' } } };
       }
@@ -318,6 +341,44 @@ describe('the dashboard in a real browser', () => {
       return Array.isArray(content) && content.some((b: any) => b?.type === 'tool_result' && b.tool_use_id === 'toolu_dash');
     }, 120_000);
     await shot('permission-allowed');
+  });
+
+  it('a question is answered with one tap on its option, and a plan shown as text is approved with one tap', async (ctx) => {
+    const tools = (await (await get('/api/tools', auth())).json()).tools.map((t: any) => t.name);
+    if (!tools.includes('answer_request')) return ctx.skip();
+    const call = async (name: string, args: Record<string, unknown>) =>
+      (
+        await fetch(`${url}/api/tools/${name}`, {
+          method: 'POST',
+          headers: { ...auth(), 'content-type': 'application/json' },
+          body: JSON.stringify({ arguments: args }),
+        })
+      ).json();
+    const { agent } = await call('create_agent', { session: 'web', permission_mode: 'plan' });
+    const resultFor = (id: string) => (req: any) => {
+      const content = lastUserContent(req);
+      return Array.isArray(content) && content.some((b: any) => b?.type === 'tool_result' && b.tool_use_id === id);
+    };
+    await call('send_message_to_agent', { agent, message: QUESTION_PROMPT });
+    const question = page.locator(`.request-question[data-agent="${agent}"]`);
+    await question.waitFor({ timeout: 180_000 });
+    await expect(question.textContent()).resolves.toMatch(/Which color\?.*1\. Red.*warm.*2\. Blue.*cool/);
+    await shot('question-pending');
+    await question.locator('button.option', { hasText: 'Blue' }).click();
+    const answered = await mock.waitFor(resultFor('toolu_dash_ask'), 120_000);
+    expect(JSON.stringify(lastUserContent(answered))).toContain('\\"Which color?\\"=\\"Blue\\"');
+    await question.waitFor({ state: 'detached', timeout: 60_000 });
+
+    await call('send_message_to_agent', { agent, message: PLAN_PROMPT });
+    const plan = page.locator(`.request-plan[data-agent="${agent}"]`);
+    await plan.waitFor({ timeout: 180_000 });
+    await expect(plan.locator('pre.plan').textContent()).resolves.toBe(PLAN_TEXT);
+    await expect(plan.locator('pre.plan img').count()).resolves.toBe(0);
+    await shot('plan-pending');
+    await plan.locator('button', { hasText: 'Approve' }).click();
+    const approved = await mock.waitFor(resultFor('toolu_dash_plan'), 120_000);
+    expect(JSON.stringify(lastUserContent(approved))).toContain('approved your plan');
+    await plan.waitFor({ state: 'detached', timeout: 60_000 });
   });
 
   it('deleting an agent asks for its name first', async () => {

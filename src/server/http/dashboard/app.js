@@ -5,6 +5,7 @@ import { Terminal } from '@xterm/xterm';
 import { FitAddon } from '@xterm/addon-fit';
 import { displayable, excerpt, promptText } from './text.js';
 import { initReview } from './review.js';
+import { WAITING_STATUSES, questionAndPlanEntries } from './requests.js';
 
 const $ = (id) => document.getElementById(id);
 const state = { csrf: null, sessions: [], tools: new Map(), selected: null, screenSource: null, term: null, fit: null };
@@ -69,6 +70,8 @@ const STATUS_CLASS = {
   busy: 'busy',
   starting: 'busy',
   waiting_permission: 'warn',
+  waiting_answer: 'warn',
+  waiting_plan_approval: 'warn',
   exited: 'bad',
   detached: 'bad',
   cleared: 'muted',
@@ -448,8 +451,11 @@ async function refreshPermissions() {
   try {
     const r = await tool('list_pending_permissions', {});
     const pending = r.requests ?? r.pending ?? [];
-    if (!pending.length) return list.replaceChildren(el('p', { class: 'muted' }, 'No agent is waiting for a permission.'));
+    // Questions and plans (requests.js) share the panel.
+    const asked = await questionAndPlanEntries({ el, tool, toast, ago, has: (n) => state.tools.has(n), refresh: () => void refreshPermissions() });
+    if (!pending.length && !asked.length) return list.replaceChildren(el('p', { class: 'muted' }, 'No agent is waiting for a person.'));
     list.replaceChildren(
+      ...asked,
       ...pending.map((p) => {
         const id = p.request_id ?? p.id;
         const decide = async (decision) => {
@@ -510,7 +516,7 @@ function connect() {
     state.sessions = JSON.parse(ev.data).sessions;
     renderSessions();
     // A permission dialog opened or closed somewhere: the list is read again (not on every snapshot).
-    const now = state.sessions.flatMap((s) => s.agents ?? []).filter((a) => a.status === 'waiting_permission').length;
+    const now = state.sessions.flatMap((s) => s.agents ?? []).filter((a) => WAITING_STATUSES.includes(a.status)).length;
     if (now !== waiting) void refreshPermissions();
     waiting = now;
   });
@@ -523,7 +529,7 @@ function connect() {
       renderSessions();
     }
     activity(`${c.agent}: ${c.from} → ${c.to} (${c.source})`);
-    if (c.to === 'waiting_permission' || c.from === 'waiting_permission') void refreshPermissions();
+    if (WAITING_STATUSES.includes(c.to) || WAITING_STATUSES.includes(c.from)) void refreshPermissions();
   });
 }
 
