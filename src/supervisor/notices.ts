@@ -61,12 +61,21 @@ export class Notices {
       else deps.log.warn('--notify: no notify-send (Linux) or osascript (macOS) on PATH; notices go to the MCP client only');
     }
     // A permission dialog waits for a person (the status is the observer's; the notice is ours).
+    // One dialog is one episode: it ends when a hook (or the tab's end) says the agent moved
+    // on; a status that flaps on what the screen shows stays the same dialog.
+    const dialogs = new Map<string, number>();
+    let opened = 0;
     deps.observer.onChange((c) => {
-      if (c.to !== 'waiting_permission') return;
+      if (c.to !== 'waiting_permission') {
+        if (c.source !== 'screen') dialogs.delete(c.agent);
+        return;
+      }
+      if (!dialogs.has(c.agent)) dialogs.set(c.agent, ++opened);
       this.tell({
         agent: c.agent,
         session_id: c.session_id,
         reason: 'permission',
+        episode: `dialog ${dialogs.get(c.agent)}`,
         message: `${c.agent} is waiting for a permission answer.`,
         action: `Answer the dialog in ${c.agent}'s tab (get_agent_output shows it).`,
       });

@@ -36,6 +36,10 @@ describe('Notices with push sinks', () => {
     expect(w.sent).toHaveLength(1);
     expect(w.sent[0]).toMatchObject({ event: 'permission', level: 'urgent', agent: 'Agent_1', session: 's1', link: 'http://127.0.0.1:7777/#agent=Agent_1' });
     expect(w.heard.map((n) => [n.reason, n.level])).toEqual([['permission', 'urgent']]);
+    // Answered (a hook says the tool ran), then the next dialog: a new event, even a second later.
+    w.change({ from: 'waiting_permission', to: 'busy', source: 'hook' });
+    w.change({});
+    expect(w.sent.map((a) => a.event)).toEqual(['permission', 'permission']);
   });
 
   it('takes a reason it has never heard of, as a warning', () => {
