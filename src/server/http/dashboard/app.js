@@ -4,6 +4,7 @@
 import { Terminal } from '@xterm/xterm';
 import { FitAddon } from '@xterm/addon-fit';
 import { displayable, excerpt, promptText } from './text.js';
+import { installAlerts } from './alerts.js';
 
 const $ = (id) => document.getElementById(id);
 const state = { csrf: null, sessions: [], tools: new Map(), selected: null, screenSource: null, term: null, fit: null };
@@ -490,6 +491,7 @@ function activity(text) {
 
 function connect() {
   const source = new EventSource('/api/events');
+  installAlerts(source);
   source.onopen = () => {
     $('live').textContent = 'live';
     $('live').className = 'live on';
