@@ -1,6 +1,6 @@
 // Browser notifications while a dashboard tab is open: the live feed's `notice` events (the
 // same events --notify-url pushes, told once each by the server) become one Notification
-// each, once the person has allowed them with the header's bell (a click: browsers ask for
+// each, once the person has allowed them with the header's switch (a click: browsers ask for
 // the permission only on a user gesture). An alert's link (/#agent=NAME) opens that agent.
 // Text from agents is only ever given to the Notification as plain text.
 
@@ -17,7 +17,7 @@ function label(button) {
     return;
   }
   const p = Notification.permission;
-  button.textContent = p === 'denied' ? '🔕 alerts blocked' : allowed() ? '🔔 alerts on' : '🔕 alerts off';
+  button.textContent = p === 'denied' ? '○ alerts blocked' : allowed() ? '● alerts on' : '○ alerts off';
   button.title =
     p === 'denied'
       ? 'This browser blocks notifications from this page: allow them in the site settings.'
@@ -69,7 +69,7 @@ function openLinkedAgent() {
   look();
 }
 
-/** Hooks the page's live feed (an EventSource) and adds the bell to the header. */
+/** Hooks the page's live feed (an EventSource) and adds the alerts switch to the header. */
 export function installAlerts(source) {
   const button = document.createElement('button');
   button.id = 'alerts-toggle';
