@@ -395,6 +395,10 @@ describe('the dashboard in a real browser', () => {
     const opLog = readFileSync(join(crew.dirs.logs, 'tabcrew.log'), 'utf8');
     expect(opLog).toContain('alert sent');
     expect(opLog).not.toContain(HOOK_TOKEN);
+    // The fan-out run that ended before it is one alert too (info), from the crew.
+    const tools = (await (await get('/api/tools', auth())).json()).tools.map((t: any) => t.name);
+    if (tools.includes('coordinate_agents'))
+      expect(posts.map((p) => JSON.parse(p.body)).filter((a) => a.event === 'coordination_finished')).toMatchObject([{ agent: 'crew', level: 'info' }]);
     const notes = await page.evaluate(() => (window as unknown as { __notes: { title: string }[] }).__notes);
     expect(notes.filter((n) => n.title === `${permissionAgent} needs you: permission`)).toHaveLength(1);
   });
