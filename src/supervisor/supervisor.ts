@@ -18,7 +18,8 @@ import type { RunSummary, RunView } from './coordination-view.js';
 import type { DeliveryResult } from './delivery.js';
 import { Keeper } from './keeper.js';
 import { MessageCenter, type MessageSummary } from './messages.js';
-import { Notices, type Notice } from './notices.js';
+import type { AlertContext, AlertSink } from '../notify/alert.js';
+import { Notices, type LevelledNotice } from './notices.js';
 import { AgentObserver, type StatusChange } from './observer.js';
 import { Owner } from './owner.js';
 import { PermissionBroker, type PendingPermission, type PendingRequest, type PermissionDecision } from './permissions.js';
@@ -65,7 +66,16 @@ export class Supervisor {
   /** Review wing: changes per agent, the merge queue (supervisor/review/, docs/review-and-merge.md). */
   readonly review: ReviewDesk;
 
-  constructor(deps: { config: Config; store: StateStore; backend: TerminalBackend; log: Logger; env?: NodeJS.ProcessEnv; audit?: Pick<AuditLog, 'append'> }) {
+  constructor(deps: {
+    config: Config;
+    store: StateStore;
+    backend: TerminalBackend;
+    log: Logger;
+    env?: NodeJS.ProcessEnv;
+    audit?: Pick<AuditLog, 'append'>;
+    /** Where alerts are pushed (--notify-url; src/notify/), and the dashboard's address for their links. */
+    alerts?: { sinks: AlertSink[]; dashboardUrl?: AlertContext['dashboardUrl'] };
+  }) {
     const env = deps.env ?? process.env;
     const c = deps.config;
     const observer = new AgentObserver({ store: deps.store, backend: deps.backend, log: deps.log, runtimeDir: c.runtimeDir, env, audit: deps.audit });
@@ -75,7 +85,7 @@ export class Supervisor {
     const policy = { level: c.securityLevel, allowBypass: c.allowBypass, allowedRoots: c.allowedRoots.map(realpathOrSelf) };
     // Read at start: a bad roles file stops tabcrew with what is wrong in it.
     this.roles = new RoleCatalogue(c.rolesFile ? loadRolesFile(c.rolesFile) : []);
-    this.notices = new Notices(ctx);
+    this.notices = new Notices({ ...ctx, alerts: deps.alerts });
     this.ledger = new UsageLedger({ store: deps.store, claudeConfigDir: claudeConfigDir(env), log: deps.log, audit: deps.audit });
     const usage = new CrewUsage({ meter: new UsageMeter(loadPriceTable(c.pricesFile), this.ledger) });
     const budgets = new Budgets({ ...ctx, usage, notices: this.notices, roster });
@@ -98,7 +108,7 @@ export class Supervisor {
     this.status = new StatusView({ ...ctx, roster, usage, ledger: this.ledger, relaunch, review: this.review });
     this.keeper = new Keeper({ ...ctx, usage, budgets, relaunch, status: this.status, notices: this.notices, roster, agents: this.agents });
     this.desk = new AgentDesk(ctx, this.mail);
-    this.coordinator = new Coordinator(ctx, this.agents);
+    this.coordinator = new Coordinator(ctx, this.agents, this.notices);
     this.permissions = new PermissionBroker({ store: deps.store, runtimeDir: c.runtimeDir, log: deps.log, audit: deps.audit });
   }
 
@@ -187,7 +197,7 @@ export class Supervisor {
   }
 
   /** Calls `listener` when an agent needs a person (budget, stuck, crashed, …; supervisor/notices.ts). */
-  onNotice(listener: (n: Notice) => void): () => void {
+  onNotice(listener: (n: LevelledNotice) => void): () => void {
     return this.notices.onNotice(listener);
   }
 

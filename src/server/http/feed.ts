@@ -4,6 +4,7 @@ import type { Context } from 'hono';
 import { streamSSE, type SSEStreamingApi } from 'hono/streaming';
 import type { StatusChange, SessionStatusView } from '../../supervisor/supervisor.js';
 import type { ToolDeps } from '../tool-kit.js';
+import { redactValue } from '../../audit/redact.js';
 import type { InProcessClient } from './in-process.js';
 
 const LOOK_MS = 1000;
@@ -95,10 +96,16 @@ export class LiveFeed {
   private async start(): Promise<void> {
     await this.deps.ready;
     if (!this.clients.size || this.timer) return;
-    this.unlisten = this.deps.supervisor.onStatusChange((change: StatusChange) => {
+    const unStatus = this.deps.supervisor.onStatusChange((change: StatusChange) => {
       this.broadcast('status', { ...change, at: new Date().toISOString() });
       void this.look();
     });
+    // An agent needs a person: the page raises a browser notification (dashboard/alerts.js), once per event.
+    const unNotice = this.deps.supervisor.onNotice?.((n) => this.broadcast('notice', redactValue({ ...n, at: new Date().toISOString() })));
+    this.unlisten = () => {
+      unStatus();
+      unNotice?.();
+    };
     this.timer = setInterval(() => void this.look(), LOOK_MS).unref();
     this.keepalive = setInterval(() => this.clients.forEach((c) => c.keepAlive()), KEEPALIVE_MS).unref();
     await this.look();

@@ -6,6 +6,7 @@ import { FitAddon } from '@xterm/addon-fit';
 import { displayable, excerpt, promptText } from './text.js';
 import { initReview } from './review.js';
 import { WAITING_STATUSES, questionAndPlanEntries } from './requests.js';
+import { installAlerts } from './alerts.js';
 
 const $ = (id) => document.getElementById(id);
 const state = { csrf: null, sessions: [], tools: new Map(), selected: null, screenSource: null, term: null, fit: null };
@@ -503,6 +504,7 @@ function activity(text) {
 
 function connect() {
   const source = new EventSource('/api/events');
+  installAlerts(source);
   source.onopen = () => {
     $('live').textContent = 'live';
     $('live').className = 'live on';
