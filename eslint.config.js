@@ -12,7 +12,7 @@ const LAYERS = [
   ['src/cli.ts', 'src/cli', 'src/agent-mcp', 'src/hook.ts'],
   ['src/server', 'src/crew'],
   ['src/supervisor'],
-  ['src/claude'],
+  ['src/claude', 'src/notify'],
   ['src/terminals'],
   ['src/store', 'src/audit'],
   ['src/config.ts', 'src/version.ts', 'src/util', 'src/git'],

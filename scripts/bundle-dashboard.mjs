@@ -1,8 +1,8 @@
-// The dashboard (src/server/http/dashboard): one script bundled with xterm.js from node_modules,
-// its styles and page, into dist/dashboard, which `serve --http` serves itself. No CDN: the page
-// works offline and loads nothing from anywhere else.
+// The dashboard (src/server/http/dashboard): one script bundled with xterm.js and diff2html from
+// node_modules, its styles and page, into dist/dashboard, which `serve --http` serves itself. No
+// CDN: the page works offline and loads nothing from anywhere else.
 import { build } from 'esbuild';
-import { copyFileSync, mkdirSync } from 'node:fs';
+import { copyFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 
@@ -21,6 +21,13 @@ await build({
   logLevel: 'warning',
 });
 copyFileSync(join(src, 'index.html'), join(out, 'index.html'));
-copyFileSync(join(src, 'app.css'), join(out, 'app.css'));
+// diff2html's styles (the Changes tab) go first in the served app.css, so the page's own rules,
+// after them, have the last word; the server serves a fixed list of files, and this adds none.
+const diff2html = dirname(createRequire(import.meta.url).resolve('diff2html/package.json'));
+const diffCss = readFileSync(join(diff2html, 'bundles', 'css', 'diff2html.min.css'), 'utf8');
+writeFileSync(
+  join(out, 'app.css'),
+  `/* diff2html ${JSON.parse(readFileSync(join(diff2html, 'package.json'), 'utf8')).version} (MIT) */\n${diffCss}\n${readFileSync(join(src, 'app.css'), 'utf8')}`,
+);
 const xterm = dirname(createRequire(import.meta.url).resolve('@xterm/xterm/package.json'));
 copyFileSync(join(xterm, 'css', 'xterm.css'), join(out, 'xterm.css'));

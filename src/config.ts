@@ -80,6 +80,16 @@ export interface Config {
   tellAgentsOnOverlap?: boolean;
   /** Desktop notifications (osascript / notify-send) when an agent needs a person. */
   notify?: boolean;
+  /** `--notify-url` / `--notify-url-file` / TABCREW_NOTIFY_URL: alerts POSTed here (src/notify/; docs/alerts.md). Never logged: they may hold tokens. */
+  notifyUrls?: string[];
+  /** `--notify-format`: the body of each POST. */
+  notifyFormat?: 'json' | 'ntfy' | 'slack';
+  /** `--notify-min`: the quietest level pushed (notify/levels.ts). */
+  notifyMin?: 'info' | 'warning' | 'urgent';
+  /** `--notify-quiet HH:MM-HH:MM` in minutes after local midnight: only urgent alerts are pushed then. */
+  notifyQuiet?: { from: number; to: number };
+  /** `--notify-dashboard-url`: the dashboard as a person reaches it, for the links in alerts (default: serve --http's address). */
+  notifyDashboardUrl?: string;
   /** `serve --http [HOST:]PORT`: also serve MCP, the REST mirror and the dashboard over HTTP. */
   http?: string;
   /** `--http-bind`: listen on this address instead of loopback. */

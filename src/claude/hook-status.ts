@@ -1,5 +1,5 @@
 import type { HookRecord } from './hook-record.js';
-import type { AgentStatus, StatusSource } from '../store/types.js';
+import { isWaitingOnPerson, type AgentStatus, type StatusSource } from '../store/types.js';
 
 export interface DerivedStatus {
   status: AgentStatus;
@@ -10,7 +10,8 @@ export interface DerivedStatus {
 
 /**
  * The agent state machine driven by Claude Code's hooks: busy from UserPromptSubmit until
- * Stop/StopFailure, waiting for permission from PermissionRequest until the tool runs,
+ * Stop/StopFailure, waiting for permission (or an answer, or a plan approval) from
+ * PermissionRequest until the tool runs,
  * idle after SessionStart or Stop, exited after SessionEnd. Records of other Claude
  * sessions (an earlier conversation of the same agent) are ignored.
  */
@@ -28,8 +29,9 @@ export function statusFromHooks(records: readonly HookRecord[], claudeSessionId:
       case 'UserPromptSubmit':
         set('busy', r.ts);
         break;
+      // A question (AskUserQuestion) and a plan approval (ExitPlanMode) ask through the same dialog.
       case 'PermissionRequest':
-        set('waiting_permission', r.ts);
+        set(r.tool_name === 'AskUserQuestion' ? 'waiting_answer' : r.tool_name === 'ExitPlanMode' ? 'waiting_plan_approval' : 'waiting_permission', r.ts);
         break;
       case 'Notification':
         // Reported flaky upstream for permissions; PermissionRequest is the primary signal.
@@ -39,7 +41,7 @@ export function statusFromHooks(records: readonly HookRecord[], claudeSessionId:
       case 'PostToolUse':
       case 'PostToolUseFailure':
       case 'PermissionDecided':
-        if (current?.status === 'waiting_permission') set('busy', r.ts);
+        if (current && isWaitingOnPerson(current.status)) set('busy', r.ts);
         break;
       case 'Stop':
       case 'StopFailure':

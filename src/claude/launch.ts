@@ -7,11 +7,12 @@ import { packageRoot } from '../config.js';
 import { agentSecretPath, writeAgentMcpConfig } from './agent-mcp-config.js';
 import { findPerl } from './hook-commands.js';
 import { agentSettings } from './settings.js';
+import type { EffectivePermissions } from './roles.js';
 import { PERMISSIONS_DIR } from './permission-files.js';
 import { renderAdderPrompt } from './prompt.js';
 import { sharedRuntimeDir } from './agent-mcp-config.js';
-import { bwrapArgv, parseSharedPath, sandboxPaths, sandboxRules, type SandboxInput, type SandboxKind } from './sandbox.js';
-import { seatbeltArgv } from './sandbox-seatbelt.js';
+import { AGENT_SETTINGS_FILE, bwrapArgv, parseSharedPath, sandboxPaths, sandboxRules, type SandboxInput, type SandboxKind } from './sandbox.js';
+import { seatbeltArgv, seatbeltProfile } from './sandbox-seatbelt.js';
 import { ensureClaudeConfigFile, prepareSandboxPaths, programPaths, realpathOr, systemPaths } from './sandbox-host.js';
 import { claudeConfigDir } from './watch.js';
 
@@ -27,6 +28,8 @@ export interface AgentLaunchInput {
   peers: string[];
   /** Claude Code permission rules denied to this agent (other sessions' roots). */
   deny?: string[];
+  /** Its role's permission rules (claude/roles.ts); read_only also shows its root read-only in the sandbox. */
+  rolePermissions?: EffectivePermissions;
   /** The session's id, and the boundaries file its PreToolUse hook consults; absent at security level LOW. */
   sessionId?: string;
   boundariesFile?: string;
@@ -84,6 +87,9 @@ export interface AgentLaunch {
  */
 const WITHHELD = [/^TABCREW_/, /^CLAUDECODE$/, /^CLAUDE_CODE_ENTRYPOINT$/, /^CLAUDE_CODE_SSE_PORT$/];
 
+/** The Seatbelt profile of an agent's launch, in its runtime folder (holds no path: sandbox-seatbelt.ts). */
+export const SEATBELT_PROFILE = 'sandbox.sb';
+
 export function agentDirFor(runtimeDir: string, claudeSessionId: string): string {
   return join(runtimeDir, 'agents', claudeSessionId);
 }
@@ -93,11 +99,22 @@ export async function prepareLaunch(input: AgentLaunchInput): Promise<AgentLaunc
   await mkdir(input.runtimeDir, { recursive: true, mode: 0o700 });
   await mkdir(agentDir, { recursive: true, mode: 0o700 });
   const bypass = input.permissionMode === 'bypassPermissions';
-  const settingsFile = join(agentDir, 'settings.json');
+  const settingsFile = join(agentDir, AGENT_SETTINGS_FILE);
   const runner = { node: process.execPath, hook: join(packageRoot(), 'dist', 'hook.cjs'), perl: findPerl() };
   await writeFile(
     settingsFile,
-    JSON.stringify(agentSettings({ bypass, deny: input.deny, agentTools: !!input.agentMcp, permissionTimeoutS: input.permissionTimeoutS, runner }), null, 2),
+    JSON.stringify(
+      agentSettings({
+        bypass,
+        deny: [...(input.deny ?? []), ...(input.rolePermissions?.deny ?? [])],
+        allow: input.rolePermissions?.allow,
+        agentTools: !!input.agentMcp,
+        permissionTimeoutS: input.permissionTimeoutS,
+        runner,
+      }),
+      null,
+      2,
+    ),
     { mode: 0o600 },
   );
   const eventsFile = join(agentDir, 'events.jsonl');
@@ -116,6 +133,7 @@ export async function prepareLaunch(input: AgentLaunchInput): Promise<AgentLaunc
     role: input.role,
     roleTitle: input.roleTitle,
     roleGuidance: input.roleGuidance,
+    readOnly: input.rolePermissions?.read_only,
     peers: input.peers,
   });
   await writeFile(promptFile, prompt, { mode: 0o600 });
@@ -171,6 +189,7 @@ async function sandboxed(
     root: realpathOr(input.root),
     ...(input.worktree ? { worktree: realpathOr(input.worktree.path), gitCommonDir: join(realpathOr(input.root), '.git') } : {}),
     claudeSessionId: input.claudeSessionId,
+    ...(input.rolePermissions?.read_only ? { readOnly: true } : {}),
     home,
     claudeConfigDir: configDir,
     claudeConfigFile: configFile,
@@ -196,7 +215,15 @@ async function sandboxed(
     env.TMPDIR = join(agentDir, 'tmp');
     await mkdir(env.TMPDIR, { recursive: true, mode: 0o700 });
   }
-  const wrapped = setup.kind === 'bubblewrap' ? bwrapArgv(setup.program, rules, command) : seatbeltArgv(setup.program, rules, command);
+  let wrapped: string[];
+  if (setup.kind === 'bubblewrap') {
+    wrapped = bwrapArgv(setup.program, rules, command);
+  } else {
+    const { profile, params } = seatbeltProfile(rules);
+    const profileFile = join(agentDir, SEATBELT_PROFILE);
+    await writeFile(profileFile, profile, { mode: 0o600 });
+    wrapped = seatbeltArgv(setup.program, profileFile, params, command);
+  }
   return { argv: wrapped, sandbox: { kind: setup.kind, paths: sandboxPaths(rules) } };
 }
 

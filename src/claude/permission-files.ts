@@ -2,6 +2,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { linkSync, readFileSync, readlinkSync, renameSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { redactKeepingCode } from '../audit/redact.js';
+import type { QuestionAnswer, RequestKind, RequestQuestion } from './request-kinds.js';
 
 /**
  * The files through which an agent's PermissionRequest hook (claude/permission-hold.ts) and
@@ -32,7 +33,13 @@ export interface PermissionRequestFile {
   claude_session_id?: string;
   launch?: string;
   tool: string;
+  /** What is asked (claude/request-kinds.ts); absent in files of older hooks: a permission. */
+  kind?: RequestKind;
   input_summary: string;
+  /** A question's questions and options (redacted, cut). */
+  questions?: RequestQuestion[];
+  /** A plan's text (redacted, cut). */
+  plan?: string;
   /** Fingerprint of the call's input: a later PostToolUse with the same one means it was answered at the tab. */
   input_fp: string;
   /** ISO-8601. */
@@ -53,7 +60,7 @@ export const CLOSE_REASONS = ['timeout', 'answered_at_tab', 'claude_ended', 'hoo
 export type CloseReason = (typeof CLOSE_REASONS)[number];
 
 export type PermissionDecisionFile =
-  | { request_id: string; decision: 'allow' | 'deny'; reason?: string; by: string; at: string }
+  | { request_id: string; decision: 'allow' | 'deny'; reason?: string; by: string; at: string; answers?: QuestionAnswer[] }
   | { request_id: string; decision: 'closed'; why: CloseReason; by: 'hook' | 'supervisor'; at: string };
 
 export function newRequestId(): string {
@@ -158,12 +165,15 @@ export function removeQuietly(path: string): void {
   }
 }
 
-/** The JSON a PermissionRequest hook prints to answer the dialog (Claude Code 2.1.332, hookSpecificOutput.decision). */
-export function hookDecisionOutput(decision: 'allow' | 'deny', message?: string): Record<string, unknown> {
+/**
+ * The JSON a PermissionRequest hook prints to answer the dialog (Claude Code 2.1.332,
+ * hookSpecificOutput.decision); `updatedInput` answers a question or approves a plan.
+ */
+export function hookDecisionOutput(decision: 'allow' | 'deny', message?: string, updatedInput?: Record<string, unknown>): Record<string, unknown> {
   return {
     hookSpecificOutput: {
       hookEventName: 'PermissionRequest',
-      decision: decision === 'allow' ? { behavior: 'allow' } : { behavior: 'deny', ...(message ? { message } : {}) },
+      decision: decision === 'allow' ? { behavior: 'allow', ...(updatedInput ? { updatedInput } : {}) } : { behavior: 'deny', ...(message ? { message } : {}) },
     },
   };
 }

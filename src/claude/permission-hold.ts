@@ -14,8 +14,10 @@ import {
   type PermissionDecisionFile,
   type PermissionRequestFile,
   pidNamespace,
+  approvalSummary,
 } from './permission-files.js';
 import { spoolRecord } from './events.js';
+import { answeredInput, planOf, questionsOf, requestKindOf, type RequestKind } from './request-kinds.js';
 
 /**
  * The PermissionRequest side of the hook program: Claude Code 2.1.332 shows its permission
@@ -59,6 +61,9 @@ export async function holdPermission(input: Record<string, unknown>, opts: HoldO
   const tool = typeof input.tool_name === 'string' ? input.tool_name.slice(0, 200) : 'unknown';
   const claudeSession = typeof input.session_id === 'string' ? input.session_id.slice(0, 64) : undefined;
   const fp = inputFingerprint(input.tool_input);
+  const kind = requestKindOf(tool);
+  const questions = kind === 'question' ? questionsOf(input.tool_input) : undefined;
+  const plan = kind === 'plan' ? planOf(input.tool_input) : undefined;
   mkdirSync(opts.dir, { recursive: true, mode: 0o700 });
   const request: PermissionRequestFile = {
     v: 1,
@@ -67,7 +72,14 @@ export async function holdPermission(input: Record<string, unknown>, opts: HoldO
     ...(claudeSession ? { claude_session_id: claudeSession } : {}),
     ...(opts.launch ? { launch: opts.launch.slice(0, 64) } : {}),
     tool,
-    input_summary: summarizeToolInput(input.tool_input),
+    kind,
+    input_summary: questions
+      ? approvalSummary(questions.map((q) => q.question).join(' · '))
+      : plan !== undefined
+        ? approvalSummary(plan)
+        : summarizeToolInput(input.tool_input),
+    ...(questions ? { questions } : {}),
+    ...(plan !== undefined ? { plan } : {}),
     input_fp: fp,
     since: new Date().toISOString(),
     pid: process.pid,
@@ -76,7 +88,7 @@ export async function holdPermission(input: Record<string, unknown>, opts: HoldO
   };
   const reqFile = requestPath(opts.dir, id);
   const decFile = decisionPath(opts.dir, id);
-  const spool = opts.spool ? new SpoolTail(opts.spool) : undefined;
+  const spool = opts.spool ? new SpoolTail(opts.spool, kind === 'permission' ? undefined : tool) : undefined;
   const claudeAlive = opts.claudeAlive ?? ancestorsWatch();
   writePrivateFile(reqFile, request);
 
@@ -92,7 +104,8 @@ export async function holdPermission(input: Record<string, unknown>, opts: HoldO
     };
     const decided = (d: PermissionDecisionFile): HoldResult => {
       if (d.decision === 'closed') return { request_id: id, outcome: d.why };
-      return { request_id: id, outcome: d.decision, output: hookDecisionOutput(d.decision, d.decision === 'deny' ? denyMessage(tool, d) : undefined) };
+      if (d.decision === 'deny') return { request_id: id, outcome: 'deny', output: hookDecisionOutput('deny', denyMessage(kind, tool, d)) };
+      return { request_id: id, outcome: 'allow', output: hookDecisionOutput('allow', undefined, answeredInput(kind, input.tool_input, d.answers)) };
     };
     // Gives up without a decision, unless one was written at the same moment: it then counts.
     const close = (why: CloseReason): void => {
@@ -143,10 +156,15 @@ export async function holdPermission(input: Record<string, unknown>, opts: HoldO
   return result;
 }
 
-function denyMessage(tool: string, d: { reason?: string; by: string }): string {
+/** What the model reads as the call's error: a denied call, a rejected plan (with its feedback), a declined question. */
+export function denyMessage(kind: RequestKind, tool: string, d: { reason?: string; by: string }): string {
   const by = d.by.replace(/[\p{Cc}]/gu, ' ').slice(0, 100);
-  const reason = d.reason?.replace(/[\p{Cc}]/gu, ' ').slice(0, 500);
-  return `The person supervising this agent (through tabcrew, ${by}) denied this ${tool} call${reason ? `: ${reason}` : '.'}`;
+  // A plan's feedback may run over lines; a reason is one line.
+  const reason = d.reason?.replace(kind === 'plan' ? /[^\P{Cc}\n]/gu : /[\p{Cc}]/gu, ' ').slice(0, kind === 'plan' ? 2000 : 500);
+  const who = `The person supervising this agent (through tabcrew, ${by})`;
+  if (kind === 'plan') return `${who} rejected the plan${reason ? `. Their feedback: ${reason}` : '.'} Stay in plan mode and revise it.`;
+  if (kind === 'question') return `${who} declined to answer${reason ? `: ${reason}` : '.'}`;
+  return `${who} denied this ${tool} call${reason ? `: ${reason}` : '.'}`;
 }
 
 /** Reads what other hooks append to the spool after this hook started. */
@@ -154,7 +172,14 @@ class SpoolTail {
   private offset: number;
   private partial = '';
 
-  constructor(private readonly file: string) {
+  /**
+   * `tool`: a question or plan, whose PostToolUse input carries the answer (so its
+   * fingerprint differs): any PostToolUse of that tool then means it was answered.
+   */
+  constructor(
+    private readonly file: string,
+    private readonly tool?: string,
+  ) {
     try {
       this.offset = statSync(file).size;
     } catch {
@@ -164,7 +189,7 @@ class SpoolTail {
 
   answeredElsewhere(claudeSession: string | undefined, fp: string): boolean {
     for (const line of this.fresh()) {
-      let r: { event?: string; session_id?: string; input_fp?: string } | undefined;
+      let r: { event?: string; session_id?: string; input_fp?: string; tool_name?: string } | undefined;
       try {
         r = spoolRecord(JSON.parse(line));
       } catch {
@@ -172,7 +197,7 @@ class SpoolTail {
       }
       if (!r) continue;
       if (claudeSession && r.session_id !== claudeSession) continue;
-      if ((r.event === 'PostToolUse' || r.event === 'PostToolUseFailure') && r.input_fp === fp) return true;
+      if ((r.event === 'PostToolUse' || r.event === 'PostToolUseFailure') && (r.input_fp === fp || (this.tool && r.tool_name === this.tool))) return true;
       if (r.event && TURN_MOVED_ON.has(r.event)) return true;
     }
     return false;

@@ -13,6 +13,8 @@ export interface PromptInput {
   /** Set for a role of the catalogue (claude/roles.ts): its title and guidance. */
   roleTitle?: string;
   roleGuidance?: string;
+  /** The role may not change files (claude/roles.ts read_only): said, so the model does not try. */
+  readOnly?: boolean;
   peers: string[];
 }
 
@@ -40,7 +42,9 @@ export function renderAdderPrompt(input: PromptInput): string {
     root: input.root,
     workdir: workdirLines(input),
     role: input.roleTitle ? `${input.roleTitle} (${input.role})` : input.role?.trim() || 'general software engineer',
-    role_guidance: input.roleGuidance ? `\n## Your role: ${input.roleTitle ?? input.role}\n${input.roleGuidance.trim()}\n` : '',
+    role_guidance:
+      (input.roleGuidance ? `\n## Your role: ${input.roleTitle ?? input.role}\n${input.roleGuidance.trim()}\n` : '') +
+      (input.readOnly ? '\nYour role is read-only: file edits and commands that write files are refused. Report what you find instead.\n' : ''),
     peers: input.peers.length ? input.peers.join(', ') : 'none yet',
   };
   // One pass with a function replacer: a value containing "{{x}}" is never expanded again.

@@ -11,7 +11,8 @@
  * - Reading metadata (stat, realpath) stays allowed everywhere: it shows that a path
  *   exists, not what a file holds or a folder lists.
  * - Processes, the network, Mach services and the terminal are not restricted.
- * Not verified on a Mac (see README): generated and unit-tested only.
+ * Not verified on a Mac (see README): generated, unit-tested, and its launch command run
+ * through the iTerm2 emulator (test/terminals/seatbelt-launch.test.ts), which cannot enforce it.
  */
 import type { SandboxRules } from './sandbox.js';
 
@@ -61,8 +62,11 @@ export function seatbeltProfile(r: SandboxRules): SeatbeltProfile {
   return { profile: lines.join('\n') + '\n', params };
 }
 
-/** `sandbox-exec`'s argv for `command`: the profile inline, each path a -D parameter. */
-export function seatbeltArgv(program: string, r: SandboxRules, command: readonly string[]): string[] {
-  const { profile, params } = seatbeltProfile(r);
-  return [program, '-p', profile, ...params.flatMap(([k, v]) => ['-D', `${k}=${v}`]), ...command];
+/**
+ * `sandbox-exec`'s argv for `command`: `-f` the profile file (written by the caller from
+ * seatbeltProfile: the profile stays out of `ps`), each path a `-D` parameter, then the
+ * command, each an argv element of its own.
+ */
+export function seatbeltArgv(program: string, profileFile: string, params: readonly [string, string][], command: readonly string[]): string[] {
+  return [program, '-f', profileFile, ...params.flatMap(([k, v]) => ['-D', `${k}=${v}`]), ...command];
 }

@@ -14,9 +14,11 @@
  *     (projects/, file-history/, todos/, …), which are empty but for this agent's own;
  *  4. a private, empty /tmp (and /var/tmp);
  *  5. the agent's root read-write, or, for a worktree agent, its worktree and the
- *     repository's .git read-write and the root read-only;
- *  6. of tabcrew's runtime dir, this agent's own folder (read-write) and the shared folder
- *     (read-only: the boundaries file and the supervisor's agent socket);
+ *     repository's .git read-write and the root read-only; for a read-only role
+ *     (claude/roles.ts) the root and worktree read-only, and .git too;
+ *  6. of tabcrew's runtime dir, this agent's own folder (read-write, but its settings file
+ *     with the permission rules read-only) and the shared folder (read-only: the boundaries
+ *     file and the supervisor's agent socket);
  *  7. tabcrew's state dir, log dir, runtime dir and key file hidden (empty) wherever an
  *     earlier rule would have shown them;
  *  8. what the person chose to share (--sandbox-allow, sandbox_extra_paths).
@@ -30,6 +32,9 @@
  */
 import { isAbsolute, join, normalize, sep } from 'node:path';
 import { encodeProjectDir } from './transcript.js';
+
+/** The settings file of an agent's launch (hooks, permission rules), in its runtime folder. */
+export const AGENT_SETTINGS_FILE = 'settings.json';
 
 export type SandboxMode = 'off' | 'auto' | 'on';
 export const SANDBOX_MODES: readonly SandboxMode[] = ['off', 'auto', 'on'];
@@ -69,6 +74,8 @@ export interface SandboxInput {
   /** The repository's git folder that a worktree's commits write to (root/.git). */
   gitCommonDir?: string;
   claudeSessionId: string;
+  /** A read-only role (claude/roles.ts): its root (and worktree) shown read-only. */
+  readOnly?: boolean;
   home: string;
   /** $CLAUDE_CONFIG_DIR or ~/.claude. */
   claudeConfigDir: string;
@@ -157,12 +164,14 @@ export function sandboxRules(input: SandboxInput): SandboxRules {
   add('empty', '/tmp', 'private tmp');
   add('empty', '/var/tmp', 'private tmp');
 
+  // A read-only role reads its work and writes nothing of it: no bind a command could write through.
+  const work: SandboxAccess = input.readOnly ? 'read' : 'write';
   if (input.worktree) {
     add('read', input.root, 'session root');
-    if (input.gitCommonDir) add('write', input.gitCommonDir, 'git of own worktree');
-    add('write', input.worktree, 'own worktree');
+    if (input.gitCommonDir && !input.readOnly) add('write', input.gitCommonDir, 'git of own worktree');
+    add(work, input.worktree, 'own worktree');
   } else {
-    add('write', input.root, 'session root');
+    add(work, input.root, 'session root');
   }
 
   for (const s of input.shared) add(s.write ? 'write' : 'read', s.path, 'shared by the person');
@@ -175,6 +184,8 @@ export function sandboxRules(input: SandboxInput): SandboxRules {
   if (input.keyFile) add('empty', input.keyFile, 'tabcrew', { file: true });
   add('read', input.sharedDir, 'tabcrew agent socket');
   add('write', input.agentDir, 'own runtime folder');
+  // Its permission rules: Claude Code may read them again while it runs, and the agent must not rewrite them.
+  add('read', join(input.agentDir, AGENT_SETTINGS_FILE), 'own settings');
 
   return { cwd: checkPath(cwd, 'working directory'), rules: ordered(rules) };
 }

@@ -36,6 +36,8 @@ export function permissionHookTimeoutS(permissionTimeoutS?: number): number {
 export function agentSettings(opts: {
   bypass: boolean;
   deny?: string[];
+  /** Rules that let tools run without asking (a role's, claude/roles.ts). */
+  allow?: string[];
   agentTools?: boolean;
   permissionTimeoutS?: number;
   /** Which program runs each event (claude/hook-commands.ts); absent: HOOK_COMMAND for all. */
@@ -53,7 +55,8 @@ export function agentSettings(opts: {
   const permissions: Record<string, string[]> = {};
   if (opts.deny?.length) permissions.deny = opts.deny;
   // tabcrew's own agent tools speak for this agent only and are checked by the supervisor.
-  if (opts.agentTools) permissions.allow = [AGENT_MCP_ALLOW];
+  const allow = [...(opts.agentTools ? [AGENT_MCP_ALLOW] : []), ...(opts.allow ?? [])];
+  if (allow.length) permissions.allow = allow;
   if (Object.keys(permissions).length) settings.permissions = permissions;
   return settings;
 }

@@ -1,6 +1,10 @@
 import { InvalidArgumentError, Option, type Command } from 'commander';
 import { resolve } from 'node:path';
 import { defaultConfig, type Config } from '../config.js';
+import { ALERT_LEVELS } from '../notify/levels.js';
+import { NOTIFY_FORMATS } from '../notify/formats.js';
+import { parseQuietHours } from '../notify/policy.js';
+import { checkUrl, notifyUrls } from '../notify/targets.js';
 import { parseDuration } from '../util/duration.js';
 
 /** Flags of long-running crews: prices, budgets, health (docs/long-running.md). */
@@ -21,6 +25,26 @@ function tokens(value: string): number {
   const n = Number(value);
   if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError('must be a whole number of tokens of at least 1.');
   return n;
+}
+
+function quietHours(value: string): { from: number; to: number } {
+  const q = parseQuietHours(value);
+  if (!q) throw new InvalidArgumentError('must be two different local times HH:MM-HH:MM, e.g. 22:00-07:30.');
+  return q;
+}
+
+/** Repeatable: each --notify-url adds one (TABCREW_NOTIFY_URL may hold several, separated by spaces). */
+function addUrl(value: string, prev: string[] = []): string[] {
+  return [...prev, value];
+}
+
+function dashboardUrl(value: string): string {
+  try {
+    checkUrl(value, '--notify-dashboard-url');
+  } catch (e) {
+    throw new InvalidArgumentError((e as Error).message);
+  }
+  return value;
 }
 
 /** For every command that reports usage (`serve`, `status`). */
@@ -72,6 +96,37 @@ export function withLongRunOptions(cmd: Command): Command {
     )
     .addOption(new Option('--notify', 'also show a desktop notification when an agent needs a person').env('TABCREW_NOTIFY'))
     .addOption(
+      new Option(
+        '--notify-url <url>',
+        'POST an alert here when an agent needs a person (repeatable; a URL with a token is better in --notify-url-file or TABCREW_NOTIFY_URL, out of ps)',
+      )
+        .argParser(addUrl)
+        .env('TABCREW_NOTIFY_URL'),
+    )
+    .addOption(new Option('--notify-url-file <path>', 'alert URLs, one a line (# comments)').env('TABCREW_NOTIFY_URL_FILE'))
+    .addOption(
+      new Option('--notify-format <format>', 'the body of each alert POST')
+        .choices([...NOTIFY_FORMATS])
+        .default('json')
+        .env('TABCREW_NOTIFY_FORMAT'),
+    )
+    .addOption(
+      new Option('--notify-min <level>', 'push only alerts of at least this level (--notify-url, --notify)')
+        .choices([...ALERT_LEVELS])
+        .default('info')
+        .env('TABCREW_NOTIFY_MIN'),
+    )
+    .addOption(
+      new Option('--notify-quiet <HH:MM-HH:MM>', 'local quiet hours: only urgent alerts (an agent waiting on a person, a crash) are pushed then')
+        .argParser(quietHours)
+        .env('TABCREW_NOTIFY_QUIET'),
+    )
+    .addOption(
+      new Option('--notify-dashboard-url <url>', "the dashboard's address as a person reaches it, for alert links (default: serve --http's)")
+        .argParser(dashboardUrl)
+        .env('TABCREW_NOTIFY_DASHBOARD_URL'),
+    )
+    .addOption(
       new Option('--usage-record-every <duration>', 'how often the audit log gets a usage record')
         .argParser(duration)
         .default(d.usageRecordEveryMs, '15m')
@@ -91,6 +146,11 @@ type LongRunConfig = Pick<
   | 'usageRecordEveryMs'
   | 'hibernateAfterMs'
   | 'notify'
+  | 'notifyUrls'
+  | 'notifyFormat'
+  | 'notifyMin'
+  | 'notifyQuiet'
+  | 'notifyDashboardUrl'
   | 'mergeCheck'
   | 'mergeCheckTimeoutMs'
   | 'tellAgentsOnOverlap'
@@ -109,6 +169,16 @@ export function longRunConfig(o: Record<string, unknown>): LongRunConfig {
     usageRecordEveryMs: num(o.usageRecordEvery, duration) ?? d.usageRecordEveryMs,
     hibernateAfterMs: num(o.hibernateAfter, duration),
     notify: !!o.notify,
+    notifyUrls: notifyUrls({
+      urls: typeof o.notifyUrl === 'string' ? [o.notifyUrl] : ((o.notifyUrl as string[] | undefined) ?? []),
+      file: typeof o.notifyUrlFile === 'string' ? resolve(o.notifyUrlFile) : undefined,
+    }),
+    notifyFormat: (o.notifyFormat as Config['notifyFormat']) ?? 'json',
+    notifyMin: (o.notifyMin as Config['notifyMin']) ?? 'info',
+    ...(o.notifyQuiet !== undefined
+      ? { notifyQuiet: typeof o.notifyQuiet === 'string' ? quietHours(o.notifyQuiet) : (o.notifyQuiet as Config['notifyQuiet']) }
+      : {}),
+    ...(typeof o.notifyDashboardUrl === 'string' ? { notifyDashboardUrl: o.notifyDashboardUrl } : {}),
     mergeCheck: typeof o.mergeCheck === 'string' && o.mergeCheck.trim() ? o.mergeCheck : undefined,
     mergeCheckTimeoutMs: num(o.mergeCheckTimeout, duration),
     tellAgentsOnOverlap: o.tellAgentsOnOverlap !== false,

@@ -15,6 +15,8 @@ import { takeHandover } from './handover.js';
 import { openFront, type CrewOptions } from '../crew/front.js';
 import { CallEvents, type ToolDeps } from '../server/tool-kit.js';
 import { serveHttp } from './serve-http.js';
+import { keepStdoutForProtocol } from '../util/stdout-guard.js';
+import { alertSinks } from './notify-sinks.js';
 
 /**
  * Runs the stdio MCP server until the client disconnects. Agents are not stopped on exit:
@@ -30,6 +32,7 @@ const AUTO_REASON = {
 export async function serve(config: Config, crew?: CrewOptions): Promise<void> {
   // dist/cli.js may have answered initialize and tools/list already (scripts/cli-entry.mjs).
   const handover = config.noStdio ? undefined : takeHandover();
+  if (!config.noStdio) keepStdoutForProtocol();
   // A bad roles file stops tabcrew here, before the handshake, saying what is wrong in it;
   // once the entry has answered the handshake, the client hears it like a state that fails (below).
   let badRoles: Error | undefined;
@@ -40,12 +43,16 @@ export async function serve(config: Config, crew?: CrewOptions): Promise<void> {
     badRoles = e as Error;
   }
   const log = createLogger(config.logDir);
+  // --notify-url: alerts leave through a queue of their own (src/notify/webhook.ts); their links
+  // point at the dashboard, whose address is known once the HTTP server listens.
+  const dashboard: { url?: string } = {};
+  const alerts = alertSinks(config, log, () => config.notifyDashboardUrl ?? dashboard.url);
   // The handshake and tools/list do not need the state: they are answered while it opens
   // (decrypting it loads libsodium), and tool calls wait for it.
   let opened: Stack | undefined;
   // A state that cannot be opened (a wrong key, most often) fails every tool call with this
   // message: the client has its tool list already and shows what went wrong where it is used.
-  const ready = (badRoles ? Promise.reject(badRoles) : openStack(config, { log })).then(
+  const ready = (badRoles ? Promise.reject(badRoles) : openStack(config, { log, alerts })).then(
     (s) => {
       opened = s;
     },
@@ -81,6 +88,7 @@ export async function serve(config: Config, crew?: CrewOptions): Promise<void> {
   if (config.http === undefined && (config.tls || config.httpHosts?.length))
     throw new Error('--tls, --tls-cert/--tls-key and --http-host are about the HTTP server: add --http [HOST:]PORT, or leave them out.');
   const http = await serveHttp(config, deps);
+  dashboard.url = http?.url;
   const { server, close } = config.noStdio ? { server: undefined, close: () => undefined } : createServer(deps);
   const transport = config.noStdio
     ? undefined
@@ -196,6 +204,7 @@ export async function serve(config: Config, crew?: CrewOptions): Promise<void> {
   await agentSocket.close();
   await front?.close();
   await http?.close();
+  await alerts.close();
   log.info('client disconnected; exiting, agents keep running');
   await supervisor.suspendRuns();
   await stack.close();

@@ -18,7 +18,10 @@ export interface Stack {
 }
 
 /** The layers every command that touches agents needs, wired as `serve` wires them. */
-export async function openStack(config: Config, opts: { log?: ReturnType<typeof createLogger> } = {}): Promise<Stack> {
+export async function openStack(
+  config: Config,
+  opts: { log?: ReturnType<typeof createLogger>; alerts?: ConstructorParameters<typeof Supervisor>[0]['alerts'] } = {},
+): Promise<Stack> {
   // A fresh clone has state/ and logs/ as 0755 (git does not keep dir modes): close them first.
   for (const notice of tightenPrivateDirs(config)) process.stderr.write(`tabcrew: ${notice}\n`);
   const log = opts.log ?? createLogger(config.logDir);
@@ -36,7 +39,7 @@ export async function openStack(config: Config, opts: { log?: ReturnType<typeof 
     const head = audit.head();
     if (head) state.audit = head;
   });
-  const supervisor = new Supervisor({ config, store, backend, log, audit });
+  const supervisor = new Supervisor({ config, store, backend, log, audit, alerts: opts.alerts });
   return {
     config,
     log,

@@ -10,7 +10,7 @@ Typical flow: create_session {root} on a codebase → create_agent {session} (on
 Agents are named Agent_1, Agent_2, …; they share tasks through TODO.md at the session root.
 A delivery reported "unknown" was typed but not confirmed: read get_agent_output before sending again.
 Resources: tabcrew://agents/{agent}/screen, tabcrew://agents/{agent}/transcript, tabcrew://sessions/{session}/todo and tabcrew://sessions/{session}/status (subscribe to hear about changes); agent status changes also arrive as log messages (logger "tabcrew.status"), and an agent that needs a person (paused by its budget, stuck, crashed) as a warning (logger "tabcrew.attention") saying what to do; resume_agent lifts a budget pause.
-Permission requests: an agent waiting for permission to run a tool arrives as a log message (logger "tabcrew.permissions") and in tabcrew://permissions/pending; answer with decide_permission {request_id, decision} (list_pending_permissions lists them).`;
+Requests: an agent waiting for a person — permission to run a tool, an answer to its question, approval of its plan — arrives as a log message (logger "tabcrew.permissions" for a permission, "tabcrew.requests" for a question or plan) and in tabcrew://requests/pending; list_pending_requests lists them and answer_request {request_id, …} answers (decision allow/deny; choose or text; approve or reject with message). decide_permission {request_id, decision} and list_pending_permissions still serve permissions.`;
 
 export function createServer(deps: ToolDeps): { server: McpServer; close(): void } {
   const server = new McpServer({ name: 'tabcrew', version }, { instructions: INSTRUCTIONS, capabilities: { logging: {} } });
@@ -38,7 +38,11 @@ export function createServer(deps: ToolDeps): { server: McpServer; close(): void
       unlistenPermissions = deps.supervisor.onPermissionRequest((request) => {
         if (server.isConnected()) {
           void server
-            .sendLoggingMessage({ level: 'warning', logger: 'tabcrew.permissions', data: { ...request, answer_with: 'decide_permission' } })
+            .sendLoggingMessage({
+              level: 'warning',
+              logger: request.kind === 'permission' ? 'tabcrew.permissions' : 'tabcrew.requests',
+              data: { ...request, answer_with: request.kind === 'permission' ? 'decide_permission' : 'answer_request' },
+            })
             .catch(() => undefined);
         }
         subscriptions.nudge();

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { agentReportSchema, messageRecordSchema } from './message-types.js';
+import { mergeRecordSchema } from './merges.js';
 import { runRecordSchema } from './runs.js';
 
 /*
@@ -16,7 +17,25 @@ import { runRecordSchema } from './runs.js';
 /** The newest state version this tabcrew reads and the one it writes. */
 export const STATE_VERSION = 2;
 
-export const AGENT_STATUSES = ['starting', 'idle', 'busy', 'waiting_permission', 'exited', 'detached', 'cleared', 'paused', 'hibernated'] as const;
+export const AGENT_STATUSES = [
+  'starting',
+  'idle',
+  'busy',
+  'waiting_permission',
+  'waiting_answer',
+  'waiting_plan_approval',
+  'exited',
+  'detached',
+  'cleared',
+  'paused',
+  'hibernated',
+] as const;
+/** An agent whose Claude Code waits for a person: a permission dialog, a question, a plan to approve. */
+export const WAITING_STATUSES = ['waiting_permission', 'waiting_answer', 'waiting_plan_approval'] as const;
+
+export function isWaitingOnPerson(status: string): boolean {
+  return (WAITING_STATUSES as readonly string[]).includes(status);
+}
 /** Who set a status, in order of trust. */
 export const STATUS_SOURCES = ['hook', 'terminal', 'screen', 'supervisor'] as const;
 export const TRUST_OUTCOMES = ['already_trusted', 'accepted_by_tabcrew'] as const;
@@ -53,6 +72,8 @@ export const launchOptionsSchema = z.object({
   /** Set when `role` is a catalogue id: what it meant at launch, so a resume renders the same prompt. */
   roleTitle: z.string().optional(),
   roleGuidance: z.string().optional(),
+  /** The role's Claude Code permission rules at launch (claude/roles.ts effectivePermissions), kept like its guidance. */
+  rolePermissions: z.object({ read_only: z.boolean(), allow: z.array(z.string()), deny: z.array(z.string()) }).optional(),
   model: z.string().optional(),
   permissionMode: z.string().optional(),
   /** Paths its sandbox shows besides the usual ones (create_agent sandbox_extra_paths): `DIR` or `DIR:rw`. */
@@ -222,6 +243,8 @@ export const stateSchema = z.object({
   messages: z.array(messageRecordSchema).optional(),
   /** coordinate_agents runs, newest last (see store/runs.ts). */
   runs: z.array(runRecordSchema).optional(),
+  /** merge_agent_work calls of every session, oldest first, a bounded history per session (see store/merges.ts). */
+  merges: z.array(mergeRecordSchema).optional(),
   /** Crew-wide limits raised at run time (resume_agent raise_to on a max_total_cost pause). */
   crewLimits: z.object({ maxTotalCostUsd: z.number().positive().optional() }).optional(),
   /** Only on a front with nodes: which session lives on which node. */

@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import { removeAgentDir } from '../claude/launch.js';
 import { launchChoiceProblem } from '../claude/launch-options.js';
-import type { RoleCatalogue } from '../claude/roles.js';
+import { effectivePermissions, type RoleCatalogue } from '../claude/roles.js';
 import type { AgentRecord, AgentStatus, SessionRecord } from '../store/types.js';
 import type { TabInfo } from '../terminals/backend.js';
 import { applyResume, limitsOf, type Budgets } from './budgets.js';
@@ -11,7 +11,7 @@ import { checkMessage, deliver, type DeliveryResult } from './delivery.js';
 import { LimitError, UserError } from './errors.js';
 import { newClaudeSessionId } from './ids.js';
 import { checkClaude, launchOwned, stopAgentProcess, stopAndForget } from './lifecycle.js';
-import { checkSandbox } from './sandbox-choice.js';
+import { checkSandbox, READ_ONLY_UNBOXED, sandboxSetup } from './sandbox-choice.js';
 import { findTab } from './observer.js';
 import { permissionModeFor, type PolicyOptions } from './policy.js';
 import { RateLimiter } from './rate-limit.js';
@@ -119,6 +119,7 @@ export class AgentLifecycle {
         launch: {
           role: role && !role.custom ? role.id : input.role,
           ...(role && !role.custom ? { roleTitle: role.title, roleGuidance: role.guidance } : {}),
+          ...(role && !role.custom && role.permissions ? { rolePermissions: effectivePermissions(role.permissions) } : {}),
           model: input.model,
           permissionMode,
           ...(input.sandbox_extra_paths?.length ? { sandboxExtraPaths: input.sandbox_extra_paths } : {}),
@@ -157,6 +158,7 @@ export class AgentLifecycle {
         throw e;
       }
       let note = launched.note;
+      if (agent.launch.rolePermissions?.read_only && !sandboxSetup(this.ctx.config, this.ctx.env)) note = [note, READ_ONLY_UNBOXED].filter(Boolean).join(' ');
       if (input.initial_task !== undefined) {
         if (launched.status === 'idle') {
           const sent = await this.sendMessageLocked(agent.name, { message: input.initial_task }, progress);
@@ -267,6 +269,7 @@ export class AgentLifecycle {
         policy: this.policy,
       });
       let note = launched.note;
+      if (agent.launch.rolePermissions?.read_only && !sandboxSetup(this.ctx.config, this.ctx.env)) note = [note, READ_ONLY_UNBOXED].filter(Boolean).join(' ');
       let status = launched.status;
       if (initialTask !== undefined && status === 'idle') {
         const sent = await this.sendMessageLocked(name, { message: initialTask }, progress);

@@ -195,10 +195,11 @@ export class Budgets {
   }
 
   private async pause(agent: AgentRecord, session: SessionRecord, reached: Reached): Promise<void> {
+    const at = new Date().toISOString();
     const held = await this.deps.store.update((state) => {
       const a = agentOf(state, agent.name);
       if (!a || a.hold || a.claudeSessionId !== agent.claudeSessionId) return false;
-      a.hold = { reason: reached.reason, limit: reached.limit, value: reached.value, used: reached.used, at: new Date().toISOString() };
+      a.hold = { reason: reached.reason, limit: reached.limit, value: reached.value, used: reached.used, at };
       if (a.healthMarks) delete a.healthMarks.interruptedAt;
       return true;
     });
@@ -210,6 +211,7 @@ export class Budgets {
       agent: agent.name,
       session_id: session.id,
       reason: reached.reason,
+      episode: `hold at ${at}`,
       message: `${agent.name} is paused: ${describeLimit(reached)}. It finished its turn and takes no more messages.`,
       action: `resume_agent {agent: "${agent.name}", raise_to: N} raises ${reached.limit}; without raise_to it is lifted.`,
     });

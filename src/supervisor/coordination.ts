@@ -9,6 +9,7 @@ import { endRun, runProgress, runSummary, runView, ZERO, type RunSummary, type R
 import type { AgentLifecycle } from './agents.js';
 import { UserError } from './errors.js';
 import { newDeliveryId, newRunId } from './ids.js';
+import type { Notices } from './notices.js';
 import { heartbeat } from './owner.js';
 import { agentAndSession, findSession } from './roster.js';
 import { sleep } from './timing.js';
@@ -41,6 +42,8 @@ export class Coordinator {
     private readonly ctx: Pick<Services, 'audit' | 'backend' | 'log' | 'observer' | 'owner' | 'store'>,
     /** Types each step's message, starts the agents a run spawns and removes them after. */
     private readonly agents: Pick<AgentLifecycle, 'sendMessage' | 'spawnAgent' | 'deleteAgent'>,
+    /** Told when a run ends (a person may be waiting for it: alerts, the dashboard). */
+    private readonly notices?: Pick<Notices, 'tell'>,
   ) {}
 
   async start(input: CoordinateInput, caller: Caller = {}, progress?: Progress): Promise<RunView> {
@@ -378,6 +381,14 @@ export class Coordinator {
       outcome: ended.state === 'failed' ? 'failed' : 'ok',
     });
     this.ctx.log.info('coordination ended', { run: id, state: ended.state });
+    this.notices?.tell({
+      agent: ended.caller ?? 'crew',
+      session_id: ended.sessionId,
+      reason: 'coordination_finished',
+      episode: id,
+      message: `Coordination run ${id} (${ended.mode}, ${ended.steps.length} steps) ended ${ended.state}${ended.summary ? `: ${ended.summary}` : ''}.`,
+      action: `get_coordination {run_id: "${id}"} shows every reply.`,
+    });
     if (ended.removeSpawned) {
       for (const agent of ended.spawned)
         await this.agents

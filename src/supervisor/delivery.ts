@@ -2,7 +2,7 @@ import { promptFingerprint, type HookRecord } from '../claude/hook-record.js';
 import { messageHeader } from '../claude/prompt.js';
 import { classifyScreen, findInputBox } from '../claude/screen.js';
 import type { AgentWatch } from '../claude/watch.js';
-import type { AgentStatus } from '../store/types.js';
+import { isWaitingOnPerson, type AgentStatus } from '../store/types.js';
 import type { TabHandle } from '../terminals/backend.js';
 import { sanitizeForTerminal } from '../terminals/sanitize.js';
 import type { DeliveryTiming, Progress, Services } from './context.js';
@@ -196,8 +196,8 @@ async function waitForInputBox(ctx: DeliveryServices, req: DeliveryRequest): Pro
         continue;
       }
       why = box?.text ? 'its input box holds text that could not be cleared' : `its screen shows ${kind.replace(/_/g, ' ')}`;
-    } else if (status === 'busy' || status === 'waiting_permission' || status === 'starting') {
-      why = `it stayed ${status.replace('_', ' ')}`;
+    } else if (status === 'busy' || isWaitingOnPerson(status) || status === 'starting') {
+      why = `it stayed ${status.replace(/_/g, ' ')}`;
     } else {
       throw new UserError(`${req.agent} is ${status}; nothing was typed. ${remedy(status)}`);
     }

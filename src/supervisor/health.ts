@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import type { AgentStatus } from '../store/types.js';
+import { isWaitingOnPerson, type AgentStatus } from '../store/types.js';
 import { formatDuration } from '../util/duration.js';
 
 /*
@@ -45,10 +45,11 @@ export function assessHealth(h: HealthInput): Health {
       };
     }
   }
-  if (h.status === 'waiting_permission' && h.now - h.statusSince >= h.waitingAfterMs) {
+  if (isWaitingOnPerson(h.status) && h.now - h.statusSince >= h.waitingAfterMs) {
+    const what = h.status === 'waiting_answer' ? 'a question' : h.status === 'waiting_plan_approval' ? 'a plan approval' : 'a permission dialog';
     return {
       health: 'waiting_long',
-      reason: `a permission dialog has been open for ${formatDuration(h.now - h.statusSince)} (--waiting-after ${formatDuration(h.waitingAfterMs)}); answer it in the agent's tab`,
+      reason: `${what} has been open for ${formatDuration(h.now - h.statusSince)} (--waiting-after ${formatDuration(h.waitingAfterMs)}); answer it with answer_request or in the agent's tab`,
       since: iso(h.statusSince),
     };
   }

@@ -105,6 +105,7 @@ export class Keeper {
       agent: agent.name,
       session_id: session.id,
       reason: h.health,
+      episode: h.since,
       message: `${agent.name} is ${h.health.replace('_', ' ')}: ${h.reason}.`,
       action:
         h.health === 'stuck'

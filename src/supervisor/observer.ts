@@ -6,7 +6,7 @@ import { agentDirFor } from '../claude/launch.js';
 import { classifyScreen } from '../claude/screen.js';
 import { AgentWatch, claudeConfigDir } from '../claude/watch.js';
 import type { StateStore } from '../store/state-store.js';
-import type { AgentRecord, AgentStatus, SessionRecord, StatusSource } from '../store/types.js';
+import { isWaitingOnPerson, type AgentRecord, type AgentStatus, type SessionRecord, type StatusSource } from '../store/types.js';
 import type { TabInfo, TerminalBackend } from '../terminals/backend.js';
 import { agentOf, handleOf, sessionOf, setStatus } from './roster.js';
 
@@ -68,7 +68,7 @@ export function withScreen(hooks: DerivedStatus | undefined, screen: ScreenKind,
     return { status: 'waiting_permission', source: 'screen', since: now };
   }
   // Answering a permission dialog with "No" or Esc fires no hook either.
-  if ((hooks.status === 'busy' || hooks.status === 'waiting_permission') && screen === 'idle' && now - (hooks.since ?? now) > BUSY_SCREEN_OVERRIDE_MS) {
+  if ((hooks.status === 'busy' || isWaitingOnPerson(hooks.status)) && screen === 'idle' && now - (hooks.since ?? now) > BUSY_SCREEN_OVERRIDE_MS) {
     return { status: 'idle', source: 'screen', since: now };
   }
   return hooks;
@@ -77,7 +77,7 @@ export function withScreen(hooks: DerivedStatus | undefined, screen: ScreenKind,
 /** Whether the hooks leave enough doubt that the screen is worth a look. */
 export function needsScreen(hooks: DerivedStatus | undefined, now: number): boolean {
   if (!hooks) return true;
-  return (hooks.status === 'busy' || hooks.status === 'waiting_permission') && now - (hooks.since ?? now) > BUSY_SCREEN_OVERRIDE_MS;
+  return (hooks.status === 'busy' || isWaitingOnPerson(hooks.status)) && now - (hooks.since ?? now) > BUSY_SCREEN_OVERRIDE_MS;
 }
 
 /** A status that stands since an earlier call keeps its original time. */

@@ -17,27 +17,36 @@ import {
   type PermissionRequestFile,
   holderAlive,
 } from '../claude/permission-files.js';
+import { planOf, questionsOf, requestKindOf, type QuestionAnswer, type RequestKind, type RequestQuestion } from '../claude/request-kinds.js';
 import type { StateStore } from '../store/state-store.js';
 import type { State } from '../store/types.js';
 import { isProcessAlive } from '../util/process-alive.js';
 import { UserError } from './errors.js';
 import { findSession } from './roster.js';
 
-export interface PendingPermission {
+/** A permission dialog, a question (AskUserQuestion) or a plan to approve (ExitPlanMode): the same shape. */
+export interface PendingRequest {
   request_id: string;
+  kind: RequestKind;
   agent: string;
   session_id: string;
   tool: string;
   /** Redacted and short: enough to judge the call, never its raw input. */
   input_summary: string;
+  /** A question's questions with their options (redacted). */
+  questions?: RequestQuestion[];
+  /** A plan's text (redacted), to read before approving it. */
+  plan?: string;
   /** ISO-8601: when Claude Code asked. */
   since: string;
 }
+export type PendingPermission = PendingRequest;
 
 export interface PermissionDecision {
   request_id: string;
   agent: string;
   tool: string;
+  kind: RequestKind;
   decision: 'allow' | 'deny';
   /** Whether the agent's hook took the decision within a few seconds (it answers Claude Code's dialog then). */
   taken: boolean;
@@ -64,15 +73,15 @@ const REQUEST_FILE = /^(p-[0-9a-f]{16})\.request\.json$/;
  */
 export class PermissionBroker {
   /** Pending requests seen by this process, with the folder each lives in. */
-  private readonly known = new Map<string, { pending: PendingPermission; dir: string }>();
-  private readonly listeners = new Set<(p: PendingPermission) => void>();
+  private readonly known = new Map<string, { pending: PendingRequest; dir: string }>();
+  private readonly listeners = new Set<(p: PendingRequest) => void>();
   private timer?: NodeJS.Timeout;
-  private scanning?: Promise<PendingPermission[]>;
+  private scanning?: Promise<PendingRequest[]>;
 
   constructor(private readonly deps: PermissionBrokerDeps) {}
 
   /** Calls `listener` once per request newly seen by this process; scans while anyone listens. */
-  onRequest(listener: (p: PendingPermission) => void): () => void {
+  onRequest(listener: (p: PendingRequest) => void): () => void {
     this.listeners.add(listener);
     this.timer ??= setInterval(() => void this.scan().catch((e: Error) => this.deps.log.warn('permission scan failed', { error: e.message })), SCAN_MS).unref();
     return () => {
@@ -86,28 +95,40 @@ export class PermissionBroker {
     this.timer = undefined;
   }
 
-  async list(sessionRef?: string): Promise<PendingPermission[]> {
+  async list(sessionRef?: string, kind?: RequestKind): Promise<PendingRequest[]> {
     const state = await this.deps.store.read();
     const only = sessionRef !== undefined ? findSession(state, sessionRef).id : undefined;
     const all = await this.scan(state);
-    return all.filter((p) => only === undefined || p.session_id === only);
+    return all.filter((p) => (only === undefined || p.session_id === only) && (kind === undefined || p.kind === kind));
   }
 
   /** The pending request `id`, or a refusal saying why it cannot be decided. */
-  async pending(id: string): Promise<PendingPermission> {
+  async pending(id: string): Promise<PendingRequest> {
     return (await this.locate(id)).pending;
   }
 
-  async decide(input: { request_id: string; decision: 'allow' | 'deny'; reason?: string; by: string }): Promise<PermissionDecision> {
+  /** `answers`: a question's, one per question (request-answers.ts makes them); a question is allowed only with them. */
+  async decide(input: {
+    request_id: string;
+    decision: 'allow' | 'deny';
+    reason?: string;
+    answers?: QuestionAnswer[];
+    by: string;
+  }): Promise<PermissionDecision> {
     const { pending, dir } = await this.locate(input.request_id);
+    if (pending.kind === 'question' && input.decision === 'allow' && !input.answers?.length) {
+      throw new UserError(`request ${pending.request_id} is a question (${pending.agent}): answer it with answer_request {request_id, choose or text}.`);
+    }
+    // A plan's feedback may run over lines; other reasons are one line.
     const reason = input.reason
-      ?.replace(/[\p{Cc}]+/gu, ' ')
+      ?.replace(pending.kind === 'plan' ? /[^\P{Cc}\n]+/gu : /[\p{Cc}]+/gu, ' ')
       .trim()
-      .slice(0, 500);
+      .slice(0, pending.kind === 'plan' ? 2000 : 500);
     const file: PermissionDecisionFile = {
       request_id: pending.request_id,
       decision: input.decision,
       ...(reason ? { reason } : {}),
+      ...(input.decision === 'allow' && input.answers?.length ? { answers: input.answers } : {}),
       by: input.by.slice(0, 100),
       at: new Date().toISOString(),
     };
@@ -118,9 +139,11 @@ export class PermissionBroker {
       agent: pending.agent,
       session: pending.session_id,
       tool: pending.tool,
+      kind: pending.kind,
       decision: input.decision,
       by: file.by,
       ...(reason ? { reason: redact(reason).slice(0, 200) } : {}),
+      ...(file.decision === 'allow' && file.answers ? { answers: auditAnswers(pending, file.answers) } : {}),
     });
     this.deps.log.info('permission decided', {
       request_id: pending.request_id,
@@ -131,7 +154,7 @@ export class PermissionBroker {
     });
     this.known.delete(pending.request_id);
     const taken = await this.waitTaken(requestPath(dir, pending.request_id));
-    return { request_id: pending.request_id, agent: pending.agent, tool: pending.tool, decision: input.decision, taken };
+    return { request_id: pending.request_id, agent: pending.agent, tool: pending.tool, kind: pending.kind, decision: input.decision, taken };
   }
 
   // ---- internals --------------------------------------------------------------------
@@ -146,9 +169,9 @@ export class PermissionBroker {
     return false;
   }
 
-  private async locate(id: string): Promise<{ pending: PendingPermission; dir: string }> {
+  private async locate(id: string): Promise<{ pending: PendingRequest; dir: string }> {
     if (!REQUEST_ID.test(id)) {
-      throw new UserError(`request_id "${id.slice(0, 80)}" is not a permission request id (p- and 16 hex digits): take it from list_pending_permissions.`);
+      throw new UserError(`request_id "${id.slice(0, 80)}" is not a request id (p- and 16 hex digits): take it from list_pending_requests.`);
     }
     const state = await this.deps.store.read();
     for (const { agent, dir } of this.dirs(state)) {
@@ -160,21 +183,21 @@ export class PermissionBroker {
       if (!holderAlive(req, isProcessAlive)) {
         await this.closeGone(pending, dir);
         throw new UserError(
-          `permission request ${id} (${agent.name}, ${pending.tool}) is no longer waiting: its hook ended. ${agent.name}'s own dialog, if still open, is answered at its tab.`,
+          `request ${id} (${agent.name}, ${pending.tool}) is no longer waiting: its hook ended. ${agent.name}'s own dialog, if still open, is answered at its tab.`,
         );
       }
       return { pending, dir };
     }
-    throw new UserError(`no permission request ${id}: it is unknown (or its agent was deleted). list_pending_permissions shows the pending ones.`);
+    throw new UserError(`no request ${id}: it is unknown (or its agent was deleted). list_pending_requests shows the pending ones.`);
   }
 
   private closedError(id: string, dir: string): UserError {
     const d = readJson<PermissionDecisionFile>(decisionPath(dir, id));
     if (d && d.decision !== 'closed') {
-      return new UserError(`permission request ${id} was already decided (${d.decision}, by ${d.by} at ${d.at}); a decision is final and cannot be changed.`);
+      return new UserError(`request ${id} was already answered (${d.decision}, by ${d.by} at ${d.at}); an answer is final and cannot be changed.`);
     }
     const why = d && d.decision === 'closed' ? CLOSED_WHY[d.why] : 'it is closed';
-    return new UserError(`permission request ${id} can no longer be decided: ${why}.`);
+    return new UserError(`request ${id} can no longer be answered: ${why}.`);
   }
 
   private *dirs(state: State): Generator<{ agent: State['agents'][number]; dir: string }> {
@@ -185,28 +208,33 @@ export class PermissionBroker {
     }
   }
 
-  private view(req: PermissionRequestFile, agent: string, sessionId: string): PendingPermission {
+  private view(req: PermissionRequestFile, agent: string, sessionId: string): PendingRequest {
     // The hook made it so already; made again here, the same way, from what the file says.
     const summary = approvalSummary(String(req.input_summary ?? ''));
+    const tool = String(req.tool ?? 'unknown').slice(0, 200);
     return {
       request_id: req.request_id,
+      // Told by the tool, never by the file alone: a file cannot make a Bash call look like a question.
+      kind: requestKindOf(tool),
       agent,
       session_id: sessionId,
-      tool: String(req.tool ?? 'unknown').slice(0, 200),
+      tool,
       input_summary: summary,
+      ...(requestKindOf(tool) === 'question' ? { questions: questionsOf({ questions: req.questions }) } : {}),
+      ...(requestKindOf(tool) === 'plan' ? { plan: planOf(req) } : {}),
       since: String(req.since ?? ''),
     };
   }
 
   /** One scan at a time: the timer and a tool call share it. */
-  private scan(state?: State): Promise<PendingPermission[]> {
+  private scan(state?: State): Promise<PendingRequest[]> {
     this.scanning ??= this.scanNow(state).finally(() => (this.scanning = undefined));
     return this.scanning;
   }
 
-  private async scanNow(given?: State): Promise<PendingPermission[]> {
+  private async scanNow(given?: State): Promise<PendingRequest[]> {
     const state = given ?? (await this.deps.store.read());
-    const found: { pending: PendingPermission; dir: string }[] = [];
+    const found: { pending: PendingRequest; dir: string }[] = [];
     for (const { agent, dir } of this.dirs(state)) {
       let names: string[];
       try {
@@ -252,7 +280,7 @@ export class PermissionBroker {
   }
 
   /** Audited once across processes (a marker file), announced once per process (a new client must hear of it). */
-  private async announce(p: PendingPermission, dir: string): Promise<void> {
+  private async announce(p: PendingRequest, dir: string): Promise<void> {
     if (createOnce(join(dir, `${p.request_id}.seen`), { at: new Date().toISOString() })) {
       await this.deps.audit?.append({
         type: 'permission_request',
@@ -260,15 +288,16 @@ export class PermissionBroker {
         agent: p.agent,
         session: p.session_id,
         tool: p.tool,
+        kind: p.kind,
         input_summary: p.input_summary,
       });
     }
-    this.deps.log.info('permission requested', { request_id: p.request_id, agent: p.agent, tool: p.tool });
+    this.deps.log.info('permission requested', { request_id: p.request_id, agent: p.agent, tool: p.tool, kind: p.kind });
     for (const l of this.listeners) l(p);
   }
 
   /** A hook that died (killed, machine restarted) without closing its request. */
-  private async closeGone(p: PendingPermission, dir: string): Promise<void> {
+  private async closeGone(p: PendingRequest, dir: string): Promise<void> {
     const closed = createOnce(decisionPath(dir, p.request_id), {
       request_id: p.request_id,
       decision: 'closed',
@@ -305,3 +334,11 @@ const CLOSED_WHY: Record<string, string> = {
   hook_stopped: "Claude Code stopped the waiting hook (its hook timeout); the agent's own dialog, if still open, is answered at its tab",
   hook_gone: "its hook ended without an answer; the agent's own dialog, if still open, is answered at its tab",
 };
+
+/** A question's answers for the audit log: the chosen labels and typed text, redacted and cut. */
+function auditAnswers(p: PendingRequest, answers: readonly QuestionAnswer[]): string[] {
+  return answers.map((a, i) => {
+    const labels = (a.options ?? []).map((n) => p.questions?.[i]?.options[n]?.label ?? `#${n + 1}`);
+    return redact([...labels, ...(a.text ? [a.text] : [])].join(', ')).slice(0, 200);
+  });
+}

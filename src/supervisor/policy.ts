@@ -27,6 +27,9 @@ export const TOOL_RISK: Record<string, Risk> = {
   cancel_coordination: 'MEDIUM',
   // Only `allow` is confirmed (server/tools/decide-permission.ts): a deny takes nothing from the person.
   decide_permission: 'HIGH',
+  list_pending_requests: 'LOW',
+  // Only what lets the agent go on is confirmed (allow, an answer, approve): deny, decline and reject are not.
+  answer_request: 'HIGH',
   get_agent_changes: 'LOW',
   list_merges: 'LOW',
   // A dry run is not confirmed (server/tools/merge-agent-work.ts): it changes nothing.

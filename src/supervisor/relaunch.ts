@@ -66,6 +66,7 @@ export class Relauncher {
         agent: name,
         session_id: session.id,
         reason: 'crashed',
+        episode: `gave up after ${r?.lastAttemptAt ?? 'no attempt'}`,
         message: `${name}'s Claude Code kept exiting; after ${MAX_RELAUNCHES} relaunches it stays exited. Last error: ${lastError ?? 'none shown'}`,
         action: `Read get_agent_output {agent: "${name}"}, fix the cause, then recover_session or start_new_agent_conversation.`,
       });
@@ -99,6 +100,7 @@ export class Relauncher {
           agent: name,
           session_id: session.id,
           reason: outcome.ok ? 'relaunched' : 'crashed',
+          episode: `attempt ${decision.attempt} at ${new Date(now).toISOString()}`,
           message: outcome.ok
             ? `${name}'s Claude Code exited by itself and was relaunched with its conversation (attempt ${decision.attempt} of ${MAX_RELAUNCHES}).`
             : `${name}'s Claude Code exited by itself; relaunch attempt ${decision.attempt} of ${MAX_RELAUNCHES} failed: ${outcome.reason}`,

@@ -24,6 +24,10 @@ export function sandboxSetup(config: Config, env: NodeJS.ProcessEnv): AgentSandb
   };
 }
 
+/** Said when a read-only role's agent starts without the OS sandbox: only Claude Code's rules hold it then. */
+export const READ_ONLY_UNBOXED =
+  "Its role is read-only, but it runs without the OS sandbox (--sandbox off, or none here): Claude Code's rules refuse file edits and the usual writing commands, not a redirection (echo x > f) or a script. Run tabcrew with --sandbox on for a read-only root.";
+
 /** Refuses, before anything is created, an agent the sandbox rules would not let start. */
 export function checkSandbox(config: Config, env: NodeJS.ProcessEnv, extraPaths: string[] = []): void {
   sandboxSetup(config, env);

@@ -169,8 +169,9 @@ export class StatusView {
   }
 }
 
-function roleView(launch: AgentRecord['launch']): { id?: string; title: string; custom: boolean } {
-  if (launch.roleTitle) return { id: launch.role, title: launch.roleTitle, custom: false };
+function roleView(launch: AgentRecord['launch']): { id?: string; title: string; custom: boolean; read_only?: true } {
+  if (launch.roleTitle)
+    return { id: launch.role, title: launch.roleTitle, custom: false, ...(launch.rolePermissions?.read_only ? { read_only: true as const } : {}) };
   return { title: launch.role ?? '', custom: true };
 }
 

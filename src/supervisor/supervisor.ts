@@ -2,7 +2,7 @@ import type { AuditLog } from '../audit/audit-log.js';
 import type { Logger } from '../audit/logger.js';
 import type { Turn } from '../claude/transcript.js';
 import { loadPriceTable } from '../claude/prices.js';
-import { loadRolesFile, RoleCatalogue, type Role } from '../claude/roles.js';
+import { loadRolesFile, RoleCatalogue } from '../claude/roles.js';
 import { claudeConfigDir } from '../claude/watch.js';
 import type { Config } from '../config.js';
 import type { StateStore } from '../store/state-store.js';
@@ -18,10 +18,12 @@ import type { RunSummary, RunView } from './coordination-view.js';
 import type { DeliveryResult } from './delivery.js';
 import { Keeper } from './keeper.js';
 import { MessageCenter, type MessageSummary } from './messages.js';
-import { Notices, type Notice } from './notices.js';
+import type { AlertContext, AlertSink } from '../notify/alert.js';
+import { Notices, type LevelledNotice } from './notices.js';
 import { AgentObserver, type StatusChange } from './observer.js';
 import { Owner } from './owner.js';
-import { PermissionBroker, type PendingPermission, type PermissionDecision } from './permissions.js';
+import { PermissionBroker, type PendingPermission, type PendingRequest, type PermissionDecision } from './permissions.js';
+import type { QuestionAnswer, RequestKind } from '../claude/request-kinds.js';
 import { Recovery, type RecoveryReport } from './recovery.js';
 import { Relauncher } from './relaunch.js';
 import { findSession, realpathOrSelf, Roster } from './roster.js';
@@ -64,7 +66,16 @@ export class Supervisor {
   /** Review wing: changes per agent, the merge queue (supervisor/review/, docs/review-and-merge.md). */
   readonly review: ReviewDesk;
 
-  constructor(deps: { config: Config; store: StateStore; backend: TerminalBackend; log: Logger; env?: NodeJS.ProcessEnv; audit?: Pick<AuditLog, 'append'> }) {
+  constructor(deps: {
+    config: Config;
+    store: StateStore;
+    backend: TerminalBackend;
+    log: Logger;
+    env?: NodeJS.ProcessEnv;
+    audit?: Pick<AuditLog, 'append'>;
+    /** Where alerts are pushed (--notify-url; src/notify/), and the dashboard's address for their links. */
+    alerts?: { sinks: AlertSink[]; dashboardUrl?: AlertContext['dashboardUrl'] };
+  }) {
     const env = deps.env ?? process.env;
     const c = deps.config;
     const observer = new AgentObserver({ store: deps.store, backend: deps.backend, log: deps.log, runtimeDir: c.runtimeDir, env, audit: deps.audit });
@@ -74,7 +85,7 @@ export class Supervisor {
     const policy = { level: c.securityLevel, allowBypass: c.allowBypass, allowedRoots: c.allowedRoots.map(realpathOrSelf) };
     // Read at start: a bad roles file stops tabcrew with what is wrong in it.
     this.roles = new RoleCatalogue(c.rolesFile ? loadRolesFile(c.rolesFile) : []);
-    this.notices = new Notices(ctx);
+    this.notices = new Notices({ ...ctx, alerts: deps.alerts });
     this.ledger = new UsageLedger({ store: deps.store, claudeConfigDir: claudeConfigDir(env), log: deps.log, audit: deps.audit });
     const usage = new CrewUsage({ meter: new UsageMeter(loadPriceTable(c.pricesFile), this.ledger) });
     const budgets = new Budgets({ ...ctx, usage, notices: this.notices, roster });
@@ -85,6 +96,7 @@ export class Supervisor {
     this.mail = new MessageCenter(ctx, this.agents, c.messageTtlS);
     this.review = new ReviewDesk({
       store: deps.store,
+      owner: ctx.owner,
       runtimeDir: c.runtimeDir,
       log: deps.log,
       audit: deps.audit,
@@ -96,7 +108,7 @@ export class Supervisor {
     this.status = new StatusView({ ...ctx, roster, usage, ledger: this.ledger, relaunch, review: this.review });
     this.keeper = new Keeper({ ...ctx, usage, budgets, relaunch, status: this.status, notices: this.notices, roster, agents: this.agents });
     this.desk = new AgentDesk(ctx, this.mail);
-    this.coordinator = new Coordinator(ctx, this.agents);
+    this.coordinator = new Coordinator(ctx, this.agents, this.notices);
     this.permissions = new PermissionBroker({ store: deps.store, runtimeDir: c.runtimeDir, log: deps.log, audit: deps.audit });
   }
 
@@ -180,12 +192,12 @@ export class Supervisor {
     return this.ledger.count(name);
   }
 
-  listRoles(): { roles: Role[] } {
-    return { roles: this.roles.list() };
+  listRoles(): { roles: ReturnType<RoleCatalogue['view']> } {
+    return { roles: this.roles.view() };
   }
 
   /** Calls `listener` when an agent needs a person (budget, stuck, crashed, …; supervisor/notices.ts). */
-  onNotice(listener: (n: Notice) => void): () => void {
+  onNotice(listener: (n: LevelledNotice) => void): () => void {
     return this.notices.onNotice(listener);
   }
 
@@ -233,13 +245,20 @@ export class Supervisor {
 
   // ---- permission requests (permissions.ts) and recovery (recovery.ts) -------------------
 
-  listPendingPermissions = (session?: string): Promise<PendingPermission[]> => this.permissions.list(session);
-  pendingPermission = (requestId: string): Promise<PendingPermission> => this.permissions.pending(requestId);
+  /** Permission dialogs only (list_pending_permissions); listPendingRequests has questions and plans too. */
+  listPendingPermissions = (session?: string): Promise<PendingPermission[]> => this.permissions.list(session, 'permission');
+  listPendingRequests = (session?: string, kind?: RequestKind): Promise<PendingRequest[]> => this.permissions.list(session, kind);
+  pendingPermission = (requestId: string): Promise<PendingRequest> => this.permissions.pending(requestId);
   /** Whether a permission request id is this machine's (a front routes it here, never to a node). */
   holdsPermissionRequest = (requestId: string): Promise<boolean> => this.permissions.holds(requestId);
-  decidePermission = (input: { request_id: string; decision: 'allow' | 'deny'; reason?: string; by: string }): Promise<PermissionDecision> =>
-    this.permissions.decide(input);
-  /** Calls `listener` for each permission request newly seen; returns an unsubscribe. */
+  decidePermission = (input: {
+    request_id: string;
+    decision: 'allow' | 'deny';
+    reason?: string;
+    answers?: QuestionAnswer[];
+    by: string;
+  }): Promise<PermissionDecision> => this.permissions.decide(input);
+  /** Calls `listener` for each request (permission, question, plan) newly seen; returns an unsubscribe. */
   onPermissionRequest = (listener: (p: PendingPermission) => void): (() => void) => this.permissions.onRequest(listener);
 
   /** Brings every agent back after a restart (supervisor/recovery.ts). */

@@ -90,6 +90,23 @@ describe('sandboxRules', () => {
     expect(access(w.rules, '/home/u/.claude/projects/-home-u-code-app--tabcrew-worktrees-Agent-2/x.jsonl')).toBe('write');
   });
 
+  it('a read-only role sees its root, worktree and .git read-only, and still writes its own conversation and runtime folder', () => {
+    const ro = sandboxRules(input({ readOnly: true }));
+    expect(access(ro.rules, '/home/u/code/app/src/x.ts')).toBe('read');
+    expect(access(ro.rules, '/home/u/.claude/projects/-home-u-code-app/c0ffee00-0000-4000-8000-000000000001.jsonl')).toBe('write');
+    expect(access(ro.rules, `${input().agentDir}/events.jsonl`)).toBe('write');
+    const w = sandboxRules(input({ readOnly: true, worktree: '/home/u/code/app/.tabcrew/worktrees/Agent_2', gitCommonDir: '/home/u/code/app/.git' }));
+    expect(access(w.rules, '/home/u/code/app/.tabcrew/worktrees/Agent_2/src/a.ts')).toBe('read');
+    expect(access(w.rules, '/home/u/code/app/.git/objects/ab')).toBe('read');
+    expect(sandboxPaths(ro).write).not.toContain('/home/u/code/app');
+    expect(sandboxPaths(ro).read).toContain('/home/u/code/app');
+  });
+
+  it("keeps the agent's settings file (its permission rules) read-only inside its writable runtime folder", () => {
+    expect(access(rules, `${input().agentDir}/settings.json`)).toBe('read');
+    expect(access(rules, `${input().agentDir}/settings.json.tmp`)).toBe('write');
+  });
+
   it('adds what the person shares, and never lets it uncover tabcrew', () => {
     const s = sandboxRules(
       input({ shared: [parseSharedPath('/home/u/.npm:rw'), parseSharedPath('/home/u/.gitconfig'), parseSharedPath('/opt/tabcrew/state:rw')] }),
@@ -148,11 +165,20 @@ describe('seatbeltProfile', () => {
     expect(profile).not.toContain(evil);
     expect(profile).not.toContain('/Users');
     expect(params).toContainEqual([expect.stringMatching(/^P\d+$/), evil]);
-    const argv = seatbeltArgv('/usr/bin/sandbox-exec', r, ['/opt/claude', '--name', 'Agent_1']);
-    expect(argv.slice(0, 3)).toEqual(['/usr/bin/sandbox-exec', '-p', profile]);
+    const argv = seatbeltArgv('/usr/bin/sandbox-exec', '/opt/tabcrew/runtime/agents/x/sandbox.sb', params, ['/opt/claude', '--name', 'Agent_1']);
+    expect(argv.slice(0, 3)).toEqual(['/usr/bin/sandbox-exec', '-f', '/opt/tabcrew/runtime/agents/x/sandbox.sb']);
     const name = params.find(([, v]) => v === evil)![0];
     expect(argv).toContain(`${name}=${evil}`);
     expect(argv.slice(-3)).toEqual(['/opt/claude', '--name', 'Agent_1']);
+  });
+
+  it("a read-only role's root is denied writes in the profile, as bubblewrap binds it read-only", () => {
+    const { profile, params } = seatbeltProfile(sandboxRules(input({ readOnly: true })));
+    const name = params.find(([, v]) => v === '/home/u/code/app')![0];
+    expect(profile.split('\n').filter((l) => l.includes(`(param "${name}")`))).toEqual([
+      `(deny file-write* (subpath (param "${name}")))`,
+      `(allow file-read* (subpath (param "${name}")))`,
+    ]);
   });
 
   it('denies file access everywhere first, then follows the rules in order (the last match wins)', () => {

@@ -27,6 +27,8 @@ const TOOLS = [
   'recover_session',
   'list_pending_permissions',
   'decide_permission',
+  'list_pending_requests',
+  'answer_request',
   'resume_agent',
   'wake_agent',
   'list_messages',

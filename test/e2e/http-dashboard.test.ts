@@ -2,11 +2,13 @@ import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, realpathSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, realpathSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import type { BrowserContext, Page } from 'playwright-core';
-import { launchChromium } from '../../bench/chromium.mjs';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { CHROMIUM, launchChromium } from '../../bench/chromium.mjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { tail } from '../../src/audit/audit-log.js';
 import { claudeBin, makeClaudeHome } from '../support/claude-home.js';
@@ -19,14 +21,31 @@ import { CLI, startTabcrew, type Crew } from '../support/tabcrew.js';
  * `serve --http` with real Claude Code agents (mock API, tmux): an MCP client over Streamable
  * HTTP runs the core scenario while the stdio client watches the same crew; the REST mirror
  * and the refusals; then the dashboard in a real browser (Debian's chromium), with a
- * screenshot of each step in test/artifacts/http-dashboard/.
+ * screenshot of each step in test/artifacts/http-dashboard/, and on a phone (390×844). A
+ * receiver on 127.0.0.1 stands for --notify-url (given in TABCREW_NOTIFY_URL, a token in it).
  */
 const artifacts = resolve(import.meta.dirname, '../artifacts/http-dashboard');
 const base = realpathSync(mkdtempSync(join(tmpdir(), 'tabcrew-http-')));
 const root = join(base, 'app');
 const DASHBOARD_REPLY = 'Hello from the mock, answering the dashboard.';
 const PERMISSION_PROMPT = 'make the dashboard file';
+const PHONE_PROMPT = 'make the phone file';
+// What --notify-url's receiver must never be sent back: the token in its own URL.
+const HOOK_TOKEN = 'hooktoken-0123456789abcdef';
 const FANOUT_PROMPT = 'Name one prime number.';
+const QUESTION_PROMPT = 'ask the dashboard a question';
+const QUESTION = {
+  question: 'Which color?',
+  header: 'Color',
+  options: [
+    { label: 'Red', description: 'warm' },
+    { label: 'Blue', description: 'cool' },
+  ],
+  multiSelect: false,
+};
+const PLAN_PROMPT = 'plan for the dashboard';
+// Markup in a plan is text on the page, never HTML.
+const PLAN_TEXT = '# Plan\n\n1. Make a.txt\n2. Show <img src=x onerror=alert(1)> as text\n';
 const FANOUT_REPLY = 'Seven is prime.';
 const PASTE_MARK = 'LONG-PASTE-MARK';
 // Long enough that a card shows only its start: whole words, then "…".
@@ -36,6 +55,11 @@ let home: ReturnType<typeof makeClaudeHome>;
 let crew: Crew;
 let url: string;
 let token: string;
+let receiver: Server;
+/** The alerts the --notify-url receiver got, in order. */
+const posts: { path: string; type: string; body: string }[] = [];
+/** The agent of the permission requests (made by the desktop test, used again on the phone). */
+let permissionAgent: string;
 
 beforeAll(async () => {
   mkdirSync(root);
@@ -44,8 +68,21 @@ beforeAll(async () => {
     reply: (req) => {
       if (!isConversationRequest(req)) return 'title';
       const content = lastUserContent(req);
-      if (Array.isArray(content) && content.some((b: any) => b?.type === 'tool_result')) return 'Done.';
+      const results = Array.isArray(content) ? content.filter((b: any) => b?.type === 'tool_result') : [];
+      // The plan's Write ran: the model asks to leave plan mode (ExitPlanMode takes no argument).
+      if (results.some((b: any) => b.tool_use_id === 'toolu_dash_plan_write'))
+        return { text: 'Planned.', toolUse: { id: 'toolu_dash_plan', name: 'ExitPlanMode', input: {} } };
+      if (results.length) return 'Done.';
       const text = mock.lastUserText(req) ?? '';
+      if (text.includes(QUESTION_PROMPT))
+        return { text: 'A question.', toolUse: { id: 'toolu_dash_ask', name: 'AskUserQuestion', input: { questions: [QUESTION] } } };
+      const planPath = /create your plan at (\S+?\.md)/.exec(JSON.stringify(req.body.messages))?.[1];
+      if (text.includes(PLAN_PROMPT) && planPath) {
+        return { text: 'Planning.', toolUse: { id: 'toolu_dash_plan_write', name: 'Write', input: { file_path: planPath, content: PLAN_TEXT } } };
+      }
+      if (text.includes(PHONE_PROMPT)) {
+        return { text: 'Running it.', toolUse: { id: 'toolu_phone', name: 'Bash', input: { command: 'touch from-phone.txt', description: 'Make a file' } } };
+      }
       if (text.includes(PERMISSION_PROMPT)) {
         return { text: 'Running it.', toolUse: { id: 'toolu_dash', name: 'Bash', input: { command: 'touch from-dashboard.txt', description: 'Make a file' } } };
       }
@@ -55,11 +92,31 @@ beforeAll(async () => {
     },
   });
   home = mockedHome(mock, [root]);
-  crew = await startTabcrew({ env: home.env, args: ['--claude-path', claudeBin, '--backend', 'tmux', '--http', '0'] });
+  receiver = createServer((req, res) => {
+    let body = '';
+    req.on('data', (c) => (body += c));
+    req.on('end', () => {
+      posts.push({ path: req.url ?? '', type: req.headers['content-type'] ?? '', body });
+      res.end();
+    });
+  });
+  await new Promise<void>((r) => receiver.listen(0, '127.0.0.1', r));
+  const hook = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/hook/${HOOK_TOKEN}?auth=${HOOK_TOKEN}`;
+  crew = await startTabcrew({
+    env: { ...home.env, TABCREW_NOTIFY_URL: hook },
+    args: ['--claude-path', claudeBin, '--backend', 'tmux', '--http', '0'],
+  });
   ({ url, token } = await httpOf(crew));
 });
 
-afterAll(() => tearDown([crew], mock, home, base));
+afterAll(async () => {
+  receiver?.closeAllConnections();
+  receiver?.close();
+  await tearDown([crew], mock, home, base);
+});
+
+/** The alerts the receiver got for one agent and event. */
+const alertsOf = (agent: string, event: string) => posts.map((p) => JSON.parse(p.body)).filter((a) => a.agent === agent && a.event === event);
 
 const auth = (): Record<string, string> => ({ authorization: `Bearer ${token}` });
 const get = (path: string, headers: Record<string, string> = {}) => fetch(`${url}${path}`, { headers });
@@ -178,6 +235,22 @@ describe('the dashboard in a real browser', () => {
 
   beforeAll(async () => {
     context = await launchChromium(base);
+    // Headless chromium shows no notifications: a stand-in records what the page raises.
+    await context.addInitScript(() => {
+      const w = window as unknown as { __notes: unknown[]; Notification: unknown };
+      w.__notes = [];
+      w.Notification = class {
+        static permission = 'default';
+        static async requestPermission() {
+          (w.Notification as { permission: string }).permission = 'granted';
+          return 'granted';
+        }
+        constructor(title: string, options: object) {
+          w.__notes.push({ title, ...options });
+        }
+        close() {}
+      };
+    });
     page = context.pages()[0] ?? (await context.newPage());
   });
 
@@ -304,8 +377,12 @@ describe('the dashboard in a real browser', () => {
       expect(r.status).toBe(200);
       return r.json();
     };
+    // The browser's notifications are asked for on a click (a user gesture), as browsers require.
+    await page.locator('#alerts-toggle').click();
+    await page.locator('#alerts-toggle[data-state="on"]').waitFor({ timeout: 10_000 });
     // Default mode is the one that asks (2.1.332 starts in auto mode unless told).
     const { agent } = await call('create_agent', { session: 'web', permission_mode: 'default' });
+    permissionAgent = agent;
     await call('send_message_to_agent', { agent, message: PERMISSION_PROMPT });
     const request = page.locator(`.permission[data-agent="${agent}"]`);
     await request.waitFor({ timeout: 180_000 });
@@ -318,6 +395,73 @@ describe('the dashboard in a real browser', () => {
       return Array.isArray(content) && content.some((b: any) => b?.type === 'tool_result' && b.tool_use_id === 'toolu_dash');
     }, 120_000);
     await shot('permission-allowed');
+  });
+
+  it('a question is answered with one tap on its option, and a plan shown as text is approved with one tap', async (ctx) => {
+    const tools = (await (await get('/api/tools', auth())).json()).tools.map((t: any) => t.name);
+    if (!tools.includes('answer_request')) return ctx.skip();
+    const call = async (name: string, args: Record<string, unknown>) =>
+      (
+        await fetch(`${url}/api/tools/${name}`, {
+          method: 'POST',
+          headers: { ...auth(), 'content-type': 'application/json' },
+          body: JSON.stringify({ arguments: args }),
+        })
+      ).json();
+    const { agent } = await call('create_agent', { session: 'web', permission_mode: 'plan' });
+    const resultFor = (id: string) => (req: any) => {
+      const content = lastUserContent(req);
+      return Array.isArray(content) && content.some((b: any) => b?.type === 'tool_result' && b.tool_use_id === id);
+    };
+    await call('send_message_to_agent', { agent, message: QUESTION_PROMPT });
+    const question = page.locator(`.request-question[data-agent="${agent}"]`);
+    await question.waitFor({ timeout: 180_000 });
+    await expect(question.textContent()).resolves.toMatch(/Which color\?.*1\. Red.*warm.*2\. Blue.*cool/);
+    await shot('question-pending');
+    await question.locator('button.option', { hasText: 'Blue' }).click();
+    const answered = await mock.waitFor(resultFor('toolu_dash_ask'), 120_000);
+    expect(JSON.stringify(lastUserContent(answered))).toContain('\\"Which color?\\"=\\"Blue\\"');
+    await question.waitFor({ state: 'detached', timeout: 60_000 });
+
+    await call('send_message_to_agent', { agent, message: PLAN_PROMPT });
+    const plan = page.locator(`.request-plan[data-agent="${agent}"]`);
+    await plan.waitFor({ timeout: 180_000 });
+    await expect(plan.locator('pre.plan').textContent()).resolves.toBe(PLAN_TEXT);
+    await expect(plan.locator('pre.plan img').count()).resolves.toBe(0);
+    await shot('plan-pending');
+    await plan.locator('button', { hasText: 'Approve' }).click();
+    const approved = await mock.waitFor(resultFor('toolu_dash_plan'), 120_000);
+    expect(JSON.stringify(lastUserContent(approved))).toContain('approved your plan');
+    await plan.waitFor({ state: 'detached', timeout: 60_000 });
+  });
+
+  it('the permission request reached --notify-url as exactly one POST with the documented fields and no secret, and the page raised one browser notification', async () => {
+    for (let i = 0; i < 100 && !alertsOf(permissionAgent, 'permission').length; i++) await new Promise((r) => setTimeout(r, 100));
+    // Seen by the hook, the screen and each look since: still one alert.
+    await new Promise((r) => setTimeout(r, 2500));
+    const sent = alertsOf(permissionAgent, 'permission');
+    expect(sent).toHaveLength(1);
+    expect(sent[0]).toMatchObject({
+      event: 'permission',
+      level: 'urgent',
+      agent: permissionAgent,
+      session: expect.any(String),
+      link: `${url}/#agent=${permissionAgent}`,
+    });
+    for (const field of ['node', 'summary', 'action', 'time']) expect(typeof sent[0][field]).toBe('string');
+    const post = posts.find((p) => JSON.parse(p.body).agent === permissionAgent)!;
+    expect(post.type).toBe('application/json');
+    for (const p of posts) for (const secret of [HOOK_TOKEN, token, home.env.ANTHROPIC_API_KEY ?? 'no-key']) expect(p.body).not.toContain(secret);
+    // The operational log names the receiver by its origin, never by the token in its path.
+    const opLog = readFileSync(join(crew.dirs.logs, 'tabcrew.log'), 'utf8');
+    expect(opLog).toContain('alert sent');
+    expect(opLog).not.toContain(HOOK_TOKEN);
+    // The fan-out run that ended before it is one alert too (info), from the crew.
+    const tools = (await (await get('/api/tools', auth())).json()).tools.map((t: any) => t.name);
+    if (tools.includes('coordinate_agents'))
+      expect(posts.map((p) => JSON.parse(p.body)).filter((a) => a.event === 'coordination_finished')).toMatchObject([{ agent: 'crew', level: 'info' }]);
+    const notes = await page.evaluate(() => (window as unknown as { __notes: { title: string }[] }).__notes);
+    expect(notes.filter((n) => n.title === `${permissionAgent} needs you: permission`)).toHaveLength(1);
   });
 
   it('deleting an agent asks for its name first', async () => {
@@ -354,5 +498,51 @@ describe('the dashboard in a real browser', () => {
       return res.status;
     });
     expect(ok).toBe(200);
+  });
+});
+
+describe('the dashboard on a phone (390×844)', () => {
+  let browser: Browser;
+  let phone: Page;
+
+  beforeAll(async () => {
+    const { chromium } = await import('playwright-core');
+    browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run'] });
+    const context = await browser.newContext({ viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true, deviceScaleFactor: 2 });
+    phone = await context.newPage();
+  });
+
+  afterAll(async () => {
+    await browser?.close();
+  });
+
+  it('with agents and a pending request shown nothing scrolls sideways, and one tap on Allow answers the request', async (ctx) => {
+    if (!permissionAgent) return ctx.skip();
+    await phone.goto(loginLink());
+    await phone.waitForURL(`${url}/`, { timeout: 30_000 });
+    await phone.locator(`.agent[data-agent="${permissionAgent}"]`).waitFor({ timeout: 60_000 });
+    await crew.ok('send_message_to_agent', { agent: permissionAgent, message: PHONE_PROMPT });
+    const request = phone.locator(`.permission[data-agent="${permissionAgent}"]`);
+    await request.waitFor({ timeout: 180_000 });
+    await expect(request.textContent()).resolves.toContain('touch from-phone.txt');
+    // An agent opened too: its terminal keeps 120 columns inside its own box.
+    await phone.locator('.agent[data-agent="Agent_1"]').click();
+    await phone.locator('#terminal .xterm-rows').waitFor({ timeout: 30_000 });
+    const width = await phone.evaluate(() => ({ scroll: document.scrollingElement!.scrollWidth, client: document.scrollingElement!.clientWidth }));
+    expect(width.scroll, JSON.stringify(width)).toBeLessThanOrEqual(width.client);
+    expect(width.client).toBe(390);
+    // The waiting request comes first on a phone, above the crew.
+    const [requestTop, crewTop] = await Promise.all([request.boundingBox(), phone.locator('#sessions').boundingBox()]);
+    expect(requestTop!.y).toBeLessThan(crewTop!.y);
+    await phone.screenshot({ path: join(artifacts, 'phone-permission-pending.png') });
+    await request.locator('button', { hasText: 'Allow' }).tap();
+    await request.waitFor({ state: 'detached', timeout: 60_000 });
+    await mock.waitFor((req) => {
+      const content = lastUserContent(req);
+      return Array.isArray(content) && content.some((b: any) => b?.type === 'tool_result' && b.tool_use_id === 'toolu_phone');
+    }, 120_000);
+    // A second dialog is a second event: one more alert.
+    for (let i = 0; i < 50 && alertsOf(permissionAgent, 'permission').length < 2; i++) await new Promise((r) => setTimeout(r, 100));
+    expect(alertsOf(permissionAgent, 'permission')).toHaveLength(2);
   });
 });

@@ -6,7 +6,15 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { tail } from '../../src/audit/audit-log.js';
 import { claudeBin, makeClaudeHome } from '../support/claude-home.js';
 import { mockedHome, tearDown } from '../support/e2e-world.js';
-import { isConversationRequest, lastUserContent, startMockAnthropic, type MockAnthropic, type RecordedRequest } from '../support/mock-anthropic.js';
+import {
+  isConversationRequest,
+  lastUserContent,
+  lastUserText,
+  startMockAnthropic,
+  type MockAnthropic,
+  type MockReplySpec,
+  type RecordedRequest,
+} from '../support/mock-anthropic.js';
 import { startTabcrew, type Crew } from '../support/tabcrew.js';
 
 /**
@@ -38,6 +46,55 @@ const CALLS: Record<string, { id: string; command: string }> = {
   'make the slow file': { id: 'toolu_slow', command: 'touch slow.txt && echo slow-output-4715' },
 };
 
+const QUESTION = {
+  question: 'Which color?',
+  header: 'Color',
+  options: [
+    { label: 'Red', description: 'warm' },
+    { label: 'Blue', description: 'cool' },
+  ],
+  multiSelect: false,
+};
+const PLAN_TEXT = '# Plan\n\n1. Make a.txt\n2. Make <b>b.txt</b>\n';
+
+/**
+ * The scripted model of the questions and plans: "ask me a question" calls AskUserQuestion;
+ * "draft plan N" writes the plan file Claude Code named (plan mode) and then calls
+ * ExitPlanMode, which takes no argument: Claude Code adds the plan to its PermissionRequest.
+ */
+function questionOrPlan(req: RecordedRequest): MockReplySpec | undefined {
+  const text = lastUserText(req) ?? '';
+  if (text.includes('ask me a question'))
+    return { text: 'A question.', toolUse: { id: 'toolu_ask', name: 'AskUserQuestion', input: { questions: [QUESTION] } } };
+  if (text.includes('ask me again')) return { text: 'Again.', toolUse: { id: 'toolu_ask_tab', name: 'AskUserQuestion', input: { questions: [QUESTION] } } };
+  const draft = /draft plan (\d)/.exec(text)?.[1];
+  const planPath = [...JSON.stringify(req.body.messages).matchAll(/(\/[^"\s\\]+\/\.claude\/plans\/[\w.-]+\.md)/g)].at(-1)?.[1];
+  if (draft && planPath)
+    return { text: 'Writing the plan.', toolUse: { id: `toolu_pw${draft}`, name: 'Write', input: { file_path: planPath, content: PLAN_TEXT } } };
+  const wrote = toolResults(lastUserContent(req)).find((r) => /^toolu_pw\d$/.test(r.tool_use_id));
+  if (wrote) return { text: 'Done planning.', toolUse: { id: wrote.tool_use_id.replace('pw', 'pe'), name: 'ExitPlanMode', input: {} } };
+  return undefined;
+}
+
+async function waitForRequest(kind: 'question' | 'plan'): Promise<any> {
+  for (let i = 0; i < 240; i++) {
+    const { requests } = await crew.ok('list_pending_requests', { kind });
+    if (requests.length) return requests[0];
+    await new Promise((r) => setTimeout(r, 500));
+  }
+  throw new Error(`no pending ${kind} within 120 s`);
+}
+
+/** The agent's status once it is `want`, or the last one seen after 10 s. */
+async function statusOf(name: string, want: string): Promise<string> {
+  let now = '';
+  for (let i = 0; i < 40 && now !== want; i++) {
+    if (i) await new Promise((r) => setTimeout(r, 250));
+    now = (await crew.ok('get_session_status', { session: 'perm' })).agents.find((a: { agent: string }) => a.agent === name)?.status;
+  }
+  return now;
+}
+
 async function waitForPending(n = 1, c = (): Crew => crew): Promise<any[]> {
   for (let i = 0; i < 240; i++) {
     const { requests } = await c().ok('list_pending_permissions', {});
@@ -56,6 +113,8 @@ beforeAll(async () => {
   mock = await startMockAnthropic();
   mock.setReply((req) => {
     if (!isConversationRequest(req)) return 'title';
+    const scripted = questionOrPlan(req);
+    if (scripted) return scripted;
     if (toolResults(lastUserContent(req)).length) return 'Done.';
     const text = mock.lastUserText(req) ?? '';
     const call = Object.entries(CALLS).find(([prompt]) => text.includes(prompt))?.[1];
@@ -101,7 +160,7 @@ describe('permission requests answered over MCP', () => {
 
     const again = await crew.call('decide_permission', { request_id: request.request_id, decision: 'deny' });
     expect(again.isError).toBe(true);
-    expect(JSON.stringify(again.content)).toMatch(/already decided \(allow, by tabcrew-tests/);
+    expect(JSON.stringify(again.content)).toMatch(/already answered \(allow, by tabcrew-tests/);
   }, 300_000);
 
   it('a request still pending when tabcrew restarts is listed by the new server, and deny makes the denial reach the model', async () => {
@@ -157,10 +216,10 @@ describe('permission requests answered over MCP', () => {
   it('a decision for an unknown or malformed request id is refused', async () => {
     const unknown = await crew.call('decide_permission', { request_id: 'p-0123456789abcdef', decision: 'allow' });
     expect(unknown.isError).toBe(true);
-    expect(JSON.stringify(unknown.content)).toMatch(/no permission request p-0123456789abcdef.*list_pending_permissions/);
+    expect(JSON.stringify(unknown.content)).toMatch(/no request p-0123456789abcdef.*list_pending_requests/);
     const malformed = await crew.call('decide_permission', { request_id: '../../etc/passwd', decision: 'deny' });
     expect(malformed.isError).toBe(true);
-    expect(JSON.stringify(malformed.content)).toMatch(/not a permission request id/);
+    expect(JSON.stringify(malformed.content)).toMatch(/not a request id/);
   });
 
   it('every request and decision is in the audit log, with tool, agent, decision and who, never the secret', async () => {
@@ -179,6 +238,97 @@ describe('permission requests answered over MCP', () => {
     expect(everything).not.toContain(SECRET);
     expect(records).toContainEqual(expect.objectContaining({ type: 'permission_closed', agent, tool: 'Bash', why: 'answered_at_tab' }));
   });
+});
+
+describe('questions and plan approvals answered over MCP', () => {
+  it('a question shows as waiting_answer with its options, and the option answer_request picks reaches the model', async () => {
+    await crew.ok('send_message_to_agent', { agent, message: 'ask me a question' });
+    const request = await waitForRequest('question');
+    expect(request).toMatchObject({
+      kind: 'question',
+      agent,
+      tool: 'AskUserQuestion',
+      questions: [
+        {
+          question: 'Which color?',
+          header: 'Color',
+          options: [
+            { label: 'Red', description: 'warm' },
+            { label: 'Blue', description: 'cool' },
+          ],
+          multi_select: false,
+        },
+      ],
+    });
+    expect(await statusOf(agent, 'waiting_answer')).toBe('waiting_answer');
+    for (let i = 0; i < 20 && !logs.some((l) => l.logger === 'tabcrew.requests'); i++) await new Promise((r) => setTimeout(r, 250));
+    expect(logs).toContainEqual({
+      logger: 'tabcrew.requests',
+      data: expect.objectContaining({ request_id: request.request_id, kind: 'question', answer_with: 'answer_request' }),
+    });
+    // list_pending_permissions keeps to permission dialogs.
+    expect((await crew.ok('list_pending_permissions', {})).requests).toEqual([]);
+
+    const answered = await crew.ok('answer_request', { request_id: request.request_id, choose: 'Blue' });
+    expect(answered).toMatchObject({ kind: 'question', outcome: 'answered', answers: ['Blue'], taken: true });
+    const next = await mock.waitFor(resultFor('toolu_ask'), 120_000);
+    expect(textOf(toolResults(lastUserContent(next)).find((r) => r.tool_use_id === 'toolu_ask')!)).toContain('"Which color?"="Blue"');
+    const again = await crew.call('answer_request', { request_id: request.request_id, choose: 'Red' });
+    expect(JSON.stringify(again.content)).toMatch(/already answered \(allow, by tabcrew-tests/);
+  }, 300_000);
+
+  it('a question answered at the tab first closes its request, and answer_request is told so', async () => {
+    await crew.ok('send_message_to_agent', { agent, message: 'ask me again' });
+    const request = await waitForRequest('question');
+    // The person at the tab presses Enter on Claude Code's own question ("1. Red" is selected).
+    const panes = crew.tmux('list-panes', '-a', '-F', '#{pane_id}').trim().split('\n');
+    // The question's own footer: its text stays on screen once answered.
+    const shown = (pane: string): boolean => /Which color\?[\s\S]*Enter to select/.test(crew.tmux('capture-pane', '-p', '-t', pane));
+    let pane: string | undefined;
+    for (let i = 0; i < 100 && !pane; i++) {
+      pane = panes.find(shown);
+      if (!pane) await new Promise((r) => setTimeout(r, 200));
+    }
+    for (let press = 0; press < 4 && pane && shown(pane); press++) {
+      crew.tmux('send-keys', '-t', pane, 'Enter');
+      for (let i = 0; i < 25 && shown(pane); i++) await new Promise((r) => setTimeout(r, 200));
+    }
+    const next = await mock.waitFor(resultFor('toolu_ask_tab'), 120_000);
+    expect(textOf(toolResults(lastUserContent(next)).find((r) => r.tool_use_id === 'toolu_ask_tab')!)).toContain('"Which color?"="Red"');
+    let left: unknown[] = [request];
+    for (let i = 0; i < 60 && left.length; i++) {
+      await new Promise((r) => setTimeout(r, 500));
+      left = (await crew.ok('list_pending_requests', {})).requests;
+    }
+    expect(left).toEqual([]);
+    const late = await crew.call('answer_request', { request_id: request.request_id, choose: 'Blue' });
+    expect(late.isError).toBe(true);
+    expect(JSON.stringify(late.content)).toMatch(/can no longer be answered: it was answered at the agent's tab/);
+  }, 300_000);
+
+  it('a plan shows as waiting_plan_approval with its text; rejected, its feedback reaches the model; approved, the model hears so', async () => {
+    const planner = (await crew.ok('create_agent', { session: 'perm', permission_mode: 'plan' })).agent;
+    await crew.ok('send_message_to_agent', { agent: planner, message: 'draft plan 1' });
+    const first = await waitForRequest('plan');
+    expect(first).toMatchObject({ kind: 'plan', agent: planner, tool: 'ExitPlanMode', plan: PLAN_TEXT });
+    expect(await statusOf(planner, 'waiting_plan_approval')).toBe('waiting_plan_approval');
+    expect(await crew.ok('answer_request', { request_id: first.request_id, decision: 'reject', message: 'Use smaller steps' })).toMatchObject({
+      outcome: 'rejected',
+      taken: true,
+    });
+    const rejected = toolResults(lastUserContent(await mock.waitFor(resultFor('toolu_pe1'), 120_000))).find((r) => r.tool_use_id === 'toolu_pe1')!;
+    expect(rejected.is_error).toBe(true);
+    expect(textOf(rejected)).toContain('Use smaller steps');
+
+    await crew.ok('send_message_to_agent', { agent: planner, message: 'draft plan 2' });
+    const second = await waitForRequest('plan');
+    expect(await crew.ok('answer_request', { request_id: second.request_id, decision: 'approve' })).toMatchObject({ outcome: 'approved', taken: true });
+    const approved = toolResults(lastUserContent(await mock.waitFor(resultFor('toolu_pe2'), 120_000))).find((r) => r.tool_use_id === 'toolu_pe2')!;
+    expect(approved.is_error).toBeFalsy();
+    expect(textOf(approved)).toMatch(/approved your plan/);
+    const records = await tail(crew.dirs.logs, { limit: 100_000 });
+    expect(records).toContainEqual(expect.objectContaining({ type: 'permission_decision', kind: 'plan', decision: 'deny', reason: 'Use smaller steps' }));
+  }, 300_000);
 });
 
 describe('permission requests at security level HIGH, with --permission-timeout', () => {

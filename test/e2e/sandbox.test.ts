@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { claudeBin, makeClaudeHome } from '../support/claude-home.js';
 import { mockedHome, tearDown } from '../support/e2e-world.js';
 import { isConversationRequest, lastUserContent, startMockAnthropic, type MockAnthropic, type MockReplySpec } from '../support/mock-anthropic.js';
-import { startTabcrew, type Crew } from '../support/tabcrew.js';
+import { startTabcrew, waitForExit, type Crew } from '../support/tabcrew.js';
 import { until } from '../support/until.js';
 
 /**
@@ -35,6 +35,7 @@ const cache = join(base, 'cache');
 let mock: MockAnthropic;
 let home: ReturnType<typeof makeClaudeHome>;
 let crew: Crew;
+let firstAgentSession = '';
 
 type ToolResult = { type: 'tool_result'; tool_use_id: string; is_error?: boolean; content: unknown };
 const toolResults = (content: unknown): ToolResult[] => (Array.isArray(content) ? content.filter((b) => b?.type === 'tool_result') : []);
@@ -66,6 +67,7 @@ describe.skipIf(!bwrapWorks)('the OS sandbox (bubblewrap), hook off', () => {
     // Bypass: Claude Code itself asks about nothing, so the sandbox alone stands in the way.
     const agent = await crew.ok('create_agent', { session: 'own', permission_mode: 'bypassPermissions' });
     expect(agent.status).toBe('idle');
+    firstAgentSession = agent.claude_session_id;
 
     // Session B, and an agent of it, appear only now.
     mkdirSync(other);
@@ -166,6 +168,111 @@ describe.skipIf(!bwrapWorks)('the OS sandbox (bubblewrap), hook off', () => {
     expect(status.agents[0].sandbox.kind).toBe('bubblewrap');
     expect(status.agents[0].sandbox.paths.write).toContain(own);
     expect(status.agents[0].sandbox.paths.hidden).toEqual(expect.arrayContaining([realpathSync(crew.dirs.state), realpathSync(crew.dirs.logs)]));
+  });
+});
+
+/** Scripts the mock: a message holding a trigger starts its calls, each tool result asks for the next one, then "Finished.". */
+function script(byTrigger: Record<string, MockReplySpec['toolUse'][]>): void {
+  mock.setReply((req) => {
+    if (!isConversationRequest(req)) return 'title';
+    const answered = toolResults(lastUserContent(req))[0];
+    if (!answered) {
+      const calls = Object.entries(byTrigger).find(([trigger]) => mock.lastUserText(req)?.includes(trigger))?.[1];
+      return calls ? { text: 'Trying.', toolUse: calls[0] } : 'Finished.';
+    }
+    const calls = Object.values(byTrigger).find((c) => c.some((x) => x!.id === answered.tool_use_id)) ?? [];
+    const next = calls[calls.findIndex((x) => x!.id === answered.tool_use_id) + 1];
+    return next ? { text: 'Trying.', toolUse: next } : 'Finished.';
+  });
+}
+const bash = (id: string, command: string) => ({ id, name: 'Bash', input: { command, description: 'Run a command' } });
+const resultsById = (): Map<string, ToolResult> => {
+  const results = new Map<string, ToolResult>();
+  for (const req of mock.conversationRequests()) for (const r of toolResults(lastUserContent(req))) results.set(r.tool_use_id, r);
+  return results;
+};
+
+describe.skipIf(!bwrapWorks)('recovery of a sandboxed agent', () => {
+  it('after its tmux server dies, the agent is resumed in bubblewrap, in its conversation, and the sandbox still holds', async () => {
+    const panes = () =>
+      crew
+        .tmux('list-panes', '-a', '-F', '#{window_name} #{pane_pid}')
+        .trim()
+        .split('\n')
+        .map((l) => l.split(' '));
+    const pids = panes().map(([, pid]) => Number(pid));
+    crew.tmux('kill-server');
+    await waitForExit(pids);
+    const r = await crew.ok('recover_session', { session: 'own' });
+    expect(r.recovered).toEqual([expect.objectContaining({ agent: 'Agent_1', action: 'resumed', status: 'idle' })]);
+
+    // The tab's program is bubblewrap, resuming the same conversation inside it.
+    const [, pid] = panes().find(([name]) => name === 'Agent_1')!;
+    const argv = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
+    expect(argv[0]).toMatch(/bwrap$/);
+    expect(argv).toEqual(expect.arrayContaining(['--unshare-pid', '--resume', firstAgentSession]));
+
+    script({ 'probe again': [bash('toolu_after_recovery', `cat '${other}/secret.txt'`)] });
+    await crew.ok('send_message_to_agent', { agent: 'Agent_1', message: 'probe again', wait_for_reply: true, timeout_s: 120 });
+    const req = await mock.waitFor((q) => toolResults(lastUserContent(q)).some((t) => t.tool_use_id === 'toolu_after_recovery'), 60_000);
+    // The earlier conversation travels with the next request: the first probe and its last call.
+    expect(JSON.stringify(req.body.messages)).toContain('probe the sandbox');
+    expect(JSON.stringify(req.body.messages)).toContain('toolu_own_work');
+    expect(textOf(resultsById().get('toolu_after_recovery')!)).toMatch(/No such file/);
+    expect(req.rawBody).not.toContain(SECRET);
+  });
+});
+
+describe.skipIf(!bwrapWorks)('roles in the sandbox', () => {
+  // Both agents start at once: a start is what costs here.
+  let reviewer: string;
+  let writer: string;
+  beforeAll(async () => {
+    if (!bwrapWorks) return;
+    const [r, w] = await Promise.all([
+      crew.ok('create_agent', { session: 'own', role: 'code_reviewer', permission_mode: 'bypassPermissions' }),
+      crew.ok('create_agent', { session: 'own', role: 'documentation_writer', permission_mode: 'dontAsk' }),
+    ]);
+    [reviewer, writer] = [r.agent, w.agent];
+    script({
+      'review it': [
+        { id: 'toolu_review_write', name: 'Write', input: { file_path: join(own, 'review.txt'), content: 'planted' } },
+        bash('toolu_review_echo', `echo planted > review-notes.txt`),
+        bash('toolu_review_read', `cat notes.txt`),
+      ],
+      'document it': [
+        { id: 'toolu_doc_md', name: 'Write', input: { file_path: join(own, 'docs', 'guide.md'), content: '# Guide\n' } },
+        { id: 'toolu_doc_py', name: 'Write', input: { file_path: join(own, 'tool.py'), content: 'print(1)\n' } },
+      ],
+    });
+  });
+
+  it('a code_reviewer agent reads its root but cannot write it: Write is denied and `echo > file` meets a read-only root', async () => {
+    await crew.ok('send_message_to_agent', { agent: reviewer, message: 'review it', wait_for_reply: true, timeout_s: 120 });
+    await until('the last call to reach the model', async () => resultsById().get('toolu_review_read'), 60_000);
+    const results = resultsById();
+    const write = results.get('toolu_review_write')!;
+    expect(write.is_error).toBe(true);
+    expect(textOf(write)).toMatch(/No such tool available: Write|denied/);
+    expect(textOf(results.get('toolu_review_echo')!)).toMatch(/Read-only file system/);
+    expect(existsSync(join(own, 'review.txt'))).toBe(false);
+    expect(existsSync(join(own, 'review-notes.txt'))).toBe(false);
+    expect(textOf(results.get('toolu_review_read')!)).toContain('own notes');
+
+    const mine = (await crew.ok('get_session_status', { session: 'own' })).agents.find((a: { agent: string }) => a.agent === reviewer);
+    expect(mine.role).toMatchObject({ id: 'code_reviewer', read_only: true });
+    expect(mine.sandbox.paths.read).toContain(own);
+    expect(mine.sandbox.paths.write).not.toContain(own);
+  });
+
+  it('in dontAsk mode a documentation_writer agent writes Markdown files and is refused any other', async () => {
+    await crew.ok('send_message_to_agent', { agent: writer, message: 'document it', wait_for_reply: true, timeout_s: 120 });
+    await until('the last call to reach the model', async () => resultsById().get('toolu_doc_py'), 60_000);
+    const results = resultsById();
+    expect(results.get('toolu_doc_md')!.is_error, textOf(results.get('toolu_doc_md')!)).toBeFalsy();
+    expect(readFileSync(join(own, 'docs', 'guide.md'), 'utf8')).toBe('# Guide\n');
+    expect(results.get('toolu_doc_py')!.is_error).toBe(true);
+    expect(existsSync(join(own, 'tool.py'))).toBe(false);
   });
 });
 

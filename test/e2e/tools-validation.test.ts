@@ -28,6 +28,7 @@ describe('the tool contract', () => {
   it('lists every tool with annotations and an output schema', async () => {
     const { tools } = await crew.client.listTools();
     expect(tools.map((t) => t.name).sort()).toEqual([
+      'answer_request',
       'cancel_coordination',
       'clear_agent_conversation',
       'coordinate_agents',
@@ -43,6 +44,7 @@ describe('the tool contract', () => {
       'list_merges',
       'list_messages',
       'list_pending_permissions',
+      'list_pending_requests',
       'list_roles',
       'list_sessions',
       'merge_agent_work',
@@ -67,6 +69,7 @@ describe('the tool contract', () => {
       'tabcrew://agents/{agent}/screen',
       'tabcrew://agents/{agent}/transcript',
       'tabcrew://permissions/pending',
+      'tabcrew://requests/pending',
       'tabcrew://sessions/{session}/status',
       'tabcrew://sessions/{session}/todo',
     ]);

@@ -1,5 +1,4 @@
 import { mkdtempSync } from 'node:fs';
-import type { ServerResponse } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -27,11 +26,7 @@ function world() {
   } as unknown as InProcessClient;
   let now = 0;
   const metrics = new CrewMetrics(deps, tools, () => now);
-  const scrape = async () => {
-    let body = '';
-    await metrics.handle({ writeHead: () => undefined, end: (t: string) => void (body = t) } as unknown as ServerResponse);
-    return parsePrometheusText(body);
-  };
+  const scrape = async () => parsePrometheusText(await metrics.scrape());
   const status = (agent: string, from: string, to: string, at: number) => {
     now = at;
     onStatus({ agent, session_id: 's-1', from, to, source: 'hook' } as StatusChange);

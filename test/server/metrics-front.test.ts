@@ -1,5 +1,4 @@
 import { mkdtempSync } from 'node:fs';
-import type { ServerResponse } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -24,11 +23,8 @@ const usage = (model: string, output: number) => ({
 });
 
 /** What a scrape answers, as text. */
-async function scrape(metrics: CrewMetrics): Promise<string> {
-  let body = '';
-  const res = { writeHead: () => res, end: (t: string) => void (body = t) } as unknown as ServerResponse;
-  await metrics.handle(res);
-  return body;
+function scrape(metrics: CrewMetrics): Promise<string> {
+  return metrics.scrape();
 }
 
 /**

@@ -92,6 +92,16 @@ describe('agents that start helpers of their own', () => {
     expect(rec.launch).toMatchObject({ role: 'testing_specialist', roleTitle: 'Testing specialist' });
   });
 
+  it("a helper of a read-only role keeps the role's rules in its record, and without the OS sandbox it is told only the rules hold it", async () => {
+    const { sup, store } = await supervisor([agent('Agent_1', 's-1')]);
+    const child = await sup.spawnAgent({ role: 'code_reviewer' }, { caller: { agent: 'Agent_1' } });
+    expect(child.note).toContain('without the OS sandbox');
+    const rec = (await store.read()).agents.find((a) => a.name === 'Agent_2')!;
+    expect(rec.launch.rolePermissions).toMatchObject({ read_only: true, deny: expect.arrayContaining(['Write', 'Edit', 'Bash(rm *)']) });
+    const status = await sup.getSessionStatus('app');
+    expect(status.agents.find((a) => a.agent === 'Agent_2')?.role).toMatchObject({ id: 'code_reviewer', read_only: true });
+  });
+
   it('get_session_status shows the tree: each agent with its parent and its children', async () => {
     const { sup } = await supervisor([agent('Agent_1', 's-1'), agent('Agent_2', 's-1', 'Agent_1'), agent('Agent_3', 's-1', 'Agent_2')]);
     const status = await sup.getSessionStatus('app');

@@ -66,7 +66,7 @@ describe('the permission broker', () => {
     expect(decided).toMatchObject({ agent: 'Agent_1', tool: 'Bash', decision: 'deny', taken: false });
     expect(readJson(decisionPath(dirOf(0), 'p-000000000000000a'))).toMatchObject({ decision: 'deny', reason: 'no', by: 'Claude Desktop' });
     await expect(broker().decide({ request_id: 'p-000000000000000a', decision: 'allow', by: 'x' })).rejects.toThrow(
-      /already decided \(deny, by Claude Desktop/,
+      /already answered \(deny, by Claude Desktop/,
     );
     expect(audit).toContainEqual(
       expect.objectContaining({ type: 'permission_decision', request_id: 'p-000000000000000a', agent: 'Agent_1', decision: 'deny', by: 'Claude Desktop' }),
@@ -80,7 +80,9 @@ describe('the permission broker', () => {
     expect((await broker().list()).map((p) => p.request_id)).not.toContain('p-000000000000000c');
     expect(existsSync(requestPath(dirOf(0), 'p-000000000000000c'))).toBe(false);
     expect(readJson(decisionPath(dirOf(0), 'p-000000000000000c'))).toMatchObject({ decision: 'closed', why: 'hook_gone' });
-    await expect(broker().decide({ request_id: 'p-000000000000000c', decision: 'allow', by: 'x' })).rejects.toThrow(/can no longer be decided: its hook ended/);
+    await expect(broker().decide({ request_id: 'p-000000000000000c', decision: 'allow', by: 'x' })).rejects.toThrow(
+      /can no longer be answered: its hook ended/,
+    );
   });
 
   it('shows the code of the deploy command it lists (curl|sh in a substitution), only the literal key redacted', async () => {
@@ -93,9 +95,52 @@ describe('the permission broker', () => {
   });
 
   it('refuses unknown and malformed ids', async () => {
-    await expect(broker().pending('p-ffffffffffffffff')).rejects.toThrow(/no permission request p-ffffffffffffffff/);
-    await expect(broker().pending('../x')).rejects.toThrow(/not a permission request id/);
+    await expect(broker().pending('p-ffffffffffffffff')).rejects.toThrow(/no request p-ffffffffffffffff/);
+    await expect(broker().pending('../x')).rejects.toThrow(/not a request id/);
   });
+
+  it('lists questions with their options and plans with their text by kind, and audits the answers given', async () => {
+    mkdirSync(dirOf(1), { recursive: true, mode: 0o700 });
+    const since = new Date().toISOString();
+    const questions = [{ question: 'Which color?', options: [{ label: 'Red' }, { label: 'Blue' }], multi_select: false }];
+    writePrivateFile(requestPath(dirOf(1), 'p-00000000000000e1'), {
+      v: 1,
+      request_id: 'p-00000000000000e1',
+      tool: 'AskUserQuestion',
+      kind: 'question',
+      input_summary: 'Which color?',
+      questions,
+      input_fp: 'x',
+      since,
+      pid: process.pid,
+    } satisfies PermissionRequestFile);
+    // The kind follows the tool, never the file alone.
+    writePrivateFile(requestPath(dirOf(1), 'p-00000000000000e2'), {
+      v: 1,
+      request_id: 'p-00000000000000e2',
+      tool: 'ExitPlanMode',
+      kind: 'permission',
+      input_summary: '# Plan',
+      plan: '# Plan\n1. key sk-live-abcdefghijklmnop1234',
+      input_fp: 'x',
+      since,
+      pid: process.pid,
+    } satisfies PermissionRequestFile);
+    const b = broker();
+    expect((await b.list(undefined, 'question')).map((p) => [p.request_id, p.kind, p.questions])).toEqual([['p-00000000000000e1', 'question', questions]]);
+    const [plan] = await b.list('b', 'plan');
+    expect(plan).toMatchObject({ request_id: 'p-00000000000000e2', kind: 'plan', agent: 'Agent_2' });
+    expect(plan!.plan).toMatch(/^# Plan\n1\. key /);
+    expect(plan!.plan).not.toContain('sk-live-abcdefghijklmnop1234');
+    expect((await b.list(undefined, 'permission')).map((p) => p.kind)).not.toContain('question');
+
+    await expect(b.decide({ request_id: 'p-00000000000000e1', decision: 'allow', by: 'x' })).rejects.toThrow(/is a question .*answer_request/);
+    await b.decide({ request_id: 'p-00000000000000e1', decision: 'allow', answers: [{ options: [1] }], by: 'Claude Desktop' });
+    expect(readJson(decisionPath(dirOf(1), 'p-00000000000000e1'))).toMatchObject({ decision: 'allow', answers: [{ options: [1] }] });
+    expect(audit).toContainEqual(
+      expect.objectContaining({ type: 'permission_decision', request_id: 'p-00000000000000e1', kind: 'question', answers: ['Blue'] }),
+    );
+  }, 20_000);
 
   it("says which request ids are this machine's, pending or decided, changing nothing (a front routes them here)", async () => {
     const dead = spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))'], { encoding: 'utf8' });

@@ -69,7 +69,7 @@ describe('security level HIGH', () => {
         .filter(([t]) => needsConfirmation(t, 'HIGH'))
         .map(([t]) => t)
         .sort(),
-    ).toEqual(['create_agent', 'decide_permission', 'delete_agent', 'delete_session', 'merge_agent_work']);
+    ).toEqual(['answer_request', 'create_agent', 'decide_permission', 'delete_agent', 'delete_session', 'merge_agent_work']);
     expect(needsConfirmation('delete_agent', 'MEDIUM')).toBe(false);
   });
 });

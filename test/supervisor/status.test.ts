@@ -25,6 +25,20 @@ describe('the agent state machine from hooks', () => {
     expect(statusFromHooks(records, ID)?.status).toBe('busy');
   });
 
+  it('waits for an answer to a question, or for a plan approval, until the tool ran or the answer was given over MCP', () => {
+    const ask = [
+      rec('UserPromptSubmit', 1),
+      rec('PermissionRequest', 2, { tool_name: 'AskUserQuestion' }),
+      rec('Notification', 3, { notification_type: 'permission_prompt' }),
+    ];
+    expect(statusFromHooks(ask, ID)?.status).toBe('waiting_answer');
+    expect(statusFromHooks([...ask, rec('PostToolUse', 4)], ID)?.status).toBe('busy');
+    const plan = [rec('UserPromptSubmit', 1), rec('PermissionRequest', 2, { tool_name: 'ExitPlanMode' })];
+    expect(statusFromHooks(plan, ID)?.status).toBe('waiting_plan_approval');
+    // A rejected plan fires no other hook: the hook's own PermissionDecided record moves it on.
+    expect(statusFromHooks([...plan, rec('PermissionDecided', 3, { decision: 'deny' })], ID)?.status).toBe('busy');
+  });
+
   it('a failed turn (StopFailure) leaves the agent idle, SessionEnd leaves it exited', () => {
     expect(statusFromHooks([rec('UserPromptSubmit', 1), rec('StopFailure', 2)], ID)?.status).toBe('idle');
     expect(statusFromHooks([rec('SessionStart', 1), rec('SessionEnd', 2)], ID)?.status).toBe('exited');

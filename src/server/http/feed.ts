@@ -1,21 +1,51 @@
-import type { ServerResponse } from 'node:http';
 import { createHash } from 'node:crypto';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
+import type { Context } from 'hono';
+import { streamSSE, type SSEStreamingApi } from 'hono/streaming';
 import type { StatusChange, SessionStatusView } from '../../supervisor/supervisor.js';
 import type { ToolDeps } from '../tool-kit.js';
+import { redactValue } from '../../audit/redact.js';
 import type { InProcessClient } from './in-process.js';
 
 const LOOK_MS = 1000;
 const SCREEN_MS = 700;
 const KEEPALIVE_MS = 15_000;
 
-export function openStream(res: ServerResponse): void {
-  res.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-store', connection: 'keep-alive', 'x-accel-buffering': 'no' });
-  res.write('retry: 2000\n\n');
+/** One page's open event stream: what the feed writes to, until the page goes or the server closes. */
+class EventStream {
+  readonly done: Promise<void>;
+  private finish!: () => void;
+  private ended = false;
+
+  constructor(private readonly sse: SSEStreamingApi) {
+    this.done = new Promise((resolve) => (this.finish = resolve));
+    sse.onAbort(() => this.end());
+    if (sse.aborted) this.end();
+  }
+
+  send(event: string, data: unknown): void {
+    if (!this.ended) void this.sse.writeSSE({ event, data: JSON.stringify(data) });
+  }
+
+  keepAlive(): void {
+    if (!this.ended) void this.sse.write(': keep-alive\n\n');
+  }
+
+  end(): void {
+    this.ended = true;
+    this.finish();
+  }
 }
 
-export function sendEvent(res: ServerResponse, event: string, data: unknown): void {
-  res.write(`event: ${event}\ndata: ${JSON.stringify(data)}\n\n`);
+/** A Server-Sent Events response (Hono's streamSSE) that stays open until `use`'s stream ends. */
+function eventStream(c: Context, use: (stream: EventStream) => void | Promise<void>): Response {
+  c.header('x-accel-buffering', 'no');
+  return streamSSE(c, async (sse) => {
+    await sse.write('retry: 2000\n\n');
+    const stream = new EventStream(sse);
+    await use(stream);
+    await stream.done;
+  });
 }
 
 const fingerprint = (v: unknown): string => createHash('sha256').update(JSON.stringify(v)).digest('hex');
@@ -34,7 +64,8 @@ type SessionView = SessionStatusView | { session_id: string; name: string; root:
  * see, wherever they live.
  */
 export class LiveFeed {
-  private readonly clients = new Set<ServerResponse>();
+  private readonly clients = new Set<EventStream>();
+  private readonly screens = new Set<EventStream>();
   private timer?: NodeJS.Timeout;
   private keepalive?: NodeJS.Timeout;
   private unlisten?: () => void;
@@ -48,27 +79,35 @@ export class LiveFeed {
     private readonly tools: InProcessClient,
   ) {}
 
-  add(res: ServerResponse): void {
-    openStream(res);
-    this.clients.add(res);
-    res.on('close', () => {
-      this.clients.delete(res);
-      if (!this.clients.size) this.stop();
+  /** GET /api/events: the live view, for as long as the page keeps it open. */
+  add(c: Context): Response {
+    return eventStream(c, (stream) => {
+      this.clients.add(stream);
+      void stream.done.then(() => {
+        this.clients.delete(stream);
+        if (!this.clients.size) this.stop();
+      });
+      if (this.latest) stream.send('snapshot', this.latest);
+      if (this.clients.size === 1) void this.start();
+      else void this.look();
     });
-    if (this.latest) sendEvent(res, 'snapshot', this.latest);
-    if (this.clients.size === 1) void this.start();
-    else void this.look();
   }
 
   private async start(): Promise<void> {
     await this.deps.ready;
     if (!this.clients.size || this.timer) return;
-    this.unlisten = this.deps.supervisor.onStatusChange((change: StatusChange) => {
+    const unStatus = this.deps.supervisor.onStatusChange((change: StatusChange) => {
       this.broadcast('status', { ...change, at: new Date().toISOString() });
       void this.look();
     });
+    // An agent needs a person: the page raises a browser notification (dashboard/alerts.js), once per event.
+    const unNotice = this.deps.supervisor.onNotice?.((n) => this.broadcast('notice', redactValue({ ...n, at: new Date().toISOString() })));
+    this.unlisten = () => {
+      unStatus();
+      unNotice?.();
+    };
     this.timer = setInterval(() => void this.look(), LOOK_MS).unref();
-    this.keepalive = setInterval(() => this.clients.forEach((c) => c.write(': keep-alive\n\n')), KEEPALIVE_MS).unref();
+    this.keepalive = setInterval(() => this.clients.forEach((c) => c.keepAlive()), KEEPALIVE_MS).unref();
     await this.look();
   }
 
@@ -122,13 +161,18 @@ export class LiveFeed {
   }
 
   private broadcast(event: string, data: unknown): void {
-    for (const c of this.clients) sendEvent(c, event, data);
+    for (const c of this.clients) c.send(event, data);
   }
 
   /** One agent's terminal, sent whenever it changes, while the page shows it. */
-  async screen(res: ServerResponse, agent: string): Promise<void> {
+  screen(c: Context, agent: string): Response {
+    return eventStream(c, (stream) => this.watchScreen(stream, agent));
+  }
+
+  private async watchScreen(stream: EventStream, agent: string): Promise<void> {
+    this.screens.add(stream);
+    void stream.done.then(() => this.screens.delete(stream));
     await this.deps.ready;
-    openStream(res);
     let last = '';
     let stopped = false;
     const push = async (): Promise<void> => {
@@ -139,15 +183,15 @@ export class LiveFeed {
         const fp = fingerprint([out.screen, out.note]);
         if (fp !== last && !stopped) {
           last = fp;
-          sendEvent(res, 'screen', { agent, screen: out.screen, note: out.note, last_reply: out.last_reply });
+          stream.send('screen', { agent, screen: out.screen, note: out.note, last_reply: out.last_reply });
         }
       } catch (e) {
-        if (!stopped) sendEvent(res, 'gone', { agent, error: (e as Error).message });
+        if (!stopped) stream.send('gone', { agent, error: (e as Error).message });
       }
     };
     const timer = setInterval(() => void push(), SCREEN_MS).unref();
     const unlisten = this.deps.supervisor.onStatusChange((c) => c.agent === agent && void push());
-    res.on('close', () => {
+    void stream.done.then(() => {
       stopped = true;
       clearInterval(timer);
       unlisten();
@@ -157,6 +201,8 @@ export class LiveFeed {
 
   close(): void {
     for (const c of this.clients) c.end();
+    for (const s of this.screens) s.end();
+    this.screens.clear();
     this.clients.clear();
     this.stop();
   }

@@ -1,4 +1,3 @@
-import type { IncomingMessage } from 'node:http';
 import { isIP } from 'node:net';
 
 const LOOPBACK_NAMES = ['localhost', '127.0.0.1', '[::1]'];
@@ -29,31 +28,16 @@ export class HostCheck {
   }
 
   /** Null when the request may go on; otherwise what was wrong (for the log, never the client). */
-  refuse(req: IncomingMessage): string | null {
-    const host = (req.headers.host ?? '').toLowerCase();
+  refuse(hostHeader: string | undefined, origin: string | undefined): string | null {
+    const host = (hostHeader ?? '').toLowerCase();
     if (!this.hosts.has(host)) return `Host "${host.slice(0, 100)}" is not this server`;
-    const origin = req.headers.origin;
     if (origin !== undefined && !this.origins.has(origin.toLowerCase())) return `Origin "${origin.slice(0, 100)}" is not this server`;
     return null;
-  }
-
-  /** This server's own origin, as a browser on this machine sees it. */
-  get allowedHosts(): string[] {
-    return [...this.hosts];
   }
 }
 
 /** The bearer token of an Authorization header, if it has one. */
-export function bearerOf(req: IncomingMessage): string | undefined {
-  const h = req.headers.authorization;
-  const m = h && /^Bearer\s+(\S+)\s*$/i.exec(h);
+export function bearerOf(authorization: string | undefined): string | undefined {
+  const m = authorization && /^Bearer\s+(\S+)\s*$/i.exec(authorization);
   return m ? m[1] : undefined;
-}
-
-export function cookieOf(req: IncomingMessage, name: string): string | undefined {
-  for (const part of (req.headers.cookie ?? '').split(';')) {
-    const [k, ...v] = part.trim().split('=');
-    if (k === name) return v.join('=');
-  }
-  return undefined;
 }

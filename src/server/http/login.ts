@@ -1,10 +1,12 @@
 import { randomBytes } from 'node:crypto';
+import type { CookieOptions } from 'hono/utils/cookie';
 import { derive, sameSecret } from './token.js';
 
 /** How long a `tabcrew dashboard` link can be used; once used, it is spent. */
 export const LOGIN_TTL_MS = 10 * 60_000;
 export const COOKIE = 'tabcrew_dashboard';
-const COOKIE_MAX_AGE_S = 30 * 24 * 3600;
+/** The page cannot read it, and no other site's request carries it. */
+export const COOKIE_OPTIONS: CookieOptions = { httpOnly: true, sameSite: 'Strict', path: '/', maxAge: 30 * 24 * 3600 };
 
 /** The one-time link's query: a nonce, its expiry, and a MAC under the token (the token itself never appears in a URL). */
 export function loginQuery(token: string, now = Date.now()): string {
@@ -47,9 +49,5 @@ export class Logins {
 
   csrfFor(loginId: string): string {
     return derive(this.token, 'csrf', loginId);
-  }
-
-  setCookie(value: string): string {
-    return `${COOKIE}=${value}; HttpOnly; SameSite=Strict; Path=/; Max-Age=${COOKIE_MAX_AGE_S}`;
   }
 }

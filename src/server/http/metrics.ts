@@ -1,7 +1,6 @@
-import type { ServerResponse } from 'node:http';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
-import { AGENT_STATUSES, type AgentStatus } from '../../store/types.js';
+import { AGENT_STATUSES, WAITING_STATUSES, type AgentStatus } from '../../store/types.js';
 import type { SessionStatusView, StatusChange } from '../../supervisor/supervisor.js';
 import type { RecordedCall, ToolDeps } from '../tool-kit.js';
 import type { InProcessClient } from './in-process.js';
@@ -13,7 +12,7 @@ export const METRICS_CALLER = 'metrics (http)';
 const HERE = 'local';
 
 /** A turn: from a `busy` that did not follow a wait, to `idle`. A wait for a permission is part of the turn. */
-const WAITING: readonly AgentStatus[] = ['waiting_permission'];
+const WAITING: readonly AgentStatus[] = WAITING_STATUSES;
 
 /** Model ids come from transcripts: anything that does not look like one is counted as "other". */
 const MODEL = /^[A-Za-z0-9][A-Za-z0-9._:@/-]{0,79}$/;
@@ -192,11 +191,14 @@ export class CrewMetrics {
     }
   }
 
-  async handle(res: ServerResponse): Promise<void> {
+  /** A scrape: the crew looked at now, in the text format (served with `contentType`). */
+  async scrape(): Promise<string> {
     await this.look();
-    const text = await this.registry.metrics();
-    res.writeHead(200, { 'content-type': this.registry.contentType, 'cache-control': 'no-store', 'content-length': String(Buffer.byteLength(text)) });
-    res.end(text);
+    return this.registry.metrics();
+  }
+
+  get contentType(): string {
+    return this.registry.contentType;
   }
 
   close(): void {

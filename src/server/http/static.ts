@@ -1,23 +1,7 @@
-import type { ServerResponse } from 'node:http';
-import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { serveStatic } from '@hono/node-server/serve-static';
+import type { MiddlewareHandler } from 'hono';
 import { packageRoot } from '../../config.js';
-
-// A Map, not an object literal: "/assets/constructor" or "/assets/__proto__" must find
-// nothing rather than what every object inherits.
-const TYPES = new Map<string, string>([
-  ['index.html', 'text/html; charset=utf-8'],
-  ['app.js', 'text/javascript; charset=utf-8'],
-  ['app.css', 'text/css; charset=utf-8'],
-  ['xterm.css', 'text/css; charset=utf-8'],
-]);
-
-/** The dashboard's files, built into dist/dashboard by scripts/bundle.mjs: a fixed list, so no path from a URL reaches the file system. */
-export function dashboardFile(path: string): string | undefined {
-  if (path === '/') return 'index.html';
-  const name = path.startsWith('/assets/') ? path.slice('/assets/'.length) : undefined;
-  return name !== undefined && TYPES.has(name) ? name : undefined;
-}
 
 // Every script and style is served from here: no CDN, nothing inline but the styles xterm.js sets.
 const SECURITY_HEADERS = {
@@ -32,16 +16,22 @@ export function securityHeaders(): Record<string, string> {
   return { ...SECURITY_HEADERS };
 }
 
-export async function sendDashboardFile(res: ServerResponse, name: string): Promise<void> {
-  let body: Buffer;
-  try {
-    body = await readFile(join(packageRoot(), 'dist', 'dashboard', name));
-  } catch {
-    // Anyone who passes the Host check may ask: the answer names no path on this machine.
-    res.writeHead(404, { 'content-type': 'text/plain; charset=utf-8' });
-    res.end(`The dashboard file ${name} is missing: run npm run build where tabcrew is installed.\n`);
-    return;
-  }
-  res.writeHead(200, { 'content-type': TYPES.get(name)!, 'cache-control': 'no-cache', ...SECURITY_HEADERS });
-  res.end(body);
+// Set before the file is read: headers set in serveStatic's onFound come after its response is made.
+export const dashboardHeaders: MiddlewareHandler = async (c, next) => {
+  for (const [k, v] of Object.entries(SECURITY_HEADERS)) c.header(k, v);
+  c.header('cache-control', 'no-cache');
+  await next();
+};
+
+/**
+ * The dashboard's files, built into dist/dashboard by scripts/bundle-dashboard.mjs: the page
+ * at `/`, the rest under `/assets/`, served by @hono/node-server's serveStatic from that
+ * directory only (it refuses `..`, `//`, backslashes and encoded separators). What is not
+ * there goes on to the plain 404; the answer never names a path on this machine.
+ */
+export function dashboardFiles(dir = join(packageRoot(), 'dist', 'dashboard')): { page: MiddlewareHandler; assets: MiddlewareHandler } {
+  return {
+    page: serveStatic({ root: dir, path: 'index.html' }),
+    assets: serveStatic({ root: dir, rewriteRequestPath: (p) => p.slice('/assets'.length) }),
+  };
 }

@@ -19,7 +19,7 @@ export const registerCreateAgent: RegisterTool = (server, deps) => {
           .max(MAX_ROLE_CHARS)
           .optional()
           .describe(
-            'A role id from list_roles (e.g. "backend_developer"), whose guidance goes into its system prompt; any other text is kept as a custom role.',
+            'A role id from list_roles (e.g. "backend_developer"), whose guidance goes into its system prompt and whose permission rules into its settings (code_reviewer, security_analyst: read-only); any other text is kept as a custom role.',
           ),
         model: z.string().regex(MODEL_NAME, MODEL_NAME_HINT).optional().describe('Claude Code --model: an alias ("sonnet") or a model id.'),
         permission_mode: z.enum(PERMISSION_MODES).optional().describe('Claude Code --permission-mode.'),

@@ -20,6 +20,7 @@ export const registerDecidePermission: RegisterTool = (server, deps) => {
         request_id: z.string(),
         agent: z.string(),
         tool: z.string(),
+        kind: z.enum(['permission', 'question', 'plan']).describe("What was answered: a plan's allow approves it, its deny rejects it."),
         decision: z.enum(['allow', 'deny']),
         taken: z.boolean().describe("Whether the agent's hook took the answer within 5 s."),
       },

@@ -26,7 +26,7 @@ const sessionStatus = {
       tokens,
       last_reply: z.string().optional(),
       tasks: z.object({ open: z.number(), done: z.number() }),
-      role: z.object({ id: z.string().optional(), title: z.string(), custom: z.boolean() }).optional(),
+      role: z.object({ id: z.string().optional(), title: z.string(), custom: z.boolean(), read_only: z.boolean().optional() }).optional(),
       parent: z.string().optional().describe('The agent that spawned it.'),
       children: z.array(z.string()).optional().describe('The helpers it spawned.'),
       usage: usageViewSchema,

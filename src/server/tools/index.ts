@@ -10,6 +10,8 @@ import { registerGetAgentOutput } from './get-agent-output.js';
 import { registerGetSessionStatus } from './get-session-status.js';
 import { registerListMessages } from './list-messages.js';
 import { registerListPendingPermissions } from './list-pending-permissions.js';
+import { registerListPendingRequests } from './list-pending-requests.js';
+import { registerAnswerRequest } from './answer-request.js';
 import { registerListSessions } from './list-sessions.js';
 import { registerRecoverSession } from './recover-session.js';
 import { registerResumeAgent } from './resume-agent.js';
@@ -44,6 +46,8 @@ export function registerTools(server: McpServer, deps: ToolDeps): void {
     registerCancelCoordination,
     registerListPendingPermissions,
     registerDecidePermission,
+    registerListPendingRequests,
+    registerAnswerRequest,
     registerResumeAgent,
     registerWakeAgent,
     registerGetAgentChanges,

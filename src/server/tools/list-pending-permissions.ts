@@ -4,6 +4,7 @@ import { route } from '../routing.js';
 
 export const pendingPermission = z.object({
   request_id: z.string(),
+  kind: z.literal('permission').optional().describe('Always "permission" here; list_pending_requests also has questions and plans.'),
   agent: z.string(),
   session_id: z.string(),
   tool: z.string(),

@@ -8,9 +8,18 @@ export const registerListRoles: RegisterTool = (server, deps) => {
     {
       title: 'List roles',
       description:
-        "The roles create_agent (and coordinate_agents spawn) accept by id: the ten built in, plus those of --roles-file. Each role's guidance goes into the agent's ADDER+ prompt. Any other role text is kept as a custom role.",
+        "The roles create_agent (and coordinate_agents spawn) accept by id: the ten built in, plus those of --roles-file. Each role's guidance goes into the agent's ADDER+ prompt, and its permissions (Claude Code allow/deny rules; read_only: no file edits or writing Bash, and a read-only root in the OS sandbox) into the agent's settings. Any other role text is kept as a custom role, without permissions.",
       inputSchema: {},
-      outputSchema: { roles: z.array(z.object({ id: z.string(), title: z.string(), guidance: z.string() })) },
+      outputSchema: {
+        roles: z.array(
+          z.object({
+            id: z.string(),
+            title: z.string(),
+            guidance: z.string(),
+            permissions: z.object({ read_only: z.boolean(), allow: z.array(z.string()), deny: z.array(z.string()) }),
+          }),
+        ),
+      },
       annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: false },
       ...route({ targets: {}, untargeted: 'crew' }),
     },

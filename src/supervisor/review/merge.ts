@@ -65,6 +65,8 @@ export interface MergeDeps {
   audit: (event: Record<string, unknown>) => Promise<void>;
   /** The other agents of the session (for "your branch is behind"). */
   peers: AgentRecord[];
+  /** Records where the base goes just before it moves (the merge queue's record; a restart checks it). */
+  moving?: (move: { ref: string; from: string; to: string }) => Promise<void>;
 }
 
 const list = (paths: string[], max = 20) => paths.slice(0, max).join(', ') + (paths.length > max ? ` and ${paths.length - max} more` : '');
@@ -252,6 +254,7 @@ export async function mergeAgent(session: SessionRecord, agent: AgentRecord, inp
   }
 
   const ref = `refs/heads/${base.branch}`;
+  await deps.moving?.({ ref, from: base.commit, to: commit });
   const moved = await gitOr(root, ['update-ref', '-m', `tabcrew: merge ${tree.branch}`, ref, commit, base.commit], `move ${base.branch}`);
   if (moved === undefined) {
     throw new MergeRefused(

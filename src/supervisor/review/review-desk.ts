@@ -3,11 +3,13 @@ import type { Logger } from '../../audit/logger.js';
 import type { StateStore } from '../../store/state-store.js';
 import type { AgentRecord, SessionRecord } from '../../store/types.js';
 import { UserError } from '../errors.js';
+import { Owner } from '../owner.js';
 import { findSession } from '../roster.js';
 import { sharedRootChanges, worktreeChanges, type AgentChanges, type ChangesOptions } from './changes.js';
 import { checkPath } from './git-diff.js';
 import { runMergeCheck } from './merge-check.js';
-import { MergeQueue, type MergeEntry } from './merge-queue.js';
+import { MergeQueue, type MergeEntry, type Settled } from './merge-queue.js';
+import { verifyInterrupted } from './merge-recovery.js';
 import { MergeRefused, mergeAgent, type MergeInput, type MergeOutcome } from './merge.js';
 import { OverlapWatch, type NewOverlap, type Overlap } from './overlaps.js';
 
@@ -17,7 +19,9 @@ import { OverlapWatch, type NewOverlap, type Overlap } from './overlaps.js';
  */
 
 export interface ReviewDeps {
-  store: Pick<StateStore, 'read'>;
+  store: Pick<StateStore, 'read' | 'update'>;
+  /** This process, as the merge queue's records name it (another one marks them interrupted only when it is gone). */
+  owner?: Owner;
   /** Where agents' hook spools are (attribution of an agent without a worktree). */
   runtimeDir: string;
   log: Logger;
@@ -38,7 +42,7 @@ const OVERLAP_POLL_MS = 10_000;
 export const MAX_PATCH_BYTES = 4 * 1024 * 1024;
 
 export class ReviewDesk {
-  private readonly queue = new MergeQueue();
+  private readonly queue: MergeQueue;
   private readonly overlapWatch: OverlapWatch;
   private readonly overlapListeners = new Set<(o: NewOverlap) => void>();
   private timer?: NodeJS.Timeout;
@@ -46,6 +50,24 @@ export class ReviewDesk {
 
   constructor(private readonly deps: ReviewDeps) {
     this.overlapWatch = new OverlapWatch(deps.runtimeDir, (o) => void this.announce(o));
+    this.queue = new MergeQueue({
+      store: deps.store,
+      owner: deps.owner ?? new Owner(),
+      verify: async (record) => {
+        const session = (await deps.store.read()).sessions.find((s) => s.id === record.session_id);
+        if (!session) return { reason: 'tabcrew stopped while this merge was under way, and its session no longer exists.' };
+        const checked = await verifyInterrupted(session.root, record);
+        await deps.audit?.append({
+          type: 'merge',
+          action: 'interrupted',
+          agent: record.agent,
+          session: record.session_id,
+          merge_id: record.merge_id,
+          reason: checked.reason,
+        });
+        return checked;
+      },
+    });
   }
 
   /** New overlaps (MCP log message tabcrew.overlap); returns the unsubscribe. */
@@ -57,6 +79,8 @@ export class ReviewDesk {
   /** Looks for new overlaps in every session now and then (only `serve` does). */
   start(everyMs = OVERLAP_POLL_MS): void {
     if (this.timer) return;
+    // Merges a stopped tabcrew left queued or running are checked and shown as interrupted.
+    void this.queue.recover().catch((e: Error) => this.deps.log.warn('interrupted merges not checked', { error: e.message }));
     this.timer = setInterval(() => void this.poll(), everyMs);
     this.timer.unref();
   }
@@ -148,7 +172,8 @@ export class ReviewDesk {
         session.id,
         name,
         { dry_run: input.dry_run },
-        async () => {
+        async (control) => {
+          id = control.merge_id;
           // Read again at the head of the queue: an earlier merge may have moved the base.
           const fresh = await this.find(name);
           const check = this.deps.mergeCheck;
@@ -156,13 +181,11 @@ export class ReviewDesk {
             peers: fresh.peers,
             audit,
             tell: (agent, text) => this.deps.tell(session.id, agent, text),
+            moving: (move) => control.moving(move),
             ...(check ? { check: (root: string, commit: string) => runMergeCheck(root, commit, check.command, check.timeoutMs, this.deps.env) } : {}),
           });
         },
-        (entry, r) => {
-          id = entry.merge_id;
-          settle(entry, r);
-        },
+        settle,
       )
       .catch(async (e: Error) => {
         await audit({ action: e instanceof UserError ? 'refused' : 'failed', agent: name, session: session.id, reason: e.message });
@@ -174,23 +197,23 @@ export class ReviewDesk {
 
   async listMerges(sessionRef: string): Promise<{ session_id: string; merges: MergeEntry[] }> {
     const session = findSession(await this.deps.store.read(), sessionRef);
-    return { session_id: session.id, merges: this.queue.list(session.id) };
+    return { session_id: session.id, merges: await this.queue.list(session.id) };
   }
 }
 
-function settle(entry: MergeEntry, r: { ok: MergeOutcome } | { error: Error }): void {
+/** What the merge queue records of a merge's end. */
+function settle(r: { ok: MergeOutcome } | { error: Error }): Settled {
   if ('ok' in r) {
-    Object.assign(entry, {
+    return {
       base_branch: r.ok.base_branch,
       base_before: r.ok.base_before,
       ...(r.ok.commit ? { commit: r.ok.commit, base_after: r.ok.base_after } : {}),
-    });
-    return;
+    };
   }
-  entry.state = r.error instanceof UserError ? 'refused' : 'failed';
-  entry.reason = r.error.message.slice(0, 2000);
+  const out: Settled = { state: r.error instanceof UserError ? 'refused' : 'failed', reason: r.error.message.slice(0, 2000) };
   if (r.error instanceof MergeRefused) {
-    if (r.error.detail.conflicts) entry.conflicts = r.error.detail.conflicts;
-    if (r.error.detail.base_before) entry.base_before = r.error.detail.base_before;
+    if (r.error.detail.conflicts) out.conflicts = r.error.detail.conflicts;
+    if (r.error.detail.base_before) out.base_before = r.error.detail.base_before;
   }
+  return out;
 }

@@ -36,7 +36,7 @@ describe('review and merge in a hostile repository', () => {
     const agent = agentRecord({ worktree: { path: tree.path, branch: tree.branch, base: tree.base } });
     const state = { version: 2, nextAgentNumber: 2, sessions: [session], agents: [agent], generation: 1 } as unknown as State;
     const desk = new ReviewDesk({
-      store: { read: async () => structuredClone(state) },
+      store: { read: async () => structuredClone(state), update: async (change: (s: State) => unknown) => change(state) } as never,
       runtimeDir: join(repo.dir, 'runtime'),
       log: silentLogger,
       tell: async () => undefined,

@@ -3,6 +3,7 @@ import { mkdirSync, mkdtempSync, realpathSync, rmSync, writeFileSync } from 'nod
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { silentLogger } from '../../../src/audit/logger.js';
+import type { StateStore } from '../../../src/store/state-store.js';
 import type { AgentRecord, SessionRecord, State } from '../../../src/store/types.js';
 import { ReviewDesk } from '../../../src/supervisor/review/review-desk.js';
 import { addWorktree } from '../../../src/supervisor/worktrees.js';
@@ -32,6 +33,7 @@ export function commitAll(dir: string, message: string): string {
 }
 
 export interface World {
+  store: Pick<StateStore, 'read' | 'update'>;
   root: string;
   state: State;
   session: SessionRecord;
@@ -59,8 +61,9 @@ export function world(opts: { mergeCheck?: string; tellFails?: string } = {}): W
   const state = { version: 2, nextAgentNumber: 1, sessions: [session], agents: [], generation: 1 } as unknown as State;
   const told: World['told'] = [];
   const audit: World['audit'] = [];
+  const store = { read: async () => structuredClone(state), update: async (change) => change(state) } as World['store'];
   const desk = new ReviewDesk({
-    store: { read: async () => structuredClone(state) },
+    store,
     runtimeDir,
     log: silentLogger,
     audit: { append: async (e) => void audit.push(e as Record<string, unknown>) } as never,
@@ -72,6 +75,7 @@ export function world(opts: { mergeCheck?: string; tellFails?: string } = {}): W
     ...(opts.mergeCheck ? { mergeCheck: { command: opts.mergeCheck, timeoutMs: 30_000 } } : {}),
   });
   return {
+    store,
     root,
     state,
     session,

@@ -4,9 +4,14 @@
 import { Terminal } from '@xterm/xterm';
 import { FitAddon } from '@xterm/addon-fit';
 import { displayable, excerpt, promptText } from './text.js';
+import { initReview } from './review.js';
+import { WAITING_STATUSES, questionAndPlanEntries } from './requests.js';
+import { installAlerts } from './alerts.js';
 
 const $ = (id) => document.getElementById(id);
 const state = { csrf: null, sessions: [], tools: new Map(), selected: null, screenSource: null, term: null, fit: null };
+/** The review parts (review.js): counts on the cards, the Changes tab, the ready list. */
+let review = null;
 
 function el(tag, attrs = {}, ...children) {
   const e = document.createElement(tag);
@@ -66,6 +71,8 @@ const STATUS_CLASS = {
   busy: 'busy',
   starting: 'busy',
   waiting_permission: 'warn',
+  waiting_answer: 'warn',
+  waiting_plan_approval: 'warn',
   exited: 'bad',
   detached: 'bad',
   cleared: 'muted',
@@ -121,6 +128,7 @@ function agentCard(a, session) {
     el('div', { class: 'agent-head' }, el('strong', {}, a.agent), el('span', { class: `status ${STATUS_CLASS[a.status] ?? ''}` }, a.status.replace('_', ' '))),
     el('div', { class: 'muted small' }, `from ${a.status_source} · ${ago(a.since)}`),
     el('div', { class: 'small' }, tokensOf(a), ' ', cost, ' ', health),
+    review?.card(a),
     a.tasks && a.tasks.open + a.tasks.done ? el('div', { class: 'small' }, 'tasks ', progress(a.tasks.done, a.tasks.open)) : null,
     el('div', { class: 'reply-excerpt' }, a.last_reply ? displayable(excerpt(a.last_reply, 400)) : '—'),
   );
@@ -159,6 +167,7 @@ function renderSessions() {
   else if (state.sessions.length) select.value = state.sessions[0].session_id;
   document.querySelector('#fanout-form input[name=root]').disabled = select.value !== '';
   if (state.selected) updateAgentMeta();
+  review?.update(state.sessions);
 }
 
 function findAgent(name) {
@@ -194,6 +203,7 @@ function selectAgent(name) {
   $('last-reply').textContent = '';
   $('transcript').replaceChildren();
   updateAgentMeta();
+  review?.select(name);
   if (!state.term) {
     state.term = new Terminal({
       cols: 120,
@@ -260,6 +270,7 @@ function closeAgent() {
   state.screenSource?.close();
   state.screenSource = null;
   $('agent-panel').hidden = true;
+  review?.select(null);
   document.querySelectorAll('.agent.selected').forEach((c) => c.classList.remove('selected'));
 }
 
@@ -441,8 +452,11 @@ async function refreshPermissions() {
   try {
     const r = await tool('list_pending_permissions', {});
     const pending = r.requests ?? r.pending ?? [];
-    if (!pending.length) return list.replaceChildren(el('p', { class: 'muted' }, 'No agent is waiting for a permission.'));
+    // Questions and plans (requests.js) share the panel.
+    const asked = await questionAndPlanEntries({ el, tool, toast, ago, has: (n) => state.tools.has(n), refresh: () => void refreshPermissions() });
+    if (!pending.length && !asked.length) return list.replaceChildren(el('p', { class: 'muted' }, 'No agent is waiting for a person.'));
     list.replaceChildren(
+      ...asked,
       ...pending.map((p) => {
         const id = p.request_id ?? p.id;
         const decide = async (decision) => {
@@ -490,6 +504,7 @@ function activity(text) {
 
 function connect() {
   const source = new EventSource('/api/events');
+  installAlerts(source);
   source.onopen = () => {
     $('live').textContent = 'live';
     $('live').className = 'live on';
@@ -503,7 +518,7 @@ function connect() {
     state.sessions = JSON.parse(ev.data).sessions;
     renderSessions();
     // A permission dialog opened or closed somewhere: the list is read again (not on every snapshot).
-    const now = state.sessions.flatMap((s) => s.agents ?? []).filter((a) => a.status === 'waiting_permission').length;
+    const now = state.sessions.flatMap((s) => s.agents ?? []).filter((a) => WAITING_STATUSES.includes(a.status)).length;
     if (now !== waiting) void refreshPermissions();
     waiting = now;
   });
@@ -516,7 +531,7 @@ function connect() {
       renderSessions();
     }
     activity(`${c.agent}: ${c.from} → ${c.to} (${c.source})`);
-    if (c.to === 'waiting_permission' || c.from === 'waiting_permission') void refreshPermissions();
+    if (WAITING_STATUSES.includes(c.to) || WAITING_STATUSES.includes(c.from)) void refreshPermissions();
   });
 }
 
@@ -551,6 +566,7 @@ async function start() {
   const { tools } = await api('/api/tools');
   state.tools = new Map(tools.map((t) => [t.name, t]));
   $('fanout-note').textContent = unavailable($('fanout'), ['coordinate_agents']);
+  review = initReview({ tool, el, toast, confirmByName, openAgent: selectAgent });
   void refreshPermissions();
   connect();
 }
