@@ -78,7 +78,9 @@ function hookFiles(): string[] {
   return [
     hook,
     ...['hook.cjs', 'hook.js'].map((f) => join(dist, f)),
-    ...['boundary.js', 'events.js', 'hook-record.js', 'permission-hold.js', 'permission-files.js', 'usage-nudge.js'].map((f) => join(dist, 'claude', f)),
+    ...['boundary.js', 'events.js', 'hook-record.js', 'permission-hold.js', 'permission-files.js', 'request-kinds.js', 'usage-nudge.js'].map((f) =>
+      join(dist, 'claude', f),
+    ),
     join(dist, 'audit', 'redact.js'),
   ];
 }
