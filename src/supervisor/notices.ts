@@ -11,7 +11,17 @@ import type { AgentObserver } from './observer.js';
  */
 
 /** Why a person is told about an agent, with what to do about it. */
-export const NOTICE_REASONS = ['permission', 'budget', 'timeout', 'stuck', 'waiting_long', 'crashed', 'relaunched', 'coordination_finished'] as const;
+export const NOTICE_REASONS = [
+  'permission',
+  'budget',
+  'timeout',
+  'stuck',
+  'waiting_long',
+  'crashed',
+  'relaunched',
+  'coordination_finished',
+  'usage_limit',
+] as const;
 
 export interface Notice {
   agent: string;
