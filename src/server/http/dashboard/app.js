@@ -4,6 +4,7 @@
 import { Terminal } from '@xterm/xterm';
 import { FitAddon } from '@xterm/addon-fit';
 import { displayable, excerpt, promptText } from './text.js';
+import { showLimits } from './limits.js';
 
 const $ = (id) => document.getElementById(id);
 const state = { csrf: null, sessions: [], tools: new Map(), selected: null, screenSource: null, term: null, fit: null };
@@ -502,6 +503,7 @@ function connect() {
   source.addEventListener('snapshot', (ev) => {
     state.sessions = JSON.parse(ev.data).sessions;
     renderSessions();
+    showLimits(state.sessions);
     // A permission dialog opened or closed somewhere: the list is read again (not on every snapshot).
     const now = state.sessions.flatMap((s) => s.agents ?? []).filter((a) => a.status === 'waiting_permission').length;
     if (now !== waiting) void refreshPermissions();
