@@ -38,7 +38,7 @@ export interface Services {
   /** The crew-wide start queue (--max-starting): every launch of Claude Code waits its turn here. */
   starts?: StartQueue;
   /** Refuses starts and messages while the crew's account is at an API usage limit (supervisor/limits.ts). */
-  limits?: Pick<Limits, 'refuse' | 'waitUntilClear' | 'resumeOf'>;
+  limits?: Pick<Limits, 'refuse' | 'waitUntilClear' | 'resumeOf' | 'blockedUntil'>;
   /** Told of every delivery as it confirms or gives up (Supervisor.onDelivery adds to it). */
   deliveries?: Set<(d: DeliveryTiming) => void>;
 }
