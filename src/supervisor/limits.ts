@@ -83,7 +83,7 @@ export class Limits {
   limitedUntil(state: State, now = Date.now()): number | undefined {
     const e = this.episode(state);
     const at = e ? Date.parse(e.resumesAt) : undefined;
-    return e?.state === 'limited' && at !== undefined && now < at + this.jitterOf(e) ? at : undefined;
+    return e?.state === 'limited' && at !== undefined && now < at ? at : undefined;
   }
 
   /** When the resume pass may run for this episode: the reset plus a little jitter. */

@@ -191,3 +191,15 @@ describe('resuming after the reset', () => {
     await expect(c.limits.refuse('create')).resolves.toBeUndefined();
   }, 20_000);
 });
+
+describe('a turn ended by a limit, as a coordination run sees it', () => {
+  it('lookAtTurn says when an API limit ended the turn, and only then', async () => {
+    const { lookAtTurn } = await import('../../src/supervisor/turns.js');
+    const prompt: HookRecord = { ts: T0, event: 'UserPromptSubmit', session_id: 'c-1', delivery_id: 'd-1' };
+    const watchOf = (end: HookRecord) => ({ refresh: async () => undefined, since: () => [prompt, end] }) as never;
+    expect(await lookAtTurn(watchOf(failure(T0 + 500)), 'd-1', 'Agent_1')).toMatchObject({ kind: 'failed', limitedAt: T0 + 500 });
+    const other = await lookAtTurn(watchOf(failure(T0 + 500, 'server_error')), 'd-1', 'Agent_1');
+    expect(other).toMatchObject({ kind: 'failed' });
+    expect(other).not.toHaveProperty('limitedAt');
+  });
+});
