@@ -144,7 +144,8 @@ export class Supervisor {
 
   async stopKeeper(): Promise<void> {
     await this.keeper.stop();
-    await this.limitResumer.settled();
+    // A resume pass may be waiting for agents to become idle: shutdown does not wait for all of it.
+    await Promise.race([this.limitResumer.settled(), new Promise((r) => setTimeout(r, 2000).unref())]);
   }
 
   // ---- sessions (sessions.ts) and what they show (status-view.ts) ------------------------
