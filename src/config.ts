@@ -73,6 +73,10 @@ export interface Config {
   usageRecordEveryMs: number;
   /** Idle this long: the agent's Claude Code is stopped (hibernated) until its next message. */
   hibernateAfterMs?: number;
+  /** Most agents starting at once, crew-wide; the rest wait their turn (supervisor/start-queue.ts). */
+  maxStarting: number;
+  /** tabcrew's first pause after a plain 429 that carries no reset time; doubled for each one in a row (supervisor/limits.ts). */
+  limitBackoffMs: number;
   /** `serve --merge-check "CMD"`: run by /bin/sh -c in a temporary worktree of each merged tree before the base moves (docs/review-and-merge.md). */
   mergeCheck?: string;
   mergeCheckTimeoutMs?: number;
@@ -131,6 +135,8 @@ export function defaultConfig(): Config {
   return {
     backend: 'auto',
     maxAgents: 16,
+    maxStarting: 3,
+    limitBackoffMs: 5 * 60_000,
     maxSessions: 8,
     stateDir: join(root, 'state'),
     logDir: join(root, 'logs'),

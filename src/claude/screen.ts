@@ -82,6 +82,8 @@ const RULE = /^─{10,}(?:\s+\S.*\s+─+)?\s*$/;
 const INPUT_LINE = /^❯(?:[\u00a0 ]|$)/;
 // Placeholder shown in the (empty) input box while typed messages wait in the queue, observed on 2.1.197.
 const QUEUED_PLACEHOLDER = 'Press up to edit queued messages';
+/** Shown (dimmed) in the empty box after a turn failed on an API error (2.1.332): not text anyone typed. */
+const RESEND_PLACEHOLDER = 'Resend your message to try again';
 
 function lines(text: string): string[] {
   const ls = text
@@ -123,7 +125,7 @@ export function findInputBox(text: string): InputBox | undefined {
       .replace(/\u00a0/g, ' ')
       .trimEnd();
     const queued = boxText === QUEUED_PLACEHOLDER;
-    if (queued) boxText = '';
+    if (queued || boxText === RESEND_PLACEHOLDER) boxText = '';
     return {
       line: i,
       text: boxText,

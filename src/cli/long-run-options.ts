@@ -21,6 +21,12 @@ function usd(value: string): number {
   return n;
 }
 
+function startCount(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1 || n > 64) throw new InvalidArgumentError('must be a whole number from 1 to 64.');
+  return n;
+}
+
 function tokens(value: string): number {
   const n = Number(value);
   if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError('must be a whole number of tokens of at least 1.');
@@ -94,6 +100,18 @@ export function withLongRunOptions(cmd: Command): Command {
         'TABCREW_NO_TELL_AGENTS_ON_OVERLAP',
       ),
     )
+    .addOption(
+      new Option('--max-starting <n>', 'most agents starting at once, crew-wide; the rest wait their turn')
+        .argParser(startCount)
+        .default(d.maxStarting)
+        .env('TABCREW_MAX_STARTING'),
+    )
+    .addOption(
+      new Option('--limit-backoff <duration>', 'pause after an API 429 without a reset time (doubles for each one in a row, at most 1h)')
+        .argParser(duration)
+        .default(d.limitBackoffMs, '5m')
+        .env('TABCREW_LIMIT_BACKOFF'),
+    )
     .addOption(new Option('--notify', 'also show a desktop notification when an agent needs a person').env('TABCREW_NOTIFY'))
     .addOption(
       new Option(
@@ -145,6 +163,8 @@ type LongRunConfig = Pick<
   | 'waitingAfterMs'
   | 'usageRecordEveryMs'
   | 'hibernateAfterMs'
+  | 'maxStarting'
+  | 'limitBackoffMs'
   | 'notify'
   | 'notifyUrls'
   | 'notifyFormat'
@@ -168,6 +188,8 @@ export function longRunConfig(o: Record<string, unknown>): LongRunConfig {
     waitingAfterMs: num(o.waitingAfter, duration) ?? d.waitingAfterMs,
     usageRecordEveryMs: num(o.usageRecordEvery, duration) ?? d.usageRecordEveryMs,
     hibernateAfterMs: num(o.hibernateAfter, duration),
+    maxStarting: num(o.maxStarting, startCount) ?? d.maxStarting,
+    limitBackoffMs: num(o.limitBackoff, duration) ?? d.limitBackoffMs,
     notify: !!o.notify,
     notifyUrls: notifyUrls({
       urls: typeof o.notifyUrl === 'string' ? [o.notifyUrl] : ((o.notifyUrl as string[] | undefined) ?? []),

@@ -144,6 +144,50 @@ export const agentHealthMarksSchema = z.object({
   interruptedAt: isoTime.optional(),
 });
 
+/** Limits of the API (supervisor/limits.ts, docs/usage-limits.md): a subscription's usage limit, or a plain 429. */
+export const API_LIMIT_KINDS = ['usage_limit', 'rate_limit'] as const;
+
+/** A turn of the agent ended on an API limit: paused until `resumesAt`, then resumed by tabcrew. */
+export const agentUsageLimitSchema = z.object({
+  /** The account (credential fingerprint, claude/usage-limit.ts) it ran into. */
+  account: z.string(),
+  kind: z.enum(API_LIMIT_KINDS),
+  resumesAt: isoTime,
+  at: isoTime,
+  /** Time of the StopFailure hook record it was paused for: the same failure is never taken twice. */
+  failureTs: z.number(),
+  /** Waiting for `resumesAt`; false once resumed (the record stays so the failure is not taken again). */
+  paused: z.boolean(),
+  /** Delivery id of the message that resumed it: a coordination run follows the turn it started. */
+  resumeDelivery: z.string().optional(),
+});
+
+/** An account's limit episode (supervisor/limits.ts). */
+export const accountLimitSchema = z.object({
+  account: z.string(),
+  kind: z.enum(API_LIMIT_KINDS),
+  /** limited until resumesAt; resuming: its paused agents and queued work are being resumed; clear: over. */
+  state: z.enum(['limited', 'resuming', 'clear']),
+  resumesAt: isoTime,
+  since: isoTime,
+  /** Plain 429s in a row (each one doubles tabcrew's own backoff); 0 for a usage limit. */
+  strikes: z.number().int().nonnegative(),
+  clearedAt: isoTime.optional(),
+});
+
+/** Work asked for with `queue: true` while the account was limited: done after the reset. */
+export const limitQueueItemSchema = z.object({
+  id: z.string().min(1),
+  account: z.string(),
+  at: isoTime,
+  kind: z.enum(['message', 'create']),
+  /** message: the agent and the text. */
+  agent: z.string().optional(),
+  message: z.string().optional(),
+  /** create: create_agent's input. */
+  input: z.record(z.unknown()).optional(),
+});
+
 const tokenCount = z.number().int().nonnegative();
 export const tokenTotalsSchema = z.object({ input: tokenCount, output: tokenCount, cache_read: tokenCount, cache_creation: tokenCount });
 
@@ -202,6 +246,8 @@ export const agentRecordSchema = z.object({
   /** Long-running crews (supervisor/budgets.ts, keeper.ts, worktrees.ts; docs/long-running.md). */
   limits: agentLimitsSchema.optional(),
   hold: agentHoldSchema.optional(),
+  /** Paused by an API usage or rate limit (supervisor/limits.ts). */
+  usageLimit: agentUsageLimitSchema.optional(),
   relaunch: agentRelaunchSchema.optional(),
   healthMarks: agentHealthMarksSchema.optional(),
   worktree: agentWorktreeSchema.optional(),
@@ -247,6 +293,9 @@ export const stateSchema = z.object({
   merges: z.array(mergeRecordSchema).optional(),
   /** Crew-wide limits raised at run time (resume_agent raise_to on a max_total_cost pause). */
   crewLimits: z.object({ maxTotalCostUsd: z.number().positive().optional() }).optional(),
+  /** Usage-limit episodes per account, and the work queued until their reset (supervisor/limits.ts). */
+  usageLimits: z.array(accountLimitSchema).optional(),
+  limitQueue: z.array(limitQueueItemSchema).optional(),
   /** Only on a front with nodes: which session lives on which node. */
   crew: z.object({ sessions: z.array(crewSessionSchema) }).optional(),
 });
@@ -261,6 +310,9 @@ export type AgentRecord = z.infer<typeof agentRecordSchema>;
 export type AuditHead = z.infer<typeof auditHeadSchema>;
 export type AgentLimits = z.infer<typeof agentLimitsSchema>;
 export type AgentHold = z.infer<typeof agentHoldSchema>;
+export type AgentUsageLimit = z.infer<typeof agentUsageLimitSchema>;
+export type AccountLimit = z.infer<typeof accountLimitSchema>;
+export type LimitQueueItem = z.infer<typeof limitQueueItemSchema>;
 export type TokenTotals = z.infer<typeof tokenTotalsSchema>;
 export type AgentUsageLedger = z.infer<typeof agentUsageLedgerSchema>;
 export type LimitName = (typeof LIMIT_NAMES)[number];

@@ -38,7 +38,7 @@ export interface CreateAgentInput {
   sandbox_extra_paths?: string[];
 }
 
-export type AgentServices = Pick<Services, 'config' | 'store' | 'backend' | 'log' | 'env' | 'observer' | 'owner' | 'audit'>;
+export type AgentServices = Pick<Services, 'config' | 'store' | 'backend' | 'log' | 'env' | 'observer' | 'owner' | 'audit' | 'starts' | 'limits'>;
 
 export interface AgentLifecycleDeps {
   ctx: AgentServices;
@@ -99,6 +99,7 @@ export class AgentLifecycle {
     const permissionMode = permissionModeFor(input.permission_mode, this.policy);
     checkClaude(this.ctx);
     checkSandbox(this.ctx.config, this.ctx.env, input.sandbox_extra_paths);
+    await this.ctx.limits?.refuse('create');
     const { config, owner } = this.ctx;
     // Reserve the name first, under the lock: two tabcrew processes never hand out one name.
     // The reservation carries this process as its owner until the tab is recorded, so no
@@ -288,6 +289,7 @@ export class AgentLifecycle {
     checkMessage(input.message);
     await this.roster.find(name);
     await this.budgets.admit(name);
+    await this.ctx.limits?.refuse('send', name);
     this.messages.take(name, 'send_message_to_agent');
     try {
       // Delivery waits for a hibernated agent to wake, with its conversation.

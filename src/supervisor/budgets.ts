@@ -108,6 +108,11 @@ export function refusal(agent: string, r: Pick<Reached, 'limit' | 'value' | 'use
  */
 export function applyResume(state: State, agent: AgentRecord, raiseTo: number | undefined): { limit: LimitName; now: number | null } {
   const hold = agent.hold;
+  if (!hold && agent.usageLimit?.paused) {
+    throw new UserError(
+      `${agent.name} is paused by an API usage limit until ${agent.usageLimit.resumesAt}; tabcrew resumes it then by itself (resume_agent lifts budget and timeout pauses only).`,
+    );
+  }
   if (!hold) throw new UserError(`${agent.name} is not paused (it is ${agent.status}); there is nothing to resume.`);
   if (raiseTo !== undefined && !(raiseTo > hold.used)) {
     throw new UserError(

@@ -4,7 +4,9 @@ import type { Config } from '../config.js';
 import type { StateStore } from '../store/state-store.js';
 import type { TerminalBackend } from '../terminals/backend.js';
 import type { AgentObserver } from './observer.js';
+import type { Limits } from './limits.js';
 import type { Owner } from './owner.js';
+import type { StartQueue } from './start-queue.js';
 
 /** Reports progress of a long operation (turned into MCP progress notifications). */
 export type Progress = (p: { progress: number; total?: number; message: string }) => void;
@@ -33,6 +35,10 @@ export interface Services {
   owner: Owner;
   /** Status changes and recovery actions are on record here. */
   audit?: Pick<AuditLog, 'append'>;
+  /** The crew-wide start queue (--max-starting): every launch of Claude Code waits its turn here. */
+  starts?: StartQueue;
+  /** Refuses starts and messages while the crew's account is at an API usage limit (supervisor/limits.ts). */
+  limits?: Pick<Limits, 'refuse' | 'waitUntilClear' | 'resumeOf' | 'blockedUntil'>;
   /** Told of every delivery as it confirms or gives up (Supervisor.onDelivery adds to it). */
   deliveries?: Set<(d: DeliveryTiming) => void>;
 }

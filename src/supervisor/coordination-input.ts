@@ -1,6 +1,6 @@
 import type { State } from '../store/types.js';
 import { callerAgent, type Caller } from './children.js';
-import type { RunMode } from '../store/runs.js';
+import type { RunMode, RunRecord } from '../store/runs.js';
 import { checkMessage } from './delivery.js';
 import { UserError } from './errors.js';
 import { agentOf, findSession } from './roster.js';
@@ -60,4 +60,14 @@ function checkListed(state: State, sessionId: string, listed: string[], caller: 
     if (!a) throw new UserError(`no agent named "${name}" (agents: ${state.agents.map((x) => x.name).join(', ') || 'none'}); nothing was started.`);
     if (a.sessionId !== sessionId) throw new UserError(`${name} belongs to another session; a run coordinates agents of one session. Nothing was started.`);
   }
+}
+
+/** The run `runId`, as far as `caller` may see it (an agent sees its own session's runs). */
+export function findRun(state: State, runId: string, caller: Caller): RunRecord {
+  const run = state.runs?.find((r) => r.id === runId);
+  const me = callerAgent(state, caller);
+  if (!run || (me && run.sessionId !== me.sessionId)) {
+    throw new UserError(`no coordination run "${runId}"${me ? ' in your session' : ''}; list them with tabcrew runs (run ids look like r-…).`);
+  }
+  return run;
 }

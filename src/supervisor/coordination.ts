@@ -1,13 +1,11 @@
 import type { AgentWatch } from '../claude/watch.js';
 import type { RunRecord, RunStep } from '../store/runs.js';
-import type { State } from '../store/types.js';
 import { callerAgent, type Caller } from './children.js';
 import type { Progress, Services } from './context.js';
-import { checkRunInput, type CoordinateInput } from './coordination-input.js';
+import { checkRunInput, findRun, type CoordinateInput } from './coordination-input.js';
 import { consensusAnswerPrompt, consensusVotePrompt, parallelPrompt, sequentialPrompt } from './coordination-text.js';
 import { endRun, runProgress, runSummary, runView, ZERO, type RunSummary, type RunView } from './coordination-view.js';
 import type { AgentLifecycle } from './agents.js';
-import { UserError } from './errors.js';
 import { newDeliveryId, newRunId } from './ids.js';
 import type { Notices } from './notices.js';
 import { heartbeat } from './owner.js';
@@ -39,7 +37,7 @@ export class Coordinator {
   private suspending = false;
 
   constructor(
-    private readonly ctx: Pick<Services, 'audit' | 'backend' | 'log' | 'observer' | 'owner' | 'store'>,
+    private readonly ctx: Pick<Services, 'audit' | 'backend' | 'log' | 'observer' | 'owner' | 'store' | 'limits'>,
     /** Types each step's message, starts the agents a run spawns and removes them after. */
     private readonly agents: Pick<AgentLifecycle, 'sendMessage' | 'spawnAgent' | 'deleteAgent'>,
     /** Told when a run ends (a person may be waiting for it: alerts, the dashboard). */
@@ -92,7 +90,7 @@ export class Coordinator {
 
   async get(runId: string, caller: Caller = {}): Promise<RunView> {
     const state = await this.ctx.store.read();
-    const run = this.find(state, runId, caller);
+    const run = findRun(state, runId, caller);
     return runView(run, state, Date.now());
   }
 
@@ -113,7 +111,7 @@ export class Coordinator {
    * it) gets one Escape, which interrupts Claude Code's turn.
    */
   async cancel(runId: string, opts: { interrupt?: boolean } = {}, caller: Caller = {}): Promise<RunView & { interrupted?: string[] }> {
-    const run = this.find(await this.ctx.store.read(), runId, caller);
+    const run = findRun(await this.ctx.store.read(), runId, caller);
     if (run.state !== 'running') return { ...(await this.get(runId)), summary: `${run.summary ?? ''} (already ended; nothing to cancel)`.trim() };
     const working = run.steps.filter((s) => s.status === 'working' || s.status === 'sending').map((s) => s.agent);
     await this.ctx.store.update((s) => {
@@ -263,6 +261,7 @@ export class Coordinator {
         s.sentAt = new Date().toISOString();
       });
       try {
+        await this.ctx.limits?.waitUntilClear(step.agent, deadline, signal); // an account at its usage limit: the step waits for the reset
         const idleWaitS = Math.max(1, Math.min(300, Math.round((deadline - Date.now()) / 1000)));
         await this.agents.sendMessage(step.agent, { message, delivery_id: deliveryId, idle_wait_s: idleWaitS });
         await this.patchStep(id, i, (s) => (s.status = 'working'));
@@ -327,7 +326,13 @@ export class Coordinator {
         continue;
       }
       if (look.kind === 'running') continue;
-      if (look.kind === 'failed') return { status: 'failed', error: look.error };
+      if (look.kind === 'failed') {
+        // An API limit ended the turn: tabcrew resumes the agent after the reset, and the step follows that turn.
+        const resumed = look.limitedAt === undefined ? undefined : await this.ctx.limits?.resumeOf(step.agent, look.limitedAt);
+        if (resumed === undefined) return { status: 'failed', error: look.error };
+        if (resumed) looked = { step: await this.patchStep(id, i, (s) => (s.deliveryId = resumed)), watch };
+        continue;
+      }
       stoppedAt ??= Date.now();
       if (look.turn?.reply !== undefined) return { status: 'done', reply: look.turn.reply, tokens: look.turn.tokens };
       if (Date.now() - stoppedAt > REPLY_WAIT_MS)
@@ -422,15 +427,6 @@ export class Coordinator {
       throw failed.reason instanceof Error ? failed.reason : new Error(String(failed.reason));
     }
     return names;
-  }
-
-  private find(state: State, runId: string, caller: Caller): RunRecord {
-    const run = state.runs?.find((r) => r.id === runId);
-    const me = callerAgent(state, caller);
-    if (!run || (me && run.sessionId !== me.sessionId)) {
-      throw new UserError(`no coordination run "${runId}"${me ? ' in your session' : ''}; list them with tabcrew runs (run ids look like r-…).`);
-    }
-    return run;
   }
 
   private async run(id: string): Promise<RunRecord> {

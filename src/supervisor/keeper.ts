@@ -1,6 +1,7 @@
 import type { AgentRecord, SessionRecord, State } from '../store/types.js';
 import type { AgentLifecycle } from './agents.js';
 import type { Budgets } from './budgets.js';
+import type { Limits } from './limits.js';
 import type { Services } from './context.js';
 import type { Notices } from './notices.js';
 import type { LiveStatus } from './observer.js';
@@ -27,6 +28,8 @@ export type KeeperDeps = Pick<Services, 'config' | 'store' | 'observer' | 'log' 
   roster: Pick<Roster, 'patchIfThere'>;
   /** Stops an idle agent's Claude Code, keeping its conversation. */
   agents: Pick<AgentLifecycle, 'hibernateAgent'>;
+  /** API usage limits: pauses an agent whose turn ended on one; resumes after the reset (limits.ts, limit-resume.ts). */
+  limits?: { checkAgent: Limits['checkAgent']; tick: (now: number) => void };
 };
 
 const TICK_MS = 3000;
@@ -78,12 +81,14 @@ export class Keeper {
       const session = sessionOf(after, agent);
       const live = lives.get(agent.name);
       if (!session || !live) continue;
+      await this.deps.limits?.checkAgent(agent, session, live, now);
       await this.deps.budgets.checkBudget(agent, session, live, after, crew.total, now);
       await this.deps.relaunch.checkCrash(agent, session, live, now);
       await this.tellHealth(agent, session, live, now);
       await this.checkHibernate(agent, live, now);
     }
     await this.recordUsage(after, crew, now);
+    this.deps.limits?.tick(now);
   }
 
   private async checkHibernate(agent: AgentRecord, live: LiveStatus, now: number): Promise<void> {

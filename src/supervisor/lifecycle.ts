@@ -318,7 +318,7 @@ export async function stopAgentProcess(ctx: LaunchServices, agent: AgentRecord, 
  * deleted meanwhile (by another call or another tabcrew), the new tab is closed again.
  */
 export async function launchOwned(
-  ctx: LaunchServices & Pick<Services, 'owner'>,
+  ctx: LaunchServices & Pick<Services, 'owner' | 'starts'>,
   agent: AgentRecord,
   session: SessionRecord,
   peers: string[],
@@ -329,7 +329,9 @@ export async function launchOwned(
   const beat = heartbeat(ctx.store, ctx.owner, (state) => state.agents.filter((a) => a.name === agent.name));
   let launched;
   try {
-    launched = await launchAgent(ctx, agent, session, peers, { resume, progress, deny: denyRulesFor(otherRoots, opts.policy) });
+    const start = () => launchAgent(ctx, agent, session, peers, { resume, progress, deny: denyRulesFor(otherRoots, opts.policy) });
+    // Crew-wide --max-starting: the owner heartbeat goes on while the start waits its turn.
+    launched = await (ctx.starts ? ctx.starts.run(agent.name, start, progress) : start());
   } catch (e) {
     await ctx.store
       .update((state) => {

@@ -98,7 +98,7 @@ export class MessageCenter {
   private readonly looked = new Map<string, number>();
   private unlisten?: () => void;
   constructor(
-    private readonly ctx: Pick<Services, 'audit' | 'backend' | 'config' | 'log' | 'observer' | 'store'>,
+    private readonly ctx: Pick<Services, 'audit' | 'backend' | 'config' | 'log' | 'observer' | 'store' | 'limits'>,
     /** Types a message under the recipient's lock; starts a hibernated recipient again (its message is typed once it is idle). */
     private readonly agents: Pick<AgentLifecycle, 'withLock' | 'wakeAgent'>,
     private readonly ttlS = DEFAULT_MESSAGE_TTL_S,
@@ -327,6 +327,7 @@ export class MessageCenter {
     const watch = this.ctx.observer.watch(agent, session);
     if (!watch) return;
     if ((await this.hooks(state, name)) !== 'idle' && (await this.ctx.observer.observeOne(name)).status !== 'idle') return;
+    if (this.ctx.limits?.blockedUntil(state, name) !== undefined) return; // the account is at a usage limit: mail waits for the reset
     const deliveryId = newDeliveryId();
     const claimed = await this.ctx.store.update((s) => {
       const r = s.messages?.find((m) => m.id === next.id)?.recipients.find((x) => x.agent === name);

@@ -31,6 +31,7 @@ export const NOTICE_REASONS = [
   'crashed',
   'relaunched',
   'coordination_finished',
+  'usage_limit',
 ] as const;
 
 export interface Notice {

@@ -97,7 +97,8 @@ export interface ObserverDeps {
 
 /**
  * What the observer reports for an agent the supervisor holds on purpose: an idle agent
- * with a budget or timeout hold is `paused` (it takes no messages until resume_agent).
+ * with a budget or timeout hold is `paused` (it takes no messages until resume_agent), and
+ * so is one paused by an API usage limit until its reset.
  * A hibernated agent without its tab is `hibernated`. Anything else stands as observed: a person may type into a paused agent's tab, and a
  * held agent whose Claude Code died is dead, not paused.
  */
@@ -112,6 +113,10 @@ export function withHold(agent: AgentRecord, live: LiveStatus): LiveStatus {
   }
   if (agent.hold && (live.status === 'idle' || live.status === 'paused')) {
     return { ...live, status: 'paused', source: 'supervisor', since: Date.parse(agent.hold.at) };
+  }
+  // An API limit ended its turn: paused until tabcrew resumes it after the reset (supervisor/limits.ts).
+  if (agent.usageLimit?.paused && (live.status === 'idle' || live.status === 'paused')) {
+    return { ...live, status: 'paused', source: 'supervisor', since: Date.parse(agent.usageLimit.at) };
   }
   return live;
 }

@@ -6,6 +6,7 @@ import type { AgentRecord, AgentStatus, SessionRecord, StatusSource } from '../s
 import { childrenOf } from './children.js';
 import type { Services } from './context.js';
 import { assessHealth, type Health } from './health.js';
+import type { Limits, LimitView } from './limits.js';
 import { findTab, type LiveStatus } from './observer.js';
 import { lastOf, type Relauncher } from './relaunch.js';
 import { agentsIn, findSession, type Roster } from './roster.js';
@@ -34,6 +35,9 @@ export interface AgentStatusView {
   usage: UsageView;
   health: Health;
   paused?: { reason: string; limit: string; value: number; used: number; at: string };
+  /** Set while an API usage or rate limit pauses it (supervisor/limits.ts): tabcrew resumes it at resumes_at. */
+  pause_reason?: 'usage_limit';
+  resumes_at?: string;
   worktree?: WorktreeStatus;
   /** The OS sandbox of its last launch and what it shows (claude/sandbox.ts). */
   sandbox?: AgentRecord['sandbox'];
@@ -49,6 +53,8 @@ export interface SessionStatusView {
   crew_usage: UsageView;
   /** Paths two agents of the session changed (supervisor/review/overlaps.ts). */
   overlaps: Overlap[];
+  /** The crew's account and its API usage-limit state (supervisor/limits.ts). */
+  limits: LimitView[];
 }
 
 export type StatusViewDeps = Pick<Services, 'config' | 'store' | 'backend' | 'observer'> & {
@@ -59,6 +65,7 @@ export type StatusViewDeps = Pick<Services, 'config' | 'store' | 'backend' | 'ob
   /** The review wing: paths two agents of a session changed. */
   review: Pick<ReviewDesk, 'overlaps'>;
   relaunch: Pick<Relauncher, 'crashOf'>;
+  limits: Pick<Limits, 'view'>;
 };
 
 /**
@@ -100,6 +107,7 @@ export class StatusView {
         usage: crew.agents.get(agent.name) ?? (await this.deps.usage.usageOf(agent)),
         health: await this.healthOf(agent, session, live, Date.now(), watch),
         ...(agent.hold ? { paused: agent.hold } : {}),
+        ...(agent.usageLimit?.paused ? { pause_reason: 'usage_limit' as const, resumes_at: agent.usageLimit.resumesAt } : {}),
         ...(agent.worktree ? { worktree: await worktreeStatus(agent.worktree) } : {}),
         ...(agent.sandbox ? { sandbox: agent.sandbox } : {}),
       });
@@ -113,6 +121,7 @@ export class StatusView {
       usage: sumUsage(views.map((v) => v.usage)),
       crew_usage: crew.total,
       overlaps: await this.deps.review.overlaps(session, agents),
+      limits: this.deps.limits.view(await store.read()),
     };
   }
 

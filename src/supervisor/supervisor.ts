@@ -15,8 +15,10 @@ import type { Caller } from './children.js';
 import type { DeliveryTiming, Progress, Services } from './context.js';
 import { Coordinator, type CoordinateInput } from './coordination.js';
 import type { RunSummary, RunView } from './coordination-view.js';
-import type { DeliveryResult } from './delivery.js';
+import { checkMessage, type DeliveryResult } from './delivery.js';
 import { Keeper } from './keeper.js';
+import { LimitResumer } from './limit-resume.js';
+import { Limits, type LimitView } from './limits.js';
 import { MessageCenter, type MessageSummary } from './messages.js';
 import type { AlertContext, AlertSink } from '../notify/alert.js';
 import { Notices, type LevelledNotice } from './notices.js';
@@ -28,6 +30,7 @@ import { Recovery, type RecoveryReport } from './recovery.js';
 import { Relauncher } from './relaunch.js';
 import { findSession, realpathOrSelf, Roster } from './roster.js';
 import { Sessions } from './sessions.js';
+import { StartQueue } from './start-queue.js';
 import { StatusView, type SessionStatusView } from './status-view.js';
 import { CrewUsage, UsageMeter } from './usage.js';
 import { UsageLedger } from './usage-ledger.js';
@@ -58,6 +61,9 @@ export class Supervisor {
   private readonly roles: RoleCatalogue;
   private readonly coordinator: Coordinator;
   private readonly permissions: PermissionBroker;
+  /** API usage limits: pauses, refusals, queued work and resumes (limits.ts, limit-resume.ts). */
+  private readonly limits: Limits;
+  private readonly limitResumer: LimitResumer;
   /** Usage counted into the state as transcripts grow (usage-ledger.ts). */
   private readonly ledger: UsageLedger;
   /** What agents call through their own MCP server (supervisor/agent-desk.ts); the agent socket serves it. */
@@ -79,13 +85,15 @@ export class Supervisor {
     const env = deps.env ?? process.env;
     const c = deps.config;
     const observer = new AgentObserver({ store: deps.store, backend: deps.backend, log: deps.log, runtimeDir: c.runtimeDir, env, audit: deps.audit });
-    const ctx: Services = { ...deps, env, observer, owner: new Owner(), deliveries: new Set() };
+    const ctx: Services = { ...deps, env, observer, owner: new Owner(), deliveries: new Set(), starts: new StartQueue(c.maxStarting) };
     this.services = ctx;
     const roster = new Roster(deps.store);
     const policy = { level: c.securityLevel, allowBypass: c.allowBypass, allowedRoots: c.allowedRoots.map(realpathOrSelf) };
     // Read at start: a bad roles file stops tabcrew with what is wrong in it.
     this.roles = new RoleCatalogue(c.rolesFile ? loadRolesFile(c.rolesFile) : []);
     this.notices = new Notices({ ...ctx, alerts: deps.alerts });
+    this.limits = ctx.limits = new Limits({ ...ctx, notices: this.notices });
+    this.limitResumer = new LimitResumer({ ...ctx, limits: this.limits, agents: () => this.agents, concurrency: c.maxStarting });
     this.ledger = new UsageLedger({ store: deps.store, claudeConfigDir: claudeConfigDir(env), log: deps.log, audit: deps.audit });
     const usage = new CrewUsage({ meter: new UsageMeter(loadPriceTable(c.pricesFile), this.ledger) });
     const budgets = new Budgets({ ...ctx, usage, notices: this.notices, roster });
@@ -105,8 +113,9 @@ export class Supervisor {
       tellOnOverlap: c.tellAgentsOnOverlap !== false,
       ...(c.mergeCheck ? { mergeCheck: { command: c.mergeCheck, timeoutMs: c.mergeCheckTimeoutMs ?? 10 * 60_000 } } : {}),
     });
-    this.status = new StatusView({ ...ctx, roster, usage, ledger: this.ledger, relaunch, review: this.review });
-    this.keeper = new Keeper({ ...ctx, usage, budgets, relaunch, status: this.status, notices: this.notices, roster, agents: this.agents });
+    this.status = new StatusView({ ...ctx, roster, usage, ledger: this.ledger, relaunch, review: this.review, limits: this.limits });
+    const limits = { checkAgent: this.limits.checkAgent.bind(this.limits), tick: this.limitResumer.tick.bind(this.limitResumer) };
+    this.keeper = new Keeper({ ...ctx, usage, budgets, relaunch, status: this.status, notices: this.notices, roster, agents: this.agents, limits });
     this.desk = new AgentDesk(ctx, this.mail);
     this.coordinator = new Coordinator(ctx, this.agents, this.notices);
     this.permissions = new PermissionBroker({ store: deps.store, runtimeDir: c.runtimeDir, log: deps.log, audit: deps.audit });
@@ -145,8 +154,10 @@ export class Supervisor {
     this.review.stop();
   }
 
-  stopKeeper(): Promise<void> {
-    return this.keeper.stop();
+  async stopKeeper(): Promise<void> {
+    await this.keeper.stop();
+    // A resume pass may be waiting for agents to become idle: shutdown does not wait for all of it.
+    await Promise.race([this.limitResumer.settled(), new Promise((r) => setTimeout(r, 2000).unref())]);
   }
 
   // ---- sessions (sessions.ts) and what they show (status-view.ts) ------------------------
@@ -171,7 +182,16 @@ export class Supervisor {
 
   // ---- agents (agents.ts) ---------------------------------------------------------------
 
-  createAgent = (input: CreateAgentInput, progress?: Progress) => this.agents.createAgent(input, progress);
+  /** With queue: true while the account is at a usage limit, the start is queued until the reset (limits.ts). */
+  async createAgent(input: CreateAgentInput & { queue?: boolean }, progress?: Progress) {
+    const { queue, ...create } = input;
+    const queued = queue ? await this.limits.enqueue({ kind: 'create', input: { ...create } }) : undefined;
+    return queued ?? this.agents.createAgent(create, progress);
+  }
+  /** The crew's API usage-limit state (get_session_status `limits`). */
+  async usageLimits(): Promise<LimitView[]> {
+    return this.limits.view(await this.services.store.read());
+  }
   /** The helpers deleting `name` would take with it (its children, theirs, …). */
   helpersOf = (name: string) => this.agents.helpersOf(name);
   deleteAgent = (name: string, opts?: Parameters<AgentLifecycle['deleteAgent']>[1]) => this.agents.deleteAgent(name, opts);
@@ -183,8 +203,30 @@ export class Supervisor {
     this.agents.wakeAgent(name, progress);
   spawnAgent = (input: Parameters<AgentLifecycle['spawnAgent']>[0], opts?: Parameters<AgentLifecycle['spawnAgent']>[1]) => this.agents.spawnAgent(input, opts);
 
-  sendMessage(name: string, input: Parameters<AgentLifecycle['sendMessage']>[1], progress?: Progress): Promise<DeliveryResult> {
-    return this.agents.sendMessage(name, input, progress);
+  /** With queue: true while the account (or the agent) is at a usage limit, the message is queued until the reset. */
+  async sendMessage(
+    name: string,
+    input: Parameters<AgentLifecycle['sendMessage']>[1] & { queue?: boolean },
+    progress?: Progress,
+  ): Promise<DeliveryResult | (Omit<DeliveryResult, 'delivered'> & { delivered: 'queued'; resumes_at: string })> {
+    const { queue, ...send } = input;
+    if (queue) {
+      await new Roster(this.services.store).find(name); // an unknown agent is an error, not a queued message
+      checkMessage(send.message);
+      const q = await this.limits.enqueue({ kind: 'message', agent: name, message: send.message });
+      if (q) {
+        const { status } = await this.services.observer.observeOne(name);
+        return {
+          agent: name,
+          delivery_id: q.queue_id,
+          delivered: 'queued',
+          status,
+          resumes_at: q.resumes_at,
+          note: `Queued: delivered after the usage limit resets.`,
+        };
+      }
+    }
+    return this.agents.sendMessage(name, send, progress);
   }
 
   /** Counts what the agent's transcripts gained (its hooks ask over the agent socket); undefined: no such agent. */

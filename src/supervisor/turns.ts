@@ -86,7 +86,8 @@ export type TurnLook =
   /** Claude Code has not reported the prompt (yet). */
   | { kind: 'unsent' }
   | { kind: 'running' }
-  | { kind: 'failed'; error: string }
+  /** limitedAt: the StopFailure's time when an API rate or usage limit ended the turn (supervisor/limits.ts). */
+  | { kind: 'failed'; error: string; limitedAt?: number }
   /** Stopped: the turn as the transcript has it so far (its reply may follow the Stop hook by moments). */
   | { kind: 'ended'; turn?: FoundTurn };
 
@@ -95,7 +96,12 @@ export async function lookAtTurn(watch: AgentWatch, deliveryId: string | undefin
   const { prompt, end } = deliveredTurn(watch.since(0), deliveryId);
   if (!prompt) return { kind: 'unsent' };
   if (!end) return { kind: 'running' };
-  if (end.event === 'StopFailure') return { kind: 'failed', error: `${agent}'s turn failed (${end.error ?? 'no reason given'}).` };
+  if (end.event === 'StopFailure')
+    return {
+      kind: 'failed',
+      error: `${agent}'s turn failed (${end.error ?? 'no reason given'}).`,
+      ...(end.error === 'rate_limit' ? { limitedAt: end.ts } : {}),
+    };
   if (end.event === 'SessionEnd') return { kind: 'failed', error: `${agent}'s Claude Code ended before it replied.` };
   return { kind: 'ended', turn: await turnOf(watch, prompt.prompt_fp) };
 }

@@ -12,6 +12,8 @@ const screen = (name: string) => readFileSync(join(dir, name), 'utf8');
 // dialog as left on screen and the lines printed after Enter on "No, exit").
 const expected: Record<string, ScreenState> = {
   'idle_startup.txt': 'idle',
+  'usage_limit_2.1.332.txt': 'idle', // "⚠ Usage limit reached · Continuing automatically … · Esc to cancel" under the box
+  'api_error_429_2.1.332.txt': 'idle', // the box shows "Resend your message to try again" (a placeholder)
   'idle.txt': 'idle',
   'idle_resumed.txt': 'idle',
   'idle_bypass.txt': 'idle', // footer "⏵⏵ bypass permissions on", no "? for shortcuts"

@@ -57,6 +57,11 @@ describe('budgets', () => {
     applyResume(state, b, undefined);
     expect(b.limits?.maxCostUsd).toBeNull();
     expect(() => applyResume(state, agent(), 3)).toThrow(/not paused/);
+    const limited = agent({
+      status: 'paused',
+      usageLimit: { account: 'acct-1', kind: 'usage_limit', resumesAt: created, at: created, failureTs: 0, paused: true },
+    });
+    expect(() => applyResume(state, limited, undefined)).toThrow(/paused by an API usage limit until .*resumes it then by itself/);
   });
 
   it('the crew-wide limit is raised for the crew, never silently lifted', () => {

@@ -58,6 +58,7 @@ async function crew(): Promise<{ view: StatusView; usageReads: string[] }> {
     ledger: { count: async () => undefined },
     relaunch: { crashOf: () => undefined } as unknown as Relauncher,
     review: { overlaps: async () => [] },
+    limits: { view: () => [] },
   });
   return { view, usageReads };
 }

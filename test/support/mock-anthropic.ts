@@ -59,6 +59,17 @@ export interface MockReplySpec {
 }
 
 /**
+ * How the mock refuses `POST /v1/messages` while set (MockAnthropic.setRefusal), with the
+ * shapes of the real API (observed on Claude Code 2.1.332, docs/claude-code-facts.md):
+ * - `usage_limit`: a subscription's usage limit: 429 with `anthropic-ratelimit-unified-status:
+ *   rejected`, `-unified-reset: <epoch s>` and `-unified-representative-claim` (default
+ *   `five_hour`). Claude Code reads it only under subscription-style auth (a JWT-shaped
+ *   ANTHROPIC_AUTH_TOKEN, no API key).
+ * - `rate_limit`: a plain 429 `rate_limit_error`, with `retry-after: <s>` when given.
+ */
+export type MockRefusal = { kind: 'usage_limit'; resetsAt: number; claim?: string } | { kind: 'rate_limit'; retryAfterS?: number };
+
+/**
  * Called for EVERY `POST /v1/messages`, side requests included: a reply queue should
  * only advance on `isConversationRequest(req)`.
  */
@@ -70,6 +81,10 @@ export interface MockAnthropic {
   /** Every request received, in arrival order. */
   requests: RecordedRequest[];
   setReply(fn: ReplyFn): void;
+  /** Refuse every `POST /v1/messages` this way from now on; undefined answers again. */
+  setRefusal(refusal: MockRefusal | undefined): void;
+  /** How many `POST /v1/messages` were refused so far. */
+  refused(): number;
   /**
    * Only `POST /v1/messages` requests of agents' main conversations (see file doc),
    * optionally of one session (header `x-claude-code-session-id`).
@@ -157,6 +172,8 @@ export interface MockAnthropicOptions {
 
 export async function startMockAnthropic(opts: MockAnthropicOptions = {}): Promise<MockAnthropic> {
   let reply: ReplyFn = opts.reply ?? (() => DEFAULT_REPLY);
+  let refusal: MockRefusal | undefined;
+  let refusedCount = 0;
   const requests: RecordedRequest[] = [];
   const waiters: { pred: (r: RecordedRequest) => boolean; resolve: (r: RecordedRequest) => void }[] = [];
 
@@ -206,6 +223,11 @@ export async function startMockAnthropic(opts: MockAnthropicOptions = {}): Promi
     if (!(rec.method === 'POST' && path === '/v1/messages')) {
       res.writeHead(200, { 'content-type': 'application/json' });
       res.end('{}');
+      return;
+    }
+    if (refusal) {
+      refusedCount++;
+      refuse(refusal, res);
       return;
     }
     const r = reply(rec);
@@ -305,6 +327,21 @@ export async function startMockAnthropic(opts: MockAnthropicOptions = {}): Promi
     }
   }
 
+  function refuse(r: MockRefusal, res: import('node:http').ServerResponse): void {
+    const headers: Record<string, string> = { 'content-type': 'application/json', 'request-id': `req_mock_refused_${++idCounter}` };
+    let message = 'Number of requests has exceeded your rate limit. Please try again later.';
+    if (r.kind === 'usage_limit') {
+      headers['anthropic-ratelimit-unified-status'] = 'rejected';
+      headers['anthropic-ratelimit-unified-reset'] = String(r.resetsAt);
+      headers['anthropic-ratelimit-unified-representative-claim'] = r.claim ?? 'five_hour';
+      message = "This request would exceed your account's rate limit. Please try again later.";
+    } else if (r.retryAfterS !== undefined) {
+      headers['retry-after'] = String(r.retryAfterS);
+    }
+    res.writeHead(429, headers);
+    res.end(JSON.stringify({ type: 'error', error: { type: 'rate_limit_error', message } }));
+  }
+
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(opts.port ?? 0, '127.0.0.1', () => resolve());
@@ -317,6 +354,10 @@ export async function startMockAnthropic(opts: MockAnthropicOptions = {}): Promi
     setReply(fn: ReplyFn) {
       reply = fn;
     },
+    setRefusal(r) {
+      refusal = r;
+    },
+    refused: () => refusedCount,
     conversationRequests(sessionId?: string) {
       return requests.filter((r) => isConversationRequest(r) && (sessionId === undefined || sessionIdOf(r) === sessionId));
     },

@@ -11,7 +11,7 @@ export const registerCreateAgent: RegisterTool = (server, deps) => {
     {
       title: 'Create agent',
       description:
-        'Launch a new Claude Code agent (Agent_N) in its own terminal tab in the session root, with the ADDER+ protocol in its system prompt. Returns when the agent is ready for input (progress is reported while it starts); after --start-timeout (45 s by default) it returns status "starting" with a note: follow it with get_session_status. A first-run dialog of Claude Code that tabcrew does not answer is an error naming the dialog and its fix.',
+        'Launch a new Claude Code agent (Agent_N) in its own terminal tab in the session root, with the ADDER+ protocol in its system prompt. Returns when the agent is ready for input (progress is reported while it starts); after --start-timeout (45 s by default) it returns status "starting" with a note: follow it with get_session_status. A first-run dialog of Claude Code that tabcrew does not answer is an error naming the dialog and its fix. At most --max-starting agents start at once (the others wait, with progress); while the crew account is at an API usage limit it is refused with the reset time, unless queue: true.',
       inputSchema: {
         session: sessionRef,
         role: z
@@ -38,14 +38,23 @@ export const registerCreateAgent: RegisterTool = (server, deps) => {
           .describe(
             "Paths this agent's OS sandbox shows besides its root (see get_session_status sandbox): absolute, existing; read-only, or DIR:rw for read-write. E.g. a package cache, ~/.gitconfig, the ssh agent socket.",
           ),
+        queue: z
+          .boolean()
+          .optional()
+          .describe(
+            "While the crew's account is at an API usage limit, create_agent is refused with the reset time and starts nothing; queue: true queues the start instead, and tabcrew starts the agent after the reset.",
+          ),
         confirm: confirm,
       },
       outputSchema: {
-        agent: z.string(),
-        session_id: z.string(),
-        status: agentStatus,
-        claude_session_id: z.string(),
-        backend: z.string(),
+        agent: z.string().optional().describe('Absent when the start was queued.'),
+        session_id: z.string().optional(),
+        status: agentStatus.optional(),
+        claude_session_id: z.string().optional(),
+        backend: z.string().optional(),
+        queued: z.boolean().optional().describe('True: the account is at its usage limit and the start waits for resumes_at (queue: true).'),
+        queue_id: z.string().optional(),
+        resumes_at: z.string().optional(),
         trust: z.string().optional().describe('How the folder-trust dialog was handled.'),
         api_key: z
           .string()

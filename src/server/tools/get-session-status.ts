@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { agentHoldSchema, STATUS_SOURCES } from '../../store/types.js';
+import { agentHoldSchema, API_LIMIT_KINDS, STATUS_SOURCES } from '../../store/types.js';
 import { UserError } from '../../supervisor/errors.js';
 import type { SessionStatusView } from '../../supervisor/supervisor.js';
 import { worktreeStatusSchema } from '../../supervisor/worktrees.js';
@@ -32,6 +32,8 @@ const sessionStatus = {
       usage: usageViewSchema,
       health: healthSchema,
       paused: agentHoldSchema.optional(),
+      pause_reason: z.enum(['usage_limit']).optional().describe('usage_limit: an API usage or rate limit ended its turn; tabcrew resumes it at resumes_at.'),
+      resumes_at: z.string().optional().describe('When tabcrew resumes an agent paused by a usage limit (ISO time; a little jitter follows).'),
       worktree: worktreeStatusSchema
         .optional()
         .describe('The agent\'s own git worktree (isolation "worktree"): branch, commits ahead of its base, uncommitted files.'),
@@ -45,6 +47,18 @@ const sessionStatus = {
   todo: z.object({ path: z.string(), open: z.number(), done: z.number() }).nullable(),
   usage: usageViewSchema.describe("This session's agents together."),
   crew_usage: usageViewSchema.describe('Every agent of every session.'),
+  limits: z
+    .array(
+      z.object({
+        account: z.string().describe('Fingerprint of the credential the agents share (never the credential).'),
+        state: z.enum(['ok', 'limited', 'resuming']),
+        kind: z.enum(API_LIMIT_KINDS).optional().describe('usage_limit (a subscription limit with its reset time) or rate_limit (a 429; tabcrew backs off).'),
+        resumes_at: z.string().optional(),
+        agents_paused: z.array(z.string()),
+        queued: z.number().describe('Messages and starts queued (queue: true) for after the reset.'),
+      }),
+    )
+    .describe("The crew's account and its API usage-limit state: while limited, no agent starts and no message is typed (docs/usage-limits.md)."),
   overlaps: z
     .array(z.object({ path: z.string(), agents: z.array(z.string()), since: z.string() }))
     .describe(
@@ -59,7 +73,7 @@ const optional = <T extends Record<string, z.ZodTypeAny>>(shape: T) =>
  * Every session; one deleted meanwhile is left out. Asked at once, so that their terminal
  * listings share round trips (terminals/shared-reads.ts) instead of one per session.
  */
-async function everySession(deps: ToolDeps): Promise<{ sessions: SessionStatusView[] }> {
+async function everySession(deps: ToolDeps): Promise<{ sessions: SessionStatusView[]; limits: SessionStatusView['limits'] }> {
   const { sessions } = await deps.supervisor.listSessions();
   const views = await Promise.all(
     sessions.map((s) =>
@@ -69,7 +83,7 @@ async function everySession(deps: ToolDeps): Promise<{ sessions: SessionStatusVi
       }),
     ),
   );
-  return { sessions: views.filter((v): v is SessionStatusView => v !== undefined) };
+  return { sessions: views.filter((v): v is SessionStatusView => v !== undefined), limits: await deps.supervisor.usageLimits() };
 }
 
 export const registerGetSessionStatus: RegisterTool = (server, deps) => {
@@ -78,7 +92,7 @@ export const registerGetSessionStatus: RegisterTool = (server, deps) => {
     {
       title: 'Session status',
       description:
-        'Every agent of a session: status (from Claude Code hooks first, then the terminal, then the screen; status_source says which), health (ok, stuck, waiting_long, crashed), tokens and cost per model (a model missing from the price table is listed as unpriced, its cost null), why it is paused, last reply, its TODO.md tasks; the TODO.md totals, and usage totals for the session and the crew. Without session: every session, in sessions (on a front of several nodes: every node at once, each entry naming its node).',
+        'Every agent of a session: status (from Claude Code hooks first, then the terminal, then the screen; status_source says which), health (ok, stuck, waiting_long, crashed), tokens and cost per model (a model missing from the price table is listed as unpriced, its cost null), why it is paused (pause_reason usage_limit with resumes_at when an API usage limit paused it), last reply, its TODO.md tasks; the TODO.md totals, usage totals for the session and the crew, and limits: the API usage-limit state of the crew. Without session: every session, in sessions (on a front of several nodes: every node at once, each entry naming its node).',
       inputSchema: { session: sessionRef.optional().describe('Session id (s-…) or name; leave out for every session.') },
       outputSchema: {
         ...optional(sessionStatus),

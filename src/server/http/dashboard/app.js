@@ -7,6 +7,7 @@ import { displayable, excerpt, promptText } from './text.js';
 import { initReview } from './review.js';
 import { WAITING_STATUSES, questionAndPlanEntries } from './requests.js';
 import { installAlerts } from './alerts.js';
+import { showLimits } from './limits.js';
 
 const $ = (id) => document.getElementById(id);
 const state = { csrf: null, sessions: [], tools: new Map(), selected: null, screenSource: null, term: null, fit: null };
@@ -517,6 +518,7 @@ function connect() {
   source.addEventListener('snapshot', (ev) => {
     state.sessions = JSON.parse(ev.data).sessions;
     renderSessions();
+    showLimits(state.sessions);
     // A permission dialog opened or closed somewhere: the list is read again (not on every snapshot).
     const now = state.sessions.flatMap((s) => s.agents ?? []).filter((a) => WAITING_STATUSES.includes(a.status)).length;
     if (now !== waiting) void refreshPermissions();
