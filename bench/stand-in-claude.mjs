@@ -7,7 +7,8 @@
  *   --settings <file>, --model, --permission-mode; anything else is refused (exit 1), as
  *   Claude Code refuses an unknown option, so a change in tabcrew's argv shows up.
  * - hooks: the `hooks` of the --settings file, each command run as Claude Code runs it:
- *   `/bin/sh -c <command>` with this process's environment and cwd, the hook JSON on
+ *   `/bin/sh -c <command>`, or `command` with its `args` and no shell (exec form, 2.1.332),
+ *   with this process's environment and cwd, the hook JSON on
  *   stdin (session_id, transcript_path, cwd, hook_event_name, permission_mode, plus
  *   source / prompt / reason / last_assistant_message), stdout collected and dropped.
  * - screen: Claude Code's main-screen structure (test/fixtures/screens/idle.txt, busy.txt):
@@ -146,7 +147,9 @@ function fireHook(event, extra = {}, matchOn) {
       if (h.type !== 'command' || typeof h.command !== 'string') continue;
       runs.push(
         new Promise((done) => {
-          const child = spawn('/bin/sh', ['-c', h.command], { cwd, env: process.env, stdio: ['pipe', 'pipe', 'pipe'] });
+          // Exec form (`args`): the program itself, no shell; otherwise the command text through a shell.
+          const [file, argv] = Array.isArray(h.args) ? [h.command, h.args] : ['/bin/sh', ['-c', h.command]];
+          const child = spawn(file, argv, { cwd, env: process.env, stdio: ['pipe', 'pipe', 'pipe'] });
           const timer = setTimeout(() => child.kill('SIGKILL'), (h.timeout ?? 60) * 1000);
           child.stdout.resume();
           child.stderr.resume();

@@ -82,3 +82,18 @@ const entry = readFileSync('scripts/cli-entry.mjs', 'utf8')
   .replace("'__HANDSHAKE__'", () => JSON.stringify(handshake));
 writeFileSync('dist/cli.js', entry);
 chmodSync('dist/cli.js', 0o755);
+
+// The hook program Claude Code starts for PreToolUse and PermissionRequest (claude/hook-commands.ts):
+// one small CommonJS file, so a tool call pays node's start-up and little more (no module
+// graph to resolve; node:* only).
+await build({
+  entryPoints: { hook: 'src/hook.ts' },
+  outdir: 'dist',
+  outExtension: { '.js': '.cjs' },
+  bundle: true,
+  platform: 'node',
+  format: 'cjs',
+  target: 'node20',
+  minifyWhitespace: true,
+  logLevel: 'warning',
+});

@@ -1,8 +1,9 @@
 #!/usr/bin/env node
 /**
- * Claude Code runs this for each hook event of a tabcrew agent (see claude/settings.ts).
- * It appends one record to the agent's spool file, named by TABCREW_EVENTS, so a
- * supervisor started later still sees what happened while it was down.
+ * Claude Code runs this, bundled as dist/hook.cjs, for the hook events that decide
+ * (PreToolUse, PermissionRequest), and for every event where perl is missing (see
+ * claude/hook-commands.ts). It appends one record to the agent's spool file, named by
+ * TABCREW_EVENTS, so a supervisor started later still sees what happened while it was down.
  *
  * For PreToolUse it also guards the session boundaries (claude/boundary.ts): when
  * TABCREW_BOUNDARIES is set (security level MEDIUM/HIGH), a call naming a path in another
@@ -19,7 +20,7 @@
  * It must never disturb the agent otherwise: it prints nothing else (a UserPromptSubmit
  * hook's stdout is added to the conversation), always exits 0, and imports nothing heavy.
  */
-import { appendFileSync, readFileSync } from 'node:fs';
+import { appendFileSync, readFileSync, readSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { boundaryVerdict } from './claude/boundary.js';
@@ -32,13 +33,32 @@ const MAX_INPUT = 64 * 1024 * 1024;
 // Claude Code allows a hook 10 s; a supervisor that does not answer in 3 s is not waited for.
 const COUNT_TIMEOUT_MS = 3000;
 
-async function readInput(): Promise<{ input: Record<string, unknown>; unreadable?: string }> {
+/**
+ * stdin read with readSync, not as a stream: a stream costs every hook ~10 ms of CPU to set up,
+ * and Claude Code hands the JSON over a pipe and closes it. A non-blocking stdin (EAGAIN) is
+ * waited for briefly rather than taken as the end.
+ */
+function readInput(): { input: Record<string, unknown>; unreadable?: string } {
   const chunks: Buffer[] = [];
   let size = 0;
-  for await (const chunk of process.stdin) {
-    size += (chunk as Buffer).length;
+  const buf = Buffer.allocUnsafe(1024 * 1024);
+  for (;;) {
+    let n: number;
+    try {
+      n = readSync(0, buf, 0, buf.length, null);
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      if (code === 'EAGAIN') {
+        Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 5);
+        continue;
+      }
+      if (code === 'EOF') break;
+      throw e;
+    }
+    if (n === 0) break;
+    size += n;
     if (size > MAX_INPUT) break;
-    chunks.push(chunk as Buffer);
+    chunks.push(Buffer.from(buf.subarray(0, n)));
   }
   const text = Buffer.concat(chunks).toString('utf8');
   try {
@@ -54,9 +74,13 @@ function hookFiles(): string[] {
   const hook = process.env.TABCREW_HOOK;
   if (!hook) return [];
   const dist = dirname(hook);
+  // The one-file program (hook.cjs) and the modules tsc emits beside it (hook.js and its imports).
   return [
     hook,
-    ...['boundary.js', 'hook-record.js', 'permission-hold.js', 'permission-files.js', 'usage-nudge.js'].map((f) => join(dist, 'claude', f)),
+    ...['hook.cjs', 'hook.js'].map((f) => join(dist, f)),
+    ...['boundary.js', 'events.js', 'hook-record.js', 'permission-hold.js', 'permission-files.js', 'request-kinds.js', 'usage-nudge.js'].map((f) =>
+      join(dist, 'claude', f),
+    ),
     join(dist, 'audit', 'redact.js'),
   ];
 }
@@ -81,7 +105,7 @@ function verdict(input: Record<string, unknown>, unreadable?: string): string | 
 }
 
 async function main(): Promise<void> {
-  const { input, unreadable } = await readInput();
+  const { input, unreadable } = readInput();
   const reason = verdict(input, unreadable);
   const spool = process.env.TABCREW_EVENTS;
   if (spool) {

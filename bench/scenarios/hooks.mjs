@@ -21,6 +21,8 @@ import { median, round, startServer, tmuxSync } from '../support.mjs';
 const ROUNDS = 9;
 const TICK_MS = 10; // USER_HZ is 100 on Linux
 
+const shellQuote = (s) => `'${String(s).replace(/'/g, `'\\''`)}'`;
+
 /** CPU (ms) of everything `script` runs, in a shell of its own that reports its reaped children. */
 function childrenCpuMs(script, env, cwd) {
   const r = spawnSync('/bin/sh', ['-c', `${script}\nread -r s < /proc/$$/stat; echo "$s"`], { env, cwd, encoding: 'utf8', timeout: 60_000 });
@@ -44,6 +46,16 @@ function hooksOf(pid) {
   const argv = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
   const file = argv[argv.indexOf('--settings') + 1];
   return JSON.parse(readFileSync(file, 'utf8')).hooks ?? {};
+}
+
+/** Which program each event of the turn starts (`node`, `perl`, or `sh` for the shell form). */
+function programs(hooks, turn) {
+  return turn
+    .map(([event]) => {
+      const h = hooks[event]?.[0]?.hooks?.[0];
+      return `${event} ${h?.args ? (h.command.split('/').pop() ?? h.command) : 'sh'}`;
+    })
+    .join(', ');
 }
 
 export default {
@@ -81,8 +93,14 @@ export default {
         for (const group of hooks[event] ?? []) {
           for (const h of group.hooks ?? []) {
             const input = join(ctx.base, `hook-input-${n}.json`);
-            const command = join(ctx.base, `hook-command-${n++}`);
             writeFileSync(input, JSON.stringify({ ...base, hook_event_name: event, ...fields }));
+            if (Array.isArray(h.args)) {
+              // Exec form: the program itself with its arguments, no shell; the JSON on stdin.
+              lines.push(`${[h.command, ...h.args].map(shellQuote).join(' ')} < ${shellQuote(input)} > /dev/null`);
+              n++;
+              continue;
+            }
+            const command = join(ctx.base, `hook-command-${n++}`);
             writeFileSync(command, h.command);
             // As Claude Code runs it: the command text through /bin/sh -c, the JSON on stdin.
             lines.push(`/bin/sh -c "$(cat '${command}')" < '${input}' > /dev/null`);
@@ -101,10 +119,15 @@ export default {
         if (b > 0) ratios.push(t / b);
       }
       report('hook_cpu_per_turn_ms', round(median(turns)), 'ms', {
-        detail: `${lines.length} hook processes a turn (UserPromptSubmit, PreToolUse, PostToolUse, Stop); min ${Math.min(...turns)}, max ${Math.max(...turns)}`,
+        detail: `${lines.length} hook processes a turn (UserPromptSubmit, PreToolUse, PostToolUse, Stop; ${programs(hooks, turn)}); min ${Math.min(...turns)}, max ${Math.max(...turns)}`,
+      });
+      // Each event alone, ten times over (one 10 ms tick would round a 1 ms hook to 0 or 10).
+      const each = lines.map((line, i) => {
+        const ms = childrenCpuMs(Array(10).fill(line).join('\n'), env, root) / 10;
+        return `${turn[i]?.[0] ?? i} ${round(ms, 1)} ms`;
       });
       report('hook_cpu_per_turn_vs_node_ratio', ratios.length ? round(median(ratios), 2) : null, 'x', {
-        detail: `node -e 0: median ${round(median(nodes))} ms CPU`,
+        detail: `node -e 0: median ${round(median(nodes))} ms CPU; per event: ${each.join(', ')}`,
       });
     } finally {
       await server.close();

@@ -1,5 +1,25 @@
 import { open } from 'node:fs/promises';
-import type { HookRecord } from './hook-record.js';
+import { toHookRecord, type HookRecord } from './hook-record.js';
+
+/**
+ * One parsed spool line as a record. The node hook writes records (hook-record.ts); the hooks
+ * that decide nothing write Claude Code's own hook JSON wrapped as
+ * `{"launch","ts_s","hook"}` (claude/hook-commands.ts), and the record is derived here, the
+ * same way the hook would have. Their time is known to the second (perl's `time`; a clock with
+ * milliseconds would cost the hook 5 ms of module loading): `ts` is the latest instant of that
+ * second that is not after `notAfterMs` (the spool's last change), so a record read as it
+ * arrives is dated as exactly as the file's mtime, and one read later at most 999 ms late.
+ */
+export function spoolRecord(parsed: unknown, notAfterMs = Date.now()): HookRecord | undefined {
+  if (!parsed || typeof parsed !== 'object') return undefined;
+  const line = parsed as { hook?: unknown; ts_s?: unknown; launch?: unknown; event?: unknown };
+  if (line.hook && typeof line.hook === 'object') {
+    const second = typeof line.ts_s === 'number' && Number.isFinite(line.ts_s) ? line.ts_s * 1000 : notAfterMs;
+    const ts = Math.max(second, Math.min(second + 999, notAfterMs));
+    return toHookRecord(line.hook as Record<string, unknown>, ts, typeof line.launch === 'string' && line.launch ? line.launch : undefined);
+  }
+  return typeof line.event === 'string' ? (parsed as HookRecord) : undefined;
+}
 
 /**
  * Reads an agent's hook spool incrementally: only bytes appended since the last call,
@@ -22,7 +42,7 @@ export class SpoolReader {
       throw e;
     }
     try {
-      const { size } = await handle.stat();
+      const { size, mtimeMs } = await handle.stat();
       if (size < this.offset) {
         // The spool was replaced (agent relaunched): start over.
         this.offset = 0;
@@ -40,7 +60,8 @@ export class SpoolReader {
       for (const line of lines) {
         if (!line.trim()) continue;
         try {
-          fresh.push(JSON.parse(line) as HookRecord);
+          const record = spoolRecord(JSON.parse(line), Math.floor(mtimeMs));
+          if (record) fresh.push(record);
         } catch {
           // A torn line from a hook killed mid-write carries nothing we can use.
         }

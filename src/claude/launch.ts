@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { packageRoot } from '../config.js';
 import { agentSecretPath, writeAgentMcpConfig } from './agent-mcp-config.js';
+import { findPerl } from './hook-commands.js';
 import { agentSettings } from './settings.js';
 import type { EffectivePermissions } from './roles.js';
 import { PERMISSIONS_DIR } from './permission-files.js';
@@ -99,6 +100,7 @@ export async function prepareLaunch(input: AgentLaunchInput): Promise<AgentLaunc
   await mkdir(agentDir, { recursive: true, mode: 0o700 });
   const bypass = input.permissionMode === 'bypassPermissions';
   const settingsFile = join(agentDir, AGENT_SETTINGS_FILE);
+  const runner = { node: process.execPath, hook: join(packageRoot(), 'dist', 'hook.cjs'), perl: findPerl() };
   await writeFile(
     settingsFile,
     JSON.stringify(
@@ -108,6 +110,7 @@ export async function prepareLaunch(input: AgentLaunchInput): Promise<AgentLaunc
         allow: input.rolePermissions?.allow,
         agentTools: !!input.agentMcp,
         permissionTimeoutS: input.permissionTimeoutS,
+        runner,
       }),
       null,
       2,
@@ -146,7 +149,7 @@ export async function prepareLaunch(input: AgentLaunchInput): Promise<AgentLaunc
     if (v !== undefined && !WITHHELD.some((re) => re.test(k))) env[k] = v;
   }
   env.TABCREW_NODE = process.execPath;
-  env.TABCREW_HOOK = join(packageRoot(), 'dist', 'hook.js');
+  env.TABCREW_HOOK = runner.hook;
   env.TABCREW_EVENTS = eventsFile;
   env.TABCREW_AGENT = input.agent;
   const launchId = randomUUID();

@@ -16,6 +16,7 @@ import {
   pidNamespace,
   approvalSummary,
 } from './permission-files.js';
+import { spoolRecord } from './events.js';
 import { answeredInput, planOf, questionsOf, requestKindOf, type RequestKind } from './request-kinds.js';
 
 /**
@@ -188,12 +189,13 @@ class SpoolTail {
 
   answeredElsewhere(claudeSession: string | undefined, fp: string): boolean {
     for (const line of this.fresh()) {
-      let r: { event?: string; session_id?: string; input_fp?: string; tool_name?: string };
+      let r: { event?: string; session_id?: string; input_fp?: string; tool_name?: string } | undefined;
       try {
-        r = JSON.parse(line) as typeof r;
+        r = spoolRecord(JSON.parse(line));
       } catch {
         continue;
       }
+      if (!r) continue;
       if (claudeSession && r.session_id !== claudeSession) continue;
       if ((r.event === 'PostToolUse' || r.event === 'PostToolUseFailure') && (r.input_fp === fp || (this.tool && r.tool_name === this.tool))) return true;
       if (r.event && TURN_MOVED_ON.has(r.event)) return true;

@@ -1,4 +1,5 @@
 import { AGENT_MCP_ALLOW } from './agent-mcp-config.js';
+import { hookExec, type HookRunner } from './hook-commands.js';
 
 /** Hook events tabcrew listens to; together they drive the agent state machine. */
 export const HOOK_EVENTS = [
@@ -16,9 +17,10 @@ export const HOOK_EVENTS = [
 ] as const;
 
 /**
- * Claude Code runs hook commands through a shell, so the command is a constant: the node
- * binary, the hook script and the spool file reach it as environment variables of the
- * agent (set at launch), and no path is ever spliced into shell text.
+ * The shell form of the hook: node on the hook program, both named by environment variables of
+ * the agent (set at launch), so no path is ever spliced into shell text. Settings written by
+ * tabcrew use the exec form instead (claude/hook-commands.ts); this form is kept for callers
+ * that name no runner.
  */
 export const HOOK_COMMAND = '"$TABCREW_NODE" "$TABCREW_HOOK"';
 
@@ -38,11 +40,14 @@ export function agentSettings(opts: {
   allow?: string[];
   agentTools?: boolean;
   permissionTimeoutS?: number;
+  /** Which program runs each event (claude/hook-commands.ts); absent: HOOK_COMMAND for all. */
+  runner?: HookRunner;
 }): Record<string, unknown> {
   const hooks: Record<string, unknown> = {};
   for (const event of HOOK_EVENTS) {
     const timeout = event === 'PermissionRequest' ? permissionHookTimeoutS(opts.permissionTimeoutS) : 10;
-    hooks[event] = [{ matcher: '', hooks: [{ type: 'command', command: HOOK_COMMAND, timeout }] }];
+    const run = opts.runner ? hookExec(event, opts.runner) : { command: HOOK_COMMAND };
+    hooks[event] = [{ matcher: '', hooks: [{ type: 'command', ...run, timeout }] }];
   }
   const settings: Record<string, unknown> = { hooks };
   // Bypass mode otherwise stops at a warning screen no one is there to answer.

@@ -111,6 +111,15 @@ describe('the PermissionRequest hold', () => {
     expect(await held2).toMatchObject({ outcome: 'answered_at_tab' });
   });
 
+  it('sees the answer at the tab in a line the perl hook wrote (Claude Code hook JSON, claude/hook-commands.ts)', async () => {
+    const { dir, spool } = fresh();
+    const held = holdPermission(CALL, { dir, spool, pollMs: 50, claudeAlive: () => true });
+    await requestIn(dir);
+    const raw = { session_id: 'c-1', hook_event_name: 'PostToolUse', tool_name: 'Bash', tool_input: CALL.tool_input, tool_response: { stdout: '' } };
+    appendFileSync(spool, JSON.stringify({ launch: 'l-1', ts_s: Math.floor(Date.now() / 1000), hook: raw }) + '\n');
+    expect(await held).toMatchObject({ outcome: 'answered_at_tab' });
+  });
+
   it('stops waiting when Claude Code is gone or the hook is told to stop', async () => {
     const a = fresh();
     let alive = true;
