@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { watch as watchDir } from 'node:fs';
 import { chmod, mkdir, readdir, rename, stat, unlink } from 'node:fs/promises';
 import { basename, join, resolve } from 'node:path';
 import { jsonCodec, StateDecodeError, type StateCodec } from './codec.js';
@@ -122,6 +123,29 @@ export class StateStore {
     if (file !== this.file || identity === undefined) return state;
     this.known = { identity, state };
     return structuredClone(state);
+  }
+
+  /** The newest state file's identity (device, inode, size, times): another one after every save. */
+  identity(): Promise<string | undefined> {
+    return fileIdentity(this.file);
+  }
+
+  /**
+   * Calls `listener` when the state file may have changed (fs.watch on the dir: this process's
+   * saves included, several calls per save); nothing where the platform cannot watch.
+   * Returns the unsubscribe.
+   */
+  watch(listener: () => void): () => void {
+    const name = basename(this.file);
+    try {
+      const w = watchDir(this.dir, { persistent: false }, (_type, file) => {
+        if (file === null || String(file).startsWith(name)) listener();
+      });
+      w.on('error', () => w.close());
+      return () => w.close();
+    } catch {
+      return () => undefined;
+    }
   }
 
   /** One generation's state (null when that file does not exist), validated; no rollback check. */

@@ -5,6 +5,7 @@ import type { StateStore } from '../store/state-store.js';
 import type { TerminalBackend } from '../terminals/backend.js';
 import type { AgentObserver } from './observer.js';
 import type { Owner } from './owner.js';
+import type { RuntimeWatch } from './runtime-watch.js';
 
 /** Reports progress of a long operation (turned into MCP progress notifications). */
 export type Progress = (p: { progress: number; total?: number; message: string }) => void;
@@ -35,4 +36,6 @@ export interface Services {
   audit?: Pick<AuditLog, 'append'>;
   /** Told of every delivery as it confirms or gives up (Supervisor.onDelivery adds to it). */
   deliveries?: Set<(d: DeliveryTiming) => void>;
+  /** Hook activity in the runtime folder as the OS reports it (fs.watch): what `serve` waits on instead of polling. */
+  activity?: RuntimeWatch;
 }

@@ -5,6 +5,7 @@ import type { Services } from './context.js';
 import type { Notices } from './notices.js';
 import type { LiveStatus } from './observer.js';
 import type { Relauncher } from './relaunch.js';
+import type { RuntimeWatch } from './runtime-watch.js';
 import { agentsIn, sessionOf, type Roster } from './roster.js';
 import type { StatusView } from './status-view.js';
 import { sumUsage, type CrewUsage, type UsageView } from './usage.js';
@@ -15,7 +16,7 @@ import { sumUsage, type CrewUsage, type UsageView } from './usage.js';
  * pause an agent whose budget or time is up once its turn ends; the relaunch policy
  * (supervisor/relaunch.ts) resumes a Claude Code that exited by itself; the health episode
  * is told (supervisor/notices.ts); an agent idle for --hibernate-after is hibernated; and the
- * periodic usage record goes to the audit log. Status stays the observer's. What was done
+ * periodic usage record goes to the audit log. Rounds back off while nothing changes (start). Status stays the observer's. What was done
  * about an agent is in its record, not in memory: a restarted server tells nothing twice.
  */
 export type KeeperDeps = Pick<Services, 'config' | 'store' | 'observer' | 'log' | 'audit'> & {
@@ -27,26 +28,60 @@ export type KeeperDeps = Pick<Services, 'config' | 'store' | 'observer' | 'log' 
   roster: Pick<Roster, 'patchIfThere'>;
   /** Stops an idle agent's Claude Code, keeping its conversation. */
   agents: Pick<AgentLifecycle, 'hibernateAgent'>;
+  /** Hook activity (fs.watch on the runtime folder): a round soon after anything moves. */
+  activity?: Pick<RuntimeWatch, 'on'>;
 };
 
 const TICK_MS = 3000;
+/** While rounds find nothing new, each waits twice as long as the one before, up to this many intervals. */
+const MAX_BACKOFF = 5;
 
 export class Keeper {
   private timer?: NodeJS.Timeout;
+  private running = false;
+  private everyMs = TICK_MS;
+  private delay = TICK_MS;
+  /** What the last round saw (statuses, tokens, the state's generation): the same again backs off. */
+  private lastLook = '';
+  private unwatch?: () => void;
   private ticking?: Promise<void>;
   private lastUsageRecord = { at: 0, fingerprint: '' };
 
   constructor(private readonly deps: KeeperDeps) {}
 
+  /**
+   * Rounds every `everyMs` while something changes; while nothing does, the wait doubles up to
+   * MAX_BACKOFF × `everyMs`, and any hook activity brings it back to `everyMs`. A quiet crew
+   * then costs a round every 15 s rather than every 3 s; a turn's end still gets one at once.
+   */
   start(everyMs = TICK_MS): void {
-    this.timer ??= setInterval(() => void this.tick(), everyMs);
-    this.timer.unref();
+    if (this.running) return;
+    this.running = true;
+    this.everyMs = this.delay = everyMs;
+    this.unwatch = this.deps.activity?.on(() => this.nudge());
+    this.schedule();
   }
 
   async stop(): Promise<void> {
-    if (this.timer) clearInterval(this.timer);
+    this.running = false;
+    clearTimeout(this.timer);
     this.timer = undefined;
+    this.unwatch?.();
+    this.unwatch = undefined;
     await this.ticking;
+  }
+
+  /** Something moved: the next round comes within the base interval again. */
+  nudge(): void {
+    if (!this.running || this.delay === this.everyMs) return;
+    this.delay = this.everyMs;
+    this.schedule();
+  }
+
+  private schedule(): void {
+    clearTimeout(this.timer);
+    this.timer = setTimeout(() => void this.tick().finally(() => this.running && this.schedule()), this.delay);
+    this.timer.unref();
   }
 
   /** One round over every agent; ticks never overlap. */
@@ -84,6 +119,9 @@ export class Keeper {
       await this.checkHibernate(agent, live, now);
     }
     await this.recordUsage(after, crew, now);
+    const look = JSON.stringify([after.generation, crew.total.total_tokens, [...lives].map(([n, l]) => [n, l.status])]);
+    this.delay = look === this.lastLook ? Math.min(this.delay * 2, this.everyMs * MAX_BACKOFF) : this.everyMs;
+    this.lastLook = look;
   }
 
   private async checkHibernate(agent: AgentRecord, live: LiveStatus, now: number): Promise<void> {

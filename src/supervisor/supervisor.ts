@@ -25,6 +25,7 @@ import { PermissionBroker, type PendingPermission, type PermissionDecision } fro
 import { Recovery, type RecoveryReport } from './recovery.js';
 import { Relauncher } from './relaunch.js';
 import { findSession, realpathOrSelf, Roster } from './roster.js';
+import { RuntimeWatch } from './runtime-watch.js';
 import { Sessions } from './sessions.js';
 import { StatusView, type SessionStatusView } from './status-view.js';
 import { CrewUsage, UsageMeter } from './usage.js';
@@ -60,7 +61,6 @@ export class Supervisor {
   private readonly ledger: UsageLedger;
   /** What agents call through their own MCP server (supervisor/agent-desk.ts); the agent socket serves it. */
   readonly desk: AgentDesk;
-
   /** Review wing: changes per agent, the merge queue (supervisor/review/, docs/review-and-merge.md). */
   readonly review: ReviewDesk;
 
@@ -68,7 +68,7 @@ export class Supervisor {
     const env = deps.env ?? process.env;
     const c = deps.config;
     const observer = new AgentObserver({ store: deps.store, backend: deps.backend, log: deps.log, runtimeDir: c.runtimeDir, env, audit: deps.audit });
-    const ctx: Services = { ...deps, env, observer, owner: new Owner(), deliveries: new Set() };
+    const ctx: Services = { ...deps, env, observer, owner: new Owner(), deliveries: new Set(), activity: new RuntimeWatch(c.runtimeDir, deps.log) };
     this.services = ctx;
     const roster = new Roster(deps.store);
     const policy = { level: c.securityLevel, allowBypass: c.allowBypass, allowedRoots: c.allowedRoots.map(realpathOrSelf) };
@@ -91,13 +91,14 @@ export class Supervisor {
       env,
       tell: async (sessionId, agent, text) => void (await this.mail.send({ from: 'supervisor', sessionId }, { to: agent, message: text, kind: 'note' })),
       tellOnOverlap: c.tellAgentsOnOverlap !== false,
+      activity: ctx.activity,
       ...(c.mergeCheck ? { mergeCheck: { command: c.mergeCheck, timeoutMs: c.mergeCheckTimeoutMs ?? 10 * 60_000 } } : {}),
     });
     this.status = new StatusView({ ...ctx, roster, usage, ledger: this.ledger, relaunch, review: this.review });
     this.keeper = new Keeper({ ...ctx, usage, budgets, relaunch, status: this.status, notices: this.notices, roster, agents: this.agents });
     this.desk = new AgentDesk(ctx, this.mail);
     this.coordinator = new Coordinator(ctx, this.agents);
-    this.permissions = new PermissionBroker({ store: deps.store, runtimeDir: c.runtimeDir, log: deps.log, audit: deps.audit });
+    this.permissions = new PermissionBroker({ store: deps.store, runtimeDir: c.runtimeDir, log: deps.log, audit: deps.audit, activity: ctx.activity });
   }
 
   get securityLevel(): Config['securityLevel'] {
