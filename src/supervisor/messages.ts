@@ -8,7 +8,10 @@ import { UserError } from './errors.js';
 import { newDeliveryId } from './ids.js';
 import { needsScreen } from './observer.js';
 import { RateLimiter } from './rate-limit.js';
+import { summary, type InboxMessage, type MessageSummary } from './message-summary.js';
 import { agentAndSession, agentOf, sessionOf } from './roster.js';
+
+export type { InboxMessage, MessageSummary } from './message-summary.js';
 
 /** Every stored message together (text of messages not yet expired): the state must stay small enough to save often. */
 export const MAX_STORED_BYTES = 8 * 1024 * 1024;
@@ -46,30 +49,6 @@ export interface SendResult {
   message_id: string;
   delivered: Delivered;
   recipients: { agent: string; delivered: Delivered }[];
-}
-
-export interface InboxMessage {
-  message_id: string;
-  from: string;
-  kind: MessageKind;
-  reply_to?: string;
-  sent_at: string;
-  text: string;
-}
-
-export interface MessageSummary {
-  message_id: string;
-  session_id: string;
-  from: string;
-  to: string[];
-  broadcast: boolean;
-  kind: MessageKind;
-  reply_to?: string;
-  bytes: number;
-  sha256: string;
-  sent_at: string;
-  expires_at: string;
-  recipients: { agent: string; state: Recipient['state']; at: string; outcome?: string }[];
 }
 
 const newMessageId = (): string => {
@@ -455,21 +434,4 @@ function resolveRecipients(state: State, sender: Sender, to: string): AgentRecor
     throw new UserError(`no agent "${to}" in your session "${session.name}" (agents: ${known}); messages stay within a session. Nothing was sent.`);
   }
   return [agent];
-}
-
-function summary(m: MessageRecord): MessageSummary {
-  return {
-    message_id: m.id,
-    session_id: m.sessionId,
-    from: m.from,
-    to: m.recipients.map((r) => r.agent),
-    broadcast: !!m.broadcast,
-    kind: m.kind,
-    ...(m.replyTo ? { reply_to: m.replyTo } : {}),
-    bytes: m.bytes,
-    sha256: m.sha256,
-    sent_at: m.createdAt,
-    expires_at: m.expiresAt,
-    recipients: m.recipients.map((r) => ({ agent: r.agent, state: r.state, at: r.at, ...(r.outcome ? { outcome: r.outcome } : {}) })),
-  };
 }
