@@ -34,7 +34,7 @@ export type KeeperDeps = Pick<Services, 'config' | 'store' | 'observer' | 'log' 
 
 const TICK_MS = 3000;
 /** While rounds find nothing new, each waits twice as long as the one before, up to this many intervals. */
-const MAX_BACKOFF = 5;
+const MAX_BACKOFF = 10;
 
 export class Keeper {
   private timer?: NodeJS.Timeout;
@@ -52,7 +52,7 @@ export class Keeper {
   /**
    * Rounds every `everyMs` while something changes; while nothing does, the wait doubles up to
    * MAX_BACKOFF × `everyMs`, and any hook activity brings it back to `everyMs`. A quiet crew
-   * then costs a round every 15 s rather than every 3 s; a turn's end still gets one at once.
+   * then costs a round every 30 s rather than every 3 s; a turn's end still gets one at once.
    */
   start(everyMs = TICK_MS): void {
     if (this.running) return;

@@ -72,7 +72,7 @@ describe('the keeper of a quiet crew', () => {
     k.start(40);
     try {
       await sleep(1500);
-      // Every 40 ms that is 37 rounds; backing off to 200 ms, at most 10.
+      // Every 40 ms that is 37 rounds; backing off to 400 ms, about 6.
       const quiet = rounds();
       expect(quiet).toBeGreaterThanOrEqual(3);
       expect(quiet).toBeLessThanOrEqual(12);
