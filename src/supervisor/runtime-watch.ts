@@ -7,7 +7,7 @@ import { PERMISSIONS_DIR } from '../claude/permission-files.js';
 /** What moved in the runtime folder: an agent's hook spool, its permission requests, or the set of agents. */
 export type RuntimeActivity = { what: 'spool' | 'permissions'; claudeSessionId: string } | { what: 'agents' };
 
-/** Folders watched at most (each is one inotify watch): the newest agents' are kept. */
+/** Agents' folders watched at most (each is an inotify watch, two with its permissions folder). */
 const MAX_WATCHED = 512;
 
 /**
@@ -55,37 +55,41 @@ export class RuntimeWatch {
   private async syncNow(): Promise<void> {
     // Made as a launch makes it (private), so the first agent's folder is seen appearing.
     await mkdir(this.agentsDir, { recursive: true, mode: 0o700 }).catch(() => undefined);
+    const wanted = new Set([this.agentsDir]);
     this.add(this.agentsDir, () => {
       this.emit({ what: 'agents' });
       void this.sync();
     });
-    let ids: string[];
+    let ids: string[] = [];
     try {
       ids = (await readdir(this.agentsDir, { withFileTypes: true })).filter((e) => e.isDirectory()).map((e) => e.name);
     } catch {
-      return;
+      // not readable now: the next sync tries again
     }
     for (const id of ids.slice(-MAX_WATCHED)) {
       const dir = join(this.agentsDir, id);
       const permissions = join(dir, PERMISSIONS_DIR);
+      wanted.add(dir);
       this.add(dir, (file) => {
         if (file === PERMISSIONS_DIR) {
           void this.sync();
           this.emit({ what: 'permissions', claudeSessionId: id });
         } else this.emit({ what: 'spool', claudeSessionId: id });
       });
-      if (
-        await access(permissions).then(
-          () => true,
-          () => false,
-        )
-      )
-        this.add(permissions, () => this.emit({ what: 'permissions', claudeSessionId: id }));
+      if (!(await exists(permissions))) continue;
+      wanted.add(permissions);
+      this.add(permissions, () => this.emit({ what: 'permissions', claudeSessionId: id }));
+    }
+    // Folders of deleted agents are let go, so a long-lived server keeps watching new ones.
+    for (const [dir, w] of this.watchers) {
+      if (wanted.has(dir)) continue;
+      w.close();
+      this.watchers.delete(dir);
     }
   }
 
   private add(dir: string, onEvent: (file: string | null) => void): void {
-    if (this.watchers.has(dir) || this.watchers.size >= MAX_WATCHED * 2 + 1) return;
+    if (this.watchers.has(dir)) return;
     try {
       const w = watch(dir, { persistent: false }, (_type, file) => onEvent(file === null ? null : String(file)));
       w.on('error', () => {
@@ -109,3 +113,9 @@ export class RuntimeWatch {
     }
   }
 }
+
+const exists = (path: string): Promise<boolean> =>
+  access(path).then(
+    () => true,
+    () => false,
+  );
