@@ -1,4 +1,4 @@
-import type { AgentRecord, SessionRecord, State } from '../store/types.js';
+import type { AgentRecord, AgentStatus, SessionRecord, State } from '../store/types.js';
 import type { AgentLifecycle } from './agents.js';
 import type { Budgets } from './budgets.js';
 import type { Services } from './context.js';
@@ -35,6 +35,12 @@ export type KeeperDeps = Pick<Services, 'config' | 'store' | 'observer' | 'log' 
 const TICK_MS = 3000;
 /** While rounds find nothing new, each waits twice as long as the one before, up to this many intervals. */
 const MAX_BACKOFF = 10;
+/**
+ * Statuses that change only by a hook or a person: a crew all in these (or exited for good) is
+ * quiet. A busy agent is looked at every round (stuck, time limits), an exited one until its
+ * relaunches are done.
+ */
+const QUIET: ReadonlySet<AgentStatus> = new Set(['idle', 'hibernated', 'paused', 'cleared']);
 
 export class Keeper {
   private timer?: NodeJS.Timeout;
@@ -43,6 +49,8 @@ export class Keeper {
   private delay = TICK_MS;
   /** What the last round saw (statuses, tokens, the state's generation): the same again backs off. */
   private lastLook = '';
+  /** The soonest time a round is due anyway (an idle agent's --hibernate-after), found by the last round. */
+  private nextDue = Infinity;
   private unwatch?: () => void;
   private ticking?: Promise<void>;
   private lastUsageRecord = { at: 0, fingerprint: '' };
@@ -96,6 +104,7 @@ export class Keeper {
     const { store, observer } = this.deps;
     const state = await store.read();
     const lives = new Map<string, LiveStatus>();
+    let quiet = true;
     for (const session of state.sessions) {
       const agents = agentsIn(state, session.id);
       if (!agents.length) continue;
@@ -104,15 +113,20 @@ export class Keeper {
       // latest once --start-timeout has passed (an agent left `starting` must not blind the keeper).
       const launching = (a: (typeof agents)[number]) =>
         a.owner || (a.status === 'starting' && now - Date.parse(a.since) < this.deps.config.startTimeoutS * 1000);
-      if (agents.some(launching)) continue;
+      if (agents.some(launching)) {
+        quiet = false;
+        continue;
+      }
       for (const [name, live] of await observer.observe(session, agents)) lives.set(name, live);
     }
     const after = await store.read();
+    this.nextDue = Infinity;
     const crew = await this.deps.usage.crewUsage(after);
     for (const agent of after.agents) {
       const session = sessionOf(after, agent);
       const live = lives.get(agent.name);
       if (!session || !live) continue;
+      quiet &&= QUIET.has(live.status) || !!agent.relaunch?.gaveUp;
       await this.deps.budgets.checkBudget(agent, session, live, after, crew.total, now);
       await this.deps.relaunch.checkCrash(agent, session, live, now);
       await this.tellHealth(agent, session, live, now);
@@ -120,14 +134,19 @@ export class Keeper {
     }
     await this.recordUsage(after, crew, now);
     const look = JSON.stringify([after.generation, crew.total.total_tokens, [...lives].map(([n, l]) => [n, l.status])]);
-    this.delay = look === this.lastLook ? Math.min(this.delay * 2, this.everyMs * MAX_BACKOFF) : this.everyMs;
+    this.delay =
+      quiet && look === this.lastLook ? Math.min(this.delay * 2, this.everyMs * MAX_BACKOFF, Math.max(this.everyMs, this.nextDue - now)) : this.everyMs;
     this.lastLook = look;
   }
 
   private async checkHibernate(agent: AgentRecord, live: LiveStatus, now: number): Promise<void> {
     const after = this.deps.config.hibernateAfterMs;
     if (!after || agent.hibernated || agent.hold || live.status !== 'idle') return;
-    if (now - (live.since ?? Date.parse(agent.since)) < after) return;
+    const due = (live.since ?? Date.parse(agent.since)) + after;
+    if (now < due) {
+      this.nextDue = Math.min(this.nextDue, due);
+      return;
+    }
     if (await this.deps.agents.hibernateAgent(agent.name)) this.deps.log.info('agent hibernated', { agent: agent.name });
   }
 

@@ -34,39 +34,40 @@ const base = realpathSync(mkdtempSync(join(tmpdir(), 'tabcrew-idle-')));
 afterAll(() => rmSync(base, { recursive: true, force: true }));
 const CSID = '33333333-3333-3333-3333-333333333333';
 
-describe('the keeper of a quiet crew', () => {
-  function keeper() {
-    let rounds = 0;
-    let listener: ((a: RuntimeActivity) => void) | undefined;
-    const state = { sessions: [{ id: 's-1', name: 'app', root: base, createdAt: '' }], agents: [agentRecord({})], generation: 1 } as unknown as State;
-    const live: LiveStatus = { status: 'idle', source: 'hook', since: 0 };
-    const deps = {
-      config: defaultConfig(),
-      store: { read: async () => structuredClone(state) },
-      observer: {
-        observe: async () => {
-          rounds++;
-          return new Map([[state.agents[0]!.name, live]]);
-        },
+/** A keeper over one agent whose status is `live`; `poke` is a hook event. */
+function keeper(live: LiveStatus = { status: 'idle', source: 'hook', since: 0 }, hibernateAfterMs?: number) {
+  let rounds = 0;
+  const hibernated: number[] = [];
+  let listener: ((a: RuntimeActivity) => void) | undefined;
+  const state = { sessions: [{ id: 's-1', name: 'app', root: base, createdAt: '' }], agents: [agentRecord({})], generation: 1 } as unknown as State;
+  const deps = {
+    config: { ...defaultConfig(), hibernateAfterMs },
+    store: { read: async () => structuredClone(state) },
+    observer: {
+      observe: async () => {
+        rounds++;
+        return new Map([[state.agents[0]!.name, live]]);
       },
-      log: silentLogger,
-      usage: { crewUsage: async () => ({ agents: new Map(), total: sumUsage([]) }) },
-      budgets: { checkBudget: async () => undefined },
-      relaunch: { checkCrash: async () => undefined },
-      status: { healthOf: async () => ({ health: 'ok' }) },
-      notices: { tell: () => undefined },
-      roster: { patchIfThere: async () => undefined },
-      agents: { hibernateAgent: async () => false },
-      activity: {
-        on: (l: (a: RuntimeActivity) => void) => {
-          listener = l;
-          return () => (listener = undefined);
-        },
+    },
+    log: silentLogger,
+    usage: { crewUsage: async () => ({ agents: new Map(), total: sumUsage([]) }) },
+    budgets: { checkBudget: async () => undefined },
+    relaunch: { checkCrash: async () => undefined },
+    status: { healthOf: async () => ({ health: 'ok' }) },
+    notices: { tell: () => undefined },
+    roster: { patchIfThere: async () => undefined },
+    agents: { hibernateAgent: async () => (hibernated.push(Date.now()), false) },
+    activity: {
+      on: (l: (a: RuntimeActivity) => void) => {
+        listener = l;
+        return () => (listener = undefined);
       },
-    } as unknown as KeeperDeps;
-    return { k: new Keeper(deps), rounds: () => rounds, poke: () => listener?.({ what: 'spool', claudeSessionId: CSID }) };
-  }
+    },
+  } as unknown as KeeperDeps;
+  return { k: new Keeper(deps), rounds: () => rounds, hibernated, poke: () => listener?.({ what: 'spool', claudeSessionId: CSID }) };
+}
 
+describe('the keeper of a quiet crew', () => {
   it('waits longer between rounds while nothing changes, and comes back at once when a hook reports something', async () => {
     const { k, rounds, poke } = keeper();
     k.start(40);
@@ -79,6 +80,32 @@ describe('the keeper of a quiet crew', () => {
       poke();
       await sleep(120);
       expect(rounds()).toBeGreaterThan(quiet);
+    } finally {
+      await k.stop();
+    }
+  });
+});
+
+describe('the keeper of a crew with work', () => {
+  it('keeps its base interval while an agent is busy (stuck and time limits are looked at every round)', async () => {
+    const { k, rounds } = keeper({ status: 'busy', source: 'hook', since: 0 });
+    k.start(40);
+    try {
+      await sleep(1000);
+      expect(rounds()).toBeGreaterThanOrEqual(15);
+    } finally {
+      await k.stop();
+    }
+  });
+
+  it('looks at an idle agent when its --hibernate-after is due, however long it has backed off', async () => {
+    const since = Date.now();
+    const { k, hibernated } = keeper({ status: 'idle', source: 'hook', since }, 1900);
+    k.start(40);
+    try {
+      const at = await until('the hibernation looked at', async () => hibernated[0], 5000);
+      // Backing off alone (40 ms doubling up to 400 ms), rounds come at 1.44 s, 1.84 s, then 2.24 s.
+      expect(at - since).toBeLessThan(2100);
     } finally {
       await k.stop();
     }
