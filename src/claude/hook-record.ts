@@ -24,6 +24,11 @@ export interface HookRecord {
   prompt_fp?: string;
   /** UserPromptSubmit: the delivery id of a tabcrew header, when the prompt has one. */
   delivery_id?: string;
+  /**
+   * Stop: fingerprint of the turn's last assistant text as Claude Code reports it
+   * (last_assistant_message), so the reply read from the transcript is known to be that one.
+   */
+  reply_fp?: string;
   /** StopFailure: the error kind, cut short. */
   error?: string;
   /** PreToolUse: set when the hook denied the call (a session boundary, see boundary.ts); PermissionDecided: the supervisor's answer. */
@@ -83,6 +88,7 @@ export function toHookRecord(input: Record<string, unknown>, now = Date.now(), l
     rec.prompt_fp = promptFingerprint(input.prompt);
     rec.delivery_id = deliveryIdIn(input.prompt);
   }
+  if (event === 'Stop' && typeof input.last_assistant_message === 'string') rec.reply_fp = promptFingerprint(input.last_assistant_message);
   if (event === 'StopFailure') {
     const err = input.error;
     rec.error = typeof err === 'string' ? str(err) : str((err as { type?: unknown } | undefined)?.type);

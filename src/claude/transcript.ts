@@ -175,6 +175,33 @@ export function lastReply(input: TranscriptInput): string | undefined {
   return msgId === undefined && parts.length === 0 ? undefined : parts.join('\n\n');
 }
 
+function isToolResult(l: Line): boolean {
+  const c = l.message?.content;
+  return l.type === 'user' && Array.isArray(c) && c.some((b) => b && typeof b === 'object' && (b as { type?: string }).type === 'tool_result');
+}
+
+function callsTool(l: Line): boolean {
+  const c = l.message?.content;
+  return Array.isArray(c) && c.some((b) => b && typeof b === 'object' && (b as { type?: string }).type === 'tool_use');
+}
+
+/**
+ * Whether the most recent turn reads as finished in the transcript: its last entry (an
+ * assistant line or a tool result) is assistant text, not a tool call or a tool's result.
+ * The Stop hook can run before Claude Code has flushed the turn's last lines: a reply read
+ * then is the text written before the turn's last tool call ("Trying."), not its end.
+ */
+export function turnReadsFinished(input: TranscriptInput): boolean {
+  const lines = toLines(input);
+  let last: Line | undefined;
+  for (let i = lines.length - 1; i >= 0 && !last; i--) {
+    const l = lines[i];
+    if (isUserPrompt(l)) return false;
+    if (isToolResult(l) || (l.type === 'assistant' && (l.message?.model !== '<synthetic>' || l.isApiErrorMessage))) last = l;
+  }
+  return !!last && last.type === 'assistant' && !callsTool(last) && assistantText(last) !== undefined;
+}
+
 export interface Turn {
   prompt: string;
   reply?: string;
@@ -249,6 +276,7 @@ export class TranscriptReader {
   /** Lines since (and including) the last user prompt; enough to compute lastReply. */
   private turn: Line[] = [];
   private _lastReply: string | undefined;
+  private _replyFinal = false;
 
   constructor(path: string) {
     this.path = path;
@@ -288,6 +316,11 @@ export class TranscriptReader {
     return this._lastReply;
   }
 
+  /** Whether the latest turn reads as finished (turnReadsFinished): its lastReply is its end, not a step. */
+  get lastReplyFinal(): boolean {
+    return this._replyFinal;
+  }
+
   /** The text of the prompt that started the most recent turn. */
   get lastPrompt(): string | undefined {
     return this.turn[0] && isUserPrompt(this.turn[0]) ? promptText(this.turn[0]) : undefined;
@@ -306,6 +339,7 @@ export class TranscriptReader {
     this.lineCount = 0;
     this.turn = [];
     this._lastReply = undefined;
+    this._replyFinal = false;
   }
 
   /** Reads what was appended. Returns the number of new complete lines (JSON or not). */
@@ -358,12 +392,15 @@ export class TranscriptReader {
       if (isUserPrompt(l)) {
         this.turn = [l];
         turnChanged = true;
-      } else if (l.type === 'assistant') {
+      } else if (l.type === 'assistant' || isToolResult(l)) {
         this.turn.push(l);
         turnChanged = true;
       }
     }
-    if (turnChanged) this._lastReply = lastReply(this.turn);
+    if (turnChanged) {
+      this._lastReply = lastReply(this.turn);
+      this._replyFinal = turnReadsFinished(this.turn);
+    }
     return n;
   }
 }

@@ -1,5 +1,5 @@
 import { promptFingerprint } from './hook-record.js';
-import { isUserPrompt, lastReply, promptText, usageTotals, type UsageTotals } from './transcript.js';
+import { isUserPrompt, lastReply, promptText, turnReadsFinished, usageTotals, type UsageTotals } from './transcript.js';
 
 /**
  * One turn of a transcript found by its prompt's fingerprint (the hook's prompt_fp), not
@@ -8,6 +8,8 @@ import { isUserPrompt, lastReply, promptText, usageTotals, type UsageTotals } fr
  */
 export interface FoundTurn {
   reply?: string;
+  /** Whether the turn reads as finished in the transcript (turnReadsFinished): `reply` is its last one, not a step's. */
+  final: boolean;
   /** Tokens of the API calls of this turn only. */
   tokens: UsageTotals;
 }
@@ -39,5 +41,5 @@ export function findTurn(transcript: string, fingerprint: string): FoundTurn | u
     }
   }
   const turn = lines.slice(start, end);
-  return { reply: lastReply(turn), tokens: usageTotals(turn) };
+  return { reply: lastReply(turn), final: turnReadsFinished(turn), tokens: usageTotals(turn) };
 }

@@ -52,7 +52,14 @@ export class AgentWatch {
     return transcriptPath(this.claudeConfigDir, this.root, this.claudeSessionId);
   }
 
-  async readTranscript(): Promise<{ tokens: Tokens; byModel: Map<string, UsageTotals>; lastReply?: string; lastPrompt?: string; path: string }> {
+  async readTranscript(): Promise<{
+    tokens: Tokens;
+    byModel: Map<string, UsageTotals>;
+    lastReply?: string;
+    replyFinal: boolean;
+    lastPrompt?: string;
+    path: string;
+  }> {
     const path = this.transcriptPath();
     if (!this.transcript || this.transcript.path !== path) this.transcript = new TranscriptReader(path);
     await this.transcript.refresh();
@@ -61,6 +68,7 @@ export class AgentWatch {
       tokens: { input: u.input, output: u.output, cache_read: u.cache_read, cache_creation: u.cache_creation },
       byModel: this.transcript.usageByModel,
       lastReply: this.transcript.lastReply,
+      replyFinal: this.transcript.lastReplyFinal,
       lastPrompt: this.transcript.lastPrompt,
       path,
     };

@@ -1,25 +1,20 @@
 import { randomBytes } from 'node:crypto';
+import { watch as watchDir } from 'node:fs';
 import { chmod, mkdir, readdir, rename, stat, unlink } from 'node:fs/promises';
 import { basename, join, resolve } from 'node:path';
-import lockfile from 'proper-lockfile';
-import { jsonCodec, StateDecodeError, type DecodeFailure, type StateCodec } from './codec.js';
+import { jsonCodec, StateDecodeError, type StateCodec } from './codec.js';
 import { ENCRYPTED_STATE_FILE, EncryptedCodec, keyIdOf, sodiumReady } from './crypto-codec.js';
-import { fileIdentity, fsyncDir, linkOrCopy, readIfExists, renameIfExists, replaceFile, scrub, tightenMode, writeTemp } from './files.js';
-import { ENV_KEY, keyHelp, openKeys, reloadKeys, type KeyOptions } from './keys.js';
+import { fileIdentity, fsyncDir, linkOrCopy, readIfExists, renameIfExists, replaceFile, tightenMode, writeTemp } from './files.js';
+import { keyHelp, openKeys, reloadKeys, type KeyOptions } from './keys.js';
 import { MARK_SUFFIX, openMark, sealMark } from './mark.js';
+import { LEGACY_STATE_FILE, migratePlaintext } from './plaintext-migration.js';
+import { withStateLock } from './state-lock.js';
+import { explainUnreadable, markError, rollbackError, type StateFiles } from './state-problems.js';
 import { emptyState, STATE_VERSION, type State } from './types.js';
 import { parseState } from './validate.js';
 
-export class StateUnreadableError extends Error {
-  override name = 'StateUnreadableError';
-  constructor(
-    message: string,
-    readonly file?: string,
-    readonly reason?: DecodeFailure,
-  ) {
-    super(message);
-  }
-}
+export { ACCEPT_ROLLBACK_COMMAND, StateUnreadableError } from './state-problems.js';
+export { LEGACY_STATE_FILE } from './plaintext-migration.js';
 
 interface BatchEntry {
   change: (state: State) => unknown;
@@ -27,13 +22,8 @@ interface BatchEntry {
   reject: (reason: unknown) => void;
 }
 
-export const LEGACY_STATE_FILE = 'state.json';
 /** Earlier good states kept beside the newest: state.enc.1 (previous), state.enc.2. */
 export const BACKUP_GENERATIONS = 2;
-// Says nothing about what the state holds; proper-lockfile makes it an empty directory.
-const LOCK_NAME = 'state.lock';
-/** What a person runs to take an older state as the newest (src/cli/state-accept-rollback.ts). */
-export const ACCEPT_ROLLBACK_COMMAND = 'tabcrew state accept-rollback';
 
 /**
  * Called inside the locked update, after the change and just before encoding: the last word
@@ -135,6 +125,29 @@ export class StateStore {
     return structuredClone(state);
   }
 
+  /** The newest state file's identity (device, inode, size, times): another one after every save. */
+  identity(): Promise<string | undefined> {
+    return fileIdentity(this.file);
+  }
+
+  /**
+   * Calls `listener` when the state file may have changed (fs.watch on the dir: this process's
+   * saves included, several calls per save); nothing where the platform cannot watch.
+   * Returns the unsubscribe.
+   */
+  watch(listener: () => void): () => void {
+    const name = basename(this.file);
+    try {
+      const w = watchDir(this.dir, { persistent: false }, (_type, file) => {
+        if (file === null || String(file).startsWith(name)) listener();
+      });
+      w.on('error', () => w.close());
+      return () => w.close();
+    } catch {
+      return () => undefined;
+    }
+  }
+
   /** One generation's state (null when that file does not exist), validated; no rollback check. */
   async readGeneration(file: string): Promise<State | null> {
     const bytes = await readIfExists(file);
@@ -224,34 +237,11 @@ export class StateStore {
 
   /** Runs `fn` holding the state dir's lock; key rotation uses it to keep every writer out. */
   async exclusive<T>(fn: () => Promise<T>): Promise<T> {
-    await mkdir(this.dir, { recursive: true, mode: 0o700 });
-    const lockPath = join(this.dir, LOCK_NAME);
-    let release: () => Promise<void>;
-    try {
-      release = await lockfile.lock(this.dir, {
-        lockfilePath: lockPath,
-        realpath: false,
-        stale: this.options.lockStaleMs ?? 15_000,
-        retries: { retries: 300, factor: 1.2, minTimeout: 5, maxTimeout: 100 },
-        // The default handler throws from a timer and kills the process; refusing the write is enough.
-        onCompromised: (e) => {
-          this.lockLost = e;
-        },
-      });
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== 'ELOCKED') throw e;
-      throw new Error(
-        `Another tabcrew process has held the state lock ${lockPath} for too long. ` +
-          `If no other tabcrew is running on ${this.dir}, remove that directory (rmdir ${lockPath}) and retry.`,
-        { cause: e },
-      );
-    }
-    this.lockLost = null;
-    try {
-      return await fn();
-    } finally {
-      await release().catch(() => undefined);
-    }
+    const lost = (e: Error): void => void (this.lockLost = e);
+    return withStateLock(this.dir, this.options.lockStaleMs ?? 15_000, lost, () => {
+      this.lockLost = null;
+      return fn();
+    });
   }
 
   private async lockedUpdate<T>(change: (state: State) => T): Promise<T> {
@@ -290,7 +280,11 @@ export class StateStore {
       for (const name of await readdir(this.dir)) {
         if (temps.some((t) => name.startsWith(t))) await unlink(join(this.dir, name)).catch(() => undefined);
       }
-      await this.migratePlaintext();
+      await migratePlaintext(
+        this,
+        (state) => this.save(state),
+        (text) => this.notice(text),
+      );
       for (const file of [...this.generations, this.markFile]) await tightenMode(file, 0o600);
     });
   }
@@ -329,36 +323,20 @@ export class StateStore {
   }
 
   private refuseRollback(file: string, state: State, mark: number | null, missing = false): void {
-    let what: string;
-    if (mark !== null && state.generation < mark) {
-      what = missing
-        ? `${file} and its earlier generations are missing, but tabcrew has written generation ${mark} of this state (${this.markFile} says so)`
-        : `${file} holds generation ${state.generation} of the state, but tabcrew has written generation ${mark} (${this.markFile} says so)`;
-    } else if (mark === null && state.generation > 1) {
-      // The mark exists from the first save of a version-2 state on; only removing it makes it missing.
-      what = `${file} holds generation ${state.generation} of the state, but the high-water mark ${this.markFile} that records the newest generation is missing`;
-    } else {
-      return;
-    }
-    throw new StateUnreadableError(
-      `tabcrew refuses a rolled-back state: ${what}. An older state was copied over the newest, or the newest was moved aside or deleted; ` +
-        `sessions and agents created since would be forgotten. tabcrew stopped and left every file untouched. ` +
-        `Restore the newest state from a backup if you have it; or, to carry on from this older state, accept it: ${ACCEPT_ROLLBACK_COMMAND} --state-dir ${this.dir}`,
-      file,
-      'rollback',
-    );
+    const refusal = rollbackError(this.files, file, state, mark, missing);
+    if (refusal) throw refusal;
+  }
+
+  /** This store's files and codec, as the messages of state-problems.ts name them. */
+  private get files(): StateFiles {
+    return { dir: this.dir, file: this.file, markFile: this.markFile, generations: this.generations, codec: this.codec, keyHelp: this.options.keyHelp };
   }
 
   private async verifyMark(bytes: Buffer | null): Promise<number | null> {
     const mark = await this.openMarkBytes(bytes);
     if (mark === null) return null;
     if ('generation' in mark) return mark.generation;
-    throw new StateUnreadableError(
-      `tabcrew cannot trust its high-water mark: ${this.markFile} ${mark.problem}. tabcrew stopped and left the state untouched. ` +
-        `If the key is right and the state is the one you want, accept it as the newest: ${ACCEPT_ROLLBACK_COMMAND} --state-dir ${this.dir}`,
-      this.markFile,
-      'tampered',
-    );
+    throw markError(this.files, mark.problem);
   }
 
   private async openMarkBytes(bytes: Buffer | null): Promise<ReturnType<typeof openMark> | null> {
@@ -378,60 +356,11 @@ export class StateStore {
         try {
           return parseState(codec.decode(bytes, file));
         } catch (again) {
-          throw await this.explain(file, again);
+          throw await explainUnreadable(this.files, file, again);
         }
       }
-      throw await this.explain(file, e);
+      throw await explainUnreadable(this.files, file, e);
     }
-  }
-
-  /** Says which file, what is wrong with it, that it was not touched, and what to do. */
-  private async explain(file: string, e: unknown): Promise<Error> {
-    if (e instanceof StateUnreadableError) return new StateUnreadableError(`${e.message} ${await this.olderGenerationHint(file)}`, file, e.reason);
-    if (!(e instanceof StateDecodeError)) return e as Error;
-    const head = `tabcrew cannot read its state: ${file} ${e.detail}. tabcrew stopped and left the file untouched.`;
-    switch (e.kind) {
-      case 'wrong-key':
-        return new StateUnreadableError(
-          `${head} The key tabcrew was given is ${this.codec.keyDescription?.() ?? 'another one'}. ` +
-            (this.options.keyHelp ?? `Give the key this state was written with: --key-source keychain|file|env, --key-file <path>, or ${ENV_KEY}=<base64>.`) +
-            ' (A key id is a keyed hash that names a key without revealing it.)',
-          file,
-          e.kind,
-        );
-      case 'newer-format':
-        return new StateUnreadableError(
-          `${head} Upgrade tabcrew to the version that wrote it (npm install -g tabcrew@latest).${e.extra.range ? ` ${await this.olderGenerationHint(file)}` : ''}`,
-          file,
-          e.kind,
-        );
-      default:
-        return new StateUnreadableError(`${head} ${await this.olderGenerationHint(file)}`, file, e.kind);
-    }
-  }
-
-  private async olderGenerationHint(file: string): Promise<string> {
-    const at = this.generations.indexOf(file);
-    const older = at < 0 ? [] : this.generations.slice(at + 1);
-    for (const candidate of older) {
-      const bytes = await readIfExists(candidate);
-      if (!bytes) continue;
-      try {
-        const state = parseState(this.codec.decode(bytes, candidate));
-        const when = (await stat(candidate)).mtime.toISOString();
-        return (
-          `The earlier generation ${candidate} (saved ${when}, generation ${state.generation}, ${state.agents.length} agents) is intact: ` +
-          `to use it, move the unreadable file aside (mv ${file} ${file}.damaged), accept the older state (${ACCEPT_ROLLBACK_COMMAND} --state-dir ${this.dir}), ` +
-          'then start tabcrew again.'
-        );
-      } catch {
-        // try an older one
-      }
-    }
-    return (
-      `No earlier generation can be read either. To start with an empty state, move ${this.file}, its numbered generations and ${this.markFile} aside; ` +
-      'running agents keep their tabs and are reported as orphans.'
-    );
   }
 
   /**
@@ -466,44 +395,6 @@ export class StateStore {
       await unlink(markTmp).catch(() => undefined);
       throw e;
     });
-  }
-
-  private async migratePlaintext(): Promise<void> {
-    if (basename(this.file) === LEGACY_STATE_FILE) return;
-    const legacy = join(this.dir, LEGACY_STATE_FILE);
-    // The previous version's write-file-atomic temp files (state.json.<number>) are plaintext too.
-    const leftovers = (await readdir(this.dir)).filter((n) => n.startsWith(`${LEGACY_STATE_FILE}.`)).map((n) => join(this.dir, n));
-    const bytes = await readIfExists(legacy);
-    if (!bytes && leftovers.length === 0) return;
-    if (bytes) {
-      const encryptedExists = (await Promise.all(this.generations.map(readIfExists))).some(Boolean);
-      if (encryptedExists) {
-        // Only an interrupted migration leaves both: the encrypted copy was written first.
-        this.notice(`Erased ${legacy}, a plaintext copy left beside the encrypted ${this.file} by an interrupted migration.`);
-      } else {
-        const state = await this.decodePlaintext(legacy, bytes);
-        await this.save(state);
-        this.notice(
-          `Moved the plaintext state ${legacy} into the encrypted ${this.file} and erased the plaintext ` +
-            '(overwritten, then deleted; copies in backups, snapshots or SSD spare blocks are beyond tabcrew’s reach).',
-        );
-      }
-    }
-    for (const file of bytes ? [legacy, ...leftovers] : leftovers) await scrub(file);
-    await fsyncDir(this.dir);
-  }
-
-  private async decodePlaintext(file: string, bytes: Buffer): Promise<State> {
-    try {
-      return parseState(jsonCodec.decode(bytes, file));
-    } catch (e) {
-      const detail = e instanceof StateDecodeError ? e.detail : (e as Error).message;
-      throw new StateUnreadableError(
-        `The state file ${file} ${detail}. It was left untouched: restore it from a backup, or move it aside to start empty.`,
-        file,
-        e instanceof StateDecodeError ? e.kind : 'damaged',
-      );
-    }
   }
 
   private notice(text: string): void {

@@ -7,6 +7,7 @@ import type { AgentObserver } from './observer.js';
 import type { Limits } from './limits.js';
 import type { Owner } from './owner.js';
 import type { StartQueue } from './start-queue.js';
+import type { RuntimeWatch } from './runtime-watch.js';
 
 /** Reports progress of a long operation (turned into MCP progress notifications). */
 export type Progress = (p: { progress: number; total?: number; message: string }) => void;
@@ -41,4 +42,6 @@ export interface Services {
   limits?: Pick<Limits, 'refuse' | 'waitUntilClear' | 'resumeOf' | 'blockedUntil'>;
   /** Told of every delivery as it confirms or gives up (Supervisor.onDelivery adds to it). */
   deliveries?: Set<(d: DeliveryTiming) => void>;
+  /** Hook activity in the runtime folder as the OS reports it (fs.watch): what `serve` waits on instead of polling. */
+  activity?: RuntimeWatch;
 }

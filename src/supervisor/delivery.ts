@@ -12,7 +12,7 @@ type DeliveryServices = Pick<Services, 'backend' | 'log' | 'observer' | 'deliver
 import { UserError } from './errors.js';
 import { newDeliveryId } from './ids.js';
 import { sleep } from './timing.js';
-import { endsTurn, readReply, waitForRecord } from './turns.js';
+import { endsTurnOf, readReply, waitForRecord } from './turns.js';
 
 export const MAX_MESSAGE_BYTES = 100 * 1024;
 
@@ -134,7 +134,7 @@ export async function deliver(ctx: DeliveryServices, req: DeliveryRequest): Prom
 
   const after = req.watch.spool.records.indexOf(submitted) + 1;
   const started = Date.now();
-  const ended = await waitForRecord(req.watch, after, endsTurn, req.timeoutS * 1000, () => {
+  const ended = await waitForRecord(req.watch, after, endsTurnOf(submitted), req.timeoutS * 1000, () => {
     const s = Math.round((Date.now() - started) / 1000);
     req.progress?.({ progress: s, total: req.timeoutS, message: `${req.agent} is working (${s} s)` });
   });
@@ -147,7 +147,7 @@ export async function deliver(ctx: DeliveryServices, req: DeliveryRequest): Prom
       note: `No reply within ${req.timeoutS} s; the agent is still working. Read it later with get_agent_output.`,
     };
   }
-  const { reply, why } = await readReply(req.watch, fingerprint);
+  const { reply, why } = await readReply(req.watch, fingerprint, ended);
   if (reply === undefined) ctx.log.warn('reply not read', { agent: req.agent, delivery: deliveryId, why });
   return {
     agent: req.agent,

@@ -8,17 +8,25 @@ import { UserError } from './errors.js';
 import { newDeliveryId } from './ids.js';
 import { needsScreen } from './observer.js';
 import { RateLimiter } from './rate-limit.js';
+import { summary, type InboxMessage, type MessageSummary } from './message-summary.js';
 import { agentAndSession, agentOf, sessionOf } from './roster.js';
+
+export type { InboxMessage, MessageSummary } from './message-summary.js';
 
 /** Every stored message together (text of messages not yet expired): the state must stay small enough to save often. */
 export const MAX_STORED_BYTES = 8 * 1024 * 1024;
 export const DEFAULT_MESSAGE_TTL_S = 3 * 3600;
 /** A delivery claimed this long ago and never finished belonged to a process that died while typing. */
 const STALE_DELIVERY_MS = 120_000;
-/** How often agents with queued messages are looked at (their hook spool: a local file). */
+/** How often agents with queued messages are looked at (their hook spool: a local file); only while there are some. */
 const PUMP_MS = 200;
-/** How often the whole state is scanned (messages queued by another process, expiry). */
+/** How often the pump has the observer look at an agent whose hooks leave doubt. */
 const SCAN_MS = 2000;
+/**
+ * How often the whole state is scanned (messages queued by another process, expiry) besides
+ * when the state file changes.
+ */
+const SAFETY_SCAN_MS = 10_000;
 /** How long a queued delivery waits for an empty input box before it waits for the next turn's end. */
 const QUEUED_IDLE_WAIT_S = 3;
 
@@ -41,30 +49,6 @@ export interface SendResult {
   message_id: string;
   delivered: Delivered;
   recipients: { agent: string; delivered: Delivered }[];
-}
-
-export interface InboxMessage {
-  message_id: string;
-  from: string;
-  kind: MessageKind;
-  reply_to?: string;
-  sent_at: string;
-  text: string;
-}
-
-export interface MessageSummary {
-  message_id: string;
-  session_id: string;
-  from: string;
-  to: string[];
-  broadcast: boolean;
-  kind: MessageKind;
-  reply_to?: string;
-  bytes: number;
-  sha256: string;
-  sent_at: string;
-  expires_at: string;
-  recipients: { agent: string; state: Recipient['state']; at: string; outcome?: string }[];
 }
 
 const newMessageId = (): string => {
@@ -92,8 +76,12 @@ export class MessageCenter {
   private readonly pending = new Set<string>();
   /** Agents whose queue is being flushed by this process. */
   private readonly flushing = new Set<string>();
-  private timer?: NodeJS.Timeout;
-  private lastScan = 0;
+  private started = false;
+  /** The 200 ms pump: armed only while some agent has queued messages. */
+  private pump?: NodeJS.Timeout;
+  private safety?: NodeJS.Timeout;
+  private soon?: NodeJS.Timeout;
+  private unwatch?: () => void;
   /** When the pump last had the observer look at an agent whose hooks leave doubt. */
   private readonly looked = new Map<string, number>();
   private unlisten?: () => void;
@@ -108,18 +96,24 @@ export class MessageCenter {
 
   /** Starts pushing queued messages (only `serve` does: one-shot CLI commands leave them queued). */
   start(): void {
-    if (this.timer) return;
+    if (this.started) return;
+    this.started = true;
     this.unlisten = this.ctx.observer.onChange((c) => {
       if (c.to === 'idle' && this.pending.has(c.agent)) void this.flush(c.agent);
     });
-    this.timer = setInterval(() => void this.tick(), PUMP_MS);
-    this.timer.unref();
-    void this.tick();
+    // Another process's message lands in the state file: scanned as it changes, and now and then.
+    this.unwatch = this.ctx.store.watch(() => (this.soon ??= setTimeout(() => ((this.soon = undefined), void this.rescan()), 50).unref()));
+    this.safety = setInterval(() => void this.rescan(), SAFETY_SCAN_MS).unref();
+    void this.rescan();
   }
 
   stop(): void {
-    clearInterval(this.timer);
-    this.timer = undefined;
+    this.started = false;
+    clearInterval(this.pump);
+    clearInterval(this.safety);
+    clearTimeout(this.soon);
+    this.pump = this.safety = this.soon = undefined;
+    this.unwatch?.();
     this.unlisten?.();
   }
 
@@ -176,8 +170,9 @@ export class MessageCenter {
       const idle = !this.flushing.has(r.agent) && (await this.hooks(state, r.agent)) === 'idle';
       recipients.push({ agent: r.agent, delivered: idle ? 'now' : 'queued' });
       this.pending.add(r.agent);
-      if (this.timer) void this.flush(r.agent);
+      if (this.started) void this.flush(r.agent);
     }
+    this.arm();
     await this.ctx.audit?.append({
       type: 'message',
       action: 'sent',
@@ -235,13 +230,29 @@ export class MessageCenter {
 
   // ---- push delivery ------------------------------------------------------------------
 
+  private async rescan(): Promise<void> {
+    try {
+      await this.scan();
+    } catch (e) {
+      this.ctx.log.warn('message pump', { error: (e as Error).message });
+    }
+    this.arm();
+  }
+
+  /** Starts the pump when some agent has queued messages (it stops itself once none has). */
+  private arm(): void {
+    if (!this.started || this.pump || !this.pending.size) return;
+    this.pump = setInterval(() => void this.tick(), PUMP_MS);
+    this.pump.unref();
+  }
+
   private async tick(): Promise<void> {
     try {
-      if (Date.now() - this.lastScan >= SCAN_MS) {
-        this.lastScan = Date.now();
-        await this.scan();
+      if (!this.pending.size) {
+        clearInterval(this.pump);
+        this.pump = undefined;
+        return;
       }
-      if (!this.pending.size) return;
       const state = await this.ctx.store.read();
       for (const name of this.pending) {
         if (this.flushing.has(name)) continue;
@@ -424,21 +435,4 @@ function resolveRecipients(state: State, sender: Sender, to: string): AgentRecor
     throw new UserError(`no agent "${to}" in your session "${session.name}" (agents: ${known}); messages stay within a session. Nothing was sent.`);
   }
   return [agent];
-}
-
-function summary(m: MessageRecord): MessageSummary {
-  return {
-    message_id: m.id,
-    session_id: m.sessionId,
-    from: m.from,
-    to: m.recipients.map((r) => r.agent),
-    broadcast: !!m.broadcast,
-    kind: m.kind,
-    ...(m.replyTo ? { reply_to: m.replyTo } : {}),
-    bytes: m.bytes,
-    sha256: m.sha256,
-    sent_at: m.createdAt,
-    expires_at: m.expiresAt,
-    recipients: m.recipients.map((r) => ({ agent: r.agent, state: r.state, at: r.at, ...(r.outcome ? { outcome: r.outcome } : {}) })),
-  };
 }

@@ -22,6 +22,7 @@ import type { StateStore } from '../store/state-store.js';
 import type { State } from '../store/types.js';
 import { isProcessAlive } from '../util/process-alive.js';
 import { UserError } from './errors.js';
+import type { RuntimeWatch } from './runtime-watch.js';
 import { findSession } from './roster.js';
 
 /** A permission dialog, a question (AskUserQuestion) or a plan to approve (ExitPlanMode): the same shape. */
@@ -57,10 +58,14 @@ export interface PermissionBrokerDeps {
   runtimeDir: string;
   log: Logger;
   audit?: Pick<AuditLog, 'append'>;
+  /** The runtime folder's changes (fs.watch): a request is seen as its file appears, not at the next scan. */
+  activity?: Pick<RuntimeWatch, 'on' | 'sync'>;
 }
 
-/** How often the server looks for new requests while a client listens. */
+/** How often the server looks for new requests while a client listens, without `activity`. */
 const SCAN_MS = 1000;
+/** With `activity`: the safety scan, for what the OS did not report. */
+const SAFETY_SCAN_MS = 10_000;
 /** How long decide_permission waits to see the hook take its decision. */
 const TAKE_WAIT_MS = 5000;
 const REQUEST_FILE = /^(p-[0-9a-f]{16})\.request\.json$/;
@@ -76,14 +81,25 @@ export class PermissionBroker {
   private readonly known = new Map<string, { pending: PendingRequest; dir: string }>();
   private readonly listeners = new Set<(p: PendingRequest) => void>();
   private timer?: NodeJS.Timeout;
+  private soon?: NodeJS.Timeout;
+  private unwatch?: () => void;
   private scanning?: Promise<PendingRequest[]>;
 
   constructor(private readonly deps: PermissionBrokerDeps) {}
 
-  /** Calls `listener` once per request newly seen by this process; scans while anyone listens. */
+  /**
+   * Calls `listener` once per request newly seen by this process; scans while anyone listens:
+   * when the runtime folder reports a permissions change (and a slow safety scan), or, without
+   * `activity`, every SCAN_MS.
+   */
   onRequest(listener: (p: PendingRequest) => void): () => void {
     this.listeners.add(listener);
-    this.timer ??= setInterval(() => void this.scan().catch((e: Error) => this.deps.log.warn('permission scan failed', { error: e.message })), SCAN_MS).unref();
+    const scan = (): void => void this.scan().catch((e: Error) => this.deps.log.warn('permission scan failed', { error: e.message }));
+    const { activity } = this.deps;
+    this.timer ??= setInterval(() => (activity ? void activity.sync().finally(scan) : scan()), activity ? SAFETY_SCAN_MS : SCAN_MS).unref();
+    this.unwatch ??= activity?.on((a) => {
+      if (a.what !== 'spool') this.soon ??= setTimeout(() => ((this.soon = undefined), scan()), 20).unref();
+    });
     return () => {
       this.listeners.delete(listener);
       if (!this.listeners.size) this.stop();
@@ -92,7 +108,9 @@ export class PermissionBroker {
 
   stop(): void {
     if (this.timer) clearInterval(this.timer);
-    this.timer = undefined;
+    if (this.soon) clearTimeout(this.soon);
+    this.unwatch?.();
+    this.timer = this.soon = this.unwatch = undefined;
   }
 
   async list(sessionRef?: string, kind?: RequestKind): Promise<PendingRequest[]> {

@@ -6,7 +6,7 @@ import { loadRolesFile, RoleCatalogue } from '../claude/roles.js';
 import { claudeConfigDir } from '../claude/watch.js';
 import type { Config } from '../config.js';
 import type { StateStore } from '../store/state-store.js';
-import type { AgentStatus } from '../store/types.js';
+import type { AgentStatus, State } from '../store/types.js';
 import type { TerminalBackend } from '../terminals/backend.js';
 import { AgentDesk } from './agent-desk.js';
 import { AgentLifecycle, type CreateAgentInput } from './agents.js';
@@ -29,6 +29,7 @@ import type { QuestionAnswer, RequestKind } from '../claude/request-kinds.js';
 import { Recovery, type RecoveryReport } from './recovery.js';
 import { Relauncher } from './relaunch.js';
 import { findSession, realpathOrSelf, Roster } from './roster.js';
+import { RuntimeWatch } from './runtime-watch.js';
 import { Sessions } from './sessions.js';
 import { StartQueue } from './start-queue.js';
 import { StatusView, type SessionStatusView } from './status-view.js';
@@ -68,7 +69,6 @@ export class Supervisor {
   private readonly ledger: UsageLedger;
   /** What agents call through their own MCP server (supervisor/agent-desk.ts); the agent socket serves it. */
   readonly desk: AgentDesk;
-
   /** Review wing: changes per agent, the merge queue (supervisor/review/, docs/review-and-merge.md). */
   readonly review: ReviewDesk;
 
@@ -85,7 +85,15 @@ export class Supervisor {
     const env = deps.env ?? process.env;
     const c = deps.config;
     const observer = new AgentObserver({ store: deps.store, backend: deps.backend, log: deps.log, runtimeDir: c.runtimeDir, env, audit: deps.audit });
-    const ctx: Services = { ...deps, env, observer, owner: new Owner(), deliveries: new Set(), starts: new StartQueue(c.maxStarting) };
+    const ctx: Services = {
+      ...deps,
+      env,
+      observer,
+      owner: new Owner(),
+      deliveries: new Set(),
+      starts: new StartQueue(c.maxStarting),
+      activity: new RuntimeWatch(c.runtimeDir, deps.log),
+    };
     this.services = ctx;
     const roster = new Roster(deps.store);
     const policy = { level: c.securityLevel, allowBypass: c.allowBypass, allowedRoots: c.allowedRoots.map(realpathOrSelf) };
@@ -111,14 +119,22 @@ export class Supervisor {
       env,
       tell: async (sessionId, agent, text) => void (await this.mail.send({ from: 'supervisor', sessionId }, { to: agent, message: text, kind: 'note' })),
       tellOnOverlap: c.tellAgentsOnOverlap !== false,
+      activity: ctx.activity,
       ...(c.mergeCheck ? { mergeCheck: { command: c.mergeCheck, timeoutMs: c.mergeCheckTimeoutMs ?? 10 * 60_000 } } : {}),
     });
     this.status = new StatusView({ ...ctx, roster, usage, ledger: this.ledger, relaunch, review: this.review, limits: this.limits });
-    const limits = { checkAgent: this.limits.checkAgent.bind(this.limits), tick: this.limitResumer.tick.bind(this.limitResumer) };
+    const limits = {
+      checkAgent: this.limits.checkAgent.bind(this.limits),
+      tick: this.limitResumer.tick.bind(this.limitResumer),
+      dueAt: (state: State) => {
+        const e = this.limits.episode(state);
+        return e && this.limits.dueAt(e);
+      },
+    };
     this.keeper = new Keeper({ ...ctx, usage, budgets, relaunch, status: this.status, notices: this.notices, roster, agents: this.agents, limits });
     this.desk = new AgentDesk(ctx, this.mail);
     this.coordinator = new Coordinator(ctx, this.agents, this.notices);
-    this.permissions = new PermissionBroker({ store: deps.store, runtimeDir: c.runtimeDir, log: deps.log, audit: deps.audit });
+    this.permissions = new PermissionBroker({ store: deps.store, runtimeDir: c.runtimeDir, log: deps.log, audit: deps.audit, activity: ctx.activity });
   }
 
   get securityLevel(): Config['securityLevel'] {

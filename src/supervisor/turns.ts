@@ -23,6 +23,33 @@ export function endsTurn(r: HookRecord): boolean {
   return r.event === 'Stop' || r.event === 'StopFailure' || r.event === 'SessionEnd';
 }
 
+/**
+ * The records that end the turn `prompt` started. Each hook is a process of its own, so a
+ * busy machine can append the previous turn's Stop after this prompt's record: a hook that
+ * ran (its `ts`) before the prompt's did ends an earlier turn.
+ */
+export function endsTurnOf(prompt: Pick<HookRecord, 'ts'>): (r: HookRecord) => boolean {
+  return (r) => endsTurn(r) && !(r.ts < prompt.ts);
+}
+
+/**
+ * Whether `reply`, read from the transcript, is the turn's last one. The Stop hook runs
+ * before Claude Code has flushed the turn's last transcript lines (by tens of ms, longer under
+ * load), so until then the transcript's latest text can be a step's ("Trying.") rather than
+ * the end's ("Finished."). A Stop record that carries the fingerprint of Claude Code's last
+ * assistant text settles it; without one, the transcript must read as finished (no tool call
+ * or tool result after the text).
+ */
+export function replySettled(reply: string, final: boolean, end: Pick<HookRecord, 'reply_fp'> | undefined): boolean {
+  if (!end?.reply_fp) return final;
+  // Claude Code reports the last text block; lastReply joins an API message's text blocks with blank lines.
+  if (promptFingerprint(reply) === end.reply_fp) return true;
+  for (let at = reply.indexOf('\n\n'); at >= 0; at = reply.indexOf('\n\n', at + 1)) {
+    if (promptFingerprint(reply.slice(at)) === end.reply_fp) return true;
+  }
+  return false;
+}
+
 /** Polls the agent's hook spool from record `from` until `pred` matches one, or `timeoutMs` passes. */
 export async function waitForRecord(
   watch: AgentWatch,
@@ -44,21 +71,25 @@ export async function waitForRecord(
 
 /**
  * Waits, bounded by REPLY_WAIT_MS, until the transcript's latest turn is the one this prompt
- * started and has its reply.
+ * started and has its last reply (replySettled against `end`, the record that ended the turn).
+ * Past the bound a reply that reads as finished is taken even if its fingerprint differs.
  */
-export async function readReply(watch: AgentWatch, fingerprint: string): Promise<{ reply?: string; why?: string }> {
+export async function readReply(watch: AgentWatch, fingerprint: string, end?: HookRecord): Promise<{ reply?: string; why?: string }> {
   const deadline = Date.now() + REPLY_WAIT_MS;
   for (;;) {
     const latest = await watch.readTranscript();
     const ours = latest.lastPrompt !== undefined && promptFingerprint(latest.lastPrompt) === fingerprint;
-    if (ours && latest.lastReply !== undefined) return { reply: latest.lastReply };
+    if (ours && latest.lastReply !== undefined && replySettled(latest.lastReply, latest.replyFinal, end)) return { reply: latest.lastReply };
     if (Date.now() >= deadline) {
+      if (ours && latest.lastReply !== undefined && latest.replyFinal) return { reply: latest.lastReply };
       const why =
         latest.lastPrompt === undefined
           ? `no prompt in ${latest.path}`
           : !ours
             ? `its latest prompt is another one (${JSON.stringify(latest.lastPrompt.slice(0, 80))})`
-            : 'the turn has no text reply';
+            : latest.lastReply === undefined
+              ? 'the turn has no text reply'
+              : 'the transcript does not show the turn finished';
       return { why };
     }
     await sleep(100);
@@ -72,7 +103,7 @@ export async function readReply(watch: AgentWatch, fingerprint: string): Promise
 export function deliveredTurn(records: readonly HookRecord[], deliveryId: string | undefined): { prompt?: HookRecord; end?: HookRecord } {
   const at = records.findIndex((r) => r.event === 'UserPromptSubmit' && r.delivery_id === deliveryId);
   if (at < 0) return {};
-  return { prompt: records[at], end: records.slice(at + 1).find(endsTurn) };
+  return { prompt: records[at], end: records.slice(at + 1).find(endsTurnOf(records[at])) };
 }
 
 /** The turn of this prompt in the agent's transcript, found by fingerprint (its reply and tokens). */
@@ -88,10 +119,14 @@ export type TurnLook =
   | { kind: 'running' }
   /** limitedAt: the StopFailure's time when an API rate or usage limit ended the turn (supervisor/limits.ts). */
   | { kind: 'failed'; error: string; limitedAt?: number }
-  /** Stopped: the turn as the transcript has it so far (its reply may follow the Stop hook by moments). */
+  /**
+   * Stopped: the turn as the transcript has it so far. Its reply is left out until it is the
+   * turn's last one (replySettled; it may follow the Stop hook by moments), or once the Stop is
+   * REPLY_WAIT_MS old and the transcript reads as finished.
+   */
   | { kind: 'ended'; turn?: FoundTurn };
 
-export async function lookAtTurn(watch: AgentWatch, deliveryId: string | undefined, agent: string): Promise<TurnLook> {
+export async function lookAtTurn(watch: AgentWatch, deliveryId: string | undefined, agent: string, now = Date.now()): Promise<TurnLook> {
   await watch.refresh();
   const { prompt, end } = deliveredTurn(watch.since(0), deliveryId);
   if (!prompt) return { kind: 'unsent' };
@@ -103,7 +138,10 @@ export async function lookAtTurn(watch: AgentWatch, deliveryId: string | undefin
       ...(end.error === 'rate_limit' ? { limitedAt: end.ts } : {}),
     };
   if (end.event === 'SessionEnd') return { kind: 'failed', error: `${agent}'s Claude Code ended before it replied.` };
-  return { kind: 'ended', turn: await turnOf(watch, prompt.prompt_fp) };
+  const turn = await turnOf(watch, prompt.prompt_fp);
+  if (turn?.reply === undefined) return { kind: 'ended', turn };
+  const settled = replySettled(turn.reply, turn.final, end) || (turn.final && now - end.ts > REPLY_WAIT_MS);
+  return { kind: 'ended', turn: settled ? turn : { ...turn, reply: undefined } };
 }
 
 /**

@@ -2,6 +2,7 @@ import type { AuditLog } from '../audit/audit-log.js';
 import type { Logger } from '../audit/logger.js';
 import { transcriptPath } from '../claude/transcript.js';
 import { readUsageSince, type CallUsage, type UsageRead } from '../claude/transcript-usage.js';
+import { fileIdentity } from '../store/files.js';
 import type { StateStore } from '../store/state-store.js';
 import type { AgentRecord, AgentUsageLedger, SessionRecord, TokenTotals } from '../store/types.js';
 import { KeyedMutex } from './timing.js';
@@ -80,21 +81,47 @@ type Countable = Pick<AgentRecord, 'name' | 'sessionId' | 'claudeSessionId' | 'p
 
 export class UsageLedger {
   private readonly mutex = new KeyedMutex();
+  /**
+   * Per agent, the last count that found nothing new: while neither the state file nor its
+   * transcripts changed (their identities: size, times, inode), another count would find
+   * nothing either, and the keeper's rounds and status reads skip reading them.
+   */
+  private readonly quiet = new Map<string, { key: string; paths: string[]; ledger: AgentUsageLedger }>();
 
   constructor(private readonly deps: UsageLedgerDeps) {}
 
-  /** Counts what the agent's transcripts gained since the last count; returns its ledger (undefined: no such agent). */
+  /** Counts what the agent's transcripts gained since the last count; returns its ledger (undefined: no such agent). Do not change it. */
   async count(name: string): Promise<AgentUsageLedger | undefined> {
     return this.mutex.run(name, async () => {
+      const memo = this.quiet.get(name);
+      if (memo && (await this.identities(memo.paths)) === memo.key) return memo.ledger;
+      this.quiet.delete(name);
+      const stateId = await this.deps.store.identity();
       const state = await this.deps.store.read();
       const agent = state.agents.find((a) => a.name === name);
       const session = agent && state.sessions.find((s) => s.id === agent.sessionId);
       if (!agent || !session) return undefined;
-      return this.countAgent(agent, session);
+      return this.countAgent(agent, session, (paths, transcripts, ledger) => {
+        if (stateId !== undefined) this.quiet.set(name, { key: `${stateId}|${transcripts}`, paths, ledger });
+      });
     });
   }
 
-  private async countAgent(agent: Countable, session: SessionRecord): Promise<AgentUsageLedger> {
+  /** The state file's identity and the transcripts', as one string. */
+  private async identities(paths: string[]): Promise<string> {
+    return `${await this.deps.store.identity()}|${await this.transcriptIds(paths)}`;
+  }
+
+  private async transcriptIds(paths: string[]): Promise<string> {
+    return (await Promise.all(paths.map(async (p) => (await fileIdentity(p)) ?? '-'))).join('|');
+  }
+
+  private async countAgent(
+    agent: Countable,
+    session: SessionRecord,
+    /** Told when nothing was new: the transcripts read and their identities before they were read. */
+    quiet?: (paths: string[], transcripts: string, ledger: AgentUsageLedger) => void,
+  ): Promise<AgentUsageLedger> {
     const ledger = agent.usage;
     // The transcript's place is computed, never taken from the hook spool: the agent can write that.
     const cwd = agent.worktree?.path ?? session.root;
@@ -102,11 +129,13 @@ export class UsageLedger {
     if (agent.claudeSessionId) ids.add(agent.claudeSessionId);
     // Counted for the first time: the conversations it had before (an agent of an older tabcrew).
     if (!ledger) for (const id of agent.pastClaudeSessionIds) ids.add(id);
+    const paths = [...ids].map((id) => transcriptPath(this.deps.claudeConfigDir, cwd, id));
+    const before = quiet ? await this.transcriptIds(paths) : '';
     const reads: { id: string; read: UsageRead }[] = [];
-    for (const id of ids) {
+    for (const [i, id] of [...ids].entries()) {
       const cursor = ledger?.conversations[id];
       try {
-        reads.push({ id, read: await readUsageSince(transcriptPath(this.deps.claudeConfigDir, cwd, id), cursor) });
+        reads.push({ id, read: await readUsageSince(paths[i]!, cursor) });
       } catch (e) {
         this.deps.log.warn('usage: transcript unreadable', { agent: agent.name, claude_session_id: id, error: (e as Error).message });
       }
@@ -115,7 +144,10 @@ export class UsageLedger {
       const was = ledger?.conversations[id];
       return !was || read.calls.length > 0 || read.rewound || read.cursor.offset !== was.offset || id !== agent.claudeSessionId;
     });
-    if (!changed.length && ledger) return ledger;
+    if (!changed.length && ledger) {
+      if (reads.length === ids.size) quiet?.(paths, before, ledger);
+      return ledger;
+    }
     const updated = await this.deps.store.updateBatched((state) => {
       const a = state.agents.find((x) => x.name === agent.name);
       if (!a) return undefined;

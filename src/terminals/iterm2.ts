@@ -9,13 +9,15 @@
  *
  * Facts cited as NOTES.md / the sdef are from shared/reference/iterm2/.
  */
-import { execFile, type ExecFileException } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 
 import { TerminalError, type TabHandle, type TabInfo, type TabLaunch, type TerminalBackend, type TerminalKey } from './backend.js';
 import { terminalEnv } from './env.js';
 import { launcherPath, removeLaunchSpec, sweepLaunchSpecs, writeLaunchSpec } from './launch-spec.js';
+import { typedCommand } from './iterm2-command.js';
+import { OsascriptFailure, toTerminalError, type Script } from './iterm2-errors.js';
 
 export interface ITerm2BackendOptions {
   /** Private directory for launch specs and large pastes. */
@@ -27,9 +29,6 @@ export interface ITerm2BackendOptions {
   /** How long an iTerm2 that is starting (-600) is waited for, in all. */
   launchWaitMs?: number;
 }
-
-/** The operations of scripts/applescript/tabcrew.js, passed as `op`. */
-type Script = 'create-tab' | 'list-tabs' | 'read-screens' | 'write' | 'close-tab' | 'preflight';
 
 const TIMEOUT_MS = 30_000;
 const LAUNCH_WAIT_MS = 15_000;
@@ -44,29 +43,8 @@ const STALE_SPEC_MS = 60_000;
 // Script, arguments and environment share ARG_MAX (~1 MiB on macOS, NOTES.md): a larger
 // paste goes through a file for `write contents of file`.
 const INLINE_PASTE_BYTES = 64 * 1024;
-// `write text` is cut near 1024 characters while the tty is in canonical mode, which it
-// is when the shell has not started its line editor yet (NOTES.md).
-const MAX_COMMAND_CHARS = 1000;
 // Controls that sanitizeForTerminal replaces; CR too, which it turns into LF.
 const UNSANITISED = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/;
-
-/**
- * What the tab's shell runs (constant; only the two paths vary, and they are checked).
- * The dictionary has no property telling whether a tab's program still runs, or its pid,
- * so the command reports both with iTerm2's SetUserVar escape code (NOTES.md):
- * user.tabcrew_pid when the program starts, user.tabcrew_exit (its exit status, 128+N for
- * a signal) when it ends. The program's pid is that of an inner `bash -c` (`$$`, which
- * /bin/bash 3.2 on macOS has, unlike $BASHPID) that execs the launcher, which execs the
- * program. The inner bash also clears screen and scrollback, so that the screen shows
- * the program's output, not the shell's prompt and this command. `trap :` keeps the
- * outer bash alive through a Ctrl-C that ends the program, so the status is still
- * reported; exec resets the trap for the program. Both scripts travel as single-quoted
- * words without `'`, `!` or a backslash escape other than octal: the same text under
- * zsh, bash and fish.
- */
-const OUTER = 'trap : INT QUIT; /bin/bash -c "$1" "$2" "$3"; s=$?; printf "\\033]1337;SetUserVar=tabcrew_exit=%s\\007" "$(printf %s "$s" | base64)"';
-const INNER = 'printf "\\033]1337;SetUserVar=tabcrew_pid=%s\\007\\033[H\\033[2J\\033[3J" "$(printf %s $$ | base64)"; exec /bin/bash "$0" "$1"';
-const SAFE_PATH = /^\/[A-Za-z0-9 _./+,:@%=~-]*$/;
 
 interface CreateResult {
   id: string;
@@ -309,130 +287,6 @@ export class ITerm2Backend implements TerminalBackend {
       );
     });
   }
-}
-
-/** An osascript run that failed: its error number (`… (-1743)`) when it printed one. */
-class OsascriptFailure extends Error {
-  constructor(
-    message: string,
-    readonly number: number | undefined,
-    readonly exec: ExecFileException,
-  ) {
-    super(message);
-  }
-
-  static from(err: ExecFileException, stderr: string): OsascriptFailure {
-    // osascript: "FILE: execution error: Error: Error: Can't get object. (-1728)"
-    const m = /execution error: ([\s\S]*?)\s*\((-?\d+)\)\s*$/.exec(stderr.trim());
-    if (!m) return new OsascriptFailure(stderr.trim() || err.message, undefined, err);
-    const message = m[1]!.replace(/^(Error: )+/, '').replace(/^Error on line \d+: /, '');
-    return new OsascriptFailure(message, Number(m[2]), err);
-  }
-}
-
-function toTerminalError(err: unknown, script: Script, osascript: string, timeoutMs: number, launchWaitMs: number): unknown {
-  if (!(err instanceof OsascriptFailure)) return err;
-  const name = script;
-  if (err.exec.code === 'ENOENT') {
-    return new TerminalError(
-      `osascript was not found (${osascript} on PATH): the iTerm2 backend runs on macOS only; elsewhere use --backend tmux.`,
-      'not_running',
-    );
-  }
-  if (err.exec.killed) {
-    return new TerminalError(
-      `iTerm2 did not answer ${name} within ${timeoutMs / 1000} s. A dialog may be waiting: macOS asking whether ` +
-        `${hostApp().name} may control iTerm2, or an iTerm2 sheet. Answer it and try again.`,
-      'timeout',
-    );
-  }
-  const detail = `${err.message} (${err.number ?? 'no error number'})`;
-  switch (err.number) {
-    case -600:
-      return new TerminalError(
-        `iTerm2 is not running and did not start within ${Math.round(launchWaitMs / 1000)} s (${detail}). ` + 'Start it (open -a iTerm) and try again.',
-        'not_running',
-      );
-    case -1743: {
-      const app = hostApp();
-      const reset = app.bundleId ? `tccutil reset AppleEvents ${app.bundleId}` : 'tccutil reset AppleEvents';
-      return new TerminalError(
-        `tabcrew is not allowed to control iTerm2 (${detail}). Open System Settings › Privacy & Security › Automation › ` +
-          `allow ${app.name} to control iTerm2, then try again. If iTerm2 is not listed there, run \`${reset}\` and ` +
-          'answer the prompt that the next try shows.',
-        'denied',
-      );
-    }
-    case -1728:
-      return new TerminalError(`iTerm2 no longer has what ${name} addressed: it was closed meanwhile (${detail}).`, 'tab_gone');
-    case -1712:
-      return new TerminalError(
-        `iTerm2 did not answer ${name} in time (${detail}). A dialog may be waiting: macOS asking whether ` +
-          `${hostApp().name} may control iTerm2, or an iTerm2 "close?" sheet. Answer it and try again.`,
-        'timeout',
-      );
-    case -1708:
-      return new TerminalError(
-        `iTerm2 did not understand a command of ${name} (${detail}): this iTerm2 may be too old; update it (iTerm2 › Check for Updates).`,
-        'failed',
-      );
-    case -2741:
-    case -2700:
-      return new TerminalError(`tabcrew's iTerm2 script (tabcrew.js) failed in ${name} (${detail}); reinstall tabcrew if this persists.`, 'failed');
-    case -128:
-      return new TerminalError(`the iTerm2 operation ${name} was cancelled in a dialog (${detail}).`, 'failed');
-    default:
-      return new TerminalError(`iTerm2 script tabcrew.js failed in ${name}: ${detail}`, 'failed');
-  }
-}
-
-const KNOWN_APPS: Record<string, string> = {
-  'com.anthropic.claudefordesktop': 'Claude',
-  'com.microsoft.VSCode': 'Visual Studio Code',
-  'com.todesktop.230313mzl4w4u92': 'Cursor',
-  'com.apple.Terminal': 'Terminal',
-  'com.googlecode.iterm2': 'iTerm2',
-  'dev.warp.Warp-Stable': 'Warp',
-  'com.mitchellh.ghostty': 'Ghostty',
-};
-
-const TERM_PROGRAMS: Record<string, string> = {
-  Apple_Terminal: 'Terminal',
-  vscode: 'Visual Studio Code',
-  'iTerm.app': 'iTerm2',
-  WarpTerminal: 'Warp',
-  ghostty: 'Ghostty',
-};
-
-/**
- * The app macOS asks about: the Automation grant belongs to the responsible parent app
- * (Claude, VS Code, Terminal…), not to tabcrew or osascript (NOTES.md). macOS names its
- * bundle in __CFBundleIdentifier for the processes it starts.
- */
-export function hostApp(env: NodeJS.ProcessEnv = process.env): { name: string; bundleId?: string } {
-  const bundleId = env.__CFBundleIdentifier;
-  if (bundleId) return { name: KNOWN_APPS[bundleId] ?? bundleId, bundleId };
-  const program = env.TERM_PROGRAM && TERM_PROGRAMS[env.TERM_PROGRAM];
-  if (program) return { name: program };
-  return { name: 'the app that runs tabcrew (Claude, Terminal, Visual Studio Code…)' };
-}
-
-/** The line typed into a new tab's login shell. */
-export function typedCommand(launcher: string, specDir: string): string {
-  for (const path of [launcher, specDir]) {
-    if (!SAFE_PATH.test(path)) {
-      throw new Error(
-        `the iTerm2 backend types ${JSON.stringify(path)} into a shell, so it may hold only letters, digits, spaces and / _ . + , : @ % = ~ -; ` +
-          'install tabcrew and choose its runtime directory under such a path',
-      );
-    }
-  }
-  // The leading space keeps the line out of the shell's history where it ignores such lines.
-  const command = ` /bin/bash -c '${OUTER}' tabcrew '${INNER}' '${launcher}' '${specDir}'`;
-  if (command.length > MAX_COMMAND_CHARS) {
-    throw new Error(`the tab's start command would be ${command.length} characters (at most ${MAX_COMMAND_CHARS}); use shorter install and runtime paths`);
-  }
-  return command;
 }
 
 function handle(id: string, tty: string | undefined, pid: string | null | undefined): TabHandle {

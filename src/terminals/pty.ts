@@ -12,9 +12,6 @@
  * PWD, to the program's working directory).
  */
 import { randomBytes } from 'node:crypto';
-import { constants } from 'node:fs';
-import { access, stat } from 'node:fs/promises';
-import { delimiter, isAbsolute, join, resolve } from 'node:path';
 
 import xterm from '@xterm/headless';
 import type { Terminal } from '@xterm/headless';
@@ -23,6 +20,9 @@ import type { IPty } from 'node-pty';
 
 import { TerminalError, type TabHandle, type TabInfo, type TabLaunch, type TerminalBackend, type TerminalKey } from './backend.js';
 import { isProcessAlive } from '../util/process-alive.js';
+import { endProgram } from './pty-ending.js';
+import { checkLaunch, startProblem } from './pty-launch-check.js';
+import { render } from './pty-render.js';
 
 export interface PtyBackendOptions {
   /** Size of every tab; a TUI needs room, and nobody resizes a headless tab. */
@@ -43,19 +43,12 @@ const KEYS: Readonly<Record<TerminalKey, string>> = {
   Up: '\x1b[A',
 };
 const MAX_LINES = 100_000;
-// A program that exits on hang-up may still flush its state for a while (Claude Code
-// went on writing for ~2 s after SIGHUP), so it gets this long before SIGKILL.
-const KILL_AFTER_MS = 5_000;
-const REAP_WAIT_MS = 2_000;
 // The xterm model parses in slices between event-loop turns; a program printing faster
 // than that would grow its queue without bound (xterm throws past 50 MB), so the pty is
 // paused above HIGH unparsed characters and resumed below LOW.
 const FLOW_HIGH = 2_000_000;
 const FLOW_LOW = 200_000;
 const PAUSED_EXIT_POLL_MS = 50;
-// execvp's search path when the environment has no PATH (glibc and BSD libc).
-const DEFAULT_PATH = '/bin:/usr/bin';
-
 interface Tab {
   readonly handle: TabHandle;
   readonly tag: string;
@@ -314,146 +307,6 @@ function settled(t: Tab): Promise<void> {
   // Writes are parsed in order, so an empty write's callback runs after all earlier
   // ones. A closed tab's model is disposed and may never call back.
   return Promise.race([new Promise<void>((r) => t.term.write('', r)), t.whenForgotten]);
-}
-
-/** SIGHUP (what closing a terminal sends), then SIGKILL if the program outstays it. */
-async function endProgram(t: Tab): Promise<void> {
-  const pty = t.pty;
-  if (!pty || !t.alive) return;
-  signalGroup(pty.pid, 'SIGHUP');
-  if (await within(t.exited, KILL_AFTER_MS)) return;
-  signalGroup(pty.pid, 'SIGKILL');
-  if (await within(t.exited, REAP_WAIT_MS)) return;
-  // Not even SIGKILL ended it (stuck in the kernel): at least release the pty.
-  try {
-    (pty as IPty & { destroy?: () => void }).destroy?.();
-  } catch {
-    // already released
-  }
-}
-
-/**
- * The program leads its own session and process group (forkpty), so the signal reaches
- * the children it did not move elsewhere, as a terminal's hang-up would.
- */
-function signalGroup(pid: number, signal: NodeJS.Signals): void {
-  try {
-    process.kill(-pid, signal);
-  } catch {
-    try {
-      process.kill(pid, signal);
-    } catch {
-      // already gone
-    }
-  }
-}
-
-async function within(p: Promise<void>, ms: number): Promise<boolean> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<boolean>((r) => (timer = setTimeout(() => r(false), ms)));
-  try {
-    return await Promise.race([p.then(() => true), timeout]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
-
-/**
- * Plain text of the last `n` lines of screen plus scrollback, as `tmux capture-pane -p -J`
- * gives it: wrapped rows joined into one line, trailing spaces and trailing blank lines
- * dropped. Walks up from the bottom so a long scrollback is not rendered for a few lines.
- */
-function render(term: Terminal, n: number): string {
-  const buf = term.buffer.active;
-  const out: string[] = [];
-  let row = buf.length - 1;
-  let inText = false;
-  while (row >= 0 && out.length < n) {
-    let first = row;
-    while (first > 0 && buf.getLine(first)?.isWrapped) first--;
-    let text = '';
-    // Rows that wrap keep their trailing blanks: they are spaces inside the line.
-    for (let r = first; r <= row; r++) text += buf.getLine(r)?.translateToString(r === row) ?? '';
-    row = first - 1;
-    text = text.trimEnd();
-    if (!inText && text === '') continue;
-    inText = true;
-    out.push(text);
-  }
-  return out.reverse().join('\n');
-}
-
-interface StartProblem {
-  message: string;
-  /** The status the tmux launcher (and a shell) gives the same failure. */
-  status: number;
-}
-
-/**
- * Why the program cannot start, checked beforehand: node-pty's child would only print
- * a bare `execvp(3) failed.` and exit 1, which says neither what nor where.
- */
-async function startProblem(cwd: string, program: string, path: string | undefined): Promise<StartProblem | undefined> {
-  const dirOk = await stat(cwd).then(
-    (s) => s.isDirectory(),
-    () => false,
-  );
-  const dirUsable =
-    dirOk &&
-    (await access(cwd, constants.X_OK).then(
-      () => true,
-      () => false,
-    ));
-  if (!dirUsable) {
-    return { message: `working directory '${cwd}' does not exist (or is not accessible); cannot start ${program}.`, status: 1 };
-  }
-  // execvp's rules: a name with a slash is a path (relative to the program's cwd),
-  // any other name is looked up on the program's own PATH.
-  const candidates = program.includes('/')
-    ? [isAbsolute(program) ? program : resolve(cwd, program)]
-    : (path ?? DEFAULT_PATH).split(delimiter).map((dir) => join(resolve(cwd, dir || '.'), program));
-  let found = false;
-  for (const file of candidates) {
-    if (
-      !(await stat(file).then(
-        (s) => s.isFile(),
-        () => false,
-      ))
-    )
-      continue;
-    found = true;
-    if (
-      await access(file, constants.X_OK).then(
-        () => true,
-        () => false,
-      )
-    )
-      return undefined;
-  }
-  return found
-    ? { message: `could not start '${program}' (exit status 126): permission denied.`, status: 126 }
-    : { message: `could not start '${program}' (exit status 127): no such program${program.includes('/') ? '' : ' on PATH'}.`, status: 127 };
-}
-
-function checkLaunch(launch: TabLaunch): void {
-  const fail = (why: string): never => {
-    throw new TerminalError(`cannot start a tab: ${why}`, 'failed');
-  };
-  // A C string ends at NUL, so a value holding one would reach the program cut short.
-  const noNul = (what: string, value: string) => {
-    if (value.includes('\0')) fail(`${what} contains a NUL character, which a program cannot receive`);
-  };
-  if (launch.tag === '' || launch.tag.includes('\0')) fail('a tab tag must be a non-empty string without NUL');
-  if (!launch.cwd.startsWith('/')) fail(`working directory must be an absolute path, got ${JSON.stringify(launch.cwd)}`);
-  noNul('working directory', launch.cwd);
-  if (launch.argv.length === 0 || launch.argv[0] === '') fail('argv must name a program to run');
-  launch.argv.forEach((a, i) => noNul(`argv[${i}]`, a));
-  for (const [key, value] of Object.entries(launch.env)) {
-    if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(key)) {
-      fail(`environment variable name ${JSON.stringify(key)} is not a valid name (letters, digits, _)`);
-    }
-    noNul(`environment variable ${key}`, value);
-  }
 }
 
 function lineCount(lines: number): number {

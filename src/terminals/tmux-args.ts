@@ -1,5 +1,8 @@
+import { TerminalError, type TabHandle } from './backend.js';
+
 /**
- * Building tmux command lines as argv arrays.
+ * Building tmux command lines as argv arrays, and the targets, formats and command strings
+ * that go into them.
  *
  * tmux splits its argv into commands at every argument that ends with `;` (and drops
  * the `;`), unless a `\` precedes it, in which case `\;` becomes a literal `;`. So every
@@ -30,4 +33,40 @@ export function tmuxCommandLine(commands: readonly TmuxCommand[]): string[] {
  */
 export function formatLiteral(text: string): string {
   return text.replace(/#/g, '##');
+}
+
+export function checkedId(value: string | undefined, pattern: RegExp, what: string): string {
+  if (value === undefined || !pattern.test(value)) {
+    throw new TerminalError(`${JSON.stringify(value)} is not a ${what}`, 'failed');
+  }
+  return value;
+}
+
+/** The pane to type into or read: the handle's pane, else the window's active pane. */
+export function paneTarget(tab: TabHandle): string {
+  return tab.pane !== undefined ? checkedId(tab.pane, /^%\d+$/, 'tmux pane id') : checkedId(tab.id, /^@\d+$/, 'tmux window id');
+}
+
+export function capture(target: string, lines: number): TmuxCommand {
+  // -J joins lines the terminal wrapped, so a long line reads as one.
+  return ['capture-pane', '-p', '-J', '-t', target, '-S', `-${lines}`];
+}
+
+/**
+ * A tmux command string for if-shell, which takes commands only as strings. Built only
+ * from ids and names this module generated or checked, never from user text.
+ */
+export function commandString(...words: string[]): string {
+  for (const w of words) {
+    if (!/^[A-Za-z0-9%@_-]+$/.test(w)) throw new Error(`unsafe word in a tmux command string: ${JSON.stringify(w)}`);
+  }
+  return words.join(' ');
+}
+
+/**
+ * A format that is non-empty exactly when the pane or window exists. Only for if-shell
+ * -F: display-message also runs its format through strftime, where `%1…` means a time.
+ */
+export function exists(target: string): string {
+  return target.startsWith('%') ? `#{S:#{W:#{P:#{?#{==:#{pane_id},${target}},1,}}}}` : `#{S:#{W:#{?#{==:#{window_id},${target}},1,}}}`;
 }

@@ -5,13 +5,15 @@
  * command string: arguments travel as argv (escaped by tmux-args.ts), typed text travels
  * on tmux's stdin, and a program's argv/env travel in a launch spec file.
  */
-import { execFile, type ExecFileException } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 
 import { TerminalError, type TabHandle, type TabInfo, type TabLaunch, type TerminalBackend, type TerminalKey } from './backend.js';
 import { terminalEnv } from './env.js';
 import { launcherPath, removeLaunchSpec, sweepLaunchSpecs, writeLaunchSpec } from './launch-spec.js';
-import { formatLiteral, tmuxCommandLine, type TmuxCommand } from './tmux-args.js';
+import { capture, checkedId, commandString, exists, formatLiteral, paneTarget, tmuxCommandLine, type TmuxCommand } from './tmux-args.js';
+import { asTabGone, hasStderr, MAX_BUFFER, TIMEOUT_MS, toTerminalError } from './tmux-errors.js';
+import { lastLines, lineCount, tmuxSessionName, unvis } from './tmux-text.js';
 
 export interface TmuxBackendOptions {
   /** Socket name (`tmux -L`): tabcrew's tabs live on their own tmux server. */
@@ -21,8 +23,6 @@ export interface TmuxBackendOptions {
   runtimeDir: string;
 }
 
-const TIMEOUT_MS = 10_000;
-const MAX_BUFFER = 64 * 1024 * 1024;
 const TAG_OPTION = '@tabcrew_tag';
 /** The group a tmux session holds (a session option): its name is for people and may change with tabcrew versions. */
 const GROUP_OPTION = '@tabcrew_group';
@@ -35,8 +35,9 @@ const TITLE_OPTION = '@tabcrew_title';
 const KEEP_TITLE = `if-shell -F '#{!=:#{pane_title},#{${TITLE_OPTION}}}' 'select-pane -T "#{${TITLE_OPTION}}"'`;
 // A detached session has no client to take its size from; a TUI needs room.
 const NEW_SESSION_SIZE = ['-x', '200', '-y', '50'];
+const FS = '\x1f';
+const RS = '\x1e';
 const KEYS: ReadonlySet<string> = new Set<TerminalKey>(['Enter', 'Escape', 'C-c', 'C-u', 'BSpace', 'Down', 'Up']);
-const MAX_LINES = 100_000;
 const STALE_SPEC_MS = 60_000;
 
 export class TmuxBackend implements TerminalBackend {
@@ -344,129 +345,6 @@ export class TmuxBackend implements TerminalBackend {
       child.stdin?.end(input);
     });
   }
-}
-
-/** A TerminalError carrying tmux's stderr, so callers here can tell failures apart. */
-class TmuxError extends TerminalError {
-  constructor(
-    message: string,
-    code: TerminalError['code'],
-    readonly stderr: string,
-  ) {
-    super(message, code);
-  }
-}
-
-const FS = '\x1f';
-const RS = '\x1e';
-
-function toTerminalError(err: ExecFileException, stderr: string, tmux: string): TerminalError {
-  if (err.code === 'ENOENT') {
-    return new TerminalError(
-      `tmux is not installed (or not at ${tmux}). Install it (apt-get install tmux, or brew install tmux) or run tabcrew with --backend pty.`,
-      'not_running',
-    );
-  }
-  if (err.code === 'ERR_CHILD_PROCESS_STDIO_MAXBUFFER') {
-    return new TmuxError(`tmux printed more than ${MAX_BUFFER} bytes`, 'failed', stderr);
-  }
-  if (err.killed) return new TmuxError(`tmux did not answer within ${TIMEOUT_MS / 1000} s`, 'timeout', stderr);
-  const text = stderr.trim() || err.message;
-  const gone = /can't find (pane|window)|no server running|error connecting to/.test(text);
-  return new TmuxError(`tmux: ${text}`, gone ? 'tab_gone' : 'failed', stderr);
-}
-
-function hasStderr(err: unknown, pattern: RegExp): boolean {
-  return err instanceof TmuxError && pattern.test(err.stderr);
-}
-
-function asTabGone(err: unknown, tab: TabHandle): unknown {
-  if (err instanceof TerminalError && err.code === 'tab_gone') {
-    return new TerminalError(`tab ${tab.id} is gone (${err.message})`, 'tab_gone');
-  }
-  return err;
-}
-
-function checkedId(value: string | undefined, pattern: RegExp, what: string): string {
-  if (value === undefined || !pattern.test(value)) {
-    throw new TerminalError(`${JSON.stringify(value)} is not a ${what}`, 'failed');
-  }
-  return value;
-}
-
-/** The pane to type into or read: the handle's pane, else the window's active pane. */
-function paneTarget(tab: TabHandle): string {
-  return tab.pane !== undefined ? checkedId(tab.pane, /^%\d+$/, 'tmux pane id') : checkedId(tab.id, /^@\d+$/, 'tmux window id');
-}
-
-/**
- * The tmux session of a group: its title for people first (`app-s-4k2x9q1m`), reduced to
- * what tmux keeps as it is in a name and a target; the group (unique) after it.
- */
-export function tmuxSessionName(group: string, title?: string): string {
-  const readable = (title ?? '')
-    .normalize('NFKD')
-    .replace(/[^A-Za-z0-9_-]+/g, '-')
-    .replace(/-{2,}/g, '-')
-    .replace(/^-|-$/g, '')
-    .slice(0, 32)
-    .replace(/-$/, '');
-  return readable ? `${readable}-${group}` : group;
-}
-
-function capture(target: string, lines: number): TmuxCommand {
-  // -J joins lines the terminal wrapped, so a long line reads as one.
-  return ['capture-pane', '-p', '-J', '-t', target, '-S', `-${lines}`];
-}
-
-/**
- * A tmux command string for if-shell, which takes commands only as strings. Built only
- * from ids and names this module generated or checked, never from user text.
- */
-function commandString(...words: string[]): string {
-  for (const w of words) {
-    if (!/^[A-Za-z0-9%@_-]+$/.test(w)) throw new Error(`unsafe word in a tmux command string: ${JSON.stringify(w)}`);
-  }
-  return words.join(' ');
-}
-
-/**
- * A format that is non-empty exactly when the pane or window exists. Only for if-shell
- * -F: display-message also runs its format through strftime, where `%1…` means a time.
- */
-function exists(target: string): string {
-  return target.startsWith('%') ? `#{S:#{W:#{P:#{?#{==:#{pane_id},${target}},1,}}}}` : `#{S:#{W:#{?#{==:#{window_id},${target}},1,}}}`;
-}
-
-function lineCount(lines: number): number {
-  if (!Number.isFinite(lines) || lines < 1) throw new TerminalError(`line count must be at least 1, got ${lines}`, 'failed');
-  return Math.min(Math.floor(lines), MAX_LINES);
-}
-
-function lastLines(text: string, n: number): string {
-  const lines = text.split('\n').map((l) => l.trimEnd());
-  while (lines.length > 0 && lines[lines.length - 1] === '') lines.pop();
-  return lines.slice(-n).join('\n');
-}
-
-const VIS_C: Record<string, number> = { n: 10, r: 13, t: 9, b: 8, a: 7, v: 11, f: 12, s: 32, '0': 0, E: 27, '\\': 92 };
-
-/**
- * tmux stores window and session names through vis(3) (C-style and octal escapes,
- * `\\` for a backslash), so a name is decoded back to the text that was set.
- */
-export function unvis(s: string): string {
-  if (!s.includes('\\')) return s;
-  const parts: Buffer[] = [];
-  let last = 0;
-  for (const m of s.matchAll(/\\(?:([0-7]{3})|([\s\S]))/g)) {
-    parts.push(Buffer.from(s.slice(last, m.index), 'utf8'));
-    const code = m[1] !== undefined ? parseInt(m[1], 8) : VIS_C[m[2]!];
-    parts.push(code !== undefined ? Buffer.from([code]) : Buffer.from(m[0], 'utf8'));
-    last = m.index + m[0].length;
-  }
-  parts.push(Buffer.from(s.slice(last), 'utf8'));
-  return Buffer.concat(parts).toString('utf8');
 }
 
 function randomHex(bytes: number): string {

@@ -9,6 +9,12 @@ describe('hook records', () => {
     expect(r.prompt_fp).toBe(promptFingerprint('secret plans'));
   });
 
+  it("carry a fingerprint of a Stop's last assistant text, never the text", () => {
+    const r = toHookRecord({ hook_event_name: 'Stop', session_id: 'x', last_assistant_message: 'secret result' });
+    expect(JSON.stringify(r)).not.toContain('secret');
+    expect(r.reply_fp).toBe(promptFingerprint('secret result'));
+  });
+
   it('match a prompt whose tabs Claude Code turned into spaces', () => {
     expect(promptFingerprint('a\tb\r\nc')).toBe(promptFingerprint('a    b\nc'));
   });

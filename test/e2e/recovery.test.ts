@@ -10,7 +10,7 @@ import { isConversationRequest, startMockAnthropic, type MockAnthropic, type Rec
 import { CLI, startTabcrew, TEST_STATE_KEY, waitForExit, type Crew } from '../support/tabcrew.js';
 import { BACKENDS, terminalFixture, type TerminalFixture } from '../support/terminal-fixture.js';
 import { until as waitUntil } from '../support/until.js';
-import { tmuxSessionName } from '../../src/terminals/tmux.js';
+import { tmuxSessionName } from '../../src/terminals/tmux-text.js';
 
 /** Agents come back, in their conversations, after the terminal and tabcrew restart. */
 const base = realpathSync(mkdtempSync(join(tmpdir(), 'tabcrew-recovery-')));

@@ -9,7 +9,8 @@ import { basename, join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { TerminalError, type TabHandle } from '../../src/terminals/backend.js';
-import { ITerm2Backend, typedCommand } from '../../src/terminals/iterm2.js';
+import { ITerm2Backend } from '../../src/terminals/iterm2.js';
+import { typedCommand } from '../../src/terminals/iterm2-command.js';
 import { startEmulator } from '../iterm2-emulator/harness.js';
 import {
   ended,

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 
 import { formatLiteral, tmuxArg, tmuxCommandLine } from '../../src/terminals/tmux-args.js';
-import { unvis } from '../../src/terminals/tmux.js';
+import { unvis } from '../../src/terminals/tmux-text.js';
 
 describe('tmux arguments', () => {
   it('an argument ending in ";" gets a backslash so tmux does not end the command there', () => {

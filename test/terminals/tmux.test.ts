@@ -9,7 +9,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { TerminalError } from '../../src/terminals/backend.js';
 import { execFileSync } from 'node:child_process';
-import { TmuxBackend, tmuxSessionName } from '../../src/terminals/tmux.js';
+import { TmuxBackend } from '../../src/terminals/tmux.js';
+import { tmuxSessionName } from '../../src/terminals/tmux-text.js';
 import { FOREVER, killTmuxServer, launcher, makeScratch, node, printing, runEnvDump, screenContaining, tmuxSocket, waitFor } from './fixtures.js';
 
 // A tmux server of this file's own; the user's default server is never touched.

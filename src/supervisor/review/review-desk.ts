@@ -12,6 +12,7 @@ import { MergeQueue, type MergeEntry, type Settled } from './merge-queue.js';
 import { verifyInterrupted } from './merge-recovery.js';
 import { MergeRefused, mergeAgent, type MergeInput, type MergeOutcome } from './merge.js';
 import { OverlapWatch, type NewOverlap, type Overlap } from './overlaps.js';
+import type { RuntimeWatch } from '../runtime-watch.js';
 
 /*
  * The review wing's one owner: what each agent changed, and the merge queue that brings a
@@ -34,10 +35,14 @@ export interface ReviewDeps {
   env: NodeJS.ProcessEnv;
   /** `--tell-agents-on-overlap` (default on): each agent of a new overlap gets one message naming the file and the other agent. */
   tellOnOverlap?: boolean;
+  /** Hook activity (fs.watch on the runtime folder): the overlap poll looks only after an agent did something. */
+  activity?: Pick<RuntimeWatch, 'on'>;
 }
 
 /** How often `serve` looks for new overlaps in every session. */
 const OVERLAP_POLL_MS = 10_000;
+/** With `activity`: a look at least this often even when no hook reported anything. */
+const OVERLAP_SAFETY_MS = 60_000;
 
 export const MAX_PATCH_BYTES = 4 * 1024 * 1024;
 
@@ -47,6 +52,10 @@ export class ReviewDesk {
   private readonly overlapListeners = new Set<(o: NewOverlap) => void>();
   private timer?: NodeJS.Timeout;
   private polling = false;
+  /** Whether an agent's hooks reported anything since the last poll (every change an agent makes goes through a tool and its hook). */
+  private moved = true;
+  private lastPoll = 0;
+  private unwatch?: () => void;
 
   constructor(private readonly deps: ReviewDeps) {
     this.overlapWatch = new OverlapWatch(deps.runtimeDir, (o) => void this.announce(o));
@@ -83,15 +92,21 @@ export class ReviewDesk {
     void this.queue.recover().catch((e: Error) => this.deps.log.warn('interrupted merges not checked', { error: e.message }));
     this.timer = setInterval(() => void this.poll(), everyMs);
     this.timer.unref();
+    this.unwatch = this.deps.activity?.on((a) => void (a.what === 'spool' && (this.moved = true)));
   }
 
   stop(): void {
     clearInterval(this.timer);
     this.timer = undefined;
+    this.unwatch?.();
+    this.unwatch = undefined;
   }
 
   private async poll(): Promise<void> {
     if (this.polling) return;
+    if (this.deps.activity && !this.moved && Date.now() - this.lastPoll < OVERLAP_SAFETY_MS) return;
+    this.moved = false;
+    this.lastPoll = Date.now();
     this.polling = true;
     try {
       const state = await this.deps.store.read();
