@@ -18,25 +18,10 @@ import { RateLimiter } from './rate-limit.js';
 import type { ResumeOutcome } from './recovery.js';
 import { agentOf, findSession, peersOf, setStatus, type Roster } from './roster.js';
 import { KeyedMutex } from './timing.js';
+import type { CreateAgentInput } from './agent-input.js';
 import { addWorktree, checkGitRoot, checkRemovable, removeWorktree, worktreeStatus } from './worktrees.js';
 
-export interface CreateAgentInput {
-  session: string;
-  role?: string;
-  model?: string;
-  permission_mode?: string;
-  initial_task?: string;
-  /** The spawning agent (spawnAgent); the child limits apply. */
-  parent?: string;
-  max_cost_usd?: number;
-  max_tokens?: number;
-  timeout_minutes?: number;
-  interrupt?: boolean;
-  /** "worktree": the agent works in its own git worktree on branch tabcrew/<agent> (supervisor/worktrees.ts). */
-  isolation?: 'none' | 'worktree';
-  /** Paths its OS sandbox shows too (supervisor/sandbox-choice.ts): `DIR` or `DIR:rw`. */
-  sandbox_extra_paths?: string[];
-}
+export type { CreateAgentInput } from './agent-input.js';
 
 export type AgentServices = Pick<Services, 'config' | 'store' | 'backend' | 'log' | 'env' | 'observer' | 'owner' | 'audit' | 'starts' | 'limits'>;
 

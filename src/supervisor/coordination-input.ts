@@ -1,4 +1,5 @@
 import type { State } from '../store/types.js';
+import type { AgentLifecycle } from './agents.js';
 import { callerAgent, type Caller } from './children.js';
 import type { RunMode, RunRecord } from '../store/runs.js';
 import { checkMessage } from './delivery.js';
@@ -70,4 +71,24 @@ export function findRun(state: State, runId: string, caller: Caller): RunRecord 
     throw new UserError(`no coordination run "${runId}"${me ? ' in your session' : ''}; list them with tabcrew runs (run ids look like r-…).`);
   }
   return run;
+}
+
+/** The helpers a run asks for (`spawn`), started together; if one fails, the others are removed and the run does not start. */
+export async function spawnForRun(
+  agents: Pick<AgentLifecycle, 'spawnAgent' | 'deleteAgent'>,
+  sessionId: string,
+  spawn: CoordinateInput['spawn'],
+  caller: Caller,
+): Promise<string[]> {
+  if (!spawn?.count) return [];
+  const made = await Promise.allSettled(
+    Array.from({ length: spawn.count }, () => agents.spawnAgent({ session: sessionId, role: spawn.role, model: spawn.model }, { caller }).then((c) => c.agent)),
+  );
+  const names = made.flatMap((m) => (m.status === 'fulfilled' ? [m.value] : []));
+  const failed = made.find((m): m is PromiseRejectedResult => m.status === 'rejected');
+  if (failed) {
+    for (const n of names) await agents.deleteAgent(n, { cascade: true }).catch(() => undefined);
+    throw failed.reason instanceof Error ? failed.reason : new Error(String(failed.reason));
+  }
+  return names;
 }

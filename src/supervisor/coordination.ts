@@ -2,7 +2,7 @@ import type { AgentWatch } from '../claude/watch.js';
 import type { RunRecord, RunStep } from '../store/runs.js';
 import { callerAgent, type Caller } from './children.js';
 import type { Progress, Services } from './context.js';
-import { checkRunInput, findRun, type CoordinateInput } from './coordination-input.js';
+import { checkRunInput, findRun, spawnForRun, type CoordinateInput } from './coordination-input.js';
 import { consensusAnswerPrompt, consensusVotePrompt, parallelPrompt, sequentialPrompt } from './coordination-text.js';
 import { endRun, runProgress, runSummary, runView, ZERO, type RunSummary, type RunView } from './coordination-view.js';
 import type { AgentLifecycle } from './agents.js';
@@ -47,7 +47,7 @@ export class Coordinator {
   async start(input: CoordinateInput, caller: Caller = {}, progress?: Progress): Promise<RunView> {
     const state = await this.ctx.store.read();
     const { session, listed, timeoutS } = checkRunInput(state, input, caller);
-    const spawned = await this.spawnAll(session.id, input.spawn, caller);
+    const spawned = await spawnForRun(this.agents, session.id, input.spawn, caller);
     const agents = [...listed, ...spawned];
     const now = Date.now();
     const record: RunRecord = {
@@ -411,22 +411,6 @@ export class Coordinator {
       if (!run) return;
       progress(runProgress(run));
     };
-  }
-
-  private async spawnAll(sessionId: string, spawn: CoordinateInput['spawn'], caller: Caller): Promise<string[]> {
-    if (!spawn?.count) return [];
-    const made = await Promise.allSettled(
-      Array.from({ length: spawn.count }, () =>
-        this.agents.spawnAgent({ session: sessionId, role: spawn.role, model: spawn.model }, { caller }).then((c) => c.agent),
-      ),
-    );
-    const names = made.flatMap((m) => (m.status === 'fulfilled' ? [m.value] : []));
-    const failed = made.find((m): m is PromiseRejectedResult => m.status === 'rejected');
-    if (failed) {
-      for (const n of names) await this.agents.deleteAgent(n, { cascade: true }).catch(() => undefined);
-      throw failed.reason instanceof Error ? failed.reason : new Error(String(failed.reason));
-    }
-    return names;
   }
 
   private async run(id: string): Promise<RunRecord> {
