@@ -136,7 +136,7 @@ export async function startTabcrew(opts: StartOptions): Promise<Crew> {
       await waitForExit(pids);
       // tmux leaves its socket file behind when the server exits.
       rmSync(join(process.env.TMUX_TMPDIR ?? '/tmp', `tmux-${process.getuid?.() ?? 0}`, socket), { force: true });
-      if (base) rmSync(base, { recursive: true, force: true });
+      if (base) rmSync(base, { recursive: true, force: true, maxRetries: 5, retryDelay: 100 });
     },
   };
 }
