@@ -53,7 +53,11 @@ export class RunContext {
     this.base = realpathSync(mkdtempSync(join(tmpdir(), 'tabcrew-bench-')));
     this.home = join(this.base, 'home');
     mkdirSync(this.home);
-    this.standInLog = join(this.base, 'stand-in.log');
+    // In a folder of its own, which every agent's sandbox is told to show read-write: the
+    // stand-ins write their start-ups there from inside it.
+    this.standInLogDir = join(this.base, 'stand-in');
+    mkdirSync(this.standInLogDir);
+    this.standInLog = join(this.standInLogDir, 'stand-in.log');
     this.keyFile = join(this.base, 'state.key');
     this.id = `${process.pid}-${Math.random().toString(36).slice(2, 7)}`;
     this.sockets = new Set();
@@ -105,6 +109,7 @@ export class RunContext {
       TABCREW_KEY_FILE: this.keyFile,
       STAND_IN_TURN_MS: process.env.STAND_IN_TURN_MS ?? '200',
       STAND_IN_LOG: this.standInLog,
+      TABCREW_SANDBOX_ALLOW: `${this.standInLogDir}:rw`,
       ...extra,
     };
   }
@@ -183,7 +188,9 @@ export async function dist(path) {
  */
 export async function openInProcess(ctx, { dirs, socket, overrides = {} }) {
   const { openStack } = await dist('cli/stack.js');
-  const stack = await openStack(await benchConfig({ dirs, socket, keyFile: ctx.keyFile, overrides }));
+  const stack = await openStack(
+    await benchConfig({ dirs, socket, keyFile: ctx.keyFile, overrides: { sandboxAllow: [`${ctx.standInLogDir}:rw`], ...overrides } }),
+  );
   ctx.onCleanup(() => stack.close());
   return stack;
 }

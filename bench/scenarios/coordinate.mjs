@@ -11,7 +11,7 @@
  * over every core, ÷ the same slowest single turn: the floor no supervisor can go below
  * on this machine. null where /proc is not there.
  */
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { growFleet } from '../fleet.mjs';
 import { round, tmuxSync } from '../support.mjs';
@@ -55,16 +55,31 @@ export default {
   },
 };
 
-/** CPU time so far of every program in the fleet's tabs, with the children it has reaped (its hooks). */
+/**
+ * CPU time so far of every program in the fleet's tabs and everything under them, with the
+ * children each has reaped (its hooks). The whole tree, not the pane's own process: an agent
+ * may run under a sandbox or a launcher that reaps nothing until the agent ends.
+ */
 function agentsCpuMs(socket) {
   try {
-    const pids = tmuxSync(socket, 'list-panes', '-a', '-F', '#{pane_pid}').split('\n').filter(Boolean);
-    let ticks = 0;
-    for (const pid of pids) {
-      // Fields after the command name: utime, stime, cutime, cstime are the 12th to 15th.
-      const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
-      ticks += Number(f[11]) + Number(f[12]) + Number(f[13]) + Number(f[14]);
+    const panes = new Set(tmuxSync(socket, 'list-panes', '-a', '-F', '#{pane_pid}').split('\n').filter(Boolean).map(Number));
+    const procs = [];
+    for (const name of readdirSync('/proc')) {
+      if (!/^[0-9]+$/.test(name)) continue;
+      try {
+        // Fields after the command name: ppid is the 2nd; utime, stime, cutime, cstime the 12th to 15th.
+        const f = readFileSync(`/proc/${name}/stat`, 'utf8').split(') ')[1].split(' ');
+        procs.push({ pid: Number(name), ppid: Number(f[1]), ticks: Number(f[11]) + Number(f[12]) + Number(f[13]) + Number(f[14]) });
+      } catch {
+        // gone between the listing and the read
+      }
     }
+    const inTree = new Set(panes);
+    for (let grew = true; grew;) {
+      grew = false;
+      for (const p of procs) if (!inTree.has(p.pid) && inTree.has(p.ppid)) grew = inTree.add(p.pid) !== undefined;
+    }
+    const ticks = procs.filter((p) => inTree.has(p.pid)).reduce((sum, p) => sum + p.ticks, 0);
     return (ticks * 1000) / TICKS_PER_S;
   } catch {
     return null;

@@ -4,9 +4,10 @@
  * UserPromptSubmit hook reports the typed message (its hook spool, read every 5 ms).
  * 12 messages, each to a different idle fleet agent, through the real `tabcrew serve`.
  */
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { join } from 'node:path';
+import { agentSocketPath } from '../../dist/claude/agent-mcp-config.js';
 import { fleetServer } from '../server.mjs';
 import { median, quantile, round, sleep } from '../support.mjs';
 
@@ -15,7 +16,7 @@ const SENDER = 'Agent_20';
 
 function call(runtimeDir, request) {
   return new Promise((resolve, reject) => {
-    const conn = connect(join(runtimeDir, 'tabcrew.sock'));
+    const conn = connect(agentSocketPath(runtimeDir));
     let buf = '';
     conn.setEncoding('utf8');
     conn.on('connect', () => conn.write(JSON.stringify({ id: 1, ...request }) + '\n'));
@@ -48,6 +49,8 @@ export default {
     const state = await f.stack.store.read();
     const idOf = (name) => state.agents.find((a) => a.name === name).claudeSessionId;
     const runtime = f.dirs.runtime;
+    // The server answers the MCP handshake before its agent socket listens (the entry answers it early).
+    for (let i = 0; i < 200 && !existsSync(agentSocketPath(runtime)); i++) await sleep(50);
     const secret = readFileSync(join(runtime, 'agents', idOf(SENDER), 'agent-secret'), 'utf8').trim();
     const times = [];
     for (let i = 0; i < SENDS; i++) {

@@ -15,6 +15,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fleetServer } from '../server.mjs';
 import { inBatches, median, round, sleep, tmuxSync, waitForExit } from '../support.mjs';
+import { tmuxSessionName } from '../../dist/terminals/tmux-text.js';
 
 const N = 16;
 
@@ -49,9 +50,10 @@ export default {
     const ids = new Map(agents.map((a) => [a.claude_session_id, a.agent]));
 
     // Kill every tab of the session at once, then wait until the stand-ins are gone.
-    const pids = tmuxSync(f.socket, 'list-panes', '-s', '-t', `=${sessionId}`, '-F', '#{pane_pid}').split('\n').filter(Boolean).map(Number);
+    const tmuxSession = tmuxSessionName(sessionId, 'recover');
+    const pids = tmuxSync(f.socket, 'list-panes', '-s', '-t', `=${tmuxSession}`, '-F', '#{pane_pid}').split('\n').filter(Boolean).map(Number);
     if (pids.length !== N) throw new Error(`expected ${N} panes, found ${pids.length}`);
-    tmuxSync(f.socket, 'kill-session', '-t', `=${sessionId}`);
+    tmuxSync(f.socket, 'kill-session', '-t', `=${tmuxSession}`);
     await waitForExit(pids, 5000);
     await sleep(300);
 

@@ -397,7 +397,7 @@ export class AgentLifecycle {
     const resumable = existsSync(watch.transcriptPath());
     const peers = peersOf(await this.ctx.store.read(), agent);
     try {
-      const launched = await launchOwned(this.ctx, agent, session, peers, { resume: resumable, progress, policy: this.policy });
+      const launched = await launchOwned(this.ctx, agent, session, peers, { resume: resumable, progress, policy: this.policy, staggered: false });
       return { agent: agent.name, claude_session_id: agent.claudeSessionId!, status: launched.status, action: resumable ? 'resumed' : 'restarted' };
     } catch (e) {
       await this.roster

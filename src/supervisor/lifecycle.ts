@@ -322,7 +322,8 @@ export async function launchOwned(
   agent: AgentRecord,
   session: SessionRecord,
   peers: string[],
-  opts: { resume: boolean; progress?: Progress; policy: PolicyOptions },
+  /** staggered: false — recovery after a restart: a resumed conversation sends nothing to the API until it gets a message, so the crew comes back at once. */
+  opts: { resume: boolean; progress?: Progress; policy: PolicyOptions; staggered?: boolean },
 ): Promise<{ status: AgentStatus; note?: string; trust?: AgentRecord['trust']; apiKey?: AgentRecord['apiKey']; onboarding?: AgentRecord['onboarding'] }> {
   const { resume, progress } = opts;
   const otherRoots = (await ctx.store.read()).sessions.filter((s) => s.id !== session.id).map((s) => s.root);
@@ -331,7 +332,8 @@ export async function launchOwned(
   try {
     const start = () => launchAgent(ctx, agent, session, peers, { resume, progress, deny: denyRulesFor(otherRoots, opts.policy) });
     // Crew-wide --max-starting: the owner heartbeat goes on while the start waits its turn.
-    launched = await (ctx.starts ? ctx.starts.run(agent.name, start, progress) : start());
+    const queue = opts.staggered === false ? undefined : ctx.starts;
+    launched = await (queue ? queue.run(agent.name, start, progress) : start());
   } catch (e) {
     await ctx.store
       .update((state) => {
