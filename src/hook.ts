@@ -128,7 +128,8 @@ async function main(): Promise<void> {
 async function countUsage(input: Record<string, unknown>): Promise<void> {
   const { TABCREW_SOCKET: socket, TABCREW_SECRET_FILE: secretFile, TABCREW_AGENT: agent } = process.env;
   if (!socket || !secretFile || !agent || !COUNT_AT.has(String(input.hook_event_name))) return;
-  await askToCount({ socket, agent, secretFile, timeoutMs: COUNT_TIMEOUT_MS });
+  const toolUseId = input.hook_event_name === 'PreToolUse' && typeof input.tool_use_id === 'string' ? input.tool_use_id : undefined;
+  await askToCount({ socket, agent, secretFile, timeoutMs: COUNT_TIMEOUT_MS, toolUseId });
 }
 
 async function answerPermission(input: Record<string, unknown>, spool: string | undefined): Promise<void> {

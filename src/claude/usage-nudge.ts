@@ -15,6 +15,8 @@ export interface NudgeOptions {
   /** The agent's secret file (0600, in its runtime folder); read at each call, a relaunch rotates it. */
   secretFile: string;
   timeoutMs: number;
+  /** PreToolUse: the call about to run (the supervisor waits for its line in the transcript). */
+  toolUseId?: string;
 }
 
 /** Events after which the transcript holds usage no tool may erase before it is counted. */
@@ -39,7 +41,9 @@ export function askToCount(opts: NudgeOptions): Promise<boolean> {
     };
     const timer = setTimeout(() => done(false), opts.timeoutMs);
     conn.setEncoding('utf8');
-    conn.on('connect', () => conn.write(JSON.stringify({ id: 1, agent: opts.agent, secret, method: 'count_usage', params: {} }) + '\n'));
+    conn.on('connect', () =>
+      conn.write(JSON.stringify({ id: 1, agent: opts.agent, secret, method: 'count_usage', params: toolUseParams(opts.toolUseId) }) + '\n'),
+    );
     conn.on('data', (d: string) => {
       buf += d;
       const nl = buf.indexOf('\n');
@@ -53,4 +57,9 @@ export function askToCount(opts: NudgeOptions): Promise<boolean> {
     conn.on('error', () => done(false));
     conn.on('close', () => done(false));
   });
+}
+
+/** The id as the socket's schema takes it; anything else is left out (the count goes on without the wait). */
+function toolUseParams(id: string | undefined): { tool_use_id?: string } {
+  return id && /^[A-Za-z0-9_-]{1,128}$/.test(id) ? { tool_use_id: id } : {};
 }

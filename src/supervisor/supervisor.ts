@@ -132,8 +132,8 @@ export class Supervisor {
   sendMessage = (name: string, input: Parameters<QueuedWork['sendMessage']>[1], progress?: Progress) => this.p.queued.sendMessage(name, input, progress);
 
   /** Counts what the agent's transcripts gained (its hooks ask over the agent socket); undefined: no such agent. */
-  countUsage(name: string): ReturnType<UsageLedger['count']> {
-    return this.p.ledger.count(name);
+  countUsage(name: string, toolUseId?: string): ReturnType<UsageLedger['count']> {
+    return this.p.ledger.count(name, toolUseId);
   }
 
   listRoles(): { roles: ReturnType<RoleCatalogue['view']> } {

@@ -5,6 +5,7 @@ import { readUsageSince, type CallUsage, type UsageRead } from '../claude/transc
 import { fileIdentity } from '../store/files.js';
 import type { StateStore } from '../store/state-store.js';
 import type { AgentRecord, AgentUsageLedger, SessionRecord, TokenTotals } from '../store/types.js';
+import { open } from 'node:fs/promises';
 import { KeyedMutex } from './timing.js';
 
 /*
@@ -18,6 +19,29 @@ import { KeyedMutex } from './timing.js';
 
 /** Calls remembered by id: lines of one call read in two goes, or read again, count once. */
 export const RECENT_CALLS = 32;
+/** How long a PreToolUse count waits for the call's line: 40 × 25 ms, within the hook's own 3 s wait. */
+const CALL_WAIT_TRIES = 40;
+const CALL_WAIT_STEP_MS = 25;
+/** The call's line is among the last ones written: the end of the transcript is enough. */
+const CALL_TAIL_BYTES = 256 * 1024;
+
+/** The last `bytes` of a file, as text ('' when it cannot be read). */
+async function readTail(path: string, bytes: number): Promise<string> {
+  try {
+    const fh = await open(path, 'r');
+    try {
+      const { size } = await fh.stat();
+      const length = Math.min(size, bytes);
+      const buf = Buffer.alloc(length);
+      await fh.read(buf, 0, length, size - length);
+      return buf.toString('utf8');
+    } finally {
+      await fh.close();
+    }
+  } catch {
+    return '';
+  }
+}
 
 const FIELDS = ['input', 'output', 'cache_read', 'cache_creation'] as const;
 
@@ -91,7 +115,8 @@ export class UsageLedger {
   constructor(private readonly deps: UsageLedgerDeps) {}
 
   /** Counts what the agent's transcripts gained since the last count; returns its ledger (undefined: no such agent). Do not change it. */
-  async count(name: string): Promise<AgentUsageLedger | undefined> {
+  async count(name: string, toolUseId?: string): Promise<AgentUsageLedger | undefined> {
+    if (toolUseId) await this.untilCallWritten(name, toolUseId);
     return this.mutex.run(name, async () => {
       const memo = this.quiet.get(name);
       if (memo && (await this.identities(memo.paths)) === memo.key) return memo.ledger;
@@ -105,6 +130,24 @@ export class UsageLedger {
         if (stateId !== undefined) this.quiet.set(name, { key: `${stateId}|${transcripts}`, paths, ledger });
       });
     });
+  }
+
+  /**
+   * PreToolUse can run before Claude Code has written the call's line to the transcript (a
+   * hook that starts fast wins that race), and the tool may then empty the transcript: wait,
+   * briefly and bounded, until the line holding the call's id is there.
+   */
+  private async untilCallWritten(name: string, toolUseId: string): Promise<void> {
+    const state = await this.deps.store.read();
+    const agent = state.agents.find((a) => a.name === name);
+    const session = agent && state.sessions.find((s) => s.id === agent.sessionId);
+    if (!agent?.claudeSessionId || !session) return;
+    const path = transcriptPath(this.deps.claudeConfigDir, agent.worktree?.path ?? session.root, agent.claudeSessionId);
+    const needle = `"${toolUseId}"`;
+    for (let i = 0; i < CALL_WAIT_TRIES; i++) {
+      if ((await readTail(path, CALL_TAIL_BYTES)).includes(needle)) return;
+      await new Promise((r) => setTimeout(r, CALL_WAIT_STEP_MS));
+    }
   }
 
   /** The state file's identity and the transcripts', as one string. */

@@ -81,6 +81,26 @@ describe('counted usage (supervisor/usage-ledger.ts)', () => {
     expect(world.audit).toEqual([expect.objectContaining({ type: 'budget', action: 'transcript_rewound', agent: 'Agent_1', how: 'shrank' })]);
   });
 
+  it("a PreToolUse count waits for the call's line when the hook runs before Claude Code wrote it, so a tool that empties the transcript erases nothing uncounted", async () => {
+    writeFileSync(world.file, prompt('task'));
+    const toolUse = JSON.stringify({
+      type: 'assistant',
+      requestId: 'req_c',
+      message: {
+        id: 'msg_c',
+        model: MODEL,
+        role: 'assistant',
+        content: [{ type: 'tool_use', id: 'toolu_erase', name: 'Bash', input: {} }],
+        usage: { input_tokens: 100, output_tokens: 20, cache_read_input_tokens: 5, cache_creation_input_tokens: 10 },
+      },
+    });
+    setTimeout(() => appendFileSync(world.file, toolUse + '\n'), 150);
+    const counted = await world.ledger.count('Agent_1', 'toolu_erase');
+    expect(counted!.byModel[MODEL]).toEqual({ input: 100, output: 20, cache_read: 5, cache_creation: 10 });
+    truncateSync(world.file, 0); // the tool runs after the hook
+    expect(await totals()).toEqual({ input: 100, output: 20, cache_read: 5, cache_creation: 10 });
+  });
+
   it('an emptied transcript counts nothing less, even when nothing new was written', async () => {
     writeFileSync(world.file, line('msg_a') + line('msg_b'));
     const before = await totals();

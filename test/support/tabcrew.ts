@@ -136,7 +136,9 @@ export async function startTabcrew(opts: StartOptions): Promise<Crew> {
       await waitForExit(pids);
       // tmux leaves its socket file behind when the server exits.
       rmSync(join(process.env.TMUX_TMPDIR ?? '/tmp', `tmux-${process.getuid?.() ?? 0}`, socket), { force: true });
-      if (base) rmSync(base, { recursive: true, force: true, maxRetries: 5, retryDelay: 100 });
+      // An agent's SessionEnd hook, inside its sandbox, may still be appending to its spool as the tmux server goes:
+      // retried with a growing wait (100 ms, 200 ms, … up to 5.5 s in all).
+      if (base) rmSync(base, { recursive: true, force: true, maxRetries: 10, retryDelay: 100 });
     },
   };
 }

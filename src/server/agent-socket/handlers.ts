@@ -24,5 +24,5 @@ export const AGENT_HANDLERS: Handlers = {
   get_coordination: (_desk, caller, p, s) => s.getCoordination(p.run_id, { caller: { agent: caller.agent } }),
   cancel_coordination: (_desk, caller, p, s) => s.cancelCoordination(p.run_id, { interrupt: p.interrupt, caller: { agent: caller.agent } }),
   // Its own usage only; the answer says nothing the agent could not count itself.
-  count_usage: async (_desk, caller, _p, s) => ((await s.countUsage(caller.agent)) ? { counted: true } : { counted: false }),
+  count_usage: async (_desk, caller, p, s) => ((await s.countUsage(caller.agent, p.tool_use_id)) ? { counted: true } : { counted: false }),
 };

@@ -80,7 +80,13 @@ export const AGENT_METHODS = {
   get_coordination: z.object({ run_id: RUN_ID }),
   cancel_coordination: z.object({ run_id: RUN_ID, interrupt: z.boolean().optional().describe("Also stop the agents' running turns (one Escape each).") }),
   /** Not a tool: the agent's hook asks for its usage to be counted now (claude/usage-nudge.ts). */
-  count_usage: z.object({}),
+  count_usage: z.object({
+    /** PreToolUse: the call about to run; the count waits (briefly) for its line to reach the transcript. */
+    tool_use_id: z
+      .string()
+      .regex(/^[A-Za-z0-9_-]{1,128}$/)
+      .optional(),
+  }),
 } as const;
 
 /**
