@@ -9,8 +9,7 @@ import type { Owner } from './owner.js';
 import type { StartQueue } from './start-queue.js';
 import type { RuntimeWatch } from './runtime-watch.js';
 
-/** Reports progress of a long operation (turned into MCP progress notifications). */
-export type Progress = (p: { progress: number; total?: number; message: string }) => void;
+export type { Progress } from './progress.js';
 
 /** A delivery's outcome and its time from typing to Claude Code's confirmation (or to giving up). */
 export interface DeliveryTiming {

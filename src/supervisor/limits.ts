@@ -2,12 +2,15 @@ import { readFile } from 'node:fs/promises';
 import { accountOf, limitHitIn, type Account, type LimitHit } from '../claude/usage-limit.js';
 import type { Config } from '../config.js';
 import type { AccountLimit, AgentRecord, LimitQueueItem, SessionRecord, State } from '../store/types.js';
-import type { Services } from './context.js';
+import type { AuditLog } from '../audit/audit-log.js';
+import type { Logger } from '../audit/logger.js';
+import type { StateStore } from '../store/state-store.js';
+import type { AgentObserver } from './observer.js';
 import { LimitError, UserError } from './errors.js';
 import { newDeliveryId } from './ids.js';
 import type { Notices } from './notices.js';
 import type { LiveStatus } from './observer.js';
-import { lastOf } from './relaunch.js';
+import { lastOf } from '../util/last-of.js';
 import { agentOf } from './roster.js';
 import { sleep } from './timing.js';
 import { endsTurn } from './turns.js';
@@ -31,7 +34,13 @@ const PAUSE_WITHIN_MS = 30_000;
 /** Resumes wait a little past the reset (spread between crews on one account). */
 const JITTER_MS = { min: 1000, spread: 4000 };
 
-export type LimitsDeps = Pick<Services, 'store' | 'log' | 'audit' | 'env' | 'observer'> & {
+export type LimitsDeps = {
+  store: StateStore;
+  log: Logger;
+  audit?: Pick<AuditLog, 'append'>;
+  env: NodeJS.ProcessEnv;
+  observer: AgentObserver;
+} & {
   config: Pick<Config, 'limitBackoffMs'>;
   notices: Pick<Notices, 'tell'>;
   random?: () => number;

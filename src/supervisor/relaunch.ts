@@ -6,6 +6,7 @@ import { MAX_RELAUNCHES, RELAUNCH_RESET_MS, relaunchDecision } from './health.js
 import type { Notices } from './notices.js';
 import type { LiveStatus } from './observer.js';
 import type { Roster } from './roster.js';
+import { lastOf } from '../util/last-of.js';
 
 /**
  * A Claude Code that exited by itself: relaunched with --resume (same conversation) at most
@@ -146,11 +147,6 @@ export class Relauncher {
     const end = lastOf(watch?.spool.records ?? [], (r) => r.event === 'SessionEnd' && r.session_id === agent.claudeSessionId && r.launch === agent.launchId);
     return end?.reason === 'prompt_input_exit';
   }
-}
-
-export function lastOf<T>(items: readonly T[], pred: (t: T) => boolean): T | undefined {
-  for (let i = items.length - 1; i >= 0; i--) if (pred(items[i]!)) return items[i];
-  return undefined;
 }
 
 async function screenTail(backend: Pick<TerminalBackend, 'readScreen'>, tab: TabInfo): Promise<string | undefined> {

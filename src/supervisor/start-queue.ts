@@ -1,4 +1,4 @@
-import type { Progress } from './context.js';
+import type { Progress } from './progress.js';
 
 /**
  * The crew-wide start queue (`--max-starting N`): at most N agents start at once; the others
