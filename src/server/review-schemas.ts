@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { MERGE_STATES } from '../supervisor/review/merge-queue.js';
+import { mergeRecordSchema } from '../store/merges.js';
 
 /** Output shapes of the review tools (get_agent_changes, merge_agent_work, list_merges). */
 
@@ -63,19 +63,5 @@ export const mergeOutcomeShape = {
   note: z.string().optional(),
 };
 
-export const mergeEntry = z.object({
-  merge_id: z.string(),
-  session_id: z.string(),
-  agent: z.string(),
-  state: z.enum(MERGE_STATES),
-  dry_run: z.literal(true).optional(),
-  queued_at: z.string(),
-  started_at: z.string().optional(),
-  finished_at: z.string().optional(),
-  base_branch: z.string().optional(),
-  base_before: z.string().optional(),
-  base_after: z.string().optional(),
-  commit: z.string().optional(),
-  conflicts: z.array(z.string()).optional(),
-  reason: z.string().optional(),
-});
+/** A merge as list_merges shows it: the record the state keeps (store/merges.ts), without its restart bookkeeping. */
+export const mergeEntry = mergeRecordSchema.omit({ moving: true, owner: true });
