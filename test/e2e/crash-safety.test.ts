@@ -15,7 +15,8 @@ const base = realpathSync(mkdtempSync(join(tmpdir(), 'tabcrew-crash-')));
 const env = { ...process.env, HOME: join(base, 'home'), STAND_IN_TURN_MS: '50' } as Record<string, string>;
 const crews: Crew[] = [];
 afterAll(async () => {
-  for (const c of crews) await c.stop();
+  // The newest first: the tabcrew still running on the shared dirs stops before the first crew's stop removes them.
+  for (const c of [...crews].reverse()) await c.stop();
   rmSync(base, { recursive: true, force: true });
 });
 
