@@ -16,8 +16,11 @@ const env = { ...process.env, HOME: join(base, 'home'), STAND_IN_TURN_MS: '50' }
 const crews: Crew[] = [];
 afterAll(async () => {
   // The newest first: the tabcrew still running on the shared dirs stops before the first crew's stop removes them.
-  for (const c of [...crews].reverse()) await c.stop();
+  // Every crew is stopped even if one stop fails (a failure left the others' tmux servers running).
+  const failures: unknown[] = [];
+  for (const c of [...crews].reverse()) await c.stop().catch((e: unknown) => failures.push(e));
   rmSync(base, { recursive: true, force: true });
+  if (failures.length) throw failures[0];
 });
 
 async function start(dirs?: Crew['dirs'], socket?: string, extra: string[] = []): Promise<Crew> {
