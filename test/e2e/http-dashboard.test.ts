@@ -16,6 +16,7 @@ import { mockedHome, tearDown } from '../support/e2e-world.js';
 import { DEFAULT_REPLY, isConversationRequest, lastUserContent, startMockAnthropic, type MockAnthropic } from '../support/mock-anthropic.js';
 import { httpOf } from '../support/http-crew.js';
 import { CLI, startTabcrew, type Crew } from '../support/tabcrew.js';
+import { COLOR_QUESTION } from '../support/questions.js';
 
 /**
  * `serve --http` with real Claude Code agents (mock API, tmux): an MCP client over Streamable
@@ -34,15 +35,7 @@ const PHONE_PROMPT = 'make the phone file';
 const HOOK_TOKEN = 'hooktoken-0123456789abcdef';
 const FANOUT_PROMPT = 'Name one prime number.';
 const QUESTION_PROMPT = 'ask the dashboard a question';
-const QUESTION = {
-  question: 'Which color?',
-  header: 'Color',
-  options: [
-    { label: 'Red', description: 'warm' },
-    { label: 'Blue', description: 'cool' },
-  ],
-  multiSelect: false,
-};
+const QUESTION = COLOR_QUESTION;
 const PLAN_PROMPT = 'plan for the dashboard';
 // Markup in a plan is text on the page, never HTML.
 const PLAN_TEXT = '# Plan\n\n1. Make a.txt\n2. Show <img src=x onerror=alert(1)> as text\n';

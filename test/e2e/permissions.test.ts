@@ -16,6 +16,7 @@ import {
   type RecordedRequest,
 } from '../support/mock-anthropic.js';
 import { startTabcrew, type Crew } from '../support/tabcrew.js';
+import { COLOR_QUESTION } from '../support/questions.js';
 
 /**
  * Permission requests answered over MCP, with the real Claude Code in default permission
@@ -46,15 +47,7 @@ const CALLS: Record<string, { id: string; command: string }> = {
   'make the slow file': { id: 'toolu_slow', command: 'touch slow.txt && echo slow-output-4715' },
 };
 
-const QUESTION = {
-  question: 'Which color?',
-  header: 'Color',
-  options: [
-    { label: 'Red', description: 'warm' },
-    { label: 'Blue', description: 'cool' },
-  ],
-  multiSelect: false,
-};
+const QUESTION = COLOR_QUESTION;
 const PLAN_TEXT = '# Plan\n\n1. Make a.txt\n2. Make <b>b.txt</b>\n';
 
 /**
