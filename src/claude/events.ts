@@ -1,4 +1,4 @@
-import { open } from 'node:fs/promises';
+import { open, stat } from 'node:fs/promises';
 import { toHookRecord, type HookRecord } from './hook-record.js';
 
 /**
@@ -23,17 +23,41 @@ export function spoolRecord(parsed: unknown, notAfterMs = Date.now()): HookRecor
 
 /**
  * Reads an agent's hook spool incrementally: only bytes appended since the last call,
- * keeping a partial trailing line for next time.
+ * keeping a partial trailing line for next time. With `keep: false` it hands each refresh's
+ * new records back and keeps none (a reader that only wants a summary of them).
  */
 export class SpoolReader {
   private offset = 0;
   private partial = '';
   readonly records: HookRecord[] = [];
+  private running: Promise<unknown> = Promise.resolve();
 
-  constructor(readonly file: string) {}
+  constructor(
+    readonly file: string,
+    private readonly opts: { keep?: boolean } = {},
+  ) {}
 
-  /** Returns the records that arrived since the previous refresh. */
-  async refresh(): Promise<HookRecord[]> {
+  /**
+   * Returns the records that arrived since the previous refresh. Refreshes run one at a time:
+   * two at once would both read the bytes after the same offset and keep their records twice.
+   */
+  refresh(): Promise<HookRecord[]> {
+    const next = this.running.then(() => this.read());
+    this.running = next.catch(() => undefined);
+    return next;
+  }
+
+  private async read(): Promise<HookRecord[]> {
+    // A stat alone says whether anything was appended: most looks find nothing new, and
+    // opening the file for them would cost two more round trips through the thread pool.
+    let size: number;
+    try {
+      size = (await stat(this.file)).size;
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'ENOENT') return [];
+      throw e;
+    }
+    if (size === this.offset) return [];
     let handle;
     try {
       handle = await open(this.file, 'r');
@@ -66,7 +90,7 @@ export class SpoolReader {
           // A torn line from a hook killed mid-write carries nothing we can use.
         }
       }
-      this.records.push(...fresh);
+      if (this.opts.keep !== false) this.records.push(...fresh);
       return fresh;
     } finally {
       await handle.close();

@@ -18,7 +18,7 @@
  *   the Stop hook runs, the final assistant line may not be written yet (observed lag
  *   up to ~20 ms): prefer the Stop hook's `last_assistant_message`, or re-read.
  */
-import { open } from 'node:fs/promises';
+import { open, stat } from 'node:fs/promises';
 import { realpathSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 
@@ -277,6 +277,8 @@ export class TranscriptReader {
   private turn: Line[] = [];
   private _lastReply: string | undefined;
   private _replyFinal = false;
+  private _modifiedAt: number | undefined;
+  private running: Promise<unknown> = Promise.resolve();
 
   constructor(path: string) {
     this.path = path;
@@ -342,8 +344,37 @@ export class TranscriptReader {
     this._replyFinal = false;
   }
 
-  /** Reads what was appended. Returns the number of new complete lines (JSON or not). */
-  async refresh(): Promise<number> {
+  /** When the file was last written, as its last refresh found it (undefined: not there). */
+  get modifiedAt(): number | undefined {
+    return this._modifiedAt;
+  }
+
+  /**
+   * Reads what was appended. Returns the number of new complete lines (JSON or not).
+   * Refreshes run one at a time: two at once would both read the bytes after one offset.
+   */
+  refresh(): Promise<number> {
+    const next = this.running.then(() => this.read());
+    this.running = next.catch(() => undefined);
+    return next;
+  }
+
+  private async read(): Promise<number> {
+    // A stat alone says whether anything was appended (most looks find nothing new), and
+    // spares the open, fstat and close of a read.
+    let size: number;
+    try {
+      const st = await stat(this.path);
+      size = st.size;
+      this._modifiedAt = st.mtimeMs;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') {
+        this._modifiedAt = undefined;
+        return 0;
+      }
+      throw err;
+    }
+    if (size === this.offset) return 0;
     let fh;
     try {
       fh = await open(this.path, 'r');

@@ -59,6 +59,8 @@ export class AgentWatch {
     replyFinal: boolean;
     lastPrompt?: string;
     path: string;
+    /** When the transcript was last written (undefined: none yet). */
+    modifiedAt?: number;
   }> {
     const path = this.transcriptPath();
     if (!this.transcript || this.transcript.path !== path) this.transcript = new TranscriptReader(path);
@@ -71,6 +73,7 @@ export class AgentWatch {
       replyFinal: this.transcript.lastReplyFinal,
       lastPrompt: this.transcript.lastPrompt,
       path,
+      modifiedAt: this.transcript.modifiedAt,
     };
   }
 }

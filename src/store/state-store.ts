@@ -12,6 +12,7 @@ import { withStateLock } from './state-lock.js';
 import { explainUnreadable, markError, rollbackError, type StateFiles } from './state-problems.js';
 import { emptyState, STATE_VERSION, type State } from './types.js';
 import { parseState } from './validate.js';
+import { NextRound } from '../util/next-round.js';
 
 export { ACCEPT_ROLLBACK_COMMAND, StateUnreadableError } from './state-problems.js';
 export { LEGACY_STATE_FILE } from './plaintext-migration.js';
@@ -73,6 +74,7 @@ export class StateStore {
    * or checks it against the mark again. Reads get a copy; an update takes the object itself.
    */
   private known?: { identity: string; state: State };
+  private readonly identityRounds = new NextRound(() => fileIdentity(this.file));
   /** Updates of this process queue here, so the lock file is contended only across processes. */
   private queue: Promise<unknown> = Promise.resolve();
   private ready: Promise<void> | null = null;
@@ -125,9 +127,9 @@ export class StateStore {
     return structuredClone(state);
   }
 
-  /** The newest state file's identity (device, inode, size, times): another one after every save. */
+  /** The newest state file's identity (device, inode, size, times); callers at once share a stat. */
   identity(): Promise<string | undefined> {
-    return fileIdentity(this.file);
+    return this.identityRounds.run();
   }
 
   /**
@@ -210,7 +212,7 @@ export class StateStore {
     const state = await this.read();
     if (state.auditKey) return state.auditKey;
     // Every save fills a missing auditKey; another process may win, and then its key is the one.
-    return this.update((s) => s.auditKey ?? ensureAuditKey(s));
+    return this.update(ensureAuditKey);
   }
 
   /**
@@ -404,8 +406,7 @@ export class StateStore {
 
 /** Fills a missing audit key: base64 of 32 random bytes, made once and kept by every later save. */
 function ensureAuditKey(state: State): string {
-  state.auditKey ??= randomBytes(32).toString('base64');
-  return state.auditKey;
+  return (state.auditKey ??= randomBytes(32).toString('base64'));
 }
 
 export interface OpenStateStoreOptions extends KeyOptions, StateStoreOptions {
@@ -445,6 +446,5 @@ export async function openStateStore(opts: OpenStateStoreOptions): Promise<State
 /** Whether any generation of an encrypted state is in `dir`: then only its own key may be used. */
 export async function hasEncryptedState(dir: string): Promise<boolean> {
   const file = join(dir, ENCRYPTED_STATE_FILE);
-  const names = [file, ...Array.from({ length: BACKUP_GENERATIONS }, (_, i) => `${file}.${i + 1}`)];
-  return (await Promise.all(names.map(readIfExists))).some(Boolean);
+  return (await Promise.all([file, ...Array.from({ length: BACKUP_GENERATIONS }, (_, i) => `${file}.${i + 1}`)].map(readIfExists))).some(Boolean);
 }

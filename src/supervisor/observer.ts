@@ -179,6 +179,7 @@ export class AgentObserver {
     const running = agents.filter((a) => a.status !== 'cleared' && a.claudeSessionId);
     const tabs: TabInfo[] = running.length ? await this.deps.backend.listTabs() : [];
     const doubtful: { agent: AgentRecord; tab: TabInfo; hooks: DerivedStatus | undefined }[] = [];
+    const live: { agent: AgentRecord; tab: TabInfo; watch: AgentWatch }[] = [];
     for (const agent of agents) {
       if (agent.status === 'cleared' || !agent.claudeSessionId) {
         out.set(agent.name, { status: 'cleared', source: 'supervisor', since: Date.parse(agent.since) });
@@ -200,8 +201,11 @@ export class AgentObserver {
         out.set(agent.name, { status: 'exited', source: 'terminal', since: sinceIf(agent, 'exited', now), tab });
         continue;
       }
-      const watch = this.watch(agent, session)!;
-      await watch.refresh();
+      live.push({ agent, tab, watch: this.watch(agent, session)! });
+    }
+    // The spools are local files: read side by side, not one agent after another.
+    await Promise.all(live.map(({ watch }) => watch.refresh()));
+    for (const { agent, tab, watch } of live) {
       const hooks = watch.hookStatus(agent.launchId);
       if (needsScreen(hooks, now)) doubtful.push({ agent, tab, hooks });
       else out.set(agent.name, { ...hooks!, tab });

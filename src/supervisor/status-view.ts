@@ -83,36 +83,38 @@ export class StatusView {
     const state = await store.read();
     const session = findSession(state, sessionRef);
     const agents = agentsIn(state, session.id);
-    const statuses = await observer.observe(session, agents);
-    const todo = await readTodo(session.root);
-    const crew = await this.deps.usage.crewUsage(await store.read());
-    const views: AgentStatusView[] = [];
-    for (const agent of agents) {
-      const live = statuses.get(agent.name)!;
-      const watch = observer.watch(agent, session);
-      const transcript = watch ? await watch.readTranscript().catch(() => undefined) : undefined;
-      const counted = await this.deps.ledger.count(agent.name).catch(() => undefined);
-      const children = childrenOf(state, agent.name).map((c) => c.name);
-      views.push({
-        agent: agent.name,
-        status: live.status,
-        status_source: live.source,
-        since: live.since ? new Date(live.since).toISOString() : agent.since,
-        claude_session_id: agent.claudeSessionId,
-        tokens: conversationTokens(counted, agent.claudeSessionId),
-        ...(transcript?.lastReply !== undefined ? { last_reply: transcript.lastReply } : {}),
-        tasks: todo?.byAgent.get(agent.name) ?? { open: 0, done: 0 },
-        ...(agent.launch.role !== undefined ? { role: roleView(agent.launch) } : {}),
-        ...(agent.parent ? { parent: agent.parent } : {}),
-        ...(children.length ? { children } : {}),
-        usage: crew.agents.get(agent.name) ?? (await this.deps.usage.usageOf(agent)),
-        health: await this.healthOf(agent, session, live, Date.now(), watch),
-        ...(agent.hold ? { paused: agent.hold } : {}),
-        ...(agent.usageLimit?.paused ? { pause_reason: 'usage_limit' as const, resumes_at: agent.usageLimit.resumesAt } : {}),
-        ...(agent.worktree ? { worktree: await worktreeStatus(agent.worktree) } : {}),
-        ...(agent.sandbox ? { sandbox: agent.sandbox } : {}),
-      });
-    }
+    // Everything below is local file reads: they run side by side, not one agent after another.
+    const [statuses, todo, crew] = await Promise.all([observer.observe(session, agents), readTodo(session.root), this.deps.usage.crewUsage(state)]);
+    const now = Date.now();
+    const views = await Promise.all(
+      agents.map(async (agent): Promise<AgentStatusView> => {
+        const live = statuses.get(agent.name)!;
+        const watch = observer.watch(agent, session);
+        const transcript = watch ? await watch.readTranscript().catch(() => undefined) : undefined;
+        const counted = crew.ledgers.has(agent.name) ? crew.ledgers.get(agent.name) : await this.deps.ledger.count(agent.name).catch(() => undefined);
+        const children = childrenOf(state, agent.name).map((c) => c.name);
+        return {
+          agent: agent.name,
+          status: live.status,
+          status_source: live.source,
+          since: live.since ? new Date(live.since).toISOString() : agent.since,
+          claude_session_id: agent.claudeSessionId,
+          tokens: conversationTokens(counted, agent.claudeSessionId),
+          ...(transcript?.lastReply !== undefined ? { last_reply: transcript.lastReply } : {}),
+          tasks: todo?.byAgent.get(agent.name) ?? { open: 0, done: 0 },
+          ...(agent.launch.role !== undefined ? { role: roleView(agent.launch) } : {}),
+          ...(agent.parent ? { parent: agent.parent } : {}),
+          ...(children.length ? { children } : {}),
+          usage: crew.agents.get(agent.name) ?? (await this.deps.usage.usageOf(agent)),
+          health: await this.healthOf(agent, session, live, now, watch, transcript ? (transcript.modifiedAt ?? null) : undefined),
+          ...(agent.hold ? { paused: agent.hold } : {}),
+          ...(agent.usageLimit?.paused ? { pause_reason: 'usage_limit' as const, resumes_at: agent.usageLimit.resumesAt } : {}),
+          ...(agent.worktree ? { worktree: await worktreeStatus(agent.worktree) } : {}),
+          ...(agent.sandbox ? { sandbox: agent.sandbox } : {}),
+        };
+      }),
+    );
+    const [overlaps, after] = await Promise.all([this.deps.review.overlaps(session, agents), store.read()]);
     return {
       session_id: session.id,
       name: session.name,
@@ -121,8 +123,8 @@ export class StatusView {
       todo: todo ? { path: todo.path, open: todo.open, done: todo.done } : null,
       usage: sumUsage(views.map((v) => v.usage)),
       crew_usage: crew.total,
-      overlaps: await this.deps.review.overlaps(session, agents),
-      limits: this.deps.limits.view(await store.read()),
+      overlaps,
+      limits: this.deps.limits.view(after),
     };
   }
 
@@ -133,6 +135,8 @@ export class StatusView {
     live: LiveStatus,
     now = Date.now(),
     watch = this.deps.observer.watch(agent, session),
+    /** When the transcript was last written, if the caller just read it (null: it is not there). */
+    transcriptWritten?: number | null,
   ): Promise<Health> {
     const { config } = this.deps;
     // A status read off the screen is dated "now" at every look; the record keeps when it began.
@@ -140,7 +144,7 @@ export class StatusView {
     return assessHealth({
       status: live.status,
       statusSince: Math.min(live.since ?? Infinity, recorded, now),
-      lastProgressAt: await lastProgress(watch),
+      lastProgressAt: await lastProgress(watch, transcriptWritten),
       now,
       stuckAfterMs: config.stuckAfterMs,
       waitingAfterMs: config.waitingAfterMs,
@@ -186,14 +190,16 @@ function roleView(launch: AgentRecord['launch']): { id?: string; title: string; 
 }
 
 /** The newest progress signal of the conversation: its latest hook record or transcript write. */
-async function lastProgress(watch: AgentWatch | undefined): Promise<number | undefined> {
+async function lastProgress(watch: AgentWatch | undefined, transcriptWritten?: number | null): Promise<number | undefined> {
   if (!watch) return undefined;
   const last = lastOf(watch.spool.records, (r) => r.session_id === watch.claudeSessionId);
-  let written: number | undefined;
-  try {
-    written = (await stat(watch.transcriptPath())).mtimeMs;
-  } catch {
-    // no transcript yet
+  let written = transcriptWritten ?? undefined;
+  if (transcriptWritten === undefined) {
+    try {
+      written = (await stat(watch.transcriptPath())).mtimeMs;
+    } catch {
+      // no transcript yet
+    }
   }
   const times = [last?.ts, written].filter((t): t is number => t !== undefined);
   return times.length ? Math.max(...times) : undefined;

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { costOf, priceOf, type PriceTable } from '../claude/prices.js';
 import type { UsageTotals } from '../claude/transcript.js';
-import type { AgentRecord, State } from '../store/types.js';
+import type { AgentRecord, AgentUsageLedger, State } from '../store/types.js';
 import type { UsageLedger } from './usage-ledger.js';
 import { sessionOf } from './roster.js';
 
@@ -121,26 +121,40 @@ export class UsageMeter {
   }
 
   async agentUsage(agent: Pick<AgentRecord, 'name' | 'usage'>): Promise<UsageView> {
-    const counted = (await this.ledger.count(agent.name).catch(() => undefined)) ?? agent.usage;
-    return usageView(new Map(Object.entries(counted?.byModel ?? {})), this.prices);
+    return (await this.agentCount(agent)).view;
+  }
+
+  /** The count and its view: the ledger the count left (undefined: it failed, the record's is shown). */
+  async agentCount(agent: Pick<AgentRecord, 'name' | 'usage'>): Promise<{ view: UsageView; ledger: AgentUsageLedger | undefined }> {
+    const ledger = await this.ledger.count(agent.name).catch(() => undefined);
+    const counted = ledger ?? agent.usage;
+    return { view: usageView(new Map(Object.entries(counted?.byModel ?? {})), this.prices), ledger };
   }
 }
 
 /** Usage of one agent and of the whole crew, as the meter reads it (status views, budgets, the usage record). */
 export class CrewUsage {
-  constructor(private readonly deps: { meter: Pick<UsageMeter, 'agentUsage'> }) {}
+  constructor(private readonly deps: { meter: Pick<UsageMeter, 'agentCount'> }) {}
 
   /** What tabcrew has counted for it (usage-ledger.ts), not what its transcripts hold now. */
   async usageOf(agent: AgentRecord): Promise<UsageView> {
-    return this.deps.meter.agentUsage(agent);
+    return (await this.deps.meter.agentCount(agent)).view;
   }
 
-  /** Every agent's usage and the crew's total. */
-  async crewUsage(state: State): Promise<{ agents: Map<string, UsageView>; total: UsageView }> {
+  /**
+   * Every agent's usage and the crew's total, each agent counted once (at the same time: a
+   * count is file reads, and 64 of them one after another would wait 64 times), with the
+   * ledger each count left for callers that show the tokens too.
+   */
+  async crewUsage(state: State): Promise<{ agents: Map<string, UsageView>; ledgers: Map<string, AgentUsageLedger | undefined>; total: UsageView }> {
+    const crew = state.agents.filter((a) => sessionOf(state, a));
+    const counted = await Promise.all(crew.map((a) => this.deps.meter.agentCount(a)));
     const agents = new Map<string, UsageView>();
-    for (const a of state.agents) {
-      if (sessionOf(state, a)) agents.set(a.name, await this.usageOf(a));
-    }
-    return { agents, total: sumUsage([...agents.values()]) };
+    const ledgers = new Map<string, AgentUsageLedger | undefined>();
+    crew.forEach((a, i) => {
+      agents.set(a.name, counted[i]!.view);
+      ledgers.set(a.name, counted[i]!.ledger);
+    });
+    return { agents, ledgers, total: sumUsage([...agents.values()]) };
   }
 }

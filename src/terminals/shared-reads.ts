@@ -1,3 +1,4 @@
+import { NextRound } from '../util/next-round.js';
 import { TerminalError, type TabHandle, type TabInfo, type TerminalBackend } from './backend.js';
 
 /**
@@ -30,35 +31,6 @@ export function withSharedReads(backend: TerminalBackend): TerminalBackend {
     dispose: () => backend.dispose(),
     ...(backend.preflight ? { preflight: () => backend.preflight!() } : {}),
   };
-}
-
-/** One call at a time; callers that come while it runs share the one after it. */
-class NextRound<T> {
-  private running?: Promise<T>;
-  private next?: Promise<T>;
-
-  constructor(private readonly call: () => Promise<T>) {}
-
-  run(): Promise<T> {
-    if (!this.running) return this.start();
-    this.next ??= this.running
-      .catch(() => undefined)
-      .then(() => {
-        this.next = undefined;
-        return this.start();
-      });
-    return this.next;
-  }
-
-  private start(): Promise<T> {
-    const p = this.call();
-    this.running = p;
-    const clear = (): void => {
-      if (this.running === p) this.running = undefined;
-    };
-    p.then(clear, clear);
-    return p;
-  }
 }
 
 interface ScreenWanted {

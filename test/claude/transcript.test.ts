@@ -1,5 +1,5 @@
 import { describe, expect, it, beforeEach, afterEach } from 'vitest';
-import { appendFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
+import { appendFileSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync, mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -106,6 +106,21 @@ describe('TranscriptReader', () => {
     dir = mkdtempSync(join(tmpdir(), 'tabcrew-transcript-'));
   });
   afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('refreshes asked at once read each line once, and know when the file was last written', async () => {
+    const file = join(dir, 's.jsonl');
+    const data = read('usage-session.jsonl');
+    writeFileSync(file, data);
+    const r = new TranscriptReader(file);
+    const lines = await Promise.all([r.refresh(), r.refresh(), r.refresh()]);
+    expect(lines.reduce((a, b) => a + b, 0)).toBe(data.trimEnd().split('\n').length);
+    expect(r.usage).toEqual(usageTotals(data));
+    expect(r.bytesRead).toBe(Buffer.byteLength(data));
+    expect(r.modifiedAt).toBe(statSync(file).mtimeMs);
+    rmSync(file);
+    await r.refresh();
+    expect(r.modifiedAt).toBeUndefined();
+  });
 
   it('reads appended bytes only, across partial lines', async () => {
     const file = join(dir, 'projects', 'x', 's.jsonl');

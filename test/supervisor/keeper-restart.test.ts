@@ -64,7 +64,7 @@ async function crew(agent: Partial<AgentRecord>) {
   const keeper = (outcome: { ok: true } | { ok: false; reason: string }) => {
     const roster = new Roster(store);
     const notices = new Notices(ctx);
-    const usage = new CrewUsage({ meter: { agentUsage: async () => sumUsage([]) } as unknown as UsageMeter });
+    const usage = new CrewUsage({ meter: { agentCount: async () => ({ view: sumUsage([]), ledger: undefined }) } as unknown as UsageMeter });
     const agents = {
       relaunchAgent: async () => {
         relaunches.push(relaunches.length + 1);

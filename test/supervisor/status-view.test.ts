@@ -42,10 +42,10 @@ async function crew(): Promise<{ view: StatusView; usageReads: string[] }> {
   const usageReads: string[] = [];
   const n = (name: string) => Number(name.slice('Agent_'.length));
   const meter = {
-    agentUsage: async (a: AgentRecord) => {
+    agentCount: async (a: AgentRecord) => {
       usageReads.push(a.name);
       const totals = { input: 100 * n(a.name), output: 10, cache_read: 0, cache_creation: 0 };
-      return usageView(new Map([['claude-sonnet-4-5', totals]]), {});
+      return { view: usageView(new Map([['claude-sonnet-4-5', totals]]), {}), ledger: undefined };
     },
   } as unknown as UsageMeter;
   const view = new StatusView({
@@ -55,7 +55,12 @@ async function crew(): Promise<{ view: StatusView; usageReads: string[] }> {
     observer,
     roster: new Roster(store),
     usage: new CrewUsage({ meter }),
-    ledger: { count: async () => undefined },
+    ledger: {
+      count: async (name: string) => {
+        usageReads.push(`ledger:${name}`);
+        return undefined;
+      },
+    },
     relaunch: { crashOf: () => undefined } as unknown as Relauncher,
     review: { overlaps: async () => [] },
     limits: { view: () => [] },
@@ -64,7 +69,7 @@ async function crew(): Promise<{ view: StatusView; usageReads: string[] }> {
 }
 
 describe('the status view', () => {
-  it("reads the crew's usage once per session status: each agent's usage comes from it, not from a second read", async () => {
+  it("counts the crew's usage once per session status: each agent's usage and tokens come from that count, not from a second one", async () => {
     const { view, usageReads } = await crew();
     const status = await view.getSessionStatus('a');
     expect(usageReads.sort()).toEqual(['Agent_1', 'Agent_2', 'Agent_3', 'Agent_4', 'Agent_5']);

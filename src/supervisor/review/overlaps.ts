@@ -2,7 +2,8 @@ import { existsSync } from 'node:fs';
 import type { AgentRecord, SessionRecord } from '../../store/types.js';
 import { baseOf, commitOf } from './changes.js';
 import { git, untrackedFiles } from './git-diff.js';
-import { filesWrittenBy } from './hook-files.js';
+import { WrittenFiles } from './hook-files.js';
+import { mapLimited } from '../../util/map-limited.js';
 
 /*
  * Overlaps while they happen: a path two agents of one session have both changed — a worktree
@@ -20,9 +21,12 @@ export interface Overlap {
 
 const FRESH_MS = 3000;
 
-async function pathsOf(session: SessionRecord, agent: AgentRecord, runtimeDir: string): Promise<string[]> {
+/** git runs of worktree agents at once: 64 agents' git at once would starve the agents on a laptop. */
+const GIT_AT_ONCE = 4;
+
+async function pathsOf(session: SessionRecord, agent: AgentRecord, written: WrittenFiles): Promise<string[]> {
   const tree = agent.worktree;
-  if (!tree) return (await filesWrittenBy(runtimeDir, agent, session.root)).map((f) => f.path);
+  if (!tree) return (await written.of(agent, session.root)).map((f) => f.path);
   if (!existsSync(tree.path)) return [];
   const base = await baseOf(session.root, agent);
   const tip = await commitOf(tree.path, 'HEAD');
@@ -46,11 +50,14 @@ export class OverlapWatch {
   /** `session\0path\0a\0b`: pairs already announced (once per pair and path while this server runs). */
   private readonly announced = new Set<string>();
   private readonly cache = new Map<string, { at: number; overlaps: Overlap[] }>();
+  private readonly written: WrittenFiles;
 
   constructor(
-    private readonly runtimeDir: string,
+    runtimeDir: string,
     private readonly onNew: (o: NewOverlap) => void = () => undefined,
-  ) {}
+  ) {
+    this.written = new WrittenFiles(runtimeDir);
+  }
 
   /**
    * `shared: false` (the background look for new overlaps) reads afresh and leaves nothing for
@@ -62,11 +69,11 @@ export class OverlapWatch {
     const cached = shared ? this.cache.get(session.id) : undefined;
     if (cached && Date.now() - cached.at < FRESH_MS) return cached.overlaps;
     const byPath = new Map<string, string[]>();
-    for (const agent of agents) {
-      // An agent whose git cannot be read (a branch gone, a base deleted) has no say in overlaps.
-      const paths = await pathsOf(session, agent, this.runtimeDir).catch(() => []);
-      for (const p of new Set(paths)) byPath.set(p, [...(byPath.get(p) ?? []), agent.name]);
-    }
+    // An agent whose git cannot be read (a branch gone, a base deleted) has no say in overlaps.
+    const changed = await mapLimited(agents, GIT_AT_ONCE, (agent) => pathsOf(session, agent, this.written).catch((): string[] => []));
+    agents.forEach((agent, i) => {
+      for (const p of new Set(changed[i])) byPath.set(p, [...(byPath.get(p) ?? []), agent.name]);
+    });
     const now = Date.now();
     const overlaps: Overlap[] = [];
     const live = new Set<string>();

@@ -1,8 +1,9 @@
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { appendFileSync, mkdirSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { agentDirFor } from '../../../src/claude/launch.js';
 import { toHookRecord } from '../../../src/claude/hook-record.js';
+import { WrittenFiles } from '../../../src/supervisor/review/hook-files.js';
 import { until } from '../../support/until.js';
 import { cleanup, commitAll, world, write } from './review-world.js';
 
@@ -59,6 +60,29 @@ describe('overlaps', () => {
     expect(await w.desk.overlaps(w.session, w.state.agents)).toHaveLength(1);
     expect(heard).toHaveLength(1);
     expect(w.told).toHaveLength(2);
+  });
+
+  it("a root-sharing agent's writes are read as its hooks append them: a later write counts, an earlier one stays when its spool is replaced", async () => {
+    const w = world();
+    const agents = [await w.addAgent('Agent_1', { worktree: false }), await w.addAgent('Agent_2', { worktree: false })];
+    const spool = (a: (typeof agents)[number]): string => join(agentDirFor(w.runtimeDir, a.claudeSessionId!), 'events.jsonl');
+    const wrote = (a: (typeof agents)[number], file: string): string =>
+      JSON.stringify(
+        toHookRecord({ hook_event_name: 'PostToolUse', session_id: a.claudeSessionId, tool_name: 'Edit', tool_input: { file_path: join(w.root, file) } }),
+      ) + '\n';
+    for (const a of agents) mkdirSync(dirname(spool(a)), { recursive: true });
+    writeFileSync(spool(agents[0]!), wrote(agents[0]!, 'a.txt'));
+    writeFileSync(spool(agents[1]!), wrote(agents[1]!, 'b.txt'));
+    const written = new WrittenFiles(w.runtimeDir);
+    expect((await written.of(agents[0]!, w.root)).map((f) => f.path)).toEqual(['a.txt']);
+    appendFileSync(spool(agents[0]!), wrote(agents[0]!, 'b.txt'));
+    expect((await written.of(agents[0]!, w.root)).map((f) => f.path)).toEqual(['a.txt', 'b.txt']);
+    expect((await w.desk.overlaps(w.session, w.state.agents)).map(({ path, agents }) => ({ path, agents }))).toEqual([
+      { path: 'b.txt', agents: ['Agent_1', 'Agent_2'] },
+    ]);
+    // A relaunch starts the spool again: what the agent wrote before it is still its change.
+    writeFileSync(spool(agents[0]!), wrote(agents[0]!, 'c.txt'));
+    expect((await written.of(agents[0]!, w.root)).map((f) => f.path)).toEqual(['a.txt', 'b.txt', 'c.txt']);
   });
 
   it('an agent whose branch is gone is left out rather than failing the status', async () => {
