@@ -12,6 +12,7 @@ import { TerminalError, type TabHandle, type TabInfo, type TabLaunch, type Termi
 import { terminalEnv } from './env.js';
 import { launcherPath, removeLaunchSpec, sweepLaunchSpecs, writeLaunchSpec } from './launch-spec.js';
 import { capture, checkedId, commandString, exists, formatLiteral, paneTarget, tmuxCommandLine, type TmuxCommand } from './tmux-args.js';
+import { TmuxControl } from './tmux-control.js';
 import { asTabGone, hasStderr, MAX_BUFFER, TIMEOUT_MS, toTerminalError } from './tmux-errors.js';
 import { lastLines, lineCount, tmuxSessionName, unvis } from './tmux-text.js';
 
@@ -39,6 +40,8 @@ const FS = '\x1f';
 const RS = '\x1e';
 const KEYS: ReadonlySet<string> = new Set<TerminalKey>(['Enter', 'Escape', 'C-c', 'C-u', 'BSpace', 'Down', 'Up']);
 const STALE_SPEC_MS = 60_000;
+/** Tries of a command that met a server on its way out (10, 20, … ms apart: about 1 s in all). */
+const EXITING_RETRIES = 14;
 
 export class TmuxBackend implements TerminalBackend {
   readonly name = 'tmux' as const;
@@ -49,6 +52,8 @@ export class TmuxBackend implements TerminalBackend {
   readonly #knownGroups = new Set<string>();
   /** The createTab that is making a group right now, for the others of that group to wait for. */
   readonly #creatingGroups = new Map<string, Promise<string>>();
+  /** A control-mode client for the tab listing every status makes (tmux-control.ts). */
+  readonly #control: TmuxControl;
 
   constructor(options: TmuxBackendOptions) {
     if (!/^[A-Za-z0-9._-]+$/.test(options.socket)) {
@@ -57,6 +62,7 @@ export class TmuxBackend implements TerminalBackend {
     this.#socket = options.socket;
     this.#tmux = options.tmuxPath ?? 'tmux';
     this.#runtimeDir = options.runtimeDir;
+    this.#control = new TmuxControl(this.#tmux, this.#socket, TIMEOUT_MS);
   }
 
   get calls(): number {
@@ -267,12 +273,18 @@ export class TmuxBackend implements TerminalBackend {
       `#{${GROUP_OPTION}}`,
       `#{${TAG_OPTION}}`,
     ];
-    let stdout: string;
-    try {
-      stdout = await this.#run([['list-panes', '-a', '-F', fields.join(FS) + RS + nonce]]);
-    } catch (err) {
-      if (hasStderr(err, /no server running|error connecting to/)) return [];
-      throw err;
+    const format = fields.join(FS) + RS + nonce;
+    this.#calls++;
+    // Quoted for the control client's command parser: the format is constant but for the hex nonce.
+    let stdout = await this.#control.run(`list-panes -a -F '${format}'`);
+    if (stdout === undefined) {
+      this.#calls--;
+      try {
+        stdout = await this.#run([['list-panes', '-a', '-F', format]]);
+      } catch (err) {
+        if (hasStderr(err, /no server running|error connecting to/)) return [];
+        throw err;
+      }
     }
     const tabs: TabInfo[] = [];
     const seen = new Set<string>();
@@ -327,10 +339,25 @@ export class TmuxBackend implements TerminalBackend {
   }
 
   async dispose(): Promise<void> {
-    // Tabs outlive this process by design; there is nothing held here.
+    // Tabs outlive this process by design; only the control client is let go.
+    this.#control.close();
   }
 
-  #run(commands: readonly TmuxCommand[], input = ''): Promise<string> {
+  async #run(commands: readonly TmuxCommand[], input = ''): Promise<string> {
+    // A server whose last tab just closed lingers until its control clients (ours, see
+    // tmux-control.ts) have taken `%exit`, and meanwhile closes every new connection unread:
+    // the command did not run, and once that server is gone the next try starts a new one.
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.#runOnce(commands, input);
+      } catch (err) {
+        if (attempt >= EXITING_RETRIES || !hasStderr(err, /server exited unexpectedly/)) throw err;
+        await new Promise((r) => setTimeout(r, 10 * attempt));
+      }
+    }
+  }
+
+  #runOnce(commands: readonly TmuxCommand[], input: string): Promise<string> {
     this.#calls++;
     // -u: tmux decides from the locale whether its client takes UTF-8, and under a
     // non-UTF-8 locale it would print window names with '_' for every non-ASCII byte.

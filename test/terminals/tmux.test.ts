@@ -23,8 +23,21 @@ const launch = launcher({ group: 's-test01', cwd: workDir, title: 'test tab' });
 const LEAK = 'TABCREW_TEST_NOT_GIVEN';
 
 const printer = (text: string) => backend.createTab(launch({ argv: printing(text) }));
-/** tmux on this file's server, as a person at the terminal would run it. */
-const tmux = (...args: string[]): string => execFileSync('tmux', ['-L', socket, ...args], { encoding: 'utf8' });
+/**
+ * tmux on this file's server, as a person at the terminal would run it. A server whose last tab
+ * just closed lingers for a moment while the backend's control client takes `%exit`, closing new
+ * connections unread ("server exited unexpectedly"): a person would run the command again.
+ */
+const tmux = (...args: string[]): string => {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return execFileSync('tmux', ['-L', socket, ...args], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+    } catch (e) {
+      if (attempt >= 20 || !/server exited unexpectedly/.test(String((e as { stderr?: string }).stderr))) throw e;
+      execFileSync('sleep', ['0.05']);
+    }
+  }
+};
 
 beforeAll(() => {
   // The tmux server inherits the environment of the test process that starts it.

@@ -1,0 +1,145 @@
+import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { terminalEnv } from './env.js';
+
+/**
+ * One tmux control-mode client (`tmux -C attach-session`), kept open for the reads tabcrew
+ * makes most: every status lists the tabs, and a new `tmux` process per listing costs the
+ * server a fork of itself (several ms at 150 MB of RSS, more on a busy machine) while the
+ * listing itself takes tmux well under one. Commands go in as lines; each one's output comes
+ * back between `%begin T N 1` and `%end T N 1` (or `%error`), in the order they were sent.
+ *
+ * The client is attached with `no-output` (panes' output is not streamed to it) and
+ * `ignore-size` (it never sizes a window), to whichever session tmux picks; when that
+ * session ends, tmux detaches it, and the next read attaches again. When there is no
+ * client to be had — no server, no session, a tmux before 3.2 without those flags — `run`
+ * answers undefined and the caller starts a tmux process as before.
+ *
+ * Only constant command lines are sent (see TmuxBackend.listTabs): nothing a user or an
+ * agent wrote is ever parsed as a tmux command here.
+ */
+/**
+ * The control clients alive in this process, killed as it exits. A tmux server that is told to
+ * exit (kill-server, its last session closed) first writes `%exit` to each control client's
+ * stdout — which tmux holds directly, as the fds the client handed it — and waits until that
+ * is written: were this process gone, the server would wait forever, refusing every client.
+ * A killed client is simply dropped by the server.
+ */
+const live = new Set<ChildProcessWithoutNullStreams>();
+let exitHook = false;
+function killOnExit(child: ChildProcessWithoutNullStreams): void {
+  live.add(child);
+  if (exitHook) return;
+  exitHook = true;
+  process.once('exit', () => {
+    for (const c of live) c.kill('SIGKILL');
+  });
+}
+
+export class TmuxControl {
+  #child?: ChildProcessWithoutNullStreams;
+  #pending: { resolve: (out: string | undefined) => void }[] = [];
+  #partial = '';
+  /** The output block being read: its guard (`T N 1`) and lines. */
+  #block?: { guard: string; lines: string[] };
+  #retryAt = 0;
+  #off = false;
+
+  constructor(
+    private readonly tmux: string,
+    private readonly socket: string,
+    private readonly timeoutMs: number,
+  ) {}
+
+  /** The output of one command line, or undefined when no control client can run it. */
+  run(line: string): Promise<string | undefined> {
+    if (line.includes('\n')) throw new Error('a tmux control command is one line');
+    const child = this.#client();
+    if (!child) return Promise.resolve(undefined);
+    return new Promise((resolve) => {
+      // Not unref'd: while a command is out, its timer keeps the process alive for the answer.
+      const timer = setTimeout(() => this.#stop(), this.timeoutMs);
+      this.#pending.push({
+        resolve: (out) => {
+          clearTimeout(timer);
+          resolve(out);
+        },
+      });
+      child.stdin.write(`${line}\n`);
+    });
+  }
+
+  /** Detaches the client (tabs and the tmux server stay). */
+  close(): void {
+    this.#off = true;
+    this.#stop();
+  }
+
+  #client(): ChildProcessWithoutNullStreams | undefined {
+    if (this.#child) return this.#child;
+    if (this.#off || Date.now() < this.#retryAt) return undefined;
+    let child: ChildProcessWithoutNullStreams;
+    try {
+      child = spawn(this.tmux, ['-u', '-L', this.socket, '-C', 'attach-session', '-f', 'no-output,ignore-size'], { env: terminalEnv(), stdio: 'pipe' });
+    } catch {
+      this.#off = true;
+      return undefined;
+    }
+    this.#child = child;
+    killOnExit(child);
+    this.#partial = '';
+    this.#block = undefined;
+    child.stdout.setEncoding('utf8');
+    child.stdout.on('data', (text: string) => this.#read(text));
+    let stderr = '';
+    child.stderr.setEncoding('utf8');
+    child.stderr.on('data', (text: string) => (stderr += text));
+    child.stdin.on('error', () => undefined);
+    child.on('error', () => this.#gone(child, 'spawn failed'));
+    child.on('close', () => this.#gone(child, stderr));
+    // It must never keep tabcrew running, nor wait on it.
+    child.unref();
+    for (const s of [child.stdin, child.stdout, child.stderr] as unknown as { unref?: () => void }[]) s.unref?.();
+    return child;
+  }
+
+  #read(text: string): void {
+    const lines = (this.#partial + text).split('\n');
+    this.#partial = lines.pop() ?? '';
+    for (const line of lines) {
+      if (this.#block) {
+        if (line === `%end ${this.#block.guard}`) this.#answer(this.#block.lines.join('\n') + (this.#block.lines.length ? '\n' : ''));
+        else if (line === `%error ${this.#block.guard}`) this.#answer(undefined);
+        else this.#block.lines.push(line);
+        continue;
+      }
+      // Flags 1: a command this client sent (the attach itself is answered with flags 0).
+      const begin = /^%begin (\d+ \d+ 1)$/.exec(line);
+      if (begin) this.#block = { guard: begin[1]!, lines: [] };
+      // Anything else between blocks is a notification (%session-changed, %exit, …).
+    }
+  }
+
+  /** The oldest command's answer; undefined (an error) sends the caller to a tmux process, whose stderr says what it is. */
+  #answer(out: string | undefined): void {
+    this.#block = undefined;
+    this.#pending.shift()?.resolve(out);
+  }
+
+  #gone(child: ChildProcessWithoutNullStreams, stderr: string): void {
+    live.delete(child);
+    if (this.#child !== child) return;
+    this.#child = undefined;
+    // A tmux that does not know these flags never will: stop trying. No server or session yet: try again soon.
+    if (/unknown flag|invalid option|usage:/i.test(stderr)) this.#off = true;
+    this.#retryAt = Date.now() + 1000;
+    for (const p of this.#pending.splice(0)) p.resolve(undefined);
+  }
+
+  #stop(): void {
+    const child = this.#child;
+    if (!child) return;
+    child.stdin.end();
+    child.kill();
+    this.#gone(child, '');
+  }
+}
