@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import type { AuditLog } from '../audit/audit-log.js';
 import type { Logger } from '../audit/logger.js';
-import type { DerivedStatus } from '../claude/hook-status.js';
+import { hookSteps, type DerivedStatus } from '../claude/hook-status.js';
 import { agentDirFor } from '../claude/launch.js';
 import { classifyScreen } from '../claude/screen.js';
 import { AgentWatch, claudeConfigDir } from '../claude/watch.js';
@@ -130,6 +130,8 @@ export function withHold(agent: AgentRecord, live: LiveStatus): LiveStatus {
 export class AgentObserver {
   private readonly watches = new Map<string, AgentWatch>();
   private readonly listeners = new Set<(c: StatusChange) => void>();
+  /** How far into each spool the last look read, and the hooks' status there: where the next look's steps begin. */
+  private readonly looked = new WeakMap<AgentWatch, { mark: number; hooks?: DerivedStatus }>();
 
   constructor(private readonly deps: ObserverDeps) {}
 
@@ -179,6 +181,7 @@ export class AgentObserver {
     const running = agents.filter((a) => a.status !== 'cleared' && a.claudeSessionId);
     const tabs: TabInfo[] = running.length ? await this.deps.backend.listTabs() : [];
     const doubtful: { agent: AgentRecord; tab: TabInfo; hooks: DerivedStatus | undefined }[] = [];
+    const passed = new Map<string, DerivedStatus[]>();
     for (const agent of agents) {
       if (agent.status === 'cleared' || !agent.claudeSessionId) {
         out.set(agent.name, { status: 'cleared', source: 'supervisor', since: Date.parse(agent.since) });
@@ -203,6 +206,7 @@ export class AgentObserver {
       const watch = this.watch(agent, session)!;
       await watch.refresh();
       const hooks = watch.hookStatus(agent.launchId);
+      passed.set(agent.name, this.stepsSinceLastLook(watch, agent.launchId, hooks));
       if (needsScreen(hooks, now)) doubtful.push({ agent, tab, hooks });
       else out.set(agent.name, { ...hooks!, tab });
     }
@@ -217,8 +221,23 @@ export class AgentObserver {
       }
     }
     for (const agent of agents) out.set(agent.name, withHold(agent, out.get(agent.name)!));
-    await this.persist(agents, out);
+    await this.persist(agents, out, passed);
     return out;
+  }
+
+  /**
+   * The statuses the hooks moved through since this observer last read the spool. A turn can
+   * begin and end between two looks (a short one, a loaded machine): the look at its end finds
+   * the status it started from, yet the turn happened and listeners are told of it.
+   */
+  private stepsSinceLastLook(watch: AgentWatch, launch: string | undefined, hooks: DerivedStatus | undefined): DerivedStatus[] {
+    const records = watch.spool.records;
+    const last = this.looked.get(watch);
+    this.looked.set(watch, { mark: records.length, hooks });
+    // A first look (nothing to compare), or a spool that was replaced, tells only where it stands.
+    if (!last || last.mark > records.length) return [];
+    const fresh = records.slice(last.mark).filter((r) => !launch || r.launch === launch);
+    return hookSteps(fresh, watch.claudeSessionId, last.hooks);
   }
 
   /** The live status of one agent, read from the state now. */
@@ -234,10 +253,16 @@ export class AgentObserver {
    * Writes observed changes, each only if nobody changed the record meanwhile (another tool
    * call, another process): a change that lost that race is neither announced nor audited.
    */
-  private async persist(agents: AgentRecord[], live: Map<string, LiveStatus>): Promise<void> {
+  private async persist(agents: AgentRecord[], live: Map<string, LiveStatus>, passed: Map<string, DerivedStatus[]>): Promise<void> {
+    // The hooks' steps are told when the status stands as the hooks left it (no screen, hold or terminal overruled them).
+    const stepsOf = (a: AgentRecord): DerivedStatus[] => {
+      const steps = passed.get(a.name) ?? [];
+      const s = live.get(a.name);
+      return s?.source === 'hook' && steps.at(-1)?.status === s.status ? steps : [];
+    };
     const changed = agents.filter((a) => {
       const s = live.get(a.name);
-      return s && (s.status !== a.status || s.source !== a.statusSource || (s.tab && s.tab.id !== a.tab?.id));
+      return s && (s.status !== a.status || s.source !== a.statusSource || (s.tab && s.tab.id !== a.tab?.id) || stepsOf(a).some((x) => x.status !== a.status));
     });
     if (!changed.length) return;
     // Batched: agents observed one at a time but at once (a fan-out's deliveries) share a save.
@@ -248,9 +273,17 @@ export class AgentObserver {
         const s = live.get(was.name)!;
         if (!a || a.claudeSessionId !== was.claudeSessionId || a.status !== was.status || a.since !== was.since) continue;
         const moved = s.status !== a.status || s.source !== a.statusSource;
+        const steps = stepsOf(was);
         setStatus(a, s);
         if (s.tab) a.tab = handleOf(s.tab);
-        if (moved) done.push({ agent: a.name, session_id: a.sessionId, from: was.status, to: s.status, source: s.source });
+        let from = was.status;
+        if (steps.some((x) => x.status !== from)) {
+          for (const step of steps) {
+            if (step.status === from) continue;
+            done.push({ agent: a.name, session_id: a.sessionId, from, to: step.status, source: step.source });
+            from = step.status;
+          }
+        } else if (moved) done.push({ agent: a.name, session_id: a.sessionId, from: was.status, to: s.status, source: s.source });
       }
       return done;
     });
