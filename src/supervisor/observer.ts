@@ -16,6 +16,8 @@ export interface StatusChange {
   from: AgentStatus;
   to: AgentStatus;
   source: StatusSource;
+  /** A status the hooks moved through between two looks that no longer stands (a short turn's busy, a dialog answered). */
+  passed?: true;
 }
 
 /** A status as observed now, with the agent's live tab (re-found by its tag) when it has one. */
@@ -181,7 +183,7 @@ export class AgentObserver {
     const running = agents.filter((a) => a.status !== 'cleared' && a.claudeSessionId);
     const tabs: TabInfo[] = running.length ? await this.deps.backend.listTabs() : [];
     const doubtful: { agent: AgentRecord; tab: TabInfo; hooks: DerivedStatus | undefined }[] = [];
-    const passed = new Map<string, DerivedStatus[]>();
+    const moves = new Map<string, DerivedStatus[]>();
     for (const agent of agents) {
       if (agent.status === 'cleared' || !agent.claudeSessionId) {
         out.set(agent.name, { status: 'cleared', source: 'supervisor', since: Date.parse(agent.since) });
@@ -206,7 +208,7 @@ export class AgentObserver {
       const watch = this.watch(agent, session)!;
       await watch.refresh();
       const hooks = watch.hookStatus(agent.launchId);
-      passed.set(agent.name, this.stepsSinceLastLook(watch, agent.launchId, hooks));
+      moves.set(agent.name, this.stepsSinceLastLook(watch, agent.launchId, hooks));
       if (needsScreen(hooks, now)) doubtful.push({ agent, tab, hooks });
       else out.set(agent.name, { ...hooks!, tab });
     }
@@ -221,7 +223,7 @@ export class AgentObserver {
       }
     }
     for (const agent of agents) out.set(agent.name, withHold(agent, out.get(agent.name)!));
-    await this.persist(agents, out, passed);
+    await this.persist(agents, out, moves);
     return out;
   }
 
@@ -253,10 +255,10 @@ export class AgentObserver {
    * Writes observed changes, each only if nobody changed the record meanwhile (another tool
    * call, another process): a change that lost that race is neither announced nor audited.
    */
-  private async persist(agents: AgentRecord[], live: Map<string, LiveStatus>, passed: Map<string, DerivedStatus[]>): Promise<void> {
+  private async persist(agents: AgentRecord[], live: Map<string, LiveStatus>, moves: Map<string, DerivedStatus[]>): Promise<void> {
     // The hooks' steps are told when the status stands as the hooks left it (no screen, hold or terminal overruled them).
     const stepsOf = (a: AgentRecord): DerivedStatus[] => {
-      const steps = passed.get(a.name) ?? [];
+      const steps = moves.get(a.name) ?? [];
       const s = live.get(a.name);
       return s?.source === 'hook' && steps.at(-1)?.status === s.status ? steps : [];
     };
@@ -278,9 +280,16 @@ export class AgentObserver {
         if (s.tab) a.tab = handleOf(s.tab);
         let from = was.status;
         if (steps.some((x) => x.status !== from)) {
-          for (const step of steps) {
+          for (const [i, step] of steps.entries()) {
             if (step.status === from) continue;
-            done.push({ agent: a.name, session_id: a.sessionId, from, to: step.status, source: step.source });
+            done.push({
+              agent: a.name,
+              session_id: a.sessionId,
+              from,
+              to: step.status,
+              source: step.source,
+              ...(i < steps.length - 1 ? { passed: true as const } : {}),
+            });
             from = step.status;
           }
         } else if (moved) done.push({ agent: a.name, session_id: a.sessionId, from: was.status, to: s.status, source: s.source });

@@ -44,8 +44,8 @@ async function world() {
     env: {},
     audit: { append: async (e) => void audited.push(e) as never },
   });
-  const heard: Pick<StatusChange, 'from' | 'to' | 'source'>[] = [];
-  observer.onChange((c) => heard.push({ from: c.from, to: c.to, source: c.source }));
+  const heard: Pick<StatusChange, 'from' | 'to' | 'source' | 'passed'>[] = [];
+  observer.onChange((c) => heard.push({ from: c.from, to: c.to, source: c.source, ...(c.passed ? { passed: c.passed } : {}) }));
   const hook = (event: string, ts = Date.now()): void => appendFileSync(spool, JSON.stringify({ ts, event, session_id: CSID } satisfies HookRecord) + '\n');
   const look = async () => {
     const state = await store.read();
@@ -65,7 +65,7 @@ describe('status changes the observer announces', () => {
     w.hook('Stop', Date.now() - 100);
     expect(await w.look()).toBe('idle');
     expect(w.heard).toEqual([
-      { from: 'idle', to: 'busy', source: 'hook' },
+      { from: 'idle', to: 'busy', source: 'hook', passed: true },
       { from: 'busy', to: 'idle', source: 'hook' },
     ]);
     expect(w.audited).toHaveLength(2);
