@@ -133,7 +133,7 @@ export class AgentObserver {
   private readonly watches = new Map<string, AgentWatch>();
   private readonly listeners = new Set<(c: StatusChange) => void>();
   /** How far into each spool the last look read, and the hooks' status there: where the next look's steps begin. */
-  private readonly looked = new WeakMap<AgentWatch, { mark: number; hooks?: DerivedStatus }>();
+  private readonly looked = new WeakMap<AgentWatch, { mark: number; launch?: string; hooks?: DerivedStatus }>();
 
   constructor(private readonly deps: ObserverDeps) {}
 
@@ -235,9 +235,9 @@ export class AgentObserver {
   private stepsSinceLastLook(watch: AgentWatch, launch: string | undefined, hooks: DerivedStatus | undefined): DerivedStatus[] {
     const records = watch.spool.records;
     const last = this.looked.get(watch);
-    this.looked.set(watch, { mark: records.length, hooks });
-    // A first look (nothing to compare), or a spool that was replaced, tells only where it stands.
-    if (!last || last.mark > records.length) return [];
+    this.looked.set(watch, { mark: records.length, launch, hooks });
+    // A first look (nothing to compare), a spool that was replaced or a relaunch tells only where it stands.
+    if (!last || last.mark > records.length || last.launch !== launch) return [];
     const fresh = records.slice(last.mark).filter((r) => !launch || r.launch === launch);
     return hookSteps(fresh, watch.claudeSessionId, last.hooks);
   }
