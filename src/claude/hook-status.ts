@@ -16,9 +16,20 @@ export interface DerivedStatus {
  * sessions (an earlier conversation of the same agent) are ignored.
  */
 export function statusFromHooks(records: readonly HookRecord[], claudeSessionId: string): DerivedStatus | undefined {
-  let current: DerivedStatus | undefined;
+  return hookSteps(records, claudeSessionId).at(-1);
+}
+
+/**
+ * Every status the hooks moved through in `records`, in order, starting from `start` (the
+ * status before the first of them): what a look that comes only at the end would not see.
+ */
+export function hookSteps(records: readonly HookRecord[], claudeSessionId: string, start?: DerivedStatus): DerivedStatus[] {
+  const steps: DerivedStatus[] = [];
+  let current = start;
   const set = (status: AgentStatus, ts: number): void => {
-    if (current?.status !== status) current = { status, source: 'hook', since: ts };
+    if (current?.status === status) return;
+    current = { status, source: 'hook', since: ts };
+    steps.push(current);
   };
   for (const r of records) {
     if (r.session_id !== claudeSessionId) continue;
@@ -52,5 +63,5 @@ export function statusFromHooks(records: readonly HookRecord[], claudeSessionId:
         break;
     }
   }
-  return current;
+  return steps;
 }

@@ -54,6 +54,8 @@ export class Keeper {
   private lastLook = '';
   /** The soonest time a round is due anyway (an idle agent's --hibernate-after), found by the last round. */
   private nextDue = Infinity;
+  /** Hook activity came while a round ran: it may have come after the round read the spools, so that round does not back off. */
+  private nudged = false;
   private unwatch?: () => void;
   private ticking?: Promise<void>;
   private lastUsageRecord = { at: 0, fingerprint: '' };
@@ -84,7 +86,9 @@ export class Keeper {
 
   /** Something moved: the next round comes within the base interval again. */
   nudge(): void {
-    if (!this.running || this.delay === this.everyMs) return;
+    if (!this.running) return;
+    this.nudged = true;
+    if (this.delay === this.everyMs) return;
     this.delay = this.everyMs;
     this.schedule();
   }
@@ -105,6 +109,7 @@ export class Keeper {
 
   private async round(now: number): Promise<void> {
     const { store, observer } = this.deps;
+    this.nudged = false;
     const state = await store.read();
     const lives = new Map<string, LiveStatus>();
     let quiet = true;
@@ -143,7 +148,9 @@ export class Keeper {
     if (resumeDue !== undefined) this.nextDue = Math.min(this.nextDue, resumeDue);
     const look = JSON.stringify([after.generation, crew.total.total_tokens, [...lives].map(([n, l]) => [n, l.status])]);
     this.delay =
-      quiet && look === this.lastLook ? Math.min(this.delay * 2, this.everyMs * MAX_BACKOFF, Math.max(this.everyMs, this.nextDue - now)) : this.everyMs;
+      quiet && !this.nudged && look === this.lastLook
+        ? Math.min(this.delay * 2, this.everyMs * MAX_BACKOFF, Math.max(this.everyMs, this.nextDue - now))
+        : this.everyMs;
     this.lastLook = look;
   }
 

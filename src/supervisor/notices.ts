@@ -84,7 +84,8 @@ export class Notices {
     const dialogs = new Map<string, number>();
     let opened = 0;
     deps.observer.onChange((c) => {
-      const waiting = WAITING[c.to];
+      // A dialog that opened and closed between two looks waits for nobody now.
+      const waiting = c.passed ? undefined : WAITING[c.to];
       if (!waiting) {
         if (c.source !== 'screen') dialogs.delete(c.agent);
         return;

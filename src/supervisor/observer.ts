@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import type { AuditLog } from '../audit/audit-log.js';
 import type { Logger } from '../audit/logger.js';
-import type { DerivedStatus } from '../claude/hook-status.js';
+import { hookSteps, type DerivedStatus } from '../claude/hook-status.js';
 import { agentDirFor } from '../claude/launch.js';
 import { classifyScreen } from '../claude/screen.js';
 import { AgentWatch, claudeConfigDir } from '../claude/watch.js';
@@ -16,6 +16,8 @@ export interface StatusChange {
   from: AgentStatus;
   to: AgentStatus;
   source: StatusSource;
+  /** A status the hooks moved through between two looks that no longer stands (a short turn's busy, a dialog answered). */
+  passed?: true;
 }
 
 /** A status as observed now, with the agent's live tab (re-found by its tag) when it has one. */
@@ -130,6 +132,8 @@ export function withHold(agent: AgentRecord, live: LiveStatus): LiveStatus {
 export class AgentObserver {
   private readonly watches = new Map<string, AgentWatch>();
   private readonly listeners = new Set<(c: StatusChange) => void>();
+  /** How far into each spool the last look read, and the hooks' status there: where the next look's steps begin. */
+  private readonly looked = new WeakMap<AgentWatch, { mark: number; launch?: string; hooks?: DerivedStatus }>();
 
   constructor(private readonly deps: ObserverDeps) {}
 
@@ -180,6 +184,7 @@ export class AgentObserver {
     const tabs: TabInfo[] = running.length ? await this.deps.backend.listTabs() : [];
     const doubtful: { agent: AgentRecord; tab: TabInfo; hooks: DerivedStatus | undefined }[] = [];
     const live: { agent: AgentRecord; tab: TabInfo; watch: AgentWatch }[] = [];
+    const moves = new Map<string, DerivedStatus[]>();
     for (const agent of agents) {
       if (agent.status === 'cleared' || !agent.claudeSessionId) {
         out.set(agent.name, { status: 'cleared', source: 'supervisor', since: Date.parse(agent.since) });
@@ -207,6 +212,7 @@ export class AgentObserver {
     await Promise.all(live.map(({ watch }) => watch.refresh()));
     for (const { agent, tab, watch } of live) {
       const hooks = watch.hookStatus(agent.launchId);
+      moves.set(agent.name, this.stepsSinceLastLook(watch, agent.launchId, hooks));
       if (needsScreen(hooks, now)) doubtful.push({ agent, tab, hooks });
       else out.set(agent.name, { ...hooks!, tab });
     }
@@ -221,8 +227,23 @@ export class AgentObserver {
       }
     }
     for (const agent of agents) out.set(agent.name, withHold(agent, out.get(agent.name)!));
-    await this.persist(agents, out);
+    await this.persist(agents, out, moves);
     return out;
+  }
+
+  /**
+   * The statuses the hooks moved through since this observer last read the spool. A turn can
+   * begin and end between two looks (a short one, a loaded machine): the look at its end finds
+   * the status it started from, yet the turn happened and listeners are told of it.
+   */
+  private stepsSinceLastLook(watch: AgentWatch, launch: string | undefined, hooks: DerivedStatus | undefined): DerivedStatus[] {
+    const records = watch.spool.records;
+    const last = this.looked.get(watch);
+    this.looked.set(watch, { mark: records.length, launch, hooks });
+    // A first look (nothing to compare), a spool that was replaced or a relaunch tells only where it stands.
+    if (!last || last.mark > records.length || last.launch !== launch) return [];
+    const fresh = records.slice(last.mark).filter((r) => !launch || r.launch === launch);
+    return hookSteps(fresh, watch.claudeSessionId, last.hooks);
   }
 
   /** The live status of one agent, read from the state now. */
@@ -238,10 +259,16 @@ export class AgentObserver {
    * Writes observed changes, each only if nobody changed the record meanwhile (another tool
    * call, another process): a change that lost that race is neither announced nor audited.
    */
-  private async persist(agents: AgentRecord[], live: Map<string, LiveStatus>): Promise<void> {
+  private async persist(agents: AgentRecord[], live: Map<string, LiveStatus>, moves: Map<string, DerivedStatus[]>): Promise<void> {
+    // The hooks' steps are told when the status stands as the hooks left it (no screen, hold or terminal overruled them).
+    const stepsOf = (a: AgentRecord): DerivedStatus[] => {
+      const steps = moves.get(a.name) ?? [];
+      const s = live.get(a.name);
+      return s?.source === 'hook' && steps.at(-1)?.status === s.status ? steps : [];
+    };
     const changed = agents.filter((a) => {
       const s = live.get(a.name);
-      return s && (s.status !== a.status || s.source !== a.statusSource || (s.tab && s.tab.id !== a.tab?.id));
+      return s && (s.status !== a.status || s.source !== a.statusSource || (s.tab && s.tab.id !== a.tab?.id) || stepsOf(a).some((x) => x.status !== a.status));
     });
     if (!changed.length) return;
     // Batched: agents observed one at a time but at once (a fan-out's deliveries) share a save.
@@ -252,9 +279,24 @@ export class AgentObserver {
         const s = live.get(was.name)!;
         if (!a || a.claudeSessionId !== was.claudeSessionId || a.status !== was.status || a.since !== was.since) continue;
         const moved = s.status !== a.status || s.source !== a.statusSource;
+        const steps = stepsOf(was);
         setStatus(a, s);
         if (s.tab) a.tab = handleOf(s.tab);
-        if (moved) done.push({ agent: a.name, session_id: a.sessionId, from: was.status, to: s.status, source: s.source });
+        let from = was.status;
+        if (steps.some((x) => x.status !== from)) {
+          for (const [i, step] of steps.entries()) {
+            if (step.status === from) continue;
+            done.push({
+              agent: a.name,
+              session_id: a.sessionId,
+              from,
+              to: step.status,
+              source: step.source,
+              ...(i < steps.length - 1 ? { passed: true as const } : {}),
+            });
+            from = step.status;
+          }
+        } else if (moved) done.push({ agent: a.name, session_id: a.sessionId, from: was.status, to: s.status, source: s.source });
       }
       return done;
     });

@@ -21,6 +21,8 @@ export class RuntimeWatch {
   private readonly listeners = new Set<(a: RuntimeActivity) => void>();
   private readonly watchers = new Map<string, FSWatcher>();
   private syncing?: Promise<void>;
+  /** A sync was asked for while one ran: a folder made after that one read the list would go unwatched. */
+  private again = false;
   private readonly agentsDir: string;
 
   constructor(
@@ -43,7 +45,16 @@ export class RuntimeWatch {
   /** Watches the agents' folders that exist now (a new agent's folder is picked up as it appears). */
   sync(): Promise<void> {
     if (!this.listeners.size) return Promise.resolve();
-    this.syncing ??= this.syncNow().finally(() => (this.syncing = undefined));
+    if (this.syncing) {
+      this.again = true;
+      return this.syncing;
+    }
+    this.syncing = (async () => {
+      do {
+        this.again = false;
+        await this.syncNow();
+      } while (this.again && this.listeners.size);
+    })().finally(() => (this.syncing = undefined));
     return this.syncing;
   }
 

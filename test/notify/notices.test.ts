@@ -42,6 +42,18 @@ describe('Notices with push sinks', () => {
     expect(w.sent.map((a) => a.event)).toEqual(['permission', 'permission']);
   });
 
+  it('a dialog that opened and was answered between two looks (a step that no longer stands) alerts nobody', () => {
+    const w = world();
+    w.change({ from: 'busy', to: 'waiting_permission', passed: true });
+    w.change({ from: 'waiting_permission', to: 'busy', passed: true });
+    w.change({ from: 'busy', to: 'idle' });
+    expect(w.sent).toEqual([]);
+    expect(w.heard).toEqual([]);
+    // A dialog open at the look is told as ever.
+    w.change({});
+    expect(w.sent.map((a) => a.event)).toEqual(['permission']);
+  });
+
   it('takes a reason it has never heard of, as a warning', () => {
     const w = world();
     w.notices.tell({ agent: 'Agent_2', session_id: 's1', reason: 'usage_limit' as never, message: 'paused until 03:11', action: 'wait' });

@@ -1,7 +1,7 @@
 import { mkdirSync, mkdtempSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it, vi } from 'vitest';
 import { silentLogger } from '../../src/audit/logger.js';
 import { agentDirFor } from '../../src/claude/launch.js';
 import { requestPath, writePrivateFile, type PermissionRequestFile } from '../../src/claude/permission-files.js';
@@ -35,7 +35,7 @@ afterAll(() => rmSync(base, { recursive: true, force: true }));
 const CSID = '33333333-3333-3333-3333-333333333333';
 
 /** A keeper over one agent whose status is `live`; `poke` is a hook event. */
-function keeper(live: LiveStatus = { status: 'idle', source: 'hook', since: 0 }, hibernateAfterMs?: number) {
+function keeper(live: LiveStatus = { status: 'idle', source: 'hook', since: 0 }, hibernateAfterMs?: number, looking?: () => Promise<void>) {
   let rounds = 0;
   const hibernated: number[] = [];
   let listener: ((a: RuntimeActivity) => void) | undefined;
@@ -46,6 +46,7 @@ function keeper(live: LiveStatus = { status: 'idle', source: 'hook', since: 0 },
     observer: {
       observe: async () => {
         rounds++;
+        await looking?.();
         return new Map([[state.agents[0]!.name, live]]);
       },
     },
@@ -82,6 +83,34 @@ describe('the keeper of a quiet crew', () => {
       expect(rounds()).toBeGreaterThan(quiet);
     } finally {
       await k.stop();
+    }
+  });
+});
+
+describe('the keeper of a quiet crew, told of a hook while a round runs', () => {
+  it('does not back off after that round: the hook may have come after the round read the spool', async () => {
+    vi.useFakeTimers();
+    let hold: Promise<void> | undefined;
+    const { k, rounds, poke } = keeper(undefined, undefined, () => hold ?? Promise.resolve());
+    try {
+      k.start(40);
+      // Backed off: 40 ms doubling up to 400 ms.
+      await vi.advanceTimersByTimeAsync(4000);
+      let release!: () => void;
+      hold = new Promise((r) => (release = r));
+      const before = rounds();
+      await vi.advanceTimersByTimeAsync(400);
+      expect(rounds()).toBe(before + 1);
+      // The round is looking; a hook fires now, and the round ends having seen nothing new.
+      poke();
+      hold = undefined;
+      release();
+      await vi.advanceTimersByTimeAsync(0);
+      await vi.advanceTimersByTimeAsync(50);
+      expect(rounds()).toBe(before + 2);
+    } finally {
+      await k.stop();
+      vi.useRealTimers();
     }
   });
 });
@@ -233,6 +262,31 @@ describe('the message pump of a quiet crew', () => {
       expect(hit.at - sent).toBeLessThan(1000);
     } finally {
       served.stop();
+    }
+  });
+});
+
+describe('the runtime folder watch', () => {
+  it('watches every agent folder that appears, also one made while it was adding the folders it found', async () => {
+    const runtime = join(base, 'watch-many');
+    const watch = new RuntimeWatch(runtime, silentLogger);
+    const heard = new Set<string>();
+    const off = watch.on((a) => void (a.what === 'spool' && heard.add(a.claudeSessionId)));
+    try {
+      await watch.sync();
+      // Agents launched one after another: each new folder starts a sync while the last one runs.
+      const ids = Array.from({ length: 24 }, (_, i) => `00000000-0000-4000-8000-${String(i).padStart(12, '0')}`);
+      for (const id of ids) {
+        mkdirSync(agentDirFor(runtime, id), { recursive: true });
+        await sleep(2);
+      }
+      await sleep(300);
+      for (const id of ids) writeFileSync(join(agentDirFor(runtime, id), 'events.jsonl'), '{}\n');
+      // Waited for, then named: a folder left unwatched is listed.
+      await until('every spool heard', async () => (heard.size === ids.length ? true : undefined), 3000).catch(() => undefined);
+      expect(ids.filter((id) => !heard.has(id))).toEqual([]);
+    } finally {
+      off();
     }
   });
 });
