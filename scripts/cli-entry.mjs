@@ -40,8 +40,15 @@ if (args.length === 1 && (args[0] === '--version' || args[0] === '-V')) {
 }
 
 async function runBundle(handover) {
+  await loadBundle().main(process.argv, handover);
+}
+
+/**
+ * The bundle's exports. Its own function, so the file's text and the cache are garbage once the bundle
+ * ran: `runBundle` lives as long as the server, and V8 keeps a copy of the text for the script anyway.
+ */
+function loadBundle() {
   const file = new URL('./main.cjs', import.meta.url).pathname;
-  const source = readFileSync(file, 'utf8');
   let cachedData;
   try {
     cachedData = readFileSync(`${file}.cache`);
@@ -50,14 +57,14 @@ async function runBundle(handover) {
   }
   // Same wrapper as Node's CommonJS loader; a cache made by another Node or V8 is rejected
   // by V8 itself, and the bundle then compiles as usual.
-  const script = new Script(`(function (exports, require, module, __filename, __dirname) {${source}\n})`, {
+  const script = new Script(`(function (exports, require, module, __filename, __dirname) {${readFileSync(file, 'utf8')}\n})`, {
     filename: file,
     cachedData,
     importModuleDynamically: constants.USE_MAIN_CONTEXT_DEFAULT_LOADER,
   });
   const module = { exports: {} };
   script.runInThisContext()(module.exports, createRequire(file), module, file, new URL('.', import.meta.url).pathname);
-  await module.exports.main(process.argv, handover);
+  return module.exports;
 }
 
 /**

@@ -168,7 +168,7 @@ function bareValueIsSecret(value: string, prose: boolean): boolean {
 // whitespace): a value after a space could be the command an assignment prefix runs
 // (`X="password:" reboot`), so `password: x` and `PASSWORD= x` are shown as they are.
 // "↵" and "\uFFFD" are how an approval summary shows a line break and a control character.
-const SHELL_ACTIVE = /[\s"'`$\\|&;<>(){}↵\uFFFD]/;
+const SHELL_ACTIVE = /[\s"'`$\\|&;<>(){}\u21b5\uFFFD]/;
 
 /** The literal start of a value: up to the first whitespace or shell-active character. */
 function literalLead(value: string): string {

@@ -41,11 +41,14 @@ export function isFirstRunDialog(state: ScreenState): state is FirstRunDialog {
   return (FIRST_RUN_DIALOGS as readonly string[]).includes(state);
 }
 
+// Characters outside ASCII are written as \u escapes in these patterns (❯ \u276f, … \u2026, ─ \u2500): the bundle
+// keeps a regular expression's characters as they are, and one such character makes V8 hold the whole bundle's
+// source at two bytes a character (scripts/bundle.mjs refuses it).
 // Trust dialog ("Accessing workspace: … Quick safety check … ❯ 1. Yes, I trust this folder  2. No, exit"), observed on
 // 2.1.197. 2.1.332 shows it unnumbered with "No, exit" first, under the cursor: Enter there refuses (trustDialogKeys).
 const TRUST_DIALOG = /Yes, I trust this folder|Quick safety check: Is this a project you created or one you trust/;
 // One option line of the trust dialog: "❯ 1. Yes, I trust this folder" (2.1.197), "  Yes, I trust this folder" (2.1.332).
-const TRUST_OPTION = /^\s*(❯\s*)?(?:\d+\.\s*)?(Yes, I trust this folder|No, exit)\s*$/;
+const TRUST_OPTION = /^\s*(\u276f\s*)?(?:\d+\.\s*)?(Yes, I trust this folder|No, exit)\s*$/;
 // After "No, exit" in the trust dialog: "Claude Code didn't start because this folder isn't trusted.", observed on 2.1.332.
 const TRUST_REFUSED = /didn.t start because this folder isn.t trusted/;
 // "Detected a custom API key in your environment … Do you want to use this API key?" (default "2. No"), observed on 2.1.197;
@@ -67,7 +70,7 @@ const ONBOARDING = /^\s*Welcome to Claude Code v\d|Choose the text style that lo
 // Tool permission dialog: "Do you want to proceed?" / "Do you want to create new.txt?" / "… make this edit to …?", observed on 2.1.197.
 const PERMISSION_QUESTION = /^\s*Do you want to (?:proceed|create|make this edit|make these edits|allow|run|fetch|use)\b.*\?\s*$/m;
 // The permission dialog's first option line " ❯ 1. Yes" (the cursor may sit on another option), observed on 2.1.197.
-const PERMISSION_OPTION = /^\s*(?:❯\s*)?1\. Yes\b/m;
+const PERMISSION_OPTION = /^\s*(?:\u276f\s*)?1\. Yes\b/m;
 // Double-Esc on an empty input box opens "Rewind / Restore the code and/or conversation to the point before…", observed on 2.1.197.
 const REWIND_MENU = /^\s*Rewind\s*$[\s\S]*Restore the code and\/or conversation/m;
 // After /exit the TUI prints "Resume this session with:\nclaude --resume <id-or-name>" and the process ends, observed on 2.1.197.
@@ -75,11 +78,11 @@ const EXITED = /^Resume this session with:\s*$/m;
 // Busy footer under the input box: "esc to interrupt · ← for agents", observed on 2.1.197.
 const BUSY_FOOTER = /\besc to interrupt\b/;
 // Busy spinner line just above the input box: "✶ Flowing…", "✻ Channelling… (running stop hook · 0s · ↓ 3 tokens)", observed on 2.1.197.
-const SPINNER = /^[^\sA-Za-z0-9]\s+\S+…(?:\s|$)/;
+const SPINNER = /^[^\sA-Za-z0-9]\s+\S+\u2026(?:\s|$)/;
 // Horizontal rule line around the input box ("─────…", the upper one may end in " Agent_1 ──"), observed on 2.1.197.
-const RULE = /^─{10,}(?:\s+\S.*\s+─+)?\s*$/;
+const RULE = /^\u2500{10,}(?:\s+\S.*\s+\u2500+)?\s*$/;
 // Input box first line: "❯" then NO-BREAK SPACE (tmux keeps it; other terminals may give a plain space), observed on 2.1.197.
-const INPUT_LINE = /^❯(?:[\u00a0 ]|$)/;
+const INPUT_LINE = /^\u276f(?:[\u00a0 ]|$)/;
 // Placeholder shown in the (empty) input box while typed messages wait in the queue, observed on 2.1.197.
 const QUEUED_PLACEHOLDER = 'Press up to edit queued messages';
 /** Shown (dimmed) in the empty box after a turn failed on an API error (2.1.332): not text anyone typed. */
@@ -119,7 +122,7 @@ export function findInputBox(text: string): InputBox | undefined {
     while (j < ls.length && !RULE.test(ls[j])) j++;
     if (j >= ls.length) continue;
     const body = ls.slice(i, j).map((l, k) => (k === 0 ? l.replace(INPUT_LINE, '') : l.replace(/^ {2}/, '')));
-    const nameMatch = /^─+\s+(\S.*?)\s+─+\s*$/.exec(ls[i - 1]);
+    const nameMatch = /^\u2500+\s+(\S.*?)\s+\u2500+\s*$/.exec(ls[i - 1]);
     let boxText = body
       .join('\n')
       .replace(/\u00a0/g, ' ')

@@ -1,10 +1,8 @@
 import { resolve } from 'node:path';
 import { InvalidArgumentError, Option, type Command } from 'commander';
 import type { Config } from '../config.js';
-import { sshOptionsFor, type CrewOptions } from '../crew/front.js';
+import type { CrewOptions } from '../crew/front.js';
 import { DEFAULT_NODE_READ_TIMEOUT_MS } from '../crew/call-limits.js';
-import { doctorHttpNode, doctorNode } from '../crew/doctor-node.js';
-import { NodeLink } from '../crew/node-link.js';
 import { collectNodes, DEFAULT_NODE_COMMAND, isHttpNode, type HttpNodeOptions, type NodeSpec } from '../crew/node-spec.js';
 import { DEFAULT_REFRESH_MS, DnsDiscovery, parseDiscovery, systemResolver } from '../crew/dns-discovery.js';
 import { version } from '../version.js';
@@ -118,6 +116,7 @@ export async function nodesCommand(config: Config, crew: CrewOptions, opts: { js
     );
     return 2;
   }
+  const [{ sshOptionsFor }, { NodeLink }] = await Promise.all([import('../crew/front.js'), import('../crew/node-link.js')]);
   const ssh = sshOptionsFor(crew, config.runtimeDir);
   const rows = await Promise.all(
     nodes.map(async (spec) => {
@@ -159,6 +158,7 @@ export async function doctorNodeCommand(config: Config, crew: CrewOptions, name:
     );
     return 2;
   }
+  const [{ sshOptionsFor }, { doctorHttpNode, doctorNode }] = await Promise.all([import('../crew/front.js'), import('../crew/doctor-node.js')]);
   const ssh = sshOptionsFor(crew, config.runtimeDir);
   const checks = isHttpNode(spec) ? await doctorHttpNode(spec, ssh) : await doctorNode(spec, ssh);
   const ok = !checks.some((c) => c.status === 'fail');

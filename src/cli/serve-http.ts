@@ -1,5 +1,5 @@
 import type { Config } from '../config.js';
-import { startHttp, type HttpServer } from '../server/http/http-server.js';
+import type { HttpServer } from '../server/http/http-server.js';
 import { parseListenAddress } from '../server/http/listen-address.js';
 import { loadOrCreateToken, tokenPath } from '../server/http/token.js';
 import { loadTls } from '../server/http/tls.js';
@@ -12,6 +12,9 @@ export async function serveHttp(config: Config, deps: ToolDeps): Promise<HttpSer
   const token = loadOrCreateToken(config.stateDir);
   const hosts = config.httpHosts ?? [];
   const tls = config.tls ? loadTls(config.tls, config.stateDir, [...(where.exposed ? [where.bind] : []), ...hosts]) : undefined;
+  // Loaded here, not at start: the HTTP layer (hono, its Node adapter and the fetch classes it extends, the
+  // dashboard's feed, prom-client) is several MB a server on stdio alone does not need (docs/performance.md).
+  const { startHttp } = await import('../server/http/http-server.js');
   const http = await startHttp(deps, { bind: where.bind, port: where.port, token, stateDir: config.stateDir, tls, hosts });
   if (where.exposed && !tls) {
     process.stderr.write(

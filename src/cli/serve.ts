@@ -12,7 +12,7 @@ import { AgentSocket } from '../server/agent-socket/listener.js';
 import { loadRolesFile } from '../claude/roles.js';
 import { HandoverTransport } from '../server/handover-transport.js';
 import { takeHandover } from './handover.js';
-import { openFront, type CrewOptions } from '../crew/front.js';
+import type { CrewOptions } from '../crew/front.js';
 import { CallEvents, type ToolDeps } from '../server/tool-kit.js';
 import { serveHttp } from './serve-http.js';
 import { keepStdoutForProtocol } from '../util/stdout-guard.js';
@@ -60,10 +60,11 @@ export async function serve(config: Config, crew?: CrewOptions): Promise<void> {
       throw new Error(`tabcrew could not start, so no tool can run: ${e.message}`);
     },
   );
-  // With --node: a front, routing calls to the nodes' own tabcrew over ssh (src/crew/).
+  // With --node: a front, routing calls to the nodes' own tabcrew over ssh (src/crew/), loaded only then (an MCP
+  // client and its HTTP transport, a few MB).
   const front =
     crew?.nodes.length || crew?.discovery
-      ? openFront(crew, {
+      ? (await import('../crew/front.js')).openFront(crew, {
           runtimeDir: config.runtimeDir,
           log,
           ready,

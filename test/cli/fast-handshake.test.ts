@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough, Writable } from 'node:stream';
@@ -207,5 +207,40 @@ describe('the server that takes over from the fast handshake', () => {
     ]);
     expect(warnings).toHaveLength(1);
     expect(warnings[0]).toMatch(/tools\/list differs/);
+  });
+});
+
+describe('what a server loads', () => {
+  /**
+   * `tabcrew serve` with a preload that notes which of node's fetch classes (Headers, Request, Response: getters
+   * that load node's undici, its HTTP parser's WebAssembly memory among it, 4 MB) anything reads, after one tool call.
+   */
+  async function fetchClassesRead(args: string[]): Promise<string[]> {
+    const dir = mkdtempSync(join(tmpdir(), 'tabcrew-preload-'));
+    bases.push(dir);
+    const preload = join(dir, 'note-fetch-classes.cjs');
+    const out = join(dir, 'read.json');
+    writeFileSync(
+      preload,
+      `const read = new Set();
+       for (const name of ['Headers', 'Request', 'Response']) {
+         const d = Object.getOwnPropertyDescriptor(globalThis, name);
+         if (d && d.get) Object.defineProperty(globalThis, name, { ...d, get() { read.add(name); return d.get.call(this); } });
+       }
+       process.on('exit', () => require('node:fs').writeFileSync(${JSON.stringify(out)}, JSON.stringify([...read].sort())));`,
+    );
+    const s = serve({ NODE_OPTIONS: `--require ${preload}` }, args);
+    s.send(initialize(1, '2025-06-18'), initialized, { jsonrpc: '2.0', id: 2, method: 'tools/call', params: { name: 'list_sessions', arguments: {} } });
+    await s.answer(2);
+    expect(await s.stop()).toBe(0);
+    return JSON.parse(readFileSync(out, 'utf8')) as string[];
+  }
+
+  it('a server on stdio alone does not load the HTTP layer: nothing reads the fetch classes it builds on', async () => {
+    expect(await fetchClassesRead([])).toEqual([]);
+  });
+
+  it('with --http the HTTP layer is loaded (and the preload sees its fetch classes read)', async () => {
+    expect(await fetchClassesRead(['--http', '0'])).toEqual(['Headers', 'Request', 'Response']);
   });
 });
