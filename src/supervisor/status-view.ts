@@ -114,7 +114,7 @@ export class StatusView {
         };
       }),
     );
-    const [overlaps, after] = await Promise.all([this.deps.review.overlaps(session, agents), store.read()]);
+    const overlaps = await this.deps.review.overlaps(session, agents);
     return {
       session_id: session.id,
       name: session.name,
@@ -124,7 +124,8 @@ export class StatusView {
       usage: sumUsage(views.map((v) => v.usage)),
       crew_usage: crew.total,
       overlaps,
-      limits: this.deps.limits.view(after),
+      // The account's limit state as this status began: nothing the looks above write touches it.
+      limits: this.deps.limits.view(state),
     };
   }
 
