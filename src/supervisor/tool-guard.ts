@@ -37,7 +37,9 @@ export class ToolGuard {
 
   async preToolUse(caller: VerifiedAgent, p: { input_hex: string; launch?: string; boundaries: boolean }): Promise<PreToolUseAnswer> {
     const { input, unreadable } = parseHookInput(Buffer.from(p.input_hex, 'hex').toString('utf8'));
-    const found = agentAndSession(await this.deps.store.read(), caller.agent);
+    // Only the cwd fallback comes from the state: a read that fails leaves the hook's answer to the call's own cwd.
+    const state = await this.deps.store.read().catch(() => undefined);
+    const found = state && agentAndSession(state, caller.agent);
     const reason = preToolUseReason(input, unreadable, {
       boundariesFile: p.boundaries ? boundariesPath(this.deps.runtimeDir) : undefined,
       session: caller.sessionId,
