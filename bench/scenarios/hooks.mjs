@@ -31,6 +31,39 @@ const TURNS_A_ROUND = 5;
 const PRE_BATCH = 40;
 const TICK_MS = 10; // USER_HZ is 100 on Linux
 
+const VERDICT_CALLS = 200;
+
+/**
+ * CPU (ms) of the part of a PreToolUse the supervisor took over from the hook, in this process:
+ * ToolGuard with the usage count stubbed out (the count was the supervisor's before). undefined
+ * for a build without it.
+ */
+async function verdictCpuMs(input, env, root) {
+  if (!env.TABCREW_BOUNDARIES) return undefined;
+  let ToolGuard, VerifiedAgent;
+  try {
+    ({ ToolGuard } = await dist('supervisor/tool-guard.js'));
+    ({ VerifiedAgent } = await dist('supervisor/agent-desk.js'));
+  } catch {
+    return undefined;
+  }
+  const state = { agents: [{ name: env.TABCREW_AGENT, sessionId: env.TABCREW_SESSION }], sessions: [{ id: env.TABCREW_SESSION, root }] };
+  const guard = new ToolGuard({
+    store: { read: async () => state },
+    runtimeDir: dirname(dirname(env.TABCREW_BOUNDARIES)),
+    env,
+    ledger: { count: async () => undefined },
+    hook: env.TABCREW_HOOK,
+  });
+  const caller = VerifiedAgent.make(env.TABCREW_AGENT, env.TABCREW_SESSION);
+  const params = { input_hex: Buffer.from(JSON.stringify(input)).toString('hex'), launch: env.TABCREW_LAUNCH, boundaries: true };
+  await guard.preToolUse(caller, params);
+  const c0 = process.cpuUsage();
+  for (let i = 0; i < VERDICT_CALLS; i++) await guard.preToolUse(caller, params);
+  const c = process.cpuUsage(c0);
+  return (c.user + c.system) / 1000 / VERDICT_CALLS;
+}
+
 /** A process's own CPU (ms), user + system, children not included. */
 function ownCpuMs(pid) {
   const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
@@ -179,8 +212,13 @@ export default {
       const preHooks = childrenCpuMs(Array(PRE_BATCH).fill(preLine).join('\n'), env, root) / PRE_BATCH;
       const preWall = Date.now() - w0;
       const preServer = Math.max(0, ownCpuMs(server.pid) - s0 - idlePerMs * preWall) / PRE_BATCH;
+      const verdict = await verdictCpuMs(
+        JSON.parse(readFileSync(join(ctx.base, `hook-input-${turn.findIndex(([e]) => e === 'PreToolUse')}.json`), 'utf8')),
+        env,
+        root,
+      );
       report('hook_supervisor_cpu_per_pre_tool_use_ms', round(preServer, 1), 'ms', {
-        detail: `the server's own CPU over ${PRE_BATCH} PreToolUse hooks (${round(preWall / PRE_BATCH)} ms each, ${round(preHooks, 1)} ms of hook CPU each), above its idle ${round(idlePerMs * 1000, 1)} ms/s`,
+        detail: `the server's own CPU over ${PRE_BATCH} PreToolUse hooks (${round(preWall / PRE_BATCH)} ms each, ${round(preHooks, 1)} ms of hook CPU each), above its idle ${round(idlePerMs * 1000, 1)} ms/s; of it, the work moved from the hook (decoding, boundary verdict, spool line; in-process, ${VERDICT_CALLS} calls): ${verdict === undefined ? 'none, this build decides in the hook' : `${round(verdict, 2)} ms`}`,
       });
       // Each event alone, ten times over (one 10 ms tick would round a 1 ms hook to 0 or 10).
       const each = lines.map((line, i) => {
