@@ -36,7 +36,7 @@ const VERDICT_CALLS = 200;
 /**
  * CPU (ms) of the part of a PreToolUse the supervisor took over from the hook, in this process:
  * ToolGuard with the usage count stubbed out (the count was the supervisor's before). undefined
- * for a build without it.
+ * for a build without it, or an agent without boundaries.
  */
 async function verdictCpuMs(input, env, root) {
   if (!env.TABCREW_BOUNDARIES) return undefined;
