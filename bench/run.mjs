@@ -62,6 +62,7 @@ const REQUIRED = [
   ...Object.keys(TARGETS),
   'status_64_agents_p99_ms',
   'osascript_calls_status_8_agents',
+  'hook_supervisor_cpu_per_pre_tool_use_ms',
   ...[8, 32, 64].flatMap((n) => [`poll_capture_per_agent_${n}_ms`, `status_tabcrew_${n}_ms`, `poll_vs_tabcrew_ratio_${n}`]),
   ...['rss_mb_none', 'rss_mb_28', 'processes_none', 'processes_28', 'rss_28_vs_none_ratio'].map((m) => `hibernate_32_${m}`),
 ];

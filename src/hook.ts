@@ -1,8 +1,9 @@
 #!/usr/bin/env node
 /**
- * Claude Code runs this, bundled as dist/hook.cjs, for the hook events that decide
- * (PreToolUse, PermissionRequest), and for every event where perl is missing (see
- * claude/hook-commands.ts). It appends one record to the agent's spool file, named by
+ * Claude Code runs this, bundled as dist/hook.cjs, for PermissionRequest, and for every event
+ * where perl is missing (see claude/hook-commands.ts). The perl PreToolUse hook has the running
+ * supervisor decide, with the same code (claude/pre-tool-use.ts), and runs this instead when
+ * there is no answer, having spooled nothing. It appends one record to the agent's spool file, named by
  * TABCREW_EVENTS, so a supervisor started later still sees what happened while it was down.
  *
  * For PreToolUse it also guards the session boundaries (claude/boundary.ts): when
@@ -20,12 +21,10 @@
  * It must never disturb the agent otherwise: it prints nothing else (a UserPromptSubmit
  * hook's stdout is added to the conversation), always exits 0, and imports nothing heavy.
  */
-import { appendFileSync, readFileSync, readSync } from 'node:fs';
+import { appendFileSync, readSync } from 'node:fs';
 import { homedir } from 'node:os';
-import { dirname, join } from 'node:path';
-import { boundaryVerdict } from './claude/boundary.js';
-import { toHookRecord } from './claude/hook-record.js';
 import { holdPermission } from './claude/permission-hold.js';
+import { hookStdout, parseHookInput, preToolUseReason, spoolLine, toolUseIdOf } from './claude/pre-tool-use.js';
 import { askToCount, COUNT_AT } from './claude/usage-nudge.js';
 
 // A Write of a big file arrives whole in tool_input: the guard must see all of it.
@@ -60,67 +59,28 @@ function readInput(): { input: Record<string, unknown>; unreadable?: string } {
     if (size > MAX_INPUT) break;
     chunks.push(Buffer.from(buf.subarray(0, n)));
   }
-  const text = Buffer.concat(chunks).toString('utf8');
-  try {
-    return { input: JSON.parse(text) as Record<string, unknown> };
-  } catch (e) {
-    // Only a PreToolUse may answer on stdout (inside a JSON string these quotes would be escaped).
-    const event = /"hook_event_name"\s*:\s*"PreToolUse"/.test(text) ? 'PreToolUse' : 'unknown';
-    return { input: { hook_event_name: event }, unreadable: size > MAX_INPUT ? 'the call is larger than 64 MB' : (e as Error).message };
-  }
-}
-
-function hookFiles(): string[] {
-  const hook = process.env.TABCREW_HOOK;
-  if (!hook) return [];
-  const dist = dirname(hook);
-  // The one-file program (hook.cjs) and the modules tsc emits beside it (hook.js and its imports).
-  return [
-    hook,
-    ...['hook.cjs', 'hook.js'].map((f) => join(dist, f)),
-    ...['boundary.js', 'events.js', 'hook-record.js', 'permission-hold.js', 'permission-files.js', 'request-kinds.js', 'usage-nudge.js'].map((f) =>
-      join(dist, 'claude', f),
-    ),
-    join(dist, 'audit', 'redact.js'),
-  ];
-}
-
-function verdict(input: Record<string, unknown>, unreadable?: string): string | undefined {
-  const boundariesFile = process.env.TABCREW_BOUNDARIES;
-  if (input.hook_event_name !== 'PreToolUse' || !boundariesFile) return undefined;
-  if (unreadable) return `tabcrew: the session boundary check could not read this tool call (${unreadable}); the call was refused.`;
-  try {
-    return boundaryVerdict(input, {
-      session: process.env.TABCREW_SESSION ?? '',
-      boundariesFile,
-      home: process.env.HOME || homedir(),
-      read: (f) => readFileSync(f, 'utf8'),
-      // The guard itself: an agent that rewrote it would be free.
-      protect: hookFiles(),
-    });
-  } catch (e) {
-    // A guard that fails must not wave the call through.
-    return `tabcrew: the session boundary check failed (${(e as Error).message}); the call was refused. Tell the supervisor.`;
-  }
+  return parseHookInput(Buffer.concat(chunks).toString('utf8'), size > MAX_INPUT);
 }
 
 async function main(): Promise<void> {
   const { input, unreadable } = readInput();
-  const reason = verdict(input, unreadable);
+  const reason = preToolUseReason(input, unreadable, {
+    boundariesFile: process.env.TABCREW_BOUNDARIES,
+    session: process.env.TABCREW_SESSION ?? '',
+    home: process.env.HOME || homedir(),
+    hook: process.env.TABCREW_HOOK,
+  });
   const spool = process.env.TABCREW_EVENTS;
   if (spool) {
     try {
-      const record = { ...toHookRecord(input, Date.now(), process.env.TABCREW_LAUNCH), ...(reason ? { decision: 'deny' as const } : {}) };
       // One write(2) with O_APPEND: records from concurrent hooks never interleave.
-      appendFileSync(spool, JSON.stringify(record) + '\n', { mode: 0o600 });
+      appendFileSync(spool, spoolLine(input, reason, Date.now(), process.env.TABCREW_LAUNCH), { mode: 0o600 });
     } catch {
       // A lost record costs a status update, never the call.
     }
   }
   await countUsage(input);
-  if (reason) {
-    process.stdout.write(JSON.stringify({ hookSpecificOutput: { hookEventName: 'PreToolUse', permissionDecision: 'deny', permissionDecisionReason: reason } }));
-  }
+  if (reason) process.stdout.write(hookStdout(reason));
   if (input.hook_event_name === 'PermissionRequest' && process.env.TABCREW_PERMISSIONS && !unreadable) await answerPermission(input, spool);
 }
 
@@ -128,8 +88,7 @@ async function main(): Promise<void> {
 async function countUsage(input: Record<string, unknown>): Promise<void> {
   const { TABCREW_SOCKET: socket, TABCREW_SECRET_FILE: secretFile, TABCREW_AGENT: agent } = process.env;
   if (!socket || !secretFile || !agent || !COUNT_AT.has(String(input.hook_event_name))) return;
-  const toolUseId = input.hook_event_name === 'PreToolUse' && typeof input.tool_use_id === 'string' ? input.tool_use_id : undefined;
-  await askToCount({ socket, agent, secretFile, timeoutMs: COUNT_TIMEOUT_MS, toolUseId });
+  await askToCount({ socket, agent, secretFile, timeoutMs: COUNT_TIMEOUT_MS, toolUseId: toolUseIdOf(input) });
 }
 
 async function answerPermission(input: Record<string, unknown>, spool: string | undefined): Promise<void> {

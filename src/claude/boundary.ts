@@ -304,7 +304,15 @@ export function denialReason(d: Denial): string {
  */
 export function boundaryVerdict(
   input: Record<string, unknown>,
-  opts: { session: string; boundariesFile: string; home: string; read: (file: string) => string; protect?: string[] },
+  opts: {
+    session: string;
+    boundariesFile: string;
+    home: string;
+    read: (file: string) => string;
+    protect?: string[];
+    /** Where a call without an absolute `cwd` runs; default this process's (the hook's, which is the agent's). */
+    cwd?: string;
+  },
 ): string | undefined {
   const tool = typeof input.tool_name === 'string' ? input.tool_name : '';
   const toolInput = input.tool_input && typeof input.tool_input === 'object' ? (input.tool_input as Record<string, unknown>) : {};
@@ -323,7 +331,7 @@ export function boundaryVerdict(
   for (const root of [dirname(opts.boundariesFile), ...(file.protected ?? []), ...(opts.protect ?? [])]) {
     if (typeof root === 'string' && isAbsolute(root)) others.push({ id: 'tabcrew', name: 'tabcrew', root, own: true });
   }
-  const cwd = typeof input.cwd === 'string' && isAbsolute(input.cwd) ? input.cwd : process.cwd();
+  const cwd = typeof input.cwd === 'string' && isAbsolute(input.cwd) ? input.cwd : (opts.cwd ?? process.cwd());
   const denied = deniedPath(tool, toolInput, { cwd, home: opts.home }, others);
   return denied ? denialReason(denied) : undefined;
 }

@@ -90,6 +90,11 @@ const WITHHELD = [/^TABCREW_/, /^CLAUDECODE$/, /^CLAUDE_CODE_ENTRYPOINT$/, /^CLA
 /** The Seatbelt profile of an agent's launch, in its runtime folder (holds no path: sandbox-seatbelt.ts). */
 export const SEATBELT_PROFILE = 'sandbox.sb';
 
+/** The hook program agents' settings name (and the guard protects): the one-file bundle. */
+export function hookProgram(): string {
+  return join(packageRoot(), 'dist', 'hook.cjs');
+}
+
 export function agentDirFor(runtimeDir: string, claudeSessionId: string): string {
   return join(runtimeDir, 'agents', claudeSessionId);
 }
@@ -100,7 +105,7 @@ export async function prepareLaunch(input: AgentLaunchInput): Promise<AgentLaunc
   await mkdir(agentDir, { recursive: true, mode: 0o700 });
   const bypass = input.permissionMode === 'bypassPermissions';
   const settingsFile = join(agentDir, AGENT_SETTINGS_FILE);
-  const runner = { node: process.execPath, hook: join(packageRoot(), 'dist', 'hook.cjs'), perl: findPerl() };
+  const runner = { node: process.execPath, hook: hookProgram(), perl: findPerl() };
   await writeFile(
     settingsFile,
     JSON.stringify(

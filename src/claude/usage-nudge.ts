@@ -60,6 +60,11 @@ export function askToCount(opts: NudgeOptions): Promise<boolean> {
 }
 
 /** The id as the socket's schema takes it; anything else is left out (the count goes on without the wait). */
+export function validToolUseId(id: string | undefined): string | undefined {
+  return id && /^[A-Za-z0-9_-]{1,128}$/.test(id) ? id : undefined;
+}
+
 function toolUseParams(id: string | undefined): { tool_use_id?: string } {
-  return id && /^[A-Za-z0-9_-]{1,128}$/.test(id) ? { tool_use_id: id } : {};
+  const valid = validToolUseId(id);
+  return valid ? { tool_use_id: valid } : {};
 }

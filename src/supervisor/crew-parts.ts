@@ -30,6 +30,7 @@ import { RuntimeWatch } from './runtime-watch.js';
 import { Sessions } from './sessions.js';
 import { StartQueue } from './start-queue.js';
 import { StatusView } from './status-view.js';
+import { ToolGuard } from './tool-guard.js';
 import { CrewUsage, UsageMeter } from './usage.js';
 import { UsageLedger } from './usage-ledger.js';
 
@@ -63,6 +64,8 @@ export interface CrewParts {
   queued: QueuedWork;
   /** Usage counted into the state as transcripts grow (usage-ledger.ts). */
   ledger: UsageLedger;
+  /** PreToolUse answered for the agents' perl hooks (tool-guard.ts). */
+  guard: ToolGuard;
   desk: AgentDesk;
   review: ReviewDesk;
 }
@@ -126,6 +129,7 @@ export function assembleCrew(deps: SupervisorDeps): CrewParts {
     limits,
     limitResumer,
     ledger,
+    guard: new ToolGuard({ store: deps.store, runtimeDir: c.runtimeDir, env, ledger }),
     agents,
     mail,
     review,

@@ -3,7 +3,7 @@ import type { QuestionAnswer, RequestKind } from '../claude/request-kinds.js';
 import type { Config } from '../config.js';
 import type { AgentStatus } from '../store/types.js';
 import type { TerminalBackend } from '../terminals/backend.js';
-import type { AgentDesk } from './agent-desk.js';
+import type { AgentDesk, VerifiedAgent } from './agent-desk.js';
 import type { AgentLifecycle, CreateAgentInput } from './agents.js';
 import type { Caller } from './children.js';
 import type { DeliveryTiming, Progress } from './context.js';
@@ -20,6 +20,7 @@ import type { RecoveryReport } from './recovery.js';
 import type { ReviewDesk } from './review/review-desk.js';
 import { findSession } from './roster.js';
 import type { SessionStatusView } from './status-view.js';
+import type { ToolGuard } from './tool-guard.js';
 import type { UsageLedger } from './usage-ledger.js';
 import type { RoleCatalogue } from '../claude/roles.js';
 
@@ -134,6 +135,11 @@ export class Supervisor {
   /** Counts what the agent's transcripts gained (its hooks ask over the agent socket); undefined: no such agent. */
   countUsage(name: string, toolUseId?: string): ReturnType<UsageLedger['count']> {
     return this.p.ledger.count(name, toolUseId);
+  }
+
+  /** An agent's PreToolUse decided for its perl hook: usage counted, the boundary's verdict (tool-guard.ts). */
+  preToolUse(caller: VerifiedAgent, input: Parameters<ToolGuard['preToolUse']>[1]): ReturnType<ToolGuard['preToolUse']> {
+    return this.p.guard.preToolUse(caller, input);
   }
 
   listRoles(): { roles: ReturnType<RoleCatalogue['view']> } {

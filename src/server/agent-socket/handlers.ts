@@ -25,4 +25,6 @@ export const AGENT_HANDLERS: Handlers = {
   cancel_coordination: (_desk, caller, p, s) => s.cancelCoordination(p.run_id, { interrupt: p.interrupt, caller: { agent: caller.agent } }),
   // Its own usage only; the answer says nothing the agent could not count itself.
   count_usage: async (_desk, caller, p, s) => ((await s.countUsage(caller.agent, p.tool_use_id)) ? { counted: true } : { counted: false }),
+  // Its own call only: the verdict the hook program would print, from the agent's record, not from the caller.
+  pre_tool_use: (_desk, caller, p, s) => s.preToolUse(caller, p),
 };

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { AGENT_REPORT_STATES, MESSAGE_KINDS } from '../../store/message-types.js';
+import { PRE_TOOL_USE_MAX_INPUT } from '../../claude/hook-commands.js';
 import { RUN_MODES } from '../../store/runs.js';
 import { MODEL_NAME, MODEL_NAME_HINT } from '../../claude/launch-options.js';
 
@@ -7,7 +8,7 @@ import { MODEL_NAME, MODEL_NAME_HINT } from '../../claude/launch-options.js';
  * The wire between an agent's `tabcrew agent-mcp` and the supervisor's socket: one JSON line
  * per request, one per response, on a connection per call. Every request names the agent and
  * carries its secret; the supervisor checks them before it reads anything else.
- * This file imports only zod, the state's enums and launch-option patterns: agent-mcp loads it at start-up.
+ * This file imports only zod, the state's enums, launch-option patterns and a hook size: agent-mcp loads it at start-up.
  */
 
 /** 100 KB of message, JSON-escaped (a control character becomes six bytes), plus the envelope. */
@@ -87,13 +88,31 @@ export const AGENT_METHODS = {
       .regex(/^[A-Za-z0-9_-]{1,128}$/)
       .optional(),
   }),
+  /**
+   * Not a tool: the agent's perl PreToolUse hook asks for its answer (supervisor/tool-guard.ts):
+   * Claude Code's hook JSON as hex (the exact bytes, one line), its launch id, and whether its
+   * launch has session boundaries. Larger calls are decided by the node hook program.
+   */
+  pre_tool_use: z.object({
+    input_hex: z
+      .string()
+      .max(2 * PRE_TOOL_USE_MAX_INPUT)
+      .regex(/^(?:[0-9a-f]{2})*$/, 'the hook JSON in lower-case hex'),
+    launch: z
+      .string()
+      .max(64)
+      .regex(/^[\w.-]*$/)
+      .optional(),
+    boundaries: z.boolean(),
+  }),
 } as const;
 
 /**
- * Methods neither audited nor logged per call: the hook calls count_usage before every tool
- * the agent runs, and it changes nothing but a counter that only grows.
+ * Methods neither audited nor logged per call: the hook calls count_usage or pre_tool_use
+ * before every tool the agent runs, and they change nothing but a counter that only grows
+ * (a denial is in the agent's spool, as the node hook records it).
  */
-export const UNAUDITED_METHODS: ReadonlySet<string> = new Set(['count_usage']);
+export const UNAUDITED_METHODS: ReadonlySet<string> = new Set(['count_usage', 'pre_tool_use']);
 
 export type AgentMethod = keyof typeof AGENT_METHODS;
 export type AgentParams<M extends AgentMethod> = z.infer<(typeof AGENT_METHODS)[M]>;
