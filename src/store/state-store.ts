@@ -80,6 +80,8 @@ export class StateStore {
   private beforeSaveHook?: BeforeSave;
   /** Set once this process has seen the mark file exist (nothing but a person removes it). */
   private markInPlace = false;
+  /** This process's change and save under way (see read). */
+  private saving?: Promise<unknown>;
   /** updateBatched calls waiting to be saved together (see there). */
   private openBatch?: BatchEntry[];
 
@@ -115,6 +117,10 @@ export class StateStore {
   /** The newest state, validated and migrated; a rollback, a damaged or an invalid file is a StateUnreadableError. */
   async read(): Promise<State> {
     await this.init();
+    // A save of this process under way will leave its state known: the file read meanwhile
+    // (the previous generation, or the new one before it is known) would be decrypted and
+    // validated again, which a crew's state watchers, firing on that very save, all did.
+    if (this.saving) await this.saving.catch(() => undefined);
     // Identity first, bytes after: a file renamed in between is then only a miss next time, never a wrong hit.
     const identity = await fileIdentity(this.file);
     const known = this.known;
@@ -253,10 +259,18 @@ export class StateStore {
       const identity = await fileIdentity(this.file);
       const mine = this.known && identity !== undefined && identity === this.known.identity ? this.known.state : undefined;
       this.known = undefined; // about to be changed in place; restored only once saved
-      const state = mine ?? (await this.readNewest(true)).state;
-      const result = change(state);
-      await this.save(state);
-      return result;
+      const saving = (async () => {
+        const state = mine ?? (await this.readNewest(true)).state;
+        const result = change(state);
+        await this.save(state);
+        return result;
+      })();
+      this.saving = saving;
+      try {
+        return await saving;
+      } finally {
+        if (this.saving === saving) this.saving = undefined;
+      }
     });
   }
 
