@@ -16,7 +16,7 @@ import { findTab } from './observer.js';
 import { permissionModeFor, type PolicyOptions } from './policy.js';
 import { RateLimiter } from './rate-limit.js';
 import type { ResumeOutcome } from './recovery.js';
-import { agentOf, findSession, peersOf, setStatus, type Roster } from './roster.js';
+import { agentOf, findSession, otherRootsOf, peersOf, setStatus, type Roster } from './roster.js';
 import { KeyedMutex } from './timing.js';
 import type { CreateAgentInput } from './agent-input.js';
 import { addWorktree, checkGitRoot, checkRemovable, removeWorktree, worktreeStatus } from './worktrees.js';
@@ -384,20 +384,20 @@ export class AgentLifecycle {
       if (!owner.isMine(a.owner) && owner.isLive(a.owner)) return 'taken' as const;
       a.owner = owner.stamp();
       setStatus(a, { status: 'detached', source: 'terminal' });
-      return structuredClone(a);
+      // What the launch needs of the crew, from the state the claim holds: sixteen agents resumed at once read no state each.
+      return { agent: structuredClone(a), peers: peersOf(state, a), otherRoots: otherRootsOf(state, session.id) };
     });
     if (claim === 'changed') return { agent: planned.name, reason: 'it changed while recovery ran (deleted or restarted); nothing done' };
     if (claim === 'taken') return { agent: planned.name, skipped: 'another tabcrew process is launching it right now' };
-    const agent = claim;
+    const { agent, peers, otherRoots } = claim;
     if (deadTab) await this.ctx.backend.closeTab(deadTab).catch(() => undefined);
     const watch = this.ctx.observer.watch(agent, session)!;
     await watch.refresh();
     // Claude Code writes a transcript only once the conversation has a first message; a
     // conversation without one has nothing to resume and starts again under the same id.
     const resumable = existsSync(watch.transcriptPath());
-    const peers = peersOf(await this.ctx.store.read(), agent);
     try {
-      const launched = await launchOwned(this.ctx, agent, session, peers, { resume: resumable, progress, policy: this.policy, staggered: false });
+      const launched = await launchOwned(this.ctx, agent, session, peers, { resume: resumable, progress, policy: this.policy, staggered: false, otherRoots });
       return { agent: agent.name, claude_session_id: agent.claudeSessionId!, status: launched.status, action: resumable ? 'resumed' : 'restarted' };
     } catch (e) {
       await this.roster

@@ -16,7 +16,7 @@ import { findTab, tabTag } from './observer.js';
 import { boundariesPath } from './boundaries.js';
 import { heartbeat } from './owner.js';
 import { denyRulesFor, type PolicyOptions } from './policy.js';
-import { agentOf, setStatus } from './roster.js';
+import { agentOf, otherRootsOf, setStatus } from './roster.js';
 import { UserError } from './errors.js';
 import { sleep } from './timing.js';
 import { sandboxSetup } from './sandbox-choice.js';
@@ -48,7 +48,8 @@ export async function launchAgent(
   const watch = ctx.observer.watch(agent, session)!;
   // A new secret at every launch: whatever held the last one speaks for nobody now.
   const { secret, sha256 } = newAgentSecret();
-  await ctx.store.update((state) => {
+  // Batched: the agents a recovery resumes together record their secrets in one save.
+  await ctx.store.updateBatched((state) => {
     const a = state.agents.find((x) => x.name === agent.name && x.claudeSessionId === claudeSessionId);
     if (a) a.secretSha256 = sha256;
   });
@@ -323,10 +324,11 @@ export async function launchOwned(
   session: SessionRecord,
   peers: string[],
   /** staggered: false — recovery after a restart: a resumed conversation sends nothing to the API until it gets a message, so the crew comes back at once. */
-  opts: { resume: boolean; progress?: Progress; policy: PolicyOptions; staggered?: boolean },
+  /** otherRoots: the other sessions' roots (otherRootsOf), when the caller has just read them. */
+  opts: { resume: boolean; progress?: Progress; policy: PolicyOptions; staggered?: boolean; otherRoots?: string[] },
 ): Promise<{ status: AgentStatus; note?: string; trust?: AgentRecord['trust']; apiKey?: AgentRecord['apiKey']; onboarding?: AgentRecord['onboarding'] }> {
   const { resume, progress } = opts;
-  const otherRoots = (await ctx.store.read()).sessions.filter((s) => s.id !== session.id).map((s) => s.root);
+  const otherRoots = opts.otherRoots ?? otherRootsOf(await ctx.store.read(), session.id);
   const beat = heartbeat(ctx.store, ctx.owner, (state) => state.agents.filter((a) => a.name === agent.name));
   let launched;
   try {
