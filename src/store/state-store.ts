@@ -116,6 +116,16 @@ export class StateStore {
 
   /** The newest state, validated and migrated; a rollback, a damaged or an invalid file is a StateUnreadableError. */
   async read(): Promise<State> {
+    return this.peek((state) => structuredClone(state));
+  }
+
+  /**
+   * Runs `look` on the newest state without copying it, for a reader that wants a small part
+   * of it (one agent, the messages): a copy of a crew's whole state for each of them was most
+   * of the server's CPU while sixteen agents started. `look` must not change the state nor
+   * keep it: what it returns is copied by it (structuredClone), or is not part of the state.
+   */
+  async peek<T>(look: (state: Readonly<State>) => T): Promise<T> {
     await this.init();
     // A save of this process under way will leave its state known: the file read meanwhile
     // (the previous generation, or the new one before it is known) would be decrypted and
@@ -124,11 +134,10 @@ export class StateStore {
     // Identity first, bytes after: a file renamed in between is then only a miss next time, never a wrong hit.
     const identity = await fileIdentity(this.file);
     const known = this.known;
-    if (known && identity !== undefined && identity === known.identity) return structuredClone(known.state);
+    if (known && identity !== undefined && identity === known.identity) return look(known.state);
     const { file, state } = await this.readNewest(true);
-    if (file !== this.file || identity === undefined) return state;
-    this.known = { identity, state };
-    return structuredClone(state);
+    if (file === this.file && identity !== undefined) this.known = { identity, state };
+    return look(state);
   }
 
   /** The newest state file's identity (device, inode, size, times): another one after every save. */
