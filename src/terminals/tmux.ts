@@ -1,9 +1,10 @@
 /**
  * Tabs as tmux windows, on a tmux server of tabcrew's own (`tmux -L <socket>`).
  *
- * Every method is one tmux process (one round trip); user text never reaches a tmux
- * command string: arguments travel as argv (escaped by tmux-args.ts), typed text travels
- * on tmux's stdin, and a program's argv/env travel in a launch spec file.
+ * Every method is one tmux process (one round trip; new windows asked for together share
+ * one, tmux-joined.ts); user text never reaches a tmux command string: arguments travel as
+ * argv (escaped by tmux-args.ts), typed text travels on tmux's stdin, and a program's
+ * argv/env travel in a launch spec file.
  */
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -13,6 +14,7 @@ import { terminalEnv } from './env.js';
 import { launcherPath, removeLaunchSpec, sweepLaunchSpecs, writeLaunchSpec } from './launch-spec.js';
 import { capture, checkedId, commandString, exists, formatLiteral, paneTarget, tmuxCommandLine, type TmuxCommand } from './tmux-args.js';
 import { asTabGone, hasStderr, MAX_BUFFER, TIMEOUT_MS, toTerminalError } from './tmux-errors.js';
+import { JoinedRuns, type TmuxOutcome } from './tmux-joined.js';
 import { lastLines, lineCount, tmuxSessionName, unvis } from './tmux-text.js';
 
 export interface TmuxBackendOptions {
@@ -49,6 +51,8 @@ export class TmuxBackend implements TerminalBackend {
   readonly #knownGroups = new Set<string>();
   /** The createTab that is making a group right now, for the others of that group to wait for. */
   readonly #creatingGroups = new Map<string, Promise<string>>();
+  /** New windows of known groups asked for together go to tmux as one process (tmux-joined.ts). */
+  readonly #joined = new JoinedRuns((commands) => this.#exec(commands));
 
   constructor(options: TmuxBackendOptions) {
     if (!/^[A-Za-z0-9._-]+$/.test(options.socket)) {
@@ -128,7 +132,7 @@ export class TmuxBackend implements TerminalBackend {
     const gone = /can't find session|no server running|error connecting to|server exited unexpectedly|no current target/;
     if (this.#knownGroups.has(group)) {
       try {
-        return await this.#run(inExistingGroup);
+        return await this.#joined.run(inExistingGroup);
       } catch (err) {
         if (!hasStderr(err, gone)) throw err;
         this.#knownGroups.delete(group);
@@ -330,15 +334,21 @@ export class TmuxBackend implements TerminalBackend {
     // Tabs outlive this process by design; there is nothing held here.
   }
 
-  #run(commands: readonly TmuxCommand[], input = ''): Promise<string> {
+  async #run(commands: readonly TmuxCommand[], input = ''): Promise<string> {
+    const { stdout, error } = await this.#exec(commands, input);
+    if (error !== undefined) throw error;
+    return stdout;
+  }
+
+  /** One tmux process; what it printed is kept when it fails (a list stops at its first failing command). */
+  #exec(commands: readonly TmuxCommand[], input = ''): Promise<TmuxOutcome> {
     this.#calls++;
     // -u: tmux decides from the locale whether its client takes UTF-8, and under a
     // non-UTF-8 locale it would print window names with '_' for every non-ASCII byte.
     const argv = ['-u', '-L', this.#socket, ...tmuxCommandLine(commands)];
-    return new Promise((resolve, reject) => {
+    return new Promise((resolve) => {
       const child = execFile(this.#tmux, argv, { encoding: 'utf8', timeout: TIMEOUT_MS, maxBuffer: MAX_BUFFER, env: terminalEnv() }, (err, stdout, stderr) => {
-        if (err) reject(toTerminalError(err, stderr, this.#tmux));
-        else resolve(stdout);
+        resolve(err ? { stdout: stdout ?? '', error: toTerminalError(err, stderr, this.#tmux) } : { stdout });
       });
       // tmux may exit (bad target) before reading stdin; that is reported by its status.
       child.stdin?.on('error', () => {});
