@@ -41,6 +41,8 @@ const FS = '\x1f';
 const RS = '\x1e';
 const KEYS: ReadonlySet<string> = new Set<TerminalKey>(['Enter', 'Escape', 'C-c', 'C-u', 'BSpace', 'Down', 'Up']);
 const STALE_SPEC_MS = 60_000;
+// A group's tmux session is gone (tmux exits with its last window: a call racing that exit finds no server or target).
+const GROUP_GONE = /can't find session|no server running|error connecting to|server exited unexpectedly|no current target/;
 
 export class TmuxBackend implements TerminalBackend {
   readonly name = 'tmux' as const;
@@ -52,7 +54,10 @@ export class TmuxBackend implements TerminalBackend {
   /** The createTab that is making a group right now, for the others of that group to wait for. */
   readonly #creatingGroups = new Map<string, Promise<string>>();
   /** New windows of known groups asked for together go to tmux as one process (tmux-joined.ts). */
-  readonly #joined = new JoinedRuns((commands) => this.#exec(commands));
+  readonly #joined = new JoinedRuns(
+    (commands) => this.#exec(commands),
+    (err) => hasStderr(err, GROUP_GONE),
+  );
 
   constructor(options: TmuxBackendOptions) {
     if (!/^[A-Za-z0-9._-]+$/.test(options.socket)) {
@@ -128,13 +133,11 @@ export class TmuxBackend implements TerminalBackend {
   }
 
   async #createWindow(group: string, inExistingGroup: TmuxCommand[], inNewGroup: TmuxCommand[]): Promise<string> {
-    // tmux exits with its last window: a call racing that exit finds no server or target.
-    const gone = /can't find session|no server running|error connecting to|server exited unexpectedly|no current target/;
     if (this.#knownGroups.has(group)) {
       try {
-        return await this.#joined.run(inExistingGroup);
+        return await this.#joined.run(group, inExistingGroup);
       } catch (err) {
-        if (!hasStderr(err, gone)) throw err;
+        if (!hasStderr(err, GROUP_GONE)) throw err;
         this.#knownGroups.delete(group);
       }
     }

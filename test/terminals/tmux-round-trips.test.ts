@@ -67,4 +67,14 @@ describe('tmux round trips', () => {
     const listed = (await b.listTabs()).filter((t) => t.group === 'g5');
     expect(listed.map((t) => t.title).sort()).toEqual(['again-1', 'again-2', 'again-3', 'again-4']);
   });
+
+  it('sixteen tabs asked for together, longer than one tmux command line may be, all open', async () => {
+    const b = new TmuxBackend({ socket, runtimeDir: join(root, 'rt') });
+    await b.createTab(launch('g6', 'first'));
+    const long = (i: number) => `${'t'.repeat(600)}-${i}`;
+    const tabs = await Promise.all(Array.from({ length: 16 }, (_, i) => b.createTab(launch('g6', long(i)))));
+    expect(new Set(tabs.map((t) => t.id)).size).toBe(16);
+    const listed = (await b.listTabs()).filter((t) => t.group === 'g6' && t.title !== 'first');
+    expect(listed.map((t) => t.title).sort()).toEqual(Array.from({ length: 16 }, (_, i) => long(i)).sort());
+  });
 });
