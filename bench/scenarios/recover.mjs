@@ -12,9 +12,10 @@
  * own start-up, ready → noticed (hook polling, screen read, state write).
  */
 import { existsSync, readFileSync } from 'node:fs';
+import { cpus } from 'node:os';
 import { join } from 'node:path';
 import { fleetServer } from '../server.mjs';
-import { inBatches, median, round, sleep, tmuxSync, waitForExit } from '../support.mjs';
+import { inBatches, median, round, sleep, tmuxSync, treeCpuMs, waitForExit } from '../support.mjs';
 import { tmuxSessionName } from '../../dist/terminals/tmux-text.js';
 
 const N = 16;
@@ -57,12 +58,24 @@ export default {
     await waitForExit(pids, 5000);
     await sleep(300);
 
+    const tmuxPid = Number(tmuxSync(f.socket, 'display-message', '-p', '#{pid}').trim());
+    const serverCpu0 = treeCpuMs([server.pid]);
+    const tmuxCpu0 = treeCpuMs([tmuxPid]);
     const started = Date.now();
     const t0 = performance.now();
     const r = await server.ok('recover_session', { session: 'recover' }, 180_000);
     const wall = performance.now() - t0;
+    // The new panes' whole trees (launcher, sandbox, stand-in, its hooks) started with the recovery: all their CPU is its.
+    const newPanes = tmuxSync(f.socket, 'list-panes', '-s', '-t', `=${tmuxSession}`, '-F', '#{pane_pid}').split('\n').filter(Boolean).map(Number);
+    const agentsCpu = treeCpuMs(newPanes);
+    const serverCpu = serverCpu0 === null ? null : treeCpuMs([server.pid]) - serverCpu0;
+    // The tmux server's own CPU (the agents under it are its children: theirs is subtracted).
+    const tmuxCpu = tmuxCpu0 === null ? null : treeCpuMs([tmuxPid]) - tmuxCpu0 - (agentsCpu ?? 0);
     const resumed = r.recovered.filter((x) => x.action === 'resumed' && x.status === 'idle');
-    if (resumed.length !== N) throw new Error(`recovered ${resumed.length} of ${N}: ${JSON.stringify(r).slice(0, 400)}`);
+    if (resumed.length !== N) {
+      const others = r.recovered.filter((x) => !resumed.includes(x));
+      throw new Error(`recovered ${resumed.length} of ${N}: ${JSON.stringify({ others, failed: r.failed, skipped: r.skipped }).slice(0, 600)}`);
+    }
 
     const startups = readFileSync(ctx.standInLog, 'utf8')
       .split('\n')
@@ -80,6 +93,26 @@ export default {
     const one = median(startups.map(([a, b]) => b - a));
     report('recover_16_agents_vs_one_start_ratio', round(wall / one, 2), 'ratio', {
       detail: `wall ${round(wall)} / one stand-in start-up ${round(one)} (median)`,
+    });
+    // The floor the agents set themselves on this machine (as coordinate's fan-out): sixteen start-ups
+    // cannot take less than one start-up, nor less than their own CPU spread over every core.
+    const cores = cpus().length;
+    const floor = agentsCpu === null ? null : Math.max(one, agentsCpu / cores);
+    report('recover_16_vs_floor_ratio', floor === null ? null : round(wall / floor, 2), 'ratio', {
+      detail:
+        floor === null
+          ? 'not measured: no /proc'
+          : `wall ${round(wall)} / max(one start-up ${round(one)}, the agents' own CPU ${round(agentsCpu)} ÷ ${cores} cores = ${round(agentsCpu / cores)})`,
+    });
+    report('recover_16_agents_cpu_ms', agentsCpu === null ? null : round(agentsCpu), 'ms', {
+      detail: agentsCpu === null ? 'not measured: no /proc' : `the 16 new panes' process trees (launcher, sandbox, stand-in, hooks)`,
+    });
+    // tabcrew's own work, which the floor does not allow for: a machine with spare cores hides it, a loaded one does not.
+    report('recover_16_server_cpu_ms', serverCpu === null ? null : round(serverCpu), 'ms', {
+      detail:
+        serverCpu === null
+          ? 'not measured: no /proc'
+          : `the server process and the tmux clients it ran, during the recovery; the tmux server ${round(tmuxCpu)} ms`,
     });
     const split = breakdown(join(f.dirs.logs, 'tabcrew.log'), ids, startups, readFileSync(ctx.standInLog, 'utf8'), started);
     if (split) report('recover_16_agents_per_agent_ms', round(wall / N), 'ms', { detail: split });
