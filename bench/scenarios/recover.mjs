@@ -157,9 +157,12 @@ function breakdown(logFile, ids, _startups, standInLog, since) {
     prevEnd = l;
   }
   if (order.length !== ids.size) return undefined;
+  // The whole recovery's shape: when the first tab was there, the last stand-in ready, the last one noticed.
+  const last = (m) => Math.max(...m.values()) - since;
+  const shape = `first tab ${Math.min(...created.values()) - since}, last tab ${last(created)}, last ready ${round(Math.max(...[...stand.values()].map((e) => e.ready)) - since)}, last noticed ${last(launched)}`;
   return (
     Object.entries(phases)
       .map(([k, v]) => `${k} ${round(median(v))}`)
-      .join(', ') + ' (medians, ms; log timestamps have 1 ms resolution)'
+      .join(', ') + ` (medians); ${shape} (ms from the call; log timestamps have 1 ms resolution)`
   );
 }
