@@ -4,6 +4,7 @@ import { launchChoiceProblem } from '../claude/launch-options.js';
 import { effectivePermissions, type RoleCatalogue } from '../claude/roles.js';
 import type { AgentRecord, AgentStatus, SessionRecord } from '../store/types.js';
 import type { TabInfo } from '../terminals/backend.js';
+import { newAgentSecret } from './agent-identity.js';
 import { applyResume, limitsOf, type Budgets } from './budgets.js';
 import { callerAgent, checkChildLimits, descendantsOf, type Caller } from './children.js';
 import type { Progress, Services } from './context.js';
@@ -377,12 +378,15 @@ export class AgentLifecycle {
     // Claimed under the lock: of two tabcrews recovering at once, one launches the agent.
     // Batched: the agents resumed together are claimed in one save.
     const owner = this.ctx.owner;
+    // The launch's secret is recorded with the claim: one save before the tab, not two.
+    const { secret, sha256 } = newAgentSecret();
     const claim = await this.ctx.store.updateBatched((state) => {
       const a = agentOf(state, planned.name);
       // Launched meanwhile (a create_agent of this process held the agent's lock): nothing to resume.
       if (!a || a.claudeSessionId !== planned.claudeSessionId || a.launchId !== planned.launchId) return 'changed' as const;
       if (!owner.isMine(a.owner) && owner.isLive(a.owner)) return 'taken' as const;
       a.owner = owner.stamp();
+      a.secretSha256 = sha256;
       setStatus(a, { status: 'detached', source: 'terminal' });
       // What the launch needs of the crew, from the state the claim holds: sixteen agents resumed at once read no state each.
       return { agent: structuredClone(a), peers: peersOf(state, a), otherRoots: otherRootsOf(state, session.id) };
@@ -397,7 +401,14 @@ export class AgentLifecycle {
     // conversation without one has nothing to resume and starts again under the same id.
     const resumable = existsSync(watch.transcriptPath());
     try {
-      const launched = await launchOwned(this.ctx, agent, session, peers, { resume: resumable, progress, policy: this.policy, staggered: false, otherRoots });
+      const launched = await launchOwned(this.ctx, agent, session, peers, {
+        resume: resumable,
+        progress,
+        policy: this.policy,
+        staggered: false,
+        otherRoots,
+        secret,
+      });
       return { agent: agent.name, claude_session_id: agent.claudeSessionId!, status: launched.status, action: resumable ? 'resumed' : 'restarted' };
     } catch (e) {
       await this.roster
