@@ -4,7 +4,7 @@
  * over stdio with the MCP SDK client.
  */
 import { execFile, execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, realpathSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, realpathSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -175,6 +175,47 @@ export function tmux(socket, ...args) {
   });
 }
 
+// ---- CPU time, from /proc (Linux) -------------------------------------------------------------
+
+/** Linux's USER_HZ: /proc/<pid>/stat counts CPU time in these ticks. */
+const TICKS_PER_S = 100;
+
+/** Every process now: pid, parent, and its CPU ticks with those of the children it has reaped. */
+function processTable() {
+  const procs = [];
+  for (const name of readdirSync('/proc')) {
+    if (!/^[0-9]+$/.test(name)) continue;
+    try {
+      // Fields after the command name: ppid is the 2nd; utime, stime, cutime, cstime the 12th to 15th.
+      const f = readFileSync(`/proc/${name}/stat`, 'utf8').split(') ')[1].split(' ');
+      procs.push({ pid: Number(name), ppid: Number(f[1]), ticks: Number(f[11]) + Number(f[12]) + Number(f[13]) + Number(f[14]) });
+    } catch {
+      // gone between the listing and the read
+    }
+  }
+  return procs;
+}
+
+/**
+ * CPU time so far (ms) of the given processes and everything under them, with the children
+ * each has reaped (hooks, tmux clients). The whole tree, not the root alone: an agent may
+ * run under a sandbox or a launcher that reaps nothing until the agent ends. null without /proc.
+ */
+export function treeCpuMs(pids) {
+  try {
+    const procs = processTable();
+    const inTree = new Set(pids);
+    for (let grew = true; grew;) {
+      grew = false;
+      for (const p of procs) if (!inTree.has(p.pid) && inTree.has(p.ppid)) grew = inTree.add(p.pid) !== undefined;
+    }
+    const ticks = procs.filter((p) => inTree.has(p.pid)).reduce((sum, p) => sum + p.ticks, 0);
+    return (ticks * 1000) / TICKS_PER_S;
+  } catch {
+    return null;
+  }
+}
+
 // ---- the built tabcrew, in-process -------------------------------------------------------------
 
 export async function dist(path) {
@@ -233,6 +274,7 @@ export async function startServer(ctx, { dirs, socket, args = [], env = {}, labe
   const transport = new StdioClientTransport({
     command: process.execPath,
     args: [
+      ...(process.env.BENCH_SERVER_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_SERVER_PROF}`] : []),
       ...serveArgs(dirs, socket),
       '--max-agents',
       '500',

@@ -12,9 +12,10 @@
  * own start-up, ready → noticed (hook polling, screen read, state write).
  */
 import { existsSync, readFileSync } from 'node:fs';
+import { cpus } from 'node:os';
 import { join } from 'node:path';
 import { fleetServer } from '../server.mjs';
-import { inBatches, median, round, sleep, tmuxSync, waitForExit } from '../support.mjs';
+import { inBatches, median, round, sleep, tmuxSync, treeCpuMs, waitForExit } from '../support.mjs';
 import { tmuxSessionName } from '../../dist/terminals/tmux-text.js';
 
 const N = 16;
@@ -49,20 +50,34 @@ export default {
     );
     const ids = new Map(agents.map((a) => [a.claude_session_id, a.agent]));
 
-    // Kill every tab of the session at once, then wait until the stand-ins are gone.
     const tmuxSession = tmuxSessionName(sessionId, 'recover');
+    const lone = await loneStartUp(f.socket, tmuxSession, server, ctx.standInLog, ids);
+
+    // Kill every tab of the session at once, then wait until the stand-ins are gone.
     const pids = tmuxSync(f.socket, 'list-panes', '-s', '-t', `=${tmuxSession}`, '-F', '#{pane_pid}').split('\n').filter(Boolean).map(Number);
     if (pids.length !== N) throw new Error(`expected ${N} panes, found ${pids.length}`);
     tmuxSync(f.socket, 'kill-session', '-t', `=${tmuxSession}`);
     await waitForExit(pids, 5000);
     await sleep(300);
 
+    const tmuxPid = Number(tmuxSync(f.socket, 'display-message', '-p', '#{pid}').trim());
+    const serverCpu0 = treeCpuMs([server.pid]);
+    const tmuxCpu0 = treeCpuMs([tmuxPid]);
     const started = Date.now();
     const t0 = performance.now();
     const r = await server.ok('recover_session', { session: 'recover' }, 180_000);
     const wall = performance.now() - t0;
+    // The new panes' whole trees (launcher, sandbox, stand-in, its hooks) started with the recovery: all their CPU is its.
+    const newPanes = tmuxSync(f.socket, 'list-panes', '-s', '-t', `=${tmuxSession}`, '-F', '#{pane_pid}').split('\n').filter(Boolean).map(Number);
+    const agentsCpu = treeCpuMs(newPanes);
+    const serverCpu = serverCpu0 === null ? null : treeCpuMs([server.pid]) - serverCpu0;
+    // The tmux server's own CPU (the agents under it are its children: theirs is subtracted).
+    const tmuxCpu = tmuxCpu0 === null ? null : treeCpuMs([tmuxPid]) - tmuxCpu0 - (agentsCpu ?? 0);
     const resumed = r.recovered.filter((x) => x.action === 'resumed' && x.status === 'idle');
-    if (resumed.length !== N) throw new Error(`recovered ${resumed.length} of ${N}: ${JSON.stringify(r).slice(0, 400)}`);
+    if (resumed.length !== N) {
+      const others = r.recovered.filter((x) => !resumed.includes(x));
+      throw new Error(`recovered ${resumed.length} of ${N}: ${JSON.stringify({ others, failed: r.failed, skipped: r.skipped }).slice(0, 600)}`);
+    }
 
     const startups = readFileSync(ctx.standInLog, 'utf8')
       .split('\n')
@@ -81,10 +96,52 @@ export default {
     report('recover_16_agents_vs_one_start_ratio', round(wall / one, 2), 'ratio', {
       detail: `wall ${round(wall)} / one stand-in start-up ${round(one)} (median)`,
     });
+    // The floor the agents set themselves on this machine (as coordinate's fan-out): sixteen start-ups
+    // cannot take less than one start-up, nor less than their own CPU spread over every core.
+    // One start-up alone, not the median of the sixteen: those stretch each other on a small machine.
+    const cores = cpus().length;
+    const floor = agentsCpu === null ? null : Math.max(lone, agentsCpu / cores);
+    report('recover_16_vs_floor_ratio', floor === null ? null : round(wall / floor, 2), 'ratio', {
+      detail:
+        floor === null
+          ? 'not measured: no /proc'
+          : `wall ${round(wall)} / max(one start-up alone ${round(lone)}, the agents' own CPU ${round(agentsCpu)} ÷ ${cores} cores = ${round(agentsCpu / cores)}); the median start-up among the 16 was ${round(one)}`,
+    });
+    report('recover_16_agents_cpu_ms', agentsCpu === null ? null : round(agentsCpu), 'ms', {
+      detail: agentsCpu === null ? 'not measured: no /proc' : `the 16 new panes' process trees (launcher, sandbox, stand-in, hooks)`,
+    });
+    // tabcrew's own work, which the floor does not allow for: a machine with spare cores hides it, a loaded one does not.
+    report('recover_16_server_cpu_ms', serverCpu === null ? null : round(serverCpu), 'ms', {
+      detail:
+        serverCpu === null
+          ? 'not measured: no /proc'
+          : `the server process and the tmux clients it ran, during the recovery; the tmux server ${round(tmuxCpu)} ms`,
+    });
     const split = breakdown(join(f.dirs.logs, 'tabcrew.log'), ids, startups, readFileSync(ctx.standInLog, 'utf8'), started);
     if (split) report('recover_16_agents_per_agent_ms', round(wall / N), 'ms', { detail: split });
   },
 };
+
+/**
+ * One agent's start-up alone (ms, process start → SessionStart hooks done): its tab killed and
+ * its session recovered, the other fifteen adopted as they are.
+ */
+async function loneStartUp(socket, tmuxSession, server, standInLog, ids) {
+  const [pane, pid] = tmuxSync(socket, 'list-panes', '-s', '-t', `=${tmuxSession}`, '-F', '#{pane_id} #{pane_pid}').split('\n')[0].split(' ');
+  tmuxSync(socket, 'kill-pane', '-t', pane);
+  await waitForExit([Number(pid)], 5000);
+  await sleep(300);
+  const since = Date.now();
+  const r = await server.ok('recover_session', { session: 'recover' }, 60_000);
+  if (r.recovered.length !== 1 || r.recovered[0].status !== 'idle') throw new Error(`lone recovery: ${JSON.stringify(r).slice(0, 400)}`);
+  const e = readFileSync(standInLog, 'utf8')
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => JSON.parse(l))
+    .find((x) => x.resume && ids.has(x.session_id) && x.started >= since - 50);
+  if (!e) throw new Error('lone recovery: no stand-in start-up logged');
+  return e.ready - e.started;
+}
 
 /** Medians of the phases of one agent's recovery, from the server log and the stand-in log. */
 function breakdown(logFile, ids, _startups, standInLog, since) {
@@ -124,9 +181,12 @@ function breakdown(logFile, ids, _startups, standInLog, since) {
     prevEnd = l;
   }
   if (order.length !== ids.size) return undefined;
+  // The whole recovery's shape: when the first tab was there, the last stand-in ready, the last one noticed.
+  const last = (m) => Math.max(...m.values()) - since;
+  const shape = `first tab ${Math.min(...created.values()) - since}, last tab ${last(created)}, last ready ${round(Math.max(...[...stand.values()].map((e) => e.ready)) - since)}, last noticed ${last(launched)}`;
   return (
     Object.entries(phases)
       .map(([k, v]) => `${k} ${round(median(v))}`)
-      .join(', ') + ' (medians, ms; log timestamps have 1 ms resolution)'
+      .join(', ') + ` (medians); ${shape} (ms from the call; log timestamps have 1 ms resolution)`
   );
 }

@@ -8,17 +8,19 @@ import type { IdKind, LocalPlaces } from './placement.js';
  */
 export function localPlaces(store: () => StateStore | undefined, holdsRequest: (id: string) => Promise<boolean>): LocalPlaces {
   return {
+    // Looks (StateStore.peek), not copies: every routed call asks, and a front may have a crew of its own.
     async session(ref) {
-      const state = await store()?.read();
-      if (state?.sessions.some((s) => s.id === ref)) return 'id';
-      return state?.sessions.some((s) => s.name === ref) ? 'name' : undefined;
+      return store()?.peek((state) => {
+        if (state.sessions.some((s) => s.id === ref)) return 'id';
+        return state.sessions.some((s) => s.name === ref) ? 'name' : undefined;
+      });
     },
     async sessionIds() {
-      return new Set((await store()?.read())?.sessions.map((s) => s.id) ?? []);
+      return (await store()?.peek((state) => new Set(state.sessions.map((s) => s.id)))) ?? new Set();
     },
     async holds(kind: IdKind, id: string) {
       if (kind === 'request') return holdsRequest(id);
-      return !!(await store()?.read())?.runs?.some((r) => r.id === id);
+      return !!(await store()?.peek((state) => state.runs?.some((r) => r.id === id)));
     },
   };
 }

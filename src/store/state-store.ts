@@ -13,15 +13,10 @@ import { explainUnreadable, markError, rollbackError, type StateFiles } from './
 import { emptyState, STATE_VERSION, type State } from './types.js';
 import { parseState } from './validate.js';
 import { NextRound } from '../util/next-round.js';
+import { UpdateBatches } from './update-batches.js';
 
 export { ACCEPT_ROLLBACK_COMMAND, StateUnreadableError } from './state-problems.js';
 export { LEGACY_STATE_FILE } from './plaintext-migration.js';
-
-interface BatchEntry {
-  change: (state: State) => unknown;
-  resolve: (value: unknown) => void;
-  reject: (reason: unknown) => void;
-}
 
 /** Earlier good states kept beside the newest: state.enc.1 (previous), state.enc.2. */
 export const BACKUP_GENERATIONS = 2;
@@ -82,8 +77,16 @@ export class StateStore {
   private beforeSaveHook?: BeforeSave;
   /** Set once this process has seen the mark file exist (nothing but a person removes it). */
   private markInPlace = false;
+  /** This process's change and save under way (see read). */
+  private saving?: Promise<unknown>;
   /** updateBatched calls waiting to be saved together (see there). */
-  private openBatch?: BatchEntry[];
+  private readonly batches = new UpdateBatches(
+    (run) => {
+      const next = this.queue.then(run);
+      this.queue = next.catch(() => undefined);
+    },
+    (change) => this.lockedUpdate(change),
+  );
 
   constructor(
     readonly dir: string,
@@ -116,15 +119,28 @@ export class StateStore {
 
   /** The newest state, validated and migrated; a rollback, a damaged or an invalid file is a StateUnreadableError. */
   async read(): Promise<State> {
+    return this.peek((state) => structuredClone(state));
+  }
+
+  /**
+   * Runs `look` on the newest state without copying it, for a reader that wants a small part
+   * of it (one agent, the messages): a copy of a crew's whole state for each of them was most
+   * of the server's CPU while sixteen agents started. `look` must not change the state nor
+   * keep it: what it returns is copied by it (structuredClone), or is not part of the state.
+   */
+  async peek<T>(look: (state: Readonly<State>) => T): Promise<T> {
     await this.init();
+    // A save of this process under way will leave its state known: the file read meanwhile
+    // (the previous generation, or the new one before it is known) would be decrypted and
+    // validated again, which a crew's state watchers, firing on that very save, all did.
+    if (this.saving) await this.saving.catch(() => undefined);
     // Identity first, bytes after: a file renamed in between is then only a miss next time, never a wrong hit.
     const identity = await fileIdentity(this.file);
     const known = this.known;
-    if (known && identity !== undefined && identity === known.identity) return structuredClone(known.state);
+    if (known && identity !== undefined && identity === known.identity) return look(known.state);
     const { file, state } = await this.readNewest(true);
-    if (file !== this.file || identity === undefined) return state;
-    this.known = { identity, state };
-    return structuredClone(state);
+    if (file === this.file && identity !== undefined) this.known = { identity, state };
+    return look(state);
   }
 
   /** The newest state file's identity (device, inode, size, times); callers at once share a stat. */
@@ -164,7 +180,7 @@ export class StateStore {
   /** Runs `change` on the freshest state under the lock and saves what it leaves. */
   update<T>(change: (state: State) => T): Promise<T> {
     // Batched calls made after this one go after it.
-    this.openBatch = undefined;
+    this.batches.close();
     const next = this.queue.then(() => this.lockedUpdate(change));
     this.queue = next.catch(() => undefined);
     return next;
@@ -179,32 +195,7 @@ export class StateStore {
    * change is run again on its own, so the others still get their single-update semantics.
    */
   updateBatched<T>(change: (state: State) => T): Promise<T> {
-    return new Promise<T>((resolve, reject) => {
-      const entry = { change: change as (state: State) => unknown, resolve: resolve as (v: unknown) => void, reject };
-      if (this.openBatch) {
-        this.openBatch.push(entry);
-        return;
-      }
-      const batch = [entry];
-      this.openBatch = batch;
-      const next = this.queue.then(() => this.runBatch(batch));
-      this.queue = next.catch(() => undefined);
-    });
-  }
-
-  private async runBatch(batch: BatchEntry[]): Promise<void> {
-    // Closed once it runs: a later call waits for the next batch.
-    if (this.openBatch === batch) this.openBatch = undefined;
-    let results: unknown[];
-    try {
-      results = await this.lockedUpdate((state) => batch.map((e) => e.change(state)));
-    } catch (e) {
-      if (batch.length === 1) return batch[0]!.reject(e);
-      // One change refused (or the save failed): each again on its own, in order.
-      for (const entry of batch) await this.lockedUpdate(entry.change).then(entry.resolve, entry.reject);
-      return;
-    }
-    batch.forEach((entry, i) => entry.resolve(results[i]));
+    return this.batches.add(change);
   }
 
   /** The audit log's key (base64 of 32 bytes): the one in the state, made and saved first when missing. */
@@ -255,10 +246,18 @@ export class StateStore {
       const identity = await fileIdentity(this.file);
       const mine = this.known && identity !== undefined && identity === this.known.identity ? this.known.state : undefined;
       this.known = undefined; // about to be changed in place; restored only once saved
-      const state = mine ?? (await this.readNewest(true)).state;
-      const result = change(state);
-      await this.save(state);
-      return result;
+      const saving = (async () => {
+        const state = mine ?? (await this.readNewest(true)).state;
+        const result = change(state);
+        await this.save(state);
+        return result;
+      })();
+      this.saving = saving;
+      try {
+        return await saving;
+      } finally {
+        if (this.saving === saving) this.saving = undefined;
+      }
     });
   }
 

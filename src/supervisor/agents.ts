@@ -4,6 +4,7 @@ import { launchChoiceProblem } from '../claude/launch-options.js';
 import { effectivePermissions, type RoleCatalogue } from '../claude/roles.js';
 import type { AgentRecord, AgentStatus, SessionRecord } from '../store/types.js';
 import type { TabInfo } from '../terminals/backend.js';
+import { newAgentSecret } from './agent-identity.js';
 import { applyResume, limitsOf, type Budgets } from './budgets.js';
 import { callerAgent, checkChildLimits, descendantsOf, type Caller } from './children.js';
 import type { Progress, Services } from './context.js';
@@ -16,7 +17,7 @@ import { findTab } from './observer.js';
 import { permissionModeFor, type PolicyOptions } from './policy.js';
 import { RateLimiter } from './rate-limit.js';
 import type { ResumeOutcome } from './recovery.js';
-import { agentOf, findSession, peersOf, setStatus, type Roster } from './roster.js';
+import { agentOf, findSession, otherRootsOf, peersOf, setStatus, type Roster } from './roster.js';
 import { KeyedMutex } from './timing.js';
 import type { CreateAgentInput } from './agent-input.js';
 import { addWorktree, checkGitRoot, checkRemovable, removeWorktree, worktreeStatus } from './worktrees.js';
@@ -377,27 +378,37 @@ export class AgentLifecycle {
     // Claimed under the lock: of two tabcrews recovering at once, one launches the agent.
     // Batched: the agents resumed together are claimed in one save.
     const owner = this.ctx.owner;
+    // The launch's secret is recorded with the claim: one save before the tab, not two.
+    const { secret, sha256 } = newAgentSecret();
     const claim = await this.ctx.store.updateBatched((state) => {
       const a = agentOf(state, planned.name);
       // Launched meanwhile (a create_agent of this process held the agent's lock): nothing to resume.
       if (!a || a.claudeSessionId !== planned.claudeSessionId || a.launchId !== planned.launchId) return 'changed' as const;
       if (!owner.isMine(a.owner) && owner.isLive(a.owner)) return 'taken' as const;
       a.owner = owner.stamp();
+      a.secretSha256 = sha256;
       setStatus(a, { status: 'detached', source: 'terminal' });
-      return structuredClone(a);
+      // What the launch needs of the crew, from the state the claim holds: sixteen agents resumed at once read no state each.
+      return { agent: structuredClone(a), peers: peersOf(state, a), otherRoots: otherRootsOf(state, session.id) };
     });
     if (claim === 'changed') return { agent: planned.name, reason: 'it changed while recovery ran (deleted or restarted); nothing done' };
     if (claim === 'taken') return { agent: planned.name, skipped: 'another tabcrew process is launching it right now' };
-    const agent = claim;
+    const { agent, peers, otherRoots } = claim;
     if (deadTab) await this.ctx.backend.closeTab(deadTab).catch(() => undefined);
     const watch = this.ctx.observer.watch(agent, session)!;
     await watch.refresh();
     // Claude Code writes a transcript only once the conversation has a first message; a
     // conversation without one has nothing to resume and starts again under the same id.
     const resumable = existsSync(watch.transcriptPath());
-    const peers = peersOf(await this.ctx.store.read(), agent);
     try {
-      const launched = await launchOwned(this.ctx, agent, session, peers, { resume: resumable, progress, policy: this.policy, staggered: false });
+      const launched = await launchOwned(this.ctx, agent, session, peers, {
+        resume: resumable,
+        progress,
+        policy: this.policy,
+        staggered: false,
+        otherRoots,
+        secret,
+      });
       return { agent: agent.name, claude_session_id: agent.claudeSessionId!, status: launched.status, action: resumable ? 'resumed' : 'restarted' };
     } catch (e) {
       await this.roster

@@ -16,7 +16,7 @@ import { findTab, tabTag } from './observer.js';
 import { boundariesPath } from './boundaries.js';
 import { heartbeat } from './owner.js';
 import { denyRulesFor, type PolicyOptions } from './policy.js';
-import { agentOf, setStatus } from './roster.js';
+import { agentOf, otherRootsOf, setStatus } from './roster.js';
 import { UserError } from './errors.js';
 import { sleep } from './timing.js';
 import { sandboxSetup } from './sandbox-choice.js';
@@ -42,16 +42,22 @@ export async function launchAgent(
   agent: AgentRecord,
   session: SessionRecord,
   peers: string[],
-  opts: { resume: boolean; deny?: string[]; progress?: Progress },
+  /** secret: this launch's, already recorded by the caller (a resume records it with its claim). */
+  opts: { resume: boolean; deny?: string[]; progress?: Progress; secret?: string },
 ): Promise<LaunchResult> {
   const claudeSessionId = agent.claudeSessionId!;
   const watch = ctx.observer.watch(agent, session)!;
   // A new secret at every launch: whatever held the last one speaks for nobody now.
-  const { secret, sha256 } = newAgentSecret();
-  await ctx.store.update((state) => {
-    const a = state.agents.find((x) => x.name === agent.name && x.claudeSessionId === claudeSessionId);
-    if (a) a.secretSha256 = sha256;
-  });
+  let secret = opts.secret;
+  if (secret === undefined) {
+    const made = newAgentSecret();
+    secret = made.secret;
+    // Batched: agents created together record their secrets in one save.
+    await ctx.store.updateBatched((state) => {
+      const a = state.agents.find((x) => x.name === agent.name && x.claudeSessionId === claudeSessionId);
+      if (a) a.secretSha256 = made.sha256;
+    });
+  }
   // Before the tab: Claude Code asks about its setup and the key before anything else, and no hook runs meanwhile.
   // Before the launch too: the config file this may create is one the agent's sandbox must show.
   const { apiKey, onboarding } = await settleApiKey(ctx, agent.name);
@@ -323,14 +329,18 @@ export async function launchOwned(
   session: SessionRecord,
   peers: string[],
   /** staggered: false — recovery after a restart: a resumed conversation sends nothing to the API until it gets a message, so the crew comes back at once. */
-  opts: { resume: boolean; progress?: Progress; policy: PolicyOptions; staggered?: boolean },
+  /**
+   * otherRoots: the other sessions' roots (otherRootsOf), when the caller has just read them;
+   * secret: this launch's agent secret, when the caller has recorded its hash already.
+   */
+  opts: { resume: boolean; progress?: Progress; policy: PolicyOptions; staggered?: boolean; otherRoots?: string[]; secret?: string },
 ): Promise<{ status: AgentStatus; note?: string; trust?: AgentRecord['trust']; apiKey?: AgentRecord['apiKey']; onboarding?: AgentRecord['onboarding'] }> {
   const { resume, progress } = opts;
-  const otherRoots = (await ctx.store.read()).sessions.filter((s) => s.id !== session.id).map((s) => s.root);
+  const otherRoots = opts.otherRoots ?? otherRootsOf(await ctx.store.read(), session.id);
   const beat = heartbeat(ctx.store, ctx.owner, (state) => state.agents.filter((a) => a.name === agent.name));
   let launched;
   try {
-    const start = () => launchAgent(ctx, agent, session, peers, { resume, progress, deny: denyRulesFor(otherRoots, opts.policy) });
+    const start = () => launchAgent(ctx, agent, session, peers, { resume, progress, deny: denyRulesFor(otherRoots, opts.policy), secret: opts.secret });
     // Crew-wide --max-starting: the owner heartbeat goes on while the start waits its turn.
     const queue = opts.staggered === false ? undefined : ctx.starts;
     launched = await (queue ? queue.run(agent.name, start, progress) : start());

@@ -280,10 +280,10 @@ export class MessageCenter {
 
   /** Expires old messages, settles deliveries a dead process left half done, and finds queued ones. */
   private async scan(): Promise<void> {
-    const state = await this.ctx.store.read();
+    // Every save of the state wakes this scan: the messages copied, not the crew's whole state.
+    const messages = await this.ctx.store.peek((state) => structuredClone(state.messages ?? []));
     const now = Date.now();
     const stale = (r: Recipient): boolean => r.state === 'delivering' && now - Date.parse(r.at) > STALE_DELIVERY_MS && !this.flushing.has(r.agent);
-    const messages = state.messages ?? [];
     if (messages.some((m) => Date.parse(m.expiresAt) <= now || m.recipients.some(stale))) {
       const settled = await this.ctx.store.update((s) => {
         const out: { id: string; agent: string; outcome: string }[] = [];

@@ -44,6 +44,11 @@ export function peersOf(state: State, agent: Pick<AgentRecord, 'name' | 'session
   return state.agents.filter((a) => a.sessionId === agent.sessionId && a.name !== agent.name).map((a) => a.name);
 }
 
+/** The roots of every session but this one: what an agent of it is denied (policy.ts denyRulesFor). */
+export function otherRootsOf(state: State, sessionId: string): string[] {
+  return state.sessions.filter((s) => s.id !== sessionId).map((s) => s.root);
+}
+
 export function setStatus(a: AgentRecord, s: { status: AgentStatus; source: StatusSource; since?: number }): void {
   a.status = s.status;
   a.statusSource = s.source;

@@ -122,10 +122,14 @@ export class UsageLedger {
       if (memo && (await this.identities(memo.paths)) === memo.key) return memo.ledger;
       this.quiet.delete(name);
       const stateId = await this.deps.store.identity();
-      const state = await this.deps.store.read();
-      const agent = state.agents.find((a) => a.name === name);
-      const session = agent && state.sessions.find((s) => s.id === agent.sessionId);
-      if (!agent || !session) return undefined;
+      // The keeper counts every agent each round: one agent's records copied, not the crew's state.
+      const found = await this.deps.store.peek((state) => {
+        const agent = state.agents.find((a) => a.name === name);
+        const session = agent && state.sessions.find((s) => s.id === agent.sessionId);
+        return agent && session ? structuredClone({ agent, session }) : undefined;
+      });
+      if (!found) return undefined;
+      const { agent, session } = found;
       return this.countAgent(agent, session, (paths, transcripts, ledger) => {
         if (stateId !== undefined) this.quiet.set(name, { key: `${stateId}|${transcripts}`, paths, ledger });
       });

@@ -1,9 +1,10 @@
 /**
  * Tabs as tmux windows, on a tmux server of tabcrew's own (`tmux -L <socket>`).
  *
- * Every method is one tmux process (one round trip); user text never reaches a tmux
- * command string: arguments travel as argv (escaped by tmux-args.ts), typed text travels
- * on tmux's stdin, and a program's argv/env travel in a launch spec file.
+ * Every method is one tmux process (one round trip; new windows asked for together share
+ * one, tmux-joined.ts); user text never reaches a tmux command string: arguments travel as
+ * argv (escaped by tmux-args.ts), typed text travels on tmux's stdin, and a program's
+ * argv/env travel in a launch spec file.
  */
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -14,6 +15,7 @@ import { launcherPath, removeLaunchSpec, sweepLaunchSpecs, writeLaunchSpec } fro
 import { capture, checkedId, commandString, exists, formatLiteral, paneTarget, tmuxCommandLine, type TmuxCommand } from './tmux-args.js';
 import { TmuxControl } from './tmux-control.js';
 import { asTabGone, hasStderr, MAX_BUFFER, TIMEOUT_MS, toTerminalError } from './tmux-errors.js';
+import { JoinedRuns, type TmuxOutcome } from './tmux-joined.js';
 import { lastLines, lineCount, tmuxSessionName, unvis } from './tmux-text.js';
 
 export interface TmuxBackendOptions {
@@ -42,6 +44,8 @@ const KEYS: ReadonlySet<string> = new Set<TerminalKey>(['Enter', 'Escape', 'C-c'
 const STALE_SPEC_MS = 60_000;
 /** Tries of a command that met a server on its way out (10, 20, … ms apart: about 1 s in all). */
 const EXITING_RETRIES = 14;
+// A group's tmux session is gone (tmux exits with its last window: a call racing that exit finds no server or target).
+const GROUP_GONE = /can't find session|no server running|error connecting to|server exited unexpectedly|no current target/;
 
 export class TmuxBackend implements TerminalBackend {
   readonly name = 'tmux' as const;
@@ -54,6 +58,11 @@ export class TmuxBackend implements TerminalBackend {
   readonly #creatingGroups = new Map<string, Promise<string>>();
   /** A control-mode client for the tab listing every status makes (tmux-control.ts). */
   readonly #control: TmuxControl;
+  /** New windows of known groups asked for together go to tmux as one process (tmux-joined.ts). */
+  readonly #joined = new JoinedRuns(
+    (commands) => this.#exec(commands),
+    (err) => hasStderr(err, GROUP_GONE),
+  );
 
   constructor(options: TmuxBackendOptions) {
     if (!/^[A-Za-z0-9._-]+$/.test(options.socket)) {
@@ -130,13 +139,11 @@ export class TmuxBackend implements TerminalBackend {
   }
 
   async #createWindow(group: string, inExistingGroup: TmuxCommand[], inNewGroup: TmuxCommand[]): Promise<string> {
-    // tmux exits with its last window: a call racing that exit finds no server or target.
-    const gone = /can't find session|no server running|error connecting to|server exited unexpectedly|no current target/;
     if (this.#knownGroups.has(group)) {
       try {
-        return await this.#run(inExistingGroup);
+        return await this.#joined.run(group, inExistingGroup);
       } catch (err) {
-        if (!hasStderr(err, gone)) throw err;
+        if (!hasStderr(err, GROUP_GONE)) throw err;
         this.#knownGroups.delete(group);
       }
     }
@@ -344,28 +351,32 @@ export class TmuxBackend implements TerminalBackend {
   }
 
   async #run(commands: readonly TmuxCommand[], input = ''): Promise<string> {
+    const { stdout, error } = await this.#exec(commands, input);
+    if (error !== undefined) throw error;
+    return stdout;
+  }
+
+  /** One tmux command list; what it printed is kept when it fails (a list stops at its first failing command). */
+  async #exec(commands: readonly TmuxCommand[], input = ''): Promise<TmuxOutcome> {
     // A server whose last tab just closed lingers until its control clients (ours, see
     // tmux-control.ts) have taken `%exit`, and meanwhile closes every new connection unread:
     // the command did not run, and once that server is gone the next try starts a new one.
     for (let attempt = 1; ; attempt++) {
-      try {
-        return await this.#runOnce(commands, input);
-      } catch (err) {
-        if (attempt >= EXITING_RETRIES || !hasStderr(err, /server exited unexpectedly/)) throw err;
-        await new Promise((r) => setTimeout(r, 10 * attempt));
-      }
+      const outcome = await this.#execOnce(commands, input);
+      if (!outcome.error || attempt >= EXITING_RETRIES || !hasStderr(outcome.error, /server exited unexpectedly/)) return outcome;
+      await new Promise((r) => setTimeout(r, 10 * attempt));
     }
   }
 
-  #runOnce(commands: readonly TmuxCommand[], input: string): Promise<string> {
+  /** One tmux process. */
+  #execOnce(commands: readonly TmuxCommand[], input: string): Promise<TmuxOutcome> {
     this.#calls++;
     // -u: tmux decides from the locale whether its client takes UTF-8, and under a
     // non-UTF-8 locale it would print window names with '_' for every non-ASCII byte.
     const argv = ['-u', '-L', this.#socket, ...tmuxCommandLine(commands)];
-    return new Promise((resolve, reject) => {
+    return new Promise((resolve) => {
       const child = execFile(this.#tmux, argv, { encoding: 'utf8', timeout: TIMEOUT_MS, maxBuffer: MAX_BUFFER, env: terminalEnv() }, (err, stdout, stderr) => {
-        if (err) reject(toTerminalError(err, stderr, this.#tmux));
-        else resolve(stdout);
+        resolve(err ? { stdout: stdout ?? '', error: toTerminalError(err, stderr, this.#tmux) } : { stdout });
       });
       // tmux may exit (bad target) before reading stdin; that is reported by its status.
       child.stdin?.on('error', () => {});

@@ -179,6 +179,45 @@ describe('saving', () => {
     for (let i = 0; i < 5; i++) await store.update(addAgent);
     expect(decodes).toBe(after);
   });
+
+  it('peek shows the newest state without copying it, where read gives a copy of its own', async () => {
+    let decodes = 0;
+    const counting: StateCodec = { ...jsonCodec, decode: (b, f) => (decodes++, jsonCodec.decode(b, f)) };
+    const store = new StateStore(place().dir, counting);
+    await store.update(addAgent);
+    const seen = await store.peek((s) => s);
+    expect(await store.peek((s) => s)).toBe(seen);
+    expect(await store.read()).not.toBe(seen);
+    expect(await store.read()).toEqual(seen);
+    const added = await store.update(addAgent);
+    expect(await store.peek((s) => s.agents.map((a) => a.name))).toContain(added);
+    // Another process's save: decoded once, then shown as it is.
+    const other = new StateStore(store.dir, counting);
+    const theirs = await other.update(addAgent);
+    const before = decodes;
+    expect(await store.peek((s) => s.agents.at(-1)?.name)).toBe(theirs);
+    expect(await store.peek((s) => s.agents.length)).toBe(3);
+    expect(decodes).toBe(before + 1);
+  });
+
+  it('a read while this process saves waits for that save, and does not decode the file again', async () => {
+    let decodes = 0;
+    const reads: Promise<State>[] = [];
+    // Reads made in the middle of the save (as the store's own watchers fire on it).
+    const counting: StateCodec = {
+      ...jsonCodec,
+      decode: (b, f) => (decodes++, jsonCodec.decode(b, f)),
+      encode: (state) => (reads.push(store.read()), jsonCodec.encode(state)),
+    };
+    const store = new StateStore(place().dir, counting);
+    await store.update(addAgent);
+    await Promise.all(reads.splice(0));
+    const after = decodes;
+    const added = await store.update(addAgent);
+    const seen = await Promise.all(reads);
+    expect(decodes).toBe(after);
+    for (const s of seen) expect(s.agents.map((a) => a.name)).toContain(added);
+  });
 });
 
 describe('rollback detection', () => {

@@ -200,9 +200,10 @@ describe('usage counting of a quiet agent', () => {
     const name = agentRecord({}).name;
     expect((await ledger.count(name))?.conversations[CSID]).toBeDefined();
     await ledger.count(name); // nothing new: remembered as quiet
+    // Every read of the state (read copies, peek does not) goes through peek.
     let reads = 0;
-    const read = store.read.bind(store);
-    store.read = async () => (reads++, read());
+    const peek = store.peek.bind(store);
+    store.peek = async (look) => (reads++, peek(look));
     await ledger.count(name);
     await ledger.count(name);
     expect(reads).toBe(0);

@@ -44,4 +44,37 @@ describe('tmux round trips', () => {
     expect(later.calls).toBe(2);
     expect((await later.listTabs()).map((t) => t.title).sort()).toEqual(['a', 'b', 'c', 'd']);
   });
+
+  it('tabs asked for together in a known group share one tmux call, each in a window of its own', async () => {
+    const b = new TmuxBackend({ socket, runtimeDir: join(root, 'rt') });
+    await b.createTab(launch('g4', 'first'));
+    const before = b.calls;
+    const tabs = await Promise.all([1, 2, 3, 4, 5].map((i) => b.createTab(launch('g4', `together-${i}`))));
+    // Not one each: the first may go alone, the others then wait for it and go together.
+    expect(b.calls - before).toBeLessThan(5);
+    expect(new Set(tabs.map((t) => t.id)).size).toBe(5);
+    const listed = (await b.listTabs()).filter((t) => t.group === 'g4');
+    expect(listed.map((t) => `${t.id} ${t.title}`).sort()).toEqual(
+      [...tabs.map((t, i) => `${t.id} together-${i + 1}`), `${listed.find((t) => t.title === 'first')!.id} first`].sort(),
+    );
+  });
+
+  it('tabs asked for together in a group whose tmux session was closed all land in it, made again', async () => {
+    const b = new TmuxBackend({ socket, runtimeDir: join(root, 'rt') });
+    await b.createTab(launch('g5', 'before'));
+    execFileSync('tmux', ['-L', socket, 'kill-session', '-t', '=g5'], { stdio: 'ignore' });
+    await Promise.all([1, 2, 3, 4].map((i) => b.createTab(launch('g5', `again-${i}`))));
+    const listed = (await b.listTabs()).filter((t) => t.group === 'g5');
+    expect(listed.map((t) => t.title).sort()).toEqual(['again-1', 'again-2', 'again-3', 'again-4']);
+  });
+
+  it('sixteen tabs asked for together, longer than one tmux command line may be, all open', async () => {
+    const b = new TmuxBackend({ socket, runtimeDir: join(root, 'rt') });
+    await b.createTab(launch('g6', 'first'));
+    const long = (i: number) => `${'t'.repeat(600)}-${i}`;
+    const tabs = await Promise.all(Array.from({ length: 16 }, (_, i) => b.createTab(launch('g6', long(i)))));
+    expect(new Set(tabs.map((t) => t.id)).size).toBe(16);
+    const listed = (await b.listTabs()).filter((t) => t.group === 'g6' && t.title !== 'first');
+    expect(listed.map((t) => t.title).sort()).toEqual(Array.from({ length: 16 }, (_, i) => long(i)).sort());
+  });
 });

@@ -1,0 +1,85 @@
+import { appendFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { silentLogger } from '../../src/audit/logger.js';
+import { agentDirFor } from '../../src/claude/launch.js';
+import { defaultConfig } from '../../src/config.js';
+import { jsonCodec, StateStore } from '../../src/store/state-store.js';
+import type { State } from '../../src/store/types.js';
+import type { TabHandle, TabInfo, TabLaunch, TerminalBackend } from '../../src/terminals/backend.js';
+import { parseTag } from '../../src/supervisor/observer.js';
+import { Supervisor } from '../../src/supervisor/supervisor.js';
+import { agentRecord } from '../support/records.js';
+
+const base = mkdtempSync(join(tmpdir(), 'tabcrew-recovery-cost-'));
+afterAll(() => rmSync(base, { recursive: true, force: true }));
+const idle = readFileSync(join(import.meta.dirname, '../fixtures/screens/idle.txt'), 'utf8');
+const N = 16;
+
+/** A terminal whose programs start at once: each new tab's Claude Code reports SessionStart in its launch's spool. */
+function startingTerminal(runtimeDir: string): TerminalBackend {
+  const tabs: TabInfo[] = [];
+  let next = 1;
+  return {
+    name: 'tmux',
+    calls: 0,
+    async createTab(l: TabLaunch): Promise<TabHandle> {
+      const tab: TabInfo = { backend: 'tmux', id: `@${next++}`, tag: l.tag, group: l.group, title: l.title, alive: true };
+      tabs.push(tab);
+      const dir = agentDirFor(runtimeDir, parseTag(l.tag)!.claudeSessionId);
+      mkdirSync(dir, { recursive: true });
+      appendFileSync(
+        join(dir, 'events.jsonl'),
+        `${JSON.stringify({ ts: Date.now(), event: 'SessionStart', session_id: parseTag(l.tag)!.claudeSessionId, launch: l.env.TABCREW_LAUNCH })}\n`,
+      );
+      return tab;
+    },
+    paste: async () => undefined,
+    sendKeys: async () => undefined,
+    readScreen: async () => idle,
+    readScreens: async () => new Map(),
+    listTabs: async () => tabs,
+    closeTab: async () => undefined,
+    dispose: async () => undefined,
+  };
+}
+
+describe('the cost of a recovery to the state', () => {
+  it('resuming 16 agents at once reads the state once for them all and saves it in a few batches, not once or twice per agent', async () => {
+    const d = { state: join(base, 'state'), runtime: join(base, 'runtime'), root: join(base, 'app') };
+    for (const p of Object.values(d)) mkdirSync(p, { recursive: true });
+    const store = new StateStore(d.state, jsonCodec);
+    await store.update((s: State) => {
+      s.sessions.push({ id: 's-1', name: 'app', root: d.root, createdAt: '' });
+      for (let i = 1; i <= N; i++) {
+        const id = `${String(i).padStart(8, '0')}-1111-4111-8111-111111111111`;
+        s.agents.push(agentRecord({ name: `Agent_${i}`, claudeSessionId: id, status: 'idle', since: new Date().toISOString(), tab: null, createdAt: '' }));
+      }
+      s.nextAgentNumber = N + 1;
+    });
+    const config = {
+      ...defaultConfig(),
+      stateDir: d.state,
+      runtimeDir: d.runtime,
+      logDir: d.state,
+      claudePath: process.execPath,
+      startTimeoutS: 10,
+      sandbox: 'off' as const,
+    };
+    const sup = new Supervisor({ config, store, backend: startingTerminal(d.runtime), log: silentLogger, env: process.env });
+    let reads = 0;
+    const read = store.read.bind(store);
+    store.read = () => (reads++, read());
+    const before = (await read()).generation!;
+
+    const report = await sup.recover({ session: 'app' });
+
+    expect(report.recovered).toHaveLength(N);
+    expect(report.recovered.every((r) => r.status === 'idle')).toBe(true);
+    const saves = (await read()).generation! - before;
+    // Claims (with the launches' secrets) and tabs, each a batch (the first of each may go alone, before the others queue).
+    expect(saves).toBeLessThanOrEqual(4);
+    expect(reads).toBeLessThan(N);
+  });
+});
