@@ -1,4 +1,5 @@
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { accessSync, constants } from 'node:fs';
 import { terminalEnv } from './env.js';
 
 /**
@@ -25,6 +26,16 @@ import { terminalEnv } from './env.js';
  * A killed client is simply dropped by the server.
  */
 const live = new Set<ChildProcessWithoutNullStreams>();
+
+/** util-linux's setpriv (Linux): `--pdeathsig KILL` ends the client when this process ends. */
+const SETPRIV = ['/usr/bin/setpriv', '/bin/setpriv'].find((p) => {
+  try {
+    accessSync(p, constants.X_OK);
+    return true;
+  } catch {
+    return false;
+  }
+});
 let exitHook = false;
 function killOnExit(child: ChildProcessWithoutNullStreams): void {
   live.add(child);
@@ -78,8 +89,12 @@ export class TmuxControl {
     if (this.#child) return this.#child;
     if (this.#off || Date.now() < this.#retryAt) return undefined;
     let child: ChildProcessWithoutNullStreams;
+    const argv = ['-u', '-L', this.socket, '-C', 'attach-session', '-f', 'no-output,ignore-size'];
     try {
-      child = spawn(this.tmux, ['-u', '-L', this.socket, '-C', 'attach-session', '-f', 'no-output,ignore-size'], { env: terminalEnv(), stdio: 'pipe' });
+      // Where util-linux's setpriv is, the kernel kills the client with this process, however it
+      // ends (a signal fires no 'exit' event; see killOnExit).
+      const [command, args] = SETPRIV ? [SETPRIV, ['--pdeathsig', 'KILL', '--', this.tmux, ...argv]] : [this.tmux, argv];
+      child = spawn(command, args, { env: terminalEnv(), stdio: 'pipe' });
     } catch {
       this.#off = true;
       return undefined;

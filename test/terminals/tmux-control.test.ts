@@ -1,4 +1,4 @@
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -95,12 +95,14 @@ describe('the tab listing over tmux control mode', () => {
     expect(await new TmuxBackend({ socket, runtimeDir: join(root, 'rt'), tmuxPath: noControl }).listTabs()).toHaveLength(1);
   });
 
-  it('a tmux server told to exit just before this process exits still exits: the control client goes with the process', () => {
-    // tmux writes `%exit` to a control client's stdout and waits until it is written; with the
-    // process that reads it gone, the server would wait forever and refuse every client.
-    const other = `${socket}-exit`;
-    const tmuxJs = fileURLToPath(new URL('../../dist/terminals/tmux.js', import.meta.url));
-    const script = `
+  it.each(['process.exit(0)', "process.kill(process.pid, 'SIGTERM')", "process.kill(process.pid, 'SIGKILL')"])(
+    'a tmux server told to exit just before this process ends (%s) still exits: the control client goes with the process',
+    (ending) => {
+      // tmux writes `%exit` to a control client's stdout and waits until it is written; with the
+      // process that reads it gone, the server would wait forever and refuse every client.
+      const other = `${socket}-exit-${ending.length}`;
+      const tmuxJs = fileURLToPath(new URL('../../dist/terminals/tmux.js', import.meta.url));
+      const script = `
       const { TmuxBackend } = await import(${JSON.stringify(tmuxJs)});
       const { execFileSync } = await import('node:child_process');
       const b = new TmuxBackend({ socket: ${JSON.stringify(other)}, runtimeDir: ${JSON.stringify(join(root, 'rt2'))} });
@@ -109,21 +111,22 @@ describe('the tab listing over tmux control mode', () => {
       await b.listTabs();
       await b.listTabs();
       execFileSync('tmux', ['-L', ${JSON.stringify(other)}, 'kill-server']);
-      process.exit(0);`;
-    for (let i = 0; i < 3; i++) {
-      execFileSync(process.execPath, ['--input-type=module', '-e', script], { stdio: 'ignore', timeout: 20_000 });
-      const deadline = Date.now() + 3000;
-      let alive = true;
-      while (alive && Date.now() < deadline) {
-        try {
-          execFileSync('pgrep', ['-f', '--', `-L ${other} `], { stdio: 'ignore' });
-          execFileSync('sleep', ['0.1']);
-        } catch {
-          alive = false;
+      ${ending};`;
+      for (let i = 0; i < 3; i++) {
+        spawnSync(process.execPath, ['--input-type=module', '-e', script], { stdio: 'ignore', timeout: 20_000 });
+        const deadline = Date.now() + 3000;
+        let alive = true;
+        while (alive && Date.now() < deadline) {
+          try {
+            execFileSync('pgrep', ['-f', '--', `-L ${other} `], { stdio: 'ignore' });
+            execFileSync('sleep', ['0.1']);
+          } catch {
+            alive = false;
+          }
         }
+        if (alive) execFileSync('pkill', ['-f', '--', `-L ${other} `], { stdio: 'ignore' });
+        expect(alive).toBe(false);
       }
-      if (alive) execFileSync('pkill', ['-f', '--', `-L ${other} `], { stdio: 'ignore' });
-      expect(alive).toBe(false);
-    }
-  });
+    },
+  );
 });
