@@ -254,8 +254,10 @@ export class StateStore {
       // checked against the mark again.
       const identity = await fileIdentity(this.file);
       const mine = this.known && identity !== undefined && identity === this.known.identity ? this.known.state : undefined;
-      this.known = undefined; // about to be changed in place; restored only once saved
-      const state = mine ?? (await this.readNewest(true)).state;
+      // Changed as a copy: until the new file is in place, reads (which still find the old
+      // file) are answered from memory. A 64-agent fan-out reads the state hundreds of times
+      // while its saves run, and each of those would otherwise decrypt and validate the file.
+      const state = mine ? structuredClone(mine) : (await this.readNewest(true)).state;
       const result = change(state);
       await this.save(state);
       return result;

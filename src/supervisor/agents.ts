@@ -272,13 +272,14 @@ export class AgentLifecycle {
     progress?: Progress,
   ): Promise<DeliveryResult> {
     checkMessage(input.message);
-    await this.roster.find(name);
-    await this.budgets.admit(name);
-    await this.ctx.limits?.refuse('send', name);
+    // One read for the admission checks: a fan-out sends to 64 agents at once, and each read is a copy of the whole state.
+    const { agent, state } = await this.roster.find(name);
+    await this.budgets.admit(name, state);
+    await this.ctx.limits?.refuse('send', name, state);
     this.messages.take(name, 'send_message_to_agent');
     try {
       // Delivery waits for a hibernated agent to wake, with its conversation.
-      if ((await this.roster.find(name)).agent.hibernated) await this.wakeAgent(name, progress);
+      if (agent.hibernated) await this.wakeAgent(name, progress);
       return await this.lock.run(name, () => this.sendMessageLocked(name, input, progress));
     } catch (e) {
       // Refused or timed out before anything was typed: the agent received nothing.

@@ -341,16 +341,15 @@ export class Coordinator {
   }
 
   private async settle(id: string, i: number, outcome: Pick<RunStep, 'status' | 'reply' | 'tokens' | 'error'>): Promise<void> {
-    const step = await this.patchStep(id, i, (s) => {
+    const { step, sessionId } = await this.patchStepOfRun(id, i, (s) => {
       Object.assign(s, outcome);
       s.endedAt = new Date().toISOString();
     });
-    const run = await this.run(id);
     await this.ctx.audit?.append({
       type: 'coordination',
       action: step.round === 2 ? 'vote' : 'reply',
       run: id,
-      session: run.sessionId,
+      session: sessionId,
       agent: step.agent,
       outcome: step.status === 'done' ? 'ok' : 'failed',
       ...(step.reply !== undefined ? { reply_chars: step.reply.length } : {}),
@@ -424,11 +423,17 @@ export class Coordinator {
    * one save for all of them keeps a 64-agent run from queueing 64 saves behind the lock.
    */
   private async patchStep(id: string, i: number, patch: (s: RunStep) => void): Promise<RunStep> {
+    return (await this.patchStepOfRun(id, i, patch)).step;
+  }
+
+  /** patchStep, with the run's session (no second read of the state for it). */
+  private async patchStepOfRun(id: string, i: number, patch: (s: RunStep) => void): Promise<{ step: RunStep; sessionId: string }> {
     return this.ctx.store.updateBatched((s) => {
-      const step = s.runs?.find((r) => r.id === id)?.steps[i];
-      if (!step) throw new Error(`coordination run ${id} has no step ${i}`);
+      const run = s.runs?.find((r) => r.id === id);
+      const step = run?.steps[i];
+      if (!run || !step) throw new Error(`coordination run ${id} has no step ${i}`);
       patch(step);
-      return structuredClone(step);
+      return { step: structuredClone(step), sessionId: run.sessionId };
     });
   }
 

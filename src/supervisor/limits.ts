@@ -113,8 +113,8 @@ export class Limits {
    * Refuses a start or a message while the account is limited (or the agent is paused by a
    * limit), naming the reset time. `what` says what would have been done.
    */
-  async refuse(what: 'create' | 'send', agent?: string): Promise<void> {
-    const state = await this.deps.store.read();
+  async refuse(what: 'create' | 'send', agent?: string, read?: State): Promise<void> {
+    const state = read ?? (await this.deps.store.read());
     const until = this.blockedUntil(state, agent);
     if (until === undefined) return;
     const nothing = what === 'create' ? 'nothing was started' : 'nothing was typed';

@@ -7,14 +7,17 @@
  */
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { mkdir, readdir, rm, stat, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 
-import { TerminalError, type TabHandle, type TabInfo, type TabLaunch, type TerminalBackend, type TerminalKey } from './backend.js';
+import { TerminalError, type TabHandle, type TabInfo, type TabInput, type TabLaunch, type TerminalBackend, type TerminalKey } from './backend.js';
 import { terminalEnv } from './env.js';
 import { launcherPath, removeLaunchSpec, sweepLaunchSpecs, writeLaunchSpec } from './launch-spec.js';
 import { capture, checkedId, commandString, exists, formatLiteral, paneTarget, tmuxCommandLine, type TmuxCommand } from './tmux-args.js';
 import { TmuxControl } from './tmux-control.js';
 import { asTabGone, hasStderr, MAX_BUFFER, TIMEOUT_MS, toTerminalError } from './tmux-errors.js';
 import { lastLines, lineCount, tmuxSessionName, unvis } from './tmux-text.js';
+import { typingChunks, typingReport, type PlannedInput } from './tmux-typing.js';
 
 export interface TmuxBackendOptions {
   /** Socket name (`tmux -L`): tabcrew's tabs live on their own tmux server. */
@@ -54,6 +57,8 @@ export class TmuxBackend implements TerminalBackend {
   readonly #creatingGroups = new Map<string, Promise<string>>();
   /** A control-mode client for the tab listing every status makes (tmux-control.ts). */
   readonly #control: TmuxControl;
+  /** The private directory of typeMany's texts, made (and swept of a crashed run's leftovers) once. */
+  #pasteDir?: Promise<string>;
 
   constructor(options: TmuxBackendOptions) {
     if (!/^[A-Za-z0-9._-]+$/.test(options.socket)) {
@@ -208,6 +213,81 @@ export class TmuxBackend implements TerminalBackend {
     await this.#run([['send-keys', '-t', paneTarget(tab), ...keys]]).catch((err: unknown) => {
       throw asTabGone(err, tab);
     });
+  }
+
+  /**
+   * Many pastes and keys in one tmux process (several only past tmux's command length): a
+   * fan-out types into 64 tabs at once, and each tmux process is a fork of this one. Each
+   * input is checked inside tmux on its own (a paste only into a live pane, as paste does;
+   * keys only to a pane that exists), so a closed tab fails only its own input. One stdin
+   * per process: the texts travel as private files (0600, in a 0700 directory of the runtime
+   * dir) that tmux loads and that are removed as soon as tmux has answered.
+   */
+  async typeMany(inputs: readonly TabInput[]): Promise<(TerminalError | undefined)[]> {
+    const results: (TerminalError | undefined)[] = inputs.map(() => undefined);
+    const planned: PlannedInput[] = [];
+    const files: string[] = [];
+    try {
+      for (const [index, input] of inputs.entries()) {
+        let pane: string;
+        try {
+          pane = paneTarget(input.tab);
+          if ('keys' in input) for (const key of input.keys) if (!KEYS.has(key)) throw new TerminalError(`unknown key ${JSON.stringify(key)}`, 'failed');
+        } catch (err) {
+          results[index] = err as TerminalError;
+          continue;
+        }
+        if ('keys' in input) {
+          if (input.keys.length) planned.push({ index, pane, keys: input.keys });
+        } else if (input.text !== '') {
+          const file = join(await this.#pastes(), randomHex(8));
+          files.push(file);
+          await writeFile(file, input.text, { mode: 0o600, flag: 'wx' });
+          planned.push({ index, pane, buffer: `tabcrew-paste-${randomHex(8)}`, file });
+        }
+      }
+      const nonce = randomHex(12);
+      for (const chunk of typingChunks(planned, nonce)) {
+        let report: Map<number, boolean>;
+        try {
+          report = typingReport(await this.#run(chunk.commands), nonce);
+        } catch (err) {
+          for (const p of chunk.inputs) results[p.index] = asTabGone(err, inputs[p.index]!.tab) as TerminalError;
+          continue;
+        }
+        for (const p of chunk.inputs) {
+          const typed = report.get(p.index);
+          const id = inputs[p.index]!.tab.id;
+          if (typed === false) results[p.index] = new TerminalError(`tab ${id} is gone or its program has ended; nothing was typed`, 'tab_gone');
+          else if (typed === undefined) results[p.index] = new TerminalError(`tmux did not report typing into tab ${id}`, 'failed');
+        }
+      }
+    } catch (err) {
+      // The texts could not be written: nothing of this call was typed.
+      const failed = new TerminalError(`cannot type: ${(err as Error).message}`, 'failed');
+      return inputs.map(() => failed);
+    } finally {
+      await Promise.all(files.map((f) => rm(f, { force: true })));
+    }
+    return results;
+  }
+
+  #pastes(): Promise<string> {
+    this.#pasteDir ??= (async () => {
+      const dir = join(this.#runtimeDir, 'paste');
+      await mkdir(dir, { recursive: true, mode: 0o700 });
+      // A text outlives its call only when a tabcrew died during it: not left on disk.
+      const cutoff = Date.now() - STALE_SPEC_MS;
+      for (const name of await readdir(dir)) {
+        const file = join(dir, name);
+        if (((await stat(file).catch(() => undefined))?.mtimeMs ?? Infinity) < cutoff) await rm(file, { force: true });
+      }
+      return dir;
+    })().catch((err: unknown) => {
+      this.#pasteDir = undefined;
+      throw err;
+    });
+    return this.#pasteDir;
   }
 
   async readScreen(tab: TabHandle, lines: number): Promise<string> {

@@ -2,7 +2,9 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { jsonCodec, type StateCodec } from '../../src/store/codec.js';
 import { StateStore } from '../../src/store/state-store.js';
+import type { State } from '../../src/store/types.js';
 
 const base = mkdtempSync(join(tmpdir(), 'tabcrew-batch-'));
 afterAll(() => rmSync(base, { recursive: true, force: true }));
@@ -55,5 +57,25 @@ describe('batched state updates', () => {
       store.updateBatched((s) => void (s.nextAgentNumber *= 2)),
     ]).then(async () => seen.push((await store.read()).nextAgentNumber));
     expect(seen).toEqual([30]);
+  });
+
+  it('reads made while a save is being written are answered from memory with the state before it, the file not decoded again', async () => {
+    let decoded = 0;
+    const counting: StateCodec = { ...jsonCodec, decode: (bytes, file) => (decoded++, jsonCodec.decode(bytes, file)) };
+    const store = new StateStore(join(base, 'd'), counting);
+    await store.update((s) => void (s.nextAgentNumber = 1));
+    await store.read();
+    const during: Promise<State>[] = [];
+    // Runs inside the save, just before the new file is written: these reads overlap the write.
+    store.setBeforeSave(() => {
+      for (let i = 0; i < 8; i++) during.push(store.read());
+    });
+    const before = decoded;
+    await store.update((s) => void (s.nextAgentNumber = 2));
+    const seen = await Promise.all(during);
+    expect(seen.map((s) => s.nextAgentNumber)).toEqual(Array.from({ length: 8 }, () => 1));
+    expect(decoded - before).toBe(0);
+    expect((await store.read()).nextAgentNumber).toBe(2);
+    expect(decoded - before).toBe(0);
   });
 });
