@@ -434,6 +434,7 @@ export class AgentLifecycle {
       idleWaitS: input.idle_wait_s ?? 60,
       progress,
       deliveryId: input.delivery_id,
+      records: { agent, session },
     });
   }
 }

@@ -1,5 +1,6 @@
 import type { AgentWatch } from '../claude/watch.js';
 import type { RunRecord, RunStep } from '../store/runs.js';
+import type { State } from '../store/types.js';
 import { callerAgent, type Caller } from './children.js';
 import type { Progress, Services } from './context.js';
 import { checkRunInput, findRun, spawnForRun, type CoordinateInput } from './coordination-input.js';
@@ -190,13 +191,15 @@ export class Coordinator {
 
   private async drive(id: string, signal: AbortSignal, progress?: Progress): Promise<void> {
     try {
-      const run = await this.run(id);
+      const state = await this.ctx.store.read();
+      const run = runIn(state, id);
       const deadline = Date.parse(run.deadline);
       const report = this.reporter(id, progress);
       const ticker = progress ? setInterval(() => void report(), 5_000) : undefined;
       try {
         if (run.mode === 'parallel') {
-          await Promise.all(run.steps.map((s, i) => this.step(id, i, (r) => parallelPrompt(r, r.steps[i]), deadline, signal, report)));
+          // The steps start from this one read: 64 copies of the whole state at once cost more than typing the messages.
+          await Promise.all(run.steps.map((s, i) => this.step(id, i, (r) => parallelPrompt(r, r.steps[i]), deadline, signal, report, state)));
         } else if (run.mode === 'sequential') {
           await this.pipeline(id, deadline, signal, report);
         } else {
@@ -247,8 +250,11 @@ export class Coordinator {
     deadline: number,
     signal: AbortSignal,
     report: () => Promise<void>,
+    /** The state as the caller read it a moment ago; read here when not given. */
+    read?: State,
   ): Promise<void> {
-    const run = await this.run(id);
+    const state = read ?? (await this.ctx.store.read());
+    const run = runIn(state, id);
     const step = run.steps[i];
     if (step.status === 'done' || step.status === 'failed' || step.status === 'skipped') return;
     if (step.status === 'pending') {
@@ -261,7 +267,7 @@ export class Coordinator {
         s.sentAt = new Date().toISOString();
       });
       try {
-        await this.ctx.limits?.waitUntilClear(step.agent, deadline, signal); // an account at its usage limit: the step waits for the reset
+        await this.ctx.limits?.waitUntilClear(step.agent, deadline, signal, state); // an account at its usage limit: the step waits for the reset
         const idleWaitS = Math.max(1, Math.min(300, Math.round((deadline - Date.now()) / 1000)));
         await this.agents.sendMessage(step.agent, { message, delivery_id: deliveryId, idle_wait_s: idleWaitS });
         await this.patchStep(id, i, (s) => (s.status = 'working'));
@@ -413,9 +419,7 @@ export class Coordinator {
   }
 
   private async run(id: string): Promise<RunRecord> {
-    const run = (await this.ctx.store.read()).runs?.find((r) => r.id === id);
-    if (!run) throw new Error(`coordination run ${id} is not in the state`);
-    return run;
+    return runIn(await this.ctx.store.read(), id);
   }
 
   /**
@@ -441,4 +445,10 @@ export class Coordinator {
     const { tab } = await this.ctx.observer.observeOne(agent).catch(() => ({ tab: undefined }));
     return !!tab && (await escapeBusyTurn(this.ctx.backend, tab).catch(() => false));
   }
+}
+
+function runIn(state: State, id: string): RunRecord {
+  const run = state.runs?.find((r) => r.id === id);
+  if (!run) throw new Error(`coordination run ${id} is not in the state`);
+  return run;
 }

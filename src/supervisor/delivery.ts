@@ -2,7 +2,7 @@ import { promptFingerprint, type HookRecord } from '../claude/hook-record.js';
 import { messageHeader } from '../claude/prompt.js';
 import { classifyScreen, findInputBox } from '../claude/screen.js';
 import type { AgentWatch } from '../claude/watch.js';
-import { isWaitingOnPerson, type AgentStatus } from '../store/types.js';
+import { isWaitingOnPerson, type AgentRecord, type AgentStatus, type SessionRecord } from '../store/types.js';
 import type { TabHandle } from '../terminals/backend.js';
 import { sanitizeForTerminal } from '../terminals/sanitize.js';
 import type { DeliveryTiming, Progress, Services } from './context.js';
@@ -30,6 +30,11 @@ export interface DeliveryRequest {
   header?: { from: string; kind?: string; messageId?: string };
   /** A delivery id chosen by the caller (recorded before typing, so a crash can be checked against the hooks). */
   deliveryId?: string;
+  /**
+   * The agent's and its session's records as the caller read them a moment ago (under the
+   * agent's lock): the first look at the agent uses them instead of reading the whole state again.
+   */
+  records?: { agent: AgentRecord; session: SessionRecord };
 }
 
 /** confirmed: Claude Code's UserPromptSubmit hook reported the prompt; unknown: it did not within the bound. */
@@ -180,8 +185,8 @@ async function waitForInputBox(ctx: DeliveryServices, req: DeliveryRequest): Pro
   const deadline = Date.now() + req.idleWaitS * 1000;
   let clears = 0;
   let why: string;
-  for (;;) {
-    const { status, tab } = await ctx.observer.observeOne(req.agent);
+  for (let fresh = req.records; ; fresh = undefined) {
+    const { status, tab } = fresh ? (await ctx.observer.observe(fresh.session, [fresh.agent])).get(req.agent)! : await ctx.observer.observeOne(req.agent);
     if (status === 'idle' && tab) {
       const screen = await ctx.backend.readScreen(tab, 60);
       const kind = classifyScreen(screen);
