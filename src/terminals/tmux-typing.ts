@@ -18,9 +18,13 @@ export type PlannedInput = { index: number; pane: string } & ({ keys: readonly s
  */
 export const MAX_COMMAND_BYTES = 12_000;
 
-/** Non-empty exactly when the pane exists and its program runs (tmux before 3.4 crashes on a paste into a dead pane). */
-export function liveFormat(pane: string): string {
-  return `#{S:#{W:#{P:#{?#{==:#{pane_id},${pane}},#{?pane_dead,,1},}}}}`;
+/**
+ * Non-empty exactly when the pane (or the window's active pane) exists and its program runs:
+ * tmux before 3.4 crashes on a paste into a dead pane. Only for if-shell -F, as `exists`.
+ */
+export function liveFormat(target: string): string {
+  const alive = '#{?pane_dead,,1}';
+  return target.startsWith('%') ? `#{S:#{W:#{P:#{?#{==:#{pane_id},${target}},${alive},}}}}` : `#{S:#{W:#{?#{==:#{window_id},${target}},${alive},}}}`;
 }
 
 function marker(nonce: string, index: number, typed: 0 | 1): string {

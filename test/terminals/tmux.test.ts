@@ -184,15 +184,19 @@ describe('TmuxBackend', { timeout: 30_000 }, () => {
     await screenContaining(backend, live, 'READY');
     await ended(backend, dead);
     await backend.closeTab(closed);
+    // A handle without its pane (a window id alone) types into the window's pane.
+    const byWindow = { backend: 'tmux' as const, id: live.id };
     const results = await backend.typeMany([
       { tab: closed, text: 'into a closed tab' },
       { tab: dead, text: 'into an ended program' },
+      { tab: { backend: 'tmux', id: dead.id }, text: 'into an ended program, by window' },
       { tab: closed, keys: ['Enter'] },
       { tab: live, text: 'still typed' },
-      { tab: live, keys: ['C-c'] },
+      { tab: byWindow, text: ', by window too' },
+      { tab: byWindow, keys: ['C-c'] },
     ]);
-    expect(results.map((r) => r?.code)).toEqual(['tab_gone', 'tab_gone', 'tab_gone', undefined, undefined]);
-    expect(await waitFor('the recording', () => (existsSync(out) ? readFileSync(out, 'utf8') : undefined))).toBe('still typed');
+    expect(results.map((r) => r?.code)).toEqual(['tab_gone', 'tab_gone', 'tab_gone', 'tab_gone', undefined, undefined, undefined]);
+    expect(await waitFor('the recording', () => (existsSync(out) ? readFileSync(out, 'utf8') : undefined))).toBe('still typed, by window too');
     expect(tmux('list-buffers')).toBe('');
     await backend.closeTab(live);
     await backend.closeTab(dead);
