@@ -257,6 +257,7 @@ export class Coordinator {
     const run = runIn(state, id);
     const step = run.steps[i];
     if (step.status === 'done' || step.status === 'failed' || step.status === 'skipped') return;
+    let typed: RunStep | undefined;
     if (step.status === 'pending') {
       if (signal.aborted || run.cancelled || Date.now() >= deadline) return;
       const deliveryId = newDeliveryId();
@@ -270,7 +271,7 @@ export class Coordinator {
         await this.ctx.limits?.waitUntilClear(step.agent, deadline, signal, state); // an account at its usage limit: the step waits for the reset
         const idleWaitS = Math.max(1, Math.min(300, Math.round((deadline - Date.now()) / 1000)));
         await this.agents.sendMessage(step.agent, { message, delivery_id: deliveryId, idle_wait_s: idleWaitS });
-        await this.patchStep(id, i, (s) => (s.status = 'working'));
+        typed = await this.patchStep(id, i, (s) => (s.status = 'working'));
       } catch (e) {
         await this.settle(id, i, { status: 'failed', error: (e as Error).message });
         await report();
@@ -278,7 +279,11 @@ export class Coordinator {
       }
       await report();
     }
-    const outcome = await this.collect(id, i, deadline, signal);
+    // A step typed just now is first looked for with the state it started from (collect reads
+    // the state again a second later, and would see a clear or a delete then).
+    const found = typed && agentAndSession(state, step.agent);
+    const watch = found && this.ctx.observer.watch(found.agent, found.session);
+    const outcome = await this.collect(id, i, deadline, signal, typed && watch ? { step: typed, watch } : undefined);
     if (outcome) {
       await this.settle(id, i, outcome);
       await report();
@@ -297,10 +302,12 @@ export class Coordinator {
     i: number,
     deadline: number,
     signal: AbortSignal,
+    /** The step and its agent's watch as the caller has them (then the state is first read a second later). */
+    first?: { step: RunStep; watch: AgentWatch },
   ): Promise<Pick<RunStep, 'status' | 'reply' | 'tokens' | 'error'> | undefined> {
     const graceUntil = Date.now() + SENDING_GRACE_MS;
     let stoppedAt: number | undefined;
-    let looked: { step: RunStep; watch: AgentWatch } | undefined;
+    let looked = first;
     for (let n = 0; ; n++) {
       if (n > 0) {
         // A turn seen ending is read to the end (its transcript lines follow within moments).
@@ -309,7 +316,7 @@ export class Coordinator {
       }
       // The hook spool is polled often (an incremental file read); the state, which says
       // whether the run was cancelled or the agent deleted, once a second.
-      if (!looked || n % STATE_EVERY === 0) {
+      if (!looked || (n > 0 && n % STATE_EVERY === 0)) {
         const state = await this.ctx.store.read();
         const run = state.runs?.find((r) => r.id === id);
         if (!run || run.cancelled) return undefined;
