@@ -3,7 +3,8 @@
  *
  * Every method is one tmux process (one round trip); user text never reaches a tmux
  * command string: arguments travel as argv (escaped by tmux-args.ts), typed text travels
- * on tmux's stdin, and a program's argv/env travel in a launch spec file.
+ * on tmux's stdin (typeMany's, many texts at once, in private files tmux loads), and a
+ * program's argv/env travel in a launch spec file.
  */
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
