@@ -273,14 +273,20 @@ export class AgentLifecycle {
     progress?: Progress,
   ): Promise<DeliveryResult> {
     checkMessage(input.message);
-    await this.roster.find(name);
-    await this.budgets.admit(name);
-    await this.ctx.limits?.refuse('send', name);
+    const stamp = this.lock.stamp(name);
+    // One read for the admission checks: a fan-out sends to 64 agents at once, and each read is a copy of the whole state.
+    const { agent, session, state } = await this.roster.find(name);
+    await this.budgets.admit(name, state);
+    await this.ctx.limits?.refuse('send', name, state);
     this.messages.take(name, 'send_message_to_agent');
     try {
       // Delivery waits for a hibernated agent to wake, with its conversation.
-      if ((await this.roster.find(name)).agent.hibernated) await this.wakeAgent(name, progress);
-      return await this.lock.run(name, () => this.sendMessageLocked(name, input, progress));
+      if (agent.hibernated) await this.wakeAgent(name, progress);
+      // When no verb took the agent's lock since the read, and none holds or waits for it now,
+      // nothing that changes an agent under its lock came between: the records just read serve
+      // under the lock as well as a second read (one copy of the whole state fewer per message).
+      const unchanged = this.lock.isFree(name) && this.lock.stamp(name) === stamp ? { agent, session } : undefined;
+      return await this.lock.run(name, () => this.sendMessageLocked(name, input, progress, unchanged));
     } catch (e) {
       // Refused or timed out before anything was typed: the agent received nothing.
       if (e instanceof UserError) this.messages.refund(name);
@@ -427,8 +433,10 @@ export class AgentLifecycle {
     name: string,
     input: { message: string; wait_for_reply?: boolean; timeout_s?: number; prepend_protocol?: boolean; idle_wait_s?: number; delivery_id?: string },
     progress?: Progress,
+    /** The agent's records when the caller read them with the lock free (so still current). */
+    unchanged?: { agent: AgentRecord; session: SessionRecord },
   ): Promise<DeliveryResult> {
-    const { agent, session } = await this.roster.find(name);
+    const { agent, session } = unchanged ?? (await this.roster.find(name));
     const watch = this.ctx.observer.watch(agent, session);
     if (!watch) {
       throw new UserError(`${name} has no running conversation (${agent.status}); nothing was typed. Call start_new_agent_conversation first.`);
@@ -444,6 +452,7 @@ export class AgentLifecycle {
       idleWaitS: input.idle_wait_s ?? 60,
       progress,
       deliveryId: input.delivery_id,
+      records: { agent, session },
     });
   }
 }

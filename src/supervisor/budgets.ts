@@ -158,8 +158,8 @@ export class Budgets {
    * Refuses a message to a paused agent, or to one that has reached a limit (it is paused
    * now when it is idle; a busy one is paused by the keeper once its turn ends).
    */
-  async admit(name: string): Promise<void> {
-    const state = await this.deps.store.read();
+  async admit(name: string, read?: State): Promise<void> {
+    const state = read ?? (await this.deps.store.read());
     const agent = agentOf(state, name);
     const session = agent && sessionOf(state, agent);
     if (!agent || !session) return;

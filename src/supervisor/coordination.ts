@@ -1,5 +1,6 @@
 import type { AgentWatch } from '../claude/watch.js';
 import type { RunRecord, RunStep } from '../store/runs.js';
+import type { State } from '../store/types.js';
 import { callerAgent, type Caller } from './children.js';
 import type { Progress, Services } from './context.js';
 import { checkRunInput, findRun, spawnForRun, type CoordinateInput } from './coordination-input.js';
@@ -190,13 +191,15 @@ export class Coordinator {
 
   private async drive(id: string, signal: AbortSignal, progress?: Progress): Promise<void> {
     try {
-      const run = await this.run(id);
+      const state = await this.ctx.store.read();
+      const run = runIn(state, id);
       const deadline = Date.parse(run.deadline);
       const report = this.reporter(id, progress);
       const ticker = progress ? setInterval(() => void report(), 5_000) : undefined;
       try {
         if (run.mode === 'parallel') {
-          await Promise.all(run.steps.map((s, i) => this.step(id, i, (r) => parallelPrompt(r, r.steps[i]), deadline, signal, report)));
+          // The steps start from this one read: 64 copies of the whole state at once cost more than typing the messages.
+          await Promise.all(run.steps.map((s, i) => this.step(id, i, (r) => parallelPrompt(r, r.steps[i]), deadline, signal, report, state)));
         } else if (run.mode === 'sequential') {
           await this.pipeline(id, deadline, signal, report);
         } else {
@@ -247,10 +250,14 @@ export class Coordinator {
     deadline: number,
     signal: AbortSignal,
     report: () => Promise<void>,
+    /** The state as the caller read it a moment ago; read here when not given. */
+    read?: State,
   ): Promise<void> {
-    const run = await this.run(id);
+    const state = read ?? (await this.ctx.store.read());
+    const run = runIn(state, id);
     const step = run.steps[i];
     if (step.status === 'done' || step.status === 'failed' || step.status === 'skipped') return;
+    let typed: RunStep | undefined;
     if (step.status === 'pending') {
       if (signal.aborted || run.cancelled || Date.now() >= deadline) return;
       const deliveryId = newDeliveryId();
@@ -261,10 +268,10 @@ export class Coordinator {
         s.sentAt = new Date().toISOString();
       });
       try {
-        await this.ctx.limits?.waitUntilClear(step.agent, deadline, signal); // an account at its usage limit: the step waits for the reset
+        await this.ctx.limits?.waitUntilClear(step.agent, deadline, signal, state); // an account at its usage limit: the step waits for the reset
         const idleWaitS = Math.max(1, Math.min(300, Math.round((deadline - Date.now()) / 1000)));
         await this.agents.sendMessage(step.agent, { message, delivery_id: deliveryId, idle_wait_s: idleWaitS });
-        await this.patchStep(id, i, (s) => (s.status = 'working'));
+        typed = await this.patchStep(id, i, (s) => (s.status = 'working'));
       } catch (e) {
         await this.settle(id, i, { status: 'failed', error: (e as Error).message });
         await report();
@@ -272,7 +279,11 @@ export class Coordinator {
       }
       await report();
     }
-    const outcome = await this.collect(id, i, deadline, signal);
+    // A step typed just now is first looked for with the state it started from (collect reads
+    // the state again a second later, and would see a clear or a delete then).
+    const found = typed && agentAndSession(state, step.agent);
+    const watch = found && this.ctx.observer.watch(found.agent, found.session);
+    const outcome = await this.collect(id, i, deadline, signal, typed && watch ? { step: typed, watch } : undefined);
     if (outcome) {
       await this.settle(id, i, outcome);
       await report();
@@ -291,10 +302,12 @@ export class Coordinator {
     i: number,
     deadline: number,
     signal: AbortSignal,
+    /** The step and its agent's watch as the caller has them (then the state is first read a second later). */
+    first?: { step: RunStep; watch: AgentWatch },
   ): Promise<Pick<RunStep, 'status' | 'reply' | 'tokens' | 'error'> | undefined> {
     const graceUntil = Date.now() + SENDING_GRACE_MS;
     let stoppedAt: number | undefined;
-    let looked: { step: RunStep; watch: AgentWatch } | undefined;
+    let looked = first;
     for (let n = 0; ; n++) {
       if (n > 0) {
         // A turn seen ending is read to the end (its transcript lines follow within moments).
@@ -303,7 +316,7 @@ export class Coordinator {
       }
       // The hook spool is polled often (an incremental file read); the state, which says
       // whether the run was cancelled or the agent deleted, once a second.
-      if (!looked || n % STATE_EVERY === 0) {
+      if (!looked || (n > 0 && n % STATE_EVERY === 0)) {
         const state = await this.ctx.store.read();
         const run = state.runs?.find((r) => r.id === id);
         if (!run || run.cancelled) return undefined;
@@ -341,16 +354,15 @@ export class Coordinator {
   }
 
   private async settle(id: string, i: number, outcome: Pick<RunStep, 'status' | 'reply' | 'tokens' | 'error'>): Promise<void> {
-    const step = await this.patchStep(id, i, (s) => {
+    const { step, sessionId } = await this.patchStepOfRun(id, i, (s) => {
       Object.assign(s, outcome);
       s.endedAt = new Date().toISOString();
     });
-    const run = await this.run(id);
     await this.ctx.audit?.append({
       type: 'coordination',
       action: step.round === 2 ? 'vote' : 'reply',
       run: id,
-      session: run.sessionId,
+      session: sessionId,
       agent: step.agent,
       outcome: step.status === 'done' ? 'ok' : 'failed',
       ...(step.reply !== undefined ? { reply_chars: step.reply.length } : {}),
@@ -414,9 +426,7 @@ export class Coordinator {
   }
 
   private async run(id: string): Promise<RunRecord> {
-    const run = (await this.ctx.store.read()).runs?.find((r) => r.id === id);
-    if (!run) throw new Error(`coordination run ${id} is not in the state`);
-    return run;
+    return runIn(await this.ctx.store.read(), id);
   }
 
   /**
@@ -424,11 +434,17 @@ export class Coordinator {
    * one save for all of them keeps a 64-agent run from queueing 64 saves behind the lock.
    */
   private async patchStep(id: string, i: number, patch: (s: RunStep) => void): Promise<RunStep> {
+    return (await this.patchStepOfRun(id, i, patch)).step;
+  }
+
+  /** patchStep, with the run's session (no second read of the state for it). */
+  private async patchStepOfRun(id: string, i: number, patch: (s: RunStep) => void): Promise<{ step: RunStep; sessionId: string }> {
     return this.ctx.store.updateBatched((s) => {
-      const step = s.runs?.find((r) => r.id === id)?.steps[i];
-      if (!step) throw new Error(`coordination run ${id} has no step ${i}`);
+      const run = s.runs?.find((r) => r.id === id);
+      const step = run?.steps[i];
+      if (!run || !step) throw new Error(`coordination run ${id} has no step ${i}`);
       patch(step);
-      return structuredClone(step);
+      return { step: structuredClone(step), sessionId: run.sessionId };
     });
   }
 
@@ -436,4 +452,10 @@ export class Coordinator {
     const { tab } = await this.ctx.observer.observeOne(agent).catch(() => ({ tab: undefined }));
     return !!tab && (await escapeBusyTurn(this.ctx.backend, tab).catch(() => false));
   }
+}
+
+function runIn(state: State, id: string): RunRecord {
+  const run = state.runs?.find((r) => r.id === id);
+  if (!run) throw new Error(`coordination run ${id} is not in the state`);
+  return run;
 }

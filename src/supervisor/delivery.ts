@@ -2,10 +2,11 @@ import { promptFingerprint, type HookRecord } from '../claude/hook-record.js';
 import { messageHeader } from '../claude/prompt.js';
 import { classifyScreen, findInputBox } from '../claude/screen.js';
 import type { AgentWatch } from '../claude/watch.js';
-import { isWaitingOnPerson, type AgentStatus } from '../store/types.js';
+import { isWaitingOnPerson, type AgentRecord, type AgentStatus, type SessionRecord } from '../store/types.js';
 import type { TabHandle } from '../terminals/backend.js';
 import { sanitizeForTerminal } from '../terminals/sanitize.js';
 import type { DeliveryTiming, Progress, Services } from './context.js';
+import type { LiveStatus } from './observer.js';
 
 /** What a delivery uses: the tab to type into, the log, the observer for the agent's status, and who hears of its timing. */
 type DeliveryServices = Pick<Services, 'backend' | 'log' | 'observer' | 'deliveries'>;
@@ -30,6 +31,11 @@ export interface DeliveryRequest {
   header?: { from: string; kind?: string; messageId?: string };
   /** A delivery id chosen by the caller (recorded before typing, so a crash can be checked against the hooks). */
   deliveryId?: string;
+  /**
+   * The agent's and its session's records as the caller read them a moment ago (under the
+   * agent's lock): the first look at the agent uses them instead of reading the whole state again.
+   */
+  records?: { agent: AgentRecord; session: SessionRecord };
 }
 
 /** confirmed: Claude Code's UserPromptSubmit hook reported the prompt; unknown: it did not within the bound. */
@@ -129,8 +135,7 @@ export async function deliver(ctx: DeliveryServices, req: DeliveryRequest): Prom
   }
   told('confirmed');
   ctx.log.info('delivery confirmed', { agent: req.agent, delivery: deliveryId });
-  if (!req.waitForReply)
-    return { agent: req.agent, delivery_id: deliveryId, delivered: 'confirmed', status: (await ctx.observer.observeOne(req.agent)).status };
+  if (!req.waitForReply) return { agent: req.agent, delivery_id: deliveryId, delivered: 'confirmed', status: (await observeAgent(ctx, req)).status };
 
   const after = req.watch.spool.records.indexOf(submitted) + 1;
   const started = Date.now();
@@ -161,6 +166,18 @@ export async function deliver(ctx: DeliveryServices, req: DeliveryRequest): Prom
 }
 
 /**
+ * The agent's live status. With the records its caller read under the agent's lock (`records`),
+ * which every verb that changes an agent takes, there is no read of the whole state: a fan-out
+ * looks at 64 agents within moments, twice each. The observation still writes a change it sees
+ * only where the state's record is still the one read (observer.ts persist); a hold put on during
+ * this delivery (a budget reached meanwhile) shows at the next look instead of in this answer.
+ */
+function observeAgent(ctx: DeliveryServices, req: Pick<DeliveryRequest, 'agent' | 'records'>): Promise<LiveStatus> {
+  const fresh = req.records;
+  return fresh ? ctx.observer.observe(fresh.session, [fresh.agent]).then((m) => m.get(req.agent)!) : ctx.observer.observeOne(req.agent);
+}
+
+/**
  * Claude Code runs a prompt that starts with `!` as a shell command and one that starts
  * with `/` as a slash command (`/exit` ends the agent), and neither fires
  * UserPromptSubmit. A message is a message: a leading space keeps it one (Claude Code
@@ -180,8 +197,8 @@ async function waitForInputBox(ctx: DeliveryServices, req: DeliveryRequest): Pro
   const deadline = Date.now() + req.idleWaitS * 1000;
   let clears = 0;
   let why: string;
-  for (;;) {
-    const { status, tab } = await ctx.observer.observeOne(req.agent);
+  for (let records = req.records; ; records = undefined) {
+    const { status, tab } = await observeAgent(ctx, { agent: req.agent, records });
     if (status === 'idle' && tab) {
       const screen = await ctx.backend.readScreen(tab, 60);
       const kind = classifyScreen(screen);

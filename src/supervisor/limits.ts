@@ -113,8 +113,8 @@ export class Limits {
    * Refuses a start or a message while the account is limited (or the agent is paused by a
    * limit), naming the reset time. `what` says what would have been done.
    */
-  async refuse(what: 'create' | 'send', agent?: string): Promise<void> {
-    const state = await this.deps.store.read();
+  async refuse(what: 'create' | 'send', agent?: string, read?: State): Promise<void> {
+    const state = read ?? (await this.deps.store.read());
     const until = this.blockedUntil(state, agent);
     if (until === undefined) return;
     const nothing = what === 'create' ? 'nothing was started' : 'nothing was typed';
@@ -134,9 +134,10 @@ export class Limits {
   }
 
   /** Waits (bounded by `deadline`, or until `signal` aborts) while a message to `agent` would be refused. */
-  async waitUntilClear(agent: string, deadline: number, signal?: AbortSignal): Promise<void> {
-    while (!signal?.aborted && Date.now() < deadline) {
-      if (this.blockedUntil(await this.deps.store.read(), agent) === undefined) return;
+  async waitUntilClear(agent: string, deadline: number, signal?: AbortSignal, read?: State): Promise<void> {
+    // `read`: the state its caller read a moment ago, for the first look (a fan-out's 64 steps start together).
+    for (let state = read; !signal?.aborted && Date.now() < deadline; state = undefined) {
+      if (this.blockedUntil(state ?? (await this.deps.store.read()), agent) === undefined) return;
       await sleep(1000);
     }
   }

@@ -60,6 +60,13 @@ export interface TerminalBackend {
   paste(tab: TabHandle, text: string): Promise<void>;
   /** Sends named keys (`Enter`, `Escape`, `C-c`), never text. */
   sendKeys(tab: TabHandle, keys: readonly TerminalKey[]): Promise<void>;
+  /**
+   * Several pastes and keys, each typed as paste / sendKeys would type it, in order, in as
+   * few round trips as the terminal allows. One result per input: undefined when it was
+   * typed, the error of that input alone otherwise (a closed tab fails only its own input).
+   * Optional: a backend without it types one input per call.
+   */
+  typeMany?(inputs: readonly TabInput[]): Promise<(TerminalError | undefined)[]>;
   /** Plain text of the last `lines` lines (screen plus scrollback). */
   readScreen(tab: TabHandle, lines: number): Promise<string>;
   /** Screens of several tabs in one round trip; tabs that are gone are left out. */
@@ -76,6 +83,9 @@ export interface TerminalBackend {
    */
   preflight?(): Promise<unknown>;
 }
+
+/** One thing to type into a tab: a paste of (sanitised) text, or named keys. */
+export type TabInput = { tab: TabHandle; text: string } | { tab: TabHandle; keys: readonly TerminalKey[] };
 
 export type TerminalKey = 'Enter' | 'Escape' | 'C-c' | 'C-u' | 'BSpace' | 'Down' | 'Up';
 

@@ -10,8 +10,12 @@ const KEEP = /^(PATH|HOME|USER|LOGNAME|SHELL|LANG|LC_[A-Z]+|TZ|TMPDIR|TMUX_TMPDI
 
 export function terminalEnv(env: NodeJS.ProcessEnv = process.env, extra?: RegExp): Record<string, string> {
   const out: Record<string, string> = {};
-  for (const [k, v] of Object.entries(env)) {
-    if (v !== undefined && (KEEP.test(k) || extra?.test(k))) out[k] = v;
+  // Names first, values only of those kept: each value read from process.env is a call into
+  // the runtime, and this runs for every terminal process.
+  for (const k of Object.keys(env)) {
+    if (!KEEP.test(k) && !extra?.test(k)) continue;
+    const v = env[k];
+    if (v !== undefined) out[k] = v;
   }
   return out;
 }

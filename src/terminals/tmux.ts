@@ -2,21 +2,26 @@
  * Tabs as tmux windows, on a tmux server of tabcrew's own (`tmux -L <socket>`).
  *
  * Every method is one tmux process (one round trip; new windows asked for together share
- * one, tmux-joined.ts); user text never reaches a tmux command string: arguments travel as
- * argv (escaped by tmux-args.ts), typed text travels on tmux's stdin, and a program's
- * argv/env travel in a launch spec file.
+ * one, tmux-joined.ts; the tab listing goes through a control-mode client, tmux-control.ts);
+ * user text never reaches a tmux command string: arguments travel as argv (escaped by
+ * tmux-args.ts), typed text travels on tmux's stdin (typeMany's, many texts at once, in
+ * private files tmux loads), and a program's argv/env travel in a launch spec file.
  */
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { mkdir, readdir, rm, stat, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 
-import { TerminalError, type TabHandle, type TabInfo, type TabLaunch, type TerminalBackend, type TerminalKey } from './backend.js';
+import { TerminalError, type TabHandle, type TabInfo, type TabInput, type TabLaunch, type TerminalBackend, type TerminalKey } from './backend.js';
 import { terminalEnv } from './env.js';
 import { launcherPath, removeLaunchSpec, sweepLaunchSpecs, writeLaunchSpec } from './launch-spec.js';
 import { capture, checkedId, commandString, exists, formatLiteral, paneTarget, tmuxCommandLine, type TmuxCommand } from './tmux-args.js';
 import { TmuxControl } from './tmux-control.js';
 import { asTabGone, hasStderr, MAX_BUFFER, TIMEOUT_MS, toTerminalError } from './tmux-errors.js';
 import { JoinedRuns, type TmuxOutcome } from './tmux-joined.js';
-import { lastLines, lineCount, tmuxSessionName, unvis } from './tmux-text.js';
+import { GROUP_OPTION, listingFormat, parseListing, TAG_OPTION } from './tmux-listing.js';
+import { lastLines, lineCount, tmuxSessionName } from './tmux-text.js';
+import { typingChunks, typingReport, type PlannedInput } from './tmux-typing.js';
 
 export interface TmuxBackendOptions {
   /** Socket name (`tmux -L`): tabcrew's tabs live on their own tmux server. */
@@ -26,9 +31,6 @@ export interface TmuxBackendOptions {
   runtimeDir: string;
 }
 
-const TAG_OPTION = '@tabcrew_tag';
-/** The group a tmux session holds (a session option): its name is for people and may change with tabcrew versions. */
-const GROUP_OPTION = '@tabcrew_group';
 /** The title tabcrew gave a pane, which KEEP_TITLE puts back whenever the program changes it. */
 const TITLE_OPTION = '@tabcrew_title';
 // A program in the pane can set its title (OSC 0/2, and in tmux before 3.4 any APC: Claude
@@ -38,8 +40,6 @@ const TITLE_OPTION = '@tabcrew_title';
 const KEEP_TITLE = `if-shell -F '#{!=:#{pane_title},#{${TITLE_OPTION}}}' 'select-pane -T "#{${TITLE_OPTION}}"'`;
 // A detached session has no client to take its size from; a TUI needs room.
 const NEW_SESSION_SIZE = ['-x', '200', '-y', '50'];
-const FS = '\x1f';
-const RS = '\x1e';
 const KEYS: ReadonlySet<string> = new Set<TerminalKey>(['Enter', 'Escape', 'C-c', 'C-u', 'BSpace', 'Down', 'Up']);
 const STALE_SPEC_MS = 60_000;
 /** Tries of a command that met a server on its way out (10, 20, … ms apart: about 1 s in all). */
@@ -63,6 +63,8 @@ export class TmuxBackend implements TerminalBackend {
     (commands) => this.#exec(commands),
     (err) => hasStderr(err, GROUP_GONE),
   );
+  /** The private directory of typeMany's texts, made (and swept of a crashed run's leftovers) once. */
+  #pasteDir?: Promise<string>;
 
   constructor(options: TmuxBackendOptions) {
     if (!/^[A-Za-z0-9._-]+$/.test(options.socket)) {
@@ -217,6 +219,81 @@ export class TmuxBackend implements TerminalBackend {
     });
   }
 
+  /**
+   * Many pastes and keys in one tmux process (several only past tmux's command length): a
+   * fan-out types into 64 tabs at once, and each tmux process is a fork of this one. Each
+   * input is checked inside tmux on its own (a paste only into a live pane, as paste does;
+   * keys only to a pane that exists), so a closed tab fails only its own input. One stdin
+   * per process: the texts travel as private files (0600, in a 0700 directory of the runtime
+   * dir) that tmux loads and that are removed as soon as tmux has answered.
+   */
+  async typeMany(inputs: readonly TabInput[]): Promise<(TerminalError | undefined)[]> {
+    const results: (TerminalError | undefined)[] = inputs.map(() => undefined);
+    const planned: PlannedInput[] = [];
+    const files: string[] = [];
+    try {
+      for (const [index, input] of inputs.entries()) {
+        let pane: string;
+        try {
+          pane = paneTarget(input.tab);
+          if ('keys' in input) for (const key of input.keys) if (!KEYS.has(key)) throw new TerminalError(`unknown key ${JSON.stringify(key)}`, 'failed');
+        } catch (err) {
+          results[index] = err as TerminalError;
+          continue;
+        }
+        if ('keys' in input) {
+          if (input.keys.length) planned.push({ index, pane, keys: input.keys });
+        } else if (input.text !== '') {
+          const file = join(await this.#pastes(), randomHex(8));
+          files.push(file);
+          await writeFile(file, input.text, { mode: 0o600, flag: 'wx' });
+          planned.push({ index, pane, buffer: `tabcrew-paste-${randomHex(8)}`, file });
+        }
+      }
+      const nonce = randomHex(12);
+      for (const chunk of typingChunks(planned, nonce)) {
+        let report: Map<number, boolean>;
+        try {
+          report = typingReport(await this.#run(chunk.commands), nonce);
+        } catch (err) {
+          for (const p of chunk.inputs) results[p.index] = asTabGone(err, inputs[p.index]!.tab) as TerminalError;
+          continue;
+        }
+        for (const p of chunk.inputs) {
+          const typed = report.get(p.index);
+          const id = inputs[p.index]!.tab.id;
+          if (typed === false) results[p.index] = new TerminalError(`tab ${id} is gone or its program has ended; nothing was typed`, 'tab_gone');
+          else if (typed === undefined) results[p.index] = new TerminalError(`tmux did not report typing into tab ${id}`, 'failed');
+        }
+      }
+    } catch (err) {
+      // The texts could not be written: nothing of this call was typed.
+      const failed = new TerminalError(`cannot type: ${(err as Error).message}`, 'failed');
+      return inputs.map(() => failed);
+    } finally {
+      await Promise.all(files.map((f) => rm(f, { force: true })));
+    }
+    return results;
+  }
+
+  #pastes(): Promise<string> {
+    this.#pasteDir ??= (async () => {
+      const dir = join(this.#runtimeDir, 'paste');
+      await mkdir(dir, { recursive: true, mode: 0o700 });
+      // A text outlives its call only when a tabcrew died during it: not left on disk.
+      const cutoff = Date.now() - STALE_SPEC_MS;
+      for (const name of await readdir(dir)) {
+        const file = join(dir, name);
+        if (((await stat(file).catch(() => undefined))?.mtimeMs ?? Infinity) < cutoff) await rm(file, { force: true });
+      }
+      return dir;
+    })().catch((err: unknown) => {
+      this.#pasteDir = undefined;
+      throw err;
+    });
+    return this.#pasteDir;
+  }
+
   async readScreen(tab: TabHandle, lines: number): Promise<string> {
     const n = lineCount(lines);
     const stdout = await this.#run([capture(paneTarget(tab), n)]).catch((err: unknown) => {
@@ -263,24 +340,8 @@ export class TmuxBackend implements TerminalBackend {
   }
 
   async listTabs(): Promise<TabInfo[]> {
-    // tmux prints user option values raw (control characters included) while it
-    // escapes window and session names, so the tag goes last and each record ends
-    // with a marker no value can guess.
     const nonce = randomHex(12);
-    const fields = [
-      '#{pid}',
-      '#{window_id}',
-      '#{pane_id}',
-      '#{pane_pid}',
-      '#{session_name}',
-      '#{pane_dead}',
-      '#{pane_dead_status}',
-      '#{pane_dead_signal}',
-      '#{window_name}',
-      `#{${GROUP_OPTION}}`,
-      `#{${TAG_OPTION}}`,
-    ];
-    const format = fields.join(FS) + RS + nonce;
+    const format = listingFormat(nonce);
     this.#calls++;
     // Quoted for the control client's command parser: the format is constant but for the hex nonce.
     let stdout = await this.#control.run(`list-panes -a -F '${format}'`);
@@ -293,34 +354,7 @@ export class TmuxBackend implements TerminalBackend {
         throw err;
       }
     }
-    const tabs: TabInfo[] = [];
-    const seen = new Set<string>();
-    let unreaped = 0;
-    for (const record of stdout.split(`${RS}${nonce}\n`)) {
-      const parts = record.split(FS);
-      if (parts.length < fields.length) continue;
-      const [server, id, pane, pid, session, dead, status, signal, name, group] = parts;
-      const tag = parts.slice(fields.length - 1).join(FS);
-      // A window linked into several sessions is listed once per session.
-      if (seen.has(pane)) continue;
-      seen.add(pane);
-      const info: TabInfo = {
-        backend: 'tmux',
-        id,
-        pane,
-        pid: Number(pid),
-        tag: tag === '' ? null : tag,
-        // A tmux session made before tabcrew named them for people is named by its group.
-        group: group || unvis(session),
-        title: unvis(name),
-        alive: dead !== '1',
-      };
-      // A signal is reported as a shell would: 128 + N.
-      if (dead === '1' && /^\d+$/.test(status)) info.exitStatus = Number(status);
-      else if (dead === '1' && /^\d+$/.test(signal)) info.exitStatus = 128 + Number(signal);
-      else if (dead === '1') unreaped = Number(server);
-      tabs.push(info);
-    }
+    const { tabs, unreaped } = parseListing(stdout, nonce);
     // tmux built with libutempter loses a SIGCHLD that arrives while utempter's helper
     // runs (tmux/tmux#311), which happens when a program exits just as its pane closes:
     // the pane is dead, the child a zombie, and no status comes until the next SIGCHLD.

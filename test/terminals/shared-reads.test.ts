@@ -119,7 +119,7 @@ describe('shared terminal reads', () => {
     expect(y![0]!.title).toBe('a');
   });
 
-  it('typing is never held back or merged', async () => {
+  it('typing is never held back by reads, nor merged for a backend without typeMany', async () => {
     const t = heldBackend({ '@1': 'one' });
     const typed: string[] = [];
     t.backend.paste = (tb, text) => (typed.push(`${tb.id}:${text}`), Promise.resolve());

@@ -2,7 +2,7 @@
  * What only the tmux backend does: its own server, its launcher, and its tmux calls.
  * The behaviour every backend shares is in conformance.ts.
  */
-import { existsSync, readdirSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -11,7 +11,21 @@ import { TerminalError } from '../../src/terminals/backend.js';
 import { execFileSync } from 'node:child_process';
 import { TmuxBackend } from '../../src/terminals/tmux.js';
 import { tmuxSessionName } from '../../src/terminals/tmux-text.js';
-import { FOREVER, killTmuxServer, launcher, makeScratch, node, printing, runEnvDump, screenContaining, tmuxSocket, waitFor } from './fixtures.js';
+import {
+  ended,
+  FOREVER,
+  killTmuxServer,
+  launcher,
+  makeScratch,
+  node,
+  PASTE_END,
+  PASTE_START,
+  printing,
+  runEnvDump,
+  screenContaining,
+  tmuxSocket,
+  waitFor,
+} from './fixtures.js';
 
 // A tmux server of this file's own; the user's default server is never touched.
 const socket = tmuxSocket('tabcrew-test');
@@ -138,6 +152,67 @@ describe('TmuxBackend', { timeout: 30_000 }, () => {
     const listed = (await backend.listTabs()).filter((t) => t.group === 's-race');
     expect(listed.map((t) => t.tag).sort()).toEqual(['race-1', 'race-2', 'race-3']);
     for (const tab of tabs) await backend.closeTab(tab);
+  });
+
+  it('typeMany pastes into several tabs and presses their keys in one tmux call, each text byte for byte', async () => {
+    const outs = [scratch.file('many-a'), scratch.file('many-b')];
+    const tabs = await Promise.all(outs.map((out) => backend.createTab(launch({ argv: [node, scratch.recorder, out, 'bracketed'] }))));
+    for (const tab of tabs) await screenContaining(backend, tab, 'READY');
+    const texts = ['first tab\nsecond line; with #{pane_id} and ~/$HOME', 'x'.repeat(5000)];
+    const calls = backend.calls;
+    const results = await backend.typeMany([
+      { tab: tabs[0]!, text: texts[0]! },
+      { tab: tabs[1]!, text: texts[1]! },
+      { tab: tabs[0]!, keys: ['Enter', 'C-c'] },
+      { tab: tabs[1]!, keys: ['C-c'] },
+    ]);
+    expect(results).toEqual([undefined, undefined, undefined, undefined]);
+    expect(backend.calls - calls).toBe(1);
+    const received = await Promise.all(outs.map((out) => waitFor('the recording', () => (existsSync(out) ? readFileSync(out, 'utf8') : undefined))));
+    expect(received).toEqual([`${PASTE_START}${texts[0]}${PASTE_END}\r`, `${PASTE_START}${texts[1]}${PASTE_END}`]);
+    // The texts went through files that are gone once tmux answered; no buffer is left in tmux.
+    expect(readdirSync(join(runtimeDir, 'paste'))).toEqual([]);
+    expect(tmux('list-buffers')).toBe('');
+    for (const tab of tabs) await backend.closeTab(tab);
+  });
+
+  it('typeMany: a closed tab and a tab whose program ended fail on their own, the others are typed', async () => {
+    const out = scratch.file('many-live');
+    const live = await backend.createTab(launch({ argv: [node, scratch.recorder, out, 'plain'] }));
+    const closed = await printer('closed before typing');
+    const dead = await backend.createTab(launch({ argv: [node, '-e', 'process.exit(0)'] }));
+    await screenContaining(backend, live, 'READY');
+    await ended(backend, dead);
+    await backend.closeTab(closed);
+    // A handle without its pane (a window id alone) types into the window's pane.
+    const byWindow = { backend: 'tmux' as const, id: live.id };
+    const results = await backend.typeMany([
+      { tab: closed, text: 'into a closed tab' },
+      { tab: dead, text: 'into an ended program' },
+      { tab: { backend: 'tmux', id: dead.id }, text: 'into an ended program, by window' },
+      { tab: closed, keys: ['Enter'] },
+      { tab: live, text: 'still typed' },
+      { tab: byWindow, text: ', by window too' },
+      { tab: byWindow, keys: ['C-c'] },
+    ]);
+    expect(results.map((r) => r?.code)).toEqual(['tab_gone', 'tab_gone', 'tab_gone', 'tab_gone', undefined, undefined, undefined]);
+    expect(await waitFor('the recording', () => (existsSync(out) ? readFileSync(out, 'utf8') : undefined))).toBe('still typed, by window too');
+    expect(tmux('list-buffers')).toBe('');
+    await backend.closeTab(live);
+    await backend.closeTab(dead);
+  });
+
+  it('typeMany splits a list longer than tmux takes in one message over several calls, in order', async () => {
+    const out = scratch.file('many-long');
+    const tab = await backend.createTab(launch({ argv: [node, scratch.recorder, out, 'plain'] }));
+    await screenContaining(backend, tab, 'READY');
+    const parts = Array.from({ length: 120 }, (_, i) => `<${i}>`);
+    const calls = backend.calls;
+    const results = await backend.typeMany([...parts.map((text) => ({ tab, text })), { tab, keys: ['C-c'] as const }]);
+    expect(results.every((r) => r === undefined)).toBe(true);
+    expect(backend.calls - calls).toBeGreaterThan(1);
+    expect(await waitFor('the recording', () => (existsSync(out) ? readFileSync(out, 'utf8') : undefined))).toBe(parts.join(''));
+    await backend.closeTab(tab);
   });
 
   it('listTabs with no tmux server running returns an empty list', async () => {
