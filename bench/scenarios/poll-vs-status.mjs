@@ -4,7 +4,8 @@
  *   `tmux capture-pane` process per agent, one after another, each screen classified
  *   (classifyScreen). poll_capture_parallel_N_ms: the same captures all at once.
  * - status_tabcrew_N_ms: `Supervisor.getSessionStatus` (one `list-panes`, the hook
- *   spools, transcripts and TODO.md; screens only for agents the hooks leave in doubt).
+ *   spools, transcripts and TODO.md; screens only for agents the hooks leave in doubt); its
+ *   detail gives the CPU the status cost this process.
  * - poll_vs_tabcrew_ratio_N: median poll / median status (above 1: tabcrew is faster).
  * Repetitions interleave the three so they see the same load; medians reported.
  * status_64_agents_backend_calls: `backend.calls` per getSessionStatus at 64 agents.
@@ -44,6 +45,7 @@ export default {
       const par = [];
       const tab = [];
       const calls = [];
+      const cpu = [];
       for (let i = 0; i < reps; i++) {
         let t0 = performance.now();
         const kinds = await pollSequential(f.socket, panes);
@@ -53,15 +55,20 @@ export default {
         await pollParallel(f.socket, panes);
         par.push(performance.now() - t0);
         const before = backend.calls;
+        const cpu0 = process.cpuUsage();
         t0 = performance.now();
         const status = await supervisor.getSessionStatus(f.session);
         tab.push(performance.now() - t0);
+        const used = process.cpuUsage(cpu0);
+        cpu.push((used.user + used.system) / 1000);
         calls.push(backend.calls - before);
         if (i === 0 && status.agents.some((a) => a.status !== 'idle')) throw new Error('tabcrew saw agents that are not idle');
       }
       report(`poll_capture_per_agent_${n}_ms`, round(median(seq)), 'ms', { detail: `${n} tmux processes, one after another` });
       report(`poll_capture_parallel_${n}_ms`, round(median(par)), 'ms', { detail: `${n} tmux processes at once` });
-      report(`status_tabcrew_${n}_ms`, round(median(tab)), 'ms', { detail: `getSessionStatus in-process, ${median(calls)} round trip(s)` });
+      report(`status_tabcrew_${n}_ms`, round(median(tab)), 'ms', {
+        detail: `getSessionStatus in-process, ${median(calls)} round trip(s); CPU of this process (its thread pool included) ${round(median(cpu))} ms`,
+      });
       report(`poll_vs_tabcrew_ratio_${n}`, round(median(seq) / median(tab), 2), 'ratio', { detail: `parallel poll: ${round(median(par) / median(tab), 2)}` });
       if (n === 64) report('status_64_agents_backend_calls', median(calls), 'calls', { detail: `max ${Math.max(...calls)} over ${reps} calls` });
     }

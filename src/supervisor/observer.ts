@@ -181,7 +181,11 @@ export class AgentObserver {
     const out = new Map<string, LiveStatus>();
     const now = Date.now();
     const running = agents.filter((a) => a.status !== 'cleared' && a.claudeSessionId);
-    const tabs: TabInfo[] = running.length ? await this.deps.backend.listTabs() : [];
+    // The spools are local files: read side by side, and while the terminal lists its tabs.
+    const [tabs] = await Promise.all([
+      running.length ? this.deps.backend.listTabs() : Promise.resolve<TabInfo[]>([]),
+      Promise.all(running.map((a) => this.watch(a, session)!.refresh())),
+    ]);
     const doubtful: { agent: AgentRecord; tab: TabInfo; hooks: DerivedStatus | undefined }[] = [];
     const live: { agent: AgentRecord; tab: TabInfo; watch: AgentWatch }[] = [];
     const moves = new Map<string, DerivedStatus[]>();
@@ -208,8 +212,6 @@ export class AgentObserver {
       }
       live.push({ agent, tab, watch: this.watch(agent, session)! });
     }
-    // The spools are local files: read side by side, not one agent after another.
-    await Promise.all(live.map(({ watch }) => watch.refresh()));
     for (const { agent, tab, watch } of live) {
       const hooks = watch.hookStatus(agent.launchId);
       moves.set(agent.name, this.stepsSinceLastLook(watch, agent.launchId, hooks));

@@ -84,13 +84,22 @@ export class StatusView {
     const session = findSession(state, sessionRef);
     const agents = agentsIn(state, session.id);
     // Everything below is local file reads: they run side by side, not one agent after another.
+    const transcripts = new Map(
+      agents.map((a) => [
+        a.name,
+        observer
+          .watch(a, session)
+          ?.readTranscript()
+          .catch(() => undefined),
+      ]),
+    );
     const [statuses, todo, crew] = await Promise.all([observer.observe(session, agents), readTodo(session.root), this.deps.usage.crewUsage(state)]);
     const now = Date.now();
     const views = await Promise.all(
       agents.map(async (agent): Promise<AgentStatusView> => {
         const live = statuses.get(agent.name)!;
         const watch = observer.watch(agent, session);
-        const transcript = watch ? await watch.readTranscript().catch(() => undefined) : undefined;
+        const transcript = await transcripts.get(agent.name);
         const counted = crew.ledgers.has(agent.name) ? crew.ledgers.get(agent.name) : await this.deps.ledger.count(agent.name).catch(() => undefined);
         const children = childrenOf(state, agent.name).map((c) => c.name);
         return {
