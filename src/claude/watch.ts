@@ -24,8 +24,15 @@ export class AgentWatch {
     eventsFile: string,
     private readonly root: string,
     private readonly claudeConfigDir: string,
+    /** Resolves when the spool changes or after `ms` (supervisor/spool-changes.ts); a plain wait without it. */
+    private readonly spoolChange: (ms: number) => Promise<void> = (ms) => new Promise((r) => setTimeout(r, ms)),
   ) {
     this.spool = new SpoolReader(eventsFile);
+  }
+
+  /** Waits until a hook writes to the spool, at most `ms` (a poll's pause that ends early). */
+  nextChange(ms: number): Promise<void> {
+    return this.spoolChange(ms);
   }
 
   async refresh(): Promise<HookRecord[]> {

@@ -312,7 +312,8 @@ export class Coordinator {
       if (n > 0) {
         // A turn seen ending is read to the end (its transcript lines follow within moments).
         if ((signal.aborted || Date.now() >= deadline) && stoppedAt === undefined) return undefined;
-        await sleep(POLL_MS);
+        // The next look comes when a hook writes (the turn's end), at most POLL_MS later.
+        await (looked ? looked.watch.nextChange(POLL_MS) : sleep(POLL_MS));
       }
       // The hook spool is polled often (an incremental file read); the state, which says
       // whether the run was cancelled or the agent deleted, once a second.

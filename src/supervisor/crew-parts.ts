@@ -77,7 +77,8 @@ export interface CrewParts {
 export function assembleCrew(deps: SupervisorDeps): CrewParts {
   const env = deps.env ?? process.env;
   const c = deps.config;
-  const observer = new AgentObserver({ store: deps.store, backend: deps.backend, log: deps.log, runtimeDir: c.runtimeDir, env, audit: deps.audit });
+  const activity = new RuntimeWatch(c.runtimeDir, deps.log);
+  const observer = new AgentObserver({ store: deps.store, backend: deps.backend, log: deps.log, runtimeDir: c.runtimeDir, env, audit: deps.audit, activity });
   const services: Services = {
     ...deps,
     env,
@@ -85,7 +86,7 @@ export function assembleCrew(deps: SupervisorDeps): CrewParts {
     owner: new Owner(),
     deliveries: new Set(),
     starts: new StartQueue(c.maxStarting),
-    activity: new RuntimeWatch(c.runtimeDir, deps.log),
+    activity,
   };
   const ctx = services;
   const roster = new Roster(deps.store);

@@ -5,6 +5,8 @@ import { hookSteps, type DerivedStatus } from '../claude/hook-status.js';
 import { agentDirFor } from '../claude/launch.js';
 import { classifyScreen } from '../claude/screen.js';
 import { AgentWatch, claudeConfigDir } from '../claude/watch.js';
+import type { RuntimeWatch } from './runtime-watch.js';
+import { SpoolChanges } from './spool-changes.js';
 import type { StateStore } from '../store/state-store.js';
 import { isWaitingOnPerson, type AgentRecord, type AgentStatus, type SessionRecord, type StatusSource } from '../store/types.js';
 import type { TabInfo, TerminalBackend } from '../terminals/backend.js';
@@ -95,6 +97,8 @@ export interface ObserverDeps {
   /** The environment agents run with: where their Claude Code keeps transcripts. */
   env: NodeJS.ProcessEnv;
   audit?: Pick<AuditLog, 'append'>;
+  /** Hook activity as the OS reports it: waits for a spool end at the hook's write. */
+  activity?: Pick<RuntimeWatch, 'on'>;
 }
 
 /**
@@ -135,7 +139,11 @@ export class AgentObserver {
   /** How far into each spool the last look read, and the hooks' status there: where the next look's steps begin. */
   private readonly looked = new WeakMap<AgentWatch, { mark: number; launch?: string; hooks?: DerivedStatus }>();
 
-  constructor(private readonly deps: ObserverDeps) {}
+  private readonly changes: SpoolChanges;
+
+  constructor(private readonly deps: ObserverDeps) {
+    this.changes = new SpoolChanges(deps.activity);
+  }
 
   /** The watch of the agent's current conversation (none while it is cleared). */
   watch(agent: Pick<AgentRecord, 'claudeSessionId' | 'worktree'>, session: SessionRecord): AgentWatch | undefined {
@@ -145,7 +153,9 @@ export class AgentObserver {
     if (!watch) {
       // A worktree agent's Claude Code runs in its worktree: its transcripts are filed under that cwd.
       const cwd = agent.worktree?.path ?? session.root;
-      watch = new AgentWatch(id, join(agentDirFor(this.deps.runtimeDir, id), 'events.jsonl'), cwd, claudeConfigDir(this.deps.env));
+      watch = new AgentWatch(id, join(agentDirFor(this.deps.runtimeDir, id), 'events.jsonl'), cwd, claudeConfigDir(this.deps.env), (ms) =>
+        this.changes.wait(id, ms),
+      );
       this.watches.set(id, watch);
     }
     return watch;

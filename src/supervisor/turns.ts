@@ -65,7 +65,7 @@ export async function waitForRecord(
     if (hit) return hit;
     if (Date.now() >= deadline) return undefined;
     tick?.();
-    await sleep(100);
+    await watch.nextChange(100);
   }
 }
 
