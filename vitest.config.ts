@@ -1,7 +1,8 @@
 import { defineConfig } from 'vitest/config';
 
-// Unit-level files run two at a time; the e2e files (real Claude Code, tmux, sshd, chromium)
-// run after them, two at a time where they mostly wait on agents, and the few that measure
+// Unit-level files run three at a time; the e2e files (real Claude Code, tmux, sshd, chromium)
+// run after them, three at a time where they mostly wait on agents (on 2 cores: they wait more
+// than they compute, and the third keeps the CPU busy while two wait), and the few that measure
 // races, drive dialogs, keep both cores busy (crash-safety's 200 operations) or script a long turn (sandbox) alone, last.
 const alone = ['test/e2e/two-servers.test.ts', 'test/e2e/permissions.test.ts', 'test/e2e/crash-safety.test.ts', 'test/e2e/sandbox.test.ts'];
 
@@ -9,7 +10,7 @@ export default defineConfig({
   test: {
     testTimeout: 180_000,
     hookTimeout: 120_000,
-    maxWorkers: 2,
+    maxWorkers: 3,
     minWorkers: 1,
     projects: [
       {
