@@ -108,11 +108,15 @@ export function summarizeToolInput(input: unknown): string {
  * is still recognised. Idempotent, so a summary passed through it again stays the same.
  */
 export function approvalSummary(text: string): string {
-  const flat = redactKeepingCode(text)
-    .replace(/\r?\n/g, ' ↵ ')
-    .replace(/\t/g, ' ')
-    .replace(/[\p{Cc}]/gu, '\uFFFD')
-    .trim();
+  // Redacted again once flat: lines joined can read as a secret no line did alone (a heredoc's
+  // body is code until its lines are joined), and a second pass must find nothing new.
+  const flat = redactKeepingCode(
+    redactKeepingCode(text)
+      .replace(/\r?\n/g, ' ↵ ')
+      .replace(/\t/g, ' ')
+      .replace(/[\p{Cc}]/gu, '\uFFFD')
+      .trim(),
+  );
   if (flat.length <= SUMMARY_CHARS + CUT_NOTE_ROOM) return flat;
   return `${flat.slice(0, SUMMARY_CHARS)}… [${flat.length - SUMMARY_CHARS} more characters not shown]`;
 }

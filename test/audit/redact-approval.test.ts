@@ -161,6 +161,13 @@ describe('approval summaries keep the code a person is asked to approve', () => 
     );
   });
 
+  it('a summary stays the same when made again, also where joining the lines makes a secret (a heredoc then a token)', () => {
+    const c = 'PASSWORD="<<EOF\nrun me\nEOF\ntoken=\'"token":"0';
+    const summary = approvalSummary(c);
+    expect(approvalSummary(summary)).toBe(summary);
+    expect(summary).toContain('[REDACTED');
+  });
+
   it('is idempotent, and so is the summary (property)', () => {
     fc.assert(
       fc.property(fc.oneof(command, fc.string({ unit: 'binary', maxLength: 200 })), (c) => {
