@@ -17,6 +17,7 @@ import {
 } from '../support/mock-anthropic.js';
 import { startTabcrew, type Crew } from '../support/tabcrew.js';
 import { COLOR_QUESTION } from '../support/questions.js';
+import { until } from '../support/until.js';
 
 /**
  * Permission requests answered over MCP, with the real Claude Code in default permission
@@ -140,7 +141,13 @@ describe('permission requests answered over MCP', () => {
     expect(JSON.parse(String(pending.contents[0]!.text)).requests.map((r: { request_id: string }) => r.request_id)).toEqual([request.request_id]);
     const status = await crew.ok('get_session_status', { session: 'perm' });
     expect(status.agents[0].status).toBe('waiting_permission');
-    expect((await crew.ok('get_agent_output', { agent })).screen).toMatch(/Do you want to proceed\?/);
+    // The hook reports the request before Claude Code has drawn its dialog: a moment later it is there.
+    await until(
+      'the dialog drawn at the tab',
+      async () => (/Do you want to proceed\?/.test((await crew.ok('get_agent_output', { agent })).screen) ? true : undefined),
+      10_000,
+      100,
+    );
 
     const decided = await crew.ok('decide_permission', { request_id: request.request_id, decision: 'allow' });
     expect(decided).toMatchObject({ request_id: request.request_id, agent, tool: 'Bash', decision: 'allow', taken: true });
@@ -379,7 +386,12 @@ describe('permission requests at security level HIGH, with --permission-timeout'
       left = (await high.ok('list_pending_permissions', {})).requests;
     }
     expect(left).toEqual([]);
-    expect((await high.ok('get_agent_output', { agent: a })).screen).toMatch(/Do you want to proceed\?/);
+    await until(
+      'the dialog drawn at the tab',
+      async () => (/Do you want to proceed\?/.test((await high.ok('get_agent_output', { agent: a })).screen) ? true : undefined),
+      10_000,
+      100,
+    );
     expect((await high.ok('get_session_status', { session: 'high' })).agents[0].status).toBe('waiting_permission');
     const late = await high.call('decide_permission', { request_id: request.request_id, decision: 'deny' });
     expect(late.isError).toBe(true);
