@@ -11,14 +11,11 @@
  * over every core, ÷ the same slowest single turn: the floor no supervisor can go below
  * on this machine. null where /proc is not there.
  */
-import { readdirSync, readFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { growFleet } from '../fleet.mjs';
-import { round, tmuxSync } from '../support.mjs';
+import { round, tmuxSync, treeCpuMs } from '../support.mjs';
 
 const SINGLES = 3;
-/** Linux's USER_HZ: /proc/<pid>/stat counts CPU time in these ticks. */
-const TICKS_PER_S = 100;
 
 export default {
   name: 'coordinate',
@@ -62,25 +59,7 @@ export default {
  */
 function agentsCpuMs(socket) {
   try {
-    const panes = new Set(tmuxSync(socket, 'list-panes', '-a', '-F', '#{pane_pid}').split('\n').filter(Boolean).map(Number));
-    const procs = [];
-    for (const name of readdirSync('/proc')) {
-      if (!/^[0-9]+$/.test(name)) continue;
-      try {
-        // Fields after the command name: ppid is the 2nd; utime, stime, cutime, cstime the 12th to 15th.
-        const f = readFileSync(`/proc/${name}/stat`, 'utf8').split(') ')[1].split(' ');
-        procs.push({ pid: Number(name), ppid: Number(f[1]), ticks: Number(f[11]) + Number(f[12]) + Number(f[13]) + Number(f[14]) });
-      } catch {
-        // gone between the listing and the read
-      }
-    }
-    const inTree = new Set(panes);
-    for (let grew = true; grew;) {
-      grew = false;
-      for (const p of procs) if (!inTree.has(p.pid) && inTree.has(p.ppid)) grew = inTree.add(p.pid) !== undefined;
-    }
-    const ticks = procs.filter((p) => inTree.has(p.pid)).reduce((sum, p) => sum + p.ticks, 0);
-    return (ticks * 1000) / TICKS_PER_S;
+    return treeCpuMs(tmuxSync(socket, 'list-panes', '-a', '-F', '#{pane_pid}').split('\n').filter(Boolean).map(Number));
   } catch {
     return null;
   }

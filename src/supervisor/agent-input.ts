@@ -1,3 +1,8 @@
+import type { AgentWatch } from '../claude/watch.js';
+import type { AgentRecord, SessionRecord } from '../store/types.js';
+import type { Progress } from './context.js';
+import type { DeliveryRequest } from './delivery.js';
+
 /** What create_agent (and an agent's spawn_agent) asks for: checked by AgentLifecycle.createAgent (agents.ts). */
 export interface CreateAgentInput {
   session: string;
@@ -15,4 +20,31 @@ export interface CreateAgentInput {
   isolation?: 'none' | 'worktree';
   /** Paths its OS sandbox shows too (supervisor/sandbox-choice.ts): `DIR` or `DIR:rw`. */
   sandbox_extra_paths?: string[];
+}
+
+/** What send_message_to_agent asks for: sent by AgentLifecycle.sendMessage (agents.ts). */
+export interface MessageInput {
+  message: string;
+  wait_for_reply?: boolean;
+  timeout_s?: number;
+  prepend_protocol?: boolean;
+  idle_wait_s?: number;
+  delivery_id?: string;
+}
+
+/** The delivery a message asks for, with the defaults of send_message_to_agent. */
+export function deliveryOf(input: MessageInput, to: { agent: AgentRecord; session: SessionRecord; watch: AgentWatch }, progress?: Progress): DeliveryRequest {
+  return {
+    agent: to.agent.name,
+    sessionName: to.session.name,
+    watch: to.watch,
+    message: input.message,
+    prependProtocol: input.prepend_protocol ?? true,
+    waitForReply: input.wait_for_reply ?? false,
+    timeoutS: input.timeout_s ?? 600,
+    idleWaitS: input.idle_wait_s ?? 60,
+    progress,
+    deliveryId: input.delivery_id,
+    records: { agent: to.agent, session: to.session },
+  };
 }

@@ -19,7 +19,7 @@ import { RateLimiter } from './rate-limit.js';
 import type { ResumeOutcome } from './recovery.js';
 import { agentOf, findSession, otherRootsOf, peersOf, setStatus, type Roster } from './roster.js';
 import { KeyedMutex } from './timing.js';
-import type { CreateAgentInput } from './agent-input.js';
+import { deliveryOf, type CreateAgentInput, type MessageInput } from './agent-input.js';
 import { addWorktree, checkGitRoot, checkRemovable, removeWorktree, worktreeStatus } from './worktrees.js';
 
 export type { CreateAgentInput } from './agent-input.js';
@@ -267,11 +267,7 @@ export class AgentLifecycle {
     });
   }
 
-  async sendMessage(
-    name: string,
-    input: { message: string; wait_for_reply?: boolean; timeout_s?: number; prepend_protocol?: boolean; idle_wait_s?: number; delivery_id?: string },
-    progress?: Progress,
-  ): Promise<DeliveryResult> {
+  async sendMessage(name: string, input: MessageInput, progress?: Progress): Promise<DeliveryResult> {
     checkMessage(input.message);
     const stamp = this.lock.stamp(name);
     // One read for the admission checks: a fan-out sends to 64 agents at once, and each read is a copy of the whole state.
@@ -431,7 +427,7 @@ export class AgentLifecycle {
 
   private async sendMessageLocked(
     name: string,
-    input: { message: string; wait_for_reply?: boolean; timeout_s?: number; prepend_protocol?: boolean; idle_wait_s?: number; delivery_id?: string },
+    input: MessageInput,
     progress?: Progress,
     /** The agent's records when the caller read them with the lock free (so still current). */
     unchanged?: { agent: AgentRecord; session: SessionRecord },
@@ -441,18 +437,6 @@ export class AgentLifecycle {
     if (!watch) {
       throw new UserError(`${name} has no running conversation (${agent.status}); nothing was typed. Call start_new_agent_conversation first.`);
     }
-    return deliver(this.ctx, {
-      agent: name,
-      sessionName: session.name,
-      watch,
-      message: input.message,
-      prependProtocol: input.prepend_protocol ?? true,
-      waitForReply: input.wait_for_reply ?? false,
-      timeoutS: input.timeout_s ?? 600,
-      idleWaitS: input.idle_wait_s ?? 60,
-      progress,
-      deliveryId: input.delivery_id,
-      records: { agent, session },
-    });
+    return deliver(this.ctx, deliveryOf(input, { agent, session, watch }, progress));
   }
 }

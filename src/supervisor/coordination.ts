@@ -10,6 +10,7 @@ import type { AgentLifecycle } from './agents.js';
 import { newDeliveryId, newRunId } from './ids.js';
 import type { Notices } from './notices.js';
 import { heartbeat } from './owner.js';
+import { patchRunStep, runIn } from './run-records.js';
 import { agentAndSession, findSession } from './roster.js';
 import { sleep } from './timing.js';
 import { escapeBusyTurn, lookAtTurn, REPLY_WAIT_MS } from './turns.js';
@@ -355,7 +356,7 @@ export class Coordinator {
   }
 
   private async settle(id: string, i: number, outcome: Pick<RunStep, 'status' | 'reply' | 'tokens' | 'error'>): Promise<void> {
-    const { step, sessionId } = await this.patchStepOfRun(id, i, (s) => {
+    const { step, sessionId } = await patchRunStep(this.ctx.store, id, i, (s) => {
       Object.assign(s, outcome);
       s.endedAt = new Date().toISOString();
     });
@@ -430,33 +431,12 @@ export class Coordinator {
     return runIn(await this.ctx.store.read(), id);
   }
 
-  /**
-   * Batched: the steps of a fan-out change at the same moments (all typed, all replied), and
-   * one save for all of them keeps a 64-agent run from queueing 64 saves behind the lock.
-   */
   private async patchStep(id: string, i: number, patch: (s: RunStep) => void): Promise<RunStep> {
-    return (await this.patchStepOfRun(id, i, patch)).step;
-  }
-
-  /** patchStep, with the run's session (no second read of the state for it). */
-  private async patchStepOfRun(id: string, i: number, patch: (s: RunStep) => void): Promise<{ step: RunStep; sessionId: string }> {
-    return this.ctx.store.updateBatched((s) => {
-      const run = s.runs?.find((r) => r.id === id);
-      const step = run?.steps[i];
-      if (!run || !step) throw new Error(`coordination run ${id} has no step ${i}`);
-      patch(step);
-      return { step: structuredClone(step), sessionId: run.sessionId };
-    });
+    return (await patchRunStep(this.ctx.store, id, i, patch)).step;
   }
 
   private async interrupt(agent: string): Promise<boolean> {
     const { tab } = await this.ctx.observer.observeOne(agent).catch(() => ({ tab: undefined }));
     return !!tab && (await escapeBusyTurn(this.ctx.backend, tab).catch(() => false));
   }
-}
-
-function runIn(state: State, id: string): RunRecord {
-  const run = state.runs?.find((r) => r.id === id);
-  if (!run) throw new Error(`coordination run ${id} is not in the state`);
-  return run;
 }
