@@ -1,3 +1,4 @@
+import { Rounds } from '../util/rounds.js';
 import { NextRound } from '../util/next-round.js';
 import { TerminalError, type TabHandle, type TabInfo, type TerminalBackend } from './backend.js';
 import { TypingRounds } from './shared-typing.js';
@@ -48,8 +49,7 @@ interface ScreenWanted {
 
 /** Screen reads in rounds: one alone goes as readScreen, several as one readScreens. */
 class ScreenRounds {
-  private waiting: ScreenWanted[] = [];
-  private busy = false;
+  private readonly rounds = new Rounds<ScreenWanted>((round) => this.serve(round));
 
   constructor(private readonly backend: TerminalBackend) {}
 
@@ -57,22 +57,8 @@ class ScreenRounds {
     // A bad count is the backend's to refuse, in its words.
     if (!Number.isFinite(lines) || lines < 1) return this.backend.readScreen(tab, lines);
     return new Promise((resolve, reject) => {
-      this.waiting.push({ tab, lines, resolve, reject });
-      if (!this.busy) void this.drain();
+      this.rounds.add({ tab, lines, resolve, reject });
     });
-  }
-
-  private async drain(): Promise<void> {
-    this.busy = true;
-    try {
-      while (this.waiting.length) {
-        const round = this.waiting;
-        this.waiting = [];
-        await this.serve(round);
-      }
-    } finally {
-      this.busy = false;
-    }
   }
 
   private async serve(round: ScreenWanted[]): Promise<void> {

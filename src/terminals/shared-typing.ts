@@ -1,3 +1,4 @@
+import { Rounds } from '../util/rounds.js';
 import type { TabHandle, TabInput, TerminalBackend, TerminalKey } from './backend.js';
 
 interface Typing {
@@ -15,8 +16,7 @@ interface Typing {
  * own input only. For a backend without typeMany, typing is not held at all.
  */
 export class TypingRounds {
-  private waiting: Typing[] = [];
-  private busy = false;
+  private readonly rounds = new Rounds<Typing>((round) => this.serve(round));
 
   constructor(private readonly backend: TerminalBackend) {}
 
@@ -31,26 +31,12 @@ export class TypingRounds {
   private type(input: TabInput): Promise<void> {
     if (!this.backend.typeMany) return this.alone(input);
     return new Promise((resolve, reject) => {
-      this.waiting.push({ input, resolve, reject });
-      if (!this.busy) void this.drain();
+      this.rounds.add({ input, resolve, reject });
     });
   }
 
   private alone(input: TabInput): Promise<void> {
     return 'keys' in input ? this.backend.sendKeys(input.tab, input.keys) : this.backend.paste(input.tab, input.text);
-  }
-
-  private async drain(): Promise<void> {
-    this.busy = true;
-    try {
-      while (this.waiting.length) {
-        const round = this.waiting;
-        this.waiting = [];
-        await this.serve(round);
-      }
-    } finally {
-      this.busy = false;
-    }
   }
 
   private async serve(round: Typing[]): Promise<void> {

@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { TmuxBackend } from '../../src/terminals/tmux.js';
 import { until } from '../support/until.js';
+import { killTmuxServer } from './fixtures.js';
 
 /*
  * Every status lists the tabs. Through a control-mode client kept open (terminals/tmux-control.ts)
@@ -27,12 +28,7 @@ writeFileSync(noControl, `#!/bin/sh\nfor a in "$@"; do [ "$a" = -C ] && { echo '
 chmodSync(noControl, 0o755);
 
 afterAll(() => {
-  try {
-    execFileSync('tmux', ['-L', socket, 'kill-server'], { stdio: 'ignore' });
-  } catch {
-    // already gone
-  }
-  rmSync(join(process.env.TMUX_TMPDIR ?? '/tmp', `tmux-${process.getuid?.() ?? 0}`, socket), { force: true });
+  killTmuxServer(socket);
   rmSync(root, { recursive: true, force: true });
 });
 
