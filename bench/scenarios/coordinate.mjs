@@ -10,6 +10,9 @@
  * during the fan-out (each stand-in and the hook processes it ran, from /proc), spread
  * over every core, ÷ the same slowest single turn: the floor no supervisor can go below
  * on this machine. null where /proc is not there.
+ *
+ * coordinate_parallel_{16,64}_vs_floor_ratio: wall ÷ max(slowest single turn, the agents'
+ * CPU ÷ cores), issue 21's figure (target ≤ 1.15).
  */
 import { cpus } from 'node:os';
 import { growFleet } from '../fleet.mjs';
@@ -42,6 +45,10 @@ export default {
         detail: `${round(wall)} ms for ${n} agents ÷ slowest single turn ${round(slowest)} ms`,
       });
       const cpu = cpu0 === null || cpu1 === null ? null : cpu1 - cpu0;
+      const floor = cpu === null ? null : Math.max(slowest, cpu / cpus().length);
+      report(`coordinate_parallel_${n}_vs_floor_ratio`, floor === null ? null : round(wall / floor, 2), 'x', {
+        detail: floor === null ? 'not measured: no /proc' : `${round(wall)} ms ÷ max(slowest single turn, the agents' CPU ÷ cores) = ${round(floor)} ms`,
+      });
       report(`coordinate_parallel_${n}_agents_cpu_ratio`, cpu === null ? null : round(cpu / cpus().length / slowest, 2), 'x', {
         detail:
           cpu === null
