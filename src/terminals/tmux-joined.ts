@@ -20,8 +20,7 @@ const sizeOf = (commands: readonly TmuxCommand[]): number => commands.reduce((n,
 interface Waiting {
   target: string;
   commands: readonly TmuxCommand[];
-  resolve: (stdout: string) => void;
-  reject: (error: unknown) => void;
+  resolve: (outcome: TmuxOutcome) => void;
 }
 
 /**
@@ -31,9 +30,11 @@ interface Waiting {
  * (most of its own CPU while a crew started). Each list is followed by a line it cannot guess,
  * which closes its part of the output. tmux runs the lists in order and stops at the first
  * command that fails: the lists before it ran (their output is theirs), the one whose line is
- * missing gets the error, and the lists after it, which never ran, are sent again; unless the
- * failure is one they share (`shared`: their session is gone; or tmux is missing or does not
- * answer), which fails them all at once.
+ * missing gets the error with what it printed before it (a window it made says so), and the
+ * lists after it, which never ran, are sent again; unless the failure is one they share
+ * (`shared`: their session is gone; or tmux is missing or does not answer), which fails them
+ * all at once. Each list is answered with its outcome, never sent twice: a list that makes a
+ * window carries a one-shot launch spec, and what to do after a failure is its caller's call.
  */
 export class JoinedRuns {
   readonly #waiting: Waiting[] = [];
@@ -44,9 +45,9 @@ export class JoinedRuns {
     private readonly shared: (error: unknown) => boolean = () => false,
   ) {}
 
-  run(target: string, commands: readonly TmuxCommand[]): Promise<string> {
-    return new Promise((resolve, reject) => {
-      this.#waiting.push({ target, commands, resolve, reject });
+  run(target: string, commands: readonly TmuxCommand[]): Promise<TmuxOutcome> {
+    return new Promise((resolve) => {
+      this.#waiting.push({ target, commands, resolve });
       if (this.#sending) return;
       this.#sending = true;
       setImmediate(() => void this.#drain());
@@ -82,8 +83,7 @@ export class JoinedRuns {
   async #send(lists: Waiting[]): Promise<void> {
     if (lists.length === 1) {
       const [one] = lists as [Waiting];
-      const { stdout, error } = await this.exec(one.commands);
-      return error === undefined ? one.resolve(stdout) : one.reject(error);
+      return one.resolve(await this.exec(one.commands));
     }
     const nonce = randomBytes(8).toString('hex');
     const { stdout, error } = await this.exec(lists.flatMap((l, i) => [...l.commands, ['display-message', '-p', `${nonce}-${i}`]]));
@@ -94,16 +94,18 @@ export class JoinedRuns {
         part.push(line);
         continue;
       }
-      lists[done]!.resolve(part.length ? `${part.join('\n')}\n` : '');
+      lists[done]!.resolve({ stdout: part.length ? `${part.join('\n')}\n` : '' });
       part = [];
       if (++done === lists.length) return;
     }
     const failure = error ?? new Error('tmux ended without running every command');
+    // What the failed list printed before it stopped (the split leaves '' after the last newline).
+    if (part.at(-1) === '') part.pop();
+    lists[done]!.resolve({ stdout: part.length ? `${part.join('\n')}\n` : '', error: failure });
     if (this.shared(failure) || (failure instanceof TerminalError && (failure.code === 'not_running' || failure.code === 'timeout'))) {
-      for (const l of lists.slice(done)) l.reject(failure);
+      for (const l of lists.slice(done + 1)) l.resolve({ stdout: '', error: failure });
       return;
     }
-    lists[done]!.reject(failure);
     if (done + 1 < lists.length) await this.#send(lists.slice(done + 1));
   }
 }

@@ -2,7 +2,7 @@
  * Tabs as tmux windows, on a tmux server of tabcrew's own (`tmux -L <socket>`).
  *
  * Every method is one tmux process (one round trip; new windows asked for together share
- * one, tmux-joined.ts; the tab listing goes through a control-mode client, tmux-control.ts);
+ * one, tmux-joined.ts, and tmux-windows.ts decides how a window is made; the tab listing goes through a control-mode client, tmux-control.ts);
  * user text never reaches a tmux command string: arguments travel as argv (escaped by
  * tmux-args.ts), typed text travels on tmux's stdin (typeMany's, many texts at once, in
  * private files tmux loads), and a program's argv/env travel in a launch spec file.
@@ -14,14 +14,15 @@ import { join } from 'node:path';
 
 import { TerminalError, type TabHandle, type TabInfo, type TabInput, type TabLaunch, type TerminalBackend, type TerminalKey } from './backend.js';
 import { terminalEnv } from './env.js';
-import { launcherPath, removeLaunchSpec, sweepLaunchSpecs, writeLaunchSpec } from './launch-spec.js';
+import { launcherPath, sweepLaunchSpecs, writeLaunchSpec } from './launch-spec.js';
 import { capture, checkedId, commandString, exists, formatLiteral, paneTarget, tmuxCommandLine, type TmuxCommand } from './tmux-args.js';
 import { TmuxControl } from './tmux-control.js';
 import { asTabGone, hasStderr, MAX_BUFFER, TIMEOUT_MS, toTerminalError } from './tmux-errors.js';
-import { JoinedRuns, type TmuxOutcome } from './tmux-joined.js';
+import type { TmuxOutcome } from './tmux-joined.js';
 import { GROUP_OPTION, listingFormat, parseListing, TAG_OPTION } from './tmux-listing.js';
 import { lastLines, lineCount, tmuxSessionName } from './tmux-text.js';
 import { typingChunks, typingReport, type PlannedInput } from './tmux-typing.js';
+import { TmuxWindows, WINDOW_LINE, type WindowTry } from './tmux-windows.js';
 
 export interface TmuxBackendOptions {
   /** Socket name (`tmux -L`): tabcrew's tabs live on their own tmux server. */
@@ -44,8 +45,6 @@ const KEYS: ReadonlySet<string> = new Set<TerminalKey>(['Enter', 'Escape', 'C-c'
 const STALE_SPEC_MS = 60_000;
 /** Tries of a command that met a server on its way out (10, 20, … ms apart: about 1 s in all). */
 const EXITING_RETRIES = 14;
-// A group's tmux session is gone (tmux exits with its last window: a call racing that exit finds no server or target).
-const GROUP_GONE = /can't find session|no server running|error connecting to|server exited unexpectedly|no current target/;
 
 export class TmuxBackend implements TerminalBackend {
   readonly name = 'tmux' as const;
@@ -53,16 +52,10 @@ export class TmuxBackend implements TerminalBackend {
   readonly #tmux: string;
   readonly #runtimeDir: string;
   #calls = 0;
-  readonly #knownGroups = new Set<string>();
-  /** The createTab that is making a group right now, for the others of that group to wait for. */
-  readonly #creatingGroups = new Map<string, Promise<string>>();
   /** A control-mode client for the tab listing every status makes (tmux-control.ts). */
   readonly #control: TmuxControl;
-  /** New windows of known groups asked for together go to tmux as one process (tmux-joined.ts). */
-  readonly #joined = new JoinedRuns(
-    (commands) => this.#exec(commands),
-    (err) => hasStderr(err, GROUP_GONE),
-  );
+  /** New windows: which command makes one, and what follows a failure (tmux-windows.ts). Each list runs once. */
+  readonly #windows = new TmuxWindows((commands) => this.#execOnce(commands, ''));
   /** The private directory of typeMany's texts, made (and swept of a crashed run's leftovers) once. */
   #pasteDir?: Promise<string>;
 
@@ -89,92 +82,53 @@ export class TmuxBackend implements TerminalBackend {
       throw new TerminalError('a tab tag must be a non-empty string without NUL', 'failed');
     }
     let launcher: string;
-    let specDir: string;
     try {
       launcher = launcherPath();
       await sweepLaunchSpecs(this.#runtimeDir, STALE_SPEC_MS);
-      // TERM names the terminal the program draws on, and that is tmux, whatever the
-      // server's own TERM was (none at all when Claude Desktop starts tabcrew).
-      // screen-256color: tmux-256color's terminfo is missing on stock macOS.
-      specDir = await writeLaunchSpec(this.#runtimeDir, { ...launch, env: { ...launch.env, TERM: 'screen-256color' } });
     } catch (err) {
       throw new TerminalError(`cannot start a tab: ${(err as Error).message}`, 'failed');
     }
-    // `new-window -d` leaves the session's current window unchanged, so a following
-    // `set-option -w` without a target would configure the wrong window. A unique
-    // placeholder name lets the rest of the same command list target the new window.
-    const placeholder = `tabcrew-new-${randomHex(8)}`;
     const session = tmuxSessionName(launch.group, launch.groupTitle);
-    const target = `=${session}:=${placeholder}`;
-    const program = ['--', '/bin/bash', launcher, specDir];
-    const print = ['-P', '-F', '#{window_id} #{pane_id} #{pane_pid}'];
-    const configure: TmuxCommand[] = [
-      // Before the program can end: the list runs before tmux handles any child exit.
-      ['set-option', '-w', '-t', target, 'remain-on-exit', 'on'],
-      ['set-option', '-w', '-t', target, 'automatic-rename', 'off'],
-      ['set-option', '-w', '-t', target, 'allow-rename', 'off'],
-      ['set-option', '-w', '-t', target, '--', TAG_OPTION, launch.tag],
-      ['set-option', '-t', target, '--', GROUP_OPTION, launch.group],
-      ['set-option', '-w', '-t', target, '--', TITLE_OPTION, launch.title],
-      ['set-hook', '-p', '-t', target, 'pane-title-changed', KEEP_TITLE],
-      ['select-pane', '-t', target, '-T', `#{${TITLE_OPTION}}`],
-      ['rename-window', '-t', target, '--', formatLiteral(launch.title)],
-    ];
-    const inExistingGroup: TmuxCommand[] = [['new-window', '-d', '-t', `=${session}:`, '-n', placeholder, ...print, ...program], ...configure];
-    const inNewGroup: TmuxCommand[] = [['new-session', '-d', '-s', session, ...NEW_SESSION_SIZE, '-n', placeholder, ...print, ...program], ...configure];
-
-    // One round trip in the common cases: a group this process has used gets a new window,
-    // an unknown one (usually a new session) is created with it. Tabs of one group that does
-    // not exist (yet, or any more: a recovery resumes a whole session at once) wait for the
-    // first of them to create it, instead of all failing and retrying: two tmux processes
-    // per tab saved, and the tmux server handles one creation, not sixteen racing ones.
-    let stdout: string;
-    try {
-      stdout = await this.#createWindow(session, inExistingGroup, inNewGroup);
-    } catch (err) {
-      await removeLaunchSpec(specDir);
-      throw err;
-    }
-    const m = /^(@\d+) (%\d+) (\d+)$/m.exec(stdout);
+    // Each try at the window gets a spec of its own: a launcher deletes its spec as it reads it (tmux-windows.ts).
+    const next = async (): Promise<WindowTry> => {
+      let specDir: string;
+      try {
+        // TERM names the terminal the program draws on, and that is tmux, whatever the
+        // server's own TERM was (none at all when Claude Desktop starts tabcrew).
+        // screen-256color: tmux-256color's terminfo is missing on stock macOS.
+        specDir = await writeLaunchSpec(this.#runtimeDir, { ...launch, env: { ...launch.env, TERM: 'screen-256color' } });
+      } catch (err) {
+        throw new TerminalError(`cannot start a tab: ${(err as Error).message}`, 'failed');
+      }
+      // `new-window -d` leaves the session's current window unchanged, so a following
+      // `set-option -w` without a target would configure the wrong window. A unique
+      // placeholder name lets the rest of the same command list target the new window.
+      const placeholder = `tabcrew-new-${randomHex(8)}`;
+      const target = `=${session}:=${placeholder}`;
+      const program = ['--', '/bin/bash', launcher, specDir];
+      const print = ['-P', '-F', '#{window_id} #{pane_id} #{pane_pid}'];
+      const configure: TmuxCommand[] = [
+        // Before the program can end: the list runs before tmux handles any child exit.
+        ['set-option', '-w', '-t', target, 'remain-on-exit', 'on'],
+        ['set-option', '-w', '-t', target, 'automatic-rename', 'off'],
+        ['set-option', '-w', '-t', target, 'allow-rename', 'off'],
+        ['set-option', '-w', '-t', target, '--', TAG_OPTION, launch.tag],
+        ['set-option', '-t', target, '--', GROUP_OPTION, launch.group],
+        ['set-option', '-w', '-t', target, '--', TITLE_OPTION, launch.title],
+        ['set-hook', '-p', '-t', target, 'pane-title-changed', KEEP_TITLE],
+        ['select-pane', '-t', target, '-T', `#{${TITLE_OPTION}}`],
+        ['rename-window', '-t', target, '--', formatLiteral(launch.title)],
+      ];
+      return {
+        specDir,
+        inExistingGroup: [['new-window', '-d', '-t', `=${session}:`, '-n', placeholder, ...print, ...program], ...configure],
+        inNewGroup: [['new-session', '-d', '-s', session, ...NEW_SESSION_SIZE, '-n', placeholder, ...print, ...program], ...configure],
+      };
+    };
+    const stdout = await this.#windows.make(session, next);
+    const m = WINDOW_LINE.exec(stdout);
     if (!m) throw new TerminalError(`tmux did not report the new window (output: ${JSON.stringify(stdout)})`, 'failed');
     return { backend: 'tmux', id: m[1]!, pane: m[2]!, pid: Number(m[3]) };
-  }
-
-  async #createWindow(group: string, inExistingGroup: TmuxCommand[], inNewGroup: TmuxCommand[]): Promise<string> {
-    if (this.#knownGroups.has(group)) {
-      try {
-        return await this.#joined.run(group, inExistingGroup);
-      } catch (err) {
-        if (!hasStderr(err, GROUP_GONE)) throw err;
-        this.#knownGroups.delete(group);
-      }
-    }
-    const creating = this.#creatingGroups.get(group);
-    if (
-      creating &&
-      (await creating.then(
-        () => true,
-        () => false,
-      ))
-    )
-      return this.#createWindow(group, inExistingGroup, inNewGroup);
-    const create = (async () => {
-      try {
-        return await this.#run(inNewGroup);
-      } catch (err) {
-        // Another process (or a restart) made the group in the meantime.
-        if (!hasStderr(err, /duplicate session/)) throw err;
-        return await this.#run(inExistingGroup);
-      }
-    })();
-    this.#creatingGroups.set(group, create);
-    try {
-      const stdout = await create;
-      this.#knownGroups.add(group);
-      return stdout;
-    } finally {
-      if (this.#creatingGroups.get(group) === create) this.#creatingGroups.delete(group);
-    }
   }
 
   async paste(tab: TabHandle, text: string): Promise<void> {

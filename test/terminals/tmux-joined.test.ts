@@ -21,6 +21,9 @@ function fakeTmux(error: () => unknown = () => new TerminalError("tmux: can't fi
   return { exec, processes };
 }
 
+/** What a list printed, or its failure's message with what it printed before it. */
+const shown = (o: TmuxOutcome): string => (o.error === undefined ? o.stdout : `${(o.error as Error).message} after ${JSON.stringify(o.stdout)}`);
+
 describe('command lists joined into one tmux process', () => {
   it('lists sent together run as one process, each given its own output', async () => {
     const tmux = fakeTmux();
@@ -33,26 +36,26 @@ describe('command lists joined into one tmux process', () => {
         ]),
       ),
     );
-    expect(outs).toEqual(['window 1\ny\n', 'window 2\ny\n', 'window 3\ny\n']);
+    expect(outs.map(shown)).toEqual(['window 1\ny\n', 'window 2\ny\n', 'window 3\ny\n']);
     expect(tmux.processes).toHaveLength(1);
   });
 
   it('a list sent alone runs alone, as it is', async () => {
     const tmux = fakeTmux();
-    expect(await new JoinedRuns(tmux.exec).run('s', [['say', 'only']])).toBe('only\n');
+    expect(await new JoinedRuns(tmux.exec).run('s', [['say', 'only']])).toEqual({ stdout: 'only\n' });
     expect(tmux.processes).toEqual([[['say', 'only']]]);
   });
 
-  it('the list that stops tmux fails alone: the ones before keep their output, the ones after are sent again', async () => {
+  it('the list that stops tmux fails alone, with what it printed before (a window it made): the ones before keep their output, the ones after are sent again', async () => {
     const tmux = fakeTmux();
     const joined = new JoinedRuns(tmux.exec);
-    const outcomes = await Promise.allSettled([
+    const outcomes = await Promise.all([
       joined.run('s', [['say', 'a']]),
       joined.run('s', [['say', 'b'], ['fail']]),
       joined.run('s', [['say', 'c']]),
       joined.run('s', [['say', 'd']]),
     ]);
-    expect(outcomes.map((o) => (o.status === 'fulfilled' ? o.value : (o.reason as Error).message))).toEqual(['a\n', "tmux: can't find session", 'c\n', 'd\n']);
+    expect(outcomes.map(shown)).toEqual(['a\n', `tmux: can't find session after "b\\n"`, 'c\n', 'd\n']);
     // The two after the failure ran once, together, in a second process.
     expect(tmux.processes).toHaveLength(2);
     expect(tmux.processes[1]!.filter(([v]) => v === 'say').map((c) => c[1])).toEqual(['c', 'd']);
@@ -61,8 +64,8 @@ describe('command lists joined into one tmux process', () => {
   it('a failure the lists share (their session is gone) fails them all at once, none sent again', async () => {
     const tmux = fakeTmux();
     const joined = new JoinedRuns(tmux.exec, (e) => /can't find session/.test((e as Error).message));
-    const outcomes = await Promise.allSettled([joined.run('s', [['say', 'a']]), joined.run('s', [['fail']]), joined.run('s', [['say', 'c']])]);
-    expect(outcomes.map((o) => o.status)).toEqual(['fulfilled', 'rejected', 'rejected']);
+    const outcomes = await Promise.all([joined.run('s', [['say', 'a']]), joined.run('s', [['say', 'b'], ['fail']]), joined.run('s', [['say', 'c']])]);
+    expect(outcomes.map(shown)).toEqual(['a\n', `tmux: can't find session after "b\\n"`, `tmux: can't find session after ""`]);
     expect(tmux.processes).toHaveLength(1);
   });
 
@@ -78,7 +81,7 @@ describe('command lists joined into one tmux process', () => {
         ]),
       ),
     );
-    expect(outs.map((o) => o.split('\n').at(-2))).toEqual(['w1', 'w2', 'w3', 'w4', 'w5']);
+    expect(outs.map((o) => o.stdout.split('\n').at(-2))).toEqual(['w1', 'w2', 'w3', 'w4', 'w5']);
     expect(tmux.processes.length).toBeGreaterThanOrEqual(3);
     for (const p of tmux.processes) expect(p.flat().join(' ').length).toBeLessThan(MAX_JOINED_BYTES);
   });
@@ -87,15 +90,15 @@ describe('command lists joined into one tmux process', () => {
     const tmux = fakeTmux();
     const joined = new JoinedRuns(tmux.exec);
     const outs = await Promise.all([joined.run('s', [['say', 'a']]), joined.run('t', [['say', 'b']]), joined.run('s', [['say', 'c']])]);
-    expect(outs).toEqual(['a\n', 'b\n', 'c\n']);
+    expect(outs.map(shown)).toEqual(['a\n', 'b\n', 'c\n']);
     expect(tmux.processes.map((p) => p.filter(([v]) => v === 'say').map((c) => c[1]))).toEqual([['a', 'c'], ['b']]);
   });
 
   it('a tmux that is missing fails every list at once, none sent again', async () => {
     const tmux = fakeTmux(() => new TerminalError('tmux is not installed', 'not_running'));
     const joined = new JoinedRuns(tmux.exec);
-    const outcomes = await Promise.allSettled([joined.run('s', [['fail']]), joined.run('s', [['say', 'b']])]);
-    expect(outcomes.map((o) => o.status)).toEqual(['rejected', 'rejected']);
+    const outcomes = await Promise.all([joined.run('s', [['fail']]), joined.run('s', [['say', 'b']])]);
+    expect(outcomes.map(shown)).toEqual(['tmux is not installed after ""', 'tmux is not installed after ""']);
     expect(tmux.processes).toHaveLength(1);
   });
 });
