@@ -225,7 +225,8 @@ async function waitReady(
         pending = undefined;
       }
     }
-    await sleep(HOOK_POLL_MS);
+    // Ends early when a hook writes (the OS tells, spool-changes.ts): a ready agent is noticed at once, not at the next poll.
+    await watch.nextChange(HOOK_POLL_MS);
   }
   const what = lastKind === 'unknown' ? 'no hook event yet' : `its screen shows ${screenStateWords(lastKind)}`;
   return {

@@ -30,9 +30,10 @@ export function listingFormat(nonce: string): string {
   return FIELDS.join(FS) + RS + nonce;
 }
 
-/** The tabs of a listing, and the tmux server's pid when a dead pane's status is not reaped yet (else 0). */
-export function parseListing(stdout: string, nonce: string): { tabs: TabInfo[]; unreaped: number } {
+/** The tabs of a listing, the tmux sessions they are in, and the tmux server's pid when a dead pane's status is not reaped yet (else 0). */
+export function parseListing(stdout: string, nonce: string): { tabs: TabInfo[]; sessions: Set<string>; unreaped: number } {
   const tabs: TabInfo[] = [];
+  const sessions = new Set<string>();
   const seen = new Set<string>();
   let unreaped = 0;
   for (const record of stdout.split(`${RS}${nonce}\n`)) {
@@ -40,6 +41,7 @@ export function parseListing(stdout: string, nonce: string): { tabs: TabInfo[]; 
     if (parts.length < FIELDS.length) continue;
     const [server, id, pane, pid, session, dead, status, signal, name, group] = parts;
     const tag = parts.slice(FIELDS.length - 1).join(FS);
+    sessions.add(unvis(session));
     // A window linked into several sessions is listed once per session.
     if (seen.has(pane)) continue;
     seen.add(pane);
@@ -60,5 +62,5 @@ export function parseListing(stdout: string, nonce: string): { tabs: TabInfo[]; 
     else if (dead === '1') unreaped = Number(server);
     tabs.push(info);
   }
-  return { tabs, unreaped };
+  return { tabs, sessions, unreaped };
 }

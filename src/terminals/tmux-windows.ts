@@ -35,7 +35,9 @@ const TRIES = 14;
  * meanwhile, a server on its way out) starts again with a fresh spec (`next()`).
  */
 export class TmuxWindows {
-  readonly #knownGroups = new Set<string>();
+  /** The groups (tmux session names) known to be there, each with when it was learnt (#learnt). */
+  readonly #knownGroups = new Map<string, number>();
+  #learnt = 0;
   /** The try that is making a group's session right now (true: the session is there after it), for the others of that group to wait for. */
   readonly #creatingGroups = new Map<string, Promise<boolean>>();
   /** New windows of known groups asked for together go to tmux as one process (tmux-joined.ts). */
@@ -50,6 +52,8 @@ export class TmuxWindows {
 
   /** Makes one window in `group`'s tmux session; resolves with what its list printed (WINDOW_LINE first). */
   async make(group: string, next: () => Promise<WindowTry>): Promise<string> {
+    // The spec is written before any wait for the group: the windows that waited for it go to tmux together.
+    let w = await next();
     for (let attempt = 1; ; attempt++) {
       // One round trip in the common cases: a group this process has used gets a new window,
       // an unknown one (usually a new session) is created with it. Tabs of one group that does
@@ -58,7 +62,7 @@ export class TmuxWindows {
       // per tab saved, and the tmux server handles one creation, not sixteen racing ones.
       const creator = await this.#route(group);
       try {
-        const w = await next();
+        if (attempt > 1) w = await next();
         const { stdout, error } = creator ? await this.exec(w.inNewGroup) : await this.#joined.run(group, w.inExistingGroup);
         if (error === undefined) {
           creator?.(true);
@@ -84,6 +88,20 @@ export class TmuxWindows {
     }
   }
 
+  /** Taken before a tab listing is asked for, and given to `listed` with its answer. */
+  listing(): number {
+    return this.#learnt;
+  }
+
+  /**
+   * A listing's sessions: a known group missing from it is gone (its last window closed, its
+   * session killed), and its next window makes it again at once instead of first failing to
+   * find it. A group learnt after the listing was asked for is kept: the listing may predate it.
+   */
+  listed(sessions: ReadonlySet<string>, asked: number): void {
+    for (const [group, learnt] of this.#knownGroups) if (learnt <= asked && !sessions.has(group)) this.#knownGroups.delete(group);
+  }
+
   /** undefined: the group's session is there (known, or made by the try just waited for); else this try makes it, and says how that went. */
   async #route(group: string): Promise<((there: boolean) => void) | undefined> {
     for (;;) {
@@ -99,7 +117,7 @@ export class TmuxWindows {
     return (there) => {
       if (settled) return;
       settled = true;
-      if (there) this.#knownGroups.add(group);
+      if (there) this.#knownGroups.set(group, ++this.#learnt);
       if (this.#creatingGroups.get(group) === creating) this.#creatingGroups.delete(group);
       settle(there);
     };

@@ -52,6 +52,8 @@ export class TmuxBackend implements TerminalBackend {
   readonly #tmux: string;
   readonly #runtimeDir: string;
   #calls = 0;
+  /** When createTab last removed stale launch specs. */
+  #sweptAt = 0;
   /** A control-mode client for the tab listing every status makes (tmux-control.ts). */
   readonly #control: TmuxControl;
   /** New windows: which command makes one, and what follows a failure (tmux-windows.ts). Each list runs once. */
@@ -84,7 +86,11 @@ export class TmuxBackend implements TerminalBackend {
     let launcher: string;
     try {
       launcher = launcherPath();
-      await sweepLaunchSpecs(this.#runtimeDir, STALE_SPEC_MS);
+      // A sweep reads every spec's age: once in a while, not for each of a recovery's sixteen tabs.
+      if (Date.now() - this.#sweptAt >= STALE_SPEC_MS / 2) {
+        this.#sweptAt = Date.now();
+        await sweepLaunchSpecs(this.#runtimeDir, STALE_SPEC_MS);
+      }
     } catch (err) {
       throw new TerminalError(`cannot start a tab: ${(err as Error).message}`, 'failed');
     }
@@ -296,6 +302,7 @@ export class TmuxBackend implements TerminalBackend {
   async listTabs(): Promise<TabInfo[]> {
     const nonce = randomHex(12);
     const format = listingFormat(nonce);
+    const asked = this.#windows.listing();
     this.#calls++;
     // Quoted for the control client's command parser: the format is constant but for the hex nonce.
     let stdout = await this.#control.run(`list-panes -a -F '${format}'`);
@@ -304,11 +311,12 @@ export class TmuxBackend implements TerminalBackend {
       try {
         stdout = await this.#run([['list-panes', '-a', '-F', format]]);
       } catch (err) {
-        if (hasStderr(err, /no server running|error connecting to/)) return [];
-        throw err;
+        if (!hasStderr(err, /no server running|error connecting to/)) throw err;
+        stdout = '';
       }
     }
-    const { tabs, unreaped } = parseListing(stdout, nonce);
+    const { tabs, sessions, unreaped } = parseListing(stdout, nonce);
+    this.#windows.listed(sessions, asked);
     // tmux built with libutempter loses a SIGCHLD that arrives while utempter's helper
     // runs (tmux/tmux#311), which happens when a program exits just as its pane closes:
     // the pane is dead, the child a zombie, and no status comes until the next SIGCHLD.

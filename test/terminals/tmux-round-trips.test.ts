@@ -68,6 +68,27 @@ describe('tmux round trips', () => {
     expect(listed.map((t) => t.title).sort()).toEqual(['again-1', 'again-2', 'again-3', 'again-4']);
   });
 
+  it("a group whose tmux session a listing no longer shows gets its next tab in one tmux call: the session made again at once (a recovery's first tab)", async () => {
+    const b = new TmuxBackend({ socket, runtimeDir: join(root, 'rt') });
+    await b.createTab(launch('g7', 'before'));
+    execFileSync('tmux', ['-L', socket, 'kill-session', '-t', '=g7'], { stdio: 'ignore' });
+    expect((await b.listTabs()).filter((t) => t.group === 'g7')).toEqual([]);
+    const before = b.calls;
+    await b.createTab(launch('g7', 'after'));
+    expect(b.calls - before).toBe(1);
+    // A group the listing shows stays known: its next tab is one call too.
+    await b.listTabs();
+    const known = b.calls;
+    await b.createTab(launch('g7', 'next'));
+    expect(b.calls - known).toBe(1);
+    expect(
+      (await b.listTabs())
+        .filter((t) => t.group === 'g7')
+        .map((t) => t.title)
+        .sort(),
+    ).toEqual(['after', 'next']);
+  });
+
   it('sixteen tabs asked for together, longer than one tmux command line may be, all open', async () => {
     const b = new TmuxBackend({ socket, runtimeDir: join(root, 'rt') });
     await b.createTab(launch('g6', 'first'));
