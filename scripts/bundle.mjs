@@ -43,11 +43,17 @@ if (nonAscii)
 
 // The code cache: compile the bundle and run its module initialisation (what every command
 // does before main), so the functions that run at start-up are in the cache already compiled.
+// Under the V8 flags the entry sets (its HEAP_FLAGS), set the way it sets them: V8 rejects a cache
+// made under other flags, and flags given to node on its command line count as other flags.
+const entrySource = readFileSync('scripts/cli-entry.mjs', 'utf8');
+const heapFlags = /^const HEAP_FLAGS = (\[[^\]\n]*\]);$/m.exec(entrySource)?.[1];
+if (!heapFlags) throw new Error('bundle.mjs: scripts/cli-entry.mjs no longer has a one-line `const HEAP_FLAGS = [...];`');
 execFileSync(
   process.execPath,
   [
     '-e',
-    `const { readFileSync, writeFileSync } = require('node:fs'); const { Script } = require('node:vm');
+    `for (const flag of ${heapFlags}) require('node:v8').setFlagsFromString(flag);
+     const { readFileSync, writeFileSync } = require('node:fs'); const { Script } = require('node:vm');
      const file = require('node:path').resolve('dist/main.cjs');
      const script = new Script('(function (exports, require, module, __filename, __dirname) {' + readFileSync(file, 'utf8') + '\\n})', { filename: file });
      const module = { exports: {} };
@@ -85,9 +91,7 @@ const handshake = JSON.parse(
     { encoding: 'utf8' },
   ),
 );
-const entry = readFileSync('scripts/cli-entry.mjs', 'utf8')
-  .replace("'__VERSION__'", JSON.stringify(version))
-  .replace("'__HANDSHAKE__'", () => JSON.stringify(handshake));
+const entry = entrySource.replace("'__VERSION__'", JSON.stringify(version)).replace("'__HANDSHAKE__'", () => JSON.stringify(handshake));
 writeFileSync('dist/cli.js', entry);
 chmodSync('dist/cli.js', 0o755);
 

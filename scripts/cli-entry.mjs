@@ -14,6 +14,7 @@
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { PassThrough } from 'node:stream';
+import { setFlagsFromString } from 'node:v8';
 import { Script, constants } from 'node:vm';
 
 const VERSION = '__VERSION__';
@@ -30,13 +31,37 @@ for (const event of ['uncaughtException', 'unhandledRejection']) {
   });
 }
 
+/**
+ * V8's heap for a long-running server that allocates in bursts (a status of 64 agents, ~3 MB)
+ * and keeps ~25 MB. Left to its defaults, V8 grew the young generation to two 16 MB halves and
+ * let what the bursts promote pile up in old space with no full collection for as long as the
+ * bench ran: 130–150 MB resident with 64 agents, ~100 with these (docs/performance.md,
+ * "Memory of the server"). The heap's sizes are fixed when node starts, but these two are read
+ * each time V8 uses them, so the entry can set them for every way tabcrew is started (the
+ * `tabcrew` bin, `node dist/cli.js`, `npm start`):
+ * - the young generation keeps the size it starts with (two 1 MB halves) instead of growing
+ *   with the bursts: what a status leaves behind is scavenged sooner;
+ * - after a full collection the next one comes once old space has grown by 10 % (and at least
+ *   V8's own step, 8 MB) instead of by up to 4×.
+ * V8 rejects a code cache made under other flags: scripts/bundle.mjs reads this list and makes
+ * dist/main.cjs.cache under it.
+ */
+const HEAP_FLAGS = ['--semi-space-growth-factor=1', '--heap-growing-percent=10'];
+
+function smallHeap() {
+  for (const flag of HEAP_FLAGS) setFlagsFromString(flag);
+}
+
 const args = process.argv.slice(2);
 if (args.length === 1 && (args[0] === '--version' || args[0] === '-V')) {
   process.stdout.write(`${VERSION}\n`);
-} else if (typeof HANDSHAKE === 'object' && !process.stdin.isTTY && process.env.TABCREW_FAST_HANDSHAKE !== '0' && isPlainServe(args, HANDSHAKE.serveOptions)) {
-  fastHandshake(HANDSHAKE);
 } else {
-  await runBundle();
+  smallHeap();
+  if (typeof HANDSHAKE === 'object' && !process.stdin.isTTY && process.env.TABCREW_FAST_HANDSHAKE !== '0' && isPlainServe(args, HANDSHAKE.serveOptions)) {
+    fastHandshake(HANDSHAKE);
+  } else {
+    await runBundle();
+  }
 }
 
 async function runBundle(handover) {

@@ -4,6 +4,7 @@ import type { ToolDeps } from './tool-kit.js';
 import { registerTools } from './tools/index.js';
 import { registerResources } from './resources/index.js';
 import { Subscriptions } from './subscriptions.js';
+import { sendResultsUnparsed } from './result-check.js';
 
 const INSTRUCTIONS = `tabcrew supervises Claude Code agents, each in its own terminal tab.
 Typical flow: create_session {root} on a codebase → create_agent {session} (once per agent; it returns when the agent is ready) → send_message_to_agent {agent, message} to hand out work (wait_for_reply: true to get the answer) → get_session_status {session} to watch → delete_session when done.
@@ -14,6 +15,7 @@ Requests: an agent waiting for a person — permission to run a tool, an answer 
 
 export function createServer(deps: ToolDeps): { server: McpServer; close(): void } {
   const server = new McpServer({ name: 'tabcrew', version }, { instructions: INSTRUCTIONS, capabilities: { logging: {} } });
+  sendResultsUnparsed(server);
   // Not a copy ({ ...deps }): that would read the supervisor getter before the state is open.
   deps.clientName ??= () => server.server.getClientVersion()?.name;
   deps.routeTools?.(server, deps);

@@ -88,6 +88,9 @@ export async function startTabcrew(opts: StartOptions): Promise<Crew> {
     client.setRequestHandler(ElicitRequestSchema, async (req) => answer(req.params.message));
   }
   await client.connect(transport);
+  // Listing the tools makes the client check every answer against its tool's output schema
+  // (the server does not parse its own results again: src/server/result-check.ts).
+  await client.listTools();
 
   const tmux = (...args: string[]): string => execFileSync('tmux', ['-L', socket, ...args], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
   const call = async (name: string, args: Record<string, unknown> = {}, onProgress?: (m: string) => void) =>
