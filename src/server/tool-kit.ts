@@ -67,9 +67,13 @@ export const confirm = z
 export const note = z.string().optional().describe('Anything the caller should know about the outcome.');
 export const agentStatus = z.enum(AGENT_STATUSES);
 
-/** A tool result: the structured object, and the same as JSON text for clients without structured output. */
+/**
+ * A tool result: the structured object, and the same as JSON text for clients without structured
+ * output. The text is compact: most clients hand it to their model, where indentation is tokens
+ * paid for on every call (a status of 64 agents: 170 KB indented, 122 KB compact).
+ */
 export function ok<T extends Record<string, unknown>>(structured: T): CallToolResult {
-  return { content: [{ type: 'text', text: JSON.stringify(structured, null, 2) }], structuredContent: structured };
+  return { content: [{ type: 'text', text: JSON.stringify(structured) }], structuredContent: structured };
 }
 
 /** MCP progress notifications for a request that asked for them (it sent a progressToken). */
