@@ -1,12 +1,18 @@
-import { commandString, exists, formatLiteral, type TmuxCommand } from './tmux-args.js';
+import { commandString, formatLiteral, type TmuxCommand } from './tmux-args.js';
 
 /**
  * Typing into several panes with one tmux process (TmuxBackend.typeMany): the command lists
  * and the reading of what tmux reports back. Pure, so the lists can be checked without tmux.
  *
- * tmux stops a command list at its first error, so nothing here can fail on a closed pane:
- * each input is an `if-shell -F` on a format that tests the pane (the format names no target,
- * so it cannot fail), which types and prints `<nonce>-<i>-1`, or prints `<nonce>-<i>-0`.
+ * Each input is an `if-shell -F -t <its pane>` that types (a paste only while the pane's
+ * program runs: tmux before 3.4 crashes on a paste into a dead pane) and prints
+ * `<nonce>-<i>-1`, or prints `<nonce>-<i>-0` when the pane is gone or dead; each list ends by
+ * printing `<nonce>-end`. tmux 3.3 evaluates the test of a pane that is gone without it (empty:
+ * the "gone" branch) and goes on with the list. Should a tmux refuse that target instead, the
+ * list stops there: that input failed, and the ones after it go in another list (`afterStop`).
+ * The test used to name no target (a format over every pane, which cannot fail), but tmux
+ * evaluated it over every pane of the server for each input: 64 inputs among 67 panes cost
+ * it ~30 ms per list, in the middle of a fan-out.
  */
 
 /** One input, ready to type: keys, or a paste from a tmux buffer loaded from `file`. */
@@ -18,32 +24,27 @@ export type PlannedInput = { index: number; pane: string } & ({ keys: readonly s
  */
 export const MAX_COMMAND_BYTES = 12_000;
 
-/**
- * Non-empty exactly when the pane (or the window's active pane) exists and its program runs:
- * tmux before 3.4 crashes on a paste into a dead pane. Only for if-shell -F, as `exists`.
- */
-export function liveFormat(target: string): string {
-  const alive = '#{?pane_dead,,1}';
-  return target.startsWith('%') ? `#{S:#{W:#{P:#{?#{==:#{pane_id},${target}},${alive},}}}}` : `#{S:#{W:#{?#{==:#{window_id},${target}},${alive},}}}`;
+function marker(nonce: string, index: number, typed: 0 | 1): TmuxCommand {
+  return ['display-message', '-p', `${nonce}-${index}-${typed}`];
 }
 
-function marker(nonce: string, index: number, typed: 0 | 1): string {
-  return commandString('display-message', '-p', `${nonce}-${index}-${typed}`);
-}
+const endMarker = (nonce: string): TmuxCommand => ['display-message', '-p', `${nonce}-end`];
 
-/** The if-shell that types one input (or only reports that its pane is gone or dead). */
+/** The if-shell that types one input, or only reports that its pane is gone or dead. */
 function typeCommand(input: PlannedInput, nonce: string): TmuxCommand {
   const { index, pane } = input;
-  if ('keys' in input) {
-    return ['if-shell', '-F', exists(pane), `${commandString('send-keys', '-t', pane, ...input.keys)} ; ${marker(nonce, index, 1)}`, marker(nonce, index, 0)];
-  }
+  const gone = commandString(...marker(nonce, index, 0));
+  const typed = commandString(...marker(nonce, index, 1));
+  if ('keys' in input) return ['if-shell', '-F', '-t', pane, '#{pane_id}', `${commandString('send-keys', '-t', pane, ...input.keys)} ; ${typed}`, gone];
   // -p: bracketed paste when the program asked for it; -r: LF stays LF; -d: the text does not stay in tmux's buffers.
   return [
     'if-shell',
     '-F',
-    liveFormat(pane),
-    `${commandString('paste-buffer', '-b', input.buffer, '-d', '-p', '-r', '-t', pane)} ; ${marker(nonce, index, 1)}`,
-    `${commandString('delete-buffer', '-b', input.buffer)} ; ${marker(nonce, index, 0)}`,
+    '-t',
+    pane,
+    '#{?pane_dead,,#{pane_id}}',
+    `${commandString('paste-buffer', '-b', input.buffer, '-d', '-p', '-r', '-t', pane)} ; ${typed}`,
+    `${commandString('delete-buffer', '-b', input.buffer)} ; ${gone}`,
   ];
 }
 
@@ -73,16 +74,37 @@ export function typingChunks(inputs: readonly PlannedInput[], nonce: string): { 
     chunk.inputs.push(input);
     size += cost;
   }
-  return chunks.map((c) => ({ commands: [...c.loads, ...c.types], inputs: c.inputs }));
+  return chunks.map((c) => ({ commands: [...c.loads, ...c.types, endMarker(nonce)], inputs: c.inputs }));
 }
 
-/** What tmux printed: for each input index, whether it was typed (1) or its pane was gone (0). */
-export function typingReport(stdout: string, nonce: string): Map<number, boolean> {
-  const out = new Map<number, boolean>();
+/**
+ * After a list stopped before its end (a tmux that refused the target of an input whose pane
+ * is gone): that input (the first one `report` does not name), and the list that types the
+ * unreported inputs after it, whose buffers are already loaded (the failed paste's own buffer
+ * is deleted first). Undefined when nothing is left to type.
+ */
+export function afterStop(
+  inputs: readonly PlannedInput[],
+  report: ReadonlyMap<number, boolean>,
+  nonce: string,
+): { failed: PlannedInput; rest: { commands: TmuxCommand[]; inputs: PlannedInput[] } } | undefined {
+  const at = inputs.findIndex((p) => !report.has(p.index));
+  if (at < 0) return undefined;
+  const failed = inputs[at]!;
+  const rest = inputs.slice(at + 1).filter((p) => !report.has(p.index));
+  const cleanup: TmuxCommand[] = 'buffer' in failed ? [['delete-buffer', '-b', failed.buffer]] : [];
+  return { failed, rest: { commands: [...cleanup, ...rest.map((p) => typeCommand(p, nonce)), endMarker(nonce)], inputs: rest } };
+}
+
+/** What tmux printed: for each input index, whether it was typed (1) or its pane was gone (0); whether the list ran to its end. */
+export function typingReport(stdout: string, nonce: string): { typed: Map<number, boolean>; ended: boolean } {
+  const typed = new Map<number, boolean>();
+  let ended = false;
   for (const line of stdout.split('\n')) {
     if (!line.startsWith(`${nonce}-`)) continue;
+    if (line === `${nonce}-end`) ended = true;
     const m = /^[0-9a-f]+-(\d+)-([01])$/.exec(line);
-    if (m) out.set(Number(m[1]), m[2] === '1');
+    if (m) typed.set(Number(m[1]), m[2] === '1');
   }
-  return out;
+  return { typed, ended };
 }
