@@ -41,7 +41,7 @@ export class Coordinator {
   constructor(
     private readonly ctx: Pick<Services, 'audit' | 'backend' | 'log' | 'observer' | 'owner' | 'store' | 'limits'>,
     /** Types each step's message, starts the agents a run spawns and removes them after. */
-    private readonly agents: Pick<AgentLifecycle, 'sendMessage' | 'spawnAgent' | 'deleteAgent'>,
+    private readonly agents: Pick<AgentLifecycle, 'sendMessage' | 'spawnAgent' | 'deleteAgent' | 'lockStamp'>,
     /** Told when a run ends (a person may be waiting for it: alerts, the dashboard). */
     private readonly notices?: Pick<Notices, 'tell'>,
   ) {
@@ -195,6 +195,9 @@ export class Coordinator {
 
   private async drive(id: string, signal: AbortSignal, progress?: Progress): Promise<void> {
     try {
+      // The agents' lock stamps before the read: a parallel step's message uses the read when no verb took its agent since.
+      const names = await this.ctx.store.peek((s) => runIn(s, id).steps.map((x) => x.agent));
+      const stamps = new Map(names.map((name) => [name, this.agents.lockStamp(name)]));
       const state = await this.ctx.store.read();
       const run = runIn(state, id);
       const deadline = Date.parse(run.deadline);
@@ -203,7 +206,7 @@ export class Coordinator {
       try {
         if (run.mode === 'parallel') {
           // The steps start from this one read: 64 copies of the whole state at once cost more than typing the messages.
-          await Promise.all(run.steps.map((s, i) => this.step(id, i, (r) => parallelPrompt(r, r.steps[i]), deadline, signal, report, state)));
+          await Promise.all(run.steps.map((s, i) => this.step(id, i, (r) => parallelPrompt(r, r.steps[i]), deadline, signal, report, { state, stamps })));
         } else if (run.mode === 'sequential') {
           await this.pipeline(id, deadline, signal, report);
         } else {
@@ -254,10 +257,10 @@ export class Coordinator {
     deadline: number,
     signal: AbortSignal,
     report: () => Promise<void>,
-    /** The state as the caller read it a moment ago; read here when not given. */
-    read?: State,
+    /** The state as the caller read it a moment ago, after taking the agents' lock stamps; read here when not given. */
+    read?: { state: State; stamps: ReadonlyMap<string, number | undefined | null> },
   ): Promise<void> {
-    const state = read ?? (await this.ctx.store.read());
+    const state = read?.state ?? (await this.ctx.store.read());
     const run = runIn(state, id);
     const step = run.steps[i];
     if (step.status === 'done' || step.status === 'failed' || step.status === 'skipped') return;
@@ -274,7 +277,8 @@ export class Coordinator {
       try {
         await this.ctx.limits?.waitUntilClear(step.agent, deadline, signal, state); // an account at its usage limit: the step waits for the reset
         const idleWaitS = Math.max(1, Math.min(300, Math.round((deadline - Date.now()) / 1000)));
-        await this.agents.sendMessage(step.agent, { message, delivery_id: deliveryId, idle_wait_s: idleWaitS });
+        const shared = read?.stamps.has(step.agent) ? { state, stamp: read.stamps.get(step.agent) } : undefined;
+        await this.agents.sendMessage(step.agent, { message, delivery_id: deliveryId, idle_wait_s: idleWaitS }, undefined, shared);
         // Saved with the run's next save: the reply is collected meanwhile (WorkingMarks says what a crash loses).
         typed = { ...sending, status: 'working' };
         this.working.add(id, i);

@@ -24,6 +24,13 @@ export type PlannedInput = { index: number; pane: string } & ({ keys: readonly s
  */
 export const MAX_COMMAND_BYTES = 12_000;
 
+/**
+ * Pastes per list. tmux has each text read by the client that sent the list, one after the
+ * other, a round trip between the two processes each: on a loaded machine 64 of them in one
+ * list took 100–250 ms. Lists of at most this many go to tmux side by side (TmuxBackend.typeMany).
+ */
+export const MAX_PASTES_PER_LIST = 16;
+
 function marker(nonce: string, index: number, typed: 0 | 1): TmuxCommand {
   return ['display-message', '-p', `${nonce}-${index}-${typed}`];
 }
@@ -51,30 +58,48 @@ function typeCommand(input: PlannedInput, nonce: string): TmuxCommand {
 const bytes = (commands: readonly TmuxCommand[]): number => commands.reduce((n, c) => n + c.reduce((m, a) => m + Buffer.byteLength(a) + 3, 0), 0);
 
 /**
- * The command lists, one per tmux process, in input order. In each, the buffers are loaded
+ * The command lists, one per tmux process, in input order (past MAX_COMMAND_BYTES or
+ * MAX_PASTES_PER_LIST pastes a list ends). In each, the buffers are loaded
  * first: load-buffer waits for its file, and between a pane's check and its paste nothing
  * may wait (the pane could die meanwhile).
  */
 export function typingChunks(inputs: readonly PlannedInput[], nonce: string): { commands: TmuxCommand[]; inputs: PlannedInput[] }[] {
   const chunks: { loads: TmuxCommand[]; types: TmuxCommand[]; inputs: PlannedInput[] }[] = [];
   let size = 0;
+  let pastes = 0;
   for (const input of inputs) {
     // The path is formatLiteral'd: load-buffer expands formats in it.
     const load: TmuxCommand[] = 'keys' in input ? [] : [['load-buffer', '-b', input.buffer, formatLiteral(input.file)]];
     const type = typeCommand(input, nonce);
     const cost = bytes([...load, type]);
     let chunk = chunks.at(-1);
-    if (!chunk || (size + cost > MAX_COMMAND_BYTES && chunk.inputs.length > 0)) {
+    const full = load.length > 0 && pastes >= MAX_PASTES_PER_LIST;
+    if (!chunk || ((size + cost > MAX_COMMAND_BYTES || full) && chunk.inputs.length > 0)) {
       chunk = { loads: [], types: [], inputs: [] };
       chunks.push(chunk);
       size = 0;
+      pastes = 0;
     }
+    pastes += load.length;
     chunk.loads.push(...load);
     chunk.types.push(type);
     chunk.inputs.push(input);
     size += cost;
   }
   return chunks.map((c) => ({ commands: [...c.loads, ...c.types, endMarker(nonce)], inputs: c.inputs }));
+}
+
+/** Whether no tab (`tabOf` an input) is typed into by two of the lists: then they may go side by side. */
+export function listsApart(lists: readonly { inputs: readonly PlannedInput[] }[], tabOf: (p: PlannedInput) => string): boolean {
+  const listOf = new Map<string, number>();
+  for (const [n, list] of lists.entries()) {
+    for (const p of list.inputs) {
+      const tab = tabOf(p);
+      if ((listOf.get(tab) ?? n) !== n) return false;
+      listOf.set(tab, n);
+    }
+  }
+  return true;
 }
 
 /**

@@ -22,7 +22,7 @@ import { asTabGone, hasStderr, MAX_BUFFER, TIMEOUT_MS, toTerminalError } from '.
 import { JoinedRuns, type TmuxOutcome } from './tmux-joined.js';
 import { GROUP_OPTION, listingFormat, parseListing, TAG_OPTION } from './tmux-listing.js';
 import { lastLines, lineCount, tmuxSessionName } from './tmux-text.js';
-import { afterStop, typingChunks, typingReport, type PlannedInput } from './tmux-typing.js';
+import { afterStop, listsApart, typingChunks, typingReport, type PlannedInput } from './tmux-typing.js';
 
 export interface TmuxBackendOptions {
   /** Socket name (`tmux -L`): tabcrew's tabs live on their own tmux server. */
@@ -255,7 +255,10 @@ export class TmuxBackend implements TerminalBackend {
         }
       }
       const nonce = randomHex(12);
-      for (const chunk of typingChunks(planned, nonce)) await this.#typeChunk(chunk, nonce, inputs, results);
+      const chunks = typingChunks(planned, nonce);
+      // Lists that type into different tabs go side by side; a tab typed into by two lists keeps its order.
+      if (listsApart(chunks, (p) => inputs[p.index]!.tab.id)) await Promise.all(chunks.map((chunk) => this.#typeChunk(chunk, nonce, inputs, results)));
+      else for (const chunk of chunks) await this.#typeChunk(chunk, nonce, inputs, results);
     } catch (err) {
       // The texts could not be written: nothing of this call was typed.
       const failed = new TerminalError(`cannot type: ${(err as Error).message}`, 'failed');

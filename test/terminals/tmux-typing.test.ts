@@ -1,5 +1,13 @@
 import { describe, expect, it } from 'vitest';
-import { MAX_COMMAND_BYTES, afterStop, typingChunks, typingReport, type PlannedInput } from '../../src/terminals/tmux-typing.js';
+import {
+  MAX_COMMAND_BYTES,
+  MAX_PASTES_PER_LIST,
+  afterStop,
+  listsApart,
+  typingChunks,
+  typingReport,
+  type PlannedInput,
+} from '../../src/terminals/tmux-typing.js';
 
 const paste = (index: number, pane = `%${index}`): PlannedInput => ({ index, pane, buffer: `tabcrew-paste-${index}`, file: `/run/x #1/${index}` });
 
@@ -63,5 +71,23 @@ describe('tmux typing command lists', () => {
     ]);
     expect(ended).toBe(true);
     expect(typingReport('abc-0-1\n', 'abc').ended).toBe(false);
+  });
+});
+
+describe('tmux typing lists side by side', () => {
+  it('a fan-out of 40 pastes goes as lists of at most 16 pastes, which may go side by side (each tab in one list)', () => {
+    const chunks = typingChunks(
+      Array.from({ length: 40 }, (_, i) => paste(i)),
+      'abc',
+    );
+    expect(chunks.map((c) => c.inputs.length)).toEqual([MAX_PASTES_PER_LIST, MAX_PASTES_PER_LIST, 40 - 2 * MAX_PASTES_PER_LIST]);
+    expect(listsApart(chunks, (p) => p.pane)).toBe(true);
+  });
+
+  it('lists that type into one tab twice do not go side by side (its paste before its Enter)', () => {
+    const inputs: PlannedInput[] = [...Array.from({ length: 17 }, (_, i) => paste(i)), { index: 17, pane: '%0', keys: ['Enter'] }];
+    const chunks = typingChunks(inputs, 'abc');
+    expect(chunks.length).toBe(2);
+    expect(listsApart(chunks, (p) => p.pane)).toBe(false);
   });
 });
