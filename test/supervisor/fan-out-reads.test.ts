@@ -64,7 +64,28 @@ describe('a parallel fan-out', () => {
     // Every step fails alike (no conversation to type into): the run went through each step's admission and lock.
     expect(run.results.map((r) => r.status)).toEqual(agents.map(() => 'failed'));
     expect(run.results[0]!.error).toMatch(/no running conversation/);
-    // One per step (its agent, for admission and, with the lock free meanwhile, for typing), plus the run's own: its start, its driving, its answer.
-    expect(reads).toBeLessThanOrEqual(n + 4);
+    // The steps share the run's one read (admission, and the records for typing while no verb took
+    // the agent's lock): the run's start, its driving and its answer read; no step copies the state.
+    expect(reads).toBeLessThanOrEqual(4);
+  });
+
+  it('saves its steps together and ends in the save of its last outcome, not in one more', async () => {
+    const d = join(base, 'b');
+    for (const p of ['state', 'runtime', 'app']) mkdirSync(join(d, p), { recursive: true });
+    const store = new StateStore(join(d, 'state'), jsonCodec);
+    const n = 8;
+    await store.update((s) => {
+      s.sessions.push({ id: 's-1', name: 'app', root: join(d, 'app'), createdAt: '' });
+      s.agents.push(...Array.from({ length: n }, (_, i) => cleared(i + 1)));
+      s.nextAgentNumber = n + 1;
+    });
+    const config = { ...defaultConfig(), stateDir: join(d, 'state'), runtimeDir: join(d, 'runtime'), logDir: join(d, 'state'), sandbox: 'off' as const };
+    const sup = new Supervisor({ config, store, backend: terminal, log: silentLogger, env: process.env });
+    const before = (await store.read()).generation;
+    const agents = Array.from({ length: n }, (_, i) => `Agent_${i + 1}`);
+    const run = await sup.coordinate({ session: 'app', mode: 'parallel', task: 'one line each', agents, timeout_s: 30 });
+    expect(run.state).toBe('failed');
+    // The run's record, its steps "sending" (together), their outcomes with the run's end (together).
+    expect((await store.read()).generation - before).toBeLessThanOrEqual(3);
   });
 });
