@@ -274,9 +274,11 @@ export class AgentLifecycle {
 
   async sendMessage(name: string, input: MessageInput, progress?: Progress, read?: SharedRead): Promise<DeliveryResult> {
     checkMessage(input.message);
-    const stamp = read ? read.stamp : this.lock.stamp(name);
-    // One read for the admission checks (or the caller's, shared): a fan-out sends to 64 agents at once, and each read is a copy of the whole state.
-    const { agent, session, state } = read ? this.roster.lookup(read.state, name) : await this.roster.find(name);
+    // The caller's read while no verb took the agent's lock since (a hibernation, a clear): else one read here.
+    const shared = read && read.stamp !== null && this.lock.stamp(name) === read.stamp ? read : undefined;
+    const stamp = shared ? shared.stamp : this.lock.stamp(name);
+    // One read for the admission checks: a fan-out sends to 64 agents at once, and each read is a copy of the whole state.
+    const { agent, session, state } = shared ? this.roster.lookup(shared.state, name) : await this.roster.find(name);
     await this.budgets.admit(name, state);
     await this.ctx.limits?.refuse('send', name, state);
     this.messages.take(name, 'send_message_to_agent');
