@@ -1,4 +1,6 @@
+import { TerminalError, type TabHandle } from './backend.js';
 import { commandString, formatLiteral, type TmuxCommand } from './tmux-args.js';
+import { asTabGone, hasStderr } from './tmux-errors.js';
 
 /**
  * Typing into several panes with one tmux process (TmuxBackend.typeMany): the command lists
@@ -132,4 +134,39 @@ export function typingReport(stdout: string, nonce: string): { typed: Map<number
     if (m) typed.set(Number(m[1]), m[2] === '1');
   }
   return { typed, ended };
+}
+
+/**
+ * What one list's run (its stdout and error) says of its inputs: the errors of those that
+ * failed, the buffers of failed pastes still loaded in tmux (to delete), and the list to send
+ * next when tmux stopped this one at a closed tab.
+ */
+export function listOutcome(
+  inputs: readonly PlannedInput[],
+  stdout: string,
+  error: unknown,
+  nonce: string,
+  tabOf: (p: PlannedInput) => TabHandle,
+): { failed: Map<number, TerminalError>; loaded: string[]; next?: { commands: TmuxCommand[]; inputs: PlannedInput[] } } {
+  const { typed, ended } = typingReport(stdout, nonce);
+  const failed = new Map<number, TerminalError>();
+  for (const p of inputs) {
+    if (typed.get(p.index) === false)
+      failed.set(p.index, new TerminalError(`tab ${tabOf(p).id} is gone or its program has ended; nothing was typed`, 'tab_gone'));
+  }
+  const stop = afterStop(inputs, typed, nonce);
+  if (!stop) return { failed, loaded: [] };
+  if (ended || !error || !hasStderr(error, /can't find (pane|window)/)) {
+    // The list ran to its end (an input whose pane tmux could not find fails alone), or did
+    // not because of one closed tab (no server, a text tmux could not load): what is left fails.
+    const left = inputs.filter((q) => !typed.has(q.index));
+    for (const p of left)
+      failed.set(
+        p.index,
+        error ? (asTabGone(error, tabOf(p)) as TerminalError) : new TerminalError(`tmux did not report typing into tab ${tabOf(p).id}`, 'failed'),
+      );
+    return { failed, loaded: ended ? left.flatMap((p) => ('buffer' in p ? [p.buffer] : [])) : [] };
+  }
+  failed.set(stop.failed.index, asTabGone(error, tabOf(stop.failed)) as TerminalError);
+  return { failed, loaded: [], next: stop.rest };
 }

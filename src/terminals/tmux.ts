@@ -22,7 +22,7 @@ import { asTabGone, hasStderr, MAX_BUFFER, TIMEOUT_MS, toTerminalError } from '.
 import { JoinedRuns, type TmuxOutcome } from './tmux-joined.js';
 import { GROUP_OPTION, listingFormat, parseListing, TAG_OPTION } from './tmux-listing.js';
 import { lastLines, lineCount, tmuxSessionName } from './tmux-text.js';
-import { afterStop, listsApart, typingChunks, typingReport, type PlannedInput } from './tmux-typing.js';
+import { listOutcome, listsApart, typingChunks, type PlannedInput } from './tmux-typing.js';
 
 export interface TmuxBackendOptions {
   /** Socket name (`tmux -L`): tabcrew's tabs live on their own tmux server. */
@@ -276,32 +276,14 @@ export class TmuxBackend implements TerminalBackend {
     inputs: readonly TabInput[],
     results: (TerminalError | undefined)[],
   ): Promise<void> {
-    const tabOf = (p: PlannedInput): TabHandle => inputs[p.index]!.tab;
     // Each round settles at least one input: bounded by the inputs' count.
     for (let list: typeof chunk | undefined = chunk; list?.inputs.length;) {
       const { stdout, error } = await this.#exec(list.commands);
-      const { typed, ended } = typingReport(stdout, nonce);
-      for (const p of list.inputs) {
-        if (typed.get(p.index) === false)
-          results[p.index] = new TerminalError(`tab ${tabOf(p).id} is gone or its program has ended; nothing was typed`, 'tab_gone');
-      }
-      const stop = afterStop(list.inputs, typed, nonce);
-      if (!stop) return;
-      if (ended || !error || !hasStderr(error, /can't find (pane|window)/)) {
-        // The list ran to its end (an input whose pane tmux could not find fails alone), or did
-        // not because of one closed tab (no server, a text tmux could not load): what is left fails.
-        const left = list.inputs.filter((q) => !typed.has(q.index));
-        for (const p of left)
-          results[p.index] = error
-            ? (asTabGone(error, tabOf(p)) as TerminalError)
-            : new TerminalError(`tmux did not report typing into tab ${tabOf(p).id}`, 'failed');
-        // Their texts stay loaded in tmux (no branch of theirs ran): not left there.
-        const buffers = left.flatMap((p) => ('buffer' in p ? [p.buffer] : []));
-        if (ended && buffers.length) await this.#exec(buffers.map((b) => ['delete-buffer', '-b', b]));
-        return;
-      }
-      results[stop.failed.index] = asTabGone(error, tabOf(stop.failed)) as TerminalError;
-      list = stop.rest;
+      const outcome = listOutcome(list.inputs, stdout, error, nonce, (p) => inputs[p.index]!.tab);
+      for (const [index, e] of outcome.failed) results[index] = e;
+      // Texts of inputs that failed without either branch running stay loaded in tmux: not left there.
+      if (outcome.loaded.length) await this.#exec(outcome.loaded.map((b) => ['delete-buffer', '-b', b]));
+      list = outcome.next;
     }
   }
 

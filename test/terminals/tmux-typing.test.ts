@@ -1,8 +1,11 @@
 import { describe, expect, it } from 'vitest';
+import type { TabHandle } from '../../src/terminals/backend.js';
+import { TmuxError } from '../../src/terminals/tmux-errors.js';
 import {
   MAX_COMMAND_BYTES,
   MAX_PASTES_PER_LIST,
   afterStop,
+  listOutcome,
   listsApart,
   typingChunks,
   typingReport,
@@ -89,5 +92,32 @@ describe('tmux typing lists side by side', () => {
     const chunks = typingChunks(inputs, 'abc');
     expect(chunks.length).toBe(2);
     expect(listsApart(chunks, (p) => p.pane)).toBe(false);
+  });
+});
+
+describe('what one tmux typing list says of its inputs', () => {
+  const tabOf = (p: PlannedInput): TabHandle => ({ backend: 'tmux', id: `@${p.index}`, pane: p.pane });
+  const cantFind = new TmuxError("tmux: can't find pane: %1", 'tab_gone', "can't find pane: %1");
+
+  it('a list run to its end: an input tmux could not find fails alone, its text is let go, nothing is sent again', () => {
+    const o = listOutcome([paste(0), paste(1), paste(2)], 'abc-0-1\nabc-2-0\nabc-end\n', cantFind, 'abc', tabOf);
+    expect([...o.failed.keys()].sort()).toEqual([1, 2]);
+    expect(o.failed.get(1)!.code).toBe('tab_gone');
+    expect(o.loaded).toEqual(['tabcrew-paste-1']);
+    expect(o.next).toBeUndefined();
+  });
+
+  it('a list tmux stopped at a closed tab: that input fails, the rest is sent again', () => {
+    const o = listOutcome([paste(0), paste(1), paste(2)], 'abc-0-1\n', cantFind, 'abc', tabOf);
+    expect([...o.failed.keys()]).toEqual([1]);
+    expect(o.next!.inputs.map((p) => p.index)).toEqual([2]);
+    expect(o.loaded).toEqual([]);
+  });
+
+  it('a list that failed for another reason (no server) fails every input it did not type', () => {
+    const gone = new TmuxError('tmux: no server running', 'tab_gone', 'no server running on /tmp/x');
+    const o = listOutcome([paste(0), paste(1)], '', gone, 'abc', tabOf);
+    expect([...o.failed.keys()]).toEqual([0, 1]);
+    expect(o.next).toBeUndefined();
   });
 });
