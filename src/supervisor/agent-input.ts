@@ -1,5 +1,5 @@
 import type { AgentWatch } from '../claude/watch.js';
-import type { AgentRecord, SessionRecord } from '../store/types.js';
+import type { AgentRecord, SessionRecord, State } from '../store/types.js';
 import type { Progress } from './context.js';
 import type { DeliveryRequest } from './delivery.js';
 
@@ -30,6 +30,17 @@ export interface MessageInput {
   prepend_protocol?: boolean;
   idle_wait_s?: number;
   delivery_id?: string;
+}
+
+/**
+ * A state a caller of AgentLifecycle.sendMessage read after taking the agent's lock stamp
+ * (lockStamp; null: the lock was held then): a fan-out's messages share the run's one read
+ * instead of copying the whole state each, and when no verb took the agent's lock since,
+ * its records from that read serve under the lock.
+ */
+export interface SharedRead {
+  state: State;
+  stamp: number | undefined | null;
 }
 
 /** The delivery a message asks for, with the defaults of send_message_to_agent. */

@@ -19,7 +19,7 @@ import { RateLimiter } from './rate-limit.js';
 import type { ResumeOutcome } from './recovery.js';
 import { agentOf, findSession, otherRootsOf, peersOf, setStatus, type Roster } from './roster.js';
 import { KeyedMutex } from './timing.js';
-import { deliveryOf, type CreateAgentInput, type MessageInput } from './agent-input.js';
+import { deliveryOf, type CreateAgentInput, type MessageInput, type SharedRead } from './agent-input.js';
 import { addWorktree, checkGitRoot, checkRemovable, removeWorktree, worktreeStatus } from './worktrees.js';
 
 export type { CreateAgentInput } from './agent-input.js';
@@ -267,11 +267,18 @@ export class AgentLifecycle {
     });
   }
 
-  async sendMessage(name: string, input: MessageInput, progress?: Progress): Promise<DeliveryResult> {
+  /** The agent's lock stamp, for a state read after it (sendMessage's `read`); null while the lock is held. */
+  lockStamp(name: string): number | undefined | null {
+    return this.lock.isFree(name) ? this.lock.stamp(name) : null;
+  }
+
+  async sendMessage(name: string, input: MessageInput, progress?: Progress, read?: SharedRead): Promise<DeliveryResult> {
     checkMessage(input.message);
-    const stamp = this.lock.stamp(name);
+    // The caller's read while no verb took the agent's lock since (a hibernation, a clear): else one read here.
+    const shared = read && read.stamp !== null && this.lock.stamp(name) === read.stamp ? read : undefined;
+    const stamp = shared ? shared.stamp : this.lock.stamp(name);
     // One read for the admission checks: a fan-out sends to 64 agents at once, and each read is a copy of the whole state.
-    const { agent, session, state } = await this.roster.find(name);
+    const { agent, session, state } = shared ? this.roster.lookup(shared.state, name) : await this.roster.find(name);
     await this.budgets.admit(name, state);
     await this.ctx.limits?.refuse('send', name, state);
     this.messages.take(name, 'send_message_to_agent');
@@ -281,7 +288,7 @@ export class AgentLifecycle {
       // When no verb took the agent's lock since the read, and none holds or waits for it now,
       // nothing that changes an agent under its lock came between: the records just read serve
       // under the lock as well as a second read (one copy of the whole state fewer per message).
-      const unchanged = this.lock.isFree(name) && this.lock.stamp(name) === stamp ? { agent, session } : undefined;
+      const unchanged = stamp !== null && this.lock.isFree(name) && this.lock.stamp(name) === stamp ? { agent, session } : undefined;
       return await this.lock.run(name, () => this.sendMessageLocked(name, input, progress, unchanged));
     } catch (e) {
       // Refused or timed out before anything was typed: the agent received nothing.

@@ -1,29 +1,25 @@
-import type { AgentWatch } from '../claude/watch.js';
 import type { RunRecord, RunStep } from '../store/runs.js';
 import type { State } from '../store/types.js';
 import { callerAgent, type Caller } from './children.js';
 import type { Progress, Services } from './context.js';
 import { checkRunInput, findRun, spawnForRun, type CoordinateInput } from './coordination-input.js';
 import { consensusAnswerPrompt, consensusVotePrompt, parallelPrompt, sequentialPrompt } from './coordination-text.js';
-import { endRun, runProgress, runSummary, runView, ZERO, type RunSummary, type RunView } from './coordination-view.js';
+import { endRun, runProgress, runSummary, runView, type RunSummary, type RunView } from './coordination-view.js';
 import type { AgentLifecycle } from './agents.js';
 import { newDeliveryId, newRunId } from './ids.js';
 import type { Notices } from './notices.js';
 import { heartbeat } from './owner.js';
-import { patchRunStep, runIn } from './run-records.js';
+import { markWorking, patchRunStep, runIn, settleRunStep, WorkingMarks } from './run-records.js';
 import { agentAndSession, findSession } from './roster.js';
-import { sleep } from './timing.js';
-import { escapeBusyTurn, lookAtTurn, REPLY_WAIT_MS } from './turns.js';
+import { collectReply, type ReplyDeps } from './step-reply.js';
+import { escapeBusyTurn } from './turns.js';
 
 export type { CoordinateInput } from './coordination-input.js';
 
 /** Finished runs kept in the state (running ones are always kept). */
 const KEEP_FINISHED_RUNS = 50;
-const POLL_MS = 100;
-/** Polls of the hook spool per look at the state. */
-const STATE_EVERY = 10;
-/** After a restart, how long a message that was being typed may take to show up in the hook spool. */
-const SENDING_GRACE_MS = 15_000;
+/** How long a step's "working" mark may wait to be saved with the run's next save (run-records.ts WorkingMarks). */
+const WORKING_SAVE_MS = 1_000;
 
 /**
  * coordinate_agents runs: one task to many agents (parallel), a pipeline (sequential), or
@@ -34,6 +30,10 @@ const SENDING_GRACE_MS = 15_000;
  */
 export class Coordinator {
   private readonly live = new Map<string, { done: Promise<void>; abort: AbortController }>();
+  private readonly working: WorkingMarks;
+  private readonly replyDeps: ReplyDeps;
+  /** Runs whose last reply ended them (settleRunStep), as they ended, for finish. */
+  private readonly endedBySettle = new Map<string, RunRecord>();
   private heartbeat?: NodeJS.Timeout;
   /** Set when this tabcrew stops: runs are handed on (left running, unowned), not ended. */
   private suspending = false;
@@ -41,10 +41,13 @@ export class Coordinator {
   constructor(
     private readonly ctx: Pick<Services, 'audit' | 'backend' | 'log' | 'observer' | 'owner' | 'store' | 'limits'>,
     /** Types each step's message, starts the agents a run spawns and removes them after. */
-    private readonly agents: Pick<AgentLifecycle, 'sendMessage' | 'spawnAgent' | 'deleteAgent'>,
+    private readonly agents: Pick<AgentLifecycle, 'sendMessage' | 'spawnAgent' | 'deleteAgent' | 'lockStamp'>,
     /** Told when a run ends (a person may be waiting for it: alerts, the dashboard). */
     private readonly notices?: Pick<Notices, 'tell'>,
-  ) {}
+  ) {
+    this.replyDeps = { store: ctx.store, observer: ctx.observer, limits: ctx.limits, patchStep: (id, i, patch) => this.patchStep(id, i, patch) };
+    this.working = new WorkingMarks(ctx.store, WORKING_SAVE_MS, (run, e) => ctx.log.warn('coordination step marks not saved', { run, error: e.message }));
+  }
 
   async start(input: CoordinateInput, caller: Caller = {}, progress?: Progress): Promise<RunView> {
     const state = await this.ctx.store.read();
@@ -192,6 +195,9 @@ export class Coordinator {
 
   private async drive(id: string, signal: AbortSignal, progress?: Progress): Promise<void> {
     try {
+      // The agents' lock stamps before the read: a parallel step's message uses the read when no verb took its agent since.
+      const names = await this.ctx.store.peek((s) => runIn(s, id).steps.map((x) => x.agent));
+      const stamps = new Map(names.map((name) => [name, this.agents.lockStamp(name)]));
       const state = await this.ctx.store.read();
       const run = runIn(state, id);
       const deadline = Date.parse(run.deadline);
@@ -200,7 +206,7 @@ export class Coordinator {
       try {
         if (run.mode === 'parallel') {
           // The steps start from this one read: 64 copies of the whole state at once cost more than typing the messages.
-          await Promise.all(run.steps.map((s, i) => this.step(id, i, (r) => parallelPrompt(r, r.steps[i]), deadline, signal, report, state)));
+          await Promise.all(run.steps.map((s, i) => this.step(id, i, (r) => parallelPrompt(r, r.steps[i]), deadline, signal, report, { state, stamps })));
         } else if (run.mode === 'sequential') {
           await this.pipeline(id, deadline, signal, report);
         } else {
@@ -251,10 +257,10 @@ export class Coordinator {
     deadline: number,
     signal: AbortSignal,
     report: () => Promise<void>,
-    /** The state as the caller read it a moment ago; read here when not given. */
-    read?: State,
+    /** The state as the caller read it a moment ago, after taking the agents' lock stamps; read here when not given. */
+    read?: { state: State; stamps: ReadonlyMap<string, number | undefined | null> },
   ): Promise<void> {
-    const state = read ?? (await this.ctx.store.read());
+    const state = read?.state ?? (await this.ctx.store.read());
     const run = runIn(state, id);
     const step = run.steps[i];
     if (step.status === 'done' || step.status === 'failed' || step.status === 'skipped') return;
@@ -263,7 +269,7 @@ export class Coordinator {
       if (signal.aborted || run.cancelled || Date.now() >= deadline) return;
       const deliveryId = newDeliveryId();
       const message = prompt(run);
-      await this.patchStep(id, i, (s) => {
+      const sending = await this.patchStep(id, i, (s) => {
         s.status = 'sending';
         s.deliveryId = deliveryId;
         s.sentAt = new Date().toISOString();
@@ -271,8 +277,11 @@ export class Coordinator {
       try {
         await this.ctx.limits?.waitUntilClear(step.agent, deadline, signal, state); // an account at its usage limit: the step waits for the reset
         const idleWaitS = Math.max(1, Math.min(300, Math.round((deadline - Date.now()) / 1000)));
-        await this.agents.sendMessage(step.agent, { message, delivery_id: deliveryId, idle_wait_s: idleWaitS });
-        typed = await this.patchStep(id, i, (s) => (s.status = 'working'));
+        const shared = read?.stamps.has(step.agent) ? { state, stamp: read.stamps.get(step.agent) } : undefined;
+        await this.agents.sendMessage(step.agent, { message, delivery_id: deliveryId, idle_wait_s: idleWaitS }, undefined, shared);
+        // Saved with the run's next save: the reply is collected meanwhile (WorkingMarks says what a crash loses).
+        typed = { ...sending, status: 'working' };
+        this.working.add(id, i);
       } catch (e) {
         await this.settle(id, i, { status: 'failed', error: (e as Error).message });
         await report();
@@ -284,82 +293,20 @@ export class Coordinator {
     // the state again a second later, and would see a clear or a delete then).
     const found = typed && agentAndSession(state, step.agent);
     const watch = found && this.ctx.observer.watch(found.agent, found.session);
-    const outcome = await this.collect(id, i, deadline, signal, typed && watch ? { step: typed, watch } : undefined);
+    const outcome = await collectReply(this.replyDeps, id, i, deadline, signal, typed && watch ? { step: typed, watch } : undefined);
     if (outcome) {
       await this.settle(id, i, outcome);
       await report();
     }
   }
 
-  /**
-   * Waits for the end of the turn the step's message started: the UserPromptSubmit hook
-   * record carrying its delivery id, then a Stop (or StopFailure / SessionEnd) after it;
-   * the reply is the text of that turn in the transcript. Looks at least once, even past
-   * the deadline: a tabcrew that restarted late still collects what finished meanwhile.
-   * Undefined when the run stopped waiting first.
-   */
-  private async collect(
-    id: string,
-    i: number,
-    deadline: number,
-    signal: AbortSignal,
-    /** The step and its agent's watch as the caller has them (then the state is first read a second later). */
-    first?: { step: RunStep; watch: AgentWatch },
-  ): Promise<Pick<RunStep, 'status' | 'reply' | 'tokens' | 'error'> | undefined> {
-    const graceUntil = Date.now() + SENDING_GRACE_MS;
-    let stoppedAt: number | undefined;
-    let looked = first;
-    for (let n = 0; ; n++) {
-      if (n > 0) {
-        // A turn seen ending is read to the end (its transcript lines follow within moments).
-        if ((signal.aborted || Date.now() >= deadline) && stoppedAt === undefined) return undefined;
-        // The next look comes when a hook writes (the turn's end), at most POLL_MS later.
-        await (looked ? looked.watch.nextChange(POLL_MS) : sleep(POLL_MS));
-      }
-      // The hook spool is polled often (an incremental file read); the state, which says
-      // whether the run was cancelled or the agent deleted, once a second.
-      if (!looked || (n > 0 && n % STATE_EVERY === 0)) {
-        const state = await this.ctx.store.read();
-        const run = state.runs?.find((r) => r.id === id);
-        if (!run || run.cancelled) return undefined;
-        const step = run.steps[i];
-        const found = agentAndSession(state, step.agent);
-        if (!found) return { status: 'failed', error: `${step.agent} was deleted during the run.` };
-        const watch = this.ctx.observer.watch(found.agent, found.session);
-        if (!watch) return { status: 'failed', error: `${step.agent}'s conversation was cleared during the run.` };
-        looked = { step, watch };
-      }
-      const { step, watch } = looked;
-      const look = await lookAtTurn(watch, step.deliveryId, step.agent);
-      if (look.kind === 'unsent') {
-        if (step.status === 'sending' && Date.now() > graceUntil) {
-          return {
-            status: 'failed',
-            error: `tabcrew stopped while typing the message to ${step.agent}, and Claude Code never reported it; look with get_agent_output.`,
-          };
-        }
-        continue;
-      }
-      if (look.kind === 'running') continue;
-      if (look.kind === 'failed') {
-        // An API limit ended the turn: tabcrew resumes the agent after the reset, and the step follows that turn.
-        const resumed = look.limitedAt === undefined ? undefined : await this.ctx.limits?.resumeOf(step.agent, look.limitedAt);
-        if (resumed === undefined) return { status: 'failed', error: look.error };
-        if (resumed) looked = { step: await this.patchStep(id, i, (s) => (s.deliveryId = resumed)), watch };
-        continue;
-      }
-      stoppedAt ??= Date.now();
-      if (look.turn?.reply !== undefined) return { status: 'done', reply: look.turn.reply, tokens: look.turn.tokens };
-      if (Date.now() - stoppedAt > REPLY_WAIT_MS)
-        return { status: 'failed', error: `${step.agent}'s turn ended without a text reply in its transcript.`, tokens: look.turn?.tokens ?? ZERO };
-    }
-  }
-
   private async settle(id: string, i: number, outcome: Pick<RunStep, 'status' | 'reply' | 'tokens' | 'error'>): Promise<void> {
-    const { step, sessionId } = await patchRunStep(this.ctx.store, id, i, (s) => {
-      Object.assign(s, outcome);
-      s.endedAt = new Date().toISOString();
+    const marks = this.working.take(id);
+    const { step, sessionId, ended } = await settleRunStep(this.ctx.store, id, i, outcome, marks).catch((e: Error) => {
+      this.working.putBack(id, marks);
+      throw e;
     });
+    if (ended) this.endedBySettle.set(id, ended);
     await this.ctx.audit?.append({
       type: 'coordination',
       action: step.round === 2 ? 'vote' : 'reply',
@@ -373,23 +320,31 @@ export class Coordinator {
   }
 
   private async finish(id: string, aborted: boolean): Promise<void> {
-    if (this.suspending) {
+    const marks = this.working.take(id);
+    const bySettle = this.endedBySettle.get(id);
+    this.endedBySettle.delete(id);
+    if (this.suspending && !bySettle) {
       await this.ctx.store
         .update((s) => {
           const r = s.runs?.find((x) => x.id === id);
+          if (r) markWorking(r, marks);
           if (r && this.ctx.owner.isMine(r.owner)) delete r.owner;
         })
         .catch(() => undefined);
       return;
     }
     const now = Date.now();
-    const ended = await this.ctx.store.update((s) => {
-      const r = s.runs?.find((x) => x.id === id);
-      if (!r || r.state !== 'running') return undefined;
-      endRun(r, { cancelled: aborted || !!r.cancelled, now });
-      delete r.owner;
-      return structuredClone(r);
-    });
+    const ended =
+      bySettle ??
+      (await this.ctx.store.update((s) => {
+        const r = s.runs?.find((x) => x.id === id);
+        if (!r) return undefined;
+        markWorking(r, marks);
+        if (r.state !== 'running') return undefined;
+        endRun(r, { cancelled: aborted || !!r.cancelled, now });
+        delete r.owner;
+        return structuredClone(r);
+      }));
     if (!ended) return;
     await this.ctx.audit?.append({
       type: 'coordination',

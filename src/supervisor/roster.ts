@@ -73,7 +73,11 @@ export class Roster {
 
   /** The agent, its session and the state read, or an error that lists the agents there are. */
   async find(name: string): Promise<{ agent: AgentRecord; session: SessionRecord; state: State }> {
-    const state = await this.store.read();
+    return this.lookup(await this.store.read(), name);
+  }
+
+  /** As find, in a state read before. */
+  lookup(state: State, name: string): { agent: AgentRecord; session: SessionRecord; state: State } {
     const agent = agentOf(state, name);
     if (!agent) {
       const known = state.agents.map((a) => a.name).join(', ') || 'none';

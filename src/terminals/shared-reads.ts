@@ -1,5 +1,4 @@
 import { Rounds } from '../util/rounds.js';
-import { NextRound } from '../util/next-round.js';
 import { TerminalError, type TabHandle, type TabInfo, type TerminalBackend } from './backend.js';
 import { TypingRounds } from './shared-typing.js';
 
@@ -11,13 +10,14 @@ import { TypingRounds } from './shared-typing.js';
  * it and goes with every other such read into the next round trip: the tab listing once
  * for all of them, the screens through one `readScreens`. A read is never answered by a
  * round trip that started before it was asked, so nothing reads older than it would alone;
- * a read with none running starts at once, as the bare backend's.
+ * a read with none running waits only for the end of the current turn of the event loop
+ * (util/rounds.ts), so that reads asked for together go together.
  *
  * Typing at the same moment is shared the same way (shared-typing.ts); tab changes go to
  * the backend as they come.
  */
 export function withSharedReads(backend: TerminalBackend): TerminalBackend {
-  const listing = new NextRound<TabInfo[]>(() => backend.listTabs());
+  const listing = new ListingRounds(backend);
   const screens = new ScreenRounds(backend);
   const typing = new TypingRounds(backend);
   return {
@@ -33,11 +33,29 @@ export function withSharedReads(backend: TerminalBackend): TerminalBackend {
     ...(backend.typeMany ? { typeMany: (inputs) => backend.typeMany!(inputs) } : {}),
     // Each caller its own copy. A TabInfo holds only plain values, so a spread copies it whole:
     // structuredClone of 67 tabs for each of a 64-agent fan-out's 128 looks cost ~80 ms of CPU.
-    listTabs: async () => (await listing.run()).map((t) => ({ ...t })),
+    listTabs: () => listing.list(),
     closeTab: (tab) => backend.closeTab(tab),
     dispose: () => backend.dispose(),
     ...(backend.preflight ? { preflight: () => backend.preflight!() } : {}),
   };
+}
+
+/** Tab listings in rounds: one listTabs for every caller of a round, each with its own copy. */
+class ListingRounds {
+  private readonly rounds = new Rounds<{ resolve: (tabs: TabInfo[]) => void; reject: (e: unknown) => void }>(async (round) => {
+    try {
+      const tabs = await this.backend.listTabs();
+      for (const w of round) w.resolve(tabs.map((t) => ({ ...t })));
+    } catch (e) {
+      for (const w of round) w.reject(e);
+    }
+  });
+
+  constructor(private readonly backend: TerminalBackend) {}
+
+  list(): Promise<TabInfo[]> {
+    return new Promise((resolve, reject) => this.rounds.add({ resolve, reject }));
+  }
 }
 
 interface ScreenWanted {

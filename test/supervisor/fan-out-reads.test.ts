@@ -7,6 +7,7 @@ import { defaultConfig } from '../../src/config.js';
 import { jsonCodec, StateStore } from '../../src/store/state-store.js';
 import type { AgentRecord } from '../../src/store/types.js';
 import type { TerminalBackend } from '../../src/terminals/backend.js';
+import type { AgentLifecycle } from '../../src/supervisor/agents.js';
 import { Supervisor } from '../../src/supervisor/supervisor.js';
 
 /**
@@ -64,7 +65,59 @@ describe('a parallel fan-out', () => {
     // Every step fails alike (no conversation to type into): the run went through each step's admission and lock.
     expect(run.results.map((r) => r.status)).toEqual(agents.map(() => 'failed'));
     expect(run.results[0]!.error).toMatch(/no running conversation/);
-    // One per step (its agent, for admission and, with the lock free meanwhile, for typing), plus the run's own: its start, its driving, its answer.
-    expect(reads).toBeLessThanOrEqual(n + 4);
+    // The steps share the run's one read (admission, and the records for typing while no verb took
+    // the agent's lock): the run's start, its driving and its answer read; no step copies the state.
+    expect(reads).toBeLessThanOrEqual(4);
+  });
+
+  it('saves its steps together and ends in the save of its last outcome, not in one more', async () => {
+    const d = join(base, 'b');
+    for (const p of ['state', 'runtime', 'app']) mkdirSync(join(d, p), { recursive: true });
+    const store = new StateStore(join(d, 'state'), jsonCodec);
+    const n = 8;
+    await store.update((s) => {
+      s.sessions.push({ id: 's-1', name: 'app', root: join(d, 'app'), createdAt: '' });
+      s.agents.push(...Array.from({ length: n }, (_, i) => cleared(i + 1)));
+      s.nextAgentNumber = n + 1;
+    });
+    const config = { ...defaultConfig(), stateDir: join(d, 'state'), runtimeDir: join(d, 'runtime'), logDir: join(d, 'state'), sandbox: 'off' as const };
+    const sup = new Supervisor({ config, store, backend: terminal, log: silentLogger, env: process.env });
+    const before = (await store.read()).generation;
+    const agents = Array.from({ length: n }, (_, i) => `Agent_${i + 1}`);
+    const run = await sup.coordinate({ session: 'app', mode: 'parallel', task: 'one line each', agents, timeout_s: 30 });
+    expect(run.state).toBe('failed');
+    // The run's record, its steps "sending" (together), their outcomes with the run's end (together).
+    expect((await store.read()).generation - before).toBeLessThanOrEqual(3);
+  });
+});
+
+describe('a message given its caller’s read of the state', () => {
+  it('uses that read while no verb took the agent’s lock since, and reads again once one did', async () => {
+    const d = join(base, 'c');
+    for (const p of ['state', 'runtime', 'app']) mkdirSync(join(d, p), { recursive: true });
+    const store = new StateStore(join(d, 'state'), jsonCodec);
+    await store.update((s) => {
+      s.sessions.push({ id: 's-1', name: 'app', root: join(d, 'app'), createdAt: '' });
+      s.agents.push(cleared(1), cleared(2));
+      s.nextAgentNumber = 3;
+    });
+    const config = { ...defaultConfig(), stateDir: join(d, 'state'), runtimeDir: join(d, 'runtime'), logDir: join(d, 'state'), sandbox: 'off' as const };
+    const sup = new Supervisor({ config, store, backend: terminal, log: silentLogger, env: process.env });
+    const lifecycle = (sup as unknown as { p: { agents: AgentLifecycle } }).p.agents;
+    const stamps = [lifecycle.lockStamp('Agent_1'), lifecycle.lockStamp('Agent_2')];
+    const state = await store.read();
+    let reads = 0;
+    const read = store.read.bind(store);
+    store.read = () => (reads++, read());
+    // Nothing took Agent_2's lock: its records in the caller's read serve (no copy of the state).
+    await expect(lifecycle.sendMessage('Agent_2', { message: 'hi' }, undefined, { state, stamp: stamps[1]! })).rejects.toThrow(/no running conversation/);
+    expect(reads).toBe(0);
+    // A verb under Agent_1's lock paused it after the caller's read: the message reads again and is refused, as it would be alone.
+    await lifecycle.withLock('Agent_1', () =>
+      store.update((s) => {
+        s.agents.find((a) => a.name === 'Agent_1')!.hold = { reason: 'budget', limit: 'max_cost_usd', value: 1, used: 2, at: new Date().toISOString() };
+      }),
+    );
+    await expect(lifecycle.sendMessage('Agent_1', { message: 'hi' }, undefined, { state, stamp: stamps[0]! })).rejects.toThrow(/Agent_1 is paused/);
   });
 });

@@ -48,12 +48,16 @@ function heldBackend(screens: Record<string, string>) {
 }
 
 const tab = (id: string): TabHandle => ({ backend: 'tmux', id });
+/** The end of the current turn of the event loop, when a round gathered so far starts. */
+const turn = (): Promise<void> => new Promise((r) => setImmediate(r));
 
 describe('shared terminal reads', () => {
-  it('a screen read with none running goes to the terminal at once, as one read', async () => {
+  it('a screen read with none running goes to the terminal at the end of the current turn, as one read', async () => {
     const t = heldBackend({ '@1': 'one' });
     const shared = withSharedReads(t.backend);
     const read = shared.readScreen(tab('@1'), 40);
+    expect(t.log).toEqual([]);
+    await turn();
     expect(t.log).toEqual(['screen @1']);
     await t.release();
     expect(await read).toBe('one');
@@ -64,15 +68,38 @@ describe('shared terminal reads', () => {
     const t = heldBackend({ '@1': 'one', '@2': 'a\nb\nc', '@3': 'x\ny' });
     const shared = withSharedReads(t.backend);
     const first = shared.readScreen(tab('@1'), 40);
+    await turn();
     const second = shared.readScreen(tab('@2'), 2);
     const third = shared.readScreen(tab('@3'), 60);
     // The later two wait for the first: nothing answers them from a read that started before they asked.
+    await turn();
     expect(t.log).toEqual(['screen @1']);
     await t.release();
     expect(t.log).toEqual(['screen @1', 'screens @2,@3 60']);
     await t.release();
     expect([await first, await second, await third]).toEqual(['one', 'b\nc', 'x\ny']);
     expect(shared.calls).toBe(2);
+  });
+
+  it('screen reads asked for in the same turn go together, the first one included (a fan-out woken by one answer)', async () => {
+    const t = heldBackend({ '@1': 'one', '@2': 'two', '@3': 'three' });
+    const shared = withSharedReads(t.backend);
+    const reads = ['@1', '@2', '@3'].map((id) => shared.readScreen(tab(id), 40));
+    await turn();
+    expect(t.log).toEqual(['screens @1,@2,@3 40']);
+    await t.release();
+    expect(await Promise.all(reads)).toEqual(['one', 'two', 'three']);
+    expect(shared.calls).toBe(1);
+  });
+
+  it('tab listings asked for in the same turn share one listing', async () => {
+    const t = heldBackend({});
+    const shared = withSharedReads(t.backend);
+    const lists = [shared.listTabs(), shared.listTabs(), shared.listTabs()];
+    await turn();
+    expect(t.log).toEqual(['list']);
+    await t.release();
+    expect((await Promise.all(lists)).map((l) => l[0]!.id)).toEqual(['@1', '@1', '@1']);
   });
 
   it('a tab missing from a shared answer fails its own read only, as a tab that is gone', async () => {
@@ -93,6 +120,7 @@ describe('shared terminal reads', () => {
     const t = heldBackend({ '@1': 'one', '@2': 'two' });
     const shared = withSharedReads(t.backend);
     const first = shared.readScreen(tab('@1'), 40);
+    await turn();
     const later = Promise.allSettled([shared.readScreen(tab('@1'), 40), shared.readScreen(tab('@2'), 40)]);
     await t.release();
     t.fail(new TerminalError('tmux timed out', 'timeout'));
@@ -100,6 +128,7 @@ describe('shared terminal reads', () => {
     expect(await first).toBe('one');
     expect((await later).map((r) => r.status === 'rejected' && (r.reason as Error).message)).toEqual(['tmux timed out', 'tmux timed out']);
     const again = shared.readScreen(tab('@2'), 40);
+    await turn();
     await t.release();
     expect(await again).toBe('two');
   });
@@ -108,7 +137,9 @@ describe('shared terminal reads', () => {
     const t = heldBackend({});
     const shared = withSharedReads(t.backend);
     const first = shared.listTabs();
+    await turn();
     const later = [shared.listTabs(), shared.listTabs(), shared.listTabs()];
+    await turn();
     expect(t.log).toEqual(['list']);
     await t.release();
     await t.release();

@@ -3,6 +3,8 @@ import { TerminalError, type TabHandle, type TabInput, type TerminalBackend } fr
 import { withSharedReads } from '../../src/terminals/shared-reads.js';
 
 const tab = (id: string): TabHandle => ({ backend: 'tmux', id });
+/** The end of the current turn of the event loop, when a round gathered so far starts. */
+const turn = (): Promise<void> => new Promise((r) => setImmediate(r));
 const describeInput = (i: TabInput): string => ('keys' in i ? `${i.tab.id} keys ${i.keys.join('+')}` : `${i.tab.id} paste ${i.text}`);
 
 /** A backend whose every typing call waits until the test lets it answer; tabs in `gone` fail. */
@@ -53,10 +55,11 @@ function heldTyping(opts: { many: boolean; gone?: string[] }) {
 }
 
 describe('shared typing', () => {
-  it('a paste with no typing running goes to the terminal at once, as one paste', async () => {
+  it('a paste with no typing running goes to the terminal at the end of the current turn, as one paste', async () => {
     const t = heldTyping({ many: true });
     const shared = withSharedReads(t.backend);
     const typed = shared.paste(tab('@1'), 'hello');
+    await turn();
     expect(t.log).toEqual(['paste @1 hello']);
     await t.release();
     await expect(typed).resolves.toBeUndefined();
@@ -66,13 +69,25 @@ describe('shared typing', () => {
     const t = heldTyping({ many: true });
     const shared = withSharedReads(t.backend);
     const first = shared.paste(tab('@1'), 'one');
+    await turn();
     const later = [shared.paste(tab('@2'), 'two'), shared.sendKeys(tab('@3'), ['Enter']), shared.sendKeys(tab('@2'), ['Escape', 'Escape'])];
     // Nothing is typed by a round trip that started before it was asked.
+    await turn();
     expect(t.log).toEqual(['paste @1 one']);
     await t.release();
     expect(t.log).toEqual(['paste @1 one', 'many [@2 paste two, @3 keys Enter, @2 keys Escape+Escape]']);
     await t.release();
     await expect(Promise.all([first, ...later])).resolves.toEqual([undefined, undefined, undefined, undefined]);
+  });
+
+  it('pastes asked for in the same turn go as one round trip, the first one included (a fan-out woken by one answer)', async () => {
+    const t = heldTyping({ many: true });
+    const shared = withSharedReads(t.backend);
+    const typed = [shared.paste(tab('@1'), 'one'), shared.paste(tab('@2'), 'two')];
+    await turn();
+    expect(t.log).toEqual(['many [@1 paste one, @2 paste two]']);
+    await t.release();
+    await expect(Promise.all(typed)).resolves.toEqual([undefined, undefined]);
   });
 
   it('an input whose tab is gone fails on its own; the others of its round are typed', async () => {
@@ -81,6 +96,7 @@ describe('shared typing', () => {
     const first = shared.sendKeys(tab('@1'), ['Enter']);
     const ok = shared.paste(tab('@3'), 'three');
     const lost = shared.paste(tab('@2'), 'two').catch((e: unknown) => e);
+    await turn();
     await t.release();
     await t.release();
     await expect(first).resolves.toBeUndefined();
