@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { chmod, copyFile, link, open, readFile, rename, stat, unlink } from 'node:fs/promises';
 import { resolve } from 'node:path';
+import { identityOf, statOf } from '../util/file-look.js';
 
 /*
  * The durable file steps the store, the key file and key rotation share. Nothing here knows
@@ -95,14 +96,10 @@ export async function scrub(file: string): Promise<void> {
   await unlink(file);
 }
 
-/** Device, inode, size and times: another writer renames a new file in, so any change shows here. */
+/** Device, inode, size and times: another writer renames a new file in, so any change shows here (util/file-look.ts). */
 export async function fileIdentity(file: string): Promise<string | undefined> {
-  try {
-    const st = await stat(file, { bigint: true });
-    return `${st.dev}:${st.ino}:${st.size}:${st.mtimeNs}:${st.ctimeNs}`;
-  } catch {
-    return undefined;
-  }
+  const st = await statOf(file).catch(() => undefined);
+  return st && identityOf(st);
 }
 
 // rename() and link() are only durable once the directory entry reaches the disk.

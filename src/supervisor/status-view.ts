@@ -8,6 +8,7 @@ import type { Services } from './context.js';
 import { assessHealth, type Health } from './health.js';
 import type { Limits, LimitView } from './limits.js';
 import { findTab, type LiveStatus } from './observer.js';
+import { FileLook } from '../util/file-look.js';
 import { lastOf } from '../util/last-of.js';
 import type { Relauncher } from './relaunch.js';
 import { agentsIn, findSession, type Roster } from './roster.js';
@@ -83,24 +84,28 @@ export class StatusView {
     const state = await store.read();
     const session = findSession(state, sessionRef);
     const agents = agentsIn(state, session.id);
-    // Everything below is local file reads: they run side by side, not one agent after another.
+    // Everything below is local file reads: they run side by side, not one agent after another,
+    // and each file is stat'ed once (the transcript reader and the usage count share theirs).
+    const look = new FileLook();
     const transcripts = new Map(
       agents.map((a) => [
         a.name,
         observer
           .watch(a, session)
-          ?.readTranscript()
+          ?.readTranscript(look)
           .catch(() => undefined),
       ]),
     );
-    const [statuses, todo, crew] = await Promise.all([observer.observe(session, agents), readTodo(session.root), this.deps.usage.crewUsage(state)]);
+    const [statuses, todo, crew] = await Promise.all([observer.observe(session, agents, look), readTodo(session.root), this.deps.usage.crewUsage(state, look)]);
     const now = Date.now();
     const views = await Promise.all(
       agents.map(async (agent): Promise<AgentStatusView> => {
         const live = statuses.get(agent.name)!;
         const watch = observer.watch(agent, session);
         const transcript = await transcripts.get(agent.name);
-        const counted = crew.ledgers.has(agent.name) ? crew.ledgers.get(agent.name) : await this.deps.ledger.count(agent.name).catch(() => undefined);
+        const counted = crew.ledgers.has(agent.name)
+          ? crew.ledgers.get(agent.name)
+          : await this.deps.ledger.count(agent.name, undefined, look).catch(() => undefined);
         const children = childrenOf(state, agent.name).map((c) => c.name);
         return {
           agent: agent.name,
