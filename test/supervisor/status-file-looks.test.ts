@@ -28,7 +28,11 @@ vi.mock('node:fs', async (importOriginal) => {
     statted.push(String(path));
     return (real.stat as (...a: unknown[]) => void)(path, ...rest);
   }) as typeof real.stat;
-  return { ...real, stat, default: { ...real, stat } };
+  const statSync = ((path: fs.PathLike, ...rest: unknown[]) => {
+    statted.push(String(path));
+    return (real.statSync as (...a: unknown[]) => unknown)(path, ...rest);
+  }) as typeof real.statSync;
+  return { ...real, stat, statSync, default: { ...real, stat, statSync } };
 });
 vi.mock('node:fs/promises', async (importOriginal) => {
   const real = await importOriginal<typeof import('node:fs/promises')>();
