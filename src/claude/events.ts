@@ -1,4 +1,5 @@
-import { open, stat } from 'node:fs/promises';
+import { open } from 'node:fs/promises';
+import { lookAt, type FileLook } from '../util/file-look.js';
 import { toHookRecord, type HookRecord } from './hook-record.js';
 
 /**
@@ -40,24 +41,20 @@ export class SpoolReader {
   /**
    * Returns the records that arrived since the previous refresh. Refreshes run one at a time:
    * two at once would both read the bytes after the same offset and keep their records twice.
+   * With `look`, the spool's stat is the one that look takes (one per file per status).
    */
-  refresh(): Promise<HookRecord[]> {
-    const next = this.running.then(() => this.read());
+  refresh(look?: FileLook): Promise<HookRecord[]> {
+    const next = this.running.then(() => this.read(look));
     this.running = next.catch(() => undefined);
     return next;
   }
 
-  private async read(): Promise<HookRecord[]> {
+  private async read(look?: FileLook): Promise<HookRecord[]> {
     // A stat alone says whether anything was appended: most looks find nothing new, and
     // opening the file for them would cost two more round trips through the thread pool.
-    let size: number;
-    try {
-      size = (await stat(this.file)).size;
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code === 'ENOENT') return [];
-      throw e;
-    }
-    if (size === this.offset) return [];
+    // The look's stat may predate a refresh that ran before this one: the read below fstats again.
+    const st = await lookAt(this.file, look);
+    if (!st || st.size === this.offset) return [];
     let handle;
     try {
       handle = await open(this.file, 'r');

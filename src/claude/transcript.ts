@@ -18,9 +18,10 @@
  *   the Stop hook runs, the final assistant line may not be written yet (observed lag
  *   up to ~20 ms): prefer the Stop hook's `last_assistant_message`, or re-read.
  */
-import { open, stat } from 'node:fs/promises';
+import { open } from 'node:fs/promises';
 import { realpathSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import { lookAt, type FileLook } from '../util/file-look.js';
 
 export interface UsageTotals {
   input: number;
@@ -352,28 +353,21 @@ export class TranscriptReader {
   /**
    * Reads what was appended. Returns the number of new complete lines (JSON or not).
    * Refreshes run one at a time: two at once would both read the bytes after one offset.
+   * With `look`, the file's stat is the one that look takes (one per file per status).
    */
-  refresh(): Promise<number> {
-    const next = this.running.then(() => this.read());
+  refresh(look?: FileLook): Promise<number> {
+    const next = this.running.then(() => this.read(look));
     this.running = next.catch(() => undefined);
     return next;
   }
 
-  private async read(): Promise<number> {
+  private async read(look?: FileLook): Promise<number> {
     // A stat alone says whether anything was appended (most looks find nothing new), and
     // spares the open, fstat and close of a read.
-    let size: number;
-    try {
-      const st = await stat(this.path);
-      size = st.size;
-      this._modifiedAt = st.mtimeMs;
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') {
-        this._modifiedAt = undefined;
-        return 0;
-      }
-      throw err;
-    }
+    const st = await lookAt(this.path, look);
+    this._modifiedAt = st?.mtimeMs;
+    if (!st) return 0;
+    const size = st.size;
     if (size === this.offset) return 0;
     let fh;
     try {

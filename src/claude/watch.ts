@@ -3,6 +3,7 @@ import { SpoolReader } from './events.js';
 import type { HookRecord } from './hook-record.js';
 import { statusFromHooks, type DerivedStatus } from './hook-status.js';
 import { TranscriptReader, transcriptPath, type UsageTotals } from './transcript.js';
+import type { FileLook } from '../util/file-look.js';
 
 export interface Tokens {
   input: number;
@@ -35,8 +36,9 @@ export class AgentWatch {
     return this.spoolChange(ms);
   }
 
-  async refresh(): Promise<HookRecord[]> {
-    return this.spool.refresh();
+  /** Reads what the hooks appended; with `look`, through that look's stat of the spool. */
+  async refresh(look?: FileLook): Promise<HookRecord[]> {
+    return this.spool.refresh(look);
   }
 
   /** Status from hooks; with `launch`, only from records of that launch. */
@@ -59,7 +61,8 @@ export class AgentWatch {
     return transcriptPath(this.claudeConfigDir, this.root, this.claudeSessionId);
   }
 
-  async readTranscript(): Promise<{
+  /** The transcript as far as written; with `look`, through that look's stat of it. */
+  async readTranscript(look?: FileLook): Promise<{
     tokens: Tokens;
     byModel: Map<string, UsageTotals>;
     lastReply?: string;
@@ -71,7 +74,7 @@ export class AgentWatch {
   }> {
     const path = this.transcriptPath();
     if (!this.transcript || this.transcript.path !== path) this.transcript = new TranscriptReader(path);
-    await this.transcript.refresh();
+    await this.transcript.refresh(look);
     const u = this.transcript.usage;
     return {
       tokens: { input: u.input, output: u.output, cache_read: u.cache_read, cache_creation: u.cache_creation },

@@ -1,6 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { chmod, copyFile, link, open, readFile, rename, stat, unlink } from 'node:fs/promises';
+import { statSync } from 'node:fs';
 import { resolve } from 'node:path';
+import { identityOf } from '../util/file-look.js';
 
 /*
  * The durable file steps the store, the key file and key rotation share. Nothing here knows
@@ -95,11 +97,15 @@ export async function scrub(file: string): Promise<void> {
   await unlink(file);
 }
 
-/** Device, inode, size and times: another writer renames a new file in, so any change shows here. */
+/**
+ * Device, inode, size and times: another writer renames a new file in, so any change shows here (util/file-look.ts).
+ * Asked at every read of the state, of a file in tabcrew's own state dir: a synchronous stat, not a thread-pool
+ * round trip that waits behind whatever file work the pool has (util/file-look.ts says why that matters).
+ */
 export async function fileIdentity(file: string): Promise<string | undefined> {
   try {
-    const st = await stat(file, { bigint: true });
-    return `${st.dev}:${st.ino}:${st.size}:${st.mtimeNs}:${st.ctimeNs}`;
+    const st = statSync(file, { throwIfNoEntry: false });
+    return st && identityOf(st);
   } catch {
     return undefined;
   }

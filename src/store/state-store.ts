@@ -6,6 +6,7 @@ import { jsonCodec, StateDecodeError, type StateCodec } from './codec.js';
 import { ENCRYPTED_STATE_FILE, EncryptedCodec, keyIdOf, sodiumReady } from './crypto-codec.js';
 import { fileIdentity, fsyncDir, linkOrCopy, readIfExists, renameIfExists, replaceFile, tightenMode, writeTemp } from './files.js';
 import { keyHelp, openKeys, reloadKeys, type KeyOptions } from './keys.js';
+import { KnownState } from './known-state.js';
 import { MARK_SUFFIX, openMark, sealMark } from './mark.js';
 import { LEGACY_STATE_FILE, migratePlaintext } from './plaintext-migration.js';
 import { withStateLock } from './state-lock.js';
@@ -63,12 +64,8 @@ export class StateStore {
   readonly markFile: string;
   /** Things the user should hear about (a new key, a migration); the CLI prints them to stderr. */
   readonly notices: string[] = [];
-  /**
-   * The state of the newest file as this process last saved or validated it, and that file's
-   * identity: while the file is unchanged, neither an update nor a read decrypts, validates
-   * or checks it against the mark again. Reads get a copy; an update takes the object itself.
-   */
-  private known?: { identity: string; state: State };
+  /** The newest file's state as last saved or validated (known-state.ts). Reads get a copy; an update takes the object itself, unless it was lent. */
+  private readonly known = new KnownState();
   private readonly identityRounds = new NextRound(() => fileIdentity(this.file));
   /** Updates of this process queue here, so the lock file is contended only across processes. */
   private queue: Promise<unknown> = Promise.resolve();
@@ -123,10 +120,9 @@ export class StateStore {
   }
 
   /**
-   * Runs `look` on the newest state without copying it, for a reader that wants a small part
-   * of it (one agent, the messages): a copy of a crew's whole state for each of them was most
-   * of the server's CPU while sixteen agents started. `look` must not change the state nor
-   * keep it: what it returns is copied by it (structuredClone), or is not part of the state.
+   * Runs `look` on the newest state without copying it, for a reader that wants a small part of it (one agent, the
+   * messages): a copy of a crew's whole state for each of them was most of the server's CPU while sixteen agents
+   * started. `look` must not change the state nor keep it: what it returns is copied by it, or is not part of the state.
    */
   async peek<T>(look: (state: Readonly<State>) => T): Promise<T> {
     await this.init();
@@ -136,11 +132,19 @@ export class StateStore {
     if (this.saving) await this.saving.catch(() => undefined);
     // Identity first, bytes after: a file renamed in between is then only a miss next time, never a wrong hit.
     const identity = await fileIdentity(this.file);
-    const known = this.known;
-    if (known && identity !== undefined && identity === known.identity) return look(known.state);
+    const known = this.known.get(identity);
+    if (known) return look(known);
     const { file, state } = await this.readNewest(true);
-    if (file === this.file && identity !== undefined) this.known = { identity, state };
+    if (file === this.file) this.known.set(identity, state);
     return look(state);
+  }
+
+  /**
+   * The newest state uncopied, never changed afterwards (an update changes a copy): for a reader that holds it
+   * across awaits and changes nothing in it, nor in what it hands on (a status view).
+   */
+  async snapshot(): Promise<Readonly<State>> {
+    return this.peek((state) => this.known.lend(state as State));
   }
 
   /** The newest state file's identity (device, inode, size, times); callers at once share a stat. */
@@ -243,9 +247,7 @@ export class StateStore {
       // The file is exactly what this process last wrote (same inode, size and times: any
       // other writer renames a new file in): its state need not be decrypted, validated or
       // checked against the mark again.
-      const identity = await fileIdentity(this.file);
-      const mine = this.known && identity !== undefined && identity === this.known.identity ? this.known.state : undefined;
-      this.known = undefined; // about to be changed in place; restored only once saved
+      const mine = this.known.take(await fileIdentity(this.file));
       const saving = (async () => {
         const state = mine ?? (await this.readNewest(true)).state;
         const result = change(state);
@@ -268,8 +270,7 @@ export class StateStore {
     ensureAuditKey(state);
     this.beforeSaveHook?.(state);
     await this.writeGeneration(this.codec.encode(state), state.generation);
-    const written = await fileIdentity(this.file);
-    if (written !== undefined) this.known = { identity: written, state };
+    this.known.set(await fileIdentity(this.file), state);
   }
 
   private async prepare(): Promise<void> {

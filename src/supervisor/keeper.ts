@@ -9,6 +9,7 @@ import type { Relauncher } from './relaunch.js';
 import type { RuntimeWatch } from './runtime-watch.js';
 import { agentsIn, sessionOf, type Roster } from './roster.js';
 import type { StatusView } from './status-view.js';
+import { FileLook } from '../util/file-look.js';
 import { sumUsage, type CrewUsage, type UsageView } from './usage.js';
 
 /**
@@ -112,6 +113,8 @@ export class Keeper {
     this.nudged = false;
     const state = await store.read();
     const lives = new Map<string, LiveStatus>();
+    // One look at the files for the round: each spool and transcript stat'ed once (util/file-look.ts).
+    const files = new FileLook();
     let quiet = true;
     for (const session of state.sessions) {
       const agents = agentsIn(state, session.id);
@@ -125,11 +128,11 @@ export class Keeper {
         quiet = false;
         continue;
       }
-      for (const [name, live] of await observer.observe(session, agents)) lives.set(name, live);
+      for (const [name, live] of await observer.observe(session, agents, files)) lives.set(name, live);
     }
     const after = await store.read();
     this.nextDue = Infinity;
-    const crew = await this.deps.usage.crewUsage(after);
+    const crew = await this.deps.usage.crewUsage(after, files);
     for (const agent of after.agents) {
       const session = sessionOf(after, agent);
       const live = lives.get(agent.name);

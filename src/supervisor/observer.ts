@@ -11,6 +11,7 @@ import type { StateStore } from '../store/state-store.js';
 import { isWaitingOnPerson, type AgentRecord, type AgentStatus, type SessionRecord, type StatusSource } from '../store/types.js';
 import type { TabInfo, TerminalBackend } from '../terminals/backend.js';
 import { agentOf, handleOf, sessionOf, setStatus } from './roster.js';
+import type { FileLook } from '../util/file-look.js';
 
 export interface StatusChange {
   agent: string;
@@ -37,16 +38,34 @@ export function parseTag(tag: string | null): { agent: string; claudeSessionId: 
   return m ? { agent: m[1]!, claudeSessionId: m[2]! } : undefined;
 }
 
+/** Listed tabs by their tag: a crew's look finds each agent's tab without scanning every tab. */
+export type TabIndex = ReadonlyMap<string, readonly TabInfo[]>;
+
+export function indexTabs(tabs: readonly TabInfo[]): TabIndex {
+  const index = new Map<string, TabInfo[]>();
+  for (const t of tabs) {
+    if (t.tag === null) continue;
+    const same = index.get(t.tag);
+    if (same) same.push(t);
+    else index.set(t.tag, [t]);
+  }
+  return index;
+}
+
 /**
  * An agent's tab among listed ones: the live tab carrying its tag, preferring the stored
  * handle when two carry it (the other one is a duplicate, reported by recovery). A stored
  * handle alone proves nothing: after a terminal restart its window id may name another tab.
  */
-export function findTab(agent: AgentRecord, tabs: readonly TabInfo[]): TabInfo | undefined {
+export function findTab(agent: AgentRecord, tabs: readonly TabInfo[] | TabIndex): TabInfo | undefined {
   if (!agent.claudeSessionId) return undefined;
   const tag = tabTag(agent.name, agent.claudeSessionId);
-  const tagged = tabs.filter((t) => t.tag === tag);
+  const tagged = isIndex(tabs) ? (tabs.get(tag) ?? []) : tabs.filter((t) => t.tag === tag);
   return tagged.find((t) => t.id === agent.tab?.id && t.alive) ?? tagged.find((t) => t.alive) ?? tagged.find((t) => t.id === agent.tab?.id) ?? tagged[0];
+}
+
+function isIndex(tabs: readonly TabInfo[] | TabIndex): tabs is TabIndex {
+  return tabs instanceof Map;
 }
 
 // ---- fusing hooks, terminal and screen ----------------------------------------------------
@@ -185,17 +204,19 @@ export class AgentObserver {
   /**
    * Live status of agents of one session: one listing of the terminal's tabs for all of
    * them, the hook spools (local files), and — only for agents the hooks leave in doubt —
-   * one batched screen read. Changes are written back to the state.
+   * one batched screen read. Changes are written back to the state. With `look` (a status's),
+   * the spools' stats are that look's.
    */
-  async observe(session: SessionRecord, agents: AgentRecord[]): Promise<Map<string, LiveStatus>> {
+  async observe(session: SessionRecord, agents: AgentRecord[], look?: FileLook): Promise<Map<string, LiveStatus>> {
     const out = new Map<string, LiveStatus>();
     const now = Date.now();
     const running = agents.filter((a) => a.status !== 'cleared' && a.claudeSessionId);
     // The spools are local files: read side by side, and while the terminal lists its tabs.
     const [tabs] = await Promise.all([
       running.length ? this.deps.backend.listTabs() : Promise.resolve<TabInfo[]>([]),
-      Promise.all(running.map((a) => this.watch(a, session)!.refresh())),
+      Promise.all(running.map((a) => this.watch(a, session)!.refresh(look))),
     ]);
+    const byTag = indexTabs(tabs);
     const doubtful: { agent: AgentRecord; tab: TabInfo; hooks: DerivedStatus | undefined }[] = [];
     const live: { agent: AgentRecord; tab: TabInfo; watch: AgentWatch }[] = [];
     const moves = new Map<string, DerivedStatus[]>();
@@ -204,7 +225,7 @@ export class AgentObserver {
         out.set(agent.name, { status: 'cleared', source: 'supervisor', since: Date.parse(agent.since) });
         continue;
       }
-      const tab = findTab(agent, tabs);
+      const tab = findTab(agent, byTag);
       if (!tab) {
         // A reserved agent whose launch has not opened its tab yet is starting, not gone.
         const launching = agent.status === 'starting' && !agent.tab;

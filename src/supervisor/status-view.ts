@@ -8,6 +8,7 @@ import type { Services } from './context.js';
 import { assessHealth, type Health } from './health.js';
 import type { Limits, LimitView } from './limits.js';
 import { findTab, type LiveStatus } from './observer.js';
+import { FileLook } from '../util/file-look.js';
 import { lastOf } from '../util/last-of.js';
 import type { Relauncher } from './relaunch.js';
 import { agentsIn, findSession, type Roster } from './roster.js';
@@ -80,27 +81,33 @@ export class StatusView {
 
   async getSessionStatus(sessionRef: string): Promise<SessionStatusView> {
     const { store, observer } = this.deps;
-    const state = await store.read();
+    // Not copied (a copy of a 64 agents' state was a tenth of a status's CPU): nothing here changes it, and the
+    // answer copies what it shows of a record.
+    const state = await store.snapshot();
     const session = findSession(state, sessionRef);
     const agents = agentsIn(state, session.id);
-    // Everything below is local file reads: they run side by side, not one agent after another.
+    // Everything below is local file reads: they run side by side, not one agent after another,
+    // and each file is stat'ed once (the transcript reader and the usage count share theirs).
+    const look = new FileLook();
     const transcripts = new Map(
       agents.map((a) => [
         a.name,
         observer
           .watch(a, session)
-          ?.readTranscript()
+          ?.readTranscript(look)
           .catch(() => undefined),
       ]),
     );
-    const [statuses, todo, crew] = await Promise.all([observer.observe(session, agents), readTodo(session.root), this.deps.usage.crewUsage(state)]);
+    const [statuses, todo, crew] = await Promise.all([observer.observe(session, agents, look), readTodo(session.root), this.deps.usage.crewUsage(state, look)]);
     const now = Date.now();
     const views = await Promise.all(
       agents.map(async (agent): Promise<AgentStatusView> => {
         const live = statuses.get(agent.name)!;
         const watch = observer.watch(agent, session);
         const transcript = await transcripts.get(agent.name);
-        const counted = crew.ledgers.has(agent.name) ? crew.ledgers.get(agent.name) : await this.deps.ledger.count(agent.name).catch(() => undefined);
+        const counted = crew.ledgers.has(agent.name)
+          ? crew.ledgers.get(agent.name)
+          : await this.deps.ledger.count(agent.name, undefined, look).catch(() => undefined);
         const children = childrenOf(state, agent.name).map((c) => c.name);
         return {
           agent: agent.name,
@@ -116,10 +123,10 @@ export class StatusView {
           ...(children.length ? { children } : {}),
           usage: crew.agents.get(agent.name) ?? (await this.deps.usage.usageOf(agent)),
           health: await this.healthOf(agent, session, live, now, watch, transcript ? (transcript.modifiedAt ?? null) : undefined),
-          ...(agent.hold ? { paused: agent.hold } : {}),
+          ...(agent.hold ? { paused: { ...agent.hold } } : {}),
           ...(agent.usageLimit?.paused ? { pause_reason: 'usage_limit' as const, resumes_at: agent.usageLimit.resumesAt } : {}),
           ...(agent.worktree ? { worktree: await worktreeStatus(agent.worktree) } : {}),
-          ...(agent.sandbox ? { sandbox: agent.sandbox } : {}),
+          ...(agent.sandbox ? { sandbox: sandboxView(agent.sandbox) } : {}),
         };
       }),
     );
@@ -197,6 +204,10 @@ function roleView(launch: AgentRecord['launch']): { id?: string; title: string; 
   if (launch.roleTitle)
     return { id: launch.role, title: launch.roleTitle, custom: false, ...(launch.rolePermissions?.read_only ? { read_only: true as const } : {}) };
   return { title: launch.role ?? '', custom: true };
+}
+
+function sandboxView(s: NonNullable<AgentRecord['sandbox']>): NonNullable<AgentRecord['sandbox']> {
+  return { kind: s.kind, ...(s.paths ? { paths: { read: [...s.paths.read], write: [...s.paths.write], hidden: [...s.paths.hidden] } } : {}) };
 }
 
 /** The newest progress signal of the conversation: its latest hook record or transcript write. */

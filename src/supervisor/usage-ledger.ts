@@ -2,11 +2,11 @@ import type { AuditLog } from '../audit/audit-log.js';
 import type { Logger } from '../audit/logger.js';
 import { transcriptPath } from '../claude/transcript.js';
 import { readUsageSince, type CallUsage, type UsageRead } from '../claude/transcript-usage.js';
-import { fileIdentity } from '../store/files.js';
 import type { StateStore } from '../store/state-store.js';
 import type { AgentRecord, AgentUsageLedger, SessionRecord, TokenTotals } from '../store/types.js';
 import { open } from 'node:fs/promises';
 import { KeyedMutex } from './timing.js';
+import { identityOf, lookAt, type FileLook } from '../util/file-look.js';
 
 /*
  * The usage budgets and cost rest on, counted by tabcrew into the agent's record (encrypted
@@ -114,12 +114,16 @@ export class UsageLedger {
 
   constructor(private readonly deps: UsageLedgerDeps) {}
 
-  /** Counts what the agent's transcripts gained since the last count; returns its ledger (undefined: no such agent). Do not change it. */
-  async count(name: string, toolUseId?: string): Promise<AgentUsageLedger | undefined> {
+  /**
+   * Counts what the agent's transcripts gained since the last count; returns its ledger (undefined: no such agent). Do not change it.
+   * With `look` (a status's), the transcripts' stats are the ones that look takes: taken after
+   * the call began and before anything is read, they serve as the identities a count compares.
+   */
+  async count(name: string, toolUseId?: string, look?: FileLook): Promise<AgentUsageLedger | undefined> {
     if (toolUseId) await this.untilCallWritten(name, toolUseId);
     return this.mutex.run(name, async () => {
       const memo = this.quiet.get(name);
-      if (memo && (await this.identities(memo.paths)) === memo.key) return memo.ledger;
+      if (memo && (await this.identities(memo.paths, look)) === memo.key) return memo.ledger;
       this.quiet.delete(name);
       const stateId = await this.deps.store.identity();
       // The keeper counts every agent each round: one agent's records copied, not the crew's state.
@@ -130,7 +134,7 @@ export class UsageLedger {
       });
       if (!found) return undefined;
       const { agent, session } = found;
-      return this.countAgent(agent, session, (paths, transcripts, ledger) => {
+      return this.countAgent(agent, session, look, (paths, transcripts, ledger) => {
         if (stateId !== undefined) this.quiet.set(name, { key: `${stateId}|${transcripts}`, paths, ledger });
       });
     });
@@ -155,17 +159,19 @@ export class UsageLedger {
   }
 
   /** The state file's identity and the transcripts', as one string. */
-  private async identities(paths: string[]): Promise<string> {
-    return `${await this.deps.store.identity()}|${await this.transcriptIds(paths)}`;
+  private async identities(paths: string[], look?: FileLook): Promise<string> {
+    return `${await this.deps.store.identity()}|${await this.transcriptIds(paths, look)}`;
   }
 
-  private async transcriptIds(paths: string[]): Promise<string> {
-    return (await Promise.all(paths.map(async (p) => (await fileIdentity(p)) ?? '-'))).join('|');
+  private async transcriptIds(paths: string[], look?: FileLook): Promise<string> {
+    const stats = await Promise.all(paths.map((p) => lookAt(p, look).catch(() => undefined)));
+    return stats.map((st) => (st ? identityOf(st) : '-')).join('|');
   }
 
   private async countAgent(
     agent: Countable,
     session: SessionRecord,
+    look: FileLook | undefined,
     /** Told when nothing was new: the transcripts read and their identities before they were read. */
     quiet?: (paths: string[], transcripts: string, ledger: AgentUsageLedger) => void,
   ): Promise<AgentUsageLedger> {
@@ -177,7 +183,7 @@ export class UsageLedger {
     // Counted for the first time: the conversations it had before (an agent of an older tabcrew).
     if (!ledger) for (const id of agent.pastClaudeSessionIds) ids.add(id);
     const paths = [...ids].map((id) => transcriptPath(this.deps.claudeConfigDir, cwd, id));
-    const before = quiet ? await this.transcriptIds(paths) : '';
+    const before = quiet ? await this.transcriptIds(paths, look) : '';
     const reads: { id: string; read: UsageRead }[] = [];
     for (const [i, id] of [...ids].entries()) {
       const cursor = ledger?.conversations[id];

@@ -4,6 +4,7 @@ import type { UsageTotals } from '../claude/transcript.js';
 import type { AgentRecord, AgentUsageLedger, State } from '../store/types.js';
 import type { UsageLedger } from './usage-ledger.js';
 import { sessionOf } from './roster.js';
+import type { FileLook } from '../util/file-look.js';
 
 /*
  * Tokens and cost of agents, sessions and the crew. Tokens are the ones tabcrew counted from the
@@ -124,9 +125,9 @@ export class UsageMeter {
     return (await this.agentCount(agent)).view;
   }
 
-  /** The count and its view: the ledger the count left (undefined: it failed, the record's is shown). */
-  async agentCount(agent: Pick<AgentRecord, 'name' | 'usage'>): Promise<{ view: UsageView; ledger: AgentUsageLedger | undefined }> {
-    const ledger = await this.ledger.count(agent.name).catch(() => undefined);
+  /** The count and its view: the ledger the count left (undefined: it failed, the record's is shown). `look`: a status's (usage-ledger.ts). */
+  async agentCount(agent: Pick<AgentRecord, 'name' | 'usage'>, look?: FileLook): Promise<{ view: UsageView; ledger: AgentUsageLedger | undefined }> {
+    const ledger = await this.ledger.count(agent.name, undefined, look).catch(() => undefined);
     const counted = ledger ?? agent.usage;
     return { view: usageView(new Map(Object.entries(counted?.byModel ?? {})), this.prices), ledger };
   }
@@ -144,11 +145,15 @@ export class CrewUsage {
   /**
    * Every agent's usage and the crew's total, each agent counted once (at the same time: a
    * count is file reads, and 64 of them one after another would wait 64 times), with the
-   * ledger each count left for callers that show the tokens too.
+   * ledger each count left for callers that show the tokens too. `look`: a status's, whose
+   * stats of the transcripts the counts share.
    */
-  async crewUsage(state: State): Promise<{ agents: Map<string, UsageView>; ledgers: Map<string, AgentUsageLedger | undefined>; total: UsageView }> {
+  async crewUsage(
+    state: State,
+    look?: FileLook,
+  ): Promise<{ agents: Map<string, UsageView>; ledgers: Map<string, AgentUsageLedger | undefined>; total: UsageView }> {
     const crew = state.agents.filter((a) => sessionOf(state, a));
-    const counted = await Promise.all(crew.map((a) => this.deps.meter.agentCount(a)));
+    const counted = await Promise.all(crew.map((a) => this.deps.meter.agentCount(a, look)));
     const agents = new Map<string, UsageView>();
     const ledgers = new Map<string, AgentUsageLedger | undefined>();
     crew.forEach((a, i) => {

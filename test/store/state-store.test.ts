@@ -70,3 +70,30 @@ describe('the state store', () => {
     expect(store.notices.join()).toMatch(/can be listed by other users .* chmod 700/);
   });
 });
+
+describe('a snapshot of the state (a status view reads it without a copy)', () => {
+  it('is the same object while the file is unchanged, and an update after it changes a copy: the snapshot stays as it was', async () => {
+    const store = new StateStore(join(base, 'snapshot'));
+    await store.update((s) => {
+      s.nextAgentNumber = 3;
+    });
+    const first = await store.snapshot();
+    expect(await store.snapshot()).toBe(first);
+    await store.update((s) => {
+      s.nextAgentNumber = 4;
+    });
+    expect(first.nextAgentNumber).toBe(3);
+    expect((await store.snapshot()).nextAgentNumber).toBe(4);
+    expect((await new StateStore(join(base, 'snapshot')).read()).nextAgentNumber).toBe(4);
+  });
+
+  it('leaves updates of a state nobody took a snapshot of uncopied, and a read still gets a copy of its own', async () => {
+    const store = new StateStore(join(base, 'snapshot-2'));
+    await store.update((s) => {
+      s.nextAgentNumber = 5;
+    });
+    const copy = await store.read();
+    copy.nextAgentNumber = 99;
+    expect((await store.snapshot()).nextAgentNumber).toBe(5);
+  });
+});
