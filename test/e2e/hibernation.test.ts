@@ -55,7 +55,12 @@ describe('hibernation and notifications', () => {
       return s.status === 'hibernated' && !hasWindow(a.agent) ? s : undefined;
     });
     expect(asleep.health.health).toBe('ok');
-    expect(await tail(crew.dirs.logs, { type: 'hibernation', agent: a.agent, limit: 1 })).toEqual([expect.objectContaining({ action: 'sleep' })]);
+    // The audit record follows the closed tab (agents.ts hibernateAgent): a status can see the tab gone first.
+    const slept = await until('the hibernation audited', async () => {
+      const l = await tail(crew.dirs.logs, { type: 'hibernation', agent: a.agent, limit: 1 });
+      return l.length ? l : undefined;
+    });
+    expect(slept).toEqual([expect.objectContaining({ action: 'sleep' })]);
 
     const r = await crew.ok('send_message_to_agent', { agent: a.agent, message: 'which fruit was it?', wait_for_reply: true });
     expect(r).toMatchObject({ delivered: 'confirmed', reply: 'Noted: which fruit was it?' });
