@@ -18,12 +18,12 @@ import { permissionModeFor, type PolicyOptions } from './policy.js';
 import { RateLimiter } from './rate-limit.js';
 import type { ResumeOutcome } from './recovery.js';
 import { agentOf, findSession, otherRootsOf, peersOf, setStatus, type Roster } from './roster.js';
+import type { TabSeat } from './tab-gate.js';
 import { KeyedMutex } from './timing.js';
 import { deliveryOf, type CreateAgentInput, type MessageInput, type SharedRead } from './agent-input.js';
 import { addWorktree, checkGitRoot, checkRemovable, removeWorktree, worktreeStatus } from './worktrees.js';
 
 export type { CreateAgentInput } from './agent-input.js';
-
 export type AgentServices = Pick<Services, 'config' | 'store' | 'backend' | 'log' | 'env' | 'observer' | 'owner' | 'audit' | 'starts' | 'limits'>;
 
 export interface AgentLifecycleDeps {
@@ -382,8 +382,8 @@ export class AgentLifecycle {
     });
   }
 
-  /** Claims and launches an agent again with --resume (recovery, a wake, a relaunch); the caller holds its lock. */
-  async resume(planned: AgentRecord, session: SessionRecord, deadTab: TabInfo | undefined, progress?: Progress): Promise<ResumeOutcome> {
+  /** Claims and launches an agent again with --resume (recovery, a wake, a relaunch); the caller holds its lock. seat: recovery's tab gate. */
+  async resume(planned: AgentRecord, session: SessionRecord, deadTab: TabInfo | undefined, progress?: Progress, seat?: TabSeat): Promise<ResumeOutcome> {
     // Claimed under the lock: of two tabcrews recovering at once, one launches the agent.
     // Batched: the agents resumed together are claimed in one save.
     const owner = this.ctx.owner;
@@ -417,6 +417,7 @@ export class AgentLifecycle {
         staggered: false,
         otherRoots,
         secret,
+        seat,
       });
       return { agent: agent.name, claude_session_id: agent.claudeSessionId!, status: launched.status, action: resumable ? 'resumed' : 'restarted' };
     } catch (e) {

@@ -20,6 +20,7 @@ import { agentOf, otherRootsOf, setStatus } from './roster.js';
 import { UserError } from './errors.js';
 import { sleep } from './timing.js';
 import { sandboxSetup } from './sandbox-choice.js';
+import type { TabSeat } from './tab-gate.js';
 
 type LaunchServices = Pick<Services, 'backend' | 'config' | 'env' | 'log' | 'observer' | 'store'>;
 
@@ -42,8 +43,11 @@ export async function launchAgent(
   agent: AgentRecord,
   session: SessionRecord,
   peers: string[],
-  /** secret: this launch's, already recorded by the caller (a resume records it with its claim). */
-  opts: { resume: boolean; deny?: string[]; progress?: Progress; secret?: string },
+  /**
+   * secret: this launch's, already recorded by the caller (a resume records it with its claim);
+   * seat: its place among launches that ask for their tabs together (tab-gate.ts).
+   */
+  opts: { resume: boolean; deny?: string[]; progress?: Progress; secret?: string; seat?: TabSeat },
 ): Promise<LaunchResult> {
   const claudeSessionId = agent.claudeSessionId!;
   const watch = ctx.observer.watch(agent, session)!;
@@ -80,6 +84,7 @@ export async function launchAgent(
     agentMcp: { secret, socket: agentSocketPath(ctx.config.runtimeDir) },
     sandbox: sandboxSetup(ctx.config, ctx.env),
   });
+  await opts.seat?.ready();
   const tab = await ctx.backend.createTab({
     group: session.id,
     groupTitle: session.name,
@@ -332,20 +337,23 @@ export async function launchOwned(
   /** staggered: false — recovery after a restart: a resumed conversation sends nothing to the API until it gets a message, so the crew comes back at once. */
   /**
    * otherRoots: the other sessions' roots (otherRootsOf), when the caller has just read them;
-   * secret: this launch's agent secret, when the caller has recorded its hash already.
+   * secret: this launch's agent secret, when the caller has recorded its hash already;
+   * seat: its place among launches that ask for their tabs together (tab-gate.ts).
    */
-  opts: { resume: boolean; progress?: Progress; policy: PolicyOptions; staggered?: boolean; otherRoots?: string[]; secret?: string },
+  opts: { resume: boolean; progress?: Progress; policy: PolicyOptions; staggered?: boolean; otherRoots?: string[]; secret?: string; seat?: TabSeat },
 ): Promise<{ status: AgentStatus; note?: string; trust?: AgentRecord['trust']; apiKey?: AgentRecord['apiKey']; onboarding?: AgentRecord['onboarding'] }> {
   const { resume, progress } = opts;
   const otherRoots = opts.otherRoots ?? otherRootsOf(await ctx.store.read(), session.id);
   const beat = heartbeat(ctx.store, ctx.owner, (state) => state.agents.filter((a) => a.name === agent.name));
   let launched;
   try {
-    const start = () => launchAgent(ctx, agent, session, peers, { resume, progress, deny: denyRulesFor(otherRoots, opts.policy), secret: opts.secret });
+    const start = () =>
+      launchAgent(ctx, agent, session, peers, { resume, progress, deny: denyRulesFor(otherRoots, opts.policy), secret: opts.secret, seat: opts.seat });
     // Crew-wide --max-starting: the owner heartbeat goes on while the start waits its turn.
     const queue = opts.staggered === false ? undefined : ctx.starts;
     launched = await (queue ? queue.run(agent.name, start, progress) : start());
   } catch (e) {
+    opts.seat?.leave();
     await ctx.store
       .update((state) => {
         const a = agentOf(state, agent.name);

@@ -6,6 +6,7 @@ import { writeBoundaries } from './boundaries.js';
 import type { Progress, Services } from './context.js';
 import { findTab, parseTag } from './observer.js';
 import { findSession, handleOf, sessionOf, type Roster } from './roster.js';
+import { TabGate, type TabSeat } from './tab-gate.js';
 
 /*
  * Recovery after a restart of tabcrew, the terminal app or the machine: planRecovery decides
@@ -127,7 +128,7 @@ export type RecoveryDeps = Pick<Services, 'config' | 'store' | 'backend' | 'log'
   roster: Pick<Roster, 'patch'>;
   /** Launches an agent again with --resume, under its lock (supervisor/agents.ts). */
   agents: {
-    resume(agent: AgentRecord, session: SessionRecord, deadTab: TabInfo | undefined, progress?: Progress): Promise<ResumeOutcome>;
+    resume(agent: AgentRecord, session: SessionRecord, deadTab: TabInfo | undefined, progress?: Progress, seat?: TabSeat): Promise<ResumeOutcome>;
     withLock<T>(name: string, work: () => Promise<T>): Promise<T>;
   };
 };
@@ -165,10 +166,15 @@ export class Recovery {
       }
     }
     let done = 0;
+    // Their tabs asked for together, once every launch has its files (tab-gate.ts).
+    const gate = new TabGate(resumes.length);
     const outcomes = await Promise.all(
       resumes.map(async (step) => {
         if (step.kind !== 'resume') throw new Error('unreachable');
-        const outcome = await this.deps.agents.withLock(step.agent.name, () => this.deps.agents.resume(step.agent, step.session, step.deadTab, progress));
+        const seat = gate.seat();
+        const outcome = await this.deps.agents
+          .withLock(step.agent.name, () => this.deps.agents.resume(step.agent, step.session, step.deadTab, progress, seat))
+          .finally(seat.leave);
         progress?.({
           progress: ++done,
           total: resumes.length,

@@ -6,8 +6,8 @@
  * of about 16 KB) and visible to other users in `ps`. So a tab's command is the constant
  * launcher plus a private directory that holds the real argv, environment and cwd.
  */
-import { existsSync } from 'node:fs';
-import { mkdir, mkdtemp, readdir, rm, stat, writeFile } from 'node:fs/promises';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { readdir, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { packageRoot } from '../config.js';
 
@@ -23,25 +23,7 @@ export interface LaunchSpec {
  * The launcher deletes the directory once it has read it.
  */
 export async function writeLaunchSpec(runtimeDir: string, spec: LaunchSpec): Promise<string> {
-  checkSpec(spec);
-  const parent = join(runtimeDir, 'launch');
-  await mkdir(parent, { recursive: true, mode: 0o700 });
-  const dir = await mkdtemp(join(parent, 'tab-')); // mkdtemp creates it 0700
-  try {
-    const write = (name: string, data: string) => writeFile(join(dir, name), data, { mode: 0o600, flag: 'wx' });
-    await write('cwd', spec.cwd);
-    await write('argv', spec.argv.map((a) => `${a}\0`).join(''));
-    await write(
-      'env',
-      Object.entries(spec.env)
-        .map(([k, v]) => `${k}=${v}\0`)
-        .join(''),
-    );
-  } catch (err) {
-    await rm(dir, { recursive: true, force: true });
-    throw err;
-  }
-  return dir;
+  return writeLaunchSpecSync(runtimeDir, spec);
 }
 
 /** Removes a spec whose tab never started, so its environment (API keys) does not linger. */
@@ -72,6 +54,33 @@ export async function sweepLaunchSpecs(runtimeDir: string, maxAgeMs: number): Pr
       // already taken by its launcher
     }
   }
+}
+
+/**
+ * writeLaunchSpec, here and now: three small private files, so that tabs asked for together
+ * (a recovery's sixteen) have their specs at once and reach the terminal together, instead of
+ * each waiting its turn on the thread pool every file write of their launches shares.
+ */
+export function writeLaunchSpecSync(runtimeDir: string, spec: LaunchSpec): string {
+  checkSpec(spec);
+  const parent = join(runtimeDir, 'launch');
+  mkdirSync(parent, { recursive: true, mode: 0o700 });
+  const dir = mkdtempSync(join(parent, 'tab-')); // mkdtemp creates it 0700
+  try {
+    const write = (name: string, data: string) => writeFileSync(join(dir, name), data, { mode: 0o600, flag: 'wx' });
+    write('cwd', spec.cwd);
+    write('argv', spec.argv.map((a) => `${a}\0`).join(''));
+    write(
+      'env',
+      Object.entries(spec.env)
+        .map(([k, v]) => `${k}=${v}\0`)
+        .join(''),
+    );
+  } catch (err) {
+    rmSync(dir, { recursive: true, force: true });
+    throw err;
+  }
+  return dir;
 }
 
 function checkSpec(spec: LaunchSpec): void {

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { TerminalError } from './backend.js';
-import type { TmuxCommand } from './tmux-args.js';
+import { tmuxArg, type TmuxCommand } from './tmux-args.js';
 
 /** What one tmux process printed, and its failure if it failed (stdout is kept either way). */
 export interface TmuxOutcome {
@@ -10,12 +10,20 @@ export interface TmuxOutcome {
 
 /**
  * Bytes of arguments per tmux process: its client hands the command line to the server in one
- * message of at most 16 KiB, and refuses a longer one ("command too long"). A window's list
- * is about 1 KiB; a list longer than this alone is still sent, alone.
+ * message of at most 16 KiB (tmux 3.3a takes 16,365 bytes of arguments, each with its NUL), and
+ * refuses a longer one ("command too long"); the rest is a margin. A window's list is 0.9 KiB
+ * (a session named after its project, a runtime folder in HOME), so a recovery's sixteen
+ * windows go in one process; a list longer than this alone is still sent, alone.
  */
-export const MAX_JOINED_BYTES = 12_000;
+export const MAX_JOINED_BYTES = 16_000;
 
-const sizeOf = (commands: readonly TmuxCommand[]): number => commands.reduce((n, c) => n + c.reduce((m, a) => m + Buffer.byteLength(a) + 3, 2), 0);
+/** What tmux's client counts of a command line: each argument and each `;` between commands, with its NUL. */
+export const sizeOf = (commands: readonly TmuxCommand[]): number =>
+  commands.reduce((n, c, i) => n + (i ? 2 : 0) + c.reduce((m, a) => m + Buffer.byteLength(tmuxArg(a)) + 1, 0), 0);
+
+/** `display -p <16 hex>-<index>` (display: tmux's alias of display-message), the line that closes a list's output. */
+const mark = (nonce: string, index: number): TmuxCommand => ['display', '-p', `${nonce}-${index}`];
+const MARK_BYTES = sizeOf([mark('0'.repeat(16), 9999)]);
 
 interface Waiting {
   target: string;
@@ -35,6 +43,8 @@ interface Waiting {
  * (`shared`: their session is gone; or tmux is missing or does not answer), which fails them
  * all at once. Each list is answered with its outcome, never sent twice: a list that makes a
  * window carries a one-shot launch spec, and what to do after a failure is its caller's call.
+ * Lists of one target too long for one process go in several, one after another, in the order
+ * they were asked for: the first may make the target (a group's session, with its first window).
  */
 export class JoinedRuns {
   readonly #waiting: Waiting[] = [];
@@ -59,34 +69,24 @@ export class JoinedRuns {
     while (this.#waiting.length) {
       const byTarget = new Map<string, Waiting[]>();
       for (const w of this.#waiting.splice(0)) byTarget.set(w.target, [...(byTarget.get(w.target) ?? []), w]);
-      const sends: Promise<void>[] = [];
-      for (const lists of byTarget.values()) {
-        let part: Waiting[] = [];
-        let bytes = 0;
-        for (const l of lists) {
-          const size = sizeOf(l.commands) + 64;
-          if (part.length && bytes + size > MAX_JOINED_BYTES) {
-            sends.push(this.#send(part));
-            part = [];
-            bytes = 0;
-          }
-          part.push(l);
-          bytes += size;
-        }
-        sends.push(this.#send(part));
-      }
-      await Promise.all(sends);
+      // Targets side by side; the parts of one target one after another, in the order asked
+      // (the first list may make the target: a new group's session, its windows after it).
+      await Promise.all(
+        [...byTarget.values()].map(async (lists) => {
+          for (const part of parts(lists)) await this.#send(part);
+        }),
+      );
     }
     this.#sending = false;
   }
 
-  async #send(lists: Waiting[]): Promise<void> {
+  async #send(lists: readonly Waiting[]): Promise<void> {
     if (lists.length === 1) {
       const [one] = lists as [Waiting];
       return one.resolve(await this.exec(one.commands));
     }
     const nonce = randomBytes(8).toString('hex');
-    const { stdout, error } = await this.exec(lists.flatMap((l, i) => [...l.commands, ['display-message', '-p', `${nonce}-${i}`]]));
+    const { stdout, error } = await this.exec(lists.flatMap((l, i) => [...l.commands, mark(nonce, i)]));
     let part: string[] = [];
     let done = 0;
     for (const line of stdout.split('\n')) {
@@ -108,4 +108,20 @@ export class JoinedRuns {
     }
     if (done + 1 < lists.length) await this.#send(lists.slice(done + 1));
   }
+}
+
+/** A target's lists cut where the next would pass MAX_JOINED_BYTES (with its end-of-list line). */
+function parts(lists: readonly Waiting[]): Waiting[][] {
+  const out: Waiting[][] = [[]];
+  let bytes = 0;
+  for (const l of lists) {
+    const size = sizeOf(l.commands) + 2 + MARK_BYTES;
+    if (out.at(-1)!.length && bytes + size > MAX_JOINED_BYTES) {
+      out.push([]);
+      bytes = 0;
+    }
+    out.at(-1)!.push(l);
+    bytes += size;
+  }
+  return out;
 }

@@ -14,6 +14,21 @@ export interface WindowTry {
   inNewGroup: TmuxCommand[];
 }
 
+/** The try making a group's session: when its list is queued (windows queued after it follow it), and when it ended (true: the session is there). */
+interface Creating {
+  /** Its tmux process answered: a window's list queued now would no longer follow it. */
+  answered: boolean;
+  queued: Promise<void>;
+  ended: Promise<boolean>;
+}
+
+/** What the try making a group's session tells the others. */
+interface Creator {
+  queued(): void;
+  ran(): void;
+  settle(there: boolean): void;
+}
+
 /** What a made window's command prints first: `-P -F '#{window_id} #{pane_id} #{pane_pid}'`. */
 export const WINDOW_LINE = /^(@\d+) (%\d+) (\d+)$/m;
 
@@ -38,8 +53,8 @@ export class TmuxWindows {
   /** The groups (tmux session names) known to be there, each with when it was learnt (#learnt). */
   readonly #knownGroups = new Map<string, number>();
   #learnt = 0;
-  /** The try that is making a group's session right now (true: the session is there after it), for the others of that group to wait for. */
-  readonly #creatingGroups = new Map<string, Promise<boolean>>();
+  /** The try that is making a group's session right now, for the others of that group to follow (see #route). */
+  readonly #creatingGroups = new Map<string, Creating>();
   /** New windows of known groups asked for together go to tmux as one process (tmux-joined.ts). */
   readonly #joined: JoinedRuns;
 
@@ -57,15 +72,19 @@ export class TmuxWindows {
     for (let attempt = 1; ; attempt++) {
       // One round trip in the common cases: a group this process has used gets a new window,
       // an unknown one (usually a new session) is created with it. Tabs of one group that does
-      // not exist (yet, or any more: a recovery resumes a whole session at once) wait for the
-      // first of them to create it, instead of all failing and trying again: two tmux processes
-      // per tab saved, and the tmux server handles one creation, not sixteen racing ones.
+      // not exist (yet, or any more: a recovery resumes a whole session at once) follow the
+      // first of them, which creates it: in the same tmux process when they are asked for
+      // together, else after it. Not all failing and trying again: two tmux processes per tab
+      // saved, and the tmux server handles one creation, not sixteen racing ones.
       const creator = await this.#route(group);
       try {
         if (attempt > 1) w = await next();
-        const { stdout, error } = creator ? await this.exec(w.inNewGroup) : await this.#joined.run(group, w.inExistingGroup);
+        const run = this.#joined.run(group, creator ? w.inNewGroup : w.inExistingGroup);
+        creator?.queued();
+        const { stdout, error } = await run;
+        creator?.ran();
         if (error === undefined) {
-          creator?.(true);
+          creator?.settle(true);
           return stdout;
         }
         const made = WINDOW_LINE.exec(stdout)?.[1] ?? (await this.#startedOn(w.specDir, error));
@@ -73,7 +92,7 @@ export class TmuxWindows {
         await removeLaunchSpec(w.specDir);
         // Another process (or a restart) made the group meanwhile: the next try is a window in it.
         const duplicate = creator !== undefined && hasStderr(error, /duplicate session/);
-        creator?.(duplicate);
+        creator?.settle(duplicate);
         if (!creator && hasStderr(error, GROUP_GONE)) this.#knownGroups.delete(group);
         if ((duplicate || hasStderr(error, GROUP_GONE)) && attempt < TRIES) {
           if (hasStderr(error, LOST)) await new Promise((r) => setTimeout(r, 10 * attempt));
@@ -83,7 +102,7 @@ export class TmuxWindows {
         throw new TerminalError(`tmux made the window but failed setting it up, so it was closed again: ${error.message}`, error.code);
       } finally {
         // A try that ended otherwise (its spec could not be written) leaves the group as unknown as it found it.
-        creator?.(false);
+        creator?.settle(false);
       }
     }
   }
@@ -102,24 +121,44 @@ export class TmuxWindows {
     for (const [group, learnt] of this.#knownGroups) if (learnt <= asked && !sessions.has(group)) this.#knownGroups.delete(group);
   }
 
-  /** undefined: the group's session is there (known, or made by the try just waited for); else this try makes it, and says how that went. */
-  async #route(group: string): Promise<((there: boolean) => void) | undefined> {
+  /**
+   * undefined: this try makes a window in the group's session: it is there (known), or the
+   * try making it has its list queued and not yet answered, so a window's list queued now
+   * goes after it (in its tmux process, or the next). Else this try makes the session, and
+   * tells the others when its list is queued, answered, and how it went.
+   */
+  async #route(group: string): Promise<Creator | undefined> {
     for (;;) {
       if (this.#knownGroups.has(group)) return undefined;
       const creating = this.#creatingGroups.get(group);
       if (!creating) break;
-      await creating;
+      if (!creating.answered) {
+        await creating.queued;
+        return undefined;
+      }
+      await creating.ended;
     }
+    let queued!: () => void;
     let settle!: (there: boolean) => void;
-    const creating = new Promise<boolean>((resolve) => (settle = resolve));
+    const creating: Creating = {
+      answered: false,
+      queued: new Promise<void>((resolve) => (queued = resolve)),
+      ended: new Promise<boolean>((resolve) => (settle = resolve)),
+    };
     this.#creatingGroups.set(group, creating);
     let settled = false;
-    return (there) => {
-      if (settled) return;
-      settled = true;
-      if (there) this.#knownGroups.set(group, ++this.#learnt);
-      if (this.#creatingGroups.get(group) === creating) this.#creatingGroups.delete(group);
-      settle(there);
+    return {
+      queued,
+      ran: () => (creating.answered = true),
+      settle: (there) => {
+        if (settled) return;
+        settled = true;
+        creating.answered = true;
+        queued();
+        if (there) this.#knownGroups.set(group, ++this.#learnt);
+        if (this.#creatingGroups.get(group) === creating) this.#creatingGroups.delete(group);
+        settle(there);
+      },
     };
   }
 

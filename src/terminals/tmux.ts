@@ -15,7 +15,7 @@ import { join } from 'node:path';
 
 import { TerminalError, type TabHandle, type TabInfo, type TabInput, type TabLaunch, type TerminalBackend, type TerminalKey } from './backend.js';
 import { terminalEnv } from './env.js';
-import { launcherPath, sweepLaunchSpecs, writeLaunchSpec } from './launch-spec.js';
+import { launcherPath, sweepLaunchSpecs, writeLaunchSpecSync } from './launch-spec.js';
 import { capture, checkedId, commandString, exists, formatLiteral, paneTarget, tmuxCommandLine, type TmuxCommand } from './tmux-args.js';
 import { TmuxControl } from './tmux-control.js';
 import { asTabGone, hasStderr, MAX_BUFFER, TIMEOUT_MS, toTerminalError } from './tmux-errors.js';
@@ -39,7 +39,8 @@ const TITLE_OPTION = '@tabcrew_title';
 // Code's kitty-graphics probe `ESC _ Gi=31,s=1,… ESC \` became the title "Gi=31,s=1,…").
 // A pane hook puts tabcrew's title back; the comparison keeps it from running again on its
 // own change. A constant: the title itself is read from the option, never put in the string.
-const KEEP_TITLE = `if-shell -F '#{!=:#{pane_title},#{${TITLE_OPTION}}}' 'select-pane -T "#{${TITLE_OPTION}}"'`;
+// (`if`, `selectp`: tmux's aliases of if-shell and select-pane; the string goes into every window's command list.)
+const KEEP_TITLE = `if -F '#{!=:#{pane_title},#{${TITLE_OPTION}}}' 'selectp -T "#{${TITLE_OPTION}}"'`;
 // A detached session has no client to take its size from; a TUI needs room.
 const NEW_SESSION_SIZE = ['-x', '200', '-y', '50'];
 const KEYS: ReadonlySet<string> = new Set<TerminalKey>(['Enter', 'Escape', 'C-c', 'C-u', 'BSpace', 'Down', 'Up']);
@@ -87,10 +88,11 @@ export class TmuxBackend implements TerminalBackend {
     let launcher: string;
     try {
       launcher = launcherPath();
-      // A sweep reads every spec's age: once in a while, not for each of a recovery's sixteen tabs.
+      // A sweep reads every spec's age: once in a while, not for each of a recovery's sixteen tabs;
+      // and not waited for, so that tabs asked for together reach tmux together (it removes only old specs).
       if (Date.now() - this.#sweptAt >= STALE_SPEC_MS / 2) {
         this.#sweptAt = Date.now();
-        await sweepLaunchSpecs(this.#runtimeDir, STALE_SPEC_MS);
+        void sweepLaunchSpecs(this.#runtimeDir, STALE_SPEC_MS).catch(() => undefined);
       }
     } catch (err) {
       throw new TerminalError(`cannot start a tab: ${(err as Error).message}`, 'failed');
@@ -103,25 +105,27 @@ export class TmuxBackend implements TerminalBackend {
         // TERM names the terminal the program draws on, and that is tmux, whatever the
         // server's own TERM was (none at all when Claude Desktop starts tabcrew).
         // screen-256color: tmux-256color's terminfo is missing on stock macOS.
-        specDir = await writeLaunchSpec(this.#runtimeDir, { ...launch, env: { ...launch.env, TERM: 'screen-256color' } });
+        specDir = writeLaunchSpecSync(this.#runtimeDir, { ...launch, env: { ...launch.env, TERM: 'screen-256color' } });
       } catch (err) {
         throw new TerminalError(`cannot start a tab: ${(err as Error).message}`, 'failed');
       }
       // `new-window -d` leaves the session's current window unchanged, so a following
       // `set-option -w` without a target would configure the wrong window. A unique
       // placeholder name lets the rest of the same command list target the new window.
-      const placeholder = `tabcrew-new-${randomHex(8)}`;
+      // Short, as every command of the list names it: sixteen windows' lists fit in one tmux process.
+      const placeholder = `tc-${randomHex(6)}`;
       const target = `=${session}:=${placeholder}`;
       const program = ['--', '/bin/bash', launcher, specDir];
       const print = ['-P', '-F', '#{window_id} #{pane_id} #{pane_pid}'];
+      // No `automatic-rename off`: a window named by `-n` or rename-window has it off already.
+      // `set` is tmux's alias of set-option: every command names the window, and sixteen
+      // windows' lists should fit in one tmux process (tmux-joined.ts).
       const configure: TmuxCommand[] = [
         // Before the program can end: the list runs before tmux handles any child exit.
-        ['set-option', '-w', '-t', target, 'remain-on-exit', 'on'],
-        ['set-option', '-w', '-t', target, 'automatic-rename', 'off'],
-        ['set-option', '-w', '-t', target, 'allow-rename', 'off'],
-        ['set-option', '-w', '-t', target, '--', TAG_OPTION, launch.tag],
-        ['set-option', '-t', target, '--', GROUP_OPTION, launch.group],
-        ['set-option', '-w', '-t', target, '--', TITLE_OPTION, launch.title],
+        ['set', '-w', '-t', target, 'remain-on-exit', 'on'],
+        ['set', '-w', '-t', target, 'allow-rename', 'off'],
+        ['set', '-w', '-t', target, '--', TAG_OPTION, launch.tag],
+        ['set', '-w', '-t', target, '--', TITLE_OPTION, launch.title],
         ['set-hook', '-p', '-t', target, 'pane-title-changed', KEEP_TITLE],
         ['select-pane', '-t', target, '-T', `#{${TITLE_OPTION}}`],
         ['rename-window', '-t', target, '--', formatLiteral(launch.title)],
@@ -129,7 +133,12 @@ export class TmuxBackend implements TerminalBackend {
       return {
         specDir,
         inExistingGroup: [['new-window', '-d', '-t', `=${session}:`, '-n', placeholder, ...print, ...program], ...configure],
-        inNewGroup: [['new-session', '-d', '-s', session, ...NEW_SESSION_SIZE, '-n', placeholder, ...print, ...program], ...configure],
+        // The group is the session's option: set with the session, not with every window.
+        inNewGroup: [
+          ['new-session', '-d', '-s', session, ...NEW_SESSION_SIZE, '-n', placeholder, ...print, ...program],
+          ...configure,
+          ['set', '-t', target, '--', GROUP_OPTION, launch.group],
+        ],
       };
     };
     const stdout = await this.#windows.make(session, next);

@@ -45,29 +45,34 @@ function startingTerminal(runtimeDir: string): TerminalBackend {
   };
 }
 
+/** A state of N idle agents with no tab, and a Supervisor on it and `backend`. */
+async function crew(name: string, backend: (runtimeDir: string) => TerminalBackend) {
+  const d = { state: join(base, name, 'state'), runtime: join(base, name, 'runtime'), root: join(base, name, 'app') };
+  for (const p of Object.values(d)) mkdirSync(p, { recursive: true });
+  const store = new StateStore(d.state, jsonCodec);
+  await store.update((s: State) => {
+    s.sessions.push({ id: 's-1', name: 'app', root: d.root, createdAt: '' });
+    for (let i = 1; i <= N; i++) {
+      const id = `${String(i).padStart(8, '0')}-1111-4111-8111-111111111111`;
+      s.agents.push(agentRecord({ name: `Agent_${i}`, claudeSessionId: id, status: 'idle', since: new Date().toISOString(), tab: null, createdAt: '' }));
+    }
+    s.nextAgentNumber = N + 1;
+  });
+  const config = {
+    ...defaultConfig(),
+    stateDir: d.state,
+    runtimeDir: d.runtime,
+    logDir: d.state,
+    claudePath: process.execPath,
+    startTimeoutS: 10,
+    sandbox: 'off' as const,
+  };
+  return { store, sup: new Supervisor({ config, store, backend: backend(d.runtime), log: silentLogger, env: process.env }) };
+}
+
 describe('the cost of a recovery to the state', () => {
   it('resuming 16 agents at once reads the state once for them all and saves it in a few batches, not once or twice per agent', async () => {
-    const d = { state: join(base, 'state'), runtime: join(base, 'runtime'), root: join(base, 'app') };
-    for (const p of Object.values(d)) mkdirSync(p, { recursive: true });
-    const store = new StateStore(d.state, jsonCodec);
-    await store.update((s: State) => {
-      s.sessions.push({ id: 's-1', name: 'app', root: d.root, createdAt: '' });
-      for (let i = 1; i <= N; i++) {
-        const id = `${String(i).padStart(8, '0')}-1111-4111-8111-111111111111`;
-        s.agents.push(agentRecord({ name: `Agent_${i}`, claudeSessionId: id, status: 'idle', since: new Date().toISOString(), tab: null, createdAt: '' }));
-      }
-      s.nextAgentNumber = N + 1;
-    });
-    const config = {
-      ...defaultConfig(),
-      stateDir: d.state,
-      runtimeDir: d.runtime,
-      logDir: d.state,
-      claudePath: process.execPath,
-      startTimeoutS: 10,
-      sandbox: 'off' as const,
-    };
-    const sup = new Supervisor({ config, store, backend: startingTerminal(d.runtime), log: silentLogger, env: process.env });
+    const { store, sup } = await crew('cost', startingTerminal);
     let reads = 0;
     const read = store.read.bind(store);
     store.read = () => (reads++, read());
@@ -81,5 +86,26 @@ describe('the cost of a recovery to the state', () => {
     // Claims (with the launches' secrets) and tabs, each a batch (the first of each may go alone, before the others queue).
     expect(saves).toBeLessThanOrEqual(4);
     expect(reads).toBeLessThan(N);
+  });
+
+  it("resuming 16 agents at once asks the terminal for every tab before the first is made: none starts while the others' launches are prepared", async () => {
+    const made: number[] = [];
+    let done = 0;
+    const { sup } = await crew('together', (runtimeDir) => {
+      const terminal = startingTerminal(runtimeDir);
+      const create = terminal.createTab.bind(terminal);
+      terminal.createTab = async (l) => {
+        // How many tabs were made when this one was asked for.
+        made.push(done);
+        await new Promise((r) => setImmediate(r));
+        const tab = await create(l);
+        done++;
+        return tab;
+      };
+      return terminal;
+    });
+    const report = await sup.recover({ session: 'app' });
+    expect(report.recovered).toHaveLength(N);
+    expect(made).toEqual(Array.from({ length: N }, () => 0));
   });
 });

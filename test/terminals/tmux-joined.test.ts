@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { TerminalError } from '../../src/terminals/backend.js';
 import type { TmuxCommand } from '../../src/terminals/tmux-args.js';
-import { JoinedRuns, MAX_JOINED_BYTES, type TmuxOutcome } from '../../src/terminals/tmux-joined.js';
+import { JoinedRuns, MAX_JOINED_BYTES, sizeOf, type TmuxOutcome } from '../../src/terminals/tmux-joined.js';
 
 /**
  * A tmux that runs command lists as tmux does: in order, each `display-message -p X` printing
@@ -84,6 +84,37 @@ describe('command lists joined into one tmux process', () => {
     expect(outs.map((o) => o.stdout.split('\n').at(-2))).toEqual(['w1', 'w2', 'w3', 'w4', 'w5']);
     expect(tmux.processes.length).toBeGreaterThanOrEqual(3);
     for (const p of tmux.processes) expect(p.flat().join(' ').length).toBeLessThan(MAX_JOINED_BYTES);
+  });
+
+  it('the processes of one target run one after another, in the order asked (the first may make the session the others open windows in)', async () => {
+    let running = 0;
+    let most = 0;
+    const tmux = fakeTmux();
+    const exec = async (commands: readonly TmuxCommand[]) => {
+      most = Math.max(most, ++running);
+      await new Promise((r) => setTimeout(r, 5));
+      running--;
+      return tmux.exec(commands);
+    };
+    const joined = new JoinedRuns(exec);
+    const long = 'x'.repeat(MAX_JOINED_BYTES / 3);
+    const outs = await Promise.all(
+      [1, 2, 3, 4, 5].map((i) =>
+        joined.run('s', [
+          ['set-option', long],
+          ['say', `w${i}`],
+        ]),
+      ),
+    );
+    expect(outs.map((o) => o.stdout.split('\n').at(-2))).toEqual(['w1', 'w2', 'w3', 'w4', 'w5']);
+    expect(tmux.processes.length).toBeGreaterThanOrEqual(3);
+    expect(most).toBe(1);
+    expect(tmux.processes.flatMap((p) => p.filter(([v]) => v === 'say').map((c) => c[1]))).toEqual(['w1', 'w2', 'w3', 'w4', 'w5']);
+  });
+
+  it('sizeOf counts what the tmux client counts: each argument with its NUL, and each `;` between commands', () => {
+    expect(sizeOf([['a', 'bc']])).toBe(5);
+    expect(sizeOf([['a'], ['bc;']])).toBe(2 + 2 + 5);
   });
 
   it('lists on different targets go in processes of their own', async () => {

@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { TmuxBackend } from '../../src/terminals/tmux.js';
+import { tmuxSessionName } from '../../src/terminals/tmux-text.js';
 
 const root = mkdtempSync(join(tmpdir(), 'tabcrew-tmux-rt-'));
 const socket = `tabcrew-rt-${process.pid}`;
@@ -87,6 +88,26 @@ describe('tmux round trips', () => {
         .map((t) => t.title)
         .sort(),
     ).toEqual(['after', 'next']);
+  });
+
+  it("a recovery's sixteen agent tabs, in a group a listing shows gone, go to tmux in one process that makes the session again with them", async () => {
+    // As long as a user's: ~/.local/state/tabcrew/runtime, a session named after its project.
+    const b = new TmuxBackend({ socket, runtimeDir: join(root, 'home-of-someone', '.local', 'state', 'tabcrew', 'runtime') });
+    const group = 's-k3v9x2qa';
+    const agent = (i: number) => ({
+      ...launch(group, `Agent_${i + 1}`),
+      groupTitle: 'web-frontend',
+      tag: `tabcrew:Agent_${i + 1}:${'0123abcd-4567-89ab-cdef-0123456789ab'}`,
+    });
+    await b.createTab(agent(99));
+    execFileSync('tmux', ['-L', socket, 'kill-session', '-t', `=${tmuxSessionName(group, agent(0).groupTitle)}`], { stdio: 'ignore' });
+    expect((await b.listTabs()).filter((t) => t.group === group)).toEqual([]);
+    const before = b.calls;
+    const tabs = await Promise.all(Array.from({ length: 16 }, (_, i) => b.createTab(agent(i))));
+    expect(b.calls - before).toBe(1);
+    expect(new Set(tabs.map((t) => t.id)).size).toBe(16);
+    const listed = (await b.listTabs()).filter((t) => t.group === group);
+    expect(listed.map((t) => `${t.title} ${t.tag}`).sort()).toEqual(Array.from({ length: 16 }, (_, i) => `Agent_${i + 1} ${agent(i).tag}`).sort());
   });
 
   it('sixteen tabs asked for together, longer than one tmux command line may be, all open', async () => {
