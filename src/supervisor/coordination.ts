@@ -198,7 +198,8 @@ export class Coordinator {
       });
       if (found?.agents.length) await this.ctx.observer.observe(found.session, found.agents);
     } catch (e) {
-      this.ctx.log.warn('coordination: agents not looked at after the run', { run: id, error: (e as Error).message });
+      // Nothing is lost (a tabcrew closing meanwhile): the next look at them tells the statuses they went through.
+      this.ctx.log.debug('coordination: agents not looked at after the run', { run: id, error: (e as Error).message });
     }
   }
 
