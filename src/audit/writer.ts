@@ -108,7 +108,7 @@ export class AuditLog {
    * first append does the same) but makes both visible right at start-up.
    */
   async init(): Promise<void> {
-    await this.track(this.commit([]));
+    await this.track(this.commit(() => []));
   }
 
   /** The last record this process wrote or found at the end of the log; undefined before init/append. */
@@ -150,12 +150,15 @@ export class AuditLog {
     if (this.running) return;
     this.running = (async () => {
       while (this.pending.length > 0) {
-        const batch = this.pending.splice(0, MAX_BATCH);
+        let batch: Pending[] = [];
         try {
-          const records = await this.commit(batch.map((p) => p.event));
+          // The batch is taken once the lock is held: records appended while it was awaited
+          // (a fan-out's replies, a run's last reply and its end) share this write and fsync.
+          const records = await this.commit(() => (batch = this.pending.splice(0, MAX_BATCH)).map((p) => p.event));
           batch.forEach((p, i) => p.resolve(records[i]!));
         } catch (e) {
           const err = e instanceof Error ? e : new Error(String(e));
+          if (!batch.length) batch = this.pending.splice(0, MAX_BATCH);
           for (const p of batch) p.reject(err);
         }
       }
@@ -165,7 +168,7 @@ export class AuditLog {
     });
   }
 
-  private async commit(events: AuditEvent[]): Promise<AuditRecord[]> {
+  private async commit(take: () => AuditEvent[]): Promise<AuditRecord[]> {
     mkdirSync(this.dir, { recursive: true, mode: 0o700 });
     const release = await lockfile.lock(this.dir, {
       lockfilePath: join(this.dir, LOCK_FILE),
@@ -177,7 +180,7 @@ export class AuditLog {
       onCompromised: () => undefined,
     });
     try {
-      return this.commitLocked(events);
+      return this.commitLocked(take());
     } finally {
       await release().catch(() => undefined);
     }

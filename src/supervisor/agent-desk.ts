@@ -47,8 +47,11 @@ export class AgentDesk {
   ) {}
 
   async authenticate(agent: string, secret: string): Promise<VerifiedAgent> {
-    const state = await this.ctx.store.read();
-    const record = agentOf(state, agent);
+    // A look, not a copy of the whole state: every hook's socket call (a fan-out's 64 Stops) starts here.
+    const record = await this.ctx.store.peek((state) => {
+      const a = agentOf(state, agent);
+      return a && { name: a.name, sessionId: a.sessionId, secretSha256: a.secretSha256 };
+    });
     if (!secretMatches(secret, record?.secretSha256) || !record) {
       await this.ctx.audit?.append({ type: 'refusal', what: 'agent_call', agent, reason: 'agent name and secret do not match' });
       throw new UserError(

@@ -30,6 +30,8 @@ export interface MessageInput {
   prepend_protocol?: boolean;
   idle_wait_s?: number;
   delivery_id?: string;
+  /** false: the caller has no use for the agent's status after the prompt is confirmed (a coordination step), so it is not looked at. Not a tool argument. */
+  status_after?: boolean;
 }
 
 /**
@@ -56,6 +58,7 @@ export function deliveryOf(input: MessageInput, to: { agent: AgentRecord; sessio
     idleWaitS: input.idle_wait_s ?? 60,
     progress,
     deliveryId: input.delivery_id,
+    ...(input.status_after === false ? { statusAfter: false } : {}),
     records: { agent: to.agent, session: to.session },
   };
 }

@@ -6,10 +6,10 @@ import { checkRunInput, findRun, spawnForRun, type CoordinateInput } from './coo
 import { consensusAnswerPrompt, consensusVotePrompt, parallelPrompt, sequentialPrompt } from './coordination-text.js';
 import { endRun, runProgress, runSummary, runView, type RunSummary, type RunView } from './coordination-view.js';
 import type { AgentLifecycle } from './agents.js';
-import { newDeliveryId, newRunId } from './ids.js';
+import { newDeliveryId } from './ids.js';
 import type { Notices } from './notices.js';
 import { heartbeat } from './owner.js';
-import { markWorking, patchRunStep, runIn, settleRunStep, WorkingMarks } from './run-records.js';
+import { addRun, markWorking, newRunRecord, patchRunStep, runIn, settleRunStep, unsent, WorkingMarks } from './run-records.js';
 import { agentAndSession, findSession } from './roster.js';
 import { collectReply, type ReplyDeps } from './step-reply.js';
 import { escapeBusyTurn } from './turns.js';
@@ -33,7 +33,7 @@ export class Coordinator {
   private readonly working: WorkingMarks;
   private readonly replyDeps: ReplyDeps;
   /** Runs whose last reply ended them (settleRunStep), as they ended, for finish. */
-  private readonly endedBySettle = new Map<string, RunRecord>();
+  private readonly endedBySettle = new Map<string, { run: RunRecord; audited?: Promise<unknown> }>();
   private heartbeat?: NodeJS.Timeout;
   /** Set when this tabcrew stops: runs are handed on (left running, unowned), not ended. */
   private suspending = false;
@@ -54,30 +54,10 @@ export class Coordinator {
     const { session, listed, timeoutS } = checkRunInput(state, input, caller);
     const spawned = await spawnForRun(this.agents, session.id, input.spawn, caller);
     const agents = [...listed, ...spawned];
-    const now = Date.now();
-    const record: RunRecord = {
-      id: newRunId(),
-      sessionId: session.id,
-      mode: input.mode,
-      task: input.task,
-      state: 'running',
-      createdAt: new Date(now).toISOString(),
-      deadline: new Date(now + timeoutS * 1000).toISOString(),
-      ...(caller.agent ? { caller: caller.agent } : {}),
-      agents,
-      spawned,
-      removeSpawned: input.remove_spawned ?? false,
-      steps: agents.map((agent, i) => ({ agent, round: 1, status: 'pending', ...(input.per_agent_tasks ? { task: input.per_agent_tasks[i] } : {}) })),
-      owner: this.ctx.owner.stamp(),
-    };
-    await this.ctx.store.update((s) => {
-      const runs = (s.runs ??= []);
-      runs.push(record);
-      const finished = runs.filter((r) => r.state !== 'running');
-      const drop = new Set(finished.slice(0, Math.max(0, finished.length - KEEP_FINISHED_RUNS)).map((r) => r.id));
-      s.runs = runs.filter((r) => !drop.has(r.id));
-    });
-    await this.ctx.audit?.append({
+    const record = newRunRecord(input, { sessionId: session.id, agents, spawned, timeoutS, caller: caller.agent, owner: this.ctx.owner.stamp() });
+    await this.ctx.store.update((s) => addRun(s, record, KEEP_FINISHED_RUNS));
+    // Appended now (before any record of the run's steps), awaited once the typing is under way.
+    const audited = this.ctx.audit?.append({
       type: 'coordination',
       action: 'start',
       run: record.id,
@@ -88,7 +68,9 @@ export class Coordinator {
       outcome: 'ok',
     });
     this.ctx.log.info('coordination started', { run: record.id, mode: record.mode, agents });
-    const done = this.launch(record.id, progress);
+    const fresh = record.mode === 'parallel' ? new Set(agents.keys()) : undefined;
+    const done = this.launch(record.id, progress, fresh);
+    await audited;
     if (input.wait !== false) await done;
     return this.get(record.id);
   }
@@ -174,12 +156,18 @@ export class Coordinator {
 
   // ---- driving a run ------------------------------------------------------------------
 
-  private launch(id: string, progress?: Progress): Promise<void> {
+  /**
+   * Drives the run; resolves when it ended. `fresh`: steps this process saved as "sending" and
+   * has not typed yet (start). The run's agents are looked at once after it ended (lookAtAgents)
+   * before the run lets go (settled).
+   */
+  private launch(id: string, progress?: Progress, fresh?: ReadonlySet<number>): Promise<void> {
     const abort = new AbortController();
-    const done = this.drive(id, abort.signal, progress)
-      .catch((e: Error) => {
-        this.ctx.log.error('coordination failed', { run: id, error: e.message, stack: e.stack });
-      })
+    const ended = this.drive(id, abort.signal, progress, fresh).catch((e: Error) => {
+      this.ctx.log.error('coordination failed', { run: id, error: e.message, stack: e.stack });
+    });
+    const done = ended
+      .then(() => this.lookAtAgents(id))
       .finally(() => {
         this.live.delete(id);
         if (!this.live.size && this.heartbeat) {
@@ -190,10 +178,32 @@ export class Coordinator {
     this.live.set(id, { done, abort });
     this.heartbeat ??= heartbeat(this.ctx.store, this.ctx.owner, (s) => (s.runs ?? []).filter((r) => this.live.has(r.id)));
     this.heartbeat.unref?.();
-    return done;
+    return ended;
   }
 
-  private async drive(id: string, signal: AbortSignal, progress?: Progress): Promise<void> {
+  /**
+   * One look at the agents the run typed to, after it ended, so the state and the audit log
+   * show their turns (idle → busy → idle) with one tab listing, one save and one audit write
+   * for all of them. The run's deliveries do not look after each confirmation: in a fan-out
+   * those looks came while the agents' hooks ran, and the next run's typing found the rest.
+   */
+  private async lookAtAgents(id: string): Promise<void> {
+    if (this.suspending) return;
+    try {
+      const found = await this.ctx.store.peek((s) => {
+        const run = s.runs?.find((r) => r.id === id);
+        const session = run && s.sessions.find((x) => x.id === run.sessionId);
+        const typed = new Set(run?.steps.filter((x) => x.deliveryId).map((x) => x.agent));
+        return session && structuredClone({ session, agents: s.agents.filter((a) => typed.has(a.name) && a.sessionId === session.id) });
+      });
+      if (found?.agents.length) await this.ctx.observer.observe(found.session, found.agents);
+    } catch (e) {
+      // Nothing is lost (a tabcrew closing meanwhile): the next look at them tells the statuses they went through.
+      this.ctx.log.debug('coordination: agents not looked at after the run', { run: id, error: (e as Error).message });
+    }
+  }
+
+  private async drive(id: string, signal: AbortSignal, progress?: Progress, fresh?: ReadonlySet<number>): Promise<void> {
     try {
       // The agents' lock stamps before the read: a parallel step's message uses the read when no verb took its agent since.
       const names = await this.ctx.store.peek((s) => runIn(s, id).steps.map((x) => x.agent));
@@ -206,7 +216,9 @@ export class Coordinator {
       try {
         if (run.mode === 'parallel') {
           // The steps start from this one read: 64 copies of the whole state at once cost more than typing the messages.
-          await Promise.all(run.steps.map((s, i) => this.step(id, i, (r) => parallelPrompt(r, r.steps[i]), deadline, signal, report, { state, stamps })));
+          await Promise.all(
+            run.steps.map((s, i) => this.step(id, i, (r) => parallelPrompt(r, r.steps[i]), deadline, signal, report, { state, stamps, fresh })),
+          );
         } else if (run.mode === 'sequential') {
           await this.pipeline(id, deadline, signal, report);
         } else {
@@ -258,27 +270,34 @@ export class Coordinator {
     signal: AbortSignal,
     report: () => Promise<void>,
     /** The state as the caller read it a moment ago, after taking the agents' lock stamps; read here when not given. */
-    read?: { state: State; stamps: ReadonlyMap<string, number | undefined | null> },
+    read?: { state: State; stamps: ReadonlyMap<string, number | undefined | null>; fresh?: ReadonlySet<number> },
   ): Promise<void> {
     const state = read?.state ?? (await this.ctx.store.read());
     const run = runIn(state, id);
     const step = run.steps[i];
     if (step.status === 'done' || step.status === 'failed' || step.status === 'skipped') return;
     let typed: RunStep | undefined;
-    if (step.status === 'pending') {
-      if (signal.aborted || run.cancelled || Date.now() >= deadline) return;
-      const deliveryId = newDeliveryId();
+    // Saved "sending" by start and not typed yet: typed now with the delivery id on disk.
+    const fresh = step.status === 'sending' && !!read?.fresh?.has(i);
+    if (step.status === 'pending' || fresh) {
+      if (signal.aborted || run.cancelled || Date.now() >= deadline) {
+        if (fresh) await this.patchStep(id, i, unsent);
+        return;
+      }
+      const deliveryId = fresh ? step.deliveryId! : newDeliveryId();
       const message = prompt(run);
-      const sending = await this.patchStep(id, i, (s) => {
-        s.status = 'sending';
-        s.deliveryId = deliveryId;
-        s.sentAt = new Date().toISOString();
-      });
+      const sending = fresh
+        ? step
+        : await this.patchStep(id, i, (s) => {
+            s.status = 'sending';
+            s.deliveryId = deliveryId;
+            s.sentAt = new Date().toISOString();
+          });
       try {
         await this.ctx.limits?.waitUntilClear(step.agent, deadline, signal, state); // an account at its usage limit: the step waits for the reset
         const idleWaitS = Math.max(1, Math.min(300, Math.round((deadline - Date.now()) / 1000)));
         const shared = read?.stamps.has(step.agent) ? { state, stamp: read.stamps.get(step.agent) } : undefined;
-        await this.agents.sendMessage(step.agent, { message, delivery_id: deliveryId, idle_wait_s: idleWaitS }, undefined, shared);
+        await this.agents.sendMessage(step.agent, { message, delivery_id: deliveryId, idle_wait_s: idleWaitS, status_after: false }, undefined, shared);
         // Saved with the run's next save: the reply is collected meanwhile (WorkingMarks says what a crash loses).
         typed = { ...sending, status: 'working' };
         this.working.add(id, i);
@@ -306,8 +325,7 @@ export class Coordinator {
       this.working.putBack(id, marks);
       throw e;
     });
-    if (ended) this.endedBySettle.set(id, ended);
-    await this.ctx.audit?.append({
+    const replied = this.ctx.audit?.append({
       type: 'coordination',
       action: step.round === 2 ? 'vote' : 'reply',
       run: id,
@@ -317,6 +335,23 @@ export class Coordinator {
       ...(step.reply !== undefined ? { reply_chars: step.reply.length } : {}),
       ...(step.error ? { reason: step.error } : {}),
     });
+    // The run's last reply ended it: its end record goes with the reply's, in one write and fsync.
+    if (ended) this.endedBySettle.set(id, { run: ended, audited: this.auditEnd(ended) });
+    await replied;
+  }
+
+  private auditEnd(ended: RunRecord): Promise<unknown> | undefined {
+    const audited = this.ctx.audit?.append({
+      type: 'coordination',
+      action: 'end',
+      run: ended.id,
+      session: ended.sessionId,
+      state: ended.state,
+      outcome: ended.state === 'failed' ? 'failed' : 'ok',
+    });
+    // Awaited by finish, maybe later: a failure is not unhandled meanwhile.
+    audited?.catch(() => undefined);
+    return audited;
   }
 
   private async finish(id: string, aborted: boolean): Promise<void> {
@@ -335,7 +370,7 @@ export class Coordinator {
     }
     const now = Date.now();
     const ended =
-      bySettle ??
+      bySettle?.run ??
       (await this.ctx.store.update((s) => {
         const r = s.runs?.find((x) => x.id === id);
         if (!r) return undefined;
@@ -346,14 +381,7 @@ export class Coordinator {
         return structuredClone(r);
       }));
     if (!ended) return;
-    await this.ctx.audit?.append({
-      type: 'coordination',
-      action: 'end',
-      run: id,
-      session: ended.sessionId,
-      state: ended.state,
-      outcome: ended.state === 'failed' ? 'failed' : 'ok',
-    });
+    await (bySettle ? bySettle.audited : this.auditEnd(ended));
     this.ctx.log.info('coordination ended', { run: id, state: ended.state });
     this.notices?.tell({
       agent: ended.caller ?? 'crew',

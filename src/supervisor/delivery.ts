@@ -32,6 +32,13 @@ export interface DeliveryRequest {
   /** A delivery id chosen by the caller (recorded before typing, so a crash can be checked against the hooks). */
   deliveryId?: string;
   /**
+   * false: a confirmed delivery without wait_for_reply answers `busy` (the turn its prompt started)
+   * without looking at the agent: a fan-out's 64 looks, each a tab listing, a save of the status
+   * and its audit record, came while the agents' hooks ran, and the run discards the status. The
+   * next look at the agent tells the statuses it went through (observer.ts stepsSinceLastLook).
+   */
+  statusAfter?: false;
+  /**
    * The agent's and its session's records as the caller read them a moment ago (under the
    * agent's lock): the first look at the agent uses them instead of reading the whole state again.
    */
@@ -144,7 +151,10 @@ export async function deliver(ctx: DeliveryServices, req: DeliveryRequest): Prom
   }
   told('confirmed');
   ctx.log.info('delivery confirmed', { ...logged, ms: Date.now() - typed });
-  if (!req.waitForReply) return { agent: req.agent, delivery_id: deliveryId, delivered: 'confirmed', status: (await observeAgent(ctx, req)).status };
+  if (!req.waitForReply) {
+    const status = req.statusAfter === false ? 'busy' : (await observeAgent(ctx, req)).status;
+    return { agent: req.agent, delivery_id: deliveryId, delivered: 'confirmed', status };
+  }
 
   const after = req.watch.spool.records.indexOf(submitted) + 1;
   const started = Date.now();

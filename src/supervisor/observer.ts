@@ -333,9 +333,10 @@ export class AgentObserver {
       }
       return done;
     });
-    for (const change of applied) {
+    // Appended together (in order): one write and fsync for a look's changes, not one after the other.
+    const audited = applied.map((change) => {
       this.deps.log.info('agent status', change);
-      await this.deps.audit?.append({
+      return this.deps.audit?.append({
         type: 'status_change',
         agent: change.agent,
         session: change.session_id,
@@ -343,7 +344,8 @@ export class AgentObserver {
         to: change.to,
         source: change.source,
       });
-      for (const l of this.listeners) l(change);
-    }
+    });
+    await Promise.all(audited);
+    for (const change of applied) for (const l of this.listeners) l(change);
   }
 }

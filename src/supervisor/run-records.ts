@@ -1,7 +1,58 @@
 import type { RunRecord, RunStep } from '../store/runs.js';
 import type { StateStore } from '../store/state-store.js';
 import type { State } from '../store/types.js';
+import type { CoordinateInput } from './coordination-input.js';
 import { endRun } from './coordination-view.js';
+import { newDeliveryId, newRunId } from './ids.js';
+
+/**
+ * A new run's record. A parallel run's messages go out at once: its steps are saved already
+ * "sending" with their delivery ids (docs/coordination.md), so the record's one save comes
+ * before the typing, not a second save of the steps after it. Other runs' steps are pending.
+ */
+export function newRunRecord(
+  input: Pick<CoordinateInput, 'mode' | 'task' | 'per_agent_tasks' | 'remove_spawned'>,
+  run: { sessionId: string; agents: string[]; spawned: string[]; timeoutS: number; caller?: string; owner: RunRecord['owner'] },
+  now = Date.now(),
+): RunRecord {
+  const sending = input.mode === 'parallel' ? { status: 'sending' as const, sentAt: new Date(now).toISOString() } : undefined;
+  return {
+    id: newRunId(),
+    sessionId: run.sessionId,
+    mode: input.mode,
+    task: input.task,
+    state: 'running',
+    createdAt: new Date(now).toISOString(),
+    deadline: new Date(now + run.timeoutS * 1000).toISOString(),
+    ...(run.caller ? { caller: run.caller } : {}),
+    agents: run.agents,
+    spawned: run.spawned,
+    removeSpawned: input.remove_spawned ?? false,
+    steps: run.agents.map((agent, i) => ({
+      agent,
+      round: 1,
+      ...(sending ? { ...sending, deliveryId: newDeliveryId() } : { status: 'pending' as const }),
+      ...(input.per_agent_tasks ? { task: input.per_agent_tasks[i] } : {}),
+    })),
+    owner: run.owner,
+  };
+}
+
+/** Adds a run to the state, keeping `keepFinished` ended runs (running ones are always kept). */
+export function addRun(s: State, record: RunRecord, keepFinished: number): void {
+  const runs = (s.runs ??= []);
+  runs.push(record);
+  const finished = runs.filter((r) => r.state !== 'running');
+  const drop = new Set(finished.slice(0, Math.max(0, finished.length - keepFinished)).map((r) => r.id));
+  s.runs = runs.filter((r) => !drop.has(r.id));
+}
+
+/** A step saved "sending" that was never typed (its run stopped first) is pending again. */
+export function unsent(s: RunStep): void {
+  s.status = 'pending';
+  delete s.deliveryId;
+  delete s.sentAt;
+}
 
 /** A coordination run's record in the state; a run that is not there is a bug, not a user error. */
 export function runIn(state: Readonly<State>, id: string): RunRecord {

@@ -46,11 +46,15 @@ export async function collectReply(
     // The hook spool is polled often (an incremental file read); the state, which says
     // whether the run was cancelled or the agent deleted, once a second.
     if (!looked || (n > 0 && n % STATE_EVERY === 0)) {
-      const state = await deps.store.read();
-      const run = state.runs?.find((r) => r.id === id);
-      if (!run || run.cancelled) return undefined;
-      const step = run.steps[i];
-      const found = agentAndSession(state, step.agent);
+      // A look at the run's step and its agent, not a copy of the whole state: 64 steps wait at once.
+      const seen = await deps.store.peek((state) => {
+        const run = state.runs?.find((r) => r.id === id);
+        if (!run || run.cancelled) return undefined;
+        const step = run.steps[i];
+        return structuredClone({ step, found: agentAndSession(state, step.agent) });
+      });
+      if (!seen) return undefined;
+      const { step, found } = seen;
       if (!found) return { status: 'failed', error: `${step.agent} was deleted during the run.` };
       const watch = deps.observer.watch(found.agent, found.session);
       if (!watch) return { status: 'failed', error: `${step.agent}'s conversation was cleared during the run.` };

@@ -86,8 +86,40 @@ describe('a parallel fan-out', () => {
     const agents = Array.from({ length: n }, (_, i) => `Agent_${i + 1}`);
     const run = await sup.coordinate({ session: 'app', mode: 'parallel', task: 'one line each', agents, timeout_s: 30 });
     expect(run.state).toBe('failed');
-    // The run's record, its steps "sending" (together), their outcomes with the run's end (together).
+    // The run's record with its steps "sending", their outcomes with the run's end (together).
     expect((await store.read()).generation - before).toBeLessThanOrEqual(3);
+  });
+
+  it('has each step "sending" with its delivery id on disk before its message goes out, from the record’s one save', async () => {
+    const d = join(base, 'd');
+    for (const p of ['state', 'runtime', 'app']) mkdirSync(join(d, p), { recursive: true });
+    const store = new StateStore(join(d, 'state'), jsonCodec);
+    const n = 4;
+    await store.update((s) => {
+      s.sessions.push({ id: 's-1', name: 'app', root: join(d, 'app'), createdAt: '' });
+      s.agents.push(...Array.from({ length: n }, (_, i) => cleared(i + 1)));
+      s.nextAgentNumber = n + 1;
+    });
+    const config = { ...defaultConfig(), stateDir: join(d, 'state'), runtimeDir: join(d, 'runtime'), logDir: join(d, 'state'), sandbox: 'off' as const };
+    const sup = new Supervisor({ config, store, backend: terminal, log: silentLogger, env: process.env });
+    const lifecycle = (sup as unknown as { p: { agents: AgentLifecycle } }).p.agents;
+    const send = lifecycle.sendMessage.bind(lifecycle);
+    // What the next tabcrew would find on disk if this one died as the message went out.
+    const seen: { status: string; ours: boolean; saves: number }[] = [];
+    const next = new StateStore(join(d, 'state'), jsonCodec);
+    await next.init();
+    const before = (await store.read()).generation;
+    lifecycle.sendMessage = async (name, input, progress, read) => {
+      const state = await next.read();
+      const step = state.runs![0]!.steps.find((s) => s.agent === name)!;
+      seen.push({ status: step.status, ours: step.deliveryId !== undefined && step.deliveryId === input.delivery_id, saves: state.generation - before });
+      return send(name, input, progress, read);
+    };
+    const agents = Array.from({ length: n }, (_, i) => `Agent_${i + 1}`);
+    const run = await sup.coordinate({ session: 'app', mode: 'parallel', task: 'one line each', agents, timeout_s: 30 });
+    expect(run.state).toBe('failed');
+    // The run's record, its steps already "sending", was the one save before the messages went out.
+    expect(seen).toEqual(agents.map(() => ({ status: 'sending', ours: true, saves: 1 })));
   });
 });
 

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { RunRecord, RunStep } from '../../src/store/runs.js';
 import { jsonCodec, StateStore } from '../../src/store/state-store.js';
-import { markWorking, settleRunStep, WorkingMarks } from '../../src/supervisor/run-records.js';
+import { markWorking, newRunRecord, settleRunStep, unsent, WorkingMarks } from '../../src/supervisor/run-records.js';
 
 /**
  * A run's step changes and the saves they cost: the "working" marks wait for the run's next
@@ -99,5 +99,36 @@ describe('a run step’s outcome', () => {
       expect((await settleRunStep(s.store, 'r-1', 1, { status: 'done', reply: 'two' }, [])).ended).toBeUndefined();
       expect((await s.run()).state).toBe('running');
     }
+  });
+});
+
+describe('a new run’s record', () => {
+  const owner = { pid: 1, pidStart: '1', heartbeat: new Date().toISOString(), host: 'h', instance: 'i' };
+  const run = { sessionId: 's-1', agents: ['Agent_1', 'Agent_2'], spawned: [], timeoutS: 60, owner };
+
+  it('of a parallel run has every step "sending" with a delivery id of its own, saved before any typing', () => {
+    const r = newRunRecord({ mode: 'parallel', task: 't', per_agent_tasks: ['a', 'b'] }, run);
+    expect(r.steps.map((s) => [s.agent, s.status, s.task])).toEqual([
+      ['Agent_1', 'sending', 'a'],
+      ['Agent_2', 'sending', 'b'],
+    ]);
+    expect(r.steps.every((s) => s.deliveryId && s.sentAt)).toBe(true);
+    expect(new Set(r.steps.map((s) => s.deliveryId)).size).toBe(2);
+  });
+
+  it('of a sequential or consensus run has its steps pending, each typed in its turn', () => {
+    for (const mode of ['sequential', 'consensus'] as const) {
+      const r = newRunRecord({ mode, task: 't' }, run);
+      expect(r.steps.map((s) => [s.status, s.deliveryId])).toEqual([
+        ['pending', undefined],
+        ['pending', undefined],
+      ]);
+    }
+  });
+
+  it('puts a step that was never typed back to pending, without its delivery id', () => {
+    const step = newRunRecord({ mode: 'parallel', task: 't' }, run).steps[0]!;
+    unsent(step);
+    expect(step).toEqual({ agent: 'Agent_1', round: 1, status: 'pending' });
   });
 });
