@@ -44,19 +44,24 @@ const cleared = (i: number): AgentRecord => ({
   createdAt: '',
 });
 
+/** A session "app" of `n` cleared agents (no conversation) on a JSON state in `base/<dir>`, and its supervisor. */
+async function world(dir: string, n: number): Promise<{ d: string; store: StateStore; sup: Supervisor }> {
+  const d = join(base, dir);
+  for (const p of ['state', 'runtime', 'app']) mkdirSync(join(d, p), { recursive: true });
+  const store = new StateStore(join(d, 'state'), jsonCodec);
+  await store.update((s) => {
+    s.sessions.push({ id: 's-1', name: 'app', root: join(d, 'app'), createdAt: '' });
+    s.agents.push(...Array.from({ length: n }, (_, i) => cleared(i + 1)));
+    s.nextAgentNumber = n + 1;
+  });
+  const config = { ...defaultConfig(), stateDir: join(d, 'state'), runtimeDir: join(d, 'runtime'), logDir: join(d, 'state'), sandbox: 'off' as const };
+  return { d, store, sup: new Supervisor({ config, store, backend: terminal, log: silentLogger, env: process.env }) };
+}
+
 describe('a parallel fan-out', () => {
   it('reads the whole state about once per step, not once per check', async () => {
-    const d = join(base, 'a');
-    for (const p of ['state', 'runtime', 'app']) mkdirSync(join(d, p), { recursive: true });
-    const store = new StateStore(join(d, 'state'), jsonCodec);
     const n = 8;
-    await store.update((s) => {
-      s.sessions.push({ id: 's-1', name: 'app', root: join(d, 'app'), createdAt: '' });
-      s.agents.push(...Array.from({ length: n }, (_, i) => cleared(i + 1)));
-      s.nextAgentNumber = n + 1;
-    });
-    const config = { ...defaultConfig(), stateDir: join(d, 'state'), runtimeDir: join(d, 'runtime'), logDir: join(d, 'state'), sandbox: 'off' as const };
-    const sup = new Supervisor({ config, store, backend: terminal, log: silentLogger, env: process.env });
+    const { store, sup } = await world('a', n);
     let reads = 0;
     const read = store.read.bind(store);
     store.read = () => (reads++, read());
@@ -71,17 +76,8 @@ describe('a parallel fan-out', () => {
   });
 
   it('saves its steps together and ends in the save of its last outcome, not in one more', async () => {
-    const d = join(base, 'b');
-    for (const p of ['state', 'runtime', 'app']) mkdirSync(join(d, p), { recursive: true });
-    const store = new StateStore(join(d, 'state'), jsonCodec);
     const n = 8;
-    await store.update((s) => {
-      s.sessions.push({ id: 's-1', name: 'app', root: join(d, 'app'), createdAt: '' });
-      s.agents.push(...Array.from({ length: n }, (_, i) => cleared(i + 1)));
-      s.nextAgentNumber = n + 1;
-    });
-    const config = { ...defaultConfig(), stateDir: join(d, 'state'), runtimeDir: join(d, 'runtime'), logDir: join(d, 'state'), sandbox: 'off' as const };
-    const sup = new Supervisor({ config, store, backend: terminal, log: silentLogger, env: process.env });
+    const { store, sup } = await world('b', n);
     const before = (await store.read()).generation;
     const agents = Array.from({ length: n }, (_, i) => `Agent_${i + 1}`);
     const run = await sup.coordinate({ session: 'app', mode: 'parallel', task: 'one line each', agents, timeout_s: 30 });
@@ -91,17 +87,8 @@ describe('a parallel fan-out', () => {
   });
 
   it('has each step "sending" with its delivery id on disk before its message goes out, from the record’s one save', async () => {
-    const d = join(base, 'd');
-    for (const p of ['state', 'runtime', 'app']) mkdirSync(join(d, p), { recursive: true });
-    const store = new StateStore(join(d, 'state'), jsonCodec);
     const n = 4;
-    await store.update((s) => {
-      s.sessions.push({ id: 's-1', name: 'app', root: join(d, 'app'), createdAt: '' });
-      s.agents.push(...Array.from({ length: n }, (_, i) => cleared(i + 1)));
-      s.nextAgentNumber = n + 1;
-    });
-    const config = { ...defaultConfig(), stateDir: join(d, 'state'), runtimeDir: join(d, 'runtime'), logDir: join(d, 'state'), sandbox: 'off' as const };
-    const sup = new Supervisor({ config, store, backend: terminal, log: silentLogger, env: process.env });
+    const { d, store, sup } = await world('d', n);
     const lifecycle = (sup as unknown as { p: { agents: AgentLifecycle } }).p.agents;
     const send = lifecycle.sendMessage.bind(lifecycle);
     // What the next tabcrew would find on disk if this one died as the message went out.
@@ -125,16 +112,7 @@ describe('a parallel fan-out', () => {
 
 describe('a message given its caller’s read of the state', () => {
   it('uses that read while no verb took the agent’s lock since, and reads again once one did', async () => {
-    const d = join(base, 'c');
-    for (const p of ['state', 'runtime', 'app']) mkdirSync(join(d, p), { recursive: true });
-    const store = new StateStore(join(d, 'state'), jsonCodec);
-    await store.update((s) => {
-      s.sessions.push({ id: 's-1', name: 'app', root: join(d, 'app'), createdAt: '' });
-      s.agents.push(cleared(1), cleared(2));
-      s.nextAgentNumber = 3;
-    });
-    const config = { ...defaultConfig(), stateDir: join(d, 'state'), runtimeDir: join(d, 'runtime'), logDir: join(d, 'state'), sandbox: 'off' as const };
-    const sup = new Supervisor({ config, store, backend: terminal, log: silentLogger, env: process.env });
+    const { store, sup } = await world('c', 2);
     const lifecycle = (sup as unknown as { p: { agents: AgentLifecycle } }).p.agents;
     const stamps = [lifecycle.lockStamp('Agent_1'), lifecycle.lockStamp('Agent_2')];
     const state = await store.read();
