@@ -6,9 +6,9 @@ import { silentLogger } from '../../src/audit/logger.js';
 import { defaultConfig } from '../../src/config.js';
 import { jsonCodec, StateStore } from '../../src/store/state-store.js';
 import type { AgentRecord } from '../../src/store/types.js';
-import type { TerminalBackend } from '../../src/terminals/backend.js';
 import type { AgentLifecycle } from '../../src/supervisor/agents.js';
 import { Supervisor } from '../../src/supervisor/supervisor.js';
+import { quietTerminal } from '../support/quiet-terminal.js';
 
 /**
  * Each read of the state is a copy of all of it (every agent's record), and a fan-out's steps
@@ -18,18 +18,7 @@ import { Supervisor } from '../../src/supervisor/supervisor.js';
 const base = mkdtempSync(join(tmpdir(), 'tabcrew-fan-out-'));
 afterAll(() => rmSync(base, { recursive: true, force: true }));
 
-const terminal: TerminalBackend = {
-  name: 'tmux',
-  calls: 0,
-  createTab: () => Promise.reject(new Error('not used')),
-  paste: async () => undefined,
-  sendKeys: async () => undefined,
-  readScreen: async () => '',
-  readScreens: async () => new Map(),
-  listTabs: async () => [],
-  closeTab: async () => undefined,
-  dispose: async () => undefined,
-};
+const terminal = quietTerminal();
 
 const cleared = (i: number): AgentRecord => ({
   name: `Agent_${i}`,

@@ -8,9 +8,10 @@ import { agentDirFor } from '../../src/claude/launch.js';
 import { transcriptPath } from '../../src/claude/transcript.js';
 import { defaultConfig } from '../../src/config.js';
 import { jsonCodec, StateStore } from '../../src/store/state-store.js';
-import type { TabInfo, TerminalBackend } from '../../src/terminals/backend.js';
+import type { TabInfo } from '../../src/terminals/backend.js';
 import { tabTag } from '../../src/supervisor/observer.js';
 import { Supervisor } from '../../src/supervisor/supervisor.js';
+import { quietTerminal } from '../support/quiet-terminal.js';
 import { agentRecord } from '../support/records.js';
 
 /*
@@ -75,18 +76,7 @@ async function crew(): Promise<{ sup: Supervisor; spool: (i: number) => string; 
     title: '',
     alive: true,
   }));
-  const backend: TerminalBackend = {
-    name: 'tmux',
-    calls: 0,
-    createTab: () => Promise.reject(new Error('not used')),
-    paste: async () => undefined,
-    sendKeys: async () => undefined,
-    readScreen: async () => '',
-    readScreens: async () => new Map(),
-    listTabs: async () => tabs,
-    closeTab: async () => undefined,
-    dispose: async () => undefined,
-  };
+  const backend = quietTerminal(tabs);
   const runtimeDir = join(d, 'runtime');
   const claudeDir = join(d, 'claude');
   const spool = (i: number): string => join(agentDirFor(runtimeDir, csid(i)), 'events.jsonl');
