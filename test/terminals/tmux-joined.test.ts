@@ -24,6 +24,19 @@ function fakeTmux(error: () => unknown = () => new TerminalError("tmux: can't fi
 /** What a list printed, or its failure's message with what it printed before it. */
 const shown = (o: TmuxOutcome): string => (o.error === undefined ? o.stdout : `${(o.error as Error).message} after ${JSON.stringify(o.stdout)}`);
 
+/** Five lists on one target, each a third of tmux's limit on a command line: more than one process's worth. */
+function fiveLongLists(joined: JoinedRuns): Promise<{ stdout: string }[]> {
+  const long = 'x'.repeat(MAX_JOINED_BYTES / 3);
+  return Promise.all(
+    [1, 2, 3, 4, 5].map((i) =>
+      joined.run('s', [
+        ['set-option', long],
+        ['say', `w${i}`],
+      ]),
+    ),
+  );
+}
+
 describe('command lists joined into one tmux process', () => {
   it('lists sent together run as one process, each given its own output', async () => {
     const tmux = fakeTmux();
@@ -72,15 +85,7 @@ describe('command lists joined into one tmux process', () => {
   it("lists go in as many processes as tmux's limit on a command line's length needs", async () => {
     const tmux = fakeTmux();
     const joined = new JoinedRuns(tmux.exec);
-    const long = 'x'.repeat(MAX_JOINED_BYTES / 3);
-    const outs = await Promise.all(
-      [1, 2, 3, 4, 5].map((i) =>
-        joined.run('s', [
-          ['set-option', long],
-          ['say', `w${i}`],
-        ]),
-      ),
-    );
+    const outs = await fiveLongLists(joined);
     expect(outs.map((o) => o.stdout.split('\n').at(-2))).toEqual(['w1', 'w2', 'w3', 'w4', 'w5']);
     expect(tmux.processes.length).toBeGreaterThanOrEqual(3);
     for (const p of tmux.processes) expect(p.flat().join(' ').length).toBeLessThan(MAX_JOINED_BYTES);
@@ -97,15 +102,7 @@ describe('command lists joined into one tmux process', () => {
       return tmux.exec(commands);
     };
     const joined = new JoinedRuns(exec);
-    const long = 'x'.repeat(MAX_JOINED_BYTES / 3);
-    const outs = await Promise.all(
-      [1, 2, 3, 4, 5].map((i) =>
-        joined.run('s', [
-          ['set-option', long],
-          ['say', `w${i}`],
-        ]),
-      ),
-    );
+    const outs = await fiveLongLists(joined);
     expect(outs.map((o) => o.stdout.split('\n').at(-2))).toEqual(['w1', 'w2', 'w3', 'w4', 'w5']);
     expect(tmux.processes.length).toBeGreaterThanOrEqual(3);
     expect(most).toBe(1);
