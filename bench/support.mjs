@@ -216,6 +216,19 @@ export function treeCpuMs(pids) {
   }
 }
 
+/**
+ * CPU time so far (ms) of this process and the children it has reaped (the tmux clients an
+ * in-process supervisor runs). null without /proc.
+ */
+export function ownCpuMs() {
+  try {
+    const f = readFileSync('/proc/self/stat', 'utf8').split(') ')[1].split(' ');
+    return ((Number(f[11]) + Number(f[12]) + Number(f[13]) + Number(f[14])) * 1000) / TICKS_PER_S;
+  } catch {
+    return null;
+  }
+}
+
 // ---- the built tabcrew, in-process -------------------------------------------------------------
 
 export async function dist(path) {

@@ -107,6 +107,15 @@ export default {
           ? 'not measured: no /proc'
           : `wall ${round(wall)} / max(one start-up alone ${round(lone)}, the agents' own CPU ${round(agentsCpu)} ÷ ${cores} cores = ${round(agentsCpu / cores)}); the median start-up among the 16 was ${round(one)}`,
     });
+    // Everyone's CPU (agents, the server with its tmux clients, the tmux server) ÷ cores: near 1, the wall is the cores doing
+    // the work that had to be done; above it, cores sat idle or waited.
+    const bound = floor === null || serverCpu === null || tmuxCpu === null ? null : Math.max(lone, (agentsCpu + serverCpu + tmuxCpu) / cores);
+    report('recover_16_vs_cpu_bound_ratio', bound === null ? null : round(wall / bound, 2), 'ratio', {
+      detail:
+        bound === null
+          ? 'not measured: no /proc'
+          : `wall ${round(wall)} / max(one start-up alone ${round(lone)}, (agents ${round(agentsCpu)} + server ${round(serverCpu)} + tmux server ${round(tmuxCpu)} ms of CPU) ÷ ${cores} cores = ${round(bound)})`,
+    });
     report('recover_16_agents_cpu_ms', agentsCpu === null ? null : round(agentsCpu), 'ms', {
       detail: agentsCpu === null ? 'not measured: no /proc' : `the 16 new panes' process trees (launcher, sandbox, stand-in, hooks)`,
     });
