@@ -79,12 +79,7 @@ export default {
       throw new Error(`recovered ${resumed.length} of ${N}: ${JSON.stringify({ others, failed: r.failed, skipped: r.skipped }).slice(0, 600)}`);
     }
 
-    const startups = readFileSync(ctx.standInLog, 'utf8')
-      .split('\n')
-      .filter(Boolean)
-      .map((l) => JSON.parse(l))
-      .filter((e) => e.resume && ids.has(e.session_id) && e.started >= started - 50)
-      .map((e) => [e.started, e.ready]);
+    const startups = (await standInStartUps(ctx.standInLog, ids, started, N)).map((e) => [e.started, e.ready]);
     if (startups.length !== N) throw new Error(`found ${startups.length} stand-in start-ups, expected ${N}`);
     const own = unionLength(startups);
     report('recover_16_agents_ms', round(wall - own), 'ms', {
@@ -143,13 +138,29 @@ async function loneStartUp(socket, tmuxSession, server, standInLog, ids) {
   const since = Date.now();
   const r = await server.ok('recover_session', { session: 'recover' }, 60_000);
   if (r.recovered.length !== 1 || r.recovered[0].status !== 'idle') throw new Error(`lone recovery: ${JSON.stringify(r).slice(0, 400)}`);
-  const e = readFileSync(standInLog, 'utf8')
-    .split('\n')
-    .filter(Boolean)
-    .map((l) => JSON.parse(l))
-    .find((x) => x.resume && ids.has(x.session_id) && x.started >= since - 50);
+  const [e] = await standInStartUps(standInLog, ids, since, 1);
   if (!e) throw new Error('lone recovery: no stand-in start-up logged');
   return e.ready - e.started;
+}
+
+/**
+ * The stand-ins' start-ups logged since `since`, once `count` are there or 2 s have passed: a
+ * stand-in logs its start-up after its SessionStart hook process has ended, and tabcrew may
+ * notice the hook's spool line (and answer) before that.
+ */
+async function standInStartUps(standInLog, ids, since, count) {
+  const read = () =>
+    readFileSync(standInLog, 'utf8')
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => JSON.parse(l))
+      .filter((e) => e.resume && ids.has(e.session_id) && e.started >= since - 50);
+  for (let i = 0; i < 40; i++) {
+    const found = read();
+    if (found.length >= count) return found;
+    await sleep(50);
+  }
+  return read();
 }
 
 /** Medians of the phases of one agent's recovery, from the server log and the stand-in log. */
