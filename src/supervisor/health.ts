@@ -32,6 +32,11 @@ export interface HealthInput {
   crash?: { since: number; reason: string };
 }
 
+/** Whether an agent in this status can be stuck (busy) or waiting long (on a person): what the keeper tells of. */
+export function canStall(status: string): boolean {
+  return status === 'busy' || isWaitingOnPerson(status);
+}
+
 export function assessHealth(h: HealthInput): Health {
   const iso = (ms: number): string => new Date(ms).toISOString();
   if (h.crash) return { health: 'crashed', reason: h.crash.reason, since: iso(h.crash.since) };

@@ -7,6 +7,7 @@ import type { Notices } from './notices.js';
 import type { LiveStatus } from './observer.js';
 import type { Relauncher } from './relaunch.js';
 import type { RuntimeWatch } from './runtime-watch.js';
+import { canStall } from './health.js';
 import { agentsIn, sessionOf, type Roster } from './roster.js';
 import type { StatusView } from './status-view.js';
 import { FileLook } from '../util/file-look.js';
@@ -169,6 +170,8 @@ export class Keeper {
   }
 
   private async tellHealth(agent: AgentRecord, session: SessionRecord, live: LiveStatus, now: number): Promise<void> {
+    // An idle crew's health needs no look at each agent's progress (its spool, a stat of its transcript).
+    if (!canStall(live.status)) return;
     const h = await this.deps.status.healthOf(agent, session, live, now);
     if (h.health !== 'stuck' && h.health !== 'waiting_long') return;
     const told = agent.healthMarks?.told;

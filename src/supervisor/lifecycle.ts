@@ -371,7 +371,9 @@ export async function launchOwned(
     throw new UserError(`${agent.name} could not start: ${launched.note}`);
   }
   const status: AgentStatus = launched.ready ? 'idle' : 'starting';
-  // Batched with other agents' launches that finish meanwhile (a recovery resumes many at once).
+  // With the other launches of its group that are ready by then (tab-gate.ts), and batched with
+  // any other launch that finishes meanwhile: a recovery resumes many at once.
+  await opts.seat?.record();
   const kept = await ctx.store.updateBatched((state) => {
     const a = agentOf(state, agent.name);
     const s = state.sessions.find((x) => x.id === session.id);

@@ -3,7 +3,7 @@ import type { Logger } from '../audit/logger.js';
 import { transcriptPath } from '../claude/transcript.js';
 import { readUsageSince, type CallUsage, type UsageRead } from '../claude/transcript-usage.js';
 import type { StateStore } from '../store/state-store.js';
-import type { AgentRecord, AgentUsageLedger, SessionRecord, TokenTotals } from '../store/types.js';
+import type { AgentRecord, AgentUsageLedger, SessionRecord, State, TokenTotals } from '../store/types.js';
 import { open } from 'node:fs/promises';
 import { KeyedMutex } from './timing.js';
 import { identityOf, lookAt, type FileLook } from '../util/file-look.js';
@@ -106,11 +106,15 @@ type Countable = Pick<AgentRecord, 'name' | 'sessionId' | 'claudeSessionId' | 'p
 export class UsageLedger {
   private readonly mutex = new KeyedMutex();
   /**
-   * Per agent, the last count that found nothing new: while neither the state file nor its
+   * Per agent, the last count that found nothing new: while neither its record in the state
+   * (what a count reads there: its conversations, where they are, what was counted) nor its
    * transcripts changed (their identities: size, times, inode), another count would find
-   * nothing either, and the keeper's rounds and status reads skip reading them.
+   * nothing either, and the keeper's rounds and status reads skip reading them. The state
+   * file's identity answers "unchanged" at the cost of one shared stat; a save of anything
+   * else (a recovery records sixteen tabs) then costs a look at the record, not a read of
+   * every agent's transcripts.
    */
-  private readonly quiet = new Map<string, { key: string; paths: string[]; ledger: AgentUsageLedger }>();
+  private readonly quiet = new Map<string, { stateId: string; record: string; transcripts: string; paths: string[]; ledger: AgentUsageLedger }>();
 
   constructor(private readonly deps: UsageLedgerDeps) {}
 
@@ -122,20 +126,26 @@ export class UsageLedger {
   async count(name: string, toolUseId?: string, look?: FileLook): Promise<AgentUsageLedger | undefined> {
     if (toolUseId) await this.untilCallWritten(name, toolUseId);
     return this.mutex.run(name, async () => {
-      const memo = this.quiet.get(name);
-      if (memo && (await this.identities(memo.paths, look)) === memo.key) return memo.ledger;
-      this.quiet.delete(name);
       const stateId = await this.deps.store.identity();
+      const memo = this.quiet.get(name);
+      if (memo && stateId !== undefined && (await this.transcriptIds(memo.paths, look)) === memo.transcripts) {
+        if (stateId === memo.stateId) return memo.ledger;
+        if ((await this.deps.store.peek((state) => countedRecord(state, name))) === memo.record) {
+          memo.stateId = stateId;
+          return memo.ledger;
+        }
+      }
+      this.quiet.delete(name);
       // The keeper counts every agent each round: one agent's records copied, not the crew's state.
       const found = await this.deps.store.peek((state) => {
         const agent = state.agents.find((a) => a.name === name);
         const session = agent && state.sessions.find((s) => s.id === agent.sessionId);
-        return agent && session ? structuredClone({ agent, session }) : undefined;
+        return agent && session ? { ...structuredClone({ agent, session }), record: countedRecord(state, name)! } : undefined;
       });
       if (!found) return undefined;
-      const { agent, session } = found;
+      const { agent, session, record } = found;
       return this.countAgent(agent, session, look, (paths, transcripts, ledger) => {
-        if (stateId !== undefined) this.quiet.set(name, { key: `${stateId}|${transcripts}`, paths, ledger });
+        if (stateId !== undefined) this.quiet.set(name, { stateId, record, transcripts, paths, ledger });
       });
     });
   }
@@ -156,11 +166,6 @@ export class UsageLedger {
       if ((await readTail(path, CALL_TAIL_BYTES)).includes(needle)) return;
       await new Promise((r) => setTimeout(r, CALL_WAIT_STEP_MS));
     }
-  }
-
-  /** The state file's identity and the transcripts', as one string. */
-  private async identities(paths: string[], look?: FileLook): Promise<string> {
-    return `${await this.deps.store.identity()}|${await this.transcriptIds(paths, look)}`;
   }
 
   private async transcriptIds(paths: string[], look?: FileLook): Promise<string> {
@@ -225,4 +230,12 @@ export class UsageLedger {
     }
     return updated ?? ledger ?? emptyLedger();
   }
+}
+
+/** What a count of the agent reads in the state, as one string (undefined: no such agent or session). */
+function countedRecord(state: Readonly<State>, name: string): string | undefined {
+  const a = state.agents.find((x) => x.name === name);
+  const s = a && state.sessions.find((x) => x.id === a.sessionId);
+  if (!a || !s) return undefined;
+  return JSON.stringify([a.claudeSessionId ?? null, a.pastClaudeSessionIds, a.worktree?.path ?? null, s.root, a.usage ?? null]);
 }

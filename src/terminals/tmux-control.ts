@@ -1,6 +1,8 @@
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { accessSync, constants } from 'node:fs';
+import { randomBytes } from 'node:crypto';
 import { terminalEnv } from './env.js';
+import { MarkedBlocks, OneBlock, type Reader } from './tmux-marked.js';
 
 /**
  * One tmux control-mode client (`tmux -C attach-session`), kept open for the reads tabcrew
@@ -15,8 +17,14 @@ import { terminalEnv } from './env.js';
  * client to be had — no server, no session, a tmux before 3.2 without those flags — `run`
  * answers undefined and the caller starts a tmux process as before.
  *
- * Only constant command lines are sent (see TmuxBackend.listTabs): nothing a user or an
- * agent wrote is ever parsed as a tmux command here.
+ * It also reads screens (capture-pane), which a recovery's starting agents each want once:
+ * a tmux process each was the largest item of the server's CPU while they boot. A pane's
+ * text comes back through it as tmux writes it, framed by markers it cannot imitate
+ * (tmux-marked.ts).
+ *
+ * Only command lines of constant words, ids tabcrew checked and hex nonces are sent (see
+ * TmuxBackend.listTabs, readScreen): nothing a user or an agent wrote is ever parsed as a
+ * tmux command here.
  */
 /**
  * The control clients alive in this process, killed as it exits. A tmux server that is told to
@@ -48,10 +56,9 @@ function killOnExit(child: ChildProcessWithoutNullStreams): void {
 
 export class TmuxControl {
   #child?: ChildProcessWithoutNullStreams;
-  #pending: { resolve: (out: string | undefined) => void }[] = [];
+  /** The commands sent and not answered yet, oldest first: tmux answers them in order. */
+  #pending: Reader[] = [];
   #partial = '';
-  /** The output block being read: its guard (`T N 1`) and lines. */
-  #block?: { guard: string; lines: string[] };
   #retryAt = 0;
   #off = false;
 
@@ -63,18 +70,35 @@ export class TmuxControl {
 
   /** The output of one command line, or undefined when no control client can run it. */
   run(line: string): Promise<string | undefined> {
+    return this.#send(line, (done) => new OneBlock(done));
+  }
+
+  /**
+   * The outputs of commands whose output tabcrew does not write (a pane's text), each command
+   * given as one line of constant words (tmux-args.ts commandString). Each is followed by a
+   * marker line no pane can know, so text that imitates tmux's framing (`%end T N 1`) stays
+   * text (tmux-marked.ts). undefined when no control client can run them, or one of them failed:
+   * the caller starts a tmux process, whose stderr says what it is.
+   */
+  runEach(commands: readonly string[]): Promise<string[] | undefined> {
+    const nonce = randomBytes(12).toString('hex');
+    const line = commands.flatMap((c, i) => [c, `display-message -p ${nonce}-${i}`]).join(' ; ');
+    return this.#send(line, (done) => new MarkedBlocks(nonce, commands.length, done));
+  }
+
+  #send<T>(line: string, reader: (done: (out: T | undefined) => void) => Reader): Promise<T | undefined> {
     if (line.includes('\n')) throw new Error('a tmux control command is one line');
     const child = this.#client();
     if (!child) return Promise.resolve(undefined);
     return new Promise((resolve) => {
       // Not unref'd: while a command is out, its timer keeps the process alive for the answer.
       const timer = setTimeout(() => this.#stop(), this.timeoutMs);
-      this.#pending.push({
-        resolve: (out) => {
+      this.#pending.push(
+        reader((out) => {
           clearTimeout(timer);
           resolve(out);
-        },
-      });
+        }),
+      );
       child.stdin.write(`${line}\n`);
     });
   }
@@ -102,9 +126,9 @@ export class TmuxControl {
     this.#child = child;
     killOnExit(child);
     this.#partial = '';
-    this.#block = undefined;
     child.stdout.setEncoding('utf8');
-    child.stdout.on('data', (text: string) => this.#read(text));
+    // A client let go may still have lines in the pipe: they answer nothing sent to the next.
+    child.stdout.on('data', (text: string) => this.#child === child && this.#read(text));
     let stderr = '';
     child.stderr.setEncoding('utf8');
     child.stderr.on('data', (text: string) => (stderr += text));
@@ -121,23 +145,15 @@ export class TmuxControl {
     const lines = (this.#partial + text).split('\n');
     this.#partial = lines.pop() ?? '';
     for (const line of lines) {
-      if (this.#block) {
-        if (line === `%end ${this.#block.guard}`) this.#answer(this.#block.lines.join('\n') + (this.#block.lines.length ? '\n' : ''));
-        else if (line === `%error ${this.#block.guard}`) this.#answer(undefined);
-        else this.#block.lines.push(line);
-        continue;
-      }
-      // Flags 1: a command this client sent (the attach itself is answered with flags 0).
-      const begin = /^%begin (\d+ \d+ 1)$/.exec(line);
-      if (begin) this.#block = { guard: begin[1]!, lines: [] };
-      // Anything else between blocks is a notification (%session-changed, %exit, …).
+      const reader = this.#pending[0];
+      // Anything while no command is out is a notification (%session-changed, %exit, …).
+      if (!reader) continue;
+      const read = reader.line(line);
+      if (read === 'more') continue;
+      this.#pending.shift();
+      // What follows can no longer be matched to the commands sent: this client is let go.
+      if (read === 'lost') this.#stop();
     }
-  }
-
-  /** The oldest command's answer; undefined (an error) sends the caller to a tmux process, whose stderr says what it is. */
-  #answer(out: string | undefined): void {
-    this.#block = undefined;
-    this.#pending.shift()?.resolve(out);
   }
 
   #gone(child: ChildProcessWithoutNullStreams, stderr: string): void {
@@ -147,7 +163,7 @@ export class TmuxControl {
     // A tmux that does not know these flags never will: stop trying. No server or session yet: try again soon.
     if (/unknown flag|invalid option|usage:/i.test(stderr)) this.#off = true;
     this.#retryAt = Date.now() + 1000;
-    for (const p of this.#pending.splice(0)) p.resolve(undefined);
+    for (const p of this.#pending.splice(0)) p.abandon();
   }
 
   #stop(): void {

@@ -2,7 +2,7 @@
  * Tabs as tmux windows, on a tmux server of tabcrew's own (`tmux -L <socket>`).
  *
  * Every method is one tmux process (one round trip; new windows asked for together share
- * one, tmux-joined.ts, and tmux-windows.ts decides how a window is made; the tab listing goes through a control-mode client, tmux-control.ts);
+ * one, tmux-joined.ts, and tmux-windows.ts decides how a window is made; the tab listing and screen reads go through a control-mode client, tmux-control.ts);
  * user text never reaches a tmux command string: arguments travel as argv (escaped by
  * tmux-args.ts), typed text travels on tmux's stdin (typeMany's, many texts at once, in
  * private files tmux loads), and a program's argv/env travel in a launch spec file.
@@ -276,6 +276,8 @@ export class TmuxBackend implements TerminalBackend {
 
   async readScreen(tab: TabHandle, lines: number): Promise<string> {
     const n = lineCount(lines);
+    const [viaControl] = (await this.#controlScreens([tab], n)) ?? [];
+    if (viaControl !== undefined) return lastLines(viaControl, n);
     const stdout = await this.#run([capture(paneTarget(tab), n)]).catch((err: unknown) => {
       throw asTabGone(err, tab);
     });
@@ -286,6 +288,11 @@ export class TmuxBackend implements TerminalBackend {
     const n = lineCount(lines);
     const screens = new Map<string, string>();
     if (tabs.length === 0) return screens;
+    const viaControl = await this.#controlScreens(tabs, n);
+    if (viaControl) {
+      tabs.forEach((tab, i) => screens.set(tab.id, lastLines(viaControl[i]!, n)));
+      return screens;
+    }
     const targets = tabs.map(paneTarget);
     // Screen text is arbitrary, so each screen is closed by a line it cannot guess.
     const nonce = randomHex(12);
@@ -317,6 +324,18 @@ export class TmuxBackend implements TerminalBackend {
       current = [];
     }
     return screens;
+  }
+
+  /**
+   * The screens through the control client (no tmux process), or undefined when it cannot
+   * read them all (no client, a tab gone): then a tmux process does, and says what went wrong.
+   */
+  async #controlScreens(tabs: readonly TabHandle[], n: number): Promise<string[] | undefined> {
+    const commands = tabs.map((tab) => commandString(...capture(paneTarget(tab), n)));
+    this.#calls++;
+    const outs = await this.#control.runEach(commands);
+    if (!outs) this.#calls--;
+    return outs;
   }
 
   async listTabs(): Promise<TabInfo[]> {

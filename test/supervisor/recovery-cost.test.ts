@@ -17,8 +17,11 @@ afterAll(() => rmSync(base, { recursive: true, force: true }));
 const idle = readFileSync(join(import.meta.dirname, '../fixtures/screens/idle.txt'), 'utf8');
 const N = 16;
 
-/** A terminal whose programs start at once: each new tab's Claude Code reports SessionStart in its launch's spool. */
-function startingTerminal(runtimeDir: string): TerminalBackend {
+/**
+ * A terminal whose programs start at once: each new tab's Claude Code reports SessionStart in its launch's spool;
+ * with `apartMs`, the n-th tab's after n × apartMs (agents that boot at different speeds, as sixteen on two cores do).
+ */
+function startingTerminal(runtimeDir: string, apartMs = 0): TerminalBackend {
   const tabs: TabInfo[] = [];
   let next = 1;
   return {
@@ -29,10 +32,13 @@ function startingTerminal(runtimeDir: string): TerminalBackend {
       tabs.push(tab);
       const dir = agentDirFor(runtimeDir, parseTag(l.tag)!.claudeSessionId);
       mkdirSync(dir, { recursive: true });
-      appendFileSync(
-        join(dir, 'events.jsonl'),
-        `${JSON.stringify({ ts: Date.now(), event: 'SessionStart', session_id: parseTag(l.tag)!.claudeSessionId, launch: l.env.TABCREW_LAUNCH })}\n`,
-      );
+      const start = () =>
+        appendFileSync(
+          join(dir, 'events.jsonl'),
+          `${JSON.stringify({ ts: Date.now(), event: 'SessionStart', session_id: parseTag(l.tag)!.claudeSessionId, launch: l.env.TABCREW_LAUNCH })}\n`,
+        );
+      if (apartMs) setTimeout(start, (next - 1) * apartMs);
+      else start();
       return tab;
     },
     paste: async () => undefined,
@@ -86,6 +92,18 @@ describe('the cost of a recovery to the state', () => {
     // Claims (with the launches' secrets) and tabs, each a batch (the first of each may go alone, before the others queue).
     expect(saves).toBeLessThanOrEqual(4);
     expect(reads).toBeLessThan(N);
+  });
+
+  it('resuming 16 agents that become ready at different times records their tabs in a few saves, not one per agent or two', async () => {
+    const { store, sup } = await crew('apart', (runtimeDir) => startingTerminal(runtimeDir, 25));
+    const before = (await store.read()).generation!;
+    const report = await sup.recover({ session: 'app' });
+    expect(report.recovered).toHaveLength(N);
+    expect(report.recovered.every((r) => r.status === 'idle')).toBe(true);
+    const state = await store.read();
+    expect(state.agents.every((a) => a.tab && !a.owner && a.status === 'idle')).toBe(true);
+    // The claims (one or two batches), then the tabs of 16 agents ready over ~400 ms, held at most 150 ms each.
+    expect(state.generation! - before).toBeLessThanOrEqual(6);
   });
 
   it("resuming 16 agents at once asks the terminal for every tab before the first is made: none starts while the others' launches are prepared", async () => {

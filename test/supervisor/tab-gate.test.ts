@@ -41,3 +41,35 @@ describe('tabs of agents launched together are asked for together', () => {
     expect(Date.now() - started).toBeLessThan(1000);
   });
 });
+
+describe('the tabs of agents launched together are recorded together', () => {
+  it('a ready launch waits for the launches still starting, and all go as the last one gets there', async () => {
+    const gate = new TabGate(3, 500, 10_000);
+    const [a, b, c] = [gate.seat(), gate.seat(), gate.seat()];
+    await Promise.all([a.ready(), b.ready(), c.ready()]);
+    const recorded: number[] = [];
+    const waits = track([a.record(), b.record()], recorded);
+    await new Promise((r) => setTimeout(r, 20));
+    expect(recorded).toEqual([]);
+    const started = Date.now();
+    await Promise.all([waits, c.record()]);
+    expect(Date.now() - started).toBeLessThan(1000);
+    expect(recorded.sort()).toEqual([0, 1]);
+  });
+
+  it('a launch that drops out holds no record; one still starting holds them no longer than the bound, and the next ones wait afresh', async () => {
+    const gate = new TabGate(4, 500, 40);
+    const [a, b, c, d] = [gate.seat(), gate.seat(), gate.seat(), gate.seat()];
+    a.leave();
+    const started = Date.now();
+    await b.record();
+    expect(Date.now() - started).toBeGreaterThanOrEqual(35);
+    const recorded: number[] = [];
+    const wait = track([c.record()], recorded);
+    await new Promise((r) => setTimeout(r, 10));
+    expect(recorded).toEqual([]);
+    d.leave();
+    await wait;
+    expect(Date.now() - started).toBeLessThan(1000);
+  });
+});

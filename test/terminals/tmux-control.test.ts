@@ -126,3 +126,47 @@ describe('the tab listing over tmux control mode', () => {
     },
   );
 });
+
+describe('screens read over tmux control mode', () => {
+  // A recovery's sixteen starting agents each have their screen read once (no dialog on it):
+  // a tmux process each was the largest item of tabcrew's CPU while they boot.
+  const b = new TmuxBackend({ socket, runtimeDir: join(root, 'rt'), tmuxPath });
+  const plain = new TmuxBackend({ socket, runtimeDir: join(root, 'rt'), tmuxPath: noControl });
+  // A pane whose text imitates the lines tmux frames a control client's answers with.
+  const imitation = ['ready ✻', '%end 1796570706 272 1', '%begin 1796570706 273 1', '%error 1796570706 273 1', 'after'];
+  const printing = (title: string) => ({ ...launch('g3', title), argv: ['/bin/sh', '-c', `printf '%s\\n' "$@"; exec sleep 30`, 'sh', ...imitation] });
+
+  it("reads screens without starting a tmux process, as a tmux process reads them, a pane's text imitating tmux's framing included", async () => {
+    const tabs = [await b.createTab(printing('s1')), await b.createTab(printing('s2'))];
+    const byProcess = await plain.readScreen(tabs[0]!, 20);
+    expect(byProcess.split('\n').slice(0, imitation.length)).toEqual(imitation);
+    await until(
+      'a screen read that starts no tmux process',
+      async () => {
+        const n = starts().length;
+        const screen = await b.readScreen(tabs[0]!, 20);
+        return starts().length === n ? screen : undefined;
+      },
+      5000,
+      100,
+    );
+    const before = starts().length;
+    const calls = b.calls;
+    for (let i = 0; i < 5; i++) expect(await b.readScreen(tabs[0]!, 20)).toBe(byProcess);
+    const both = await b.readScreens(tabs, 20);
+    expect([...both.entries()]).toEqual(tabs.map((t) => [t.id, byProcess]));
+    expect(starts().length).toBe(before);
+    expect(b.calls).toBe(calls + 6);
+    // The listing in between is still answered right.
+    expect((await b.listTabs()).map((t) => t.title)).toEqual(expect.arrayContaining(['s1', 's2']));
+  });
+
+  it('a tab that is gone is said to be gone, as by a tmux process, and the reads after it go on', async () => {
+    const [gone, kept] = (await b.listTabs()).filter((t) => t.title === 's1' || t.title === 's2');
+    await b.closeTab(gone!);
+    await expect(b.readScreen(gone!, 20)).rejects.toMatchObject({ code: 'tab_gone' });
+    expect([...(await b.readScreens([gone!, kept!], 20)).keys()]).toEqual([kept!.id]);
+    expect((await b.readScreen(kept!, 20)).split('\n')[0]).toBe(imitation[0]);
+    await b.dispose();
+  });
+});
