@@ -4,7 +4,7 @@
  * over stdio with the MCP SDK client.
  */
 import { execFile, execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, realpathSync, rmSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, realpathSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -137,6 +137,8 @@ export class RunContext {
     // tmux may leave its socket file behind; these names are the bench's own.
     const tmuxDir = join(process.env.TMUX_TMPDIR || '/tmp', `tmux-${process.getuid?.() ?? 0}`);
     for (const s of this.sockets) rmSync(join(tmuxDir, s), { force: true });
+    // BENCH_KEEP=<dir>: the run's files (logs, the stand-ins' log) are kept there, for reading a run's timeline.
+    if (process.env.BENCH_KEEP) cpSync(this.base, process.env.BENCH_KEEP, { recursive: true, filter: (src) => !/\.sock$/.test(src) });
     rmSync(this.base, { recursive: true, force: true });
   }
 }
@@ -211,6 +213,16 @@ export function treeCpuMs(pids) {
     }
     const ticks = procs.filter((p) => inTree.has(p.pid)).reduce((sum, p) => sum + p.ticks, 0);
     return (ticks * 1000) / TICKS_PER_S;
+  } catch {
+    return null;
+  }
+}
+
+/** CPU time so far (ms) of one process alone, without the children it has reaped. null without /proc. */
+export function soloCpuMs(pid) {
+  try {
+    const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+    return ((Number(f[11]) + Number(f[12])) * 1000) / TICKS_PER_S;
   } catch {
     return null;
   }

@@ -16,13 +16,13 @@
  *
  * coordinate_parallel_{16,64}_vs_cpu_bound_ratio: wall ÷ max(slowest single turn, the CPU
  * of everyone in the fan-out ÷ cores): the agents, tabcrew (this process, which runs the
- * supervisor, and the tmux clients it ran) and the tmux server. Near 1, the wall is the
+ * supervisor, and the tmux clients it ran), the tmux server and the fleet's other agents. Near 1, the wall is the
  * machine's cores doing the work that had to be done; above it, cores sat idle or waited.
  * With the vs_floor ratio it splits what is above the floor into tabcrew's CPU and its waits.
  */
 import { cpus } from 'node:os';
 import { growFleet } from '../fleet.mjs';
-import { ownCpuMs, round, tmuxSync, treeCpuMs } from '../support.mjs';
+import { ownCpuMs, round, soloCpuMs, tmuxSync, treeCpuMs } from '../support.mjs';
 
 const SINGLES = 3;
 
@@ -44,13 +44,15 @@ export default {
       const tmuxPid = Number(tmuxSync(f.socket, 'display-message', '-p', '#{pid}').trim());
       const cpu0 = agentsCpuMs(f.socket);
       const own0 = ownCpuMs();
-      const tmux0 = treeCpuMs([tmuxPid]);
+      const tmux0 = soloCpuMs(tmuxPid);
+      const tree0 = treeCpuMs([tmuxPid]);
       const t0 = performance.now();
       const run = await sup.coordinate({ session: f.session, mode: 'parallel', task: `Fan-out to ${n}: one line each.`, agents, timeout_s: 120 });
       const wall = performance.now() - t0;
       const cpu1 = agentsCpuMs(f.socket);
       const own1 = ownCpuMs();
-      const tmux1 = treeCpuMs([tmuxPid]);
+      const tmux1 = soloCpuMs(tmuxPid);
+      const tree1 = treeCpuMs([tmuxPid]);
       if (run.state !== 'done') throw new Error(`fan-out to ${n}: ${run.state}: ${run.summary}`);
       report(`coordinate_parallel_${n}_ratio`, round(wall / slowest, 2), 'x', {
         detail: `${round(wall)} ms for ${n} agents ÷ slowest single turn ${round(slowest)} ms`,
@@ -61,20 +63,21 @@ export default {
         detail: floor === null ? 'not measured: no /proc' : `${round(wall)} ms ÷ max(slowest single turn, the agents' CPU ÷ cores) = ${round(floor)} ms`,
       });
       const tabcrew = own0 === null || own1 === null ? null : own1 - own0;
-      // The tmux server's tree holds the agents: theirs is taken off.
-      const tmux = cpu === null || tmux0 === null || tmux1 === null ? null : tmux1 - tmux0 - cpu;
-      const bound = cpu === null || tabcrew === null || tmux === null ? null : Math.max(slowest, (cpu + tabcrew + tmux) / cpus().length);
+      const tmux = tmux0 === null || tmux1 === null ? null : tmux1 - tmux0;
+      // Everything else under the tmux server: the fleet's agents not in the fan-out, idle in their tabs.
+      const others = cpu === null || tmux === null || tree0 === null || tree1 === null ? null : tree1 - tree0 - tmux - cpu;
+      const bound = tabcrew === null || others === null ? null : Math.max(slowest, (cpu + tabcrew + tmux + others) / cpus().length);
       report(`coordinate_parallel_${n}_vs_cpu_bound_ratio`, bound === null ? null : round(wall / bound, 2), 'x', {
         detail:
           bound === null
             ? 'not measured: no /proc'
-            : `${round(wall)} ms ÷ max(slowest single turn, (agents ${round(cpu)} + tabcrew ${round(tabcrew)} + tmux server ${round(tmux)} ms of CPU) ÷ ${cpus().length} cores) = ${round(bound)} ms`,
+            : `${round(wall)} ms ÷ max(slowest single turn, (agents ${round(cpu)} + tabcrew ${round(tabcrew)} + tmux server ${round(tmux)} + the fleet's other agents ${round(others)} ms of CPU) ÷ ${cpus().length} cores) = ${round(bound)} ms`,
       });
       report(`coordinate_parallel_${n}_tabcrew_cpu_ms`, tabcrew === null ? null : round(tabcrew), 'ms', {
         detail:
           tabcrew === null
             ? 'not measured: no /proc'
-            : `the supervisor (in the bench's process) and the tmux clients it ran; the tmux server ${round(tmux)} ms`,
+            : `the supervisor (in the bench's process) and the tmux clients it ran; the tmux server ${round(tmux)} ms, the fleet's other agents ${round(others)} ms`,
       });
       report(`coordinate_parallel_${n}_agents_cpu_ratio`, cpu === null ? null : round(cpu / cpus().length / slowest, 2), 'x', {
         detail:

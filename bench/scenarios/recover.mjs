@@ -15,7 +15,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { join } from 'node:path';
 import { fleetServer } from '../server.mjs';
-import { inBatches, median, round, sleep, tmuxSync, treeCpuMs, waitForExit } from '../support.mjs';
+import { inBatches, median, round, sleep, soloCpuMs, tmuxSync, treeCpuMs, waitForExit } from '../support.mjs';
 import { tmuxSessionName } from '../../dist/terminals/tmux-text.js';
 
 const N = 16;
@@ -62,7 +62,8 @@ export default {
 
     const tmuxPid = Number(tmuxSync(f.socket, 'display-message', '-p', '#{pid}').trim());
     const serverCpu0 = treeCpuMs([server.pid]);
-    const tmuxCpu0 = treeCpuMs([tmuxPid]);
+    const tmuxCpu0 = soloCpuMs(tmuxPid);
+    const treeCpu0 = treeCpuMs([tmuxPid]);
     const started = Date.now();
     const t0 = performance.now();
     const r = await server.ok('recover_session', { session: 'recover' }, 180_000);
@@ -71,8 +72,9 @@ export default {
     const newPanes = tmuxSync(f.socket, 'list-panes', '-s', '-t', `=${tmuxSession}`, '-F', '#{pane_pid}').split('\n').filter(Boolean).map(Number);
     const agentsCpu = treeCpuMs(newPanes);
     const serverCpu = serverCpu0 === null ? null : treeCpuMs([server.pid]) - serverCpu0;
-    // The tmux server's own CPU (the agents under it are its children: theirs is subtracted).
-    const tmuxCpu = tmuxCpu0 === null ? null : treeCpuMs([tmuxPid]) - tmuxCpu0 - (agentsCpu ?? 0);
+    // The tmux server's own CPU, and that of everything else under it: the fleet's other agents, idle, in their tabs.
+    const tmuxCpu = tmuxCpu0 === null ? null : soloCpuMs(tmuxPid) - tmuxCpu0;
+    const othersCpu = treeCpu0 === null || tmuxCpu === null ? null : treeCpuMs([tmuxPid]) - treeCpu0 - tmuxCpu - (agentsCpu ?? 0);
     const resumed = r.recovered.filter((x) => x.action === 'resumed' && x.status === 'idle');
     if (resumed.length !== N) {
       const others = r.recovered.filter((x) => !resumed.includes(x));
@@ -102,14 +104,14 @@ export default {
           ? 'not measured: no /proc'
           : `wall ${round(wall)} / max(one start-up alone ${round(lone)}, the agents' own CPU ${round(agentsCpu)} ÷ ${cores} cores = ${round(agentsCpu / cores)}); the median start-up among the 16 was ${round(one)}`,
     });
-    // Everyone's CPU (agents, the server with its tmux clients, the tmux server) ÷ cores: near 1, the wall is the cores doing
-    // the work that had to be done; above it, cores sat idle or waited.
-    const bound = floor === null || serverCpu === null || tmuxCpu === null ? null : Math.max(lone, (agentsCpu + serverCpu + tmuxCpu) / cores);
+    // Everyone's CPU (the agents, the server with its tmux clients, the tmux server, the fleet's other agents) ÷ cores: near 1,
+    // the wall is the cores doing the work that had to be done; above it, cores sat idle or waited.
+    const bound = floor === null || serverCpu === null || othersCpu === null ? null : Math.max(lone, (agentsCpu + serverCpu + tmuxCpu + othersCpu) / cores);
     report('recover_16_vs_cpu_bound_ratio', bound === null ? null : round(wall / bound, 2), 'ratio', {
       detail:
         bound === null
           ? 'not measured: no /proc'
-          : `wall ${round(wall)} / max(one start-up alone ${round(lone)}, (agents ${round(agentsCpu)} + server ${round(serverCpu)} + tmux server ${round(tmuxCpu)} ms of CPU) ÷ ${cores} cores = ${round(bound)})`,
+          : `wall ${round(wall)} / max(one start-up alone ${round(lone)}, (agents ${round(agentsCpu)} + server ${round(serverCpu)} + tmux server ${round(tmuxCpu)} + the fleet's other agents ${round(othersCpu)} ms of CPU) ÷ ${cores} cores = ${round(bound)})`,
     });
     report('recover_16_agents_cpu_ms', agentsCpu === null ? null : round(agentsCpu), 'ms', {
       detail: agentsCpu === null ? 'not measured: no /proc' : `the 16 new panes' process trees (launcher, sandbox, stand-in, hooks)`,
@@ -119,7 +121,7 @@ export default {
       detail:
         serverCpu === null
           ? 'not measured: no /proc'
-          : `the server process and the tmux clients it ran, during the recovery; the tmux server ${round(tmuxCpu)} ms`,
+          : `the server process and the tmux clients it ran, during the recovery; the tmux server ${round(tmuxCpu)} ms, the fleet's other agents ${round(othersCpu)} ms`,
     });
     const split = breakdown(join(f.dirs.logs, 'tabcrew.log'), ids, startups, readFileSync(ctx.standInLog, 'utf8'), started);
     if (split) report('recover_16_agents_per_agent_ms', round(wall / N), 'ms', { detail: split });
