@@ -1,5 +1,6 @@
+import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import { open } from 'node:fs/promises';
-import { lookAt, type FileLook } from '../util/file-look.js';
+import { statLocal, type FileLook } from '../util/file-look.js';
 import { toHookRecord, type HookRecord } from './hook-record.js';
 
 /**
@@ -21,6 +22,9 @@ export function spoolRecord(parsed: unknown, notAfterMs = Date.now()): HookRecor
   }
   return typeof line.event === 'string' ? (parsed as HookRecord) : undefined;
 }
+
+/** Appended bytes read synchronously at most (more, the first read of a long-lived spool, go through the thread pool). */
+const SYNC_READ_BYTES = 256 * 1024;
 
 /**
  * Reads an agent's hook spool incrementally: only bytes appended since the last call,
@@ -50,11 +54,39 @@ export class SpoolReader {
   }
 
   private async read(look?: FileLook): Promise<HookRecord[]> {
-    // A stat alone says whether anything was appended: most looks find nothing new, and
-    // opening the file for them would cost two more round trips through the thread pool.
+    // A stat alone says whether anything was appended: most looks find nothing new. Taken
+    // synchronously, as a status's look takes it (util/file-look.ts): a fan-out's steps look
+    // at 64 spools several times a second, and through the thread pool each look cost a thread
+    // wake-up; on a loaded machine those were the largest part of the server's CPU in a fan-out.
     // The look's stat may predate a refresh that ran before this one: the read below fstats again.
-    const st = await lookAt(this.file, look);
+    const st = look ? await look.stat(this.file) : statLocal(this.file);
     if (!st || st.size === this.offset) return [];
+    // What hooks append is small and read the same way; a large backlog (the first read of a
+    // long-lived agent's spool) goes through the thread pool rather than hold the event loop.
+    return st.size - this.offset <= SYNC_READ_BYTES ? this.readNow() : this.readLater();
+  }
+
+  private readNow(): HookRecord[] {
+    let fd: number;
+    try {
+      fd = openSync(this.file, 'r');
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'ENOENT') return [];
+      throw e;
+    }
+    try {
+      const { size, mtimeMs } = fstatSync(fd);
+      if (!this.fresh(size)) return [];
+      const buf = Buffer.alloc(size - this.offset);
+      let got = 0;
+      for (let n = -1; got < buf.length && n !== 0; got += n) n = readSync(fd, buf, got, buf.length - got, this.offset + got);
+      return this.take(buf.subarray(0, got), mtimeMs);
+    } finally {
+      closeSync(fd);
+    }
+  }
+
+  private async readLater(): Promise<HookRecord[]> {
     let handle;
     try {
       handle = await open(this.file, 'r');
@@ -64,34 +96,43 @@ export class SpoolReader {
     }
     try {
       const { size, mtimeMs } = await handle.stat();
-      if (size < this.offset) {
-        // The spool was replaced (agent relaunched): start over.
-        this.offset = 0;
-        this.partial = '';
-        this.records.length = 0;
-      }
-      if (size === this.offset) return [];
+      if (!this.fresh(size)) return [];
       const buf = Buffer.alloc(size - this.offset);
-      await handle.read(buf, 0, buf.length, this.offset);
-      this.offset = size;
-      const text = this.partial + buf.toString('utf8');
-      const lines = text.split('\n');
-      this.partial = lines.pop() ?? '';
-      const fresh: HookRecord[] = [];
-      for (const line of lines) {
-        if (!line.trim()) continue;
-        try {
-          const record = spoolRecord(JSON.parse(line), Math.floor(mtimeMs));
-          if (record) fresh.push(record);
-        } catch {
-          // A torn line from a hook killed mid-write carries nothing we can use.
-        }
-      }
-      if (this.opts.keep !== false) this.records.push(...fresh);
-      return fresh;
+      const { bytesRead } = await handle.read(buf, 0, buf.length, this.offset);
+      return this.take(buf.subarray(0, bytesRead), mtimeMs);
     } finally {
       await handle.close();
     }
+  }
+
+  /** Whether the spool holds bytes not read yet; a spool shorter than what was read was replaced (agent relaunched): start over. */
+  private fresh(size: number): boolean {
+    if (size < this.offset) {
+      this.offset = 0;
+      this.partial = '';
+      this.records.length = 0;
+    }
+    return size > this.offset;
+  }
+
+  /** The records in bytes read from where the last read ended. */
+  private take(bytes: Buffer, mtimeMs: number): HookRecord[] {
+    this.offset += bytes.length;
+    const text = this.partial + bytes.toString('utf8');
+    const lines = text.split('\n');
+    this.partial = lines.pop() ?? '';
+    const fresh: HookRecord[] = [];
+    for (const line of lines) {
+      if (!line.trim()) continue;
+      try {
+        const record = spoolRecord(JSON.parse(line), Math.floor(mtimeMs));
+        if (record) fresh.push(record);
+      } catch {
+        // A torn line from a hook killed mid-write carries nothing we can use.
+      }
+    }
+    if (this.opts.keep !== false) this.records.push(...fresh);
+    return fresh;
   }
 
   /** Number of records seen so far; a delivery looks only at records after its mark. */

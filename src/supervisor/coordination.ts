@@ -9,17 +9,18 @@ import type { AgentLifecycle } from './agents.js';
 import { newDeliveryId } from './ids.js';
 import type { Notices } from './notices.js';
 import { heartbeat } from './owner.js';
-import { addRun, markWorking, newRunRecord, patchRunStep, runIn, settleRunStep, unsent, WorkingMarks } from './run-records.js';
+import { addRun, applyChanges, newRunRecord, patchRunStep, runIn, settleRunStep, StepMarks, unsent, savedOutcomes, type StepOutcome } from './run-records.js';
 import { agentAndSession, findSession } from './roster.js';
 import { collectReply, type ReplyDeps } from './step-reply.js';
+import { auditEnd, auditOutcomes } from './coordination-audit.js';
 import { escapeBusyTurn } from './turns.js';
 
 export type { CoordinateInput } from './coordination-input.js';
 
 /** Finished runs kept in the state (running ones are always kept). */
 const KEEP_FINISHED_RUNS = 50;
-/** How long a step's "working" mark may wait to be saved with the run's next save (run-records.ts WorkingMarks). */
-const WORKING_SAVE_MS = 1_000;
+/** How long a step's "working" mark, or a parallel run's reply, may wait to be saved with the run's next save (run-records.ts StepMarks). */
+const MARKS_SAVE_MS = 1_000;
 
 /**
  * coordinate_agents runs: one task to many agents (parallel), a pipeline (sequential), or
@@ -30,10 +31,9 @@ const WORKING_SAVE_MS = 1_000;
  */
 export class Coordinator {
   private readonly live = new Map<string, { done: Promise<void>; abort: AbortController }>();
-  private readonly working: WorkingMarks;
+  /** Steps' changes saved late: "working" marks, and a parallel run's replies (saved with its end). */
+  private readonly marks: StepMarks;
   private readonly replyDeps: ReplyDeps;
-  /** Runs whose last reply ended them (settleRunStep), as they ended, for finish. */
-  private readonly endedBySettle = new Map<string, { run: RunRecord; audited?: Promise<unknown> }>();
   private heartbeat?: NodeJS.Timeout;
   /** Set when this tabcrew stops: runs are handed on (left running, unowned), not ended. */
   private suspending = false;
@@ -46,7 +46,12 @@ export class Coordinator {
     private readonly notices?: Pick<Notices, 'tell'>,
   ) {
     this.replyDeps = { store: ctx.store, observer: ctx.observer, limits: ctx.limits, patchStep: (id, i, patch) => this.patchStep(id, i, patch) };
-    this.working = new WorkingMarks(ctx.store, WORKING_SAVE_MS, (run, e) => ctx.log.warn('coordination step marks not saved', { run, error: e.message }));
+    this.marks = new StepMarks(
+      ctx.store,
+      MARKS_SAVE_MS,
+      (run, e) => ctx.log.warn('coordination step changes not saved', { run, error: e.message }),
+      (run, saved) => void auditOutcomes(this.ctx.audit, run, saved)?.catch(() => undefined),
+    );
   }
 
   async start(input: CoordinateInput, caller: Caller = {}, progress?: Progress): Promise<RunView> {
@@ -77,7 +82,7 @@ export class Coordinator {
 
   async get(runId: string, caller: Caller = {}): Promise<RunView> {
     const state = await this.ctx.store.read();
-    const run = findRun(state, runId, caller);
+    const run = this.withMarks(findRun(state, runId, caller));
     return runView(run, state, Date.now());
   }
 
@@ -89,7 +94,7 @@ export class Coordinator {
     return (state.runs ?? [])
       .filter((r) => only === undefined || r.sessionId === only)
       .reverse()
-      .map((r) => runSummary(runView(r, state, Date.now())));
+      .map((r) => runSummary(runView(this.withMarks(r), state, Date.now())));
   }
 
   /**
@@ -98,7 +103,7 @@ export class Coordinator {
    * it) gets one Escape, which interrupts Claude Code's turn.
    */
   async cancel(runId: string, opts: { interrupt?: boolean } = {}, caller: Caller = {}): Promise<RunView & { interrupted?: string[] }> {
-    const run = findRun(await this.ctx.store.read(), runId, caller);
+    const run = this.withMarks(findRun(await this.ctx.store.read(), runId, caller));
     if (run.state !== 'running') return { ...(await this.get(runId)), summary: `${run.summary ?? ''} (already ended; nothing to cancel)`.trim() };
     const working = run.steps.filter((s) => s.status === 'working' || s.status === 'sending').map((s) => s.agent);
     await this.ctx.store.update((s) => {
@@ -298,11 +303,11 @@ export class Coordinator {
         const idleWaitS = Math.max(1, Math.min(300, Math.round((deadline - Date.now()) / 1000)));
         const shared = read?.stamps.has(step.agent) ? { state, stamp: read.stamps.get(step.agent) } : undefined;
         await this.agents.sendMessage(step.agent, { message, delivery_id: deliveryId, idle_wait_s: idleWaitS, status_after: false }, undefined, shared);
-        // Saved with the run's next save: the reply is collected meanwhile (WorkingMarks says what a crash loses).
+        // Saved with the run's next save: the reply is collected meanwhile (StepMarks says what a crash loses).
         typed = { ...sending, status: 'working' };
-        this.working.add(id, i);
+        this.marks.add(id, i);
       } catch (e) {
-        await this.settle(id, i, { status: 'failed', error: (e as Error).message });
+        await this.settle(id, i, run.mode, { status: 'failed', error: (e as Error).message });
         await report();
         return;
       }
@@ -314,74 +319,60 @@ export class Coordinator {
     const watch = found && this.ctx.observer.watch(found.agent, found.session);
     const outcome = await collectReply(this.replyDeps, id, i, deadline, signal, typed && watch ? { step: typed, watch } : undefined);
     if (outcome) {
-      await this.settle(id, i, outcome);
+      await this.settle(id, i, run.mode, outcome);
       await report();
     }
   }
 
-  private async settle(id: string, i: number, outcome: Pick<RunStep, 'status' | 'reply' | 'tokens' | 'error'>): Promise<void> {
-    const marks = this.working.take(id);
-    const { step, sessionId, ended } = await settleRunStep(this.ctx.store, id, i, outcome, marks).catch((e: Error) => {
-      this.working.putBack(id, marks);
+  /**
+   * A step's outcome. A parallel run's waits to be saved with the run's end (or within
+   * MARKS_SAVE_MS): its replies come at the same moments, while the agents' Stop hooks run,
+   * and the end then has one save to wait for, not the chain of one per reply. A pipeline's or
+   * a consensus' step is saved at once: the next step reads it.
+   */
+  private async settle(id: string, i: number, mode: RunRecord['mode'], outcome: StepOutcome): Promise<void> {
+    if (mode === 'parallel') {
+      this.marks.settle(id, i, outcome);
+      return;
+    }
+    const waiting = this.marks.take(id);
+    const { step, sessionId } = await settleRunStep(this.ctx.store, id, i, outcome, waiting).catch((e: Error) => {
+      this.marks.putBack(id, waiting);
       throw e;
     });
-    const replied = this.ctx.audit?.append({
-      type: 'coordination',
-      action: step.round === 2 ? 'vote' : 'reply',
-      run: id,
-      session: sessionId,
-      agent: step.agent,
-      outcome: step.status === 'done' ? 'ok' : 'failed',
-      ...(step.reply !== undefined ? { reply_chars: step.reply.length } : {}),
-      ...(step.error ? { reason: step.error } : {}),
-    });
-    // The run's last reply ended it: its end record goes with the reply's, in one write and fsync.
-    if (ended) this.endedBySettle.set(id, { run: ended, audited: this.auditEnd(ended) });
-    await replied;
-  }
-
-  private auditEnd(ended: RunRecord): Promise<unknown> | undefined {
-    const audited = this.ctx.audit?.append({
-      type: 'coordination',
-      action: 'end',
-      run: ended.id,
-      session: ended.sessionId,
-      state: ended.state,
-      outcome: ended.state === 'failed' ? 'failed' : 'ok',
-    });
-    // Awaited by finish, maybe later: a failure is not unhandled meanwhile.
-    audited?.catch(() => undefined);
-    return audited;
+    await auditOutcomes(this.ctx.audit, id, { sessionId, steps: [step] });
   }
 
   private async finish(id: string, aborted: boolean): Promise<void> {
-    const marks = this.working.take(id);
-    const bySettle = this.endedBySettle.get(id);
-    this.endedBySettle.delete(id);
-    if (this.suspending && !bySettle) {
-      await this.ctx.store
+    const waiting = this.marks.take(id);
+    if (this.suspending) {
+      // Left running for the next tabcrew, with what this one collected.
+      const saved = await this.ctx.store
         .update((s) => {
           const r = s.runs?.find((x) => x.id === id);
-          if (r) markWorking(r, marks);
-          if (r && this.ctx.owner.isMine(r.owner)) delete r.owner;
+          if (!r) return undefined;
+          applyChanges(r, waiting);
+          if (this.ctx.owner.isMine(r.owner)) delete r.owner;
+          return savedOutcomes(r, waiting);
         })
         .catch(() => undefined);
+      if (saved) await auditOutcomes(this.ctx.audit, id, saved)?.catch(() => undefined);
       return;
     }
     const now = Date.now();
-    const ended =
-      bySettle?.run ??
-      (await this.ctx.store.update((s) => {
-        const r = s.runs?.find((x) => x.id === id);
-        if (!r) return undefined;
-        markWorking(r, marks);
-        if (r.state !== 'running') return undefined;
-        endRun(r, { cancelled: aborted || !!r.cancelled, now });
-        delete r.owner;
-        return structuredClone(r);
-      }));
+    // The run's end in the save of its waiting replies: one save, then one audit write for both.
+    const { ended, saved } = await this.ctx.store.update((s) => {
+      const r = s.runs?.find((x) => x.id === id);
+      if (!r) return { ended: undefined, saved: undefined };
+      applyChanges(r, waiting);
+      const saved = savedOutcomes(r, waiting);
+      if (r.state !== 'running') return { ended: undefined, saved };
+      endRun(r, { cancelled: aborted || !!r.cancelled, now });
+      delete r.owner;
+      return { ended: structuredClone(r), saved };
+    });
+    await Promise.all([saved && auditOutcomes(this.ctx.audit, id, saved), ended && auditEnd(this.ctx.audit, ended)]);
     if (!ended) return;
-    await (bySettle ? bySettle.audited : this.auditEnd(ended));
     this.ctx.log.info('coordination ended', { run: id, state: ended.state });
     this.notices?.tell({
       agent: ended.caller ?? 'crew',
@@ -411,7 +402,13 @@ export class Coordinator {
   }
 
   private async run(id: string): Promise<RunRecord> {
-    return runIn(await this.ctx.store.read(), id);
+    return this.withMarks(runIn(await this.ctx.store.read(), id));
+  }
+
+  /** A run read from the state (a copy), with the changes of its steps this process has not saved yet. */
+  private withMarks(run: RunRecord): RunRecord {
+    const waiting = this.marks.peek(run.id);
+    return waiting ? applyChanges(run, waiting) : run;
   }
 
   private async patchStep(id: string, i: number, patch: (s: RunStep) => void): Promise<RunStep> {

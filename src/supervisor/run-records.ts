@@ -2,7 +2,6 @@ import type { RunRecord, RunStep } from '../store/runs.js';
 import type { StateStore } from '../store/state-store.js';
 import type { State } from '../store/types.js';
 import type { CoordinateInput } from './coordination-input.js';
-import { endRun } from './coordination-view.js';
 import { newDeliveryId, newRunId } from './ids.js';
 
 /**
@@ -86,7 +85,14 @@ export function patchRunStep(
   });
 }
 
-const FINAL: ReadonlySet<RunStep['status']> = new Set(['done', 'failed', 'skipped']);
+/** A step's outcome as collected: its status (done, failed) with the reply, tokens or error. */
+export type StepOutcome = Pick<RunStep, 'status' | 'reply' | 'tokens' | 'error'>;
+
+/** What waits to be saved of a run's steps: "working" marks, and outcomes with the time each was collected. */
+export interface StepChanges {
+  working: number[];
+  outcomes: Map<number, StepOutcome & { endedAt: string }>;
+}
 
 /** Steps seen typed become "working" (only from "sending": a mark never undoes a reply). */
 export function markWorking(run: RunRecord, steps: readonly number[]): void {
@@ -96,84 +102,119 @@ export function markWorking(run: RunRecord, steps: readonly number[]): void {
   }
 }
 
-/**
- * A step's outcome, saved with the run's waiting "working" marks; the last reply of a
- * parallel run also ends the run in the same save (`ended`: the run as it ended), so the
- * fan-out's end waits for one save, not two one after the other.
- */
+/** Puts waiting changes into the run (the state's record before a save, or a copy for a view). */
+export function applyChanges(run: RunRecord, changes: StepChanges): RunRecord {
+  markWorking(run, changes.working);
+  for (const [i, outcome] of changes.outcomes) if (run.steps[i]) Object.assign(run.steps[i], outcome);
+  return run;
+}
+
+/** A step's outcome, saved at once with the run's waiting changes (a pipeline's or a consensus' step: the next one reads it). */
 export function settleRunStep(
   store: Pick<StateStore, 'updateBatched'>,
   id: string,
   i: number,
-  outcome: Pick<RunStep, 'status' | 'reply' | 'tokens' | 'error'>,
-  working: readonly number[],
+  outcome: StepOutcome,
+  waiting: StepChanges,
   now = Date.now(),
-): Promise<{ step: RunStep; sessionId: string; ended?: RunRecord }> {
+): Promise<{ step: RunStep; sessionId: string }> {
   return store.updateBatched((s) => {
     const { run, step } = stepOf(s, id, i);
-    markWorking(run, working);
+    applyChanges(run, waiting);
     Object.assign(step, outcome);
     step.endedAt = new Date(now).toISOString();
-    let ended: RunRecord | undefined;
-    if (run.mode === 'parallel' && run.state === 'running' && run.steps.every((x) => FINAL.has(x.status))) {
-      endRun(run, { cancelled: !!run.cancelled, now });
-      delete run.owner;
-      ended = structuredClone(run);
-    }
-    return { step: structuredClone(step), sessionId: run.sessionId, ended };
+    return { step: structuredClone(step), sessionId: run.sessionId };
   });
 }
 
+/** The steps whose outcomes a save just wrote, as saved, with their run's session. */
+export type SavedOutcomes = { sessionId: string; steps: RunStep[] };
+
+/** The steps of `run` that `changes` gave an outcome, copied as they are now (inside the save that wrote them). */
+export function savedOutcomes(run: RunRecord, changes: StepChanges): SavedOutcomes {
+  return { sessionId: run.sessionId, steps: [...changes.outcomes.keys()].flatMap((i) => (run.steps[i] ? [structuredClone(run.steps[i])] : [])) };
+}
+
 /**
- * The "working" marks of runs' steps, saved late: with the run's next save (a reply, its
- * end) or after `delayMs`, whichever comes first. Saved at once, a 64-agent fan-out queued a
- * save behind the lock for every few confirmations, in the middle of its replies. A crash
- * loses at most the marks of the last `delayMs`: those steps stay "sending" with their
- * delivery id on disk, and the next tabcrew finds their prompt in the hook spool (collect)
- * and goes on as with "working".
+ * Changes of runs' steps saved late: the "working" marks, and a parallel run's replies (its
+ * steps' outcomes), with the run's next save (its end) or after `delayMs`, whichever comes
+ * first. Saved at once, a fan-out's replies were a chain of saves (three fsyncs each, and
+ * the audit record after each) while the agents' Stop hooks ran, and the run's end waited
+ * for the save under way before its own. A crash loses at most the changes of the last
+ * `delayMs`: those steps stay "sending" or "working" with their delivery id on disk, and the
+ * next tabcrew finds their prompt and their turn's end in the hook spool and the reply in
+ * the transcript (collect), as this one did.
  */
-export class WorkingMarks {
-  private readonly waiting = new Map<string, { steps: Set<number>; timer: NodeJS.Timeout }>();
+export class StepMarks {
+  private readonly waiting = new Map<string, StepChanges & { timer: NodeJS.Timeout }>();
 
   constructor(
     private readonly store: Pick<StateStore, 'updateBatched'>,
     private readonly delayMs: number,
     private readonly failed: (id: string, e: Error) => void,
+    /** Told of the outcomes a delayed save wrote (their audit records follow the save). */
+    private readonly saved?: (id: string, saved: SavedOutcomes) => void,
   ) {}
 
+  /** A step seen typed. */
   add(id: string, i: number): void {
+    this.changes(id).working.push(i);
+  }
+
+  /** A step's outcome, collected `now`. */
+  settle(id: string, i: number, outcome: StepOutcome, now = Date.now()): void {
+    this.changes(id).outcomes.set(i, { ...outcome, endedAt: new Date(now).toISOString() });
+  }
+
+  /** The run's waiting changes, left waiting (for a view of the run as it stands). */
+  peek(id: string): StepChanges | undefined {
+    const w = this.waiting.get(id);
+    return w && { working: [...w.working], outcomes: new Map(w.outcomes) };
+  }
+
+  /** The run's waiting changes, for a save that is about to happen (taken: put them back if it fails). */
+  take(id: string): StepChanges {
+    const w = this.waiting.get(id);
+    if (!w) return { working: [], outcomes: new Map() };
+    clearTimeout(w.timer);
+    this.waiting.delete(id);
+    return { working: w.working, outcomes: w.outcomes };
+  }
+
+  /** Puts changes back after the save that took them failed (an outcome collected since wins). */
+  putBack(id: string, taken: StepChanges): void {
+    if (!taken.working.length && !taken.outcomes.size) return;
+    const w = this.changes(id);
+    w.working.push(...taken.working);
+    for (const [i, o] of taken.outcomes) if (!w.outcomes.has(i)) w.outcomes.set(i, o);
+  }
+
+  /** Saves the run's waiting changes now. */
+  async flush(id: string): Promise<void> {
+    const taken = this.take(id);
+    if (!taken.working.length && !taken.outcomes.size) return;
+    try {
+      const saved = await this.store.updateBatched((s) => {
+        const run = s.runs?.find((r) => r.id === id);
+        if (!run) return undefined;
+        applyChanges(run, taken);
+        return savedOutcomes(run, taken);
+      });
+      if (saved?.steps.length) this.saved?.(id, saved);
+    } catch (e) {
+      // Tried again with the run's next save or after the delay.
+      this.putBack(id, taken);
+      this.failed(id, e as Error);
+    }
+  }
+
+  private changes(id: string): StepChanges {
     let w = this.waiting.get(id);
     if (!w) {
       const timer = setTimeout(() => void this.flush(id), this.delayMs);
       timer.unref?.();
-      this.waiting.set(id, (w = { steps: new Set(), timer }));
+      this.waiting.set(id, (w = { working: [], outcomes: new Map(), timer }));
     }
-    w.steps.add(i);
-  }
-
-  /** The run's waiting marks, for a save that is about to happen (taken: put them back if it fails). */
-  take(id: string): number[] {
-    const w = this.waiting.get(id);
-    if (!w) return [];
-    clearTimeout(w.timer);
-    this.waiting.delete(id);
-    return [...w.steps];
-  }
-
-  /** Puts marks back after the save that took them failed. */
-  putBack(id: string, steps: readonly number[]): void {
-    for (const i of steps) this.add(id, i);
-  }
-
-  /** Saves the run's waiting marks now. */
-  async flush(id: string): Promise<void> {
-    const steps = this.take(id);
-    if (!steps.length) return;
-    await this.store
-      .updateBatched((s) => {
-        const run = s.runs?.find((r) => r.id === id);
-        if (run) markWorking(run, steps);
-      })
-      .catch((e: Error) => this.failed(id, e));
+    return w;
   }
 }

@@ -58,9 +58,19 @@ export class FileLook {
 
 function statNow(path: string): Promise<Stats | undefined> {
   try {
-    return Promise.resolve(statSync(path, { throwIfNoEntry: false }));
+    return Promise.resolve(statLocal(path));
   } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'ENOTDIR' ? Promise.resolve(undefined) : Promise.reject(e as Error);
+    return Promise.reject(e as Error);
+  }
+}
+
+/** The file's stats now, synchronously, as a FileLook takes them (for the same local files); undefined when it does not exist. */
+export function statLocal(path: string): Stats | undefined {
+  try {
+    return statSync(path, { throwIfNoEntry: false });
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOTDIR') return undefined;
+    throw e;
   }
 }
 

@@ -75,6 +75,24 @@ describe('a parallel fan-out', () => {
     expect((await store.read()).generation - before).toBeLessThanOrEqual(3);
   });
 
+  it('saves the outcomes that come one after another with the run’s end, in one save', async () => {
+    const n = 5;
+    const { store, sup } = await world('e', n);
+    const lifecycle = (sup as unknown as { p: { agents: AgentLifecycle } }).p.agents;
+    const send = lifecycle.sendMessage.bind(lifecycle);
+    // Each step's outcome comes 40 ms after the one before, as a fan-out's replies do.
+    lifecycle.sendMessage = async (name, input, progress, read) => {
+      await new Promise((r) => setTimeout(r, 40 * Number(name.split('_')[1])));
+      return send(name, input, progress, read);
+    };
+    const before = (await store.read()).generation;
+    const agents = Array.from({ length: n }, (_, i) => `Agent_${i + 1}`);
+    const run = await sup.coordinate({ session: 'app', mode: 'parallel', task: 'one line each', agents, timeout_s: 30 });
+    expect(run.results.map((r) => r.status)).toEqual(agents.map(() => 'failed'));
+    // The run's record, then its end with every outcome: not one save per outcome before it.
+    expect((await store.read()).generation - before).toBe(2);
+  });
+
   it('has each step "sending" with its delivery id on disk before its message goes out, from the record’s one save', async () => {
     const n = 4;
     const { d, store, sup } = await world('d', n);

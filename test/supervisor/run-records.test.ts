@@ -4,11 +4,11 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { RunRecord, RunStep } from '../../src/store/runs.js';
 import { jsonCodec, StateStore } from '../../src/store/state-store.js';
-import { markWorking, newRunRecord, settleRunStep, unsent, WorkingMarks } from '../../src/supervisor/run-records.js';
+import { applyChanges, markWorking, newRunRecord, settleRunStep, StepMarks, unsent, type SavedOutcomes } from '../../src/supervisor/run-records.js';
 
 /**
- * A run's step changes and the saves they cost: the "working" marks wait for the run's next
- * save, and the last reply of a parallel run ends it in that same save.
+ * A run's step changes and the saves they cost: the "working" marks and a parallel run's
+ * replies wait for the run's next save (its end), or a delay.
  */
 const base = mkdtempSync(join(tmpdir(), 'tabcrew-run-records-'));
 afterAll(() => rmSync(base, { recursive: true, force: true }));
@@ -47,7 +47,7 @@ async function storeWith(run: RunRecord): Promise<{ store: StateStore; saves: ()
 describe('a run step’s working mark', () => {
   it('is saved with the run’s next save (a reply), not in a save of its own', async () => {
     const s = await storeWith(runOf('parallel', ['sending', 'sending', 'sending']));
-    const marks = new WorkingMarks(s.store, 60_000, (_, e) => {
+    const marks = new StepMarks(s.store, 60_000, (_, e) => {
       throw e;
     });
     marks.add('r-1', 0);
@@ -61,7 +61,7 @@ describe('a run step’s working mark', () => {
 
   it('is saved on its own after the delay when the run saves nothing else meanwhile', async () => {
     const s = await storeWith(runOf('parallel', ['sending', 'sending']));
-    const marks = new WorkingMarks(s.store, 20, (_, e) => {
+    const marks = new StepMarks(s.store, 20, (_, e) => {
       throw e;
     });
     marks.add('r-1', 0);
@@ -80,24 +80,65 @@ describe('a run step’s working mark', () => {
 });
 
 describe('a run step’s outcome', () => {
-  it('ends a parallel run in the save of its last reply', async () => {
-    const s = await storeWith(runOf('parallel', ['done', 'working']));
-    const first = await settleRunStep(s.store, 'r-1', 1, { status: 'done', reply: 'two' }, []);
-    expect(first.ended?.state).toBe('done');
-    const run = await s.run();
-    expect(run.state).toBe('done');
-    expect(run.endedAt).toBeDefined();
+  const failOnError = (_: string, e: Error): never => {
+    throw e;
+  };
+
+  it('of a parallel run waits, with the working marks, for one save, and shows in a view of the run meanwhile', async () => {
+    const s = await storeWith(runOf('parallel', ['sending', 'sending', 'sending']));
+    const told: SavedOutcomes[] = [];
+    const marks = new StepMarks(s.store, 60_000, failOnError, (_, saved) => told.push(saved));
+    marks.add('r-1', 0);
+    marks.add('r-1', 1);
+    marks.add('r-1', 2);
+    marks.settle('r-1', 0, { status: 'done', reply: 'one' });
+    marks.settle('r-1', 2, { status: 'failed', error: 'gone' });
+    expect(await s.saves()).toBe(0);
+    const view = applyChanges(await s.run(), marks.peek('r-1')!);
+    expect(view.steps.map((x) => [x.status, x.reply ?? x.error])).toEqual([
+      ['done', 'one'],
+      ['working', undefined],
+      ['failed', 'gone'],
+    ]);
+    await marks.flush('r-1');
     expect(await s.saves()).toBe(1);
+    expect((await s.run()).steps.map((x) => x.status)).toEqual(['done', 'working', 'failed']);
+    expect((await s.run()).steps[0]!.endedAt).toBeDefined();
+    expect(told.map((t) => t.steps.map((x) => [x.agent, x.status]))).toEqual([
+      [
+        ['Agent_1', 'done'],
+        ['Agent_3', 'failed'],
+      ],
+    ]);
   });
 
-  it('leaves a parallel run running while a step still works, and any sequential or consensus run to its driver', async () => {
-    const parallel = await storeWith(runOf('parallel', ['working', 'working']));
-    expect((await settleRunStep(parallel.store, 'r-1', 0, { status: 'done', reply: 'one' }, [])).ended).toBeUndefined();
-    expect((await parallel.run()).state).toBe('running');
+  it('is kept for the next save when the save that took it failed', async () => {
+    const s = await storeWith(runOf('parallel', ['working', 'working']));
+    const failures: string[] = [];
+    let fail = true;
+    const store = {
+      updateBatched: <T>(change: (state: never) => T) => (fail ? ((fail = false), Promise.reject(new Error('disk full'))) : s.store.updateBatched(change)),
+    } as unknown as StateStore;
+    const marks = new StepMarks(store, 60_000, (_, e) => failures.push(e.message));
+    marks.settle('r-1', 1, { status: 'done', reply: 'two' });
+    await marks.flush('r-1');
+    expect(failures).toEqual(['disk full']);
+    expect(marks.peek('r-1')?.outcomes.get(1)?.reply).toBe('two');
+    await marks.flush('r-1');
+    expect((await s.run()).steps.map((x) => x.status)).toEqual(['working', 'done']);
+  });
+
+  it('of a pipeline or a consensus step is saved at once, with the working marks, and leaves the run to its driver', async () => {
     for (const mode of ['sequential', 'consensus'] as const) {
-      const s = await storeWith(runOf(mode, ['done', 'working']));
-      expect((await settleRunStep(s.store, 'r-1', 1, { status: 'done', reply: 'two' }, [])).ended).toBeUndefined();
-      expect((await s.run()).state).toBe('running');
+      const s = await storeWith(runOf(mode, ['sending', 'working']));
+      const marks = new StepMarks(s.store, 60_000, failOnError);
+      marks.add('r-1', 0);
+      const { step } = await settleRunStep(s.store, 'r-1', 1, { status: 'done', reply: 'two' }, marks.take('r-1'));
+      expect(step.reply).toBe('two');
+      const run = await s.run();
+      expect(run.steps.map((x) => x.status)).toEqual(['working', 'done']);
+      expect(run.state).toBe('running');
+      expect(await s.saves()).toBe(1);
     }
   });
 });
