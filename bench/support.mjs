@@ -182,15 +182,24 @@ export function tmux(socket, ...args) {
 /** Linux's USER_HZ: /proc/<pid>/stat counts CPU time in these ticks. */
 const TICKS_PER_S = 100;
 
+/**
+ * One process's /proc/<pid>/stat: its parent, its own CPU ticks (utime + stime) and those of
+ * the children it has reaped (cutime + cstime). Fields after the command name: ppid is the
+ * 2nd, utime to cstime the 12th to 15th. Throws when the process or /proc is not there.
+ */
+function statOf(pid) {
+  const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+  return { ppid: Number(f[1]), own: Number(f[11]) + Number(f[12]), reaped: Number(f[13]) + Number(f[14]) };
+}
+
 /** Every process now: pid, parent, and its CPU ticks with those of the children it has reaped. */
 function processTable() {
   const procs = [];
   for (const name of readdirSync('/proc')) {
     if (!/^[0-9]+$/.test(name)) continue;
     try {
-      // Fields after the command name: ppid is the 2nd; utime, stime, cutime, cstime the 12th to 15th.
-      const f = readFileSync(`/proc/${name}/stat`, 'utf8').split(') ')[1].split(' ');
-      procs.push({ pid: Number(name), ppid: Number(f[1]), ticks: Number(f[11]) + Number(f[12]) + Number(f[13]) + Number(f[14]) });
+      const st = statOf(name);
+      procs.push({ pid: Number(name), ppid: st.ppid, ticks: st.own + st.reaped });
     } catch {
       // gone between the listing and the read
     }
@@ -221,8 +230,7 @@ export function treeCpuMs(pids) {
 /** CPU time so far (ms) of one process alone, without the children it has reaped. null without /proc. */
 export function soloCpuMs(pid) {
   try {
-    const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
-    return ((Number(f[11]) + Number(f[12])) * 1000) / TICKS_PER_S;
+    return (statOf(pid).own * 1000) / TICKS_PER_S;
   } catch {
     return null;
   }
@@ -234,8 +242,8 @@ export function soloCpuMs(pid) {
  */
 export function ownCpuMs() {
   try {
-    const f = readFileSync('/proc/self/stat', 'utf8').split(') ')[1].split(' ');
-    return ((Number(f[11]) + Number(f[12]) + Number(f[13]) + Number(f[14])) * 1000) / TICKS_PER_S;
+    const st = statOf('self');
+    return ((st.own + st.reaped) * 1000) / TICKS_PER_S;
   } catch {
     return null;
   }
